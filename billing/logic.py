@@ -1,0 +1,296 @@
+"""Pure money math and lifecycle rules, following EN 16931: plain values in, plain values out.
+
+No I/O and no clock here: callers pass `as_of`/`today`. Every total the product shows, stores,
+prints or reports comes from `compute_totals`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from billing.errors import StateError, ValidationError
+from billing.money import HUNDRED, ZERO, round_money
+
+# EN 16931 VAT category codes (UNCL5305 subset) and whether they carry a positive rate.
+VAT_CATEGORIES: dict[str, str] = {
+    "S": "Standard rate",
+    "Z": "Zero rated goods",
+    "E": "Exempt from tax",
+    "AE": "VAT reverse charge",
+    "K": "Intra-community supply",
+    "G": "Export outside the EU",
+    "O": "Outside the scope of VAT",
+    "L": "Canary Islands IGIC",
+    "M": "Ceuta and Melilla IPSI",
+}
+ZERO_RATE_CATEGORIES = frozenset({"Z", "E", "AE", "K", "G", "O"})
+EXEMPTION_REASON_CATEGORIES = frozenset({"E", "AE", "K", "G", "O"})
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One invoice line (BG-25).
+
+    quantity (BT-129), net_price (BT-146, after any price discount), base_quantity (BT-149).
+    Line allowances: `discount_percent` of quantity x price, and/or a fixed `discount_amount`;
+    `charge_amount` is a line charge. `net_amount`, when given, is taken as the line net as stated
+    (documents imported from elsewhere whose lines were computed with other rules).
+    """
+
+    quantity: Decimal
+    net_price: Decimal
+    vat_category: str = "S"
+    vat_rate: Decimal = ZERO
+    base_quantity: Decimal = Decimal(1)
+    discount_percent: Decimal = ZERO
+    discount_amount: Decimal = ZERO
+    charge_amount: Decimal = ZERO
+    net_amount: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AllowanceCharge:
+    """A document-level allowance (BG-20) or charge (BG-21) with its VAT category and rate.
+
+    Either `amount` is given, or `percent` of `base_amount` (default: the sum of line nets).
+    """
+
+    is_charge: bool
+    vat_category: str
+    vat_rate: Decimal
+    amount: Decimal | None = None
+    percent: Decimal | None = None
+    base_amount: Decimal | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TaxSubtotal:
+    """One entry of the VAT breakdown (BG-23)."""
+
+    vat_category: str
+    vat_rate: Decimal
+    taxable: Decimal
+    tax: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Document totals (BG-22) named after their EN 16931 business terms."""
+
+    currency: str
+    line_nets: tuple[Decimal, ...]
+    line_total: Decimal  # BT-106
+    allowance_total: Decimal  # BT-107
+    charge_total: Decimal  # BT-108
+    tax_exclusive: Decimal  # BT-109
+    tax_total: Decimal  # BT-110
+    tax_inclusive: Decimal  # BT-112
+    prepaid: Decimal  # BT-113
+    rounding: Decimal  # BT-114
+    payable: Decimal  # BT-115
+    tax_breakdown: tuple[TaxSubtotal, ...] = field(default_factory=tuple)
+
+
+def net_price(gross_price: Decimal, price_discount: Decimal = ZERO) -> Decimal:
+    """Item net price (BT-146) = gross price (BT-148) - price discount (BT-147)."""
+    return gross_price - price_discount
+
+
+def line_net(line: Line, currency: str) -> Decimal:
+    """Line net amount (BT-131), rounded once to the currency's minor unit.
+
+    quantity x net price / base quantity - allowances + charges (Peppol BIS 3 rule R120).
+    """
+    if line.net_amount is not None:
+        return round_money(line.net_amount, currency)
+    if line.base_quantity <= 0:
+        raise ValidationError("Base quantity must be greater than zero.")
+    gross = line.quantity * line.net_price / line.base_quantity
+    allowance = gross * line.discount_percent / HUNDRED + line.discount_amount
+    return round_money(gross - allowance + line.charge_amount, currency)
+
+
+def _allowance_charge_amount(item: AllowanceCharge, line_total: Decimal, currency: str) -> Decimal:
+    if item.amount is not None:
+        return round_money(item.amount, currency)
+    if item.percent is None:
+        raise ValidationError("A document allowance or charge needs an amount or a percentage.")
+    base = line_total if item.base_amount is None else item.base_amount
+    return round_money(base * item.percent / HUNDRED, currency)
+
+
+def _rate_key(rate: Decimal) -> Decimal:
+    return rate.normalize() if rate else ZERO
+
+
+def compute_totals(
+    lines: Sequence[Line],
+    allowances_charges: Iterable[AllowanceCharge] = (),
+    currency: str = "EUR",
+    prepaid: Decimal = ZERO,
+    rounding: Decimal = ZERO,
+) -> Totals:
+    """Compute every EN 16931 document total and the VAT breakdown.
+
+    The VAT of each (category, rate) is its taxable amount x rate, rounded ONCE per entry
+    (not per line), so a document with many small lines does not drift by cents.
+    """
+    nets = tuple(line_net(line, currency) for line in lines)
+    line_total = sum(nets, ZERO)
+    taxable: dict[tuple[str, Decimal], Decimal] = {}
+    for line, net in zip(lines, nets, strict=True):
+        key = (line.vat_category, _rate_key(line.vat_rate))
+        taxable[key] = taxable.get(key, ZERO) + net
+    allowance_total = charge_total = ZERO
+    for item in allowances_charges:
+        amount = _allowance_charge_amount(item, line_total, currency)
+        key = (item.vat_category, _rate_key(item.vat_rate))
+        if item.is_charge:
+            charge_total += amount
+            taxable[key] = taxable.get(key, ZERO) + amount
+        else:
+            allowance_total += amount
+            taxable[key] = taxable.get(key, ZERO) - amount
+    breakdown = tuple(
+        TaxSubtotal(
+            vat_category=category,
+            vat_rate=rate,
+            taxable=round_money(base, currency),
+            tax=round_money(base * rate / HUNDRED, currency),
+        )
+        for (category, rate), base in sorted(taxable.items(), key=lambda kv: (kv[0][0], kv[0][1]))
+    )
+    tax_exclusive = round_money(line_total - allowance_total + charge_total, currency)
+    tax_total = round_money(sum((entry.tax for entry in breakdown), ZERO), currency)
+    tax_inclusive = tax_exclusive + tax_total
+    return Totals(
+        currency=currency,
+        line_nets=nets,
+        line_total=round_money(line_total, currency),
+        allowance_total=round_money(allowance_total, currency),
+        charge_total=round_money(charge_total, currency),
+        tax_exclusive=tax_exclusive,
+        tax_total=tax_total,
+        tax_inclusive=tax_inclusive,
+        prepaid=round_money(prepaid, currency),
+        rounding=round_money(rounding, currency),
+        payable=round_money(tax_inclusive - prepaid + rounding, currency),
+        tax_breakdown=breakdown,
+    )
+
+
+# --- Lifecycle rules -------------------------------------------------------------------------
+
+DRAFT, ISSUED, VOID = "draft", "issued", "void"
+UNPAID, PARTIALLY_PAID, PAID = "unpaid", "partially_paid", "paid"
+INVOICE, CREDIT_NOTE = "invoice", "credit_note"
+
+
+def payment_status(payable: Decimal, allocated: Decimal, credited: Decimal) -> str:
+    """Derived payment status of an issued invoice: unpaid, partially paid or paid."""
+    balance = payable - allocated - credited
+    if balance <= 0:
+        return PAID
+    if allocated + credited > 0:
+        return PARTIALLY_PAID
+    return UNPAID
+
+
+def invoice_balance(payable: Decimal, allocated: Decimal, credited: Decimal) -> Decimal:
+    """What the customer still owes on an invoice: payable - payments allocated - credit notes."""
+    return payable - allocated - credited
+
+
+def is_overdue(status: str, balance: Decimal, due_date: date | None, as_of: date) -> bool:
+    return status == ISSUED and balance > 0 and due_date is not None and due_date < as_of
+
+
+def display_status(doc_status: str, payable: Decimal, allocated: Decimal, credited: Decimal,
+                   due_date: date | None, as_of: date) -> str:
+    """One status word for lists: draft, void, paid, partially_paid, overdue or unpaid."""
+    if doc_status != ISSUED:
+        return doc_status
+    status = payment_status(payable, allocated, credited)
+    balance = invoice_balance(payable, allocated, credited)
+    if status != PAID and is_overdue(doc_status, balance, due_date, as_of):
+        return "overdue"
+    return status
+
+
+def due_date_for(issue_date: date, terms_days: int, due_date: date | None = None) -> date:
+    """Due date = issue date + payment terms, unless one is given (never before the issue date)."""
+    if due_date is None:
+        return issue_date + timedelta(days=terms_days)
+    if due_date < issue_date:
+        raise ValidationError("The due date cannot be before the issue date.")
+    return due_date
+
+
+def check_can_edit(status: str) -> None:
+    if status != DRAFT:
+        raise StateError("This invoice has been issued and can no longer be changed. Issue a credit note instead.")
+
+
+def check_can_void(status: str, allocated: Decimal, credited: Decimal, reason: str) -> None:
+    if status != ISSUED:
+        raise StateError("Only an issued invoice can be voided.")
+    if allocated != 0 or credited != 0:
+        raise StateError("This invoice has payments or credit notes against it and cannot be voided.")
+    if not reason.strip():
+        raise ValidationError("Please give a reason for voiding the invoice.")
+
+
+def check_credit_amount(credit_payable: Decimal, remaining: Decimal) -> None:
+    """A credit note may never credit more than remains creditable on its invoice."""
+    if credit_payable <= 0:
+        raise ValidationError("A credit note must credit a positive amount.")
+    if credit_payable > remaining:
+        raise ValidationError(
+            f"The credit note ({credit_payable}) is more than remains to be credited on the invoice ({remaining})."
+        )
+
+
+def allocate_oldest_first(
+    amount: Decimal, open_items: Sequence[tuple[int, date, Decimal]]
+) -> list[tuple[int, Decimal]]:
+    """Split `amount` over open invoices (id, due date, balance), oldest due first.
+
+    Returns (invoice id, allocated amount) pairs whose sum is min(amount, total open) exactly.
+    """
+    remaining = amount
+    allocations: list[tuple[int, Decimal]] = []
+    for invoice_id, _due, balance in sorted(open_items, key=lambda item: (item[1], item[0])):
+        if remaining <= 0:
+            break
+        if balance <= 0:
+            continue
+        take = min(balance, remaining)
+        allocations.append((invoice_id, take))
+        remaining -= take
+    return allocations
+
+
+_SEQ = re.compile(r"\{SEQ(?::0?(\d+))?\}")
+
+
+def format_number(pattern: str, seq: int, issue_date: date) -> str:
+    """Render a numbering pattern such as `INV-{YYYY}-{SEQ:05}`."""
+    text = pattern.replace("{YYYY}", f"{issue_date.year:04d}").replace("{YY}", f"{issue_date.year % 100:02d}")
+    text = text.replace("{MM}", f"{issue_date.month:02d}")
+    match = _SEQ.search(text)
+    if match is None:
+        raise ValidationError("A numbering pattern must contain {SEQ} or {SEQ:05}.")
+    width = int(match.group(1) or 0)
+    return text[: match.start()] + f"{seq:0{width}d}" + text[match.end():]
+
+
+def check_pattern(pattern: str) -> str:
+    format_number(pattern, 1, date(2000, 1, 1))
+    if len(pattern) > 40:
+        raise ValidationError("A numbering pattern can be at most 40 characters long.")
+    return pattern

@@ -1,0 +1,118 @@
+"""Currencies and exact Decimal money: parsing, validation and the one rounding rule.
+
+Money is Decimal built from strings, never float. Amounts are rounded half away from zero
+(ROUND_HALF_UP in Python's decimal, which is symmetric for negatives) to the currency's ISO 4217
+minor unit, as EN 16931 prescribes for document amounts.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from babel.numbers import format_currency, list_currencies
+
+from billing.errors import ValidationError
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(100)
+
+# Amounts are stored as DECIMAL(18, 4); keep a safe margin below its range.
+MAX_AMOUNT = Decimal("100000000000000")  # 10^14
+
+# ISO 4217 minor units where they differ from 2 (CLDR differs from ISO for some, e.g. IQD).
+_MINOR_UNITS: dict[str, int] = {
+    **dict.fromkeys(
+        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
+    ),
+    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+    **dict.fromkeys("CLF UYW".split(), 4),
+}
+_NOT_MONEY = {"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX"}
+KNOWN_CURRENCIES: frozenset[str] = frozenset(c for c in list_currencies() if c not in _NOT_MONEY)
+
+
+def check_currency(code: str) -> str:
+    """Return the upper-cased ISO 4217 code, or raise if it is not a known currency."""
+    normalised = (code or "").strip().upper()
+    if normalised not in KNOWN_CURRENCIES:
+        raise ValidationError(f"Unknown currency '{code}'. Use a three-letter ISO 4217 code such as EUR.")
+    return normalised
+
+
+def minor_unit(currency: str) -> int:
+    """Number of decimals of the currency's minor unit (EUR 2, JPY 0, KWD 3)."""
+    return _MINOR_UNITS.get(currency.upper(), 2)
+
+
+def quantum(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_unit(currency))
+
+
+def round_money(amount: Decimal, currency: str) -> Decimal:
+    """Round half away from zero to the currency's minor unit (the EN 16931 rule)."""
+    return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def round_to(amount: Decimal, decimals: int) -> Decimal:
+    """Round half away from zero to a fixed number of decimals."""
+    return amount.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+
+
+def to_decimal(value: object, field: str = "amount") -> Decimal:
+    """Turn user input (str, int, Decimal) into a finite Decimal; floats are refused.
+
+    A float would already have lost the exact value the user typed, so it is a programming error
+    to pass one; strings are parsed exactly.
+    """
+    if isinstance(value, bool):
+        raise ValidationError(f"{field.capitalize()} must be a number.")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValidationError(f"{field.capitalize()} must be a finite number.")
+        raise TypeError(f"{field}: floats are not accepted for money; pass a string or Decimal")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        text = value.strip().replace(",", "") if value.count(",") and value.count(".") else value.strip()
+        if text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")
+        try:
+            result = Decimal(text)
+        except InvalidOperation:
+            raise ValidationError(f"{field.capitalize()} '{value}' is not a number.") from None
+    else:
+        raise ValidationError(f"{field.capitalize()} must be a number.")
+    if not result.is_finite():
+        raise ValidationError(f"{field.capitalize()} must be a finite number, not {value}.")
+    if abs(result) >= MAX_AMOUNT:
+        raise ValidationError(f"{field.capitalize()} {value} is too large.")
+    return result
+
+
+def decimals_of(value: Decimal) -> int:
+    """How many decimals a Decimal carries once trailing zeros are dropped."""
+    exponent = value.normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def check_decimals(value: Decimal, allowed: int, field: str) -> Decimal:
+    if decimals_of(value) > allowed:
+        raise ValidationError(
+            f"{field.capitalize()} {value} has more than {allowed} decimal place{'s' if allowed != 1 else ''}."
+        )
+    return value
+
+
+def parse_money(value: object, currency: str, field: str = "amount") -> Decimal:
+    """Parse an amount in a currency: finite, in range, no more decimals than the minor unit."""
+    amount = to_decimal(value, field)
+    check_decimals(amount, minor_unit(currency), field)
+    return round_money(amount, currency)
+
+
+def format_money(amount: Decimal, currency: str, locale: str = "en_US") -> str:
+    """Format an amount for display with the currency's symbol and minor unit (Babel)."""
+    return format_currency(amount, currency, locale=locale, currency_digits=True)
