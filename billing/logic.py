@@ -168,6 +168,10 @@ def compute_totals(
     tax_exclusive = round_money(line_total - allowance_total + charge_total, currency)
     tax_total = round_money(sum((entry.tax for entry in breakdown), ZERO), currency)
     tax_inclusive = tax_exclusive + tax_total
+    # Round prepaid and rounding before using them, so BT-115 = BT-112 - BT-113 + BT-114 holds for
+    # the figures as shown (BR-CO-16), not only for the unrounded inputs.
+    prepaid = round_money(prepaid, currency)
+    rounding = round_money(rounding, currency)
     return Totals(
         currency=currency,
         line_nets=nets,
@@ -177,8 +181,8 @@ def compute_totals(
         tax_exclusive=tax_exclusive,
         tax_total=tax_total,
         tax_inclusive=tax_inclusive,
-        prepaid=round_money(prepaid, currency),
-        rounding=round_money(rounding, currency),
+        prepaid=prepaid,
+        rounding=rounding,
         payable=round_money(tax_inclusive - prepaid + rounding, currency),
         tax_breakdown=breakdown,
     )

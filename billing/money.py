@@ -116,3 +116,18 @@ def parse_money(value: object, currency: str, field: str = "amount") -> Decimal:
 def format_money(amount: Decimal, currency: str, locale: str = "en_US") -> str:
     """Format an amount for display with the currency's symbol and minor unit (Babel)."""
     return format_currency(amount, currency, locale=locale, currency_digits=True)
+
+
+MONEY_FIELDS = frozenset({
+    "line_total", "allowance_total", "charge_total", "tax_exclusive", "tax_total", "tax_inclusive", "prepaid",
+    "rounding", "payable", "paid_amount", "credited_amount", "balance", "amount", "allocated", "unallocated",
+    "net_amount", "discount_amount", "charge_amount", "taxable", "tax",
+})
+
+
+def quantize_row(row: dict[str, object], currency: str) -> dict[str, object]:
+    """Round a stored row's money fields to the currency (the store keeps 4 decimals)."""
+    for key, value in row.items():
+        if key in MONEY_FIELDS and isinstance(value, Decimal):
+            row[key] = round_money(value, currency)
+    return row

@@ -1,0 +1,96 @@
+"""Customers: create, edit, archive, delete (only without documents), search."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billing import audit
+from billing.errors import NotFoundError, StateError
+from billing.models import CustomerIn, parse
+from billing.permissions import Actor, require
+from billing.store import customers as customer_store
+from billing.store import records
+from billing.store.db import Database, utcnow
+from billing.store.schema import customers
+
+
+def create_customer(db: Database, actor: Actor, data: CustomerIn | dict[str, Any]) -> int:
+    require(actor, "customers.write")
+    customer = parse(CustomerIn, data)
+
+    def work(conn: Any) -> int:
+        values = {**customer.model_dump(), "archived": False, "created_at": utcnow()}
+        customer_id = records.insert(conn, customers, values)
+        audit.record(conn, actor, "customer.create", "customer", customer_id, after=values)
+        return customer_id
+
+    return db.transaction(work)
+
+
+def get_customer(db: Database, actor: Actor, customer_id: int) -> dict[str, Any]:
+    require(actor, "customers.read")
+    with db.connect() as conn:
+        row = records.get(conn, customers, customer_id)
+    if row is None:
+        raise NotFoundError(f"Customer {customer_id} does not exist.")
+    return row
+
+
+def update_customer(db: Database, actor: Actor, customer_id: int, data: CustomerIn | dict[str, Any]) -> None:
+    require(actor, "customers.write")
+    customer = parse(CustomerIn, data)
+
+    def work(conn: Any) -> None:
+        before = _existing(conn, customer_id)
+        after = customer.model_dump()
+        if after["currency"] != before["currency"] and customer_store.has_documents(conn, customer_id):
+            raise StateError("This customer already has invoices or payments; their currency cannot change.")
+        records.update(conn, customers, customer_id, after)
+        audit.record(conn, actor, "customer.update", "customer", customer_id, before=before, after=after)
+
+    db.transaction(work)
+
+
+def set_archived(db: Database, actor: Actor, customer_id: int, archived: bool = True) -> None:
+    require(actor, "customers.write")
+
+    def work(conn: Any) -> None:
+        before = _existing(conn, customer_id)
+        records.update(conn, customers, customer_id, {"archived": archived})
+        audit.record(conn, actor, "customer.archive" if archived else "customer.unarchive", "customer",
+                     customer_id, before={"archived": before["archived"]}, after={"archived": archived})
+
+    db.transaction(work)
+
+
+def delete_customer(db: Database, actor: Actor, customer_id: int) -> None:
+    """Delete a customer who has no invoices or payments; otherwise archive instead."""
+    require(actor, "customers.write")
+
+    def work(conn: Any) -> None:
+        before = _existing(conn, customer_id)
+        if customer_store.has_documents(conn, customer_id):
+            raise StateError("This customer has invoices or payments and cannot be deleted. Archive them instead.")
+        customer_store.delete(conn, customer_id)
+        audit.record(conn, actor, "customer.delete", "customer", customer_id, before=before)
+
+    db.transaction(work)
+
+
+def search_customers(db: Database, actor: Actor, text: str = "", **kwargs: Any) -> tuple[list[dict[str, Any]], int]:
+    require(actor, "customers.read")
+    with db.connect() as conn:
+        return customer_store.search(conn, text.strip(), **kwargs)
+
+
+def customer_options(db: Database, actor: Actor, text: str = "") -> list[tuple[int, str, str]]:
+    require(actor, "customers.read")
+    with db.connect() as conn:
+        return customer_store.options(conn, text.strip())
+
+
+def _existing(conn: Any, customer_id: int) -> dict[str, Any]:
+    row = records.get(conn, customers, customer_id)
+    if row is None:
+        raise NotFoundError(f"Customer {customer_id} does not exist.")
+    return row

@@ -1,0 +1,222 @@
+"""Payments: record, allocate (manually or oldest due first), apply credit, refund, reverse.
+
+A customer's credit is money received and not allocated. Nothing is ever deleted: undoing an
+allocation is a negative allocation row, removing a payment is a reversal entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy.engine import Connection
+
+from billing import audit, logic
+from billing.errors import NotFoundError, StateError, ValidationError
+from billing.models import PaymentIn, parse
+from billing.money import ZERO, parse_money, quantize_row, round_money
+from billing.permissions import Actor, require
+from billing.store import invoices as invoice_store
+from billing.store import payments as payment_store
+from billing.store import records
+from billing.store.db import Database, utcnow
+from billing.store.schema import customers
+
+PAYMENT_METHODS = ("bank_transfer", "card", "cash", "cheque", "direct_debit", "other")
+AUTO: Literal["auto"] = "auto"
+Allocation = tuple[int, Decimal | str]
+
+
+def record_payment(db: Database, actor: Actor, data: PaymentIn | dict[str, Any],
+                   allocate: Sequence[Allocation] | Literal["auto"] | None = None) -> int:
+    """Record money received; optionally allocate it (a list of (invoice id, amount), or "auto").
+
+    What is not allocated stays as customer credit. Everything happens in one transaction.
+    """
+    require(actor, "payments.write")
+    payment = parse(PaymentIn, data)
+    amount = parse_money(payment.amount, payment.currency)
+    if amount <= 0:
+        raise ValidationError("A payment amount must be greater than zero.")
+    if payment.method not in PAYMENT_METHODS:
+        raise ValidationError(f"Unknown payment method '{payment.method}'.")
+
+    def work(conn: Connection) -> int:
+        customer = records.get(conn, customers, payment.customer_id)
+        if customer is None:
+            raise ValidationError(f"Customer {payment.customer_id} does not exist.")
+        values = {"kind": "payment", "customer_id": payment.customer_id, "currency": payment.currency,
+                  "amount": amount, "received_on": payment.received_on, "method": payment.method,
+                  "reference": payment.reference, "created_at": utcnow(), "created_by": actor.username}
+        payment_id = payment_store.insert_payment(conn, values)
+        audit.record(conn, actor, "payment.record", "payment", payment_id, after=values)
+        if allocate is not None:
+            _allocate(conn, actor, payment_id, allocate, payment.received_on)
+        return payment_id
+
+    return db.transaction(work)
+
+
+def allocate_payment(db: Database, actor: Actor, payment_id: int,
+                     allocate: Sequence[Allocation] | Literal["auto"], on: date) -> list[tuple[int, Decimal]]:
+    """Allocate a payment's unallocated remainder to open invoices (this is how credit is applied)."""
+    require(actor, "payments.write")
+    return db.transaction(lambda conn: _allocate(conn, actor, payment_id, allocate, on))
+
+
+def apply_credit(db: Database, actor: Actor, customer_id: int, currency: str, invoice_id: int,
+                 amount: Decimal | str, on: date) -> None:
+    """Put a customer's credit (unallocated payments, oldest first) against one of their invoices."""
+    require(actor, "payments.write")
+    value = parse_money(amount, currency)
+    if value <= 0:
+        raise ValidationError("The amount to apply must be greater than zero.")
+
+    def work(conn: Connection) -> None:
+        available = payment_store.customer_credit(conn, customer_id, currency)
+        if value > available:
+            raise ValidationError(f"The customer has only {available} {currency} of credit.")
+        remaining = value
+        for source in payment_store.payments_with_remainder(conn, customer_id, currency):
+            take = min(Decimal(source["remainder"]), remaining)
+            _allocate(conn, actor, int(source["id"]), [(invoice_id, take)], on)
+            remaining -= take
+            if remaining <= 0:
+                break
+
+    db.transaction(work)
+
+
+def refund_credit(db: Database, actor: Actor, customer_id: int, currency: str, amount: Decimal | str,
+                  on: date, method: str = "bank_transfer", reference: str = "") -> int:
+    """Pay a customer's credit back to them: a negative payment entry."""
+    require(actor, "payments.write")
+    value = parse_money(amount, currency)
+    if value <= 0:
+        raise ValidationError("A refund must be greater than zero.")
+    if method not in PAYMENT_METHODS:
+        raise ValidationError(f"Unknown payment method '{method}'.")
+
+    def work(conn: Connection) -> int:
+        available = payment_store.customer_credit(conn, customer_id, currency)
+        if value > available:
+            raise ValidationError(f"The refund ({value}) is more than the customer's credit ({available} {currency}).")
+        values = {"kind": "refund", "customer_id": customer_id, "currency": currency, "amount": -value,
+                  "received_on": on, "method": method, "reference": reference, "created_at": utcnow(),
+                  "created_by": actor.username}
+        refund_id = payment_store.insert_payment(conn, values)
+        audit.record(conn, actor, "payment.refund", "payment", refund_id, after=values)
+        return refund_id
+
+    return db.transaction(work)
+
+
+def reverse_payment(db: Database, actor: Actor, payment_id: int, on: date, reason: str) -> int:
+    """Reverse a payment (a bounced transfer, a mistake): its allocations are released and a
+    reversal entry cancels its amount. The original stays on record."""
+    require(actor, "payments.write")
+    if not reason.strip():
+        raise ValidationError("Please give a reason for reversing the payment.")
+
+    def work(conn: Connection) -> int:
+        payment = payment_store.get_payment(conn, payment_id)
+        if payment is None:
+            raise NotFoundError(f"Payment {payment_id} does not exist.")
+        if payment["kind"] != "payment":
+            raise StateError("Only a payment can be reversed.")
+        if payment_store.is_reversed(conn, payment_id):
+            raise StateError("This payment has already been reversed.")
+        for item in payment_store.allocations_of_payment(conn, payment_id):
+            payment_store.insert_allocation(conn, payment_id, item["invoice_id"], -item["amount"], on)
+            invoice_store.add_to_amounts(conn, item["invoice_id"], paid=-item["amount"])
+        credit_after = payment_store.customer_credit(conn, payment["customer_id"], payment["currency"]) \
+            - payment["amount"]
+        if credit_after < 0:
+            raise StateError("Part of this payment was already refunded; it cannot be reversed.")
+        values = {"kind": "reversal", "customer_id": payment["customer_id"], "currency": payment["currency"],
+                  "amount": -payment["amount"], "received_on": on, "method": payment["method"],
+                  "reference": reason.strip(), "reverses_payment_id": payment_id, "created_at": utcnow(),
+                  "created_by": actor.username}
+        reversal_id = payment_store.insert_payment(conn, values)
+        audit.record(conn, actor, "payment.reverse", "payment", payment_id, before=payment, after=values)
+        return reversal_id
+
+    return db.transaction(work)
+
+
+def _allocate(conn: Connection, actor: Actor, payment_id: int,
+              allocate: Sequence[Allocation] | Literal["auto"], on: date) -> list[tuple[int, Decimal]]:
+    payment = payment_store.get_payment(conn, payment_id)
+    if payment is None:
+        raise NotFoundError(f"Payment {payment_id} does not exist.")
+    if payment["kind"] != "payment" or payment_store.is_reversed(conn, payment_id):
+        raise StateError("Only a payment that has not been reversed can be allocated.")
+    currency = payment["currency"]
+    remainder = payment["amount"] - payment_store.allocated_of_payment(conn, payment_id)
+    if allocate == AUTO:
+        open_items = [(int(r["id"]), r["due_date"], Decimal(r["balance"]))
+                      for r in invoice_store.open_invoices(conn, payment["customer_id"], currency)]
+        plan = logic.allocate_oldest_first(remainder, open_items)
+    else:
+        plan = [(int(invoice_id), parse_money(amount, currency, "allocation")) for invoice_id, amount in allocate]
+    total = sum((amount for _, amount in plan), ZERO)
+    if total > remainder:
+        raise ValidationError(f"Allocations ({total}) exceed what is left of the payment ({remainder} {currency}).")
+    for invoice_id, amount in plan:
+        if amount <= 0:
+            raise ValidationError("Each allocation must be greater than zero.")
+        invoice = invoice_store.get_header(conn, invoice_id)
+        if invoice is None:
+            raise ValidationError(f"Invoice {invoice_id} does not exist.")
+        label = invoice["number"] or "draft"
+        if invoice["status"] != logic.ISSUED or invoice["kind"] != logic.INVOICE:
+            raise StateError(f"Invoice {label} is {invoice['status']}; payments can only go to issued invoices.")
+        if invoice["customer_id"] != payment["customer_id"]:
+            raise ValidationError(f"Invoice {label} belongs to another customer.")
+        if invoice["currency"] != currency:
+            raise ValidationError(f"Invoice {label} is in {invoice['currency']}, the payment in {currency}.")
+        balance = logic.invoice_balance(invoice["payable"], invoice["paid_amount"], invoice["credited_amount"])
+        if amount > balance:
+            raise ValidationError(f"{amount} is more than the balance of invoice {label} ({balance} {currency}).")
+        payment_store.insert_allocation(conn, payment_id, invoice_id, amount, on)
+        invoice_store.add_to_amounts(conn, invoice_id, paid=amount)
+    if plan:
+        audit.record(conn, actor, "payment.allocate", "payment", payment_id,
+                     after={"allocations": [{"invoice_id": i, "amount": a} for i, a in plan], "on": on})
+    return plan
+
+
+def customer_credit(db: Database, actor: Actor, customer_id: int) -> dict[str, Decimal]:
+    """Unallocated money per currency for a customer."""
+    require(actor, "payments.read")
+    with db.connect() as conn:
+        return {cur: round_money(amount, cur) for cur, amount in payment_store.credits_by_currency(conn, customer_id).items()
+                if amount != 0}
+
+
+def list_payments(db: Database, actor: Actor, **filters: Any) -> tuple[list[dict[str, Any]], int]:
+    require(actor, "payments.read")
+    with db.connect() as conn:
+        rows, total = payment_store.list_page(conn, **filters)
+    return [quantize_row(row, row["currency"]) for row in rows], total
+
+
+def open_invoices(db: Database, actor: Actor, customer_id: int, currency: str) -> list[dict[str, Any]]:
+    require(actor, "invoices.read")
+    with db.connect() as conn:
+        return invoice_store.open_invoices(conn, customer_id, currency)
+
+
+def get_payment(db: Database, actor: Actor, payment_id: int) -> dict[str, Any]:
+    require(actor, "payments.read")
+    with db.connect() as conn:
+        payment = payment_store.get_payment(conn, payment_id)
+        if payment is None:
+            raise NotFoundError(f"Payment {payment_id} does not exist.")
+        payment["allocations"] = payment_store.allocations_of_payment(conn, payment_id)
+        payment["reversed"] = payment_store.is_reversed(conn, payment_id)
+    for row in [payment, *payment["allocations"]]:
+        quantize_row(row, payment["currency"])
+    return payment

@@ -1,0 +1,76 @@
+"""SQL of the audit trail: append an event to the hash chain, read events back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from billing.store.schema import audit_events, audit_head
+
+
+def append_event(conn: Connection, event: dict[str, Any], hasher: Any) -> dict[str, Any]:
+    """Append an event after the chain's head; `hasher(event_with_prev)` gives its hash.
+
+    Updating the head row in the same transaction makes concurrent writers conflict (one retries),
+    so ids stay dense and the chain never forks.
+    """
+    head = conn.execute(sa.select(audit_head.c.last_id, audit_head.c.last_hash).where(audit_head.c.id == 1)).one()
+    row = {**event, "id": head.last_id + 1, "prev_hash": head.last_hash}
+    row["hash"] = hasher(row)
+    conn.execute(audit_events.insert().values(**row))
+    conn.execute(audit_head.update().where(audit_head.c.id == 1).values(last_id=row["id"], last_hash=row["hash"]))
+    return row
+
+
+def iter_events(conn: Connection, batch: int = 50_000) -> Iterator[dict[str, Any]]:
+    """Every event in id order, in batches (the chain can hold millions)."""
+    last = 0
+    while True:
+        rows = conn.execute(
+            sa.select(audit_events).where(audit_events.c.id > last).order_by(audit_events.c.id).limit(batch)
+        ).mappings().all()
+        if not rows:
+            return
+        for row in rows:
+            yield dict(row)
+        last = rows[-1]["id"]
+
+
+def head(conn: Connection) -> tuple[int, str]:
+    row = conn.execute(sa.select(audit_head.c.last_id, audit_head.c.last_hash)).one()
+    return int(row.last_id), str(row.last_hash)
+
+
+def list_events(
+    conn: Connection,
+    *,
+    actor: str | None = None,
+    entity: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of events, newest first, and how many match the filters."""
+    conditions = []
+    if actor:
+        conditions.append(audit_events.c.actor == actor)
+    if entity:
+        conditions.append(audit_events.c.entity == entity)
+    if action:
+        conditions.append(audit_events.c.action.like(f"%{action}%"))
+    if since:
+        conditions.append(audit_events.c.occurred_at >= since)
+    if until:
+        conditions.append(audit_events.c.occurred_at < until)
+    where = sa.and_(sa.true(), *conditions)
+    total = conn.execute(sa.select(sa.func.count()).select_from(audit_events).where(where)).scalar_one()
+    rows = conn.execute(
+        sa.select(audit_events).where(where).order_by(audit_events.c.id.desc()).limit(limit).offset(offset)
+    ).mappings().all()
+    return [dict(r) for r in rows], int(total)

@@ -1,0 +1,52 @@
+"""SQL for customers: search with paging, and whether a customer has documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from billing.store.schema import customers, invoices, payments
+
+
+def search(conn: Connection, text: str = "", *, include_archived: bool = False, currency: str | None = None,
+           limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """A page of customers matching a search text (name, email, tax id), and the total count."""
+    conditions = []
+    if text:
+        pattern = f"%{text.lower()}%"
+        conditions.append(sa.or_(sa.func.lower(customers.c.name).like(pattern),
+                                 sa.func.lower(customers.c.email).like(pattern),
+                                 sa.func.lower(customers.c.tax_id).like(pattern)))
+    if not include_archived:
+        conditions.append(customers.c.archived.is_(False))
+    if currency:
+        conditions.append(customers.c.currency == currency)
+    where = sa.and_(sa.true(), *conditions)
+    total = conn.execute(sa.select(sa.func.count()).select_from(customers).where(where)).scalar_one()
+    rows = conn.execute(
+        sa.select(customers.c.id, customers.c.name, customers.c.email, customers.c.country,
+                  customers.c.currency, customers.c.terms_days, customers.c.archived)
+        .where(where).order_by(customers.c.name, customers.c.id).limit(limit).offset(offset)
+    ).mappings().all()
+    return [dict(r) for r in rows], int(total)
+
+
+def has_documents(conn: Connection, customer_id: int) -> bool:
+    has_invoice = conn.execute(sa.select(sa.literal(1)).where(invoices.c.customer_id == customer_id).limit(1)).first()
+    has_payment = conn.execute(sa.select(sa.literal(1)).where(payments.c.customer_id == customer_id).limit(1)).first()
+    return has_invoice is not None or has_payment is not None
+
+
+def delete(conn: Connection, customer_id: int) -> None:
+    conn.execute(customers.delete().where(customers.c.id == customer_id))
+
+
+def options(conn: Connection, text: str = "", limit: int = 50) -> list[tuple[int, str, str]]:
+    """(id, name, currency) of active customers for a picker."""
+    query = sa.select(customers.c.id, customers.c.name, customers.c.currency).where(customers.c.archived.is_(False))
+    if text:
+        query = query.where(sa.func.lower(customers.c.name).like(f"%{text.lower()}%"))
+    rows = conn.execute(query.order_by(customers.c.name).limit(limit)).all()
+    return [(int(r.id), str(r.name), str(r.currency)) for r in rows]

@@ -1,0 +1,141 @@
+"""SQL of invoices and credit notes: header, lines, allowances/charges, VAT breakdown, lists."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from billing.store.schema import customers, invoice_allowances, invoice_lines, invoice_taxes, invoices
+
+TOTAL_COLUMNS = ("line_total", "allowance_total", "charge_total", "tax_exclusive", "tax_total",
+                 "tax_inclusive", "prepaid", "rounding", "payable")
+
+
+def insert_header(conn: Connection, values: dict[str, Any]) -> int:
+    return int(conn.execute(invoices.insert().values(**values).returning(invoices.c.id)).scalar_one())
+
+
+def update_header(conn: Connection, invoice_id: int, values: dict[str, Any]) -> None:
+    conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(**values))
+
+
+def get_header(conn: Connection, invoice_id: int) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(invoices).where(invoices.c.id == invoice_id)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def replace_body(conn: Connection, invoice_id: int, lines: list[dict[str, Any]],
+                 allowances: list[dict[str, Any]], taxes: list[dict[str, Any]]) -> None:
+    """Replace a draft's lines, allowances/charges and VAT breakdown."""
+    for table in (invoice_lines, invoice_allowances, invoice_taxes):
+        conn.execute(table.delete().where(table.c.invoice_id == invoice_id))
+    if lines:
+        conn.execute(invoice_lines.insert(), [{**line, "invoice_id": invoice_id} for line in lines])
+    if allowances:
+        conn.execute(invoice_allowances.insert(), [{**item, "invoice_id": invoice_id} for item in allowances])
+    if taxes:
+        conn.execute(invoice_taxes.insert(), [{**tax, "invoice_id": invoice_id} for tax in taxes])
+
+
+def get_body(conn: Connection, invoice_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
+                                                         list[dict[str, Any]]]:
+    lines = conn.execute(sa.select(invoice_lines).where(invoice_lines.c.invoice_id == invoice_id)
+                         .order_by(invoice_lines.c.position)).mappings().all()
+    allowances = conn.execute(sa.select(invoice_allowances).where(invoice_allowances.c.invoice_id == invoice_id)
+                              .order_by(invoice_allowances.c.position)).mappings().all()
+    taxes = conn.execute(sa.select(invoice_taxes).where(invoice_taxes.c.invoice_id == invoice_id)
+                         .order_by(invoice_taxes.c.vat_category, invoice_taxes.c.vat_rate)).mappings().all()
+    return [dict(r) for r in lines], [dict(r) for r in allowances], [dict(r) for r in taxes]
+
+
+def delete_invoice(conn: Connection, invoice_id: int) -> None:
+    for table in (invoice_lines, invoice_allowances, invoice_taxes):
+        conn.execute(table.delete().where(table.c.invoice_id == invoice_id))
+    conn.execute(invoices.delete().where(invoices.c.id == invoice_id))
+
+
+def add_to_amounts(conn: Connection, invoice_id: int, paid: Decimal = Decimal(0),
+                   credited: Decimal = Decimal(0)) -> None:
+    """Move an invoice's maintained paid/credited sums, in the caller's transaction."""
+    conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(
+        paid_amount=invoices.c.paid_amount + paid, credited_amount=invoices.c.credited_amount + credited))
+
+
+def credit_notes_of(conn: Connection, invoice_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(sa.select(invoices.c.id, invoices.c.number, invoices.c.issue_date, invoices.c.payable,
+                                  invoices.c.status)
+                        .where(invoices.c.credited_invoice_id == invoice_id).order_by(invoices.c.id)).mappings()
+    return [dict(r) for r in rows]
+
+
+def balance_expr() -> sa.ColumnElement[Any]:
+    return invoices.c.payable - invoices.c.paid_amount - invoices.c.credited_amount
+
+
+def list_page(conn: Connection, *, status: str | None = None, customer_id: int | None = None,
+              date_from: date | None = None, date_to: date | None = None, currency: str | None = None,
+              kind: str | None = None, search: str = "", as_of: date, limit: int = 50,
+              offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """A page of documents with customer name and balance, newest first, and the matching count.
+
+    `status` is a display status: draft, issued, void, unpaid, partially_paid, paid, overdue, open.
+    """
+    balance = balance_expr().label("balance")
+    conditions: list[sa.ColumnElement[bool]] = []
+    issued = invoices.c.status == "issued"
+    if status in ("draft", "issued", "void"):
+        conditions.append(invoices.c.status == status)
+    elif status == "paid":
+        conditions += [issued, balance_expr() <= 0]
+    elif status == "unpaid":
+        conditions += [issued, invoices.c.kind == "invoice", balance_expr() > 0,
+                       invoices.c.paid_amount == 0, invoices.c.credited_amount == 0]
+    elif status == "partially_paid":
+        conditions += [issued, balance_expr() > 0,
+                       (invoices.c.paid_amount != 0) | (invoices.c.credited_amount != 0)]
+    elif status == "open":
+        conditions += [issued, invoices.c.kind == "invoice", balance_expr() > 0]
+    elif status == "overdue":
+        conditions += [issued, invoices.c.kind == "invoice", balance_expr() > 0, invoices.c.due_date < as_of]
+    if customer_id is not None:
+        conditions.append(invoices.c.customer_id == customer_id)
+    if date_from is not None:
+        conditions.append(invoices.c.issue_date >= date_from)
+    if date_to is not None:
+        conditions.append(invoices.c.issue_date <= date_to)
+    if currency:
+        conditions.append(invoices.c.currency == currency)
+    if kind:
+        conditions.append(invoices.c.kind == kind)
+    if search:
+        conditions.append(invoices.c.number.ilike(f"%{search}%"))
+    where = sa.and_(sa.true(), *conditions)
+    total = conn.execute(sa.select(sa.func.count()).select_from(invoices).where(where)).scalar_one()
+    query = (
+        sa.select(invoices.c.id, invoices.c.kind, invoices.c.number, invoices.c.status, invoices.c.customer_id,
+                  customers.c.name.label("customer"), invoices.c.currency, invoices.c.issue_date,
+                  invoices.c.due_date, invoices.c.tax_exclusive, invoices.c.tax_total, invoices.c.payable,
+                  invoices.c.paid_amount, invoices.c.credited_amount, balance)
+        .select_from(invoices.join(customers, customers.c.id == invoices.c.customer_id))
+        .where(where)
+        .order_by(sa.case((invoices.c.status == "draft", 0), else_=1), invoices.c.issue_date.desc(),
+                  invoices.c.id.desc())
+        .limit(limit).offset(offset)
+    )
+    return [dict(r) for r in conn.execute(query).mappings()], int(total)
+
+
+def open_invoices(conn: Connection, customer_id: int, currency: str) -> list[dict[str, Any]]:
+    """Issued invoices of a customer in a currency that still have a balance, oldest due first."""
+    rows = conn.execute(
+        sa.select(invoices.c.id, invoices.c.number, invoices.c.issue_date, invoices.c.due_date,
+                  invoices.c.payable, balance_expr().label("balance"))
+        .where(invoices.c.customer_id == customer_id, invoices.c.currency == currency,
+               invoices.c.status == "issued", invoices.c.kind == "invoice", balance_expr() > 0)
+        .order_by(invoices.c.due_date, invoices.c.id)
+    ).mappings()
+    return [dict(r) for r in rows]

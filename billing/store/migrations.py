@@ -1,0 +1,47 @@
+"""Versioned schema migrations, applied in order at start; each one in its own transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from billing.store import schema
+
+if TYPE_CHECKING:
+    from billing.store.db import Database
+
+GENESIS_HASH = "0" * 64
+
+
+def _v1_initial(conn: Connection) -> None:
+    schema.metadata.create_all(conn)
+    conn.execute(schema.series.insert(), [
+        {"code": "INV", "kind": "invoice", "pattern": "INV-{YYYY}-{SEQ:05}", "next_seq": 1},
+        {"code": "CN", "kind": "credit_note", "pattern": "CN-{YYYY}-{SEQ:05}", "next_seq": 1},
+    ])
+    conn.execute(schema.audit_head.insert().values(id=1, last_id=0, last_hash=GENESIS_HASH))
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
+    (1, _v1_initial),
+]
+
+
+def apply_migrations(db: Database) -> int:
+    with db.engine.begin() as conn:
+        schema.schema_version.create(conn, checkfirst=True)
+    with db.connect() as conn:
+        current = conn.execute(sa.select(sa.func.max(schema.schema_version.c.version))).scalar() or 0
+    from billing.store.db import utcnow
+
+    for version, migration in MIGRATIONS:
+        if version <= current:
+            continue
+        with db.engine.begin() as conn:
+            migration(conn)
+            conn.execute(schema.schema_version.insert().values(version=version, applied_at=utcnow()))
+        current = version
+    return current

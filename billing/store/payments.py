@@ -1,0 +1,142 @@
+"""SQL of payments and allocations: remainders, customer credit, releases, lists."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from billing.store.db import utcnow
+from billing.store.schema import allocations, customers, invoices, payments
+
+
+def insert_payment(conn: Connection, values: dict[str, Any]) -> int:
+    return int(conn.execute(payments.insert().values(**values).returning(payments.c.id)).scalar_one())
+
+
+def get_payment(conn: Connection, payment_id: int) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(payments).where(payments.c.id == payment_id)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def insert_allocation(conn: Connection, payment_id: int, invoice_id: int, amount: Decimal, on: date) -> None:
+    conn.execute(allocations.insert().values(payment_id=payment_id, invoice_id=invoice_id, amount=amount,
+                                             allocated_on=on, created_at=utcnow()))
+
+
+def allocated_of_payment(conn: Connection, payment_id: int) -> Decimal:
+    value = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(allocations.c.amount), 0))
+                         .where(allocations.c.payment_id == payment_id)).scalar_one()
+    return Decimal(value)
+
+
+def is_reversed(conn: Connection, payment_id: int) -> bool:
+    return conn.execute(sa.select(sa.literal(1)).where(payments.c.reverses_payment_id == payment_id)
+                        .limit(1)).first() is not None
+
+
+def customer_credit(conn: Connection, customer_id: int, currency: str) -> Decimal:
+    """Money received and not put against any invoice (less refunds): what the customer has in credit."""
+    received = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(payments.c.amount), 0))
+                            .where(payments.c.customer_id == customer_id, payments.c.currency == currency)
+                            ).scalar_one()
+    allocated = conn.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(allocations.c.amount), 0))
+        .select_from(allocations.join(payments, payments.c.id == allocations.c.payment_id))
+        .where(payments.c.customer_id == customer_id, payments.c.currency == currency)).scalar_one()
+    return Decimal(received) - Decimal(allocated)
+
+
+def credits_by_currency(conn: Connection, customer_id: int) -> dict[str, Decimal]:
+    alloc = (sa.select(allocations.c.payment_id, sa.func.sum(allocations.c.amount).label("allocated"))
+             .group_by(allocations.c.payment_id).subquery())
+    rows = conn.execute(
+        sa.select(payments.c.currency,
+                  sa.func.sum(payments.c.amount - sa.func.coalesce(alloc.c.allocated, 0)).label("credit"))
+        .select_from(payments.outerjoin(alloc, alloc.c.payment_id == payments.c.id))
+        .where(payments.c.customer_id == customer_id).group_by(payments.c.currency)).all()
+    return {str(r.currency): Decimal(r.credit) for r in rows}
+
+
+def payments_with_remainder(conn: Connection, customer_id: int, currency: str) -> list[dict[str, Any]]:
+    """Positive payments of a customer with unallocated money, oldest first."""
+    alloc = sa.func.coalesce(
+        sa.select(sa.func.sum(allocations.c.amount)).where(allocations.c.payment_id == payments.c.id)
+        .scalar_subquery(), 0)
+    remainder = (payments.c.amount - alloc).label("remainder")
+    rows = conn.execute(
+        sa.select(payments.c.id, payments.c.received_on, remainder)
+        .where(payments.c.customer_id == customer_id, payments.c.currency == currency,
+               payments.c.kind == "payment", payments.c.amount - alloc > 0)
+        .order_by(payments.c.received_on, payments.c.id)).mappings()
+    return [dict(r) for r in rows]
+
+
+def allocations_of_invoice(conn: Connection, invoice_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(allocations.c.id, allocations.c.payment_id, allocations.c.amount, allocations.c.allocated_on,
+                  payments.c.method, payments.c.reference, payments.c.received_on)
+        .select_from(allocations.join(payments, payments.c.id == allocations.c.payment_id))
+        .where(allocations.c.invoice_id == invoice_id).order_by(allocations.c.id)).mappings()
+    return [dict(r) for r in rows]
+
+
+def allocations_of_payment(conn: Connection, payment_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        sa.select(allocations.c.invoice_id, invoices.c.number, sa.func.sum(allocations.c.amount).label("amount"))
+        .select_from(allocations.join(invoices, invoices.c.id == allocations.c.invoice_id))
+        .where(allocations.c.payment_id == payment_id)
+        .group_by(allocations.c.invoice_id, invoices.c.number).order_by(allocations.c.invoice_id)).mappings()
+    return [dict(r) for r in rows if r["amount"] != 0]
+
+
+def release_allocations(conn: Connection, invoice_id: int, amount: Decimal, on: date) -> None:
+    """Take `amount` of payments off an invoice, newest allocation first, as negative rows."""
+    per_payment = conn.execute(
+        sa.select(allocations.c.payment_id, sa.func.sum(allocations.c.amount).label("amount"),
+                  sa.func.max(allocations.c.id).label("last_id"))
+        .where(allocations.c.invoice_id == invoice_id).group_by(allocations.c.payment_id)
+        .order_by(sa.desc("last_id"))).all()
+    remaining = amount
+    for row in per_payment:
+        if remaining <= 0:
+            break
+        take = min(Decimal(row.amount), remaining)
+        if take > 0:
+            insert_allocation(conn, int(row.payment_id), invoice_id, -take, on)
+            remaining -= take
+
+
+def list_page(conn: Connection, *, customer_id: int | None = None, currency: str | None = None,
+              date_from: date | None = None, date_to: date | None = None, method: str | None = None,
+              limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    conditions = []
+    if customer_id is not None:
+        conditions.append(payments.c.customer_id == customer_id)
+    if currency:
+        conditions.append(payments.c.currency == currency)
+    if date_from:
+        conditions.append(payments.c.received_on >= date_from)
+    if date_to:
+        conditions.append(payments.c.received_on <= date_to)
+    if method:
+        conditions.append(payments.c.method == method)
+    where = sa.and_(sa.true(), *conditions)
+    total = conn.execute(sa.select(sa.func.count()).select_from(payments).where(where)).scalar_one()
+    alloc = sa.func.coalesce(
+        sa.select(sa.func.sum(allocations.c.amount)).where(allocations.c.payment_id == payments.c.id)
+        .scalar_subquery(), 0)
+    reversed_ = sa.exists(sa.select(sa.literal(1)).select_from(payments.alias("r"))
+                          .where(sa.literal_column("r.reverses_payment_id") == payments.c.id))
+    rows = conn.execute(
+        sa.select(payments.c.id, payments.c.kind, payments.c.received_on, payments.c.customer_id,
+                  customers.c.name.label("customer"), payments.c.currency, payments.c.amount,
+                  alloc.label("allocated"), (payments.c.amount - alloc).label("unallocated"),
+                  payments.c.method, payments.c.reference, reversed_.label("reversed"))
+        .select_from(payments.join(customers, customers.c.id == payments.c.customer_id))
+        .where(where).order_by(payments.c.received_on.desc(), payments.c.id.desc()).limit(limit).offset(offset)
+    ).mappings()
+    return [dict(r) for r in rows], int(total)

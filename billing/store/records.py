@@ -1,0 +1,36 @@
+"""Generic row operations shared by the simple entities (customers, products, tax rates...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+
+def insert(conn: Connection, table: sa.Table, values: dict[str, Any]) -> int:
+    """Insert a row and return its generated id."""
+    return int(conn.execute(table.insert().values(**values).returning(table.c.id)).scalar_one())
+
+
+def get(conn: Connection, table: sa.Table, key: object, column: str = "id") -> dict[str, Any] | None:
+    row = conn.execute(sa.select(table).where(table.c[column] == key)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def update(conn: Connection, table: sa.Table, key: object, values: dict[str, Any], column: str = "id") -> None:
+    conn.execute(table.update().where(table.c[column] == key).values(**values))
+
+
+def count(conn: Connection, table: sa.Table, **equals: Any) -> int:
+    query = sa.select(sa.func.count()).select_from(table)
+    for name, value in equals.items():
+        query = query.where(table.c[name] == value)
+    return int(conn.execute(query).scalar_one())
+
+
+def all_rows(conn: Connection, table: sa.Table, order_by: str = "id", **equals: Any) -> list[dict[str, Any]]:
+    query = sa.select(table).order_by(table.c[order_by])
+    for name, value in equals.items():
+        query = query.where(table.c[name] == value)
+    return [dict(r) for r in conn.execute(query).mappings()]

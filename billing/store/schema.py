@@ -1,0 +1,243 @@
+"""Tables of the billing database (SQLAlchemy Core), portable between DuckDB and PostgreSQL.
+
+Money columns are exact NUMERIC/DECIMAL, never DOUBLE. Foreign keys are enforced by the domain
+services (DuckDB refuses some updates of rows referenced by foreign keys), and `verify` checks them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+MONEY = sa.Numeric(18, 4)  # amounts; the currency's minor unit (<= 3 in practice) is enforced in Python
+PRICE = sa.Numeric(18, 6)  # unit prices may carry more decimals than the currency
+QTY = sa.Numeric(18, 4)
+RATE = sa.Numeric(7, 4)  # VAT percent, e.g. 19.0000
+
+schema_version = sa.Table(
+    "schema_version", metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("applied_at", sa.DateTime, nullable=False),
+)
+
+company = sa.Table(
+    "company", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("legal_name", sa.String, nullable=False),
+    sa.Column("address", sa.String, nullable=False, server_default=""),
+    sa.Column("country", sa.String, nullable=False, server_default=""),
+    sa.Column("tax_id", sa.String, nullable=False, server_default=""),
+    sa.Column("email", sa.String, nullable=False, server_default=""),
+    sa.Column("bank_details", sa.String, nullable=False, server_default=""),
+    sa.Column("base_currency", sa.String(3), nullable=False),
+    sa.Column("timezone", sa.String, nullable=False),
+    sa.Column("default_terms_days", sa.Integer, nullable=False),
+    sa.Column("page_size", sa.String, nullable=False),
+    sa.Column("logo", sa.LargeBinary, nullable=True),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+series = sa.Table(
+    "series", metadata,
+    sa.Column("code", sa.String, primary_key=True),
+    sa.Column("kind", sa.String, nullable=False),  # invoice | credit_note
+    sa.Column("pattern", sa.String, nullable=False),
+    sa.Column("next_seq", sa.BigInteger, nullable=False),
+)
+
+tax_rates = sa.Table(
+    "tax_rates", metadata,
+    sa.Column("id", sa.BigInteger, sa.Sequence("tax_rates_id_seq"), primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("category", sa.String(2), nullable=False),
+    sa.Column("percent", RATE, nullable=False),
+    sa.Column("exemption_reason", sa.String, nullable=False, server_default=""),
+    sa.Column("active", sa.Boolean, nullable=False),
+)
+
+customers = sa.Table(
+    "customers", metadata,
+    sa.Column("id", sa.BigInteger, sa.Sequence("customers_id_seq"), primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("email", sa.String, nullable=False, server_default=""),
+    sa.Column("address", sa.String, nullable=False, server_default=""),
+    sa.Column("country", sa.String, nullable=False, server_default=""),
+    sa.Column("tax_id", sa.String, nullable=False, server_default=""),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("terms_days", sa.Integer, nullable=False),
+    sa.Column("notes", sa.String, nullable=False, server_default=""),
+    sa.Column("archived", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+
+products = sa.Table(
+    "products", metadata,
+    sa.Column("id", sa.BigInteger, sa.Sequence("products_id_seq"), primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("sku", sa.String, nullable=False, unique=True),
+    sa.Column("unit", sa.String, nullable=False),
+    sa.Column("unit_price", PRICE, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("tax_rate_id", sa.BigInteger, nullable=False),
+    sa.Column("archived", sa.Boolean, nullable=False),
+)
+
+invoices = sa.Table(
+    "invoices", metadata,
+    sa.Column("id", sa.BigInteger, sa.Sequence("invoices_id_seq"), primary_key=True),
+    sa.Column("kind", sa.String, nullable=False),  # invoice | credit_note
+    sa.Column("series", sa.String, nullable=False),
+    sa.Column("number", sa.String, nullable=True, unique=True),  # NULL while draft
+    sa.Column("status", sa.String, nullable=False),  # draft | issued | void
+    sa.Column("customer_id", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("issue_date", sa.Date, nullable=True),
+    sa.Column("due_date", sa.Date, nullable=True),
+    sa.Column("credited_invoice_id", sa.BigInteger, nullable=True),
+    sa.Column("notes", sa.String, nullable=False, server_default=""),
+    sa.Column("void_reason", sa.String, nullable=False, server_default=""),
+    sa.Column("line_total", MONEY, nullable=False),
+    sa.Column("allowance_total", MONEY, nullable=False),
+    sa.Column("charge_total", MONEY, nullable=False),
+    sa.Column("tax_exclusive", MONEY, nullable=False),
+    sa.Column("tax_total", MONEY, nullable=False),
+    sa.Column("tax_inclusive", MONEY, nullable=False),
+    sa.Column("prepaid", MONEY, nullable=False),
+    sa.Column("rounding", MONEY, nullable=False),
+    sa.Column("payable", MONEY, nullable=False),
+    # Exact running sums kept in the same transactions as the allocations and credit notes that
+    # change them (verify recomputes them); they make balances and lists fast at a million invoices.
+    sa.Column("paid_amount", MONEY, nullable=False),
+    sa.Column("credited_amount", MONEY, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("issued_at", sa.DateTime, nullable=True),
+    sa.Column("voided_on", sa.Date, nullable=True),
+    sa.Column("created_by", sa.String, nullable=False),
+)
+sa.Index("ix_invoices_customer", invoices.c.customer_id)
+
+invoice_lines = sa.Table(
+    "invoice_lines", metadata,
+    sa.Column("invoice_id", sa.BigInteger, primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("product_id", sa.BigInteger, nullable=True),
+    sa.Column("description", sa.String, nullable=False),
+    sa.Column("quantity", QTY, nullable=False),
+    sa.Column("unit", sa.String, nullable=False, server_default=""),
+    sa.Column("unit_price", PRICE, nullable=False),
+    sa.Column("base_quantity", QTY, nullable=False),
+    sa.Column("discount_percent", RATE, nullable=False),
+    sa.Column("discount_amount", MONEY, nullable=False),
+    sa.Column("charge_amount", MONEY, nullable=False),
+    sa.Column("tax_rate_id", sa.BigInteger, nullable=True),
+    sa.Column("vat_category", sa.String(2), nullable=False),
+    sa.Column("vat_rate", RATE, nullable=False),
+    sa.Column("net_amount", MONEY, nullable=False),
+)
+
+invoice_allowances = sa.Table(
+    "invoice_allowances", metadata,
+    sa.Column("invoice_id", sa.BigInteger, primary_key=True),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("is_charge", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.String, nullable=False, server_default=""),
+    sa.Column("amount", MONEY, nullable=True),
+    sa.Column("percent", RATE, nullable=True),
+    sa.Column("tax_rate_id", sa.BigInteger, nullable=True),
+    sa.Column("vat_category", sa.String(2), nullable=False),
+    sa.Column("vat_rate", RATE, nullable=False),
+)
+
+# The VAT breakdown as frozen at issue (BG-23), kept for the tax report.
+invoice_taxes = sa.Table(
+    "invoice_taxes", metadata,
+    sa.Column("invoice_id", sa.BigInteger, primary_key=True),
+    sa.Column("vat_category", sa.String(2), primary_key=True),
+    sa.Column("vat_rate", RATE, primary_key=True),
+    sa.Column("taxable", MONEY, nullable=False),
+    sa.Column("tax", MONEY, nullable=False),
+)
+
+payments = sa.Table(
+    "payments", metadata,
+    sa.Column("id", sa.BigInteger, sa.Sequence("payments_id_seq"), primary_key=True),
+    sa.Column("kind", sa.String, nullable=False),  # payment | refund | reversal
+    sa.Column("customer_id", sa.BigInteger, nullable=False),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("amount", MONEY, nullable=False),  # refunds and reversals are negative
+    sa.Column("received_on", sa.Date, nullable=False),
+    sa.Column("method", sa.String, nullable=False),
+    sa.Column("reference", sa.String, nullable=False, server_default=""),
+    sa.Column("reverses_payment_id", sa.BigInteger, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.String, nullable=False),
+)
+sa.Index("ix_payments_customer", payments.c.customer_id)
+
+# Money of a payment put against an invoice. Undoing is a negative row, never a delete.
+allocations = sa.Table(
+    "allocations", metadata,
+    sa.Column("id", sa.BigInteger, sa.Sequence("allocations_id_seq"), primary_key=True),
+    sa.Column("payment_id", sa.BigInteger, nullable=False),
+    sa.Column("invoice_id", sa.BigInteger, nullable=False),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column("allocated_on", sa.Date, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)
+sa.Index("ix_allocations_invoice", allocations.c.invoice_id)
+sa.Index("ix_allocations_payment", allocations.c.payment_id)
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("username", sa.String, primary_key=True),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("email", sa.String, nullable=False, server_default=""),
+    sa.Column("role", sa.String, nullable=False),
+    sa.Column("password_hash", sa.String, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("password_changed_at", sa.DateTime, nullable=False),
+)
+
+login_attempts = sa.Table(
+    "login_attempts", metadata,
+    sa.Column("id", sa.BigInteger, sa.Sequence("login_attempts_id_seq"), primary_key=True),
+    sa.Column("username", sa.String, nullable=False),
+    sa.Column("occurred_at", sa.DateTime, nullable=False),
+    sa.Column("success", sa.Boolean, nullable=False),
+)
+sa.Index("ix_login_attempts_user", login_attempts.c.username)
+
+# Server-side sessions: a cookie names a session id; logout revokes the row.
+auth_sessions = sa.Table(
+    "auth_sessions", metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("username", sa.String, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("revoked_at", sa.DateTime, nullable=True),
+)
+
+audit_events = sa.Table(
+    "audit_events", metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("occurred_at", sa.DateTime, nullable=False),
+    sa.Column("actor", sa.String, nullable=False),
+    sa.Column("action", sa.String, nullable=False),
+    sa.Column("entity", sa.String, nullable=False),
+    sa.Column("entity_id", sa.String, nullable=False),
+    sa.Column("before", sa.Text, nullable=True),
+    sa.Column("after", sa.Text, nullable=True),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# One row: the last event of the chain. Every mutation updates it in its own transaction, so two
+# concurrent writers conflict here and one retries: the chain can never fork.
+audit_head = sa.Table(
+    "audit_head", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last_id", sa.BigInteger, nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+)
