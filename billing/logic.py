@@ -237,7 +237,9 @@ def due_date_for(issue_date: date, terms_days: int, due_date: date | None = None
 
 def check_can_edit(status: str) -> None:
     if status != DRAFT:
-        raise StateError("This invoice has been issued and can no longer be changed. Issue a credit note instead.")
+        raise StateError(
+            "This invoice has been issued and can no longer be changed. Issue a credit note instead."
+        )
 
 
 def check_can_void(status: str, allocated: Decimal, credited: Decimal, reason: str) -> None:
@@ -255,7 +257,8 @@ def check_credit_amount(credit_payable: Decimal, remaining: Decimal) -> None:
         raise ValidationError("A credit note must credit a positive amount.")
     if credit_payable > remaining:
         raise ValidationError(
-            f"The credit note ({credit_payable}) is more than remains to be credited on the invoice ({remaining})."
+            f"The credit note ({credit_payable}) is more than remains to be credited"
+            f" on the invoice ({remaining})."
         )
 
 

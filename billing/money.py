@@ -23,10 +23,12 @@ MAX_AMOUNT = Decimal("100000000000000")  # 10^14
 # ISO 4217 minor units where they differ from 2 (CLDR differs from ISO for some, e.g. IQD).
 _MINOR_UNITS: dict[str, int] = {
     **dict.fromkeys(
-        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
+        ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
+         "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"],
+        0,
     ),
-    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
-    **dict.fromkeys("CLF UYW".split(), 4),
+    **dict.fromkeys(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"], 3),
+    **dict.fromkeys(["CLF", "UYW"], 4),
 }
 _NOT_MONEY = {"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX"}
 KNOWN_CURRENCIES: frozenset[str] = frozenset(c for c in list_currencies() if c not in _NOT_MONEY)

@@ -192,8 +192,8 @@ def customer_credit(db: Database, actor: Actor, customer_id: int) -> dict[str, D
     """Unallocated money per currency for a customer."""
     require(actor, "payments.read")
     with db.connect() as conn:
-        return {cur: round_money(amount, cur) for cur, amount in payment_store.credits_by_currency(conn, customer_id).items()
-                if amount != 0}
+        credits = payment_store.credits_by_currency(conn, customer_id)
+    return {cur: round_money(amount, cur) for cur, amount in credits.items() if amount != 0}
 
 
 def list_payments(db: Database, actor: Actor, **filters: Any) -> tuple[list[dict[str, Any]], int]:

@@ -203,8 +203,7 @@ def parse_ubl(path: Path, recompute_lines: bool) -> ParsedDocument:
     document_tax_totals = [
         tax_total
         for tax_total in root.findall("cac:TaxTotal", NS)
-        if (amount := tax_total.find("cbc:TaxAmount", NS)) is not None
-        and amount.get("currencyID") == currency
+        if (amount := tax_total.find("cbc:TaxAmount", NS)) is not None and amount.get("currencyID") == currency
     ]
     assert len(document_tax_totals) == 1, "expected exactly one TaxTotal in the document currency"
     tax_total = document_tax_totals[0]
@@ -213,9 +212,7 @@ def parse_ubl(path: Path, recompute_lines: bool) -> ParsedDocument:
         tax_category = subtotal.find("cac:TaxCategory", NS)
         assert tax_category is not None, "TaxSubtotal without TaxCategory"
         category, rate = _tax_category(tax_category)
-        subtotals.append(
-            (category, rate, _decimal(subtotal, "cbc:TaxableAmount"), _decimal(subtotal, "cbc:TaxAmount"))
-        )
+        subtotals.append((category, rate, _decimal(subtotal, "cbc:TaxableAmount"), _decimal(subtotal, "cbc:TaxAmount")))
 
     return ParsedDocument(
         currency=currency,

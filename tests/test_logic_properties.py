@@ -17,8 +17,16 @@ modest = settings(max_examples=200, deadline=None)
 
 CURRENCIES = st.sampled_from(["EUR", "JPY", "KWD"])
 TAX_CATEGORIES = st.sampled_from(
-    [("S", Decimal("20")), ("S", Decimal("10")), ("S", Decimal("5.5")), ("S", Decimal("7.7")),
-     ("S", Decimal("25.00")), ("E", Decimal("0")), ("Z", Decimal("0")), ("AE", Decimal("0"))]
+    [
+        ("S", Decimal("20")),
+        ("S", Decimal("10")),
+        ("S", Decimal("5.5")),
+        ("S", Decimal("7.7")),
+        ("S", Decimal("25.00")),
+        ("E", Decimal("0")),
+        ("Z", Decimal("0")),
+        ("AE", Decimal("0")),
+    ]
 )
 
 
@@ -169,9 +177,7 @@ def open_items(draw: st.DrawFn) -> list[tuple[int, date, Decimal]]:
 
 @modest
 @given(PAYMENTS, open_items())
-def test_allocation_sums_to_what_can_be_allocated(
-    amount: Decimal, items: list[tuple[int, date, Decimal]]
-) -> None:
+def test_allocation_sums_to_what_can_be_allocated(amount: Decimal, items: list[tuple[int, date, Decimal]]) -> None:
     allocations = allocate_oldest_first(amount, items)
     total_open = sum((balance for _, _, balance in items if balance > 0), Decimal(0))
     assert sum((allocated for _, allocated in allocations), Decimal(0)) == min(amount, total_open)

@@ -72,7 +72,7 @@ class Database:
                     if is_conflict(exc):
                         raise ConflictError() from exc
                     raise
-                time.sleep(random.uniform(0.001, 0.005) * (attempt + 1))  # noqa: S311 - jitter only
+                time.sleep(random.uniform(0.001, 0.005) * (attempt + 1))
         raise ConflictError()
 
     def migrate(self) -> int:
