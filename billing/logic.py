@@ -111,7 +111,9 @@ def line_net(line: Line, currency: str) -> Decimal:
     if line.base_quantity <= 0:
         raise ValidationError("Base quantity must be greater than zero.")
     gross = line.quantity * line.net_price / line.base_quantity
-    allowance = gross * line.discount_percent / HUNDRED + line.discount_amount
+    # The line allowance (BT-136) is itself an amount in the currency: round it before subtracting,
+    # so the exported allowance and the line net agree with rule R120 to the cent.
+    allowance = round_money(gross * line.discount_percent / HUNDRED + line.discount_amount, currency)
     return round_money(gross - allowance + line.charge_amount, currency)
 
 
@@ -124,8 +126,17 @@ def _allowance_charge_amount(item: AllowanceCharge, line_total: Decimal, currenc
     return round_money(base * item.percent / HUNDRED, currency)
 
 
+def _check_category_rate(category: str, rate: Decimal) -> None:
+    if category not in VAT_CATEGORIES:
+        raise ValidationError(f"Unknown VAT category '{category}'.")
+    if category in ZERO_RATE_CATEGORIES and rate != 0:
+        raise ValidationError(f"VAT category {category} must have a rate of 0%.")
+
+
 def _rate_key(rate: Decimal) -> Decimal:
-    return rate.normalize() if rate else ZERO
+    """One key per rate whatever its scale (19 == 19.00), printable without an exponent."""
+    normal = rate.normalize()
+    return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
 
 
 def compute_totals(
@@ -144,10 +155,12 @@ def compute_totals(
     line_total = sum(nets, ZERO)
     taxable: dict[tuple[str, Decimal], Decimal] = {}
     for line, net in zip(lines, nets, strict=True):
+        _check_category_rate(line.vat_category, line.vat_rate)
         key = (line.vat_category, _rate_key(line.vat_rate))
         taxable[key] = taxable.get(key, ZERO) + net
     allowance_total = charge_total = ZERO
     for item in allowances_charges:
+        _check_category_rate(item.vat_category, item.vat_rate)
         amount = _allowance_charge_amount(item, line_total, currency)
         key = (item.vat_category, _rate_key(item.vat_rate))
         if item.is_charge:

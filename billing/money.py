@@ -8,6 +8,7 @@ minor unit, as EN 16931 prescribes for document amounts.
 from __future__ import annotations
 
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import format_currency, list_currencies
@@ -15,6 +16,11 @@ from babel.numbers import format_currency, list_currencies
 from billing.errors import ValidationError
 
 ZERO = Decimal(0)
+_PLAIN_NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$", re.ASCII)
+# "1,234" could be a thousand or one and a bit: refused. "12,35" is a decimal comma.
+_AMBIGUOUS = re.compile(r"^[+-]?[0-9]{1,3},[0-9]{3}$", re.ASCII)
+_DECIMAL_COMMA = re.compile(r"^[+-]?[0-9]+,[0-9]+$", re.ASCII)
+_GROUPED = re.compile(r"^[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?$", re.ASCII)
 HUNDRED = Decimal(100)
 
 # Amounts are stored as DECIMAL(18, 4); keep a safe margin below its range.
@@ -78,12 +84,21 @@ def to_decimal(value: object, field: str = "amount") -> Decimal:
     elif isinstance(value, int):
         result = Decimal(value)
     elif isinstance(value, str):
-        text = value.strip().replace(",", "") if value.count(",") and value.count(".") else value.strip()
-        if text.count(",") == 1 and "." not in text:
+        text = value.strip()
+        if _AMBIGUOUS.match(text):
+            raise ValidationError(
+                f"{field.capitalize()} '{value}' is ambiguous: write {text.replace(',', '')} or {text.replace(',', '.')}."
+            )
+        if _GROUPED.match(text):
+            text = text.replace(",", "")
+        elif _DECIMAL_COMMA.match(text):
             text = text.replace(",", ".")
+        if not _PLAIN_NUMBER.match(text):
+            hint = " Use a dot for decimals, e.g. 1234.50." if "," in text else ""
+            raise ValidationError(f"{field.capitalize()} '{value}' is not a number.{hint}")
         try:
             result = Decimal(text)
-        except InvalidOperation:
+        except InvalidOperation:  # pragma: no cover - the pattern admits only valid literals
             raise ValidationError(f"{field.capitalize()} '{value}' is not a number.") from None
     else:
         raise ValidationError(f"{field.capitalize()} must be a number.")

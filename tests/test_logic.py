@@ -591,3 +591,32 @@ def test_minor_unit(currency: str, decimals: int) -> None:
 )
 def test_round_money_half_away_from_zero(amount: str, currency: str, expected: str) -> None:
     assert str(round_money(D(amount), currency)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1,234.50", Decimal("1234.50")), ("12,35", Decimal("12.35")), ("1,234,567", Decimal("1234567"))],
+)
+def test_to_decimal_separators(text: str, expected: Decimal) -> None:
+    assert to_decimal(text) == expected
+
+
+@pytest.mark.parametrize("text", ["1,234", "1.234,56", "1_000", "١٢٣"])
+def test_to_decimal_refuses_ambiguous_or_exotic(text: str) -> None:
+    with pytest.raises(ValidationError):
+        to_decimal(text)
+
+
+def test_breakdown_rates_print_without_exponent() -> None:
+    totals = compute_totals([Line(Decimal("1"), Decimal("10"), "S", Decimal("20.00"))])
+    assert str(totals.tax_breakdown[0].vat_rate) == "20"
+
+
+def test_percent_line_discount_is_rounded_as_an_amount_first() -> None:
+    # 1.10 less 5% = 1.045: the allowance 0.055 rounds to 0.06 first, so the net is 1.04 (R120)
+    assert line_net(Line(Decimal("1"), Decimal("1.10"), discount_percent=Decimal("5")), "EUR") == Decimal("1.04")
+
+
+def test_zero_rate_category_with_a_rate_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        compute_totals([Line(Decimal("1"), Decimal("10"), "E", Decimal("20"))])

@@ -1,0 +1,217 @@
+"""Users, passwords (bcrypt), login lockout and server-side sessions.
+
+Lockout: 5 failed attempts for a username within 15 minutes lock it for 15 minutes. Unknown
+usernames are counted the same way, so the answer never tells whether a username exists.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import bcrypt
+import sqlalchemy as sa
+
+from billing import audit
+from billing.errors import AuthenticationError, NotFoundError, ValidationError
+from billing.permissions import ROLES, Actor, require
+from billing.store import records
+from billing.store import users as user_store
+from billing.store.db import Database, utcnow
+from billing.store.schema import users
+
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(minutes=15)
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 12
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
+_BAD_LOGIN = "Wrong username or password."
+# Compared against when the username is unknown, so both paths cost one bcrypt check.
+_DUMMY_HASH = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(4)).decode()
+
+
+def _rounds() -> int:
+    # Tests may lower the cost through the environment; never below bcrypt's minimum of 4.
+    return max(4, int(os.environ.get("BILLING_BCRYPT_ROUNDS", "12")))
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(_rounds())).decode()
+
+
+def check_password_policy(username: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password.encode()) > 72:
+        raise ValidationError("A password can be at most 72 bytes long.")
+    if password.strip().lower() == username.strip().lower():
+        raise ValidationError("The password cannot be the same as the username.")
+
+
+def check_username(username: str) -> str:
+    name = username.strip().lower()
+    if not _USERNAME.match(name):
+        raise ValidationError("A username is 2-40 characters: lower-case letters, digits, dot, dash or underscore.")
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    username: str
+    name: str
+    email: str
+    role: str
+    active: bool
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.username, self.role)
+
+
+def _user(row: dict[str, Any]) -> User:
+    return User(row["username"], row["name"], row["email"], row["role"], bool(row["active"]))
+
+
+def has_users(db: Database) -> bool:
+    with db.connect() as conn:
+        return records.count(conn, users) > 0
+
+
+def create_user(db: Database, actor: Actor | None, username: str, password: str, role: str, name: str = "",
+                email: str = "") -> User:
+    """Create a user. `actor` None is allowed only while no user exists (first-run setup)."""
+    username = check_username(username)
+    if role not in ROLES:
+        raise ValidationError(f"Unknown role '{role}'. Use one of: {', '.join(ROLES)}.")
+    check_password_policy(username, password)
+    password_hash = hash_password(password)
+
+    def work(conn: sa.Connection) -> User:
+        if actor is None:
+            if records.count(conn, users):
+                raise ValidationError("The first user already exists; sign in to create more.")
+            if role != "admin":
+                raise ValidationError("The first user must be an admin.")
+            who = Actor(username, role)
+        else:
+            require(actor, "users.manage")
+            who = actor
+        if records.get(conn, users, username, column="username") is not None:
+            raise ValidationError(f"The username '{username}' is taken.")
+        now = utcnow()
+        values = {"username": username, "name": name.strip() or username, "email": email.strip(), "role": role,
+                  "password_hash": password_hash, "active": True, "created_at": now, "password_changed_at": now}
+        conn.execute(users.insert().values(**values))
+        audit.record(conn, who, "user.create", "user", username,
+                     after={k: v for k, v in values.items() if k != "password_hash"})
+        return _user(values)
+
+    return db.transaction(work)
+
+
+def get_user(db: Database, username: str) -> User | None:
+    """The user as stored now (re-read on every page run: role and active state are live)."""
+    with db.connect() as conn:
+        row = records.get(conn, users, username, column="username")
+    return _user(row) if row else None
+
+
+def list_users(db: Database, actor: Actor) -> list[User]:
+    require(actor, "users.manage")
+    with db.connect() as conn:
+        return [_user(r) for r in records.all_rows(conn, users, order_by="username")]
+
+
+def update_user(db: Database, actor: Actor, username: str, *, role: str | None = None,
+                active: bool | None = None, password: str | None = None) -> None:
+    """Change a user's role, enable/disable them, or reset their password (revokes their sessions)."""
+    require(actor, "users.manage")
+    if role is not None and role not in ROLES:
+        raise ValidationError(f"Unknown role '{role}'.")
+    if password is not None:
+        check_password_policy(username, password)
+    new_hash = hash_password(password) if password is not None else None
+
+    def work(conn: sa.Connection) -> None:
+        before = records.get(conn, users, username, column="username")
+        if before is None:
+            raise NotFoundError(f"User '{username}' does not exist.")
+        values: dict[str, Any] = {}
+        if role is not None:
+            values["role"] = role
+        if active is not None:
+            values["active"] = active
+        if new_hash is not None:
+            values["password_hash"] = new_hash
+            values["password_changed_at"] = utcnow()
+        if username == actor.username and (values.get("active") is False or values.get("role", "admin") != "admin"):
+            raise ValidationError("You cannot disable yourself or remove your own admin role.")
+        records.update(conn, users, username, values, column="username")
+        if active is False or new_hash is not None:
+            user_store.revoke_sessions(conn, username, utcnow())
+        audit.record(conn, actor, "user.update", "user", username,
+                     before={k: before[k] for k in ("role", "active")},
+                     after={**{k: v for k, v in values.items() if k != "password_hash"},
+                            **({"password": "reset"} if new_hash else {})})
+
+    db.transaction(work)
+
+
+def is_locked(db: Database, username: str, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    with db.connect() as conn:
+        return user_store.recent_failures(conn, username.strip().lower(), now - FAILURE_WINDOW) >= MAX_FAILURES
+
+
+def authenticate(db: Database, username: str, password: str, now: datetime | None = None) -> User:
+    """Check a password, counting failures; raises AuthenticationError with one message for all failures
+    except a lockout, which says so (it is given for unknown usernames too)."""
+    now = now or utcnow()
+    name = username.strip().lower()
+    with db.connect() as conn:
+        failures = user_store.recent_failures(conn, name, now - FAILURE_WINDOW)
+        row = records.get(conn, users, name, column="username")
+    if failures >= MAX_FAILURES:
+        raise AuthenticationError("Too many failed attempts. This account is locked for 15 minutes.")
+    stored = row["password_hash"] if row else _DUMMY_HASH
+    ok = bcrypt.checkpw(password.encode()[:72], stored.encode()) and row is not None and bool(row["active"])
+    db.transaction(lambda conn: user_store.record_attempt(conn, name, now, ok))
+    if not ok or row is None:
+        raise AuthenticationError(_BAD_LOGIN)
+    return _user(row)
+
+
+def password_hashes(db: Database) -> dict[str, dict[str, Any]]:
+    """Credentials for the authenticator widget: active users with their bcrypt hashes."""
+    with db.connect() as conn:
+        rows = records.all_rows(conn, users, order_by="username", active=True)
+    return {r["username"]: {"name": r["name"], "email": r["email"], "password": r["password_hash"],
+                            "roles": [r["role"]]} for r in rows}
+
+
+def start_session(db: Database, username: str, lifetime: timedelta) -> str:
+    """A new random session id for a signed-in user; the cookie carries only this id."""
+    session_id = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.transaction(lambda conn: user_store.insert_session(conn, session_id, username, now, now + lifetime))
+    return session_id
+
+
+def session_user(db: Database, session_id: str, now: datetime | None = None) -> User | None:
+    """The active user behind a live (not expired, not revoked) session, read from the database now."""
+    now = now or utcnow()
+    with db.connect() as conn:
+        username = user_store.live_session_user(conn, session_id, now)
+        row = records.get(conn, users, username, column="username") if username else None
+    if row is None or not row["active"]:
+        return None
+    return _user(row)
+
+
+def end_session(db: Database, session_id: str) -> None:
+    """Logout: the session is revoked, so a copied cookie stops working."""
+    db.transaction(lambda conn: user_store.revoke_session(conn, session_id, utcnow()))
