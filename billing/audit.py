@@ -87,8 +87,11 @@ def check_chain(conn: Connection) -> ChainReport:
         prev_hash, expected_id = event["hash"], expected_id + 1
     last_id, last_hash = audit_store.head(conn)
     if last_id != expected_id - 1 or last_hash != prev_hash:
+        # The first event the head does not vouch for: one appended behind its back (chain longer
+        # than the head), the first one deleted from the tail (shorter), or the rewritten last one.
+        first_bad = last_id if last_id == expected_id - 1 else min(last_id, expected_id - 1) + 1
         return ChainReport(False, count, f"the chain ends at event {expected_id - 1} but its head says {last_id}",
-                           expected_id)
+                           first_bad)
     return ChainReport(True, count)
 
 

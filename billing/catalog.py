@@ -10,7 +10,7 @@ from billing.models import ProductIn, TaxRateIn, parse
 from billing.permissions import Actor, require
 from billing.store import records
 from billing.store.db import Database
-from billing.store.schema import products, tax_rates
+from billing.store.schema import MAX_PRICE, products, tax_rates
 
 
 def create_tax_rate(db: Database, actor: Actor, data: TaxRateIn | dict[str, Any]) -> int:
@@ -58,7 +58,7 @@ def get_tax_rate(conn: Any, rate_id: int) -> dict[str, Any]:
 
 def create_product(db: Database, actor: Actor, data: ProductIn | dict[str, Any]) -> int:
     require(actor, "products.write")
-    product = parse(ProductIn, data)
+    product = _check_price(parse(ProductIn, data))
 
     def work(conn: Any) -> int:
         get_tax_rate(conn, product.tax_rate_id)
@@ -75,7 +75,7 @@ def create_product(db: Database, actor: Actor, data: ProductIn | dict[str, Any])
 def update_product(db: Database, actor: Actor, product_id: int, data: ProductIn | dict[str, Any],
                    archived: bool | None = None) -> None:
     require(actor, "products.write")
-    product = parse(ProductIn, data)
+    product = _check_price(parse(ProductIn, data))
 
     def work(conn: Any) -> None:
         before = records.get(conn, products, product_id)
@@ -89,6 +89,12 @@ def update_product(db: Database, actor: Actor, product_id: int, data: ProductIn 
         audit.record(conn, actor, "product.update", "product", product_id, before=before, after=after)
 
     db.transaction(work)
+
+
+def _check_price(product: ProductIn) -> ProductIn:
+    if product.unit_price >= MAX_PRICE:
+        raise ValidationError(f"The unit price {product.unit_price} is too large.")
+    return product
 
 
 def list_products(db: Database, actor: Actor, include_archived: bool = False) -> list[dict[str, Any]]:

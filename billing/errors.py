@@ -14,8 +14,11 @@ class BillingError(Exception):
         return str(self.args[0])
 
 
-class ValidationError(BillingError):
-    """Some of the input is not valid."""
+class ValidationError(BillingError, ValueError):
+    """Some of the input is not valid.
+
+    Also a ValueError, so that pydantic validators raising it report the field it concerns.
+    """
 
 
 class NotFoundError(BillingError):

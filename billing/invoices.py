@@ -16,14 +16,14 @@ from billing import audit, logic
 from billing.catalog import get_tax_rate
 from billing.errors import NotFoundError, StateError, ValidationError
 from billing.models import InvoiceDraftIn, LineIn, parse
-from billing.money import ZERO, check_decimals, minor_unit, quantize_row
+from billing.money import MAX_AMOUNT, ZERO, check_decimals, minor_unit, quantize_row
 from billing.permissions import Actor, require
 from billing.store import invoices as invoice_store
 from billing.store import payments as payment_store
 from billing.store import records
 from billing.store import series as series_store
 from billing.store.db import Database, utcnow
-from billing.store.schema import customers, products
+from billing.store.schema import MAX_PRICE, customers, products
 
 SERIES_OF_KIND = {logic.INVOICE: "INV", logic.CREDIT_NOTE: "CN"}
 
@@ -105,6 +105,8 @@ def _line_rows(conn: Connection, lines: list[LineIn], currency: str) -> list[dic
             check_decimals(line.discount_amount, minor_unit(currency), "discount amount")
         except ValidationError as exc:
             raise ValidationError(f"{where}: {exc.message}") from None
+        if abs(line.unit_price) >= MAX_PRICE:
+            raise ValidationError(f"{where}: the unit price {line.unit_price} is too large.")
         rows.append({
             "position": position, "product_id": line.product_id, "description": line.description,
             "quantity": line.quantity, "unit": line.unit, "unit_price": line.unit_price,
@@ -122,6 +124,10 @@ def _allowance_rows(conn: Connection, draft: InvoiceDraftIn, currency: str) -> l
         rate = get_tax_rate(conn, item.tax_rate_id)
         if item.amount is not None:
             check_decimals(item.amount, minor_unit(currency), "discount or charge amount")
+        if item.percent is not None:
+            # The column keeps 4 decimals: more would be rounded silently and the stored totals
+            # would no longer be what the stored percentage gives.
+            check_decimals(item.percent, 4, "discount or charge percentage")
         rows.append({"position": position, "is_charge": item.is_charge, "reason": item.reason or
                      ("Charge" if item.is_charge else "Discount"), "amount": item.amount, "percent": item.percent,
                      "tax_rate_id": rate["id"], "vat_category": rate["category"], "vat_rate": rate["percent"]})
@@ -140,8 +146,12 @@ def _priced_body(conn: Connection, draft: InvoiceDraftIn, currency: str) -> tupl
     if totals.payable < 0:
         raise ValidationError("The invoice total would be negative. Issue a credit note instead.")
     for name in invoice_store.TOTAL_COLUMNS:
-        if abs(getattr(totals, name)) >= Decimal("1e14"):
+        if abs(getattr(totals, name)) >= MAX_AMOUNT:
             raise ValidationError("The invoice total is too large.")
+    # Lines that cancel out can keep the total small while one line alone overflows its column.
+    parts = [*totals.line_nets, *(t.taxable for t in totals.tax_breakdown), *(t.tax for t in totals.tax_breakdown)]
+    if any(abs(amount) >= MAX_AMOUNT for amount in parts):
+        raise ValidationError("An amount on the invoice is too large.")
     return lines, allowances, totals
 
 

@@ -133,7 +133,7 @@ def _check_category_rate(category: str, rate: Decimal) -> None:
         raise ValidationError(f"VAT category {category} must have a rate of 0%.")
 
 
-def _rate_key(rate: Decimal) -> Decimal:
+def rate_key(rate: Decimal) -> Decimal:
     """One key per rate whatever its scale (19 == 19.00), printable without an exponent."""
     normal = rate.normalize()
     return normal.quantize(Decimal(1)) if normal == normal.to_integral_value() else normal
@@ -156,13 +156,13 @@ def compute_totals(
     taxable: dict[tuple[str, Decimal], Decimal] = {}
     for line, net in zip(lines, nets, strict=True):
         _check_category_rate(line.vat_category, line.vat_rate)
-        key = (line.vat_category, _rate_key(line.vat_rate))
+        key = (line.vat_category, rate_key(line.vat_rate))
         taxable[key] = taxable.get(key, ZERO) + net
     allowance_total = charge_total = ZERO
     for item in allowances_charges:
         _check_category_rate(item.vat_category, item.vat_rate)
         amount = _allowance_charge_amount(item, line_total, currency)
-        key = (item.vat_category, _rate_key(item.vat_rate))
+        key = (item.vat_category, rate_key(item.vat_rate))
         if item.is_charge:
             charge_total += amount
             taxable[key] = taxable.get(key, ZERO) + amount

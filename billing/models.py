@@ -276,6 +276,34 @@ class AuditEvent(BaseModel):
 _FIELD_NAMES = {"terms_days": "payment terms", "tax_rate_id": "tax rate", "customer_id": "customer"}
 
 
+def friendly_message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "missing" or (kind == "string_too_short" and error.get("ctx", {}).get("min_length") == 1):
+        return "this is required"
+    if kind == "string_too_long":
+        return f"at most {error['ctx']['max_length']} characters"
+    if kind in ("int_parsing", "int_type"):
+        return "must be a whole number"
+    if kind in ("date_parsing", "date_from_datetime_parsing", "date_type"):
+        return "must be a date (YYYY-MM-DD)"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        return str(error["msg"]).lower()
+    return str(error["msg"]).removeprefix("Value error, ").rstrip(".")
+
+
+def describe_error(loc: tuple[int | str, ...], message: str) -> str:
+    """'lines', 1, 'quantity' -> 'Line 2, quantity: ...'"""
+    parts: list[str] = []
+    for index, part in enumerate(loc):
+        if isinstance(part, int):
+            owner = str(loc[index - 1]) if index else "item"
+            parts[-1:] = [f"{'Line' if owner == 'lines' else 'Item'} {part + 1}"]
+        else:
+            parts.append(_FIELD_NAMES.get(part, part.replace("_", " ")))
+    where = ", ".join(parts)
+    return f"{where[:1].upper()}{where[1:]}: {message}" if where else message
+
+
 def parse(model: type[M], data: M | dict[str, Any]) -> M:
     """Validate input into a model; pydantic errors become one readable ValidationError."""
     if isinstance(data, model):
@@ -285,8 +313,5 @@ def parse(model: type[M], data: M | dict[str, Any]) -> M:
     except pydantic.ValidationError as exc:
         problems = []
         for error in exc.errors()[:5]:
-            where = ".".join(str(part) for part in error["loc"] if not isinstance(part, int))
-            where = _FIELD_NAMES.get(where, where.replace("_", " "))
-            message = str(error["msg"]).removeprefix("Value error, ")
-            problems.append(f"{where.capitalize()}: {message}" if where else message)
-        raise ValidationError("; ".join(problems)) from None
+            problems.append(describe_error(error["loc"], friendly_message(error)))
+        raise ValidationError("; ".join(problems) + ".") from None

@@ -7,6 +7,7 @@ minor unit, as EN 16931 prescribes for document amounts.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -53,6 +54,7 @@ def minor_unit(currency: str) -> int:
     return _MINOR_UNITS.get(currency.upper(), 2)
 
 
+@functools.cache
 def quantum(currency: str) -> Decimal:
     return Decimal(1).scaleb(-minor_unit(currency))
 
@@ -86,9 +88,8 @@ def to_decimal(value: object, field: str = "amount") -> Decimal:
     elif isinstance(value, str):
         text = value.strip()
         if _AMBIGUOUS.match(text):
-            raise ValidationError(
-                f"{field.capitalize()} '{value}' is ambiguous: write {text.replace(',', '')} or {text.replace(',', '.')}."
-            )
+            whole, point = text.replace(",", ""), text.replace(",", ".")
+            raise ValidationError(f"{field.capitalize()} '{value}' is ambiguous: write {whole} or {point}.")
         if _GROUPED.match(text):
             text = text.replace(",", "")
         elif _DECIMAL_COMMA.match(text):

@@ -154,7 +154,10 @@ def _allocate(conn: Connection, actor: Actor, payment_id: int,
     if payment["kind"] != "payment" or payment_store.is_reversed(conn, payment_id):
         raise StateError("Only a payment that has not been reversed can be allocated.")
     currency = payment["currency"]
-    remainder = payment["amount"] - payment_store.allocated_of_payment(conn, payment_id)
+    # Refunds pay back credit without naming a payment: never allocate more than the customer still
+    # has in credit, or refunded money would be spent a second time.
+    remainder = min(payment["amount"] - payment_store.allocated_of_payment(conn, payment_id),
+                    payment_store.customer_credit(conn, payment["customer_id"], currency))
     if allocate == AUTO:
         open_items = [(int(r["id"]), r["due_date"], Decimal(r["balance"]))
                       for r in invoice_store.open_invoices(conn, payment["customer_id"], currency)]

@@ -16,13 +16,15 @@ def append_event(conn: Connection, event: dict[str, Any], hasher: Any) -> dict[s
     """Append an event after the chain's head; `hasher(event_with_prev)` gives its hash.
 
     Updating the head row in the same transaction makes concurrent writers conflict (one retries),
-    so ids stay dense and the chain never forks.
+    so ids stay dense and the chain never forks. The head is updated BEFORE the event is inserted:
+    the other way round, two writers both insert event id N and DuckDB reports a duplicate primary
+    key (a ConstraintException, not a retryable "Conflict on update").
     """
     head = conn.execute(sa.select(audit_head.c.last_id, audit_head.c.last_hash).where(audit_head.c.id == 1)).one()
     row = {**event, "id": head.last_id + 1, "prev_hash": head.last_hash}
     row["hash"] = hasher(row)
-    conn.execute(audit_events.insert().values(**row))
     conn.execute(audit_head.update().where(audit_head.c.id == 1).values(last_id=row["id"], last_hash=row["hash"]))
+    conn.execute(audit_events.insert().values(**row))
     return row
 
 

@@ -12,7 +12,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,6 +54,11 @@ class Database:
         self.is_duckdb = self.url.startswith("duckdb")
         self.engine: Engine = _create_engine(self.url)
         self._migrate_lock = threading.Lock()
+        # DuckDB has one writing process, so all its writers are threads of this one: taking turns
+        # here costs nothing DuckDB would not serialise anyway, and avoids starving a transaction
+        # that keeps losing write conflicts to the others (8 threads issuing at once ran out of
+        # retries). PostgreSQL writers may be other processes: they rely on the retries alone.
+        self._write_lock: threading.RLock | None = threading.RLock() if self.is_duckdb else None
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -65,7 +70,7 @@ class Database:
         """Run `work(conn)` in one transaction; on a write conflict, retry it from the start."""
         for attempt in range(_RETRIES):
             try:
-                with self.engine.begin() as conn:
+                with self._write_lock or nullcontext(), self.engine.begin() as conn:
                     return work(conn)
             except sa.exc.DBAPIError as exc:
                 if not is_conflict(exc) or attempt == _RETRIES - 1:

@@ -62,15 +62,19 @@ def credits_by_currency(conn: Connection, customer_id: int) -> dict[str, Decimal
 
 
 def payments_with_remainder(conn: Connection, customer_id: int, currency: str) -> list[dict[str, Any]]:
-    """Positive payments of a customer with unallocated money, oldest first."""
+    """Positive payments of a customer with unallocated money, oldest first (reversed ones excluded:
+    their reversal entry already cancels that money, and they cannot be allocated)."""
     alloc = sa.func.coalesce(
         sa.select(sa.func.sum(allocations.c.amount)).where(allocations.c.payment_id == payments.c.id)
         .scalar_subquery(), 0)
     remainder = (payments.c.amount - alloc).label("remainder")
+    reversals = payments.alias("reversals")
+    reversed_ = sa.exists(sa.select(sa.literal(1)).select_from(reversals)
+                          .where(reversals.c.reverses_payment_id == payments.c.id))
     rows = conn.execute(
         sa.select(payments.c.id, payments.c.received_on, remainder)
         .where(payments.c.customer_id == customer_id, payments.c.currency == currency,
-               payments.c.kind == "payment", payments.c.amount - alloc > 0)
+               payments.c.kind == "payment", payments.c.amount - alloc > 0, ~reversed_)
         .order_by(payments.c.received_on, payments.c.id)).mappings()
     return [dict(r) for r in rows]
 

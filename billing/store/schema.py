@@ -6,12 +6,15 @@ services (DuckDB refuses some updates of rows referenced by foreign keys), and `
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
 MONEY = sa.Numeric(18, 4)  # amounts; the currency's minor unit (<= 3 in practice) is enforced in Python
 PRICE = sa.Numeric(18, 6)  # unit prices may carry more decimals than the currency
+MAX_PRICE = Decimal(10) ** 12  # PRICE holds less than this (the database refuses more, with no readable error)
 QTY = sa.Numeric(18, 4)
 RATE = sa.Numeric(7, 4)  # VAT percent, e.g. 19.0000
 

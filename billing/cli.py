@@ -1,0 +1,139 @@
+"""Command line: `python -m billing init|create-user|demo|backup|restore|import|verify`."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from billing.errors import BillingError
+from billing.permissions import ROLES, SYSTEM
+from billing.store.db import Database, database_url
+
+
+def _db() -> Database:
+    db = Database(database_url())
+    db.migrate()
+    return db
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    db = _db()
+    print(f"Database ready at {db.url}")
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat password: "):
+        raise BillingError("The passwords do not match.")
+    return first
+
+
+def cmd_create_user(args: argparse.Namespace) -> int:
+    from billing import users
+
+    db = _db()
+    password = _read_password(args)
+    actor = None if not users.has_users(db) else SYSTEM
+    user = users.create_user(db, actor, args.username, password, args.role, name=args.name or "",
+                             email=args.email or "")
+    print(f"Created {user.role} '{user.username}'.")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from billing.demo import load_demo
+
+    db = _db()
+    as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    summary = load_demo(db, SYSTEM, args.scale.upper(), as_of=as_of)
+    print(f"Loaded scale {args.scale.upper()}: {summary.customers:,} customers, {summary.invoices:,} invoices, "
+          f"{summary.credit_notes:,} credit notes, {summary.lines:,} lines, {summary.payments:,} payments "
+          f"in {summary.seconds} s.")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from billing.backup import backup_database
+
+    report = backup_database(_db(), SYSTEM, Path(args.path))
+    print(f"Backup written to {report.path}: " + ", ".join(f"{k} {v:,}" for k, v in report.tables.items() if v))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from billing.backup import restore_database
+
+    counts = restore_database(_db(), SYSTEM, Path(args.path))
+    print("Restored and verified: " + ", ".join(f"{k} {v:,}" for k, v in counts.items() if v))
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from billing.imports import import_csv
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise BillingError(f"No file at {path}.")
+    count = import_csv(_db(), SYSTEM, args.kind, path.read_bytes())
+    print(f"Imported {count} {args.kind}.")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from billing.verify import verify_database
+
+    report = verify_database(_db(), SYSTEM)
+    print(f"Checked {report.documents_checked:,} documents and {report.audit_events:,} audit events.")
+    for problem in report.problems:
+        print(f"PROBLEM: {problem}")
+    print("All checks passed." if report.ok else f"{len(report.problems)} problem(s) found.")
+    return 0 if report.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m billing", description="Billing portal administration.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("init", help="create or migrate the database").set_defaults(func=cmd_init)
+    user = sub.add_parser("create-user", help="create a user (password read from a prompt or stdin)")
+    user.add_argument("username")
+    user.add_argument("--role", choices=ROLES, default="admin")
+    user.add_argument("--name")
+    user.add_argument("--email")
+    user.set_defaults(func=cmd_create_user)
+    demo = sub.add_parser("demo", help="load a synthetic dataset into an empty database")
+    demo.add_argument("--scale", choices=["S", "M", "L", "s", "m", "l"], default="S")
+    demo.add_argument("--as-of", help="the dataset's 'today' (YYYY-MM-DD)")
+    demo.set_defaults(func=cmd_demo)
+    backup = sub.add_parser("backup", help="write a verified backup (.zip)")
+    backup.add_argument("path")
+    backup.set_defaults(func=cmd_backup)
+    restore = sub.add_parser("restore", help="replace the database with a backup")
+    restore.add_argument("path")
+    restore.set_defaults(func=cmd_restore)
+    imp = sub.add_parser("import", help="import customers or products from CSV (all or nothing)")
+    imp.add_argument("kind", choices=["customers", "products"])
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_import)
+    sub.add_parser("verify", help="check the audit chain, every document's totals and balances") \
+        .set_defaults(func=cmd_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except BillingError as exc:
+        print(f"Error: {exc.message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

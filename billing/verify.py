@@ -1,0 +1,80 @@
+"""Whole-database integrity check: the audit chain, every document's totals, every balance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from billing import logic
+from billing.audit import check_chain
+from billing.invoices import totals_of
+from billing.money import round_money
+from billing.permissions import Actor, require
+from billing.store import integrity
+from billing.store.db import Database
+
+MAX_PROBLEMS = 50
+
+
+@dataclass
+class VerifyReport:
+    documents_checked: int = 0
+    audit_events: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def add(self, problem: str) -> None:
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+        elif len(self.problems) == MAX_PROBLEMS:
+            self.problems.append("... more problems not listed")
+
+
+def verify_database(db: Database, actor: Actor) -> VerifyReport:
+    """Check everything that must hold; the report lists each problem found."""
+    require(actor, "audit.read")
+    report = VerifyReport()
+    with db.connect() as conn:
+        chain = check_chain(conn)
+        report.audit_events = chain.events
+        if not chain.ok:
+            report.add(f"Audit trail: {chain.problem}")
+        for header, lines, allowances, taxes in integrity.issued_documents(conn, db.raw_duckdb(conn)
+                                                                            if db.is_duckdb else None):
+            report.documents_checked += 1
+            _check_document(report, header, lines, allowances, taxes)
+        for problem in integrity.balance_problems(conn):
+            report.add(problem)
+    return report
+
+
+def _check_document(report: VerifyReport, header: dict[str, Any], lines: list[dict[str, Any]],
+                    allowances: list[dict[str, Any]], taxes: list[tuple[str, Decimal, Decimal, Decimal]]) -> None:
+    label = header["number"] or f"draft {header['id']}"
+    if not lines:
+        report.add(f"{label}: has no lines")
+        return
+    currency = header["currency"]
+    totals = totals_of(lines, allowances, currency)
+    for name in ("line_total", "allowance_total", "charge_total", "tax_exclusive", "tax_total", "tax_inclusive",
+                 "payable"):
+        stored = round_money(header[name], currency)
+        if stored != getattr(totals, name):
+            report.add(f"{label}: stored {name} {stored} but its lines give {getattr(totals, name)}")
+    for line, net in zip(lines, totals.line_nets, strict=True):
+        if round_money(line["net_amount"], currency) != net:
+            report.add(f"{label} line {line['position']}: stored net {line['net_amount']} but computed {net}")
+    expected = sorted((t.vat_category, t.vat_rate, t.taxable, t.tax) for t in totals.tax_breakdown)
+    stored_taxes = sorted((c, logic.rate_key(r), round_money(b, currency), round_money(t, currency))
+                          for c, r, b, t in taxes)
+    if expected != stored_taxes:
+        report.add(f"{label}: stored VAT breakdown differs from the computed one")
+
+
+def iter_problems(report: VerifyReport) -> Iterator[str]:
+    yield from report.problems
