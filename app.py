@@ -1,0 +1,49 @@
+"""Entry point: page config, the login gate, and navigation built from the user's permissions."""
+
+from __future__ import annotations
+
+import logging
+
+import streamlit as st
+
+from billing import users
+from ui import context
+from ui.auth import sign_in_gate, sign_out_button
+from ui.feedback import guarded, show_flashes, show_unexpected
+from ui.pages import pages_for
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+st.set_page_config(page_title="Billing portal", page_icon=":material/receipt_long:", layout="wide")
+
+
+def main() -> None:
+    db = context.db()
+    if not users.has_users(db):
+        st.navigation([st.Page("app_pages/setup.py", title="Set up", icon=":material/rocket_launch:",
+                               url_path="setup", default=True)], position="hidden").run()
+        return
+    user = sign_in_gate(db)
+    if user is None:
+        return
+    st.session_state["user"] = user
+    specs = pages_for(user.actor)
+    sections: dict[str, list[st.Page]] = {}
+    for spec in specs:
+        sections.setdefault(spec.section, []).append(
+            st.Page(spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=spec.default))
+    navigation = st.navigation(sections)
+    with st.sidebar:
+        company = context.company()
+        if company.get("legal_name"):
+            st.caption(company["legal_name"])
+        st.caption(f"Signed in as **{user.name}** · {user.role}")
+        sign_out_button(db)
+    show_flashes()
+    with guarded():
+        navigation.run()
+
+
+try:
+    main()
+except Exception as exc:  # noqa: BLE001 - no traceback ever reaches a user
+    show_unexpected(exc)

@@ -1,0 +1,5 @@
+"""audit_log page."""
+
+import streamlit as st
+
+st.title("audit_log")

@@ -1,0 +1,5 @@
+"""customers page."""
+
+import streamlit as st
+
+st.title("customers")

@@ -1,0 +1,5 @@
+"""dashboard page."""
+
+import streamlit as st
+
+st.title("dashboard")

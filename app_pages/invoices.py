@@ -1,0 +1,5 @@
+"""invoices page."""
+
+import streamlit as st
+
+st.title("invoices")

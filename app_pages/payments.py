@@ -1,0 +1,5 @@
+"""payments page."""
+
+import streamlit as st
+
+st.title("payments")

@@ -1,0 +1,5 @@
+"""products page."""
+
+import streamlit as st
+
+st.title("products")

@@ -1,0 +1,5 @@
+"""setup page."""
+
+import streamlit as st
+
+st.title("setup")

@@ -1,0 +1,5 @@
+"""users page."""
+
+import streamlit as st
+
+st.title("users")

@@ -1,0 +1,47 @@
+"""Helpers for AppTest page tests: a seeded database and a signed-in app for a role."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from billing import settings, users
+from billing.demo import load_demo
+from billing.permissions import ROLES, SYSTEM
+from billing.store.db import Database, forget_database, get_database
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "correct horse battery staple"
+AS_OF = date(2026, 11, 25)
+
+
+def seeded_database(tmp_path: Path, demo: bool = True) -> Database:
+    """A database with a company, one user per role (username = role) and, by default, demo data S."""
+    os.environ["BILLING_BCRYPT_ROUNDS"] = "4"
+    url = f"duckdb:///{tmp_path}/app.duckdb"
+    os.environ["BILLING_DATABASE_URL"] = url
+    forget_database(url)
+    db = get_database(url)
+    settings.save_company(db, SYSTEM, {"legal_name": "Acme Consulting GmbH", "address": "Hauptstr. 1\n10115 Berlin",
+                                       "country": "DE", "tax_id": "DE123456789", "base_currency": "EUR",
+                                       "timezone": "Europe/Berlin", "bank_details": "IBAN DE89 3704 0044 0532 0130 00"})
+    users.create_user(db, None, "admin", PASSWORD, "admin", name="Ada Admin")
+    for role in ROLES[1:]:
+        users.create_user(db, SYSTEM, role, PASSWORD, role, name=role.capitalize())
+    if demo:
+        load_demo(db, SYSTEM, "S", AS_OF)
+    return db
+
+
+def app_as(role: str, page: str | None = None, timeout: float = 30) -> AppTest:
+    """app.py signed in as the user named after `role`; optionally switched to a page script."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.session_state["auth_username"] = role
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    return at

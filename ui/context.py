@@ -1,0 +1,62 @@
+"""Per-run context for the pages: the process-wide database, the signed-in user, today's date."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import streamlit as st
+
+from billing import settings
+from billing.permissions import Actor, can
+from billing.store.db import Database, database_url, get_database
+from billing.users import User
+
+
+@st.cache_resource(show_spinner=False)
+def _database(url: str) -> Database:
+    return get_database(url)
+
+
+def db() -> Database:
+    """The one Database of this server process (shared by every session; never per-user data)."""
+    return _database(database_url())
+
+
+def user() -> User:
+    """The signed-in user, re-read from the database by app.py at the start of this run."""
+    current = st.session_state.get("user")
+    if current is None:
+        st.error("Please sign in.")
+        st.stop()
+    return current  # type: ignore[no-any-return]
+
+
+def actor() -> Actor:
+    return user().actor
+
+
+def allowed(action: str) -> bool:
+    current = st.session_state.get("user")
+    return current is not None and can(current.actor, action)
+
+
+def company() -> dict[str, Any]:
+    return settings.get_company(db()) or {}
+
+
+def timezone() -> ZoneInfo:
+    try:
+        return ZoneInfo(company().get("timezone") or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def today() -> date:
+    """Today in the company's time zone (an invoice issued at 23:30 in Berlin is dated in Berlin)."""
+    return datetime.now(timezone()).date()
+
+
+def base_currency() -> str:
+    return str(company().get("base_currency") or "EUR")

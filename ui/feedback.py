@@ -1,0 +1,61 @@
+"""One consistent way to run an action and tell the user how it went."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import streamlit as st
+
+from billing.errors import BillingError
+
+log = logging.getLogger("billing.ui")
+T = TypeVar("T")
+
+
+def show_unexpected(exc: BaseException) -> str:
+    """Log a traceback under a short reference id and show only the id to the user."""
+    reference = secrets.token_hex(4).upper()
+    log.error("Unexpected error, reference %s", reference, exc_info=exc)
+    st.error(f"Something went wrong on our side. Please try again; if it happens again, "
+             f"quote reference {reference}.", icon=":material/error:")
+    return reference
+
+
+@contextmanager
+def guarded() -> Iterator[None]:
+    """Show a BillingError as a clear message, anything else as a reference id; never a traceback."""
+    try:
+        yield
+    except BillingError as exc:
+        st.error(exc.message, icon=":material/error:")
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for a user-facing page
+        show_unexpected(exc)
+
+
+def run_action(action: Callable[[], T], success: str | None = None) -> T | None:
+    """Run a domain call; on success toast `success`, on failure show why. Returns the result or None."""
+    try:
+        result = action()
+    except BillingError as exc:
+        st.error(exc.message, icon=":material/error:")
+        return None
+    except Exception as exc:  # noqa: BLE001
+        show_unexpected(exc)
+        return None
+    if success:
+        flash(success)
+    return result
+
+
+def flash(message: str) -> None:
+    """A toast that survives the rerun that usually follows a successful action."""
+    st.session_state.setdefault("_flash", []).append(message)
+
+
+def show_flashes() -> None:
+    for message in st.session_state.pop("_flash", []):
+        st.toast(message, icon=":material/check_circle:")

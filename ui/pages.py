@@ -1,0 +1,37 @@
+"""The page registry: which page needs which permission. app.py builds st.navigation from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from billing.permissions import Actor, can
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    script: str
+    title: str
+    icon: str
+    action: str  # the permission needed to open the page
+    section: str
+    url_path: str
+    default: bool = False
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("app_pages/dashboard.py", "Dashboard", ":material/dashboard:", "reports.read", "Overview", "dashboard",
+             default=True),
+    PageSpec("app_pages/invoices.py", "Invoices", ":material/receipt_long:", "invoices.read", "Billing", "invoices"),
+    PageSpec("app_pages/customers.py", "Customers", ":material/groups:", "customers.read", "Billing", "customers"),
+    PageSpec("app_pages/payments.py", "Payments", ":material/payments:", "payments.read", "Billing", "payments"),
+    PageSpec("app_pages/products.py", "Products", ":material/inventory_2:", "products.read", "Catalogue", "products"),
+    PageSpec("app_pages/tax_rates.py", "Tax rates", ":material/percent:", "products.read", "Catalogue", "tax-rates"),
+    PageSpec("app_pages/settings.py", "Settings", ":material/settings:", "settings.write", "Admin", "settings"),
+    PageSpec("app_pages/users.py", "Users", ":material/manage_accounts:", "users.manage", "Admin", "users"),
+    PageSpec("app_pages/audit_log.py", "Audit log", ":material/history:", "audit.read", "Admin", "audit-log"),
+)
+
+
+def pages_for(actor: Actor) -> list[PageSpec]:
+    """The pages this actor may open, in menu order (the same table the services check)."""
+    return [page for page in PAGES if can(actor, page.action)]
