@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs everything the tests need (Debian's Chromium for browser tests, pinned pip packages),
+# then runs the linters, the type checker and the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+if ! command -v chromium >/dev/null 2>&1 || [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
+fi
+python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+
+echo "== ruff"; ruff check .
+echo "== mypy"; mypy
+echo "== pytest"; python -m pytest -q -p no:cacheprovider "$@"
