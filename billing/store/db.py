@@ -101,12 +101,18 @@ def _create_engine(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # No file access from SQL: nothing a query could be tricked into reading or writing.
-        return sa.create_engine(
+        engine = sa.create_engine(
             url,
             connect_args={"config": {"enable_external_access": False}},
             pool_size=8,
             max_overflow=16,
         )
+
+        @sa.event.listens_for(engine, "connect")
+        def _quiet(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute("SET enable_progress_bar = false")
+
+        return engine
     return sa.create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=16,
                             isolation_level="REPEATABLE READ")
 
