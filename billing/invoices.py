@@ -16,7 +16,7 @@ from billing import audit, logic
 from billing.catalog import get_tax_rate
 from billing.errors import NotFoundError, StateError, ValidationError
 from billing.models import InvoiceDraftIn, LineIn, parse
-from billing.money import MAX_AMOUNT, ZERO, check_decimals, minor_unit, quantize_row
+from billing.money import MAX_AMOUNT, ZERO, check_decimals, minor_unit, quantize_row, round_money
 from billing.permissions import Actor, require
 from billing.store import invoices as invoice_store
 from billing.store import payments as payment_store
@@ -240,7 +240,7 @@ def issue_invoice(db: Database, actor: Actor, invoice_id: int, today: date,
         if header["status"] != logic.DRAFT:
             raise StateError(f"Invoice {header['number']} has already been issued.")
         customer = _customer_for_invoice(conn, header["customer_id"])
-        lines, allowances, _ = invoice_store.get_body(conn, invoice_id)
+        lines, allowances = invoice_store.get_lines(conn, invoice_id)
         if not lines:
             raise ValidationError("An invoice needs at least one line.")
         totals = totals_of(lines, allowances, header["currency"])
@@ -253,9 +253,13 @@ def issue_invoice(db: Database, actor: Actor, invoice_id: int, today: date,
         values = {"status": logic.ISSUED, "number": number, "issue_date": on, "due_date": due,
                   "issued_at": utcnow(), **_total_values(totals)}
         invoice_store.update_header(conn, invoice_id, values)
-        invoice_store.replace_body(conn, invoice_id, [{**line, "net_amount": net} for line, net in
-                                                      zip(lines, totals.line_nets, strict=True)],
-                                   allowances, _tax_rows(totals))
+        # The draft's lines and VAT breakdown were stored from the same computation when it was
+        # saved; rewrite them only if they somehow differ, so issuing stays a handful of statements.
+        stored_nets = [line["net_amount"] for line in lines]
+        if stored_nets != list(totals.line_nets) or not _same_taxes(conn, invoice_id, totals):
+            invoice_store.replace_body(conn, invoice_id, [{**line, "net_amount": net} for line, net in
+                                                          zip(lines, totals.line_nets, strict=True)],
+                                       allowances, _tax_rows(totals))
         audit.record(conn, actor, "invoice.issue", "invoice", invoice_id,
                      before={"status": header["status"]}, after=values)
         return number
@@ -303,7 +307,7 @@ def create_credit_note(db: Database, actor: Actor, invoice_id: int, today: date,
             draft = parse(InvoiceDraftIn, {"customer_id": invoice["customer_id"], "lines": lines})
             body_lines, allowances = _line_rows(conn, draft.lines, currency), []
         totals = totals_of(body_lines, allowances, currency)
-        remaining = invoice["payable"] - invoice["credited_amount"]
+        remaining = round_money(invoice["payable"] - invoice["credited_amount"], currency)
         logic.check_credit_amount(totals.payable, remaining)
         seq, pattern = series_store.take_next(conn, SERIES_OF_KIND[logic.CREDIT_NOTE])
         number = logic.format_number(pattern, seq, today)
@@ -397,6 +401,12 @@ def list_invoices(db: Database, actor: Actor, as_of: date, **filters: Any) -> tu
             row["display_status"] = logic.display_status(row["status"], row["payable"], row["paid_amount"],
                                                          row["credited_amount"], row["due_date"], as_of)
     return rows, total
+
+
+def _same_taxes(conn: Connection, invoice_id: int, totals: logic.Totals) -> bool:
+    stored = sorted((t["vat_category"], logic.rate_key(t["vat_rate"]), t["taxable"], t["tax"])
+                    for t in invoice_store.get_taxes(conn, invoice_id))
+    return stored == sorted((t.vat_category, t.vat_rate, t.taxable, t.tax) for t in totals.tax_breakdown)
 
 
 def _header(conn: Connection, invoice_id: int) -> dict[str, Any]:

@@ -43,13 +43,24 @@ def replace_body(conn: Connection, invoice_id: int, lines: list[dict[str, Any]],
 
 def get_body(conn: Connection, invoice_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
                                                          list[dict[str, Any]]]:
+    """Lines, allowances/charges and the stored VAT breakdown of a document."""
+    lines, allowances = get_lines(conn, invoice_id)
+    taxes = sorted(get_taxes(conn, invoice_id), key=lambda t: (t["vat_category"], t["vat_rate"]))
+    return lines, allowances, taxes
+
+
+def get_lines(conn: Connection, invoice_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Lines and allowances/charges only (what the totals are computed from)."""
     lines = conn.execute(sa.select(invoice_lines).where(invoice_lines.c.invoice_id == invoice_id)
                          .order_by(invoice_lines.c.position)).mappings().all()
     allowances = conn.execute(sa.select(invoice_allowances).where(invoice_allowances.c.invoice_id == invoice_id)
                               .order_by(invoice_allowances.c.position)).mappings().all()
-    taxes = conn.execute(sa.select(invoice_taxes).where(invoice_taxes.c.invoice_id == invoice_id)
-                         .order_by(invoice_taxes.c.vat_category, invoice_taxes.c.vat_rate)).mappings().all()
-    return [dict(r) for r in lines], [dict(r) for r in allowances], [dict(r) for r in taxes]
+    return [dict(r) for r in lines], [dict(r) for r in allowances]
+
+
+def get_taxes(conn: Connection, invoice_id: int) -> list[dict[str, Any]]:
+    rows = conn.execute(sa.select(invoice_taxes).where(invoice_taxes.c.invoice_id == invoice_id)).mappings()
+    return [dict(r) for r in rows]
 
 
 def delete_invoice(conn: Connection, invoice_id: int) -> None:
