@@ -80,10 +80,16 @@ def read_backup(path: Path) -> tuple[dict[str, Any], dict[str, pa.Table]]:
         for name, expected in manifest["tables"].items():
             if name not in bulk.table_names():
                 raise ValidationError(f"The backup holds an unknown table '{name}'.")
-            data = archive.read(f"{name}.parquet")
+            damaged = ValidationError(f"Table {name} in the backup is damaged (row count or checksum differs).")
+            try:
+                data = archive.read(f"{name}.parquet")
+            except (KeyError, zipfile.BadZipFile) as exc:
+                raise damaged from exc
+            if hashlib.sha256(data).hexdigest() != expected["file_sha256"]:
+                raise damaged
             table = pq.read_table(io.BytesIO(data))
-            if table.num_rows != expected["rows"] or hashlib.sha256(data).hexdigest() != expected["file_sha256"]:
-                raise ValidationError(f"Table {name} in the backup is damaged (row count or checksum differs).")
+            if table.num_rows != expected["rows"]:
+                raise damaged
             tables[name] = table
     return manifest, tables
 

@@ -1,0 +1,109 @@
+"""The administration command line, run as a real subprocess on a temp database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "BILLING_DATABASE_URL": f"duckdb:///{tmp_path}/cli.duckdb", "BILLING_BCRYPT_ROUNDS": "4",
+           "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "billing", *args], input=stdin, capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=300, check=False)
+
+
+def test_init_create_user_reads_the_password_from_stdin(tmp_path: Path) -> None:
+    assert run(tmp_path, "init").returncode == 0
+    result = run(tmp_path, "create-user", "owner", "--role", "admin", stdin="a long enough secret\n")
+    assert result.returncode == 0, result.stderr
+    assert "Created admin 'owner'" in result.stdout
+    short = run(tmp_path, "create-user", "second", "--role", "analyst", stdin="short\n")
+    assert short.returncode == 2
+    assert "at least 12 characters" in short.stderr
+    assert "Traceback" not in short.stderr
+
+
+def test_create_user_takes_no_password_argument(tmp_path: Path) -> None:
+    result = run(tmp_path, "create-user", "owner", "--password", "a long enough secret")
+    assert result.returncode != 0
+    assert "unrecognized arguments" in result.stderr
+
+
+def test_demo_then_verify_backup_restore(tmp_path: Path) -> None:
+    demo = run(tmp_path, "demo", "--scale", "S", "--as-of", "2026-11-25")
+    assert demo.returncode == 0, demo.stderr
+    assert "1,000 customers, 10,000 invoices" in demo.stdout
+    verify = run(tmp_path, "verify")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "All checks passed." in verify.stdout
+    again = run(tmp_path, "demo", "--scale", "S")
+    assert again.returncode == 2 and "empty database" in again.stderr
+
+    backup = tmp_path / "backup.zip"
+    assert run(tmp_path, "backup", str(backup)).returncode == 0
+    with zipfile.ZipFile(backup) as archive:
+        assert "manifest.json" in archive.namelist()
+        assert "invoices.parquet" in archive.namelist()
+    restored = run(tmp_path, "restore", str(backup))
+    assert restored.returncode == 0, restored.stderr
+    assert "invoices 10," in restored.stdout
+    assert run(tmp_path, "verify").returncode == 0
+
+
+def test_restore_refuses_a_damaged_backup_and_changes_nothing(tmp_path: Path) -> None:
+    assert run(tmp_path, "demo", "--scale", "S", "--as-of", "2026-11-25").returncode == 0
+    backup = tmp_path / "backup.zip"
+    assert run(tmp_path, "backup", str(backup)).returncode == 0
+    damaged = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(backup) as source, zipfile.ZipFile(damaged, "w") as target:
+        for item in source.namelist():
+            data = source.read(item)
+            if item == "customers.parquet":
+                data = data[:-200] + bytes(200)
+            target.writestr(item, data)
+    result = run(tmp_path, "restore", str(damaged))
+    assert result.returncode == 2
+    assert "damaged" in result.stderr
+    assert run(tmp_path, "restore", "/etc/passwd").returncode == 2
+    assert run(tmp_path, "verify").returncode == 0
+
+
+@pytest.mark.parametrize("kind", ["customers", "products"])
+def test_import_is_all_or_nothing_with_row_and_column(tmp_path: Path, kind: str) -> None:
+    assert run(tmp_path, "init").returncode == 0
+    if kind == "customers":
+        good = "name,email,currency,terms_days\nAcme,a@acme.test,EUR,30\nBeta,b@beta.test,USD,14\n"
+        bad = "name,email,currency,terms_days\nAcme,a@acme.test,EUR,30\nBeta,not-an-email,XXQ,abc\n"
+    else:
+        run(tmp_path, "demo", "--scale", "S", "--as-of", "2026-11-25")
+        good = "name,sku,unit,unit_price,tax_rate_id\nWidget,W-1,pcs,9.99,1\n"
+        bad = "name,sku,unit,unit_price,tax_rate_id\nWidget,W-1,pcs,9.99,1\nGadget,G-1,pcs,NaN,1\n"
+    (tmp_path / "bad.csv").write_text(bad)
+    result = run(tmp_path, "import", kind, "bad.csv")
+    assert result.returncode == 2
+    assert "Row 3" in result.stderr and "Nothing was imported" in result.stderr
+    (tmp_path / "good.csv").write_text(good)
+    result = run(tmp_path, "import", kind, "good.csv")
+    assert result.returncode == 0, result.stderr
+    assert f"Imported {good.count(chr(10)) - 1} {kind}" in result.stdout
+
+
+def test_verify_fails_on_a_tampered_total(tmp_path: Path) -> None:
+    assert run(tmp_path, "demo", "--scale", "S", "--as-of", "2026-11-25").returncode == 0
+    import duckdb
+
+    with duckdb.connect(str(tmp_path / "cli.duckdb")) as con:
+        con.execute("UPDATE invoices SET payable = payable + 0.01 WHERE id = 7")
+        con.execute("UPDATE invoice_lines SET net_amount = net_amount + 1 WHERE invoice_id = 9 AND position = 1")
+    result = run(tmp_path, "verify")
+    assert result.returncode == 1
+    assert "stored payable" in result.stdout
+    assert "stored net" in result.stdout
