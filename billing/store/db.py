@@ -111,7 +111,7 @@ def _create_engine(url: str) -> Engine:
         # duckdb-engine declares no statement-cache support, so SQLAlchemy recompiled every
         # statement (about 15 ms of an invoice issue). Our statements are plain Core constructs
         # whose compiled form does not depend on the connection: caching them is safe.
-        engine.dialect._supports_statement_cache = True  # type: ignore[misc]
+        engine.dialect._supports_statement_cache = True
 
         @sa.event.listens_for(engine, "connect")
         def _quiet(dbapi_connection: Any, _record: Any) -> None:

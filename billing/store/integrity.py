@@ -29,20 +29,26 @@ _HEADER_COLUMNS = ("id", "number", "currency", "line_total", "allowance_total", 
 
 def issued_documents(conn: Connection, raw: Any = None) -> Iterator[
         tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, Decimal, Decimal, Decimal]]]]:
-    """Every issued or voided document with lines, allowances and stored VAT breakdown, in id order."""
+    """Every issued or voided document with lines, allowances and stored VAT breakdown, in id order.
+
+    Read in id ranges of 50,000 documents; rows come as plain tuples (a million documents and
+    five million lines make per-row mapping objects the main cost).
+    """
     max_id = conn.execute(sa.select(sa.func.coalesce(sa.func.max(invoices.c.id), 0))).scalar_one()
+    line_columns = [invoice_lines.c[c] for c in _LINE_COLUMNS]
     for low in range(0, int(max_id) + 1, _BATCH):
         high = low + _BATCH
         in_range = sa.and_(invoices.c.id > low, invoices.c.id <= high, invoices.c.status != "draft")
-        headers = conn.execute(sa.select(*[invoices.c[c] for c in _HEADER_COLUMNS]).where(in_range)
-                               .order_by(invoices.c.id)).all()
+        headers = _fetch(conn, raw, sa.select(*[invoices.c[c] for c in _HEADER_COLUMNS]).where(in_range)
+                         .order_by(invoices.c.id))
         if not headers:
             continue
         lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
         row: Any
-        for row in conn.execute(sa.select(*[invoice_lines.c[c] for c in _LINE_COLUMNS])
-                                .where(invoice_lines.c.invoice_id > low, invoice_lines.c.invoice_id <= high)
-                                .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)).all():
+        line_rows = _fetch(conn, raw, sa.select(*line_columns)
+                           .where(invoice_lines.c.invoice_id > low, invoice_lines.c.invoice_id <= high)
+                           .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position))
+        for row in line_rows:
             lines[row[0]].append(dict(zip(_LINE_COLUMNS, row, strict=True)))
         allowances: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for row in conn.execute(sa.select(invoice_allowances)
@@ -50,14 +56,29 @@ def issued_documents(conn: Connection, raw: Any = None) -> Iterator[
                                 .order_by(invoice_allowances.c.invoice_id, invoice_allowances.c.position)).mappings():
             allowances[row["invoice_id"]].append(dict(row))
         taxes: dict[int, list[tuple[str, Decimal, Decimal, Decimal]]] = defaultdict(list)
-        for row in conn.execute(sa.select(invoice_taxes.c.invoice_id, invoice_taxes.c.vat_category,
-                                          invoice_taxes.c.vat_rate, invoice_taxes.c.taxable, invoice_taxes.c.tax)
-                                .where(invoice_taxes.c.invoice_id > low, invoice_taxes.c.invoice_id <= high)).all():
+        for row in _fetch(conn, raw, sa.select(invoice_taxes.c.invoice_id, invoice_taxes.c.vat_category,
+                                               invoice_taxes.c.vat_rate, invoice_taxes.c.taxable, invoice_taxes.c.tax)
+                          .where(invoice_taxes.c.invoice_id > low, invoice_taxes.c.invoice_id <= high)):
             taxes[row[0]].append((row[1], row[2], row[3], row[4]))
         for header in headers:
             doc_id = header[0]
             yield (dict(zip(_HEADER_COLUMNS, header, strict=True)), lines.get(doc_id, []),
                    allowances.get(doc_id, []), taxes.get(doc_id, []))
+
+
+def _fetch(conn: Connection, raw: Any, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
+    """All rows of a query as tuples. On DuckDB through Arrow with decimals as text, which is
+    about ten times faster than DuckDB's per-value Decimal conversion, and exact."""
+    if raw is None:
+        return [tuple(r) for r in conn.execute(query).all()]
+    numeric = [isinstance(column.type, sa.Numeric) for column in query.selected_columns]
+    as_text = query.with_only_columns(*[sa.cast(column, sa.String) if is_numeric else column
+                                        for column, is_numeric in zip(query.selected_columns, numeric, strict=True)])
+    # literal_binds only renders the integer id bounds of the batch, never user input.
+    table = raw.sql(str(as_text.compile(conn, compile_kwargs={"literal_binds": True}))).to_arrow_table()
+    columns = [[None if v is None else Decimal(v) for v in column.to_pylist()] if is_numeric else column.to_pylist()
+               for column, is_numeric in zip(table.columns, numeric, strict=True)]
+    return list(zip(*columns, strict=True))
 
 
 def balance_problems(conn: Connection) -> Iterator[str]:
