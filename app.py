@@ -45,5 +45,5 @@ def main() -> None:
 
 try:
     main()
-except Exception as exc:  # noqa: BLE001 - no traceback ever reaches a user
+except Exception as exc:
     show_unexpected(exc)

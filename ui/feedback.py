@@ -32,7 +32,7 @@ def guarded() -> Iterator[None]:
         yield
     except BillingError as exc:
         st.error(exc.message, icon=":material/error:")
-    except Exception as exc:  # noqa: BLE001 - the last line of defence for a user-facing page
+    except Exception as exc:
         show_unexpected(exc)
 
 
@@ -43,7 +43,7 @@ def run_action(action: Callable[[], T], success: str | None = None) -> T | None:
     except BillingError as exc:
         st.error(exc.message, icon=":material/error:")
         return None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         show_unexpected(exc)
         return None
     if success:
