@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from billing.store.records import contains
 from billing.store.schema import audit_events, audit_head
 
 
@@ -65,7 +66,7 @@ def list_events(
     if entity:
         conditions.append(audit_events.c.entity == entity)
     if action:
-        conditions.append(audit_events.c.action.like(f"%{action}%"))
+        conditions.append(sa.func.lower(audit_events.c.action).like(contains(action), escape="\\"))
     if since:
         conditions.append(audit_events.c.occurred_at >= since)
     if until:

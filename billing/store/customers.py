@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from billing.store.records import contains
 from billing.store.schema import customers, invoices, payments
 
 
@@ -15,10 +16,10 @@ def search(conn: Connection, text: str = "", *, include_archived: bool = False, 
     """A page of customers matching a search text (name, email, tax id), and the total count."""
     conditions = []
     if text:
-        pattern = f"%{text.lower()}%"
-        conditions.append(sa.or_(sa.func.lower(customers.c.name).like(pattern),
-                                 sa.func.lower(customers.c.email).like(pattern),
-                                 sa.func.lower(customers.c.tax_id).like(pattern)))
+        pattern = contains(text)
+        conditions.append(sa.or_(sa.func.lower(customers.c.name).like(pattern, escape="\\"),
+                                 sa.func.lower(customers.c.email).like(pattern, escape="\\"),
+                                 sa.func.lower(customers.c.tax_id).like(pattern, escape="\\")))
     if not include_archived:
         conditions.append(customers.c.archived.is_(False))
     if currency:
@@ -47,6 +48,6 @@ def options(conn: Connection, text: str = "", limit: int = 50) -> list[tuple[int
     """(id, name, currency) of active customers for a picker."""
     query = sa.select(customers.c.id, customers.c.name, customers.c.currency).where(customers.c.archived.is_(False))
     if text:
-        query = query.where(sa.func.lower(customers.c.name).like(f"%{text.lower()}%"))
+        query = query.where(sa.func.lower(customers.c.name).like(contains(text), escape="\\"))
     rows = conn.execute(query.order_by(customers.c.name).limit(limit)).all()
     return [(int(r.id), str(r.name), str(r.currency)) for r in rows]

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from billing.store.records import contains
 from billing.store.schema import customers, invoice_allowances, invoice_lines, invoice_taxes, invoices
 
 TOTAL_COLUMNS = ("line_total", "allowance_total", "charge_total", "tax_exclusive", "tax_total",
@@ -123,7 +124,7 @@ def list_page(conn: Connection, *, status: str | None = None, customer_id: int |
     if kind:
         conditions.append(invoices.c.kind == kind)
     if search:
-        conditions.append(invoices.c.number.ilike(f"%{search}%"))
+        conditions.append(sa.func.lower(invoices.c.number).like(contains(search), escape="\\"))
     where = sa.and_(sa.true(), *conditions)
     total = conn.execute(sa.select(sa.func.count()).select_from(invoices).where(where)).scalar_one()
     query = (

@@ -34,3 +34,9 @@ def all_rows(conn: Connection, table: sa.Table, order_by: str = "id", **equals: 
     for name, value in equals.items():
         query = query.where(table.c[name] == value)
     return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def contains(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with its own % and _ taken literally (escape '\\')."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
