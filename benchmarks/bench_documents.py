@@ -1,0 +1,112 @@
+"""Document speed: warm invoice PDF render, CSV of 1M rows, PDF of 10k rows.
+
+Usage (from the repository root): python -m benchmarks.bench_documents [--runs 100] [--csv-rows 1000000]
+[--pdf-rows 10000]. Prints wall-clock figures, with CPU time beside them (on a busy machine the two differ).
+Targets: invoice <= 30 ms warm, CSV of 1M rows <= 5 s, PDF of 10k rows <= 4 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import statistics
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from billing import logic
+from billing.exports import column_totals, table_to_csv, table_to_pdf
+from billing.invoices import InvoiceView
+from billing.money import ZERO
+from billing.pdf import render_invoice_pdf
+
+COMPANY: dict[str, Any] = {
+    "legal_name": "Acme Consulting GmbH", "address": "Hauptstraße 1\n10115 Berlin", "country": "DE",
+    "tax_id": "DE123456789", "email": "billing@acme.example", "bank_details": "IBAN DE89 3704 0044 0532 0130 00",
+    "base_currency": "EUR", "timezone": "Europe/Berlin", "page_size": "A4", "logo": None,
+}
+
+
+def invoice(descriptions: list[str]) -> InvoiceView:
+    lines: list[dict[str, Any]] = [
+        {"description": text, "quantity": Decimal(n + 1), "unit": "h", "unit_price": Decimal("95.00"),
+         "base_quantity": Decimal(1), "discount_percent": Decimal(5 * (n % 2)), "discount_amount": ZERO,
+         "charge_amount": ZERO, "vat_category": "S", "vat_rate": Decimal(19)}
+        for n, text in enumerate(descriptions)]
+    allowances = [{"is_charge": True, "reason": "Travel", "amount": Decimal("40.00"), "percent": None,
+                   "vat_category": "S", "vat_rate": Decimal(19)}]
+    totals = logic.compute_totals(
+        [logic.Line(quantity=x["quantity"], net_price=x["unit_price"], vat_rate=x["vat_rate"],
+                    discount_percent=x["discount_percent"]) for x in lines],
+        [logic.AllowanceCharge(is_charge=True, vat_category="S", vat_rate=Decimal(19), amount=Decimal("40.00"))],
+        "EUR")
+    for item, net in zip(lines, totals.line_nets, strict=True):
+        item["net_amount"] = net
+    header = {"id": 1, "number": "INV-2025-00042", "kind": "invoice", "status": "issued", "currency": "EUR",
+              "issue_date": date(2025, 3, 1), "due_date": date(2025, 3, 31), "notes": "Thank you.",
+              "void_reason": "", "payable": totals.payable, "paid_amount": ZERO, "credited_amount": ZERO}
+    customer = {"name": "Zakład Usług Łączności Sp. z o.o.", "address": "ul. Żółkiewskiego 12\n00-001 Warszawa",
+                "country": "PL", "tax_id": "PL5260001246"}
+    return InvoiceView(header=header, customer=customer, lines=lines, allowances=allowances, totals=totals,
+                       balance=totals.payable, status="unpaid")
+
+
+def table(rows: int) -> pd.DataFrame:
+    start = date(2024, 1, 1)
+    return pd.DataFrame({
+        "number": [f"INV-2024-{n:07d}" for n in range(rows)],
+        "customer": [("Müller GmbH", "Zakład Łączności", "=HYPERLINK(\"x\")", "Acme Ltd")[n % 4] for n in range(rows)],
+        "issue_date": [start + timedelta(days=n % 365) for n in range(rows)],
+        "due_date": [start + timedelta(days=n % 365 + 30) for n in range(rows)],
+        "amount": [Decimal(n % 1_000_000 - 20_000).scaleb(-2) for n in range(rows)],
+        "balance": [Decimal(n % 50_000).scaleb(-2) for n in range(rows)],
+        "currency": ["EUR"] * rows,
+        "status": [("paid", "unpaid", "overdue")[n % 3] for n in range(rows)],
+    })
+
+
+def clocked(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall, CPU) seconds of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=100)
+    parser.add_argument("--csv-rows", type=int, default=1_000_000)
+    parser.add_argument("--pdf-rows", type=int, default=10_000)
+    args = parser.parse_args()
+
+    for label, descriptions in [
+        ("invoice, Latin text", ["Consulting – Łódź office", "Workshop", "Travel time", "Report", "Support"]),
+        ("invoice, Greek and Cyrillic", ["Consulting €", "Ωμέγα widget", "Привет subscription", "Report", "Support"]),
+    ]:
+        render = functools.partial(render_invoice_pdf, invoice(descriptions), COMPANY)
+        cold = clocked(render)
+        for _ in range(5):
+            render()
+        samples = [clocked(render) for _ in range(args.runs)]
+        walls = sorted(wall for wall, _ in samples)
+        print(f"{label}: cold {cold[0] * 1000:.0f} ms; warm median {statistics.median(walls) * 1000:.1f} ms "
+              f"(CPU {statistics.median(cpu for _, cpu in samples) * 1000:.1f} ms), "
+              f"p95 {walls[int(len(walls) * 0.95) - 1] * 1000:.1f} ms over {args.runs} renders")
+
+    big = table(args.csv_rows)
+    wall, cpu = clocked(lambda: table_to_csv(big))
+    print(f"CSV of {args.csv_rows:,} rows x {big.shape[1]} columns: {wall:.2f} s (CPU {cpu:.2f} s)")
+
+    rows = big.head(args.pdf_rows).copy()
+    table_to_pdf(rows.head(10), "warm-up")
+    totals = column_totals(rows, ["amount", "balance"])
+    wall, cpu = clocked(lambda: table_to_pdf(rows, "Invoices", "Status: all · Currency: EUR", totals))
+    print(f"PDF of {args.pdf_rows:,} rows x {rows.shape[1]} columns: {wall:.2f} s (CPU {cpu:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""Invoice and credit-note PDFs (billing.pdf): content, stamps, fonts, page sizes. No database needed."""
+
+from __future__ import annotations
+
+import io
+import logging
+import warnings
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fpdf import FPDF
+from PIL import Image
+from pypdf import PdfReader
+
+from billing import logic
+from billing.invoices import InvoiceView
+from billing.money import ZERO, format_money
+from billing.pdf import (
+    FONT_CUTS,
+    FONT_DIR,
+    MissingGlyphWarning,
+    _parsed_fonts,
+    font_cut_for,
+    render_invoice_pdf,
+    stamp_of,
+)
+
+# fpdf2 only logs missing glyphs; billing.pdf turns them into MissingGlyphWarning, an error here.
+pytestmark = pytest.mark.filterwarnings("error::billing.pdf.MissingGlyphWarning")
+
+UNICODE_DESCRIPTIONS = ["Consulting € services – Łódź office", "Ωμέγα widget", "Привет subscription (monthly)"]
+
+
+def line(description: str, quantity: str = "1", price: str = "100.00", rate: str = "19", category: str = "S",
+         discount_percent: str = "0", discount_amount: str = "0") -> dict[str, Any]:
+    return {"description": description, "quantity": Decimal(quantity), "unit": "pcs", "unit_price": Decimal(price),
+            "base_quantity": Decimal(1), "discount_percent": Decimal(discount_percent),
+            "discount_amount": Decimal(discount_amount), "charge_amount": ZERO, "vat_category": category,
+            "vat_rate": Decimal(rate)}
+
+
+def make_view(lines: list[dict[str, Any]] | None = None, *, status: str = "unpaid", kind: str = "invoice",
+              allowances: list[dict[str, Any]] | None = None, paid: str = "0", currency: str = "EUR",
+              customer_name: str = "Zakład Usług Łączności Sp. z o.o.") -> InvoiceView:
+    """An InvoiceView built by hand, totals from billing.logic as the service computes them."""
+    lines = [dict(item) for item in (lines if lines is not None else [line(text) for text in UNICODE_DESCRIPTIONS])]
+    allowances = allowances or []
+    totals = logic.compute_totals(
+        [logic.Line(quantity=item["quantity"], net_price=item["unit_price"], vat_category=item["vat_category"],
+                    vat_rate=item["vat_rate"], discount_percent=item["discount_percent"],
+                    discount_amount=item["discount_amount"]) for item in lines],
+        [logic.AllowanceCharge(is_charge=item["is_charge"], vat_category=item["vat_category"],
+                               vat_rate=item["vat_rate"], amount=item["amount"], percent=item["percent"])
+         for item in allowances], currency)
+    for item, net in zip(lines, totals.line_nets, strict=True):
+        item["net_amount"] = net
+    credit_note = kind == logic.CREDIT_NOTE
+    number = None if status == "draft" else ("CN-2025-0007" if credit_note else "INV-2025-00042")
+    header = {"id": 7, "number": number, "kind": kind,
+              "status": {"draft": "draft", "void": "void"}.get(status, "issued"), "currency": currency,
+              "issue_date": date(2025, 3, 1), "due_date": date(2025, 3, 31), "notes": "", "void_reason": "",
+              "payable": totals.payable, "paid_amount": Decimal(paid), "credited_amount": ZERO}
+    customer = {"name": customer_name, "address": "ul. Żółkiewskiego 12\n00-001 Warszawa", "country": "PL",
+                "tax_id": "PL5260001246", "email": "biuro@example.pl"}
+    balance = ZERO if credit_note else totals.payable - Decimal(paid)
+    return InvoiceView(header=header, customer=customer, lines=lines, allowances=allowances, totals=totals,
+                       balance=balance, status=status,
+                       credited_invoice={"number": "INV-2025-00041"} if credit_note else None)
+
+
+@pytest.fixture
+def company() -> dict[str, Any]:
+    return {"legal_name": "Acme Consulting GmbH", "address": "Hauptstraße 1\n10115 Berlin", "country": "DE",
+            "tax_id": "DE123456789", "email": "billing@acme.example",
+            "bank_details": "IBAN DE89 3704 0044 0532 0130 00, BIC COBADEFFXXX", "base_currency": "EUR",
+            "timezone": "Europe/Berlin", "page_size": "A4", "logo": None}
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def test_invoice_shows_number_total_and_unicode_text(company: dict[str, Any]) -> None:
+    view = make_view()
+    data = render_invoice_pdf(view, company)
+    text = pdf_text(data)
+    assert data.startswith(b"%PDF-")
+    assert "INV-2025-00042" in text
+    assert format_money(view.totals.payable, "EUR") == "€357.00"
+    assert "€357.00" in text
+    for expected in [*UNICODE_DESCRIPTIONS, "€", "ł", "Ωμέγα", "Привет", "Zakład Usług Łączności"]:
+        assert expected in text
+
+
+def test_invoice_shows_vat_breakdown_totals_and_payment_instructions(company: dict[str, Any]) -> None:
+    allowances = [{"is_charge": False, "reason": "Loyalty", "amount": None, "percent": Decimal("10"),
+                   "vat_category": "S", "vat_rate": Decimal("19")},
+                  {"is_charge": True, "reason": "Shipping", "amount": Decimal("12.50"), "percent": None,
+                   "vat_category": "S", "vat_rate": Decimal("19")}]
+    view = make_view([line("Design", "2", "150.00", discount_percent="10"), line("Export", "1", "80.00", "0", "Z")],
+                     allowances=allowances, paid="100.00", status="partially_paid")
+    text = pdf_text(render_invoice_pdf(view, company))
+    # 2 x 150 - 10% = 270; 80 (zero rated); discount 10% of 350 = 35; shipping 12.50
+    assert view.totals.tax_exclusive == Decimal("327.50")
+    for expected in ["€270.00", "€80.00", "-€35.00", "€12.50", "S – Standard rate", "Z – Zero rated goods",
+                     "€327.50", format_money(view.totals.tax_total, "EUR"),
+                     format_money(view.totals.tax_inclusive, "EUR"), "-€100.00", format_money(view.balance, "EUR"),
+                     "Balance due", "IBAN DE89 3704 0044 0532 0130 00", "Payment reference: INV-2025-00042",
+                     "Mar 31, 2025", "Loyalty (10% of €350.00)"]:
+        assert expected in text
+
+
+def test_unit_prices_print_with_all_their_decimals(company: dict[str, Any]) -> None:
+    text = pdf_text(render_invoice_pdf(make_view([line("Bolts", "1000", "0.0125")]), company))
+    assert "€0.0125" in text and "€12.50" in text
+
+
+def test_amounts_and_dates_follow_the_locale(company: dict[str, Any]) -> None:
+    view = make_view([line("Beratung", "10", "123.45")])
+    text = pdf_text(render_invoice_pdf(view, company, locale="de_DE"))
+    assert "1.469,06\xa0€" in text and "31.03.2025" in text
+
+
+def test_text_beyond_the_first_font_cut_is_printed(company: dict[str, Any]) -> None:
+    # Russian month names come from Babel, not from the invoice's own text: the document is drawn
+    # again with the wider cut rather than printing blanks.
+    text = pdf_text(render_invoice_pdf(make_view([line("Consulting")]), company, locale="ru_RU"))
+    assert "мар" in text
+
+
+@pytest.mark.parametrize(("status", "kind", "stamp"), [
+    ("void", logic.INVOICE, "VOID"),
+    ("paid", logic.INVOICE, "PAID"),
+    ("draft", logic.INVOICE, "DRAFT"),
+    ("credit_note", logic.CREDIT_NOTE, "CREDIT NOTE"),
+])
+def test_stamp(company: dict[str, Any], status: str, kind: str, stamp: str) -> None:
+    view = make_view(status=status, kind=kind, paid="357.00" if status == "paid" else "0")
+    assert stamp_of(view) == stamp
+    text = pdf_text(render_invoice_pdf(view, company))
+    # the title of a credit note says CREDIT NOTE too: the stamp is the second one
+    assert text.count(stamp) == (2 if kind == logic.CREDIT_NOTE else 1)
+
+
+@pytest.mark.parametrize("status", ["unpaid", "partially_paid", "overdue"])
+def test_open_invoices_carry_no_stamp(company: dict[str, Any], status: str) -> None:
+    view = make_view(status=status)
+    assert stamp_of(view) is None
+    text = pdf_text(render_invoice_pdf(view, company))
+    assert not any(word in text for word in ("VOID", "PAID", "DRAFT", "CREDIT NOTE"))
+
+
+def test_void_invoice_gives_its_reason_and_asks_for_no_payment(company: dict[str, Any]) -> None:
+    view = make_view(status="void")
+    view.header["void_reason"] = "Entered twice"
+    text = pdf_text(render_invoice_pdf(view, company))
+    assert "Entered twice" in text and "Please pay" not in text and "Balance due" not in text
+
+
+def test_credit_note_references_the_credited_invoice(company: dict[str, Any]) -> None:
+    view = make_view(status="credit_note", kind=logic.CREDIT_NOTE)
+    text = pdf_text(render_invoice_pdf(view, company))
+    assert "CN-2025-0007" in text and "INV-2025-00041" in text and "Please pay" not in text
+
+
+def test_draft_has_no_number_and_asks_for_no_payment(company: dict[str, Any]) -> None:
+    text = pdf_text(render_invoice_pdf(make_view(status="draft"), company))
+    assert "No. draft" in text and "Please pay" not in text and "Balance due" not in text
+
+
+def test_a_glyph_the_font_lacks_is_an_error_under_the_test_filter(company: dict[str, Any]) -> None:
+    view = make_view([line("Tea 漢字")])
+    with pytest.raises(MissingGlyphWarning, match="U\\+6F22"):
+        render_invoice_pdf(view, company)
+
+
+def test_a_glyph_the_font_lacks_warns_outside_tests(company: dict[str, Any]) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        data = render_invoice_pdf(make_view([line("Smile 😀")]), company)
+    assert [type(warning.message) for warning in caught] == [MissingGlyphWarning]
+    assert "Smile" in pdf_text(data)
+
+
+def test_fpdf_alone_only_logs_missing_glyphs(caplog: pytest.LogCaptureFixture) -> None:
+    """Why billing.pdf raises its own warning: the pyproject filter on fpdf's warnings never fires."""
+    pdf = FPDF()
+    pdf.add_font("dejavu", "", FONT_DIR / "DejaVuSans.ttf")
+    pdf.set_font("dejavu", size=10)
+    pdf.add_page()
+    pdf.cell(text="漢字")
+    with caplog.at_level(logging.WARNING, logger="fpdf"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pdf.output()
+    assert "missing the following glyphs" in caplog.text
+
+
+def test_letter_page_size(company: dict[str, Any]) -> None:
+    page = PdfReader(io.BytesIO(render_invoice_pdf(make_view(), {**company, "page_size": "Letter"}))).pages[0]
+    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (612, 792)
+
+
+def test_a4_page_size(company: dict[str, Any]) -> None:
+    page = PdfReader(io.BytesIO(render_invoice_pdf(make_view(), company))).pages[0]
+    assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)
+
+
+def test_long_invoice_breaks_pages_repeats_the_table_header_and_numbers_pages(company: dict[str, Any]) -> None:
+    view = make_view([line(f"Item {number} with a description long enough to wrap onto a second line of the "
+                           "description column") for number in range(1, 61)])
+    reader = PdfReader(io.BytesIO(render_invoice_pdf(view, company)))
+    pages = [page.extract_text() for page in reader.pages]
+    assert len(pages) >= 3
+    assert all("Description" in page and "Unit price" in page for page in pages[:-1])
+    assert f"Page 1 of {len(pages)}" in pages[0] and f"Page {len(pages)} of {len(pages)}" in pages[-1]
+    assert "Item 60 with" in "\n".join(pages) and format_money(view.balance, "EUR") in pages[-1]
+
+
+def test_stamped_long_invoice_has_the_stamp_once_and_every_footer(company: dict[str, Any]) -> None:
+    view = make_view([line(f"Item {number}") for number in range(1, 80)], status="void")
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(render_invoice_pdf(view, company))).pages]
+    assert len(pages) >= 2 and "VOID" in pages[0] and "\n".join(pages).count("VOID") == 1
+    assert all(f"Page {number} of {len(pages)}" in text for number, text in enumerate(pages, start=1))
+
+
+def test_footer_names_the_company_and_its_tax_id(company: dict[str, Any]) -> None:
+    assert "VAT ID DE123456789" in pdf_text(render_invoice_pdf(make_view(), company)).splitlines()[-1]
+
+
+def test_logo_is_embedded(company: dict[str, Any]) -> None:
+    logo = io.BytesIO()
+    Image.new("RGB", (120, 40), (200, 30, 30)).save(logo, format="PNG")
+    page = PdfReader(io.BytesIO(render_invoice_pdf(make_view(), {**company, "logo": logo.getvalue()}))).pages[0]
+    assert len(page.images) == 1
+
+
+def test_fonts_are_parsed_once_and_documents_do_not_share_state(company: dict[str, Any]) -> None:
+    first = pdf_text(render_invoice_pdf(make_view([line("Ωμέγα")]), company))
+    misses = _parsed_fonts.cache_info().misses
+    second = pdf_text(render_invoice_pdf(make_view([line("Привет")]), company))
+    third = pdf_text(render_invoice_pdf(make_view([line("Ωμέγα")]), company))
+    assert _parsed_fonts.cache_info().misses == misses
+    assert "Ωμέγα" in first and "Привет" in second and "Ωμέγα" in third and "Привет" not in third
+
+
+@pytest.mark.parametrize(("text", "cut"), [
+    ("Müller GmbH – Łódź, 12 €", 0),
+    ("Ωμέγα Привет", 1),
+    ("Հայերեն", 2),
+    ("漢字", len(FONT_CUTS) - 1),
+    ("Cafe\u0301", 0),  # decomposed é is printed composed
+])
+def test_the_smallest_font_cut_covering_the_text_is_chosen(text: str, cut: int) -> None:
+    assert font_cut_for(text) == cut
+
+
+def test_decomposed_accents_print_composed(company: dict[str, Any]) -> None:
+    assert "Café crème" in pdf_text(render_invoice_pdf(make_view([line("Cafe\u0301 cre\u0300me")]), company))
+
+
+def test_every_document_currency_is_formatted(company: dict[str, Any]) -> None:
+    view = replace(make_view([line("Consulting", "1", "1000")], currency="JPY"))
+    assert "¥1,190" in pdf_text(render_invoice_pdf(view, company))
