@@ -1,5 +1,129 @@
-"""invoices page."""
+"""Invoices page: the filtered list, one invoice or credit note with its actions, and the draft editor.
+
+Where the user is lives in the URL: ?invoice=ID opens a document, ?edit=ID (or ?edit=new) the editor.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, NoReturn
 
 import streamlit as st
 
-st.title("invoices")
+from billing import invoices
+from billing.errors import BillingError
+from billing.invoices import InvoiceView
+from billing.money import KNOWN_CURRENCIES
+from ui import context
+from ui.invoice_editor import customer_picker, invoice_editor
+from ui.invoice_view import invoice_view
+from ui.tables import Column, clear_selection, paged_table
+
+TABLE = "invoices"
+STATUSES = {"all": "All", "draft": "Drafts", "unpaid": "Unpaid", "partially_paid": "Partially paid", "paid": "Paid",
+            "overdue": "Overdue", "void": "Void", "credit_note": "Credit notes"}
+COLUMNS = [Column("number", "Number", width="small"), Column("customer", "Customer", width="large"),
+           Column("issue_date", "Issued", "date"), Column("due_date", "Due", "date"),
+           Column("display_status", "Status", "status"), Column("tax_exclusive", "Net", "money"),
+           Column("payable", "Total", "money"), Column("balance", "Balance", "money")]
+
+
+def go(**params: Any) -> NoReturn:
+    """Show another part of this page (the URL says which), from a fresh run."""
+    st.query_params.from_dict({name: str(value) for name, value in params.items()})
+    st.rerun()
+
+
+def back_to_list() -> NoReturn:
+    clear_selection(TABLE)
+    go()
+
+
+def record_payment(view: InvoiceView) -> NoReturn:
+    st.session_state["payment_customer"] = view.header["customer_id"]
+    st.session_state["payment_invoice"] = view.id
+    st.switch_page("app_pages/payments.py")
+
+
+def open_payment(payment_id: int) -> NoReturn:
+    st.switch_page("app_pages/payments.py", query_params={"payment": str(payment_id)})
+
+
+def invoice_list() -> None:
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.title("Invoices", anchor=False, width="content")
+        st.space("stretch")
+        if context.allowed("invoices.write") and st.button("New invoice", type="primary", icon=":material/add:"):
+            go(edit="new")
+    status = st.segmented_control("Status", list(STATUSES), format_func=lambda s: STATUSES[s], key="inv_status",
+                                  default="all", label_visibility="collapsed") or "all"
+    cells = st.columns([1.6, 3.4, 1.2, 2], vertical_alignment="bottom")
+    search = cells[0].text_input("Invoice number", key="inv_search", placeholder="INV-2026-…",
+                                 icon=":material/search:")
+    with cells[1]:
+        customer = customer_picker("inv_customer", placeholder="All customers")
+    base = context.base_currency()
+    currency = cells[2].selectbox("Currency", [base, *sorted(KNOWN_CURRENCIES - {base})], index=None,
+                                  key="inv_currency", placeholder="All")
+    dates = cells[3].date_input("Issued between", value=[], key="inv_dates", format="YYYY-MM-DD")
+    date_from, date_to = (*dates, None, None)[:2] if isinstance(dates, tuple | list) else (dates, None)
+
+    query: dict[str, Any] = {"status": None if status in ("all", "credit_note") else status,
+                             "kind": "credit_note" if status == "credit_note" else None,
+                             "customer_id": customer[0] if customer else None, "currency": currency,
+                             "date_from": date_from, "date_to": date_to, "search": (search or "").strip()}
+    db, actor, today = context.db(), context.actor(), context.today()
+
+    def fetch(limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+        rows, total = invoices.list_invoices(db, actor, as_of=today, limit=limit, offset=offset, **query)
+        for row in rows:
+            row["number"] = row["number"] or "Draft"
+        return rows, total
+
+    words = {"Status": STATUSES[status], "Customer": customer[1] if customer else "", "Currency": currency or "",
+             "Issued from": _day(date_from), "Issued to": _day(date_to), "Number": query["search"]}
+    selected = paged_table(TABLE, fetch, COLUMNS, filters={k: v for k, v in words.items() if v},
+                           title="Invoices", empty="No invoices match these filters.")
+    if selected is not None:
+        go(invoice=selected["id"])
+
+
+def _day(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def _invoice_id(text: str) -> int | None:
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def main() -> None:
+    params = st.query_params
+    preselect = st.session_state.pop("new_invoice_customer", None)
+    if preselect is not None and context.allowed("invoices.write"):
+        st.session_state.pop("invoice_editor", None)  # start a fresh draft for that customer
+        params.from_dict({"edit": "new"})
+    if "edit" in params and context.allowed("invoices.write"):
+        target = params["edit"] if params["edit"] == "new" else _invoice_id(params["edit"])
+        if target is not None:
+            st.title("New invoice" if target == "new" else "Edit draft", anchor=False)
+            invoice_editor(target, saved=lambda invoice_id: go(invoice=invoice_id),
+                           cancel=lambda: go(invoice=target) if target != "new" else back_to_list(),
+                           preselect_customer=preselect)
+            return
+    invoice_id = _invoice_id(params.get("invoice", ""))
+    if invoice_id is not None:
+        try:
+            invoice_view(invoice_id, back=back_to_list, open_invoice=lambda i: go(invoice=i),
+                         edit=lambda i: go(edit=i), pay=record_payment, open_payment=open_payment)
+        except BillingError as exc:
+            st.error(exc.message, icon=":material/error:")
+            if st.button("All invoices", icon=":material/arrow_back:"):
+                back_to_list()
+        return
+    invoice_list()
+
+
+main()  # app.py runs every page inside ui.feedback.guarded: no traceback reaches the user

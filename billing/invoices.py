@@ -306,6 +306,13 @@ def create_credit_note(db: Database, actor: Actor, invoice_id: int, today: date,
         else:
             draft = parse(InvoiceDraftIn, {"customer_id": invoice["customer_id"], "lines": lines})
             body_lines, allowances = _line_rows(conn, draft.lines, currency), []
+            # VAT is credited at the rate the invoice charged, even if that tax rate changed since.
+            invoiced, _, _ = invoice_store.get_body(conn, invoice_id)
+            charged = {line["tax_rate_id"]: (line["vat_category"], line["vat_rate"]) for line in invoiced}
+            for line in body_lines:
+                if line["tax_rate_id"] not in charged:
+                    raise ValidationError(f"Line {line['position']}: the invoice has no line with this tax rate.")
+                line["vat_category"], line["vat_rate"] = charged[line["tax_rate_id"]]
         totals = totals_of(body_lines, allowances, currency)
         remaining = round_money(invoice["payable"] - invoice["credited_amount"], currency)
         logic.check_credit_amount(totals.payable, remaining)

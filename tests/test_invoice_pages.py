@@ -1,0 +1,308 @@
+"""AppTest of the invoices page: list, editor with live totals, view, and the actions behind confirmations."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
+from support import ROOT, seeded_database
+
+from billing import catalog, customers, invoices, logic
+from billing.money import format_money
+from billing.permissions import ROLES, SYSTEM
+from billing.store.db import Database, forget_database, get_database
+from billing.store.schema import metadata
+
+PAGE = "app_pages/invoices.py"
+
+
+@dataclass(frozen=True)
+class Portal:
+    db: Database
+    s19: int
+    s7: int
+    product: int  # "Consulting hour", EUR 120.00 per hour at 19 %
+    acme: int  # an EUR customer on 14-day terms
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Portal]:
+    """Users, two tax rates, a product and a customer, built once and copied by every test (~0.05 s)."""
+    folder = tmp_path_factory.mktemp("template")
+    db = seeded_database(folder, demo=False)
+    s19 = catalog.create_tax_rate(db, SYSTEM, {"name": "VAT 19%", "category": "S", "percent": "19"})
+    s7 = catalog.create_tax_rate(db, SYSTEM, {"name": "VAT 7%", "category": "S", "percent": "7"})
+    product = catalog.create_product(db, SYSTEM, {"name": "Consulting hour", "sku": "C-1", "unit": "h",
+                                                  "unit_price": "120.00", "currency": "EUR", "tax_rate_id": s19})
+    acme = customers.create_customer(db, SYSTEM, {"name": "Acme GmbH", "currency": "EUR", "terms_days": 14,
+                                                  "address": "Hauptstr. 1\n10115 Berlin"})
+    forget_database(os.environ["BILLING_DATABASE_URL"])
+    return folder, Portal(db, s19, s7, product, acme)
+
+
+@pytest.fixture
+def portal(tmp_path: Path, template: tuple[Path, Portal]) -> Portal:
+    """A copy of the template database, which the app under test opens (BILLING_DATABASE_URL)."""
+    folder, ids = template
+    for source in folder.glob("app.duckdb*"):
+        shutil.copyfile(source, tmp_path / source.name)
+    url = f"duckdb:///{tmp_path}/app.duckdb"
+    os.environ["BILLING_DATABASE_URL"] = url
+    return replace(ids, db=get_database(url))
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Database:
+    """The demo data set (scale S), shared by the read-only tests of this module."""
+    return seeded_database(tmp_path_factory.mktemp("demo"))
+
+
+def issued_invoice(portal: Portal, *prices: str) -> int:
+    lines = [{"description": f"Work {n}", "quantity": "2", "unit_price": price, "tax_rate_id": portal.s19}
+             for n, price in enumerate(prices or ("100.00",), start=1)]
+    invoice_id = invoices.create_draft(portal.db, SYSTEM, {"customer_id": portal.acme, "lines": lines})
+    invoices.issue_invoice(portal.db, SYSTEM, invoice_id, today=date.today())
+    return invoice_id
+
+
+def open_page(role: str, page: str, **params: Any) -> AppTest:
+    """Like support.app_as, but straight to the page (and its query parameters) in one run: the default
+    page (the dashboard) is not rendered first."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["auth_username"] = role
+    at.query_params.update({name: str(value) for name, value in params.items()})
+    return at.switch_page(page).run()
+
+
+def open_invoice(role: str, invoice_id: int | str) -> AppTest:
+    return open_page(role, PAGE, invoice=invoice_id)
+
+
+def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    with db.connect() as conn:
+        return {t.name: [tuple(r) for r in conn.execute(sa.select(t)).all()] for t in metadata.sorted_tables}
+
+
+def shown(at: AppTest) -> str:
+    """Everything written as markdown, with the escapes for user data removed."""
+    return "\n".join(m.value.replace("\\", "") for m in at.markdown)
+
+
+def labels(at: AppTest) -> set[str]:
+    return {b.label for b in at.button}
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, at.exception
+    assert not at.error, at.error.values
+    return at
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_sees_the_list_and_an_invoice(demo_db: Database, role: str) -> None:
+    os.environ["BILLING_DATABASE_URL"] = demo_db.url
+    at = ok(open_page(role, PAGE))
+    assert "Invoices" in at.title.values
+    at.segmented_control(key="inv_status").set_value("overdue").run()
+    grid = at.dataframe[0]
+    _, overdue = invoices.list_invoices(demo_db, SYSTEM, date.today(), status="overdue", limit=1)
+    assert ok(at).caption.values[0].endswith(f"of {overdue:,}")
+    at.session_state[grid.key] = {"selection": {"rows": [0], "columns": [], "cells": []}}  # a click on row 1
+    ok(at.run())
+    number = grid.value.iloc[0]["Number"]
+    assert at.subheader.values == [f"Invoice {number}"] and at.query_params["invoice"]
+    assert ("Credit note…" in labels(at)) == (role != "analyst")
+    assert ("Record payment" in labels(at)) == (role != "analyst")
+
+
+def test_analyst_reads_but_cannot_change(portal: Portal) -> None:
+    invoice_id = issued_invoice(portal)
+    at = ok(open_invoice("analyst", invoice_id))
+    assert not labels(at) & {"Issue…", "Void…", "Credit note…", "Record payment", "Duplicate", "Edit", "Delete…"}
+    assert [d.key for d in at.get("download_button")] == ["pdf"]
+    draft_id = invoices.create_draft(portal.db, SYSTEM, {"customer_id": portal.acme, "lines": [
+        {"description": "Work", "quantity": "1", "unit_price": "10", "tax_rate_id": portal.s19}]})
+    at.query_params["invoice"] = str(draft_id)
+    ok(at.run())
+    assert not labels(at) & {"Issue…", "Edit", "Delete…"}
+    at.query_params.clear()
+    at.query_params["edit"] = "new"
+    ok(at.run())
+    assert "New invoice" not in labels(at) and "ie_save" not in {b.key for b in at.button}
+
+
+def test_accountant_creates_a_draft_with_live_totals_saves_and_issues(portal: Portal) -> None:
+    at = ok(open_page("accountant", PAGE))
+    at.button[[b.label for b in at.button].index("New invoice")].click().run()
+    at.selectbox(key="ie_customer").select(portal.acme).run()
+    at.selectbox(key="ie_l0_product").select(portal.product).run()
+    assert at.text_input(key="ie_l0_price").value == "120.00"
+    at.text_input(key="ie_l0_qty").input("3")
+    at.text_input(key="ie_l0_disc").input("10%")
+    at.button(key="ie_add_line").click().run()
+    at.text_input(key="ie_l1_desc").input("Printed brochures")
+    at.text_input(key="ie_l1_qty").input("100")
+    at.text_input(key="ie_l1_price").input("2.45")
+    at.selectbox(key="ie_l1_tax").select(portal.s7)
+    ok(at.run())
+
+    expected = logic.compute_totals([
+        logic.Line(quantity=Decimal(3), net_price=Decimal("120"), vat_rate=Decimal(19), discount_percent=Decimal(10)),
+        logic.Line(quantity=Decimal(100), net_price=Decimal("2.45"), vat_rate=Decimal(7)),
+    ], currency="EUR")
+    text = shown(at)
+    for amount in [*expected.line_nets, expected.tax_exclusive, expected.payable,
+                   *(entry.tax for entry in expected.tax_breakdown)]:
+        assert format_money(amount, "EUR") in text
+    assert "VAT 19% on €324.00" in text and "VAT 7% on €245.00" in text
+
+    at.button(key="ie_save").click().run()
+    ok(at)
+    invoice_id = int(at.query_params["invoice"])
+    assert at.subheader.values == ["Draft invoice"]
+    assert invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today()).totals == expected
+
+    at.button(key="issue").click().run()
+    assert "Issue invoice" in labels(at)
+    at.button(key="confirm_issue").click().run()
+    number = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today()).header["number"]
+    assert number and ok(at).subheader.values == [f"Invoice {number}"]
+    assert [t.value for t in at.toast] == ["Invoice issued"]
+
+
+def test_an_input_error_shows_the_domain_message_next_to_the_totals(portal: Portal) -> None:
+    at = open_page("accountant", PAGE, edit="new")
+    at.selectbox(key="ie_customer").select(portal.acme)
+    at.text_input(key="ie_l0_desc").input("Work")
+    at.text_input(key="ie_l0_price").input("12,5.0")
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Line 1, unit price: Amount '12,5.0' is not a number. "
+                                           "Use a dot for decimals, e.g. 1234.50."]
+    at.text_input(key="ie_l0_price").input("12.50").run()
+    assert not at.error and "€14.88" in shown(at)  # 12.50 + 19 % VAT
+
+
+def test_the_customers_page_can_start_a_draft_for_a_customer(portal: Portal) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"))
+    at.session_state["auth_username"] = "accountant"
+    at.session_state["new_invoice_customer"] = portal.acme  # what the customers page sets
+    at.switch_page(PAGE).run()
+    assert ok(at).title.values == ["New invoice"]
+    assert at.selectbox(key="ie_customer").value == portal.acme
+
+
+def test_editing_a_draft_keeps_its_lines_and_deleting_it_asks_first(portal: Portal) -> None:
+    draft_id = invoices.create_draft(portal.db, SYSTEM, {"customer_id": portal.acme, "notes": "Thanks!", "lines": [
+        {"description": "Work", "quantity": "1.5", "unit_price": "80", "discount_amount": "5",
+         "tax_rate_id": portal.s7}]})
+    at = ok(open_invoice("accountant", draft_id))
+    at.button(key="edit").click().run()
+    assert at.text_input(key="ie_l0_qty").value == "1.5" and at.text_input(key="ie_l0_disc").value == "5.00"
+    at.text_input(key="ie_l0_qty").input("2")
+    at.button(key="ie_save").click().run()
+    assert invoices.get_invoice(portal.db, SYSTEM, draft_id, date.today()).totals.line_total == Decimal("155.00")
+    at.button(key="delete").click().run()
+    at.button(key="confirm_delete").click().run()
+    assert ok(at).query_params == {} and [t.value for t in at.toast] == ["Draft deleted"]
+
+
+def test_void_without_a_reason_is_refused_and_changes_nothing(portal: Portal) -> None:
+    invoice_id = issued_invoice(portal)
+    at = open_invoice("accountant", invoice_id)
+    at.button(key="void").click().run()
+    before = snapshot(portal.db)
+    at.button(key="confirm_void").click().run()
+    assert [e.value for e in at.error] == ["Please give a reason for voiding the invoice."]
+    assert snapshot(portal.db) == before
+    at.text_area(key="void_reason").input("Issued to the wrong customer")
+    at.button(key="confirm_void").click().run()
+    assert invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today()).status == "void"
+    assert ok(at).warning.values == ["Voided on " + format(date.today(), "%d %b %Y") + ": Issued to the wrong customer"]
+
+
+def test_a_credit_note_for_chosen_lines_reduces_the_balance(portal: Portal) -> None:
+    invoice_id = issued_invoice(portal, "100.00", "50.00")  # 2 x 100 + 2 x 50, 19 % VAT: 357.00
+    at = open_invoice("accountant", invoice_id)
+    at.button(key="credit").click().run()
+    at.radio(key="credit_scope").set_value("lines").run()
+    at.text_input(key="credit_qty_1").input("1")
+    at.text_input(key="credit_reason").input("One hour not delivered")
+    at.run()
+    assert "Credit note total: **€119.00** (€100.00 + VAT €19.00)" in shown(at)
+    at.text_input(key="credit_qty_2").input("3").run()
+    at.button(key="confirm_credit").click().run()
+    assert [e.value for e in at.error] == ["Line 2: at most 2 can be credited."]
+    at.text_input(key="credit_qty_2").input("")
+    at.button(key="confirm_credit").click().run()
+    view = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today())
+    assert view.balance == Decimal("238.00") and view.status == "partially_paid"
+    assert ok(at).metric[0].value == "€238.00"
+    assert view.credit_notes[0]["number"] in shown(at)
+
+
+def test_lines_are_credited_at_the_vat_rate_the_invoice_charged(portal: Portal) -> None:
+    invoice_id = issued_invoice(portal)  # 2 x 100.00 at 19 %: 238.00
+    catalog.update_tax_rate(portal.db, SYSTEM, portal.s19, {"name": "VAT 16%", "category": "S", "percent": "16"})
+    at = open_invoice("accountant", invoice_id)
+    at.button(key="credit").click().run()
+    at.radio(key="credit_scope").set_value("lines").run()
+    at.text_input(key="credit_qty_1").input("2").run()
+    assert "Credit note total: **€238.00** (€200.00 + VAT €38.00)" in shown(at)
+    at.button(key="confirm_credit").click().run()
+    assert ok(at).metric[0].value == "€0.00"
+
+
+def test_the_whole_invoice_can_be_credited(portal: Portal) -> None:
+    invoice_id = issued_invoice(portal)
+    at = open_invoice("accountant", invoice_id)
+    at.button(key="credit").click().run()
+    at.button(key="confirm_credit").click().run()
+    assert ok(at).metric[0].value == "€0.00"
+    view = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today())
+    assert view.status == "paid"
+    note = view.credit_notes[0]
+    at.button(key=f"open_credit_{note['id']}").click().run()
+    assert ok(at).subheader.values == [f"Credit note {note['number']}"] and at.metric[0].value == "€238.00"
+    assert {"Credit note…", "Void…", "Duplicate", "Record payment"}.isdisjoint(labels(at))
+
+
+def test_duplicate_opens_a_new_draft_in_the_editor(portal: Portal) -> None:
+    invoice_id = issued_invoice(portal, "70.00")
+    at = open_invoice("accountant", invoice_id)
+    at.button(key="duplicate").click().run()
+    assert ok(at).title.values == ["Edit draft"] and int(at.query_params["edit"]) != invoice_id
+    assert at.text_input(key="ie_l0_price").value == "70.00"
+
+
+def test_an_unknown_invoice_is_a_message_not_a_traceback(portal: Portal) -> None:
+    at = open_invoice("accountant", 999_999)
+    assert not at.exception and [e.value for e in at.error] == ["Invoice 999999 does not exist."]
+
+
+def test_the_pdf_download_is_a_pdf(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("billing.pdf")
+    managers: list[MediaFileManager] = []
+
+    class Recording(MediaFileManager):
+        def __init__(self, storage: Any) -> None:
+            super().__init__(storage)
+            self.storage = storage
+            managers.append(self)
+
+    monkeypatch.setattr(app_test_module, "MediaFileManager", Recording)
+    at = ok(open_invoice("analyst", issued_invoice(portal)))
+    button = next(d for d in at.get("download_button") if d.key == "pdf")
+    url = managers[-1].execute_deferred(button.proto.deferred_file_id)
+    payload = managers[-1].storage.get_file(url.rsplit("/", 1)[-1].split(".")[0]).content
+    assert payload.startswith(b"%PDF")

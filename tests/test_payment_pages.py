@@ -1,0 +1,193 @@
+"""AppTest of the payments page: recording with manual, automatic or no allocation, and one payment's actions."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from streamlit.testing.v1 import AppTest
+from support import ROOT, seeded_database
+
+from billing import catalog, customers, invoices, payments
+from billing.permissions import ROLES, SYSTEM
+from billing.store.db import Database, forget_database, get_database
+from billing.store.schema import metadata
+
+PAGE = "app_pages/payments.py"
+
+
+@dataclass(frozen=True)
+class Portal:
+    db: Database
+    acme: int  # EUR customer, 14-day terms
+    first: int  # issued today, 119.00 open
+    second: int  # issued today, 238.00 open
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Portal]:
+    """A customer with two open invoices, built once and copied by every test."""
+    folder = tmp_path_factory.mktemp("template")
+    db = seeded_database(folder, demo=False)
+    s19 = catalog.create_tax_rate(db, SYSTEM, {"name": "VAT 19%", "category": "S", "percent": "19"})
+    acme = customers.create_customer(db, SYSTEM, {"name": "Acme GmbH", "currency": "EUR", "terms_days": 14})
+    ids = []
+    for price in ("100.00", "200.00"):
+        invoice_id = invoices.create_draft(db, SYSTEM, {"customer_id": acme, "lines": [
+            {"description": "Work", "quantity": "1", "unit_price": price, "tax_rate_id": s19}]})
+        invoices.issue_invoice(db, SYSTEM, invoice_id, today=date.today())
+        ids.append(invoice_id)
+    forget_database(os.environ["BILLING_DATABASE_URL"])
+    return folder, Portal(db, acme, *ids)
+
+
+@pytest.fixture
+def portal(tmp_path: Path, template: tuple[Path, Portal]) -> Portal:
+    folder, ids = template
+    for source in folder.glob("app.duckdb*"):
+        shutil.copyfile(source, tmp_path / source.name)
+    url = f"duckdb:///{tmp_path}/app.duckdb"
+    os.environ["BILLING_DATABASE_URL"] = url
+    return replace(ids, db=get_database(url))
+
+
+def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    with db.connect() as conn:
+        return {t.name: [tuple(r) for r in conn.execute(sa.select(t)).all()] for t in metadata.sorted_tables}
+
+
+def status(portal: Portal, invoice_id: int) -> str:
+    return invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today()).status
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, at.exception
+    assert not at.error, at.error.values
+    return at
+
+
+def open_page(role: str, page: str, **params: Any) -> AppTest:
+    """Like support.app_as, but straight to the page (and its query parameters) in one run: the default
+    page (the dashboard) is not rendered first."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["auth_username"] = role
+    at.query_params.update({name: str(value) for name, value in params.items()})
+    return at.switch_page(page).run()
+
+
+def record_form(portal: Portal) -> AppTest:
+    """The payments page, "Record payment" clicked and Acme chosen."""
+    at = ok(open_page("accountant", PAGE))
+    next(b for b in at.button if b.label == "Record payment").click().run()
+    at.selectbox(key="pay_customer").select(portal.acme).run()
+    return ok(at)
+
+
+def submit(at: AppTest, amount: str, mode: str, allocate: dict[int, str] | None = None) -> AppTest:
+    at.text_input(key="pay_amount").input(amount)
+    at.radio(key="pay_mode").set_value(mode)
+    if allocate:
+        editor = next(d for d in at.data_editor if d.key and d.key.startswith("pay_alloc_"))
+        at.session_state[editor.key] = {"edited_rows": {row: {"Allocate": value} for row, value in allocate.items()},
+                                        "added_rows": [], "deleted_rows": []}
+    next(b for b in at.button if b.label == "Record payment").click()
+    return at.run()
+
+
+def open_payment(role: str, payment_id: int) -> AppTest:
+    return open_page(role, PAGE, payment=payment_id)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_role_sees_the_list_and_a_payment(portal: Portal, role: str) -> None:
+    payment_id = payments.record_payment(portal.db, SYSTEM, {"customer_id": portal.acme, "amount": "50",
+                                                             "currency": "EUR", "received_on": date.today()}, "auto")
+    at = ok(open_page(role, PAGE))
+    assert "Payments" in at.title.values and at.dataframe
+    assert ("Record payment" in {b.label for b in at.button}) == (role != "analyst")
+    at.query_params["payment"] = str(payment_id)
+    ok(at.run())
+    assert at.subheader.values == ["Payment from Acme GmbH"]
+    assert ({"Reverse…", "Refund credit…"} & {b.label for b in at.button}) == (
+        set() if role == "analyst" else {"Reverse…"})
+
+
+def test_a_partial_payment_allocated_by_hand_leaves_the_invoice_partially_paid(portal: Portal) -> None:
+    at = submit(record_form(portal), "50.00", "manual", {0: "50.00"})
+    assert ok(at).subheader.values == ["Payment from Acme GmbH"]
+    assert [t.value for t in at.toast] == ["Payment from Acme GmbH recorded"]
+    assert status(portal, portal.first) == "partially_paid" and status(portal, portal.second) == "unpaid"
+
+
+def test_over_allocation_is_refused_and_writes_nothing(portal: Portal) -> None:
+    at = record_form(portal)
+    before = snapshot(portal.db)
+    submit(at, "50.00", "manual", {0: "30.00", 1: "30.00"})
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Allocations (60.00) exceed what is left of the payment (50.00 EUR)."]
+    assert snapshot(portal.db) == before and at.title.values == ["Record payment"]
+    submit(at, "200.00", "manual", {0: "150.00"})
+    assert [e.value for e in at.error] == [
+        "150.00 is more than the balance of invoice INV-2026-00001 (119.00 EUR)."]
+    assert snapshot(portal.db) == before
+
+
+def test_automatic_allocation_pays_the_oldest_first(portal: Portal) -> None:
+    ok(submit(record_form(portal), "150.00", "auto"))
+    assert status(portal, portal.first) == "paid" and status(portal, portal.second) == "partially_paid"
+
+
+def test_the_invoice_view_jumps_here_with_the_invoice_preselected(portal: Portal) -> None:
+    at = open_page("accountant", "app_pages/invoices.py", invoice=portal.second)
+    at.button(key="pay").click().run()
+    assert ok(at).title.values == ["Record payment"]
+    assert at.selectbox(key="pay_customer").value == portal.acme and at.text_input(key="pay_amount").value == "238.00"
+    at.switch_page(PAGE)  # in a browser the URL now says so; AppTest keeps the page it was given
+    next(b for b in at.button if b.label == "Record payment").click().run()
+    assert ok(at).subheader.values == ["Payment from Acme GmbH"]
+    assert status(portal, portal.second) == "paid" and status(portal, portal.first) == "unpaid"
+
+
+def test_credit_can_be_applied_then_refund_above_it_is_refused(portal: Portal) -> None:
+    at = ok(submit(record_form(portal), "400.00", "none"))
+    assert payments.customer_credit(portal.db, SYSTEM, portal.acme) == {"EUR": Decimal("400.00")}
+    next(b for b in at.button if b.label == "Apply credit").click().run()  # oldest due first, both invoices
+    assert [t.value for t in ok(at).toast] == ["Credit applied"]
+    assert status(portal, portal.first) == "paid" and status(portal, portal.second) == "paid"
+
+    at.button(key="refund").click().run()
+    assert at.text_input(key="refund_amount").value == "43.00"
+    before = snapshot(portal.db)
+    at.text_input(key="refund_amount").input("50.00")
+    at.button(key="confirm_refund").click().run()
+    assert [e.value for e in at.error] == ["The refund (50.00) is more than the customer's credit (43.00 EUR)."]
+    assert snapshot(portal.db) == before
+
+
+def test_refund_of_credit_and_reversal_with_a_reason(portal: Portal) -> None:
+    payment_id = payments.record_payment(portal.db, SYSTEM, {"customer_id": portal.acme, "amount": "80.00",
+                                                             "currency": "EUR", "received_on": date.today()})
+    at = ok(open_payment("accountant", payment_id))
+    at.button(key="refund").click().run()
+    assert at.text_input(key="refund_amount").value == "80.00"
+    at.text_input(key="refund_amount").input("100.00")
+    at.button(key="confirm_refund").click().run()
+    assert [e.value for e in at.error] == ["The refund (100.00) is more than the customer's credit (80.00 EUR)."]
+    at.text_input(key="refund_amount").input("30.00")
+    at.button(key="confirm_refund").click().run()
+    assert [t.value for t in ok(at).toast] == ["Refund recorded"]
+    assert payments.customer_credit(portal.db, SYSTEM, portal.acme) == {"EUR": Decimal("50.00")}
+
+    at.button(key="reverse").click().run()
+    at.button(key="confirm_reverse").click().run()
+    assert [e.value for e in at.error] == ["Please give a reason for reversing the payment."]
+    at.text_area(key="reverse_reason").input("Transfer bounced")
+    at.button(key="confirm_reverse").click().run()
+    assert [e.value for e in at.error] == ["Part of this payment was already refunded; it cannot be reversed."]

@@ -1,0 +1,359 @@
+"""The draft editor: customer, lines (product or free text), document discounts and charges, notes,
+dates, and live totals from the domain (`preview_totals`) before anything is saved.
+
+What the user typed stays text until the domain parses it: no amount is ever a float here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import streamlit as st
+
+from billing import catalog, customers, invoices, logic
+from billing.errors import BillingError
+from billing.money import decimals_of, minor_unit
+from ui import context
+from ui import format as fmt
+from ui.feedback import run_action
+from ui.invoice_view import amount_rows, number_text, plain, totals_rows, vat_label
+
+_STATE = "invoice_editor"  # {"target": "new" | invoice id, "lines": [row ids], "items": [row ids], "next": int}
+_SENTINEL = "ie_notes"  # a widget of the editor: gone from session state when the editor was not shown
+LINE_COLUMNS = [2.4, 3.1, 0.9, 0.8, 1.2, 1.1, 2.0, 1.3, 0.4]
+PICKER_SIZE = 1000  # customers listed in one select box (the browser filters them as the user types)
+ITEM_COLUMNS = [1.6, 2.8, 1.4, 2.0, 0.4]
+
+
+def _key(kind: str, row: int, field: str) -> str:
+    return f"ie_{kind}{row}_{field}"
+
+
+def amount_text(value: Decimal | None, currency: str) -> str:
+    """A stored amount as editable text, with at least the currency's decimals (120.00, 0.125)."""
+    if value is None:
+        return ""
+    digits = max(minor_unit(currency), decimals_of(value))
+    return f"{value:.{digits}f}"
+
+
+# --- customer picker (also used by the payments page) --------------------------------------------
+
+def customer_picker(key: str, *, label: str = "Customer", preselect: int | None = None,
+                    placeholder: str = "Choose a customer") -> tuple[int, str, str] | None:
+    """A customer select box; type in it to narrow the list.
+
+    Up to PICKER_SIZE customers are listed at once. A larger customer base also gets a search box
+    that narrows the list in the database first. Returns (id, name, currency) or None.
+    """
+    db, actor = context.db(), context.actor()
+    if preselect is not None and key not in st.session_state:
+        st.session_state[key] = preselect
+    text = st.session_state.get(f"{key}_search", "")
+    rows, total = customers.search_customers(db, actor, text or "", limit=PICKER_SIZE)
+    searching = bool(text) or total > PICKER_SIZE
+    found = {int(r["id"]): (int(r["id"]), str(r["name"]), str(r["currency"])) for r in rows}
+    current = st.session_state.get(key)
+    if current is not None and current not in found:
+        try:
+            row = customers.get_customer(db, actor, int(current))
+            found = {int(current): (int(current), row["name"], row["currency"]), **found}
+        except BillingError:
+            st.session_state.pop(key, None)
+    pick, search = st.columns([3, 2], vertical_alignment="bottom") if searching else (st.container(), None)
+    if search is not None:
+        search.text_input("Search customers", key=f"{key}_search", placeholder=f"Search {total:,} customers…",
+                          label_visibility="collapsed", icon=":material/search:")
+    chosen = pick.selectbox(label, list(found), key=key, placeholder=placeholder, index=None,
+                            format_func=lambda cid: f"{found[cid][1]} · {found[cid][2]}" if cid in found else str(cid))
+    return found.get(chosen) if chosen is not None else None
+
+
+# --- editor state --------------------------------------------------------------------------------
+
+def _state() -> dict[str, Any]:
+    state: dict[str, Any] = st.session_state[_STATE]
+    return state
+
+
+def _default_rate(rates: list[dict[str, Any]]) -> int | None:
+    return int(rates[0]["id"]) if rates else None
+
+
+def _set_line(row: int, line: dict[str, Any], currency: str) -> None:
+    discount = []
+    if line.get("discount_percent"):
+        discount.append(f"{number_text(line['discount_percent'])}%")
+    if line.get("discount_amount"):
+        discount.append(amount_text(line["discount_amount"], currency))
+    st.session_state[_key("l", row, "product")] = line.get("product_id")
+    st.session_state[_key("l", row, "desc")] = line.get("description", "")
+    st.session_state[_key("l", row, "qty")] = number_text(line["quantity"]) if "quantity" in line else "1"
+    st.session_state[_key("l", row, "unit")] = line.get("unit", "")
+    st.session_state[_key("l", row, "price")] = amount_text(line.get("unit_price"), currency)
+    st.session_state[_key("l", row, "disc")] = " + ".join(discount)
+    st.session_state[_key("l", row, "tax")] = line.get("tax_rate_id")
+
+
+def _set_item(row: int, item: dict[str, Any], currency: str) -> None:
+    st.session_state[_key("a", row, "kind")] = "Charge" if item.get("is_charge") else "Discount"
+    st.session_state[_key("a", row, "reason")] = item.get("reason", "")
+    value = f"{number_text(item['percent'])}%" if item.get("percent") is not None else amount_text(
+        item.get("amount"), currency)
+    st.session_state[_key("a", row, "value")] = value
+    st.session_state[_key("a", row, "tax")] = item.get("tax_rate_id")
+
+
+def start_editing(target: int | str, customer_id: int | None = None) -> None:
+    """Load a draft (or a blank invoice, "new") into the editor's widgets."""
+    rates = catalog.list_tax_rates(context.db(), context.actor(), active_only=True)
+    data: dict[str, Any] = {"lines": [{"tax_rate_id": _default_rate(rates)}], "allowances_charges": [],
+                            "notes": "", "customer_id": customer_id, "currency": "EUR"}
+    issue_date = due_date = None
+    if target != "new":
+        view = invoices.get_invoice(context.db(), context.actor(), int(target), as_of=context.today())
+        logic.check_can_edit(view.header["status"])
+        data = invoices.draft_input(view)
+        issue_date, due_date = view.header["issue_date"], view.header["due_date"]
+    currency = data.get("currency") or "EUR"
+    st.session_state[_STATE] = {"target": target, "lines": list(range(len(data["lines"]))),
+                                "items": list(range(len(data["allowances_charges"]))),
+                                "next": len(data["lines"]) + len(data["allowances_charges"])}
+    for key in [k for k in st.session_state if str(k).startswith("ie_")]:
+        del st.session_state[key]
+    if data.get("customer_id") is not None:
+        st.session_state["ie_customer"] = data["customer_id"]
+    st.session_state["ie_issue_date"], st.session_state["ie_due_date"] = issue_date, due_date
+    st.session_state[_SENTINEL] = data.get("notes") or ""
+    for row, line in enumerate(data["lines"]):
+        _set_line(row, line, currency)
+    for row, item in enumerate(data["allowances_charges"], start=len(data["lines"])):
+        _set_item(row, item, currency)
+
+
+def _add_row(kind: str, is_charge: bool = False) -> None:
+    state = _state()
+    row = state["next"]
+    state["next"] += 1
+    rates = catalog.list_tax_rates(context.db(), context.actor(), active_only=True)
+    if kind == "lines":
+        _set_line(row, {"tax_rate_id": _default_rate(rates)}, "EUR")
+    else:
+        _set_item(row, {"is_charge": is_charge, "tax_rate_id": _default_rate(rates)}, "EUR")
+    state[kind].append(row)
+
+
+def _remove_row(kind: str, row: int) -> None:
+    _state()[kind].remove(row)
+
+
+def _fill_from_product(row: int, products: dict[int, dict[str, Any]], currency: str) -> None:
+    product = products.get(st.session_state.get(_key("l", row, "product")) or -1)
+    if product is None:
+        return
+    st.session_state[_key("l", row, "desc")] = product["name"]
+    st.session_state[_key("l", row, "unit")] = product["unit"]
+    st.session_state[_key("l", row, "price")] = amount_text(product["unit_price"].normalize(), currency)
+    st.session_state[_key("l", row, "tax")] = product["tax_rate_id"]
+
+
+# --- reading the widgets into the domain's input -------------------------------------------------
+
+def _text(kind: str, row: int, field: str) -> str:
+    return str(st.session_state.get(_key(kind, row, field)) or "").strip()
+
+
+def _line_input(row: int) -> dict[str, Any] | None:
+    product = st.session_state.get(_key("l", row, "product"))
+    description, price = _text("l", row, "desc"), _text("l", row, "price")
+    if product is None and not description and not price:
+        return None  # an empty row is ignored, not an error
+    line: dict[str, Any] = {"description": description, "quantity": _text("l", row, "qty"), "unit_price": price,
+                            "unit": _text("l", row, "unit"), "product_id": product,
+                            "tax_rate_id": st.session_state.get(_key("l", row, "tax"))}
+    for part in (p.strip() for p in _text("l", row, "disc").split("+")):
+        if part.endswith("%"):
+            line["discount_percent"] = part.removesuffix("%").strip()
+        elif part:
+            line["discount_amount"] = part
+    return {k: v for k, v in line.items() if v is not None}
+
+
+def _item_input(row: int) -> dict[str, Any] | None:
+    reason, value = _text("a", row, "reason"), _text("a", row, "value")
+    if not reason and not value:
+        return None
+    item: dict[str, Any] = {"is_charge": st.session_state.get(_key("a", row, "kind")) == "Charge", "reason": reason,
+                            "tax_rate_id": st.session_state.get(_key("a", row, "tax"))}
+    if value.endswith("%"):
+        item["percent"] = value.removesuffix("%").strip()
+    elif value:
+        item["amount"] = value
+    return {k: v for k, v in item.items() if v is not None}
+
+
+def draft_data(customer_id: int) -> tuple[dict[str, Any], list[int]]:
+    """The draft as the domain takes it, and the editor rows its lines came from."""
+    state = _state()
+    lines, rows = [], []
+    for row in state["lines"]:
+        line = _line_input(row)
+        if line is not None:
+            lines.append(line)
+            rows.append(row)
+    items = [item for item in (_item_input(row) for row in state["items"]) if item is not None]
+    data = {"customer_id": customer_id, "issue_date": st.session_state.get("ie_issue_date"),
+            "due_date": st.session_state.get("ie_due_date"), "notes": st.session_state.get(_SENTINEL) or "",
+            "lines": lines, "allowances_charges": items}
+    return data, rows
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+def _line_rows(products: dict[int, dict[str, Any]], rates: dict[int, dict[str, Any]], currency: str,
+               nets: dict[int, str]) -> None:
+    head = st.columns(LINE_COLUMNS)
+    helps = {"Product": "Pick a product to fill in the line, or leave empty for a free-text line.",
+             "Net": "After the line discount, before VAT."}
+    for column, title in zip(head, ["Product", "Description", "Qty", "Unit", "Unit price", "Discount",
+                                    "Tax rate", "Net", ""], strict=True):
+        column.caption(title, help=helps.get(title), text_alignment="right" if title == "Net" else "left")
+    for row in list(_state()["lines"]):
+        cells = st.columns(LINE_COLUMNS, vertical_alignment="center")
+        cells[0].selectbox("Product", list(products), key=_key("l", row, "product"), index=None,
+                           placeholder="Free text", label_visibility="collapsed",
+                           format_func=lambda pid: products[pid]["name"] if pid in products else str(pid),
+                           on_change=_fill_from_product, args=(row, products, currency))
+        cells[1].text_input("Description", key=_key("l", row, "desc"), label_visibility="collapsed",
+                            placeholder="What was sold")
+        product = products.get(st.session_state.get(_key("l", row, "product")) or -1)
+        if product is not None and product["currency"] != currency:
+            cells[1].caption(f"The catalogue price is in {product['currency']}: check it for this {currency} invoice.")
+        cells[2].text_input("Quantity", key=_key("l", row, "qty"), label_visibility="collapsed")
+        cells[3].text_input("Unit", key=_key("l", row, "unit"), label_visibility="collapsed", placeholder="pcs")
+        cells[4].text_input("Unit price", key=_key("l", row, "price"), label_visibility="collapsed",
+                            placeholder="0.00")
+        cells[5].text_input("Discount", key=_key("l", row, "disc"), label_visibility="collapsed",
+                            placeholder="—")
+        cells[6].selectbox("Tax rate", list(rates), key=_key("l", row, "tax"), label_visibility="collapsed",
+                           format_func=lambda rid: rates[rid]["name"] if rid in rates else str(rid))
+        cells[7].markdown(plain(nets.get(row, "")), text_alignment="right")
+        cells[8].button("", icon=":material/close:", key=_key("l", row, "remove"), type="tertiary",
+                        help="Remove this line", on_click=_remove_row, args=("lines", row))
+
+
+def _item_rows(rates: dict[int, dict[str, Any]]) -> None:
+    if _state()["items"]:
+        head = st.columns(ITEM_COLUMNS)
+        for column, title in zip(head, ["Type", "Reason", "Amount or %", "Tax rate", ""], strict=True):
+            column.caption(title)
+    for row in list(_state()["items"]):
+        cells = st.columns(ITEM_COLUMNS, vertical_alignment="center")
+        cells[0].selectbox("Type", ["Discount", "Charge"], key=_key("a", row, "kind"), label_visibility="collapsed")
+        cells[1].text_input("Reason", key=_key("a", row, "reason"), label_visibility="collapsed",
+                            placeholder="e.g. loyalty discount, shipping")
+        cells[2].text_input("Amount or percent", key=_key("a", row, "value"), label_visibility="collapsed",
+                            placeholder="5% or 25.00")
+        cells[3].selectbox("Tax rate", list(rates), key=_key("a", row, "tax"), label_visibility="collapsed",
+                           format_func=lambda rid: rates[rid]["name"] if rid in rates else str(rid))
+        cells[4].button("", icon=":material/close:", key=_key("a", row, "remove"), type="tertiary",
+                        help="Remove", on_click=_remove_row, args=("items", row))
+
+
+def _preview(customer: tuple[int, str, str] | None) -> tuple[Any, list[int], str | None]:
+    """(totals or None, rows priced, message to show instead of totals)."""
+    if customer is None:
+        return None, [], "Choose a customer to see the totals."
+    data, rows = draft_data(customer[0])
+    if not data["lines"]:
+        return None, rows, "Add a line to see the totals."
+    try:
+        return invoices.preview_totals(context.db(), context.actor(), data), rows, None
+    except BillingError as exc:
+        return None, rows, exc.message
+
+
+def _totals_panel(totals: Any, message: str | None, error: bool) -> None:
+    with st.container(border=True):
+        st.markdown("**Totals**")
+        if totals is not None:
+            amount_rows(totals_rows(totals))
+        elif error and message:
+            st.error(message, icon=":material/error:")
+        else:
+            st.caption(message or "")
+
+
+@st.fragment
+def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: Callable[[], None],
+                   preselect_customer: int | None = None) -> None:
+    """Create (target "new") or edit a draft. Totals follow every change; nothing is saved until asked."""
+    db, actor = context.db(), context.actor()
+    if _STATE not in st.session_state or _state()["target"] != target or _SENTINEL not in st.session_state:
+        start_editing(target, preselect_customer)
+    products = {int(p["id"]): p for p in catalog.list_products(db, actor)}
+    rates = {int(r["id"]): r for r in catalog.list_tax_rates(db, actor, active_only=True)}
+    for row in _state()["lines"]:  # a draft may use a rate that has since been retired
+        rate_id = st.session_state.get(_key("l", row, "tax"))
+        if rate_id is not None and rate_id not in rates:
+            rates[rate_id] = {"id": rate_id, "name": f"Tax rate {rate_id}"}
+
+    top = st.columns([5, 1.5, 1.5], vertical_alignment="bottom", gap="medium")
+    with top[0]:
+        customer = customer_picker("ie_customer")
+    top[1].date_input("Issue date", key="ie_issue_date", value=None, format="YYYY-MM-DD",
+                      help="Leave empty to date the invoice on the day it is issued.")
+    top[2].date_input("Due date", key="ie_due_date", value=None, format="YYYY-MM-DD",
+                      help="Leave empty to use the customer's payment terms.")
+    currency = customer[2] if customer else context.base_currency()
+    totals, rows, message = _preview(customer)
+    nets = {row: fmt.money(net, currency) for row, net in zip(rows, totals.line_nets, strict=True)} if totals else {}
+
+    st.markdown(f"**Lines** · amounts in {currency} before VAT · a discount is a percentage (10%) or an amount "
+                "off the line (5.00)")
+    _line_rows(products, rates, currency, nets)
+    st.button("Add line", icon=":material/add:", key="ie_add_line", on_click=_add_row, args=("lines",))
+
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.markdown("**Discounts and charges on the whole invoice**")
+        _item_rows(rates)
+        with st.container(horizontal=True):
+            st.button("Add discount", icon=":material/sell:", key="ie_add_discount", on_click=_add_row,
+                      args=("items", False))
+            st.button("Add charge", icon=":material/local_shipping:", key="ie_add_charge", on_click=_add_row,
+                      args=("items", True))
+        st.text_area("Notes (printed on the invoice)", key=_SENTINEL, height=90,
+                     placeholder="e.g. project reference, thank-you note")
+    with right:
+        _totals_panel(totals, message, error=customer is not None and bool(rows) and totals is None)
+
+    with st.container(horizontal=True):
+        if st.button("Save draft", type="primary", icon=":material/save:", key="ie_save", disabled=customer is None):
+            _save(target, customer, saved)
+        if st.button("Cancel", key="ie_cancel"):
+            st.session_state.pop(_STATE, None)
+            cancel()
+
+
+def _save(target: int | str, customer: tuple[int, str, str] | None, saved: Callable[[int], None]) -> None:
+    if customer is None:
+        return
+    data, _ = draft_data(customer[0])
+    db, actor = context.db(), context.actor()
+    def save() -> int:
+        if target == "new":
+            return invoices.create_draft(db, actor, data)
+        invoices.update_draft(db, actor, int(target), data)
+        return int(target)
+
+    invoice_id = run_action(save, "Draft saved")
+    if invoice_id is not None:
+        st.session_state.pop(_STATE, None)
+        saved(invoice_id)
+        st.rerun()
+
+
+__all__ = ["customer_picker", "draft_data", "invoice_editor", "start_editing", "vat_label"]

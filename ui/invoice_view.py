@@ -1,0 +1,444 @@
+"""One invoice or credit note on screen: header, customer, lines, VAT, totals, payments, and its actions."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from billing import invoices, logic
+from billing.errors import BillingError, ValidationError
+from billing.invoices import InvoiceView
+from billing.money import ZERO, round_money, to_decimal
+from ui import context
+from ui import format as fmt
+from ui.feedback import run_action
+
+log = logging.getLogger("billing.ui")
+
+STATUS_COLORS = {"draft": "gray", "unpaid": "blue", "issued": "blue", "partially_paid": "orange", "paid": "green",
+                 "overdue": "red", "void": "gray", "credit_note": "violet"}
+STATUS_ICONS = {"draft": ":material/edit_note:", "unpaid": ":material/schedule:", "issued": ":material/send:",
+                "partially_paid": ":material/timelapse:", "paid": ":material/check_circle:",
+                "overdue": ":material/warning:", "void": ":material/block:", "credit_note": ":material/undo:"}
+_DIALOG = "invoice_dialog"  # (action, invoice id) of the open confirmation dialog, if any
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!$~|<>:^])")
+_BLOCK_START = re.compile(r"^(?:([-+=])(?=\s|$)|(\d+)([.)])(?=\s|$))")
+
+
+# --- small display helpers (shared with the editor and the payments page) ------------------------
+
+def plain(text: Any) -> str:
+    """User data made safe for st.markdown: no formatting, links, LaTeX ("$") or directives."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    # A list marker or heading underline only counts at the start of a block.
+    return _BLOCK_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", escaped)
+
+
+def plain_lines(text: str) -> str:
+    return "  \n".join(plain(line) for line in str(text or "").splitlines() if line.strip())
+
+
+def number_text(value: Decimal) -> str:
+    """A quantity or rate as typed by a person: 2, 1.5, 19 (no trailing zeros, no exponent)."""
+    return format(value.normalize(), "f")
+
+
+def vat_label(category: str, rate: Decimal) -> str:
+    percent = number_text(logic.rate_key(rate))
+    return f"VAT {percent}%" if category == "S" else f"{logic.VAT_CATEGORIES.get(category, category)} ({percent}%)"
+
+
+def status_badge(status: str) -> None:
+    label = fmt.STATUS_LABELS.get(status, fmt.label(status))
+    st.badge(label, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))  # type: ignore[arg-type]
+
+
+def amount_rows(rows: list[tuple[str, str, bool]]) -> None:
+    """Label/amount rows, amounts right-aligned; bold rows are the ones that matter (total, due)."""
+    with st.container(gap="xsmall"):
+        for label, amount, strong in rows:
+            left, right = st.columns([3, 2], gap="small")
+            left.markdown(f"**{label}**" if strong else label)
+            right.markdown(f"**{plain(amount)}**" if strong else plain(amount), text_alignment="right")
+
+
+def totals_rows(totals: logic.Totals) -> list[tuple[str, str, bool]]:
+    """The document totals and the VAT breakdown per rate, formatted for display."""
+    cur = totals.currency
+    rows = [("Lines", fmt.money(totals.line_total, cur), False)]
+    if totals.allowance_total:
+        rows.append(("Discounts", fmt.money(-totals.allowance_total, cur), False))
+    if totals.charge_total:
+        rows.append(("Charges", fmt.money(totals.charge_total, cur), False))
+    rows.append(("Net amount", fmt.money(totals.tax_exclusive, cur), False))
+    for entry in totals.tax_breakdown:
+        rows.append((f"{vat_label(entry.vat_category, entry.vat_rate)} on {plain(fmt.money(entry.taxable, cur))}",
+                     fmt.money(entry.tax, cur), False))
+    rows.append(("Total", fmt.money(totals.payable, cur), True))
+    return rows
+
+
+def money_column(label: str) -> Any:
+    return st.column_config.TextColumn(label, alignment="right")
+
+
+# --- dialogs: one open at a time, remembered across reruns until done or dismissed ---------------
+
+def _open_dialog(action: str, invoice_id: int) -> None:
+    st.session_state[_DIALOG] = (action, invoice_id)
+
+
+def close_dialog() -> None:
+    st.session_state.pop(_DIALOG, None)
+
+
+def _finish(action: Callable[[], Any], success: str, then: Callable[[Any], None] | None = None) -> None:
+    """Run a confirmed action; on success close the dialog, remember the toast and rerun."""
+    results: list[Any] = []
+    run_action(lambda: results.append(action()), success)
+    if not results:
+        return  # run_action has shown why
+    close_dialog()
+    if then is not None:
+        then(results[0])
+    st.rerun()
+
+
+@st.dialog("Issue invoice", on_dismiss=close_dialog)
+def _issue_dialog(view: InvoiceView) -> None:
+    today = context.today()
+    on = view.header["issue_date"] or today
+    try:
+        due = fmt.day(logic.due_date_for(on, int(view.customer.get("terms_days") or 0), view.header["due_date"]))
+    except BillingError:  # the domain explains a bad due date when issuing
+        due = "—"
+    st.markdown(f"Issue this invoice to **{plain(view.customer.get('name', ''))}** for "
+                f"**{plain(fmt.money(view.totals.payable, view.header['currency']))}**?")
+    st.markdown(f"It gets the next invoice number, is dated **{fmt.day(on)}** and falls due on **{due}**. "
+                "After that it can no longer be edited, only voided or credited.")
+    yes, no = st.columns(2)
+    if yes.button("Issue invoice", type="primary", key="confirm_issue", width="stretch"):
+        _finish(lambda: invoices.issue_invoice(context.db(), context.actor(), view.id, today=today),
+                "Invoice issued")
+    if no.button("Cancel", key="cancel_issue", width="stretch"):
+        close_dialog()
+        st.rerun()
+
+
+@st.dialog("Void invoice", on_dismiss=close_dialog)
+def _void_dialog(view: InvoiceView) -> None:
+    st.markdown(f"Voiding cancels invoice **{plain(view.header['number'])}**. It keeps its number and stays on "
+                "record, marked void. Only an invoice without payments or credit notes can be voided.")
+    reason = st.text_area("Reason", key="void_reason", placeholder="e.g. issued to the wrong customer", height=80)
+    yes, no = st.columns(2)
+    if yes.button("Void invoice", type="primary", key="confirm_void", width="stretch"):
+        _finish(lambda: invoices.void_invoice(context.db(), context.actor(), view.id, reason or "",
+                                              today=context.today()), "Invoice voided")
+    if no.button("Cancel", key="cancel_void", width="stretch"):
+        close_dialog()
+        st.rerun()
+
+
+def _credit_lines(view: InvoiceView, quantities: dict[int, str]) -> list[dict[str, Any]]:
+    """Credit-note lines for the quantities entered (blank = not credited)."""
+    currency = view.header["currency"]
+    lines = []
+    for line in view.lines:
+        text = quantities.get(int(line["position"]), "").strip()
+        if not text:
+            continue
+        quantity = to_decimal(text, f"quantity to credit on line {line['position']}")
+        # The domain caps a credit note by amount only; per line, never credit more than was invoiced.
+        if abs(quantity) > abs(line["quantity"]) or quantity * line["quantity"] < 0:
+            raise ValidationError(f"Line {line['position']}: at most {number_text(line['quantity'])} "
+                                  "can be credited.")
+        discount = line["discount_amount"]
+        if quantity != line["quantity"] and discount:
+            # A fixed line discount is credited in proportion to the quantity credited.
+            discount = round_money(discount * quantity / line["quantity"], currency)
+        lines.append({"description": line["description"], "quantity": quantity, "unit_price": line["unit_price"],
+                      "unit": line["unit"], "product_id": line["product_id"], "tax_rate_id": line["tax_rate_id"],
+                      "base_quantity": line["base_quantity"], "discount_percent": line["discount_percent"],
+                      "discount_amount": discount})
+    return lines
+
+
+@st.dialog("Credit note", width="large", on_dismiss=close_dialog)
+def _credit_dialog(view: InvoiceView) -> None:
+    currency = view.header["currency"]
+    header = view.header
+    remaining = header["payable"] - header["credited_amount"]
+    intro = f"Credit invoice **{plain(header['number'])}** of **{plain(fmt.money(header['payable'], currency))}**"
+    if header["credited_amount"]:
+        intro += f", of which **{plain(fmt.money(remaining, currency))}** can still be credited"
+    if header["paid_amount"]:
+        intro += ". What was paid beyond what then remains becomes credit for the customer"
+    st.markdown(intro + ".")
+    options = ["whole", "lines"] if header["credited_amount"] == 0 else ["lines"]
+    scope = st.radio("What to credit", options, key="credit_scope", horizontal=True,
+                     format_func={"whole": "The whole invoice", "lines": "Chosen lines and quantities"}.get)
+    quantities: dict[int, str] = {}
+    if scope == "lines":
+        head = st.columns([5, 2, 2])
+        head[0].caption("Line")
+        head[1].caption("Invoiced")
+        head[2].caption("Quantity to credit")
+        for line in view.lines:
+            row = st.columns([5, 2, 2], vertical_alignment="center")
+            row[0].markdown(plain(line["description"]))
+            quantity = f"{number_text(line['quantity'])} {line['unit'] or ''}".strip()
+            row[1].markdown(f"{plain(quantity)} × {plain(fmt.price(line['unit_price'], currency))}")
+            quantities[int(line["position"])] = row[2].text_input(
+                "Quantity to credit", key=f"credit_qty_{line['position']}", label_visibility="collapsed",
+                placeholder="0") or ""
+    reason = st.text_input("Reason (printed on the credit note)", key="credit_reason",
+                           placeholder=f"Credit note for invoice {header['number']}")
+
+    def chosen_lines() -> list[dict[str, Any]] | None:
+        if scope == "whole":
+            return None
+        lines = _credit_lines(view, quantities)
+        if not lines:
+            raise ValidationError("Enter the quantity to credit on at least one line.")
+        return lines
+
+    def credit() -> int:
+        return invoices.create_credit_note(context.db(), context.actor(), view.id, today=context.today(),
+                                           reason=reason or "", lines=chosen_lines())
+
+    _credit_preview(view, scope == "whole", chosen_lines, any(text.strip() for text in quantities.values()))
+    yes, no = st.columns(2)
+    if yes.button("Issue credit note", type="primary", key="confirm_credit", width="stretch"):
+        _finish(credit, "Credit note issued")
+    if no.button("Cancel", key="cancel_credit", width="stretch"):
+        close_dialog()
+        st.rerun()
+
+
+def _credit_preview(view: InvoiceView, whole: bool, chosen: Callable[[], list[dict[str, Any]] | None],
+                    typed: bool) -> None:
+    """The credit note's total before it is issued: its lines at the VAT rates the invoice charged."""
+    currency = view.header["currency"]
+    if whole:
+        st.markdown(f"Credit note total: **{plain(fmt.money(view.header['payable'], currency))}**")
+        return
+    charged = {line["tax_rate_id"]: line for line in view.lines}
+    try:
+        totals = invoices.totals_of([{**line, "vat_category": charged[line["tax_rate_id"]]["vat_category"],
+                                      "vat_rate": charged[line["tax_rate_id"]]["vat_rate"], "charge_amount": ZERO}
+                                     for line in chosen() or []], [], currency)
+    except BillingError as exc:
+        if typed:
+            st.caption(exc.message)
+        return
+    st.markdown(f"Credit note total: **{plain(fmt.money(totals.payable, currency))}** "
+                f"({plain(fmt.money(totals.tax_exclusive, currency))} + VAT "
+                f"{plain(fmt.money(totals.tax_total, currency))})")
+
+
+@st.dialog("Delete draft", on_dismiss=close_dialog)
+def _delete_dialog(view: InvoiceView, on_deleted: Callable[[], None]) -> None:
+    st.markdown(f"Delete this draft for **{plain(view.customer.get('name', ''))}**? This cannot be undone.")
+    yes, no = st.columns(2)
+    if yes.button("Delete draft", type="primary", key="confirm_delete", width="stretch"):
+        _finish(lambda: invoices.delete_draft(context.db(), context.actor(), view.id), "Draft deleted",
+                then=lambda _: on_deleted())
+    if no.button("Cancel", key="cancel_delete", width="stretch"):
+        close_dialog()
+        st.rerun()
+
+
+# --- the view -----------------------------------------------------------------------------------
+
+def _pdf_renderer() -> Callable[[InvoiceView, dict[str, Any]], bytes] | None:
+    """billing.pdf.render_invoice_pdf when that module is available (it is optional here)."""
+    try:
+        module = importlib.import_module("billing.pdf")
+    except Exception:  # a missing or broken PDF module must not break the page
+        log.exception("PDF rendering is not available")
+        return None
+    return getattr(module, "render_invoice_pdf", None)
+
+
+def pdf_button(view: InvoiceView) -> None:
+    render = _pdf_renderer()
+    if render is None:
+        st.button("PDF not available", icon=":material/picture_as_pdf:", disabled=True, key="pdf_missing")
+        return
+    company = context.company()
+    name = view.header["number"] or f"draft-{view.id}"
+    st.download_button("Download PDF", data=lambda: render(view, company), file_name=f"{name}.pdf",
+                       mime="application/pdf", icon=":material/picture_as_pdf:", on_click="ignore", key="pdf")
+
+
+def title_of(view: InvoiceView) -> str:
+    if view.is_credit_note:
+        return f"Credit note {view.header['number']}"
+    return f"Invoice {view.header['number']}" if view.header["number"] else "Draft invoice"
+
+
+def _toolbar(view: InvoiceView, *, edit: Callable[[int], None], pay: Callable[[InvoiceView], None],
+             on_deleted: Callable[[], None]) -> None:
+    write = context.allowed("invoices.write")
+    status = view.header["status"]
+    with st.container(horizontal=True, gap="small"):
+        if write and status == logic.DRAFT:
+            if st.button("Issue…", type="primary", icon=":material/send:", key="issue"):
+                _open_dialog("issue", view.id)
+            if st.button("Edit", icon=":material/edit:", key="edit"):
+                edit(view.id)
+        can_pay = (not view.is_credit_note and status == logic.ISSUED and view.balance > 0
+                   and context.allowed("payments.write"))
+        if can_pay and st.button("Record payment", type="primary", icon=":material/payments:", key="pay"):
+            pay(view)
+        if write and status == logic.ISSUED and not view.is_credit_note:
+            if view.header["payable"] - view.header["credited_amount"] > 0 and st.button(
+                    "Credit note…", icon=":material/undo:", key="credit"):
+                _open_dialog("credit", view.id)
+            if view.header["paid_amount"] == 0 and view.header["credited_amount"] == 0 and st.button(
+                    "Void…", icon=":material/block:", key="void"):
+                _open_dialog("void", view.id)
+        if write and not view.is_credit_note and st.button("Duplicate", icon=":material/content_copy:",
+                                                           key="duplicate"):
+            new_id = run_action(lambda: invoices.duplicate_invoice(context.db(), context.actor(), view.id),
+                                "Copied into a new draft")
+            if new_id is not None:
+                edit(new_id)
+        pdf_button(view)
+        if write and status == logic.DRAFT and st.button("Delete…", icon=":material/delete:", key="delete",
+                                                         type="tertiary"):
+            _open_dialog("delete", view.id)
+    action, invoice_id = st.session_state.get(_DIALOG) or ("", 0)
+    if not write or invoice_id != view.id:
+        return
+    if action == "issue":
+        _issue_dialog(view)
+    elif action == "void":
+        _void_dialog(view)
+    elif action == "credit":
+        _credit_dialog(view)
+    elif action == "delete":
+        _delete_dialog(view, on_deleted)
+
+
+def _parties(view: InvoiceView) -> None:
+    header, customer, currency = view.header, view.customer, view.header["currency"]
+    bill_to, details, due = st.columns([3, 3, 2], gap="large")
+    with bill_to:
+        st.caption("Bill to")
+        st.markdown(f"**{plain(customer.get('name', ''))}**  \n" + plain_lines(customer.get("address", "")))
+        extra = [plain(customer[k]) for k in ("email", "tax_id", "country") if customer.get(k)]
+        if extra:
+            st.caption(" · ".join(extra))
+    with details:
+        st.caption("Details")
+        rows = [("Issue date", fmt.day(header["issue_date"]) or "on issue"),
+                ("Due date", fmt.day(header["due_date"]) or "from terms on issue"), ("Currency", currency)]
+        if view.credited_invoice:
+            rows.insert(0, ("Credits invoice", plain(view.credited_invoice["number"])))
+        st.markdown("  \n".join(f"{label}: **{value}**" for label, value in rows))
+    with due:
+        if view.is_credit_note:
+            st.metric("Credited", fmt.money(view.totals.payable, currency))
+        elif header["status"] == logic.VOID:
+            st.metric("Amount due", fmt.money(ZERO, currency))
+        else:
+            st.metric("Balance due", fmt.money(view.balance, currency))
+
+
+def _lines_table(view: InvoiceView) -> None:
+    currency = view.header["currency"]
+    rows = []
+    for line in view.lines:
+        discount = []
+        if line["discount_percent"]:
+            discount.append(f"{number_text(line['discount_percent'])}%")
+        if line["discount_amount"]:
+            discount.append(fmt.money(line["discount_amount"], currency))
+        rows.append({"Description": line["description"],
+                     "Qty": f"{number_text(line['quantity'])} {line['unit'] or ''}".strip(),
+                     "Unit price": fmt.price(line["unit_price"], currency), "Discount": " + ".join(discount),
+                     "VAT": vat_label(line["vat_category"], line["vat_rate"]),
+                     "Net": fmt.money(line["net_amount"], currency)})
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="view_lines",
+                 column_config={"Description": st.column_config.TextColumn(width="large"),
+                                "Qty": money_column("Qty"), "Unit price": money_column("Unit price"),
+                                "Discount": money_column("Discount"), "Net": money_column("Net")})
+    if view.allowances:
+        items = [{"On the whole invoice": ("Charge: " if item["is_charge"] else "Discount: ") + item["reason"],
+                  "Amount": (f"{number_text(item['percent'])}% of lines" if item["percent"] is not None
+                             else fmt.money(item["amount"], currency)),
+                  "VAT": vat_label(item["vat_category"], item["vat_rate"])} for item in view.allowances]
+        st.dataframe(pd.DataFrame(items), hide_index=True, width="stretch", key="view_allowances",
+                     column_config={"On the whole invoice": st.column_config.TextColumn(width="large"),
+                                    "Amount": money_column("Amount")})
+
+
+def _history(view: InvoiceView, open_invoice: Callable[[int], None], open_payment: Callable[[int], None]) -> None:
+    currency = view.header["currency"]
+    if view.allocations:
+        st.markdown("**Payments**")
+        with st.container(border=True, gap="xsmall"):
+            for item in view.allocations:
+                row = st.columns([2, 4, 2, 1.2], vertical_alignment="center")
+                row[0].markdown(fmt.day(item["allocated_on"]))
+                row[1].markdown(plain(" · ".join(filter(None, [fmt.label(item["method"]), item["reference"]]))))
+                row[2].markdown(plain(fmt.money(item["amount"], currency)), text_alignment="right")
+                if row[3].button("Open", key=f"open_payment_{item['id']}", type="tertiary",
+                                 icon=":material/open_in_new:"):
+                    open_payment(int(item["payment_id"]))
+    if view.credit_notes:
+        st.markdown("**Credit notes**")
+        with st.container(border=True, gap="xsmall"):
+            for note in view.credit_notes:
+                row = st.columns([2, 4, 2, 1.2], vertical_alignment="center")
+                row[0].markdown(fmt.day(note["issue_date"]))
+                row[1].markdown(plain(note["number"]))
+                row[2].markdown(plain(fmt.money(note["payable"], currency)), text_alignment="right")
+                if row[3].button("Open", key=f"open_credit_{note['id']}", type="tertiary",
+                                 icon=":material/open_in_new:"):
+                    open_invoice(int(note["id"]))
+
+
+def invoice_view(invoice_id: int, *, back: Callable[[], None], open_invoice: Callable[[int], None],
+                 edit: Callable[[int], None], pay: Callable[[InvoiceView], None],
+                 open_payment: Callable[[int], None]) -> None:
+    """Show one invoice or credit note with the actions the signed-in user may take on it."""
+    view = invoices.get_invoice(context.db(), context.actor(), invoice_id, as_of=context.today())
+    header, currency = view.header, view.header["currency"]
+    if st.button("All invoices", icon=":material/arrow_back:", type="tertiary", key="back"):
+        back()
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+        st.subheader(title_of(view), anchor=False, width="content")
+        status_badge(view.status)
+    _toolbar(view, edit=edit, pay=pay, on_deleted=back)
+    if header["status"] == logic.VOID:
+        st.warning(f"Voided on {fmt.day(header['voided_on'])}: {plain(header['void_reason'])}", icon=":material/block:")
+    if view.credited_invoice and st.button(f"Open invoice {view.credited_invoice['number']}", type="tertiary",
+                                           icon=":material/open_in_new:", key="open_credited"):
+        open_invoice(int(view.credited_invoice["id"]))
+    with st.container(border=True):
+        _parties(view)
+    _lines_table(view)
+    notes, totals = st.columns([3, 2], gap="large")
+    with totals, st.container(border=True):
+        rows = totals_rows(view.totals)
+        if not view.is_credit_note and header["status"] == logic.ISSUED:
+            if header["credited_amount"]:
+                rows.append(("Credited", fmt.money(-header["credited_amount"], currency), False))
+            if header["paid_amount"]:
+                rows.append(("Paid", fmt.money(-header["paid_amount"], currency), False))
+            rows.append(("Balance due", fmt.money(view.balance, currency), True))
+        amount_rows(rows)
+    with notes:
+        if header["notes"]:
+            st.caption("Notes")
+            st.markdown(plain_lines(header["notes"]))
+        _history(view, open_invoice, open_payment)
