@@ -95,7 +95,11 @@ def check_chain(conn: Connection) -> ChainReport:
     return ChainReport(True, count)
 
 
-def list_events(db: Database, actor: Actor, **filters: Any) -> tuple[list[dict[str, Any]], int]:
-    require(actor, "audit.read")
+def list_events(db: Database, viewer: Actor, /, **filters: Any) -> tuple[list[dict[str, Any]], int]:
+    """A page of events, newest first, and how many match (filters: actor, entity, action, since, until...).
+
+    `viewer` is positional-only so that `actor=` is free to be the filter on who did it.
+    """
+    require(viewer, "audit.read")
     with db.connect() as conn:
         return audit_store.list_events(conn, **filters)
