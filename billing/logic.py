@@ -204,7 +204,7 @@ def compute_totals(
 # --- Lifecycle rules -------------------------------------------------------------------------
 
 DRAFT, ISSUED, VOID = "draft", "issued", "void"
-UNPAID, PARTIALLY_PAID, PAID = "unpaid", "partially_paid", "paid"
+UNPAID, PARTIALLY_PAID, PAID, CREDITED = "unpaid", "partially_paid", "paid", "credited"
 INVOICE, CREDIT_NOTE = "invoice", "credit_note"
 
 
@@ -229,10 +229,15 @@ def is_overdue(status: str, balance: Decimal, due_date: date | None, as_of: date
 
 def display_status(doc_status: str, payable: Decimal, allocated: Decimal, credited: Decimal,
                    due_date: date | None, as_of: date) -> str:
-    """One status word for lists: draft, void, paid, partially_paid, overdue or unpaid."""
+    """One status word for lists: draft, void, credited, paid, partially_paid, overdue or unpaid.
+
+    "credited" is an invoice settled entirely by credit notes: nothing was paid, so "paid" would mislead.
+    """
     if doc_status != ISSUED:
         return doc_status
     status = payment_status(payable, allocated, credited)
+    if status == PAID and allocated == 0 and credited > 0:
+        return CREDITED
     balance = invoice_balance(payable, allocated, credited)
     if status != PAID and is_overdue(doc_status, balance, due_date, as_of):
         return "overdue"

@@ -243,7 +243,8 @@ def _discount(line: dict[str, Any], currency: str, locale: str) -> str:
 
 def stamp_of(view: InvoiceView) -> str | None:
     """The stamp a document carries, if any: VOID, PAID, CREDIT NOTE or DRAFT."""
-    return {"void": "VOID", "paid": "PAID", "credit_note": "CREDIT NOTE", "draft": "DRAFT"}.get(view.status)
+    return {"void": "VOID", "paid": "PAID", "credit_note": "CREDIT NOTE", "credited": "CREDITED",
+            "draft": "DRAFT"}.get(view.status)
 
 
 def _allowance_amount(item: dict[str, Any], view: InvoiceView) -> Decimal:

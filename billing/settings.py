@@ -75,6 +75,9 @@ def set_series(db: Database, actor: Actor, code: str, pattern: str, next_seq: in
         before = records.get(conn, series, code, column="code")
         if before is None:
             raise NotFoundError(f"Numbering series {code} does not exist.")
+        others = [row for row in records.all_rows(conn, series, order_by="code") if row["code"] != code]
+        if any(row["pattern"] == pattern for row in others):
+            raise ValidationError("Another numbering series already uses this pattern; numbers would collide.")
         values: dict[str, Any] = {"pattern": pattern}
         if next_seq is not None:
             used = series_store.highest_used(conn, code)

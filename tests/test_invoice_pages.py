@@ -270,7 +270,7 @@ def test_the_whole_invoice_can_be_credited(portal: Portal) -> None:
     at.button(key="confirm_credit").click().run()
     assert ok(at).metric[0].value == "€0.00"
     view = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today())
-    assert view.status == "paid"
+    assert view.status == "credited"
     note = view.credit_notes[0]
     at.button(key=f"open_credit_{note['id']}").click().run()
     assert ok(at).subheader.values == [f"Credit note {note['number']}"] and at.metric[0].value == "€238.00"

@@ -396,7 +396,7 @@ def test_full_credit_note(db: Database, seeded: Seed) -> None:
     assert [row["net_amount"] for row in credit.lines] == [D("99.90"), D("10.00")]
     assert invoice.header["credited_amount"] == D("123.63")
     assert invoice.balance == D("0.00")
-    assert invoice.status == "paid"
+    assert invoice.status == "credited"
     assert [cn["number"] for cn in invoice.credit_notes] == ["CN-2025-00001"]
     assert credit.credited_invoice is not None and credit.credited_invoice["id"] == invoice_id
 

@@ -337,8 +337,8 @@ def test_display_status(doc_status: str, allocated: str, due_date: date | None, 
     assert display_status(doc_status, D("100.00"), D(allocated), D("0"), due_date, AS_OF) == expected
 
 
-def test_display_status_credited_in_full_is_paid_not_overdue() -> None:
-    assert display_status(ISSUED, D("100.00"), D("0"), D("100.00"), date(2024, 1, 1), AS_OF) == PAID
+def test_display_status_credited_in_full_is_credited_not_overdue() -> None:
+    assert display_status(ISSUED, D("100.00"), D("0"), D("100.00"), date(2024, 1, 1), AS_OF) == "credited"
 
 
 @pytest.mark.parametrize(
@@ -620,3 +620,9 @@ def test_percent_line_discount_is_rounded_as_an_amount_first() -> None:
 def test_zero_rate_category_with_a_rate_is_refused() -> None:
     with pytest.raises(ValidationError):
         compute_totals([Line(Decimal("1"), Decimal("10"), "E", Decimal("20"))])
+
+
+def test_an_invoice_settled_only_by_credit_notes_shows_as_credited() -> None:
+    as_of = date(2026, 1, 31)
+    assert display_status("issued", Decimal("100"), Decimal(0), Decimal("100"), date(2026, 1, 1), as_of) == "credited"
+    assert display_status("issued", Decimal("100"), Decimal("40"), Decimal("60"), date(2026, 1, 1), as_of) == "paid"

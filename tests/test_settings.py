@@ -101,3 +101,8 @@ def test_bad_series_change_is_refused(refusals: Shared, code: str, pattern: str,
                                       error: type[Exception], match: str) -> None:
     db = refusals.db
     assert_refused(db, lambda: settings.set_series(db, ADMIN, code, pattern, next_seq), error, match=match)
+
+
+def test_a_series_pattern_may_not_copy_another_series(db: Database) -> None:
+    with pytest.raises(ValidationError, match="collide"):
+        settings.set_series(db, ADMIN, "CN", "INV-{YYYY}-{SEQ:05}")

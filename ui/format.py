@@ -12,7 +12,7 @@ from billing.money import format_money, minor_unit
 
 STATUS_LABELS = {
     "draft": "Draft", "issued": "Issued", "void": "Void", "unpaid": "Unpaid", "partially_paid": "Partially paid",
-    "paid": "Paid", "overdue": "Overdue", "credit_note": "Credit note", "open": "Open",
+    "paid": "Paid", "overdue": "Overdue", "credit_note": "Credit note", "credited": "Credited", "open": "Open",
 }
 STATUS_ICONS = {
     "draft": "📝", "void": "🚫", "unpaid": "🕒", "partially_paid": "◐", "paid": "✅", "overdue": "⚠️",

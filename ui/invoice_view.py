@@ -23,10 +23,11 @@ from ui.feedback import run_action
 log = logging.getLogger("billing.ui")
 
 STATUS_COLORS = {"draft": "gray", "unpaid": "blue", "issued": "blue", "partially_paid": "orange", "paid": "green",
-                 "overdue": "red", "void": "gray", "credit_note": "violet"}
+                 "overdue": "red", "void": "gray", "credit_note": "violet", "credited": "violet"}
 STATUS_ICONS = {"draft": ":material/edit_note:", "unpaid": ":material/schedule:", "issued": ":material/send:",
                 "partially_paid": ":material/timelapse:", "paid": ":material/check_circle:",
-                "overdue": ":material/warning:", "void": ":material/block:", "credit_note": ":material/undo:"}
+                "overdue": ":material/warning:", "void": ":material/block:", "credit_note": ":material/undo:",
+                "credited": ":material/undo:"}
 _DIALOG = "invoice_dialog"  # (action, invoice id) of the open confirmation dialog, if any
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!$~|<>:^])")
 _BLOCK_START = re.compile(r"^(?:([-+=])(?=\s|$)|(\d+)([.)])(?=\s|$))")
