@@ -1,5 +1,122 @@
-"""settings page."""
+"""Settings (admin): the company profile printed on invoices, its logo, and the numbering series."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from functools import partial
+from zoneinfo import available_timezones
 
 import streamlit as st
+from PIL import Image
+from streamlit.delta_generator import DeltaGenerator
 
-st.title("settings")
+from billing import settings
+from billing.errors import BillingError
+from billing.logic import format_number
+from billing.money import KNOWN_CURRENCIES
+from ui import context
+from ui.feedback import run_action
+
+TIMEZONES = sorted(available_timezones() | {"UTC"})
+CURRENCIES = sorted(KNOWN_CURRENCIES)
+PAGE_SIZES = ["A4", "Letter"]
+
+def apply(change: Callable[[], object], success: str) -> None:
+    """Run a domain change; on success toast and rerun so that every panel shows the new state.
+
+    (run_action returns the action's result, which is None for these changes: hence the True.)
+    """
+
+    def done() -> bool:
+        change()
+        return True
+
+    if run_action(done, success=success):
+        st.rerun()
+
+
+def readable_image(data: bytes) -> bool:
+    """Whether Pillow can decode the bytes (billing.settings checks the type and size, not the content)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False
+    return True
+
+
+def show_logo(column: DeltaGenerator, data: bytes) -> None:
+    if readable_image(data):
+        column.image(data, width=160)
+    else:  # stored before this check existed: say so rather than break the page
+        column.caption("The stored logo cannot be displayed; upload it again.")
+
+
+db, actor = context.db(), context.actor()
+profile = settings.get_company(db) or {}
+
+st.title("Settings")
+company_tab, numbering_tab = st.tabs([":material/domain: Company profile", ":material/tag: Invoice numbering"])
+
+with company_tab, st.form("company"):
+    left, right = st.columns(2)
+    legal_name = left.text_input("Legal name", profile.get("legal_name", ""))
+    tax_id = right.text_input("Tax ID (VAT number)", profile.get("tax_id", ""))
+    address = left.text_area("Address", profile.get("address", ""), height=100)
+    bank = right.text_area("Bank details (IBAN, BIC)", profile.get("bank_details", ""), height=100)
+    left, middle, right = st.columns(3)
+    country = left.text_input("Country (ISO code)", profile.get("country", ""), max_chars=2)
+    email = middle.text_input("Billing email", profile.get("email", ""))
+    current = profile.get("base_currency") or "EUR"
+    currency = right.selectbox("Base currency", CURRENCIES,
+                               index=CURRENCIES.index(current) if current in CURRENCIES else 0)
+    left, middle, right = st.columns(3)
+    zone = profile.get("timezone") or "UTC"
+    timezone = left.selectbox("Time zone", TIMEZONES, index=TIMEZONES.index(zone) if zone in TIMEZONES else 0)
+    terms = middle.number_input("Default payment terms (days)", min_value=0, max_value=365,
+                                value=int(profile.get("default_terms_days") or 30), step=1)
+    size = profile.get("page_size") or "A4"
+    page_size = right.radio("Page size", PAGE_SIZES, index=PAGE_SIZES.index(size) if size in PAGE_SIZES else 0,
+                            horizontal=True)
+    st.markdown("**Logo**")
+    logo_col, upload_col = st.columns([1, 3])
+    if profile.get("logo"):
+        show_logo(logo_col, profile["logo"])
+    else:
+        logo_col.caption("No logo yet.")
+    upload = upload_col.file_uploader("Upload a new logo (PNG or JPEG, at most 1 MB)",
+                                      type=["png", "jpg", "jpeg"])
+    remove_logo = upload_col.checkbox("Remove the logo", disabled=not profile.get("logo"))
+    if st.form_submit_button("Save company profile", type="primary", icon=":material/save:"):
+        data = {"legal_name": legal_name, "address": address, "country": country.strip().upper(),
+                "tax_id": tax_id, "email": email, "bank_details": bank, "base_currency": currency,
+                "timezone": timezone, "default_terms_days": int(terms), "page_size": page_size}
+        # Only the bytes are used: billing.settings checks they are a PNG or JPEG; the name is ignored.
+        logo = upload.getvalue() if upload is not None else None
+        if logo is not None and not readable_image(logo):
+            st.error("The logo must be a PNG or JPEG image.", icon=":material/error:")
+        else:
+            apply(lambda: settings.save_company(db, actor, data, logo=logo, remove_logo=remove_logo),
+                  "Company profile saved.")
+
+
+with numbering_tab:
+    st.caption("Patterns may use {YYYY}, {YY}, {MM} and must contain {SEQ} or {SEQ:05} (zero-padded). "
+               "The next number can only move forward, past every number already issued.")
+    for row in sorted(settings.list_series(db, actor), key=lambda r: (r["kind"] != "invoice", r["code"])):
+        with st.form(f"series_{row['code']}"):
+            label = "Invoices" if row["kind"] == "invoice" else "Credit notes"
+            st.markdown(f"**{label}** · series {row['code']}")
+            left, right = st.columns([2, 1])
+            pattern = left.text_input("Pattern", row["pattern"], key=f"pattern_{row['code']}")
+            next_seq = right.number_input("Next number", min_value=1, value=int(row["next_seq"]), step=1,
+                                          key=f"next_{row['code']}")
+            try:
+                st.caption(f"Next document number: **{format_number(pattern, int(next_seq), context.today())}**")
+            except BillingError as exc:
+                st.caption(f":red[{exc.message}]")
+            if st.form_submit_button("Save numbering"):
+                code, seq, old = row["code"], int(next_seq), int(row["next_seq"])
+                apply(partial(settings.set_series, db, actor, code, pattern, None if seq == old else seq),
+                      f"Numbering of series {code} saved.")

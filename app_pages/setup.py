@@ -1,5 +1,91 @@
-"""setup page."""
+"""First-run setup: the owner's admin account, the company profile and, optionally, the demo data."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import available_timezones
 
 import streamlit as st
 
-st.title("setup")
+from billing import settings, users
+from billing.errors import ValidationError
+from billing.models import CompanyIn, parse
+from billing.money import KNOWN_CURRENCIES
+from ui import context
+from ui.feedback import run_action
+
+TIMEZONES = sorted(available_timezones() | {"UTC"})
+CURRENCIES = sorted(KNOWN_CURRENCIES)
+
+
+def _browser_timezone() -> str:
+    zone = st.context.timezone
+    return zone if zone in TIMEZONES else "UTC"
+
+
+def set_up(owner: dict[str, str], repeat: str, company: dict[str, Any], demo: bool) -> str:
+    """Create the owner and the company profile; everything is validated before anything is written."""
+    if owner["password"] != repeat:
+        raise ValidationError("The two passwords do not match.")
+    username = users.check_username(owner["username"])
+    users.check_password_policy(username, owner["password"])
+    profile = parse(CompanyIn, company)
+    db = context.db()
+    user = users.create_user(db, None, username, owner["password"], "admin", name=owner["name"],
+                             email=owner["email"])
+    settings.save_company(db, user.actor, profile)
+    if demo:
+        from billing.demo import load_demo  # NumPy and Arrow: imported only when asked for
+
+        with st.spinner("Loading the demo data..."):
+            load_demo(db, user.actor, "S", context.today())
+    return user.username
+
+
+_, body, _ = st.columns([1, 6, 1])
+body.title("Set up your billing portal")
+body.caption("This runs once. You create the owner account (an administrator) and your company profile; "
+             "everything can be changed later under Settings.")
+
+with body, st.form("setup"):
+    st.subheader("Owner account")
+    left, middle, right = st.columns(3)
+    username = left.text_input("Username", placeholder="e.g. jane", autocomplete="username")
+    name = middle.text_input("Full name")
+    email = right.text_input("Email", key="owner_email")
+    left, right = st.columns(2)
+    password = left.text_input("Password", type="password", autocomplete="new-password",
+                               help=f"At least {users.MIN_PASSWORD_LENGTH} characters, not your username.")
+    repeat = right.text_input("Repeat password", type="password", autocomplete="new-password")
+
+    st.subheader("Company")
+    left, right = st.columns(2)
+    legal_name = left.text_input("Legal name")
+    tax_id = right.text_input("Tax ID (VAT number)")
+    address = left.text_area("Address", height=100)
+    bank = right.text_area("Bank details (IBAN, BIC)", height=100)
+    left, middle, right = st.columns(3)
+    country = left.text_input("Country (ISO code)", max_chars=2, placeholder="DE")
+    company_email = middle.text_input("Billing email", key="company_email")
+    currency = right.selectbox("Base currency", CURRENCIES, index=CURRENCIES.index("EUR"))
+    left, middle, right = st.columns(3)
+    timezone = left.selectbox("Time zone", TIMEZONES, index=TIMEZONES.index(_browser_timezone()))
+    terms = middle.number_input("Default payment terms (days)", min_value=0, max_value=365, value=30, step=1)
+    page_size = right.radio("Page size", ["A4", "Letter"], horizontal=True)
+
+    st.divider()
+    demo = st.checkbox("Load the demo dataset (about 1,000 customers and 10,000 invoices over three years)",
+                       help="Only for trying the portal out: it fills the books with invented customers.")
+    submitted = st.form_submit_button("Create the portal", type="primary", icon=":material/rocket_launch:")
+
+if submitted:
+    with body:  # messages under the form
+        owner = {"username": username, "name": name, "email": email, "password": password}
+        company = {"legal_name": legal_name, "address": address, "country": country.strip().upper(), "tax_id": tax_id,
+                   "email": company_email, "bank_details": bank, "base_currency": currency, "timezone": timezone,
+                   "default_terms_days": int(terms), "page_size": page_size}
+        created = run_action(lambda: set_up(owner, repeat, company, demo))
+        if created:
+            st.session_state["login_username"] = created
+            st.session_state["_auth_notice"] = f"Your portal is ready. Sign in as **{created}** with your new password."
+            st.rerun()

@@ -1,5 +1,102 @@
-"""users page."""
+"""Users (admin): who can sign in, with which role; create, disable/enable, reset passwords, change roles."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
 import streamlit as st
 
-st.title("users")
+from billing import users
+from billing.permissions import ACTIONS, PERMISSIONS, ROLES
+from ui import context
+from ui.feedback import run_action
+
+db, actor = context.db(), context.actor()
+def apply(change: Callable[[], object], success: str) -> None:
+    """Run a domain change; on success toast and rerun so that every panel shows the new state.
+
+    (run_action returns the action's result, which is None for these changes: hence the True.)
+    """
+
+    def done() -> bool:
+        change()
+        return True
+
+    if run_action(done, success=success):
+        st.rerun()
+
+
+ROLE_HELP = "  \n".join(
+    f"**{role.capitalize()}**: {len(PERMISSIONS[role])} of {len(ACTIONS)} permissions" for role in ROLES)
+
+st.title("Users")
+everyone = users.list_users(db, actor)
+st.dataframe(
+    pd.DataFrame([{"Username": u.username, "Name": u.name, "Email": u.email, "Role": u.role.capitalize(),
+                   "Status": "Active" if u.active else "Disabled"} for u in everyone]),
+    hide_index=True, width="stretch")
+
+add, manage = st.tabs([":material/person_add: Add a user", ":material/manage_accounts: Manage a user"])
+
+with add, st.form("add_user", clear_on_submit=True):
+    left, right = st.columns(2)
+    username = left.text_input("Username", help="2-40 characters: lower-case letters, digits, dot, dash, underscore.")
+    name = right.text_input("Full name")
+    email = left.text_input("Email")
+    role = right.selectbox("Role", ROLES, index=ROLES.index("analyst"), format_func=str.capitalize, help=ROLE_HELP)
+    password = left.text_input("Initial password", type="password", autocomplete="new-password",
+                               help=f"At least {users.MIN_PASSWORD_LENGTH} characters, not the username.")
+    repeat = right.text_input("Repeat password", type="password", autocomplete="new-password")
+    if st.form_submit_button("Create user", type="primary", icon=":material/person_add:"):
+        if password != repeat:
+            st.error("The two passwords do not match.", icon=":material/error:")
+        elif run_action(lambda: users.create_user(db, actor, username, password, role, name=name, email=email),
+                        success=f"User {username.strip().lower()} created."):
+            st.rerun()
+
+with manage:
+    by_name = {u.username: u for u in everyone}
+    picked = st.selectbox("User", list(by_name), key="users_manage_pick",
+                          format_func=lambda n: f"{by_name[n].name} ({n}) · {by_name[n].role}"
+                          + ("" if by_name[n].active else " · disabled"))
+    chosen = by_name.get(picked) if picked else None
+    if chosen is not None:
+        is_me = chosen.username == actor.username
+        role_col, password_col, access_col = st.columns(3, border=True)
+        with role_col, st.form("change_role"):
+            st.markdown("**Role**")
+            new_role = st.selectbox("New role", ROLES, index=ROLES.index(chosen.role), format_func=str.capitalize,
+                                    disabled=is_me, help=ROLE_HELP)
+            if st.form_submit_button("Change role", disabled=is_me):
+                apply(lambda: users.update_user(db, actor, chosen.username, role=new_role),
+                      f"{chosen.username} is now {new_role}.")
+            if is_me:
+                st.caption("You cannot change your own role.")
+        with password_col, st.form("reset_password", clear_on_submit=True):
+            st.markdown("**Reset password**")
+            new_password = st.text_input("New password", type="password", autocomplete="new-password")
+            new_repeat = st.text_input("Repeat new password", type="password", autocomplete="new-password")
+            st.caption("Signs the user out everywhere.")
+            if st.form_submit_button("Reset password"):
+                if new_password != new_repeat:
+                    st.error("The two passwords do not match.", icon=":material/error:")
+                else:
+                    apply(lambda: users.update_user(db, actor, chosen.username, password=new_password),
+                          f"Password of {chosen.username} reset.")
+        with access_col, st.form("access"):
+            st.markdown("**Access**")
+            if chosen.active:
+                st.write(f"{chosen.username} can sign in.")
+                confirmed = st.checkbox(f"Yes, disable {chosen.username} and sign them out", disabled=is_me)
+                if st.form_submit_button("Disable user", type="primary", disabled=is_me):
+                    if not confirmed:
+                        st.warning("Tick the box to confirm.", icon=":material/warning:")
+                    else:
+                        apply(lambda: users.update_user(db, actor, chosen.username, active=False),
+                              f"{chosen.username} disabled.")
+            else:
+                st.write(f"{chosen.username} is disabled and cannot sign in.")
+                if st.form_submit_button("Enable user"):
+                    apply(lambda: users.update_user(db, actor, chosen.username, active=True),
+                          f"{chosen.username} enabled.")

@@ -2,13 +2,15 @@
 
 Lockout: 5 failed attempts for a username within 15 minutes lock it for 15 minutes. Unknown
 usernames are counted the same way, so the answer never tells whether a username exists.
+Sessions: a browser's cookie token is valid only while its digest has a live row here; signing
+out, disabling the user or resetting their password revokes it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,6 +32,7 @@ LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 12
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 _BAD_LOGIN = "Wrong username or password."
+_LOCKED = "Too many failed attempts. This account is locked for 15 minutes."
 # Compared against when the username is unknown, so both paths cost one bcrypt check.
 _DUMMY_HASH = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(4)).decode()
 
@@ -161,10 +164,31 @@ def update_user(db: Database, actor: Actor, username: str, *, role: str | None =
     db.transaction(work)
 
 
+def locked_until(failures: list[datetime]) -> datetime | None:
+    """When the lock set by these failures (oldest first) ends, or None if they never locked.
+
+    A lock starts at the failure that is the MAX_FAILURES-th within FAILURE_WINDOW and lasts
+    LOCKOUT from then. Attempts made while locked are refused unchecked and not counted, so
+    retrying does not extend the lock.
+    """
+    until = None
+    for i in range(MAX_FAILURES - 1, len(failures)):
+        if failures[i] - failures[i - MAX_FAILURES + 1] <= FAILURE_WINDOW:
+            candidate = failures[i] + LOCKOUT
+            until = candidate if until is None else max(until, candidate)
+    return until
+
+
+def _lock_end(conn: sa.Connection, username: str, now: datetime) -> datetime | None:
+    # Failures older than one window plus one lock can no longer hold a lock in place.
+    until = locked_until(user_store.failure_times(conn, username, now - FAILURE_WINDOW - LOCKOUT))
+    return until if until is not None and until > now else None
+
+
 def is_locked(db: Database, username: str, now: datetime | None = None) -> bool:
     now = now or utcnow()
     with db.connect() as conn:
-        return user_store.recent_failures(conn, username.strip().lower(), now - FAILURE_WINDOW) >= MAX_FAILURES
+        return _lock_end(conn, username.strip().lower(), now) is not None
 
 
 def authenticate(db: Database, username: str, password: str, now: datetime | None = None) -> User:
@@ -172,16 +196,22 @@ def authenticate(db: Database, username: str, password: str, now: datetime | Non
     except a lockout, which says so (it is given for unknown usernames too)."""
     now = now or utcnow()
     name = username.strip().lower()
-    with db.connect() as conn:
-        failures = user_store.recent_failures(conn, name, now - FAILURE_WINDOW)
-        row = records.get(conn, users, name, column="username")
-    if failures >= MAX_FAILURES:
-        raise AuthenticationError("Too many failed attempts. This account is locked for 15 minutes.")
+
+    def admit(conn: sa.Connection) -> tuple[int | None, dict[str, Any] | None]:
+        # Checking the lock and recording the attempt (as failed until the password proves right) in one
+        # transaction: attempts fired in parallel cannot all pass the check before any of them is counted.
+        if _lock_end(conn, name, now) is not None:
+            return None, None
+        return user_store.record_attempt(conn, name, now, False), records.get(conn, users, name, column="username")
+
+    attempt, row = db.transaction(admit)
+    if attempt is None:
+        raise AuthenticationError(_LOCKED)
     stored = row["password_hash"] if row else _DUMMY_HASH
     ok = bcrypt.checkpw(password.encode()[:72], stored.encode()) and row is not None and bool(row["active"])
-    db.transaction(lambda conn: user_store.record_attempt(conn, name, now, ok))
     if not ok or row is None:
         raise AuthenticationError(_BAD_LOGIN)
+    db.transaction(lambda conn: user_store.mark_success(conn, attempt))
     return _user(row)
 
 
@@ -193,25 +223,33 @@ def password_hashes(db: Database) -> dict[str, dict[str, Any]]:
                             "roles": [r["role"]]} for r in rows}
 
 
-def start_session(db: Database, username: str, lifetime: timedelta) -> str:
-    """A new random session id for a signed-in user; the cookie carries only this id."""
-    session_id = secrets.token_urlsafe(32)
-    now = utcnow()
-    db.transaction(lambda conn: user_store.insert_session(conn, session_id, username, now, now + lifetime))
-    return session_id
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
-def session_user(db: Database, session_id: str, now: datetime | None = None) -> User | None:
-    """The active user behind a live (not expired, not revoked) session, read from the database now."""
+def start_session(db: Database, username: str, token: str, expires_at: datetime, now: datetime | None = None) -> None:
+    """Remember a signed-in browser by the SHA-256 of the token its cookie carries.
+
+    Only the digest is stored, so a copy of the database yields no usable cookie; a token the
+    server never issued (even one signed with the right key) has no row and is refused.
+    """
+    now = now or utcnow()
+    db.transaction(lambda conn: user_store.insert_session(conn, _digest(token), username, now, expires_at))
+
+
+def session_user(db: Database, token: str, now: datetime | None = None) -> User | None:
+    """The user behind a session token, read from the database now; None unless the session is
+    live (issued here, not expired, not revoked, not older than the user's last password change)
+    and the user is active."""
     now = now or utcnow()
     with db.connect() as conn:
-        username = user_store.live_session_user(conn, session_id, now)
-        row = records.get(conn, users, username, column="username") if username else None
-    if row is None or not row["active"]:
+        session = user_store.live_session(conn, _digest(token), now)
+        row = records.get(conn, users, session[0], column="username") if session else None
+    if session is None or row is None or not row["active"] or session[1] < row["password_changed_at"]:
         return None
     return _user(row)
 
 
-def end_session(db: Database, session_id: str) -> None:
-    """Logout: the session is revoked, so a copied cookie stops working."""
-    db.transaction(lambda conn: user_store.revoke_session(conn, session_id, utcnow()))
+def end_session(db: Database, token: str) -> None:
+    """Sign out: the session is revoked, so a copy of its cookie stops working too."""
+    db.transaction(lambda conn: user_store.revoke_session(conn, _digest(token), utcnow()))

@@ -10,20 +10,26 @@ from sqlalchemy.engine import Connection
 from billing.store.schema import auth_sessions, login_attempts
 
 
-def record_attempt(conn: Connection, username: str, at: datetime, success: bool) -> None:
-    conn.execute(login_attempts.insert().values(username=username, occurred_at=at, success=success))
+def record_attempt(conn: Connection, username: str, at: datetime, success: bool) -> int:
+    return int(conn.execute(login_attempts.insert().values(username=username, occurred_at=at, success=success)
+                            .returning(login_attempts.c.id)).scalar_one())
 
 
-def recent_failures(conn: Connection, username: str, since: datetime) -> int:
-    """Failed attempts since `since` and after the last successful one."""
+def mark_success(conn: Connection, attempt_id: int) -> None:
+    conn.execute(login_attempts.update().where(login_attempts.c.id == attempt_id).values(success=True))
+
+
+def failure_times(conn: Connection, username: str, since: datetime) -> list[datetime]:
+    """Times of the failed attempts since `since` and after the last successful one, oldest first."""
     last_success = conn.execute(
         sa.select(sa.func.max(login_attempts.c.occurred_at))
         .where(login_attempts.c.username == username, login_attempts.c.success.is_(True))).scalar()
     start = max(since, last_success) if last_success else since
-    return int(conn.execute(
-        sa.select(sa.func.count()).select_from(login_attempts)
+    return list(conn.execute(
+        sa.select(login_attempts.c.occurred_at)
         .where(login_attempts.c.username == username, login_attempts.c.success.is_(False),
-               login_attempts.c.occurred_at > start)).scalar_one())
+               login_attempts.c.occurred_at > start)
+        .order_by(login_attempts.c.occurred_at)).scalars())
 
 
 def insert_session(conn: Connection, session_id: str, username: str, created: datetime, expires: datetime) -> None:
@@ -31,11 +37,12 @@ def insert_session(conn: Connection, session_id: str, username: str, created: da
                                                expires_at=expires))
 
 
-def live_session_user(conn: Connection, session_id: str, now: datetime) -> str | None:
-    row = conn.execute(sa.select(auth_sessions.c.username).where(
+def live_session(conn: Connection, session_id: str, now: datetime) -> tuple[str, datetime] | None:
+    """(username, created_at) of a session that is neither revoked nor expired."""
+    row = conn.execute(sa.select(auth_sessions.c.username, auth_sessions.c.created_at).where(
         auth_sessions.c.id == session_id, auth_sessions.c.revoked_at.is_(None),
         auth_sessions.c.expires_at > now)).first()
-    return str(row.username) if row else None
+    return (str(row.username), row.created_at) if row else None
 
 
 def revoke_session(conn: Connection, session_id: str, now: datetime) -> None:

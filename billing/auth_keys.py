@@ -1,0 +1,86 @@
+"""The sign-in cookie's secret key, its lifetime, and the signed token it carries.
+
+The key is random per installation and never in git: BILLING_COOKIE_KEY if set, else a file
+`.cookie_key` (mode 0600) created on first start next to the DuckDB file. A token signed with
+any other key, the authenticator library's published default included, does not verify.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt
+import sqlalchemy as sa
+
+from billing.errors import BillingError
+
+COOKIE_NAME = "billing_session"
+KEY_FILE = ".cookie_key"
+MIN_KEY_LENGTH = 32
+DEFAULT_SESSION_HOURS = 24
+# streamlit-authenticator's default cookie key: a token signed with it is forgeable by anyone.
+_PUBLISHED_KEYS = frozenset({"some_key", "some_signature_key", "abcdef"})
+
+
+class ConfigurationError(BillingError):
+    """The server is not configured correctly."""
+
+
+def key_file(database_url: str) -> Path:
+    """Where the key lives: next to the DuckDB file, else in ./data (outside git either way)."""
+    if database_url.startswith("duckdb"):
+        path = sa.engine.make_url(database_url).database
+        if path and path != ":memory:":
+            return Path(path).resolve().parent / KEY_FILE
+    return Path("data").resolve() / KEY_FILE
+
+
+def cookie_key(database_url: str) -> str:
+    """The installation's cookie key: from the environment, else read (or created once) from its file."""
+    configured = os.environ.get("BILLING_COOKIE_KEY")
+    if configured is not None:
+        return _checked(configured, "BILLING_COOKIE_KEY")
+    path = key_file(database_url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        # O_EXCL: two sessions starting at once cannot both write a key; the loser reads the winner's.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return _checked(path.read_text().strip(), str(path))
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return _checked(path.read_text().strip(), str(path))
+
+
+def _checked(key: str, source: str) -> str:
+    if len(key) < MIN_KEY_LENGTH or key in _PUBLISHED_KEYS:
+        raise ConfigurationError(f"The cookie key in {source} is too short or well known; "
+                                 f"use at least {MIN_KEY_LENGTH} random characters.")
+    return key
+
+
+def session_lifetime() -> timedelta:
+    """How long a sign-in lasts: BILLING_SESSION_HOURS (default 24)."""
+    raw = os.environ.get("BILLING_SESSION_HOURS", str(DEFAULT_SESSION_HOURS))
+    try:
+        hours = float(raw)
+    except ValueError:
+        hours = -1.0
+    if not 0 < hours <= 24 * 90:
+        raise ConfigurationError("BILLING_SESSION_HOURS must be a number of hours between 0 and 2160.")
+    return timedelta(hours=hours)
+
+
+def issue_token(key: str, username: str, lifetime: timedelta, now: datetime | None = None) -> tuple[str, datetime]:
+    """A signed token in streamlit-authenticator's cookie format, unique per sign-in (`jti`).
+
+    Returns the token and its expiry as naive UTC (the store's convention).
+    """
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    expires = now + lifetime
+    claims = {"username": username, "exp_date": expires.replace(tzinfo=UTC).timestamp(),
+              "jti": secrets.token_urlsafe(16)}
+    return jwt.encode(claims, key, algorithm="HS256"), expires

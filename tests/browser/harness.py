@@ -1,0 +1,174 @@
+"""Real-browser test harness: Streamlit servers on prepared databases, sign-in and screenshot helpers.
+
+The fixtures built on it live in conftest.py; tests import helpers from here (`from browser.harness import ...`),
+never from a conftest (tests/conftest.py and this folder's conftest.py would shadow each other).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+from support import PASSWORD, seeded_database
+
+from billing import auth_keys, users
+from billing.permissions import Actor
+from billing.store.db import Database, forget_database
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SHOTS = os.environ.get("BILLING_SCREENSHOTS")  # a folder to save screenshots into, when set
+
+
+@dataclass
+class Server:
+    """A `streamlit run app.py` process on one database file."""
+
+    url: str
+    database: Path
+    log: Path
+    process: subprocess.Popen[bytes] = field(repr=False)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self) -> None:
+        """Terminate; kill after a second (its database is a throwaway copy, and a graceful Streamlit
+        shutdown takes seconds on a busy machine)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(1)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def database_url(database: Path) -> str:
+    return f"duckdb:///{database}"
+
+
+def start_server(database: Path, **env: str) -> Server:
+    """Start the app on `database` and wait until it answers /_stcore/health."""
+    port = _free_port()
+    log = database.with_name(f"streamlit-{port}.log")
+    environment = {**os.environ, "BILLING_DATABASE_URL": database_url(database), "BILLING_BCRYPT_ROUNDS": "4",
+                   "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost", **env}
+    if "BILLING_COOKIE_KEY" not in env:  # the key file next to the database, as in production
+        environment.pop("BILLING_COOKIE_KEY", None)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=environment, stdout=out, stderr=subprocess.STDOUT)
+    server = Server(f"http://127.0.0.1:{port}", database, log, process)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {process.returncode}:\n{server.log_text()}")
+        try:
+            with opener.open(f"{server.url}/_stcore/health", timeout=1) as answer:
+                if answer.read().strip() == b"ok":
+                    return server
+        except OSError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"streamlit did not become healthy:\n{server.log_text()}")
+
+
+def prepared_database(folder: Path, demo: bool = False) -> Path:
+    """tests/support.seeded_database in `folder`, closed again so a server process can lock the file."""
+    saved = dict(os.environ)
+    try:
+        db = seeded_database(folder, demo=demo)
+        # a user of its own for lockout tests, so that locking it spoils no other test
+        users.create_user(db, Actor("admin", "admin"), "clerk", PASSWORD, "accountant", name="Clerk Kent")
+        url = db.url
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    forget_database(url)
+    return folder / "app.duckdb"
+
+
+def mint_session(database: Path, username: str) -> str:
+    """A live session for `username`, written while no server holds the file: its cookie's value."""
+    url = database_url(database)
+    key = auth_keys.cookie_key(url)
+    token, expires = auth_keys.issue_token(key, username, auth_keys.session_lifetime())
+    db = Database(url)
+    try:
+        users.start_session(db, username, token, expires)
+    finally:
+        db.dispose()
+    return token
+
+
+def sign_in(page: Page, server: Server, username: str, password: str = PASSWORD, path: str = "") -> Page:
+    page.goto(f"{server.url}/{path}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    wait_for_cookie(page)
+    return page
+
+
+def wait_for_cookie(page: Page) -> None:
+    """The cookie component stores the cookie in the browser just after the page renders: wait for it, so that
+    a reload or a new tab is signed in too."""
+    deadline = time.monotonic() + 15  # the component loads in an iframe: slow on a busy machine
+    while not any(c["name"] == auth_keys.COOKIE_NAME for c in page.context.cookies()):
+        assert time.monotonic() < deadline, "the session cookie was never stored"
+        page.wait_for_timeout(50)
+
+
+def settle(page: Page) -> None:
+    """Wait until the app has finished its run: no element is still a loading skeleton."""
+    expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+
+
+def screenshot(page: Page, name: str, height: int = 1300) -> None:
+    """Save a screenshot to $BILLING_SCREENSHOTS when set (for looking at the layout).
+
+    Streamlit scrolls inside its main block, so a tall viewport stands in for a full-page shot.
+    """
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        size = page.viewport_size
+        page.set_viewport_size({"width": size["width"] if size else 1440, "height": height})
+        settle(page)
+        page.wait_for_timeout(300)  # fonts, icons, toasts
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"))
+        if size:
+            page.set_viewport_size(size)
+
+
+def copy_database(database: Path, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / database.name
+    shutil.copyfile(database, target)
+    wal = database.with_name(database.name + ".wal")
+    if wal.exists():
+        shutil.copyfile(wal, target.with_name(target.name + ".wal"))
+    return target

@@ -1,0 +1,312 @@
+"""billing.users (passwords, lockout, sessions) and billing.auth_keys (cookie key, tokens)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import jwt
+import pytest
+import sqlalchemy as sa
+from conftest import assert_refused
+
+from billing import auth_keys, users
+from billing.errors import AuthenticationError, NotFoundError, PermissionDeniedError, ValidationError
+from billing.permissions import Actor
+from billing.store.db import Database, utcnow
+from billing.store.schema import auth_sessions, login_attempts
+from billing.store.schema import users as users_table
+
+PASSWORD = "correct horse battery staple"
+WRONG = "incorrect horse battery"
+T0 = datetime(2026, 3, 2, 9, 0)
+BAD = "Wrong username or password."
+LOCKED = "Too many failed attempts. This account is locked for 15 minutes."
+ADMIN = Actor("root", "admin")
+
+
+@pytest.fixture(autouse=True)
+def _fast_bcrypt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BILLING_BCRYPT_ROUNDS", "4")
+
+
+@pytest.fixture
+def people(db: Database) -> Database:
+    """The test database with an admin `root` and an accountant `bob`."""
+    users.create_user(db, None, "root", PASSWORD, "admin", name="Root")
+    users.create_user(db, ADMIN, "bob", PASSWORD, "accountant", name="Bob")
+    return db
+
+
+def message(db: Database, username: str, password: str, now: datetime) -> str:
+    """The answer to one sign-in attempt: the username on success, else the error message."""
+    try:
+        return users.authenticate(db, username, password, now=now).username
+    except AuthenticationError as exc:
+        return exc.message
+
+
+def fail(db: Database, username: str, times: int, start: datetime = T0,
+         every: timedelta = timedelta(seconds=10)) -> None:
+    for i in range(times):
+        assert message(db, username, WRONG, start + i * every) == BAD
+
+
+# --- lockout ---------------------------------------------------------------------------------------------------------
+
+def test_five_failures_lock_the_username_even_for_the_right_password(people: Database) -> None:
+    fail(people, "bob", 5)
+    assert message(people, "bob", PASSWORD, T0 + timedelta(minutes=1)) == LOCKED
+    assert users.is_locked(people, "bob", now=T0 + timedelta(minutes=1))
+    assert message(people, "root", PASSWORD, T0 + timedelta(minutes=1)) == "root"  # only that username
+
+
+def test_four_failures_do_not_lock(people: Database) -> None:
+    fail(people, "bob", 4)
+    assert message(people, "bob", PASSWORD, T0 + timedelta(minutes=1)) == "bob"
+
+
+def test_unknown_usernames_lock_the_same_way(people: Database) -> None:
+    fail(people, "mallory", 5)
+    assert message(people, "mallory", PASSWORD, T0 + timedelta(minutes=1)) == LOCKED
+
+
+def test_the_username_is_matched_case_insensitively(people: Database) -> None:
+    fail(people, "Bob ", 5)
+    assert message(people, "bob", PASSWORD, T0 + timedelta(minutes=1)) == LOCKED
+
+
+@pytest.mark.parametrize(("after", "answer"), [
+    (timedelta(minutes=14, seconds=59), LOCKED),
+    (timedelta(minutes=15, seconds=1), "bob"),
+])
+def test_the_lock_lasts_15_minutes_from_the_fifth_failure(people: Database, after: timedelta, answer: str) -> None:
+    fail(people, "bob", 5, every=timedelta(minutes=2))  # the fifth failure is at T0 + 8 min
+    assert message(people, "bob", PASSWORD, T0 + timedelta(minutes=8) + after) == answer
+
+
+def test_attempts_while_locked_do_not_extend_the_lock(people: Database) -> None:
+    fail(people, "bob", 5)
+    for minute in range(1, 15):
+        assert message(people, "bob", WRONG, T0 + timedelta(minutes=minute)) == LOCKED
+    assert message(people, "bob", PASSWORD, T0 + timedelta(minutes=16)) == "bob"
+
+
+def test_failures_spread_over_more_than_15_minutes_do_not_lock(people: Database) -> None:
+    fail(people, "bob", 5, every=timedelta(minutes=4))  # T0 ... T0 + 16 min
+    assert message(people, "bob", PASSWORD, T0 + timedelta(minutes=17)) == "bob"
+
+
+def test_a_successful_sign_in_starts_the_count_again(people: Database) -> None:
+    fail(people, "bob", 4)
+    assert message(people, "bob", PASSWORD, T0 + timedelta(minutes=1)) == "bob"
+    fail(people, "bob", 4, start=T0 + timedelta(minutes=2))
+    assert message(people, "bob", PASSWORD, T0 + timedelta(minutes=3)) == "bob"
+
+
+def test_parallel_attempts_cannot_slip_past_the_lock(people: Database) -> None:
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda _: message(people, "bob", WRONG, T0), range(12)))
+    assert sorted(answers) == sorted([BAD] * 5 + [LOCKED] * 7)
+    with people.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(login_attempts)).scalar_one() == 5
+
+
+@pytest.mark.parametrize(("minutes", "until"), [
+    ([], None),
+    ([0, 1, 2, 3], None),
+    ([0, 1, 2, 3, 4], 19),
+    ([0, 4, 8, 12, 16], None),  # never five within 15 minutes
+    ([0, 4, 8, 12, 15], 30),  # exactly 15 minutes apart still counts
+    ([0, 1, 2, 3, 4, 40, 41, 42, 43, 44], 59),  # a second lock later on
+])
+def test_locked_until(minutes: list[int], until: int | None) -> None:
+    times = [T0 + timedelta(minutes=m) for m in minutes]
+    assert users.locked_until(times) == (None if until is None else T0 + timedelta(minutes=until))
+
+
+# --- passwords and accounts ------------------------------------------------------------------------------------------
+
+def test_unknown_user_and_wrong_password_get_the_same_message(people: Database) -> None:
+    assert message(people, "nobody", PASSWORD, T0) == message(people, "bob", WRONG, T0) == BAD
+
+
+@pytest.mark.parametrize(("username", "password", "problem"), [
+    ("carol", "x" * 11, "at least 12 characters"),
+    ("carol", "", "at least 12 characters"),
+    ("carolcarolcarol", "carolcarolcarol", "same as the username"),
+    ("carolcarolcarol", "CarolCarolCarol", "same as the username"),
+    ("carol", "é" * 37, "at most 72 bytes"),
+])
+def test_password_policy(db: Database, username: str, password: str, problem: str) -> None:
+    assert_refused(db, lambda: users.create_user(db, None, username, password, "admin"), ValidationError, problem)
+
+
+def test_a_twelve_character_password_is_enough(db: Database) -> None:
+    users.create_user(db, None, "carol", "x" * 12, "admin")
+    assert message(db, "carol", "x" * 12, T0) == "carol"
+
+
+def test_a_password_reset_follows_the_policy(people: Database) -> None:
+    assert_refused(people, lambda: users.update_user(people, ADMIN, "bob", password="short"), ValidationError)
+    users.update_user(people, ADMIN, "bob", password="a brand new secret")
+    assert message(people, "bob", PASSWORD, T0) == BAD
+    assert message(people, "bob", "a brand new secret", T0) == "bob"
+
+
+def test_a_disabled_user_cannot_sign_in_and_gets_the_usual_message(people: Database) -> None:
+    users.update_user(people, ADMIN, "bob", active=False)
+    assert message(people, "bob", PASSWORD, T0) == BAD
+    assert "bob" not in users.password_hashes(people)
+    users.update_user(people, ADMIN, "bob", active=True)
+    assert message(people, "bob", PASSWORD, T0) == "bob"
+
+
+def test_only_the_first_user_is_created_without_an_actor_and_it_is_an_admin(db: Database) -> None:
+    assert_refused(db, lambda: users.create_user(db, None, "ann", PASSWORD, "analyst"), ValidationError, "admin")
+    users.create_user(db, None, "ann", PASSWORD, "admin")
+    assert_refused(db, lambda: users.create_user(db, None, "ben", PASSWORD, "admin"), ValidationError, "exists")
+
+
+def test_only_admins_manage_users(people: Database) -> None:
+    clerk = Actor("bob", "accountant")
+    assert_refused(people, lambda: users.create_user(people, clerk, "eve", PASSWORD, "admin"), PermissionDeniedError)
+    assert_refused(people, lambda: users.update_user(people, clerk, "bob", role="admin"), PermissionDeniedError)
+    assert_refused(people, lambda: users.list_users(people, clerk), PermissionDeniedError)
+
+
+def test_usernames_are_unique_and_well_formed(people: Database) -> None:
+    assert_refused(people, lambda: users.create_user(people, ADMIN, "BOB", PASSWORD, "analyst"), ValidationError,
+                   "taken")
+    assert_refused(people, lambda: users.create_user(people, ADMIN, "a b", PASSWORD, "analyst"), ValidationError)
+
+
+def test_an_admin_cannot_lock_themselves_out(people: Database) -> None:
+    assert_refused(people, lambda: users.update_user(people, ADMIN, "root", active=False), ValidationError)
+    assert_refused(people, lambda: users.update_user(people, ADMIN, "root", role="analyst"), ValidationError)
+
+
+def test_updating_an_unknown_user_is_refused(people: Database) -> None:
+    assert_refused(people, lambda: users.update_user(people, ADMIN, "ghost", role="analyst"), NotFoundError)
+
+
+# --- sessions --------------------------------------------------------------------------------------------------------
+
+def session(db: Database, username: str = "bob", now: datetime | None = None) -> str:
+    """A session started `now` (default: the real clock, which is after the users' password was set)."""
+    now = now or utcnow()
+    token, expires = auth_keys.issue_token("k" * 64, username, timedelta(hours=24), now=now)
+    users.start_session(db, username, token, expires, now=now)
+    return token
+
+
+def hours_later(hours: float) -> datetime:
+    return utcnow() + timedelta(hours=hours)
+
+
+def test_a_live_session_gives_the_user_as_stored_now(people: Database) -> None:
+    token = session(people)
+    assert users.session_user(people, token, now=hours_later(1)) == users.get_user(people, "bob")
+    users.update_user(people, ADMIN, "bob", role="analyst")
+    current = users.session_user(people, token, now=hours_later(1))
+    assert current is not None and current.role == "analyst"
+
+
+def test_signing_out_revokes_the_session_and_only_that_one(people: Database) -> None:
+    token, other = session(people), session(people)
+    users.end_session(people, token)
+    assert users.session_user(people, token, now=hours_later(0)) is None
+    assert users.session_user(people, other, now=hours_later(0)) is not None
+
+
+def test_a_session_expires(people: Database) -> None:
+    start = utcnow()
+    token = session(people, now=start)
+    assert users.session_user(people, token, now=start + timedelta(hours=23, minutes=59)) is not None
+    assert users.session_user(people, token, now=start + timedelta(hours=24)) is None
+
+
+@pytest.mark.parametrize("change", [{"active": False}, {"password": "a brand new secret"}])
+def test_disabling_or_a_password_reset_revokes_every_session(people: Database, change: dict[str, object]) -> None:
+    tokens = [session(people), session(people)]
+    users.update_user(people, ADMIN, "bob", **change)  # type: ignore[arg-type]
+    if "active" in change:
+        users.update_user(people, ADMIN, "bob", active=True)  # enabling again does not revive them
+    assert [users.session_user(people, t, now=hours_later(0)) for t in tokens] == [None, None]
+
+
+def test_a_session_older_than_the_last_password_change_is_refused(people: Database) -> None:
+    token = session(people, now=datetime(2000, 1, 1))  # before the account's password was set
+    assert users.session_user(people, token, now=datetime(2000, 1, 1, 1)) is None
+
+
+def test_a_token_the_server_never_issued_is_refused(people: Database) -> None:
+    token, _ = auth_keys.issue_token("k" * 64, "bob", timedelta(hours=1))  # right format and key, no session
+    assert users.session_user(people, token) is None
+
+
+def test_only_a_digest_of_the_token_is_stored(people: Database) -> None:
+    token = session(people)
+    with people.connect() as conn:
+        stored = conn.execute(sa.select(auth_sessions.c.id)).scalars().all()
+    assert len(stored) == 1 and token not in stored[0] and len(stored[0]) == 64
+
+
+def test_disabled_users_have_no_session(people: Database) -> None:
+    token = session(people)
+    # the session row stays live (as if revoking had failed): the user's own state still counts
+    people.transaction(lambda conn: conn.execute(
+        users_table.update().where(users_table.c.username == "bob").values(active=False)))
+    assert users.session_user(people, token, now=hours_later(0)) is None
+
+
+# --- cookie key and tokens (billing.auth_keys) -----------------------------------------------------------------------
+
+def test_the_cookie_key_is_created_once_next_to_the_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BILLING_COOKIE_KEY", raising=False)
+    url = f"duckdb:///{tmp_path}/data/app.duckdb"
+    key = auth_keys.cookie_key(url)
+    path = tmp_path / "data" / ".cookie_key"
+    assert len(key) >= 64 and path.read_text() == key
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert auth_keys.cookie_key(url) == key
+    assert auth_keys.cookie_key(f"duckdb:///{tmp_path}/elsewhere/app.duckdb") != key
+
+
+def test_the_environment_key_wins_and_must_be_strong(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"duckdb:///{tmp_path}/app.duckdb"
+    monkeypatch.setenv("BILLING_COOKIE_KEY", "s" * 40)
+    assert auth_keys.cookie_key(url) == "s" * 40
+    for weak in ("some_key", "short"):
+        monkeypatch.setenv("BILLING_COOKIE_KEY", weak)
+        with pytest.raises(auth_keys.ConfigurationError):
+            auth_keys.cookie_key(url)
+
+
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # the short default key, on purpose
+def test_a_token_verifies_only_with_its_own_key() -> None:
+    token, expires = auth_keys.issue_token("k" * 64, "bob", timedelta(hours=2), now=T0)
+    claims = jwt.decode(token, "k" * 64, algorithms=["HS256"])
+    assert claims["username"] == "bob" and expires == T0 + timedelta(hours=2)
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(token, "some_key", algorithms=["HS256"])
+    assert auth_keys.issue_token("k" * 64, "bob", timedelta(hours=2), now=T0)[0] != token  # unique per sign-in
+
+
+@pytest.mark.parametrize(("raw", "hours"), [(None, 24.0), ("8", 8.0), ("0.5", 0.5)])
+def test_session_lifetime(monkeypatch: pytest.MonkeyPatch, raw: str | None, hours: float) -> None:
+    if raw is None:
+        monkeypatch.delenv("BILLING_SESSION_HOURS", raising=False)
+    else:
+        monkeypatch.setenv("BILLING_SESSION_HOURS", raw)
+    assert auth_keys.session_lifetime() == timedelta(hours=hours)
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "soon", "100000"])
+def test_a_bad_session_lifetime_is_refused(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("BILLING_SESSION_HOURS", raw)
+    with pytest.raises(auth_keys.ConfigurationError):
+        auth_keys.session_lifetime()
