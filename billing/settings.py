@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import sqlalchemy as sa
+from PIL import Image
 
 from billing import audit
 from billing.errors import NotFoundError, ValidationError
@@ -51,10 +53,19 @@ def save_company(db: Database, actor: Actor, data: CompanyIn | dict[str, Any], l
 
 
 def _check_logo(logo: bytes) -> None:
+    """A PNG or JPEG that really decodes (a valid header followed by junk would break the PDF)."""
     if len(logo) > MAX_LOGO_BYTES:
         raise ValidationError("The logo is larger than 1 MB.")
     if not (logo.startswith(b"\x89PNG\r\n\x1a\n") or logo.startswith(b"\xff\xd8\xff")):
         raise ValidationError("The logo must be a PNG or JPEG image.")
+    try:
+        with Image.open(io.BytesIO(logo)) as image:
+            image.load()
+            width, height = image.size
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ValidationError("The logo file is damaged or not a real image.") from exc
+    if width > 4000 or height > 4000:
+        raise ValidationError("The logo can be at most 4000 x 4000 pixels.")
 
 
 def list_series(db: Database, actor: Actor) -> list[dict[str, Any]]:

@@ -106,3 +106,17 @@ def test_bad_series_change_is_refused(refusals: Shared, code: str, pattern: str,
 def test_a_series_pattern_may_not_copy_another_series(db: Database) -> None:
     with pytest.raises(ValidationError, match="collide"):
         settings.set_series(db, ADMIN, "CN", "INV-{YYYY}-{SEQ:05}")
+
+
+def test_a_logo_must_decode_as_an_image(db: Database) -> None:
+    import io
+
+    from PIL import Image
+
+    profile = {"legal_name": "Acme", "base_currency": "EUR", "timezone": "UTC"}
+    with pytest.raises(ValidationError, match="damaged"):
+        settings.save_company(db, ADMIN, profile, logo=b"\x89PNG\r\n\x1a\n" + b"junk" * 50)
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), "navy").save(buffer, format="PNG")
+    settings.save_company(db, ADMIN, profile, logo=buffer.getvalue())
+    assert (settings.get_company(db) or {})["logo"] == buffer.getvalue()
