@@ -11,7 +11,17 @@ from billing.errors import NotFoundError, ValidationError
 from billing.store.db import Database
 from tests.conftest import ADMIN, TODAY, Billed, Seed, Shared, assert_refused, draft, line
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), "white").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+PNG = _png()
 
 
 def test_no_company_before_setup(db: Database) -> None:
