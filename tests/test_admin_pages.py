@@ -274,10 +274,11 @@ def test_settings_refuses_a_logo_that_is_not_an_image(db: Database, content: byt
 
 
 def test_settings_survives_an_unreadable_stored_logo(db: Database) -> None:
-    company = settings.get_company(db)
-    assert company is not None
-    profile = {k: v for k, v in company.items() if k not in ("id", "logo", "updated_at")}
-    settings.save_company(db, ROOT_ACTOR, profile, logo=b"\x89PNG\r\n\x1a\n" + bytes(64))
+    # The domain refuses such a file now; one stored by an older version must not break the page.
+    from billing.store.schema import company
+
+    with db.engine.begin() as conn:
+        conn.execute(company.update().values(logo=b"\x89PNG\r\n\x1a\n" + bytes(64)))
     at = app_as("admin", "app_pages/settings.py")
     assert errors(at) == []
     assert "The stored logo cannot be displayed; upload it again." in texts(at)

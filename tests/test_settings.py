@@ -11,6 +11,7 @@ from billing.errors import NotFoundError, ValidationError
 from billing.store.db import Database
 from tests.conftest import ADMIN, TODAY, Billed, Seed, Shared, assert_refused, draft, line
 
+
 def _png() -> bytes:
     import io
 
