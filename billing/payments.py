@@ -75,7 +75,8 @@ def apply_credit(db: Database, actor: Actor, customer_id: int, currency: str, in
         raise ValidationError("The amount to apply must be greater than zero.")
 
     def work(conn: Connection) -> None:
-        available = payment_store.customer_credit(conn, customer_id, currency)
+        # The store keeps 4 decimals; amounts are shown (and compared) in the currency's minor unit.
+        available = round_money(payment_store.customer_credit(conn, customer_id, currency), currency)
         if value > available:
             raise ValidationError(f"The customer has only {available} {currency} of credit.")
         remaining = value
@@ -100,7 +101,8 @@ def refund_credit(db: Database, actor: Actor, customer_id: int, currency: str, a
         raise ValidationError(f"Unknown payment method '{method}'.")
 
     def work(conn: Connection) -> int:
-        available = payment_store.customer_credit(conn, customer_id, currency)
+        # The store keeps 4 decimals; amounts are shown (and compared) in the currency's minor unit.
+        available = round_money(payment_store.customer_credit(conn, customer_id, currency), currency)
         if value > available:
             raise ValidationError(f"The refund ({value}) is more than the customer's credit ({available} {currency}).")
         values = {"kind": "refund", "customer_id": customer_id, "currency": currency, "amount": -value,
@@ -156,8 +158,8 @@ def _allocate(conn: Connection, actor: Actor, payment_id: int,
     currency = payment["currency"]
     # Refunds pay back credit without naming a payment: never allocate more than the customer still
     # has in credit, or refunded money would be spent a second time.
-    remainder = min(payment["amount"] - payment_store.allocated_of_payment(conn, payment_id),
-                    payment_store.customer_credit(conn, payment["customer_id"], currency))
+    remainder = round_money(min(payment["amount"] - payment_store.allocated_of_payment(conn, payment_id),
+                                payment_store.customer_credit(conn, payment["customer_id"], currency)), currency)
     if allocate == AUTO:
         open_items = [(int(r["id"]), r["due_date"], Decimal(r["balance"]))
                       for r in invoice_store.open_invoices(conn, payment["customer_id"], currency)]
@@ -180,7 +182,8 @@ def _allocate(conn: Connection, actor: Actor, payment_id: int,
             raise ValidationError(f"Invoice {label} belongs to another customer.")
         if invoice["currency"] != currency:
             raise ValidationError(f"Invoice {label} is in {invoice['currency']}, the payment in {currency}.")
-        balance = logic.invoice_balance(invoice["payable"], invoice["paid_amount"], invoice["credited_amount"])
+        balance = round_money(logic.invoice_balance(invoice["payable"], invoice["paid_amount"],
+                                                    invoice["credited_amount"]), currency)
         if amount > balance:
             raise ValidationError(f"{amount} is more than the balance of invoice {label} ({balance} {currency}).")
         payment_store.insert_allocation(conn, payment_id, invoice_id, amount, on)

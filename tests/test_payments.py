@@ -255,7 +255,7 @@ def test_reversing_a_payment_released_by_a_credit_note(db: Database, seeded: See
     assert credit(db, seeded.acme) == {"EUR": D("119.00")}
     payments.reverse_payment(db, ADMIN, payment_id, TODAY, "Bounced")
     assert credit(db, seeded.acme) == {}
-    assert balance(db, invoice_id) == (D("0.00"), "paid")
+    assert balance(db, invoice_id) == (D("0.00"), "credited")
 
 
 # --- bad input: refused, readable, nothing written ---------------------------------------------
