@@ -21,6 +21,7 @@ from billing.permissions import Actor, require
 from billing.store import invoices as invoice_store
 from billing.store import payments as payment_store
 from billing.store import records
+from billing.store import reports as report_store
 from billing.store import series as series_store
 from billing.store.db import Database, utcnow
 from billing.store.schema import MAX_PRICE, customers, products
@@ -260,6 +261,7 @@ def issue_invoice(db: Database, actor: Actor, invoice_id: int, today: date,
             invoice_store.replace_body(conn, invoice_id, [{**line, "net_amount": net} for line, net in
                                                           zip(lines, totals.line_nets, strict=True)],
                                        allowances, _tax_rows(totals))
+        report_store.record_sales(conn, invoice_id, header["currency"])
         audit.record(conn, actor, "invoice.issue", "invoice", invoice_id,
                      before={"status": header["status"]}, after=values)
         return number
@@ -278,6 +280,7 @@ def void_invoice(db: Database, actor: Actor, invoice_id: int, reason: str, today
             raise StateError("A credit note cannot be voided; issue a new invoice instead.")
         values = {"status": logic.VOID, "void_reason": reason.strip(), "voided_on": today}
         invoice_store.update_header(conn, invoice_id, values)
+        report_store.remove_sales(conn, invoice_id)
         audit.record(conn, actor, "invoice.void", "invoice", invoice_id,
                      before={"status": header["status"]}, after=values)
 
@@ -336,6 +339,8 @@ def create_credit_note(db: Database, actor: Actor, invoice_id: int, today: date,
         if excess > 0:
             payment_store.release_allocations(conn, invoice_id, excess, today)
             invoice_store.add_to_amounts(conn, invoice_id, paid=-excess)
+        report_store.note_activity(conn, invoice_id, today, -excess if excess > 0 else None)
+        report_store.record_sales(conn, credit_id, currency)
         audit.record(conn, actor, "invoice.credit", "invoice", credit_id,
                      after={**header, "released_to_credit": max(excess, ZERO)})
         return credit_id

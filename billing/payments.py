@@ -21,6 +21,7 @@ from billing.permissions import Actor, require
 from billing.store import invoices as invoice_store
 from billing.store import payments as payment_store
 from billing.store import records
+from billing.store import reports as report_store
 from billing.store.db import Database, utcnow
 from billing.store.schema import customers
 
@@ -133,6 +134,7 @@ def reverse_payment(db: Database, actor: Actor, payment_id: int, on: date, reaso
         for item in payment_store.allocations_of_payment(conn, payment_id):
             payment_store.insert_allocation(conn, payment_id, item["invoice_id"], -item["amount"], on)
             invoice_store.add_to_amounts(conn, item["invoice_id"], paid=-item["amount"])
+            report_store.note_activity(conn, item["invoice_id"], on, -item["amount"])
         credit_after = payment_store.customer_credit(conn, payment["customer_id"], payment["currency"]) \
             - payment["amount"]
         if credit_after < 0:
@@ -188,6 +190,7 @@ def _allocate(conn: Connection, actor: Actor, payment_id: int,
             raise ValidationError(f"{amount} is more than the balance of invoice {label} ({balance} {currency}).")
         payment_store.insert_allocation(conn, payment_id, invoice_id, amount, on)
         invoice_store.add_to_amounts(conn, invoice_id, paid=amount)
+        report_store.note_activity(conn, invoice_id, on, amount)
     if plan:
         audit.record(conn, actor, "payment.allocate", "payment", payment_id,
                      after={"allocations": [{"invoice_id": i, "amount": a} for i, a in plan], "on": on})

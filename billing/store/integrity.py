@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from billing.store import reports
 from billing.store.schema import (
     allocations,
     customers,
@@ -139,3 +140,4 @@ def balance_problems(conn: Connection) -> Iterator[str]:
         .where(customers.c.id.is_(None))).scalar_one()
     if no_customer:
         yield f"{no_customer} documents belong to no customer"
+    yield from reports.maintained_problems(conn)

@@ -25,8 +25,29 @@ def _v1_initial(conn: Connection) -> None:
     conn.execute(schema.audit_head.insert().values(id=1, last_id=0, last_hash=GENESIS_HASH))
 
 
+def _v2_report_data(conn: Connection) -> None:
+    """Activity dates on invoices, sales_facts and collection_facts, filled from existing documents.
+
+    Migration 1 creates the tables of the current schema, so on a new database they exist already.
+    """
+    from billing.store import reports
+
+    # information_schema rather than SQLAlchemy's inspector, which duckdb-engine cannot serve on DuckDB 2.
+    present = set(conn.execute(sa.text("SELECT column_name FROM information_schema.columns "
+                                       "WHERE table_name = 'invoices'")).scalars())
+    for name in ("first_activity_on", "last_activity_on"):
+        if name not in present:
+            conn.execute(sa.text(f"ALTER TABLE invoices ADD COLUMN {name} DATE"))
+    schema.sales_facts.create(conn, checkfirst=True)
+    schema.collection_facts.create(conn, checkfirst=True)
+    reports.rebuild_activity_dates(conn)
+    reports.rebuild_sales_facts(conn)
+    reports.rebuild_collection_facts(conn)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
+    (2, _v2_report_data),
 ]
 
 

@@ -1,0 +1,187 @@
+"""Customer statement of account as a PDF: opening balance, every entry with its running balance, closing."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date
+from fpdf.enums import Align, XPos, YPos
+
+from billing.money import ZERO, format_money
+from billing.pdf import FONT_FAMILY, GREY, LIGHT_FILL, LINE_COLOUR, Document, build_pdf
+from billing.reports import Statement
+
+KINDS = {"invoice": "Invoice", "credit_note": "Credit note", "payment": "Payment", "refund": "Refund",
+         "reversal": "Reversal"}
+# (title, width in mm or None for the rest, right-aligned); the description names the kind of entry
+COLUMNS: tuple[tuple[str, float | None, bool], ...] = (
+    ("Date", 22, False), ("Number", 27, False), ("Description", None, False),
+    ("Debit", 23, True), ("Credit", 23, True), ("Balance", 24, True))
+ROW = 5.2
+FONT_SIZE = 8.0
+
+
+def statement_totals(statement: Statement) -> tuple[Decimal, Decimal]:
+    """Debits (what was billed) and credits (what was paid or credited) of the period."""
+    entries = statement.entries
+    debit = sum((value for value in entries["debit"] if value is not None), ZERO) if len(entries) else ZERO
+    credit = sum((value for value in entries["credit"] if value is not None), ZERO) if len(entries) else ZERO
+    return debit, credit
+
+
+def statement_pdf(statement: Statement, company: dict[str, Any], *, locale: str = "en_US",
+                  today: date | None = None) -> bytes:
+    """The statement as an A4 document, in the font cut its text needs (names may be in any script)."""
+    currency = statement.currency
+
+    def money(amount: Decimal | None) -> str:
+        return "" if amount is None else format_money(amount, currency, locale)
+
+    def day(value: date | None) -> str:
+        return format_date(value, "medium", locale=locale) if value else ""
+
+    rows = [[day(row["date"]), str(row.get("number") or ""),
+             str(row.get("description") or KINDS.get(str(row["kind"]), str(row["kind"]))),
+             money(row["debit"]) if row.get("debit") else "", money(row["credit"]) if row.get("credit") else "",
+             money(row["balance"])] for row in statement.entries.to_dict("records")]
+    debit, credit = statement_totals(statement)
+    customer = statement.customer
+    period = f"{day(statement.date_from)} – {day(statement.date_to)}"
+
+    def draw(pdf: Document) -> None:
+        pdf.set_title(f"Statement {customer.get('name') or ''}")
+        pdf.add_page()
+        _header(pdf, company, customer, [("Period", period), ("Currency", currency),
+                                         ("Date", day(today or statement.date_to))])
+        _summary(pdf, [("Opening balance", money(statement.opening_balance)), ("Invoiced", money(debit)),
+                       ("Paid and credited", money(credit)), ("Closing balance", money(statement.closing_balance))])
+        widths = _widths(pdf)
+        _table_header(pdf, widths)
+        _row(pdf, widths, [day(statement.date_from), "", "Opening balance", "", "",
+                           money(statement.opening_balance)], bold=True)
+        for row in rows:
+            if pdf.get_y() + ROW > pdf.page_break_trigger:
+                pdf.add_page()
+                _table_header(pdf, widths)
+            _row(pdf, widths, row)
+        _row(pdf, widths, [day(statement.date_to), "", "Closing balance", money(debit), money(credit),
+                           money(statement.closing_balance)], bold=True, rule=True)
+        for note in statement.notes:
+            pdf.ln(2)
+            pdf.set_font(FONT_FAMILY, "", 8.5)
+            pdf.multi_cell(pdf.epw, 4.4, note, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if statement.closing_balance > 0 and company.get("bank_details"):
+            pdf.ln(4)
+            pdf.set_font(FONT_FAMILY, "B", 9)
+            pdf.cell(pdf.epw, 5, f"Amount due: {money(statement.closing_balance)}", new_x=XPos.LMARGIN,
+                     new_y=YPos.NEXT)
+            pdf.set_font(FONT_FAMILY, "", 9)
+            pdf.multi_cell(pdf.epw, 4.6, f"Please pay to: {company['bank_details']}", new_x=XPos.LMARGIN,
+                           new_y=YPos.NEXT)
+
+    printed = "".join(str(value) for record in (company, customer) for value in record.values()
+                      if isinstance(value, str)) + "".join(cell for row in rows for cell in row)
+    footer = " · ".join(part for part in (company.get("legal_name"), "Statement of account", period) if part)
+    return build_pdf(draw, text=printed + "".join(statement.notes), page_size=company.get("page_size") or "A4",
+                     footer_text=footer)
+
+
+def _lines(pdf: Document, x: float, width: float, lines: Sequence[str], size: float = 9) -> None:
+    pdf.set_font(FONT_FAMILY, "", size)
+    for text in lines:
+        for part in text.splitlines():
+            pdf.set_x(x)
+            pdf.cell(width, size * 0.45, part, new_x=XPos.LEFT, new_y=YPos.NEXT)
+
+
+def _header(pdf: Document, company: dict[str, Any], customer: dict[str, Any], facts: list[tuple[str, str]]) -> None:
+    left, top, half = pdf.l_margin, pdf.t_margin, pdf.epw / 2
+    if company.get("logo"):
+        pdf.image(io.BytesIO(company["logo"]), x=pdf.w - pdf.r_margin - 45, y=top, w=45, h=18, keep_aspect_ratio=True)
+    pdf.set_xy(left, top)
+    pdf.set_font(FONT_FAMILY, "B", 13)
+    pdf.cell(half, 7, company.get("legal_name") or "", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    _lines(pdf, left, half, [company.get("address") or "", company.get("email") or "",
+                             f"VAT ID: {company['tax_id']}" if company.get("tax_id") else ""])
+    pdf.set_xy(left, max(pdf.get_y() + 8, top + 32))
+    with pdf.local_context(text_color=GREY):
+        pdf.set_font(FONT_FAMILY, "B", 7.5)
+        pdf.cell(half, 4.5, "STATEMENT FOR", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.set_font(FONT_FAMILY, "B", 10)
+    pdf.cell(half, 5.5, str(customer.get("name") or ""), new_x=XPos.LEFT, new_y=YPos.NEXT)
+    country = str(customer.get("country") or "")
+    _lines(pdf, left, half, [str(customer.get("address") or ""), Locale("en").territories.get(country, country)])
+    customer_bottom = pdf.get_y()
+
+    right, width = left + half + 10, half - 10
+    pdf.set_xy(right, top + 24)
+    pdf.set_font(FONT_FAMILY, "B", 18)
+    pdf.cell(width, 9, "Statement of account", align=Align.R, new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.ln(2)
+    for name, value in facts:
+        pdf.set_x(right)
+        with pdf.local_context(text_color=GREY):
+            pdf.set_font(FONT_FAMILY, "", 9)
+            pdf.cell(25, 5, name)
+        pdf.set_font(FONT_FAMILY, "B", 9)
+        pdf.cell(width - 25, 5, value, align=Align.R, new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.set_xy(left, max(customer_bottom, pdf.get_y()) + 6)
+
+
+def _summary(pdf: Document, figures: list[tuple[str, str]]) -> None:
+    """Four boxes in a row: opening, invoiced, paid, closing."""
+    width, top = pdf.epw / len(figures), pdf.get_y()
+    with pdf.local_context(fill_color=LIGHT_FILL):
+        for position, (name, value) in enumerate(figures):
+            x = pdf.l_margin + position * width
+            pdf.rect(x + 0.5, top, width - 1, 14, style="F")
+            pdf.set_xy(x + 2.5, top + 1.8)
+            with pdf.local_context(text_color=GREY):
+                pdf.set_font(FONT_FAMILY, "", 7.5)
+                pdf.cell(width - 5, 4, name)
+            pdf.set_xy(x + 2.5, top + 6.5)
+            pdf.set_font(FONT_FAMILY, "B", 11)
+            pdf.cell(width - 5, 6, value)
+    pdf.set_xy(pdf.l_margin, top + 20)
+
+
+def _widths(pdf: Document) -> list[float]:
+    fixed = sum(width for _, width, _ in COLUMNS if width)
+    return [width if width else pdf.epw - fixed for _, width, _ in COLUMNS]
+
+
+def _table_header(pdf: Document, widths: list[float]) -> None:
+    pdf.set_font(FONT_FAMILY, "B", 8)
+    with pdf.local_context(fill_color=LIGHT_FILL):
+        pdf.set_x(pdf.l_margin)
+        for (title, _, right), width in zip(COLUMNS, widths, strict=True):
+            pdf.cell(width, 6.5, title, align=Align.R if right else Align.L, fill=True)
+    pdf.ln(6.5)
+
+
+def _row(pdf: Document, widths: list[float], cells: list[str], *, bold: bool = False, rule: bool = False) -> None:
+    if rule:
+        with pdf.local_context(draw_color=LINE_COLOUR, line_width=0.3):
+            pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + pdf.epw, pdf.get_y())
+    pdf.set_font(FONT_FAMILY, "B" if bold else "", FONT_SIZE)
+    pdf.set_x(pdf.l_margin)
+    for (_, _, right), width, text in zip(COLUMNS, widths, cells, strict=True):
+        pdf.cell(width, ROW, _fit(pdf, text, width), align=Align.R if right else Align.L)
+    pdf.ln(ROW)
+    with pdf.local_context(draw_color=LINE_COLOUR, line_width=0.1):
+        pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + pdf.epw, pdf.get_y())
+
+
+def _fit(pdf: Document, text: str, width: float) -> str:
+    """Text shortened with "…" to fit its cell (descriptions can be long)."""
+    room = width - 2 * pdf.c_margin
+    if pdf.get_string_width(text) <= room:
+        return text
+    while text and pdf.get_string_width(text + "…") > room:
+        text = text[:-1]
+    return text + "…"
