@@ -66,7 +66,7 @@ def session_lifetime() -> timedelta:
     """How long a sign-in lasts: BILLING_SESSION_HOURS (default 24)."""
     raw = os.environ.get("BILLING_SESSION_HOURS", str(DEFAULT_SESSION_HOURS))
     try:
-        hours = float(raw)
+        hours = float(raw)  # float ok: a duration in hours, not money
     except ValueError:
         hours = -1.0
     if not 0 < hours <= 24 * 90:
