@@ -15,6 +15,7 @@ from billing.errors import BillingError
 from billing.invoices import InvoiceView
 from billing.money import KNOWN_CURRENCIES
 from ui import context
+from ui.context import go
 from ui.invoice_editor import customer_picker, invoice_editor
 from ui.invoice_view import invoice_view
 from ui.tables import Column, clear_selection, paged_table
@@ -26,12 +27,6 @@ COLUMNS = [Column("number", "Number", width="small"), Column("customer", "Custom
            Column("issue_date", "Issued", "date"), Column("due_date", "Due", "date"),
            Column("display_status", "Status", "status"), Column("tax_exclusive", "Net", "money"),
            Column("payable", "Total", "money"), Column("balance", "Balance", "money")]
-
-
-def go(**params: Any) -> NoReturn:
-    """Show another part of this page (the URL says which), from a fresh run."""
-    st.query_params.from_dict({name: str(value) for name, value in params.items()})
-    st.rerun()
 
 
 def back_to_list() -> NoReturn:

@@ -14,6 +14,7 @@ from billing.errors import BillingError
 from billing.money import KNOWN_CURRENCIES
 from ui import context
 from ui import format as fmt
+from ui.context import go
 from ui.invoice_editor import customer_picker
 from ui.payment_forms import filter_dates, payment_view, preselect, record_payment_form
 from ui.tables import Column, clear_selection, paged_table
@@ -24,12 +25,6 @@ COLUMNS = [Column("received_on", "Date", "date"), Column("customer", "Customer")
            Column("reference", "Reference"), Column("amount", "Amount", "money"),
            Column("allocated", "Allocated", "money"), Column("unallocated", "Unallocated", "money"),
            Column("reversed", "Reversed", "bool", width="small")]
-
-
-def go(**params: Any) -> NoReturn:
-    """Show another part of this page (the URL says which), from a fresh run."""
-    st.query_params.from_dict({name: str(value) for name, value in params.items()})
-    st.rerun()
 
 
 def back_to_list() -> NoReturn:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import shutil
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import pytest
+from streamlit.components.v2 import manifest_scanner
 from streamlit.testing.v1 import AppTest
 
 from billing import settings, users
@@ -45,3 +50,35 @@ def app_as(role: str, page: str | None = None, timeout: float = 30) -> AppTest:
         at.switch_page(page)
         at.run()
     return at
+
+
+# Fixtures for page-test modules: importing `scan_components_once, page_template, page_db` into a
+# test module registers them there as `template` and `db`.
+
+
+@pytest.fixture(scope="module", autouse=True)
+def scan_components_once() -> Iterator[None]:
+    """Every new AppTest scans all installed packages for custom components (~0.6 s); the answer
+    cannot change during a test run, so scan once."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(manifest_scanner, "scan_component_manifests",
+                      functools.cache(manifest_scanner.scan_component_manifests))
+        yield
+
+
+@pytest.fixture(scope="module", name="template")
+def page_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Demo data S seeded once per module; each test works on its own copy of the file."""
+    folder = tmp_path_factory.mktemp("page_template")
+    seeded_database(folder)
+    forget_database(os.environ["BILLING_DATABASE_URL"])
+    return folder / "app.duckdb"
+
+
+@pytest.fixture(name="db")
+def page_db(template: Path, tmp_path: Path) -> Iterator[Database]:
+    shutil.copyfile(template, tmp_path / "app.duckdb")
+    url = f"duckdb:///{tmp_path}/app.duckdb"
+    os.environ["BILLING_DATABASE_URL"] = url
+    yield get_database(url)
+    forget_database(url)

@@ -2,54 +2,21 @@
 
 from __future__ import annotations
 
-import functools
-import os
-import shutil
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from streamlit.components.v2 import manifest_scanner
 from streamlit.testing.v1 import AppTest
 
 from billing import catalog
 from billing.permissions import SYSTEM
-from billing.store.db import Database, forget_database, get_database
+from billing.store.db import Database
 from billing.store.schema import audit_events, products, tax_rates
-from tests.support import app_as, seeded_database
+from tests.support import app_as, page_db, page_template, scan_components_once  # noqa: F401 - fixtures
 
 PRODUCTS, TAX_RATES = "app_pages/products.py", "app_pages/tax_rates.py"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def scan_components_once() -> Iterator[None]:
-    """Every new AppTest scans all installed packages for custom components (~0.6 s); the answer
-    cannot change during a test run, so scan once."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(manifest_scanner, "scan_component_manifests",
-                      functools.cache(manifest_scanner.scan_component_manifests))
-        yield
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Demo data S (12 products, 4 tax rates) seeded once per module; each test gets its own copy."""
-    folder = tmp_path_factory.mktemp("catalog_template")
-    seeded_database(folder)
-    forget_database(os.environ["BILLING_DATABASE_URL"])
-    return folder / "app.duckdb"
-
-
-@pytest.fixture
-def db(template: Path, tmp_path: Path) -> Iterator[Database]:
-    shutil.copyfile(template, tmp_path / "app.duckdb")
-    url = f"duckdb:///{tmp_path}/app.duckdb"
-    os.environ["BILLING_DATABASE_URL"] = url
-    yield get_database(url)
-    forget_database(url)
 
 
 def state(db: Database) -> list[int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import streamlit as st
@@ -60,3 +60,9 @@ def today() -> date:
 
 def base_currency() -> str:
     return str(company().get("base_currency") or "EUR")
+
+
+def go(**params: Any) -> NoReturn:
+    """Show another part of the current page (the URL query says which), from a fresh run."""
+    st.query_params.from_dict({name: str(value) for name, value in params.items()})
+    st.rerun()
