@@ -256,12 +256,11 @@ def issue_invoice(db: Database, actor: Actor, invoice_id: int, today: date,
         invoice_store.update_header(conn, invoice_id, values)
         # The draft's lines and VAT breakdown were stored from the same computation when it was
         # saved; rewrite them only if they somehow differ, so issuing stays a handful of statements.
-        stored_nets = [line["net_amount"] for line in lines]
-        if stored_nets != list(totals.line_nets) or not _same_taxes(conn, invoice_id, totals):
-            invoice_store.replace_body(conn, invoice_id, [{**line, "net_amount": net} for line, net in
-                                                          zip(lines, totals.line_nets, strict=True)],
-                                       allowances, _tax_rows(totals))
-        report_store.record_sales(conn, invoice_id, header["currency"])
+        frozen = [{**line, "net_amount": net} for line, net in zip(lines, totals.line_nets, strict=True)]
+        if [line["net_amount"] for line in lines] != list(totals.line_nets) \
+                or not _same_taxes(conn, invoice_id, totals):
+            invoice_store.replace_body(conn, invoice_id, frozen, allowances, _tax_rows(totals))
+        report_store.record_sales(conn, {**header, **values}, frozen, _tax_rows(totals))
         audit.record(conn, actor, "invoice.issue", "invoice", invoice_id,
                      before={"status": header["status"]}, after=values)
         return number
@@ -330,19 +329,17 @@ def create_credit_note(db: Database, actor: Actor, invoice_id: int, today: date,
             "created_by": actor.username, **_total_values(totals),
         }
         credit_id = invoice_store.insert_header(conn, header)
-        invoice_store.replace_body(
-            conn, credit_id,
-            [{**line, "net_amount": net} for line, net in zip(body_lines, totals.line_nets, strict=True)],
-            allowances, _tax_rows(totals))
-        invoice_store.add_to_amounts(conn, invoice_id, credited=totals.payable)
+        credited_lines = [{**line, "net_amount": net} for line, net in zip(body_lines, totals.line_nets, strict=True)]
+        invoice_store.replace_body(conn, credit_id, credited_lines, allowances, _tax_rows(totals))
         excess = invoice["paid_amount"] + invoice["credited_amount"] + totals.payable - invoice["payable"]
-        if excess > 0:
-            payment_store.release_allocations(conn, invoice_id, excess, today)
-            invoice_store.add_to_amounts(conn, invoice_id, paid=-excess)
-        report_store.note_activity(conn, invoice_id, today, -excess if excess > 0 else None)
-        report_store.record_sales(conn, credit_id, currency)
+        released = max(excess, ZERO)
+        invoice_store.add_to_amounts(conn, invoice_id, today, paid=-released, credited=totals.payable)
+        if released > 0:
+            payment_store.release_allocations(conn, invoice_id, released, today)
+            report_store.note_collected(conn, invoice_id, today, -released)
+        report_store.record_sales(conn, {**header, "id": credit_id}, credited_lines, _tax_rows(totals))
         audit.record(conn, actor, "invoice.credit", "invoice", credit_id,
-                     after={**header, "released_to_credit": max(excess, ZERO)})
+                     after={**header, "released_to_credit": released})
         return credit_id
 
     return db.transaction(work)

@@ -52,9 +52,12 @@ def record_payment(db: Database, actor: Actor, data: PaymentIn | dict[str, Any],
                   "amount": amount, "received_on": payment.received_on, "method": payment.method,
                   "reference": payment.reference, "created_at": utcnow(), "created_by": actor.username}
         payment_id = payment_store.insert_payment(conn, values)
-        audit.record(conn, actor, "payment.record", "payment", payment_id, after=values)
+        after: dict[str, Any] = values
         if allocate is not None:
-            _allocate(conn, actor, payment_id, allocate, payment.received_on)
+            # A new payment is all remainder, and within the customer's credit (never negative).
+            plan = _put_against_invoices(conn, {"id": payment_id, **values}, amount, allocate, payment.received_on)
+            after = {**values, "allocations": _audited(plan)}
+        audit.record(conn, actor, "payment.record", "payment", payment_id, after=after)
         return payment_id
 
     return db.transaction(work)
@@ -133,8 +136,8 @@ def reverse_payment(db: Database, actor: Actor, payment_id: int, on: date, reaso
             raise StateError("This payment has already been reversed.")
         for item in payment_store.allocations_of_payment(conn, payment_id):
             payment_store.insert_allocation(conn, payment_id, item["invoice_id"], -item["amount"], on)
-            invoice_store.add_to_amounts(conn, item["invoice_id"], paid=-item["amount"])
-            report_store.note_activity(conn, item["invoice_id"], on, -item["amount"])
+            invoice_store.add_to_amounts(conn, item["invoice_id"], on, paid=-item["amount"])
+            report_store.note_collected(conn, item["invoice_id"], on, -item["amount"])
         credit_after = payment_store.customer_credit(conn, payment["customer_id"], payment["currency"]) \
             - payment["amount"]
         if credit_after < 0:
@@ -152,16 +155,28 @@ def reverse_payment(db: Database, actor: Actor, payment_id: int, on: date, reaso
 
 def _allocate(conn: Connection, actor: Actor, payment_id: int,
               allocate: Sequence[Allocation] | Literal["auto"], on: date) -> list[tuple[int, Decimal]]:
+    """Allocate what is left of a recorded payment, with its own audit event."""
     payment = payment_store.get_payment(conn, payment_id)
     if payment is None:
         raise NotFoundError(f"Payment {payment_id} does not exist.")
     if payment["kind"] != "payment" or payment_store.is_reversed(conn, payment_id):
         raise StateError("Only a payment that has not been reversed can be allocated.")
-    currency = payment["currency"]
     # Refunds pay back credit without naming a payment: never allocate more than the customer still
     # has in credit, or refunded money would be spent a second time.
-    remainder = round_money(min(payment["amount"] - payment_store.allocated_of_payment(conn, payment_id),
-                                payment_store.customer_credit(conn, payment["customer_id"], currency)), currency)
+    remainder = min(payment["amount"] - payment_store.allocated_of_payment(conn, payment_id),
+                    payment_store.customer_credit(conn, payment["customer_id"], payment["currency"]))
+    plan = _put_against_invoices(conn, payment, remainder, allocate, on)
+    if plan:
+        audit.record(conn, actor, "payment.allocate", "payment", payment_id,
+                     after={"allocations": _audited(plan), "on": on})
+    return plan
+
+
+def _put_against_invoices(conn: Connection, payment: dict[str, Any], remainder: Decimal,
+                          allocate: Sequence[Allocation] | Literal["auto"], on: date) -> list[tuple[int, Decimal]]:
+    """Write the allocations of `payment` (at most `remainder`) and keep each invoice's sums."""
+    currency = payment["currency"]
+    remainder = round_money(remainder, currency)
     if allocate == AUTO:
         open_items = [(int(r["id"]), r["due_date"], Decimal(r["balance"]))
                       for r in invoice_store.open_invoices(conn, payment["customer_id"], currency)]
@@ -188,13 +203,14 @@ def _allocate(conn: Connection, actor: Actor, payment_id: int,
                                                     invoice["credited_amount"]), currency)
         if amount > balance:
             raise ValidationError(f"{amount} is more than the balance of invoice {label} ({balance} {currency}).")
-        payment_store.insert_allocation(conn, payment_id, invoice_id, amount, on)
-        invoice_store.add_to_amounts(conn, invoice_id, paid=amount)
-        report_store.note_activity(conn, invoice_id, on, amount)
-    if plan:
-        audit.record(conn, actor, "payment.allocate", "payment", payment_id,
-                     after={"allocations": [{"invoice_id": i, "amount": a} for i, a in plan], "on": on})
+        payment_store.insert_allocation(conn, payment["id"], invoice_id, amount, on)
+        invoice_store.add_to_amounts(conn, invoice_id, on, paid=amount)
+        report_store.note_collected(conn, invoice_id, on, amount)
     return plan
+
+
+def _audited(plan: list[tuple[int, Decimal]]) -> list[dict[str, Any]]:
+    return [{"invoice_id": invoice_id, "amount": amount} for invoice_id, amount in plan]
 
 
 def customer_credit(db: Database, actor: Actor, customer_id: int) -> dict[str, Decimal]:

@@ -70,11 +70,16 @@ def delete_invoice(conn: Connection, invoice_id: int) -> None:
     conn.execute(invoices.delete().where(invoices.c.id == invoice_id))
 
 
-def add_to_amounts(conn: Connection, invoice_id: int, paid: Decimal = Decimal(0),
+def add_to_amounts(conn: Connection, invoice_id: int, on: date, paid: Decimal = Decimal(0),
                    credited: Decimal = Decimal(0)) -> None:
-    """Move an invoice's maintained paid/credited sums, in the caller's transaction."""
+    """Move an invoice's maintained paid/credited sums because of an allocation or a credit note dated
+    `on`, and widen its first/last activity dates (kept for aging as of a past date), in one statement
+    of the caller's transaction."""
+    day = sa.literal(on, sa.Date)
     conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(
-        paid_amount=invoices.c.paid_amount + paid, credited_amount=invoices.c.credited_amount + credited))
+        paid_amount=invoices.c.paid_amount + paid, credited_amount=invoices.c.credited_amount + credited,
+        first_activity_on=sa.func.least(sa.func.coalesce(invoices.c.first_activity_on, day), day),
+        last_activity_on=sa.func.greatest(sa.func.coalesce(invoices.c.last_activity_on, day), day)))
 
 
 def credit_notes_of(conn: Connection, invoice_id: int) -> list[dict[str, Any]]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from billing.money import minor_unit
+from billing.money import ZERO, minor_unit
 from billing.store.schema import (
     allocations,
     collection_facts,
@@ -68,25 +68,19 @@ def period_start(column: sa.ColumnElement[Any], granularity: str) -> sa.ColumnEl
 
 # --- data maintained for the reports -----------------------------------------------------------
 
-def note_activity(conn: Connection, invoice_id: int, on: date, allocated: Decimal | None = None) -> None:
-    """Keep the report data of an invoice whose balance moved on `on` (an allocation of `allocated`,
-    negative when undone, or a credit note): widen its first/last activity dates and add the
-    allocated money to collection_facts under each of its groups. Call it in the same transaction."""
-    day = sa.literal(on, sa.Date)
-    conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(
-        first_activity_on=sa.func.least(sa.func.coalesce(invoices.c.first_activity_on, day), day),
-        last_activity_on=sa.func.greatest(sa.func.coalesce(invoices.c.last_activity_on, day), day)))
-    if allocated:
-        # The document's groups as _collection_groups gives them, read with a filter on the id alone:
-        # DuckDB then skips to the document's rows (adding a test on `dimension` made it scan them all).
-        f = sales_facts.c
-        groups = {(r.customer_id, r.currency, r.dimension, r.product_id if r.dimension == "product" else None,
-                   r.vat_category if r.dimension == "tax" else None, r.vat_rate if r.dimension == "tax" else None)
-                  for r in conn.execute(sa.select(f.customer_id, f.currency, f.dimension, f.product_id,
-                                                  f.vat_category, f.vat_rate).where(f.invoice_id == invoice_id))}
-        if groups:
-            conn.execute(collection_facts.insert(), [
-                dict(zip(_COLLECTION_COLUMNS, (on, invoice_id, *group, allocated), strict=True)) for group in groups])
+def note_collected(conn: Connection, invoice_id: int, on: date, allocated: Decimal) -> None:
+    """Add money allocated to an invoice on `on` (negative when undone) to collection_facts, under each
+    of its groups in sales_facts. Call it in the same transaction as the allocation."""
+    # The document's groups as _collection_groups gives them, read with a filter on the id alone:
+    # DuckDB then skips to the document's rows (adding a test on `dimension` made it scan them all).
+    f = sales_facts.c
+    groups = {(r.customer_id, r.currency, r.dimension, r.product_id if r.dimension == "product" else None,
+               r.vat_category if r.dimension == "tax" else None, r.vat_rate if r.dimension == "tax" else None)
+              for r in conn.execute(sa.select(f.customer_id, f.currency, f.dimension, f.product_id,
+                                              f.vat_category, f.vat_rate).where(f.invoice_id == invoice_id))}
+    if groups:
+        conn.execute(collection_facts.insert(), [
+            dict(zip(_COLLECTION_COLUMNS, (on, invoice_id, *group, allocated), strict=True)) for group in groups])
 
 
 _COLLECTION_COLUMNS = ("allocated_on", "invoice_id", "customer_id", "currency", "dimension", "product_id",
@@ -187,10 +181,29 @@ def _fact_selects(where: Condition, currencies: Sequence[str],
     return product_rows, tax_rows
 
 
-def record_sales(conn: Connection, invoice_id: int, currency: str) -> None:
-    """Copy an issued document's revenue by product and VAT entry into sales_facts (same transaction)."""
-    for query in _fact_selects(invoices.c.id == invoice_id, [currency], invoice_id):
-        conn.execute(sales_facts.insert().from_select(list(_FACT_COLUMNS), query))
+def record_sales(conn: Connection, document: dict[str, Any], lines: Sequence[dict[str, Any]],
+                 taxes: Sequence[dict[str, Any]]) -> None:
+    """Write an issued document's revenue by product and VAT entry into sales_facts, in the caller's
+    transaction: the rows `_fact_selects` gives for it (verify compares them), computed here from the
+    lines and VAT breakdown just stored, and written in one statement."""
+    sign = -1 if document["kind"] == CREDIT_NOTE else 1
+    keys = {c: document[c] for c in ("kind", "customer_id", "currency", "issue_date")}
+    exponent = Decimal(1).scaleb(-minor_unit(document["currency"]))
+    products: dict[tuple[Any, ...], list[Decimal]] = {}
+    for line in lines:
+        sums = products.setdefault((line["product_id"], line["vat_category"], line["vat_rate"]), [ZERO, ZERO])
+        sums[0] += line["net_amount"]
+        sums[1] += line["net_amount"] * line["vat_rate"]
+    rows = [{**keys, "invoice_id": document["id"], "dimension": "product", "product_id": product_id,
+             "vat_category": category, "vat_rate": rate, "net": sign * net,
+             # As _round_vat: the VAT at the line rate, rounded once per row, half away from zero.
+             "tax": sign * (weighted * Decimal("0.01")).quantize(exponent, ROUND_HALF_UP)}
+            for (product_id, category, rate), (net, weighted) in products.items()]
+    rows += [{**keys, "invoice_id": document["id"], "dimension": "tax", "product_id": None,
+              "vat_category": tax["vat_category"], "vat_rate": tax["vat_rate"], "net": sign * tax["taxable"],
+              "tax": sign * tax["tax"]} for tax in taxes]
+    if rows:
+        conn.execute(sales_facts.insert().values(rows))
 
 
 def remove_sales(conn: Connection, invoice_id: int) -> None:
