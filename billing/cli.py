@@ -13,9 +13,12 @@ from billing.errors import BillingError
 from billing.permissions import ROLES, SYSTEM
 from billing.store.db import Database, database_url
 
+_OPENED: list[Database] = []
+
 
 def _db() -> Database:
     db = Database(database_url())
+    _OPENED.append(db)
     db.migrate()
     return db
 
@@ -133,6 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BillingError as exc:
         print(f"Error: {exc.message}", file=sys.stderr)
         return 2
+    finally:
+        # Close DuckDB before the interpreter shuts down: a connection left to finalisation can
+        # abort the process ("terminate called without an active exception") after the work is done.
+        while _OPENED:
+            _OPENED.pop().dispose()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from billing import audit
 from billing.errors import StateError
 from billing.permissions import Actor, require
 from billing.store import bulk, schema
+from billing.store import invoices as invoice_store
 from billing.store import reports as report_store
 from billing.store.db import Database
 
@@ -241,6 +242,7 @@ def load_demo(db: Database, actor: Actor, scale: str, as_of: date, seed: int = 7
         for name, (data, scaled) in tables.items():
             bulk.load_arrow(conn, raw, schema.metadata.tables[name], data, scaled)
         report_store.rebuild_activity_dates(conn)
+        invoice_store.rebuild_open_flags(conn)
         report_store.rebuild_sales_facts(conn)
         report_store.rebuild_collection_facts(conn)
         for name, seq in (("customers", "customers_id_seq"), ("invoices", "invoices_id_seq"),

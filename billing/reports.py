@@ -164,10 +164,8 @@ def dashboard(db: Database, actor: Actor, filters: ReportFilters, as_of: date) -
     with db.connect() as conn:
         invoiced = store.revenue(conn, prev_from, f.date_to, "none", None, f.date_from, *common)
         collected = store.collected(conn, prev_from, f.date_to, "none", None, f.date_from, *common)
-        balances = {"current": store.point_in_time(conn, min(f.date_to, as_of), f.customer_ids, f.currencies,
-                                                   f.product_ids, f.statuses),
-                    "previous": store.point_in_time(conn, min(prev_to, as_of), f.customer_ids, f.currencies,
-                                                    f.product_ids, f.statuses)}
+        balances = store.point_in_time(conn, {"current": min(f.date_to, as_of), "previous": min(prev_to, as_of)},
+                                       f.customer_ids, f.currencies, f.product_ids, f.statuses)
         paid = store.days_to_pay(conn, prev_from, f.date_to, f.date_from, f.customer_ids, f.currencies,
                                  f.product_ids)
     values: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
@@ -175,10 +173,9 @@ def dashboard(db: Database, actor: Actor, filters: ReportFilters, as_of: date) -
         values[(row["currency"], row["period"])]["invoiced"] = row["invoiced"]
     for row in collected:
         values[(row["currency"], row["period"])]["collected"] = row["collected"]
-    for period, rows in balances.items():
-        for row in rows:
-            values[(row["currency"], period)].update(outstanding=row["outstanding"], overdue=row["overdue"],
-                                                     open_invoices=row["open_invoices"])
+    for row in balances:
+        values[(row["currency"], row["period"])].update(outstanding=row["outstanding"], overdue=row["overdue"],
+                                                        open_invoices=row["open_invoices"])
     for row in paid:
         values[(row["currency"], row["period"])].update(settled=row["settled"], days=row["days"])
     result = []
@@ -566,7 +563,7 @@ def cash_forecast(db: Database, actor: Actor, as_of: date, horizon_days: int = 9
     horizon = as_of + timedelta(days=horizon_days)
     with db.connect() as conn:
         rows = store.forecast_items(conn, as_of, as_of - timedelta(days=HISTORY_DAYS), MIN_HISTORY,
-                                    as_of - timedelta(days=DOUBTFUL_DAYS), currencies)
+                                    as_of - timedelta(days=DOUBTFUL_DAYS), horizon, currencies)
     this_week = as_of - timedelta(days=as_of.weekday())
     weeks = [this_week + timedelta(days=7 * n) for n in range((horizon - this_week).days // 7 + 1)]
     expected: dict[tuple[str, date], Decimal] = defaultdict(lambda: ZERO)
@@ -574,18 +571,13 @@ def cash_forecast(db: Database, actor: Actor, as_of: date, horizon_days: int = 9
     spread: dict[str, Decimal] = defaultdict(lambda: ZERO)
     spread_count: dict[str, int] = defaultdict(int)
     for row in rows:
-        if row["doubtful"]:
-            continue
-        currency, amount, on = row["currency"], Decimal(row["amount"]), row["expected_on"]
-        if on < as_of and row["late_payer"]:
+        currency, amount = row["currency"], Decimal(row["amount"])
+        if row["week"] is None:
             spread[currency] += amount
             spread_count[currency] += int(row["invoices"])
-            continue
-        on = max(on, as_of)
-        if on <= horizon:
-            week = on - timedelta(days=on.weekday())
-            expected[(currency, week)] += amount
-            counts[(currency, week)] += int(row["invoices"])
+        else:
+            expected[(currency, row["week"])] += amount
+            counts[(currency, row["week"])] += int(row["invoices"])
     for currency, amount in spread.items():
         for week, part in zip(weeks, _split(round_money(amount, currency), min(SPREAD_WEEKS, len(weeks)), currency),
                               strict=False):

@@ -1,10 +1,11 @@
-"""The report data written with each write (sales and collection facts, activity dates) equals what
-`verify` recomputes from the documents in SQL, for any lines: rounding ties, discounts, several VAT
+"""The data kept with each write for the reports (sales and collection facts, activity dates, is_open)
+equals what `verify` recomputes from the documents in SQL, for any lines: rounding ties, discounts, several VAT
 rates, products and free text, currencies with 0 and 2 decimals, partial and full credit notes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,9 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from billing import invoices, payments
-from billing.store import reports as report_store
+from billing import invoices, payments, reports
+from billing.catalog import create_product
+from billing.permissions import SYSTEM
+from billing.reports import ReportFilters
 from billing.store.db import Database
+from billing.verify import verify_database
 from tests.conftest import ADMIN, TODAY, Seed, Templates, copy_template, database_url, line
 
 
@@ -57,5 +61,46 @@ def test_facts_written_with_each_write_equal_the_sql_recomputation(
         invoices.create_credit_note(db, ADMIN, invoice_id, TODAY)
     elif credit == "part":
         invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[entered[0]])
-    with db.connect() as conn:
-        assert report_store.maintained_problems(conn) == []
+    report = verify_database(db, SYSTEM)  # the facts, the activity dates and is_open among the rest
+    assert report.ok, report.problems
+
+
+def test_collected_with_a_product_filter_counts_each_document_once(db: Database, seeded: Seed) -> None:
+    """Money allocated to documents with any of the chosen products, each allocation counted once
+    however many of the products the document has; undone allocations count negative."""
+    gadget = create_product(db, ADMIN, {"name": "Gadget", "sku": "G-1", "unit": "pcs", "unit_price": "10.00",
+                                        "currency": "EUR", "tax_rate_id": seeded.s7})
+    widget = seeded.product
+    both = invoices.create_draft(db, ADMIN, {"customer_id": seeded.acme, "lines": [
+        line(seeded.s19, "1", "49.90", product_id=widget), line(seeded.s7, "2", "10.00", product_id=gadget),
+        line(seeded.e0, "1", "5.00")]})
+    invoices.issue_invoice(db, ADMIN, both, today=TODAY)
+    only_gadget = invoices.create_draft(db, ADMIN, {"customer_id": seeded.acme, "lines": [
+        line(seeded.s7, "3", "10.00", product_id=gadget)]})
+    invoices.issue_invoice(db, ADMIN, only_gadget, today=TODAY)
+    neither = invoices.create_draft(db, ADMIN, {"customer_id": seeded.acme, "lines": [line(seeded.s19)]})
+    invoices.issue_invoice(db, ADMIN, neither, today=TODAY)
+
+    def pay(amount: str, invoice_id: int, on: date) -> int:
+        return payments.record_payment(db, ADMIN, {"customer_id": seeded.acme, "amount": amount, "currency": "EUR",
+                                                   "received_on": on}, allocate=[(invoice_id, amount)])
+
+    pay("40.00", both, TODAY)
+    pay("5.00", both, TODAY)
+    bounced = pay("7.00", only_gadget, TODAY)
+    pay("50.00", neither, TODAY)
+    pay("3.00", only_gadget, date(2025, 4, 2))
+    payments.reverse_payment(db, ADMIN, bounced, date(2025, 4, 3), "Bounced")
+
+    def collected(*product_ids: int) -> dict[date, Decimal]:
+        filters = ReportFilters(date(2025, 3, 1), date(2025, 4, 30), product_ids=product_ids, currencies=("EUR",))
+        frame = reports.revenue_series(db, ADMIN, filters, "month", as_of=TODAY)
+        return {row["period"]: row["collected"] for row in frame.to_dict("records")}
+
+    march, april = date(2025, 3, 1), date(2025, 4, 1)
+    assert collected(widget) == {march: Decimal("45.00"), april: Decimal("0.00")}
+    assert collected(gadget) == {march: Decimal("52.00"), april: Decimal("-4.00")}
+    assert collected(widget, gadget) == {march: Decimal("52.00"), april: Decimal("-4.00")}
+    dashboard = reports.dashboard(db, ADMIN, ReportFilters(march, date(2025, 3, 31), product_ids=(widget, gadget)),
+                                  TODAY)
+    assert list(dashboard["collected"]) == [Decimal("52.00")]

@@ -616,14 +616,17 @@ def test_maintained_report_data_is_verified(db: Database, world: World, tmp_path
                          {"id": world.ledger.docs["b1"].id})
             conn.execute(sa.text("DELETE FROM sales_facts WHERE invoice_id = :id AND dimension = 'tax'"),
                          {"id": world.ledger.docs["g1"].id})
+            conn.execute(sa.text("UPDATE invoices SET is_open = NOT is_open WHERE id = :id"),
+                         {"id": world.ledger.docs["b1"].id})
         problems = verify_database(tampered, SYSTEM).problems
     finally:
         tampered.dispose()
     assert any("activity dates" in p for p in problems)
+    assert any(" with a balance of " in p for p in problems)
     assert any(f"document {world.ledger.docs['g1'].id}" in p for p in problems)
 
 
-def test_migration_2_fills_the_report_data_of_an_older_database(world: World, tmp_path: Path) -> None:
+def test_migrations_2_and_3_fill_the_report_data_of_a_version_1_database(world: World, tmp_path: Path) -> None:
     old = tmp_path / "old.duckdb"
     con = duckdb.connect(str(old))
     con.execute(f"ATTACH '{world.path}' AS w (READ_ONLY)")
@@ -632,7 +635,7 @@ def test_migration_2_fills_the_report_data_of_an_older_database(world: World, tm
     for name in tables:
         if name == "invoices":
             con.execute("CREATE TABLE invoices AS "
-                        "SELECT * EXCLUDE (first_activity_on, last_activity_on) FROM w.invoices")
+                        "SELECT * EXCLUDE (first_activity_on, last_activity_on, is_open) FROM w.invoices")
         elif name == "schema_version":
             con.execute("CREATE TABLE schema_version AS SELECT * FROM w.schema_version WHERE version = 1")
         elif name not in ("sales_facts", "collection_facts"):
@@ -640,7 +643,8 @@ def test_migration_2_fills_the_report_data_of_an_older_database(world: World, tm
     con.close()
     migrated = Database(f"duckdb:///{old}")
     try:
-        assert migrated.migrate() == 2
+        assert migrated.migrate() == 3
+        assert verify_database(migrated, SYSTEM).ok
         with migrated.connect() as conn:
             assert report_store.maintained_problems(conn) == []
             facts = conn.execute(sa.text("SELECT count(*) FROM sales_facts")).scalar_one()

@@ -45,9 +45,21 @@ def _v2_report_data(conn: Connection) -> None:
     reports.rebuild_collection_facts(conn)
 
 
+def _v3_open_flag(conn: Connection) -> None:
+    """invoices.is_open, filled from the maintained sums."""
+    from billing.store import invoices
+
+    present = set(conn.execute(sa.text("SELECT column_name FROM information_schema.columns "
+                                       "WHERE table_name = 'invoices'")).scalars())
+    if "is_open" not in present:
+        conn.execute(sa.text("ALTER TABLE invoices ADD COLUMN is_open BOOLEAN"))
+    invoices.rebuild_open_flags(conn)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
+    (3, _v3_open_flag),
 ]
 
 

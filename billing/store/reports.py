@@ -260,16 +260,16 @@ def maintained_problems(conn: Connection) -> list[str]:
 
 def status_condition(target: Any, statuses: Sequence[str], as_of: date) -> Condition:
     """Display status (as billing.logic.display_status) of an invoice's current state, on `as_of`."""
-    balance = balance_now(target)
+    is_open, settled = target.c.is_open, sa.not_(target.c.is_open)  # balance > 0, balance <= 0
     due = sa.literal(as_of, sa.Date)
     touched = target.c.paid_amount + target.c.credited_amount > 0
     only_credited = sa.and_(target.c.paid_amount == 0, target.c.credited_amount > 0)
     conditions = {
-        "paid": sa.and_(balance <= 0, sa.not_(only_credited)),
-        "credited": sa.and_(balance <= 0, only_credited),
-        "overdue": sa.and_(balance > 0, target.c.due_date < due),
-        "partially_paid": sa.and_(balance > 0, target.c.due_date >= due, touched),
-        "unpaid": sa.and_(balance > 0, target.c.due_date >= due, sa.not_(touched)),
+        "paid": sa.and_(settled, sa.not_(only_credited)),
+        "credited": sa.and_(settled, only_credited),
+        "overdue": sa.and_(is_open, target.c.due_date < due),
+        "partially_paid": sa.and_(is_open, target.c.due_date >= due, touched),
+        "unpaid": sa.and_(is_open, target.c.due_date >= due, sa.not_(touched)),
     }
     return sa.or_(*(conditions[s] for s in statuses))
 
@@ -323,7 +323,7 @@ def open_items(as_of: date, customer_ids: Sequence[int] = (), currencies: Sequen
                  .where(*eligible, sa.or_(i.c.first_activity_on.is_(None), i.c.first_activity_on > d),
                         i.c.payable > 0))
     all_before = (sa.select(*columns, balance_now().label("balance"))
-                  .where(*eligible, i.c.last_activity_on <= d, balance_now() > 0))
+                  .where(*eligible, i.c.last_activity_on <= d, i.c.is_open))
     credit_notes = invoices.alias("later_cn")
     after = sa.union_all(
         sa.select(allocations.c.invoice_id.label("id"), allocations.c.amount.label("amount"))
@@ -390,25 +390,29 @@ def aging_items(conn: Connection, as_of: date, currency: str, due_from: date | N
     return _page(conn, page, [items.c.due_date, items.c.id], limit, offset)
 
 
-def point_in_time(conn: Connection, as_of: date, customer_ids: Sequence[int], currencies: Sequence[str],
+def point_in_time(conn: Connection, dates: dict[str, date], customer_ids: Sequence[int], currencies: Sequence[str],
                   product_ids: Sequence[int], statuses: Sequence[str]) -> Rows:
-    """Per currency on `as_of`: outstanding, overdue and the number of open invoices."""
-    items = open_items(as_of, customer_ids, currencies, product_ids)
-    d = sa.literal(as_of, sa.Date)
-    overdue = items.c.due_date < d
-    where: list[Condition] = [sa.true()]
-    if statuses:
-        partly = items.c.balance < items.c.payable
-        kinds = {"paid": sa.false(), "credited": sa.false(), "overdue": overdue,
-                 "partially_paid": sa.and_(sa.not_(overdue), partly),
-                 "unpaid": sa.and_(sa.not_(overdue), sa.not_(partly))}
-        where.append(sa.or_(*(kinds[s] for s in statuses)))
-    flagged = sa.select(items.c.currency, items.c.balance, sa.case((overdue, items.c.balance), else_=0)
-                        .label("overdue")).where(*where).subquery()
-    return _rows(conn, sa.select(flagged.c.currency, sa.func.sum(flagged.c.balance).label("outstanding"),
-                                 sa.func.sum(flagged.c.overdue).label("overdue"),
-                                 sa.func.count().label("open_invoices"))
-                 .group_by(flagged.c.currency))
+    """Per period label of `dates` and currency: outstanding, overdue and the number of open invoices
+    at the end of that date. One query for all the dates, so a product filter is applied once."""
+    branches = []
+    for label, as_of in dates.items():
+        items = open_items(as_of, customer_ids, currencies)
+        overdue = items.c.due_date < sa.literal(as_of, sa.Date)
+        where: list[Condition] = [sa.true()]
+        if statuses:
+            partly = items.c.balance < items.c.payable
+            kinds = {"paid": sa.false(), "credited": sa.false(), "overdue": overdue,
+                     "partially_paid": sa.and_(sa.not_(overdue), partly),
+                     "unpaid": sa.and_(sa.not_(overdue), sa.not_(partly))}
+            where.append(sa.or_(*(kinds[s] for s in statuses)))
+        branches.append(sa.select(sa.literal(label).label("period"), items.c.id, items.c.currency, items.c.balance,
+                                  sa.case((overdue, items.c.balance), else_=0).label("overdue")).where(*where))
+    both = sa.union_all(*branches).subquery("balances")
+    products = [with_products(both.c.id, product_ids)] if product_ids else []
+    keys = [both.c.period, both.c.currency]
+    return _rows(conn, sa.select(*keys, sa.func.sum(both.c.balance).label("outstanding"),
+                                 sa.func.sum(both.c.overdue).label("overdue"), sa.func.count().label("open_invoices"))
+                 .where(*products).group_by(*keys))
 
 
 # --- revenue -------------------------------------------------------------------------------------
@@ -522,7 +526,22 @@ def collected(conn: Connection, date_from: date, date_to: date, group: str, gran
     source: Any
     amount: Any
     owner: Any
-    if from_facts:
+    if product_ids and not statuses and group in ("none", "customer", "currency"):
+        # Money allocated to documents with any of the products, from collection_facts: a document
+        # has the whole amount under each of its products, so take one product's sum per document.
+        cf = collection_facts
+        fact_keys = [cf.c.allocated_on, cf.c.invoice_id, cf.c.customer_id, cf.c.currency]
+        per_product = (sa.select(*fact_keys, sa.func.sum(cf.c.amount).label("amount"))
+                       .where(cf.c.dimension == "product", *_in(cf.c.product_id, product_ids),
+                              *_in(cf.c.customer_id, customer_ids), *_in(cf.c.currency, currencies),
+                              cf.c.allocated_on >= sa.literal(date_from, sa.Date),
+                              cf.c.allocated_on <= sa.literal(date_to, sa.Date))
+                       .group_by(*fact_keys, cf.c.product_id).subquery("per_product"))
+        doc_keys = [per_product.c[k.name] for k in fact_keys]
+        owner = source = (sa.select(*doc_keys, sa.func.max(per_product.c.amount).label("amount"))
+                          .group_by(*doc_keys).subquery("per_document"))
+        on, amount, where = owner.c.allocated_on, owner.c.amount, []
+    elif from_facts:
         cf = collection_facts
         on, amount, owner, source = cf.c.allocated_on, cf.c.amount, cf, cf
         where = [cf.c.dimension == ("product" if group == "product" else "tax"), *_in(cf.c.product_id, product_ids),
@@ -604,7 +623,7 @@ def days_to_pay(conn: Connection, date_from: date, date_to: date, split_from: da
     i = invoices
     inner = (sa.select(i.c.currency, _period_split(i.c.last_activity_on, split_from).label("period"),
                        (i.c.last_activity_on - i.c.issue_date).label("days"))
-             .where(i.c.kind == INVOICE, i.c.status == ISSUED, balance_now() <= 0, i.c.paid_amount > 0,
+             .where(i.c.kind == INVOICE, i.c.status == ISSUED, sa.not_(i.c.is_open), i.c.paid_amount > 0,
                     i.c.last_activity_on >= sa.literal(date_from, sa.Date),
                     i.c.last_activity_on <= sa.literal(date_to, sa.Date),
                     *document_filters(i, customer_ids, currencies, product_ids)).subquery())
@@ -694,7 +713,7 @@ def voided_in(conn: Connection, customer_id: int, currency: str, date_from: date
 
 def _settled_by_payment(as_of: date, since: date | None = None) -> list[Condition]:
     i = invoices
-    conditions = [i.c.kind == INVOICE, i.c.status == ISSUED, balance_now() <= 0, i.c.paid_amount > 0,
+    conditions = [i.c.kind == INVOICE, i.c.status == ISSUED, sa.not_(i.c.is_open), i.c.paid_amount > 0,
                   i.c.last_activity_on <= sa.literal(as_of, sa.Date)]
     if since is not None:
         conditions.append(i.c.last_activity_on >= sa.literal(since, sa.Date))
@@ -711,12 +730,22 @@ def overdue_items(conn: Connection, as_of: date, edges: Sequence[date], currenci
         items, bucket_index(items.c.due_date, as_of, edges).label("bucket"),
         sa.func.percent_rank().over(partition_by=[items.c.currency], order_by=items.c.balance).label("balance_rank"),
     ).where(items.c.due_date < sa.literal(as_of, sa.Date)).subquery("overdue")
-    page = (sa.select(overdue, counts.c.open_invoices, customers.c.name.label("customer"))
-            .select_from(overdue.join(counts, sa.and_(counts.c.customer_id == overdue.c.customer_id,
-                                                      counts.c.currency == overdue.c.currency))
-                         .join(customers, customers.c.id == overdue.c.customer_id)))
     order = [overdue.c.bucket.desc(), overdue.c.balance_rank.desc(), overdue.c.due_date, overdue.c.id]
-    return _page(conn, page, order, limit, offset)
+    # Rank and cut the page first; the page's rows alone then get their customer's name and count.
+    page = (sa.select(overdue, sa.func.count().over().label("total_rows")).order_by(*order)
+            .limit(limit).offset(offset).subquery("page"))
+    rows = _rows(conn, sa.select(page, counts.c.open_invoices, customers.c.name.label("customer"))
+                 .select_from(page.join(counts, sa.and_(counts.c.customer_id == page.c.customer_id,
+                                                        counts.c.currency == page.c.currency))
+                              .join(customers, customers.c.id == page.c.customer_id))
+                 .order_by(page.c.bucket.desc(), page.c.balance_rank.desc(), page.c.due_date, page.c.id))
+    if rows:
+        total = int(rows[0]["total_rows"])
+    else:
+        total = int(conn.execute(sa.select(sa.func.count()).select_from(overdue)).scalar_one())
+    for row in rows:
+        del row["total_rows"]
+    return rows, total
 
 
 def paying_habits(conn: Connection, as_of: date, customer_ids: Sequence[int]) -> Rows:
@@ -731,13 +760,15 @@ def paying_habits(conn: Connection, as_of: date, customer_ids: Sequence[int]) ->
 
 
 def forecast_items(conn: Connection, as_of: date, since: date, min_history: int, doubtful_before: date,
-                   currencies: Sequence[str]) -> Rows:
-    """Open invoices grouped by currency, expected date, whether their customer pays late and
-    whether they are doubtful (due before `doubtful_before`).
+                   horizon: date, currencies: Sequence[str]) -> Rows:
+    """Open invoices' balances by currency and week of expected payment (`week`, a Monday), and
+    per currency the overdue balance of late payers to spread over the coming weeks (`week` NULL).
 
     The expected date is issue date + the customer's median days to pay (invoices settled since
-    `since`, at least `min_history` of them), else the due date. A late payer is a customer who
-    paid fewer than half of those invoices by their due date.
+    `since`, at least `min_history` of them), else the due date; when it has passed it becomes
+    `as_of`, except for a late payer (a customer who paid fewer than half of those invoices by their
+    due date), whose balance is spread. Invoices due before `doubtful_before` and those expected
+    after `horizon` are left out. Grouped here, so a few dozen rows leave the database.
     """
     open_now = open_items(as_of, (), currencies)
     items = sa.select(open_now).cte("open_now").prefix_with("MATERIALIZED")
@@ -751,11 +782,15 @@ def forecast_items(conn: Connection, as_of: date, since: date, min_history: int,
               .group_by(i.c.customer_id).having(sa.func.count() >= min_history).subquery("habits"))
     expected = sa.case((habits.c.median_days.is_(None), items.c.due_date),
                        else_=items.c.issue_date + sa.cast(habits.c.median_days, sa.Integer))
-    late = sa.case((habits.c.on_time * 2 < habits.c.settled, 1), else_=0)
-    doubtful = sa.case((items.c.due_date < sa.literal(doubtful_before, sa.Date), 1), else_=0)
-    inner = (sa.select(items.c.currency, expected.label("expected_on"), late.label("late_payer"),
-                       doubtful.label("doubtful"), items.c.balance)
-             .select_from(items.outerjoin(habits, habits.c.customer_id == items.c.customer_id)).subquery())
-    keys = [inner.c.currency, inner.c.expected_on, inner.c.late_payer, inner.c.doubtful]
+    day = sa.literal(as_of, sa.Date)
+    dated = (sa.select(items.c.currency, expected.label("expected_on"),
+                       sa.and_(habits.c.on_time * 2 < habits.c.settled, expected < day).label("spread"),
+                       items.c.balance)
+             .select_from(items.outerjoin(habits, habits.c.customer_id == items.c.customer_id))
+             .where(items.c.due_date >= sa.literal(doubtful_before, sa.Date)).subquery("dated"))
+    week = sa.case((dated.c.spread, sa.null()), else_=period_start(sa.func.greatest(dated.c.expected_on, day), "week"))
+    inner = (sa.select(dated.c.currency, week.label("week"), dated.c.balance)
+             .where(sa.or_(dated.c.spread, dated.c.expected_on <= sa.literal(horizon, sa.Date))).subquery())
+    keys = [inner.c.currency, inner.c.week]
     return _rows(conn, sa.select(*keys, sa.func.sum(inner.c.balance).label("amount"),
                                  sa.func.count().label("invoices")).group_by(*keys))

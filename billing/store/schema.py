@@ -122,6 +122,9 @@ invoices = sa.Table(
     # from today's sums plus the little that happened after it, and date a settled invoice's payment.
     sa.Column("first_activity_on", sa.Date, nullable=True),
     sa.Column("last_activity_on", sa.Date, nullable=True),
+    # payable - paid_amount - credited_amount > 0, kept by every write of those sums (migration 3,
+    # checked by verify): a plain column test lets a scan skip the ~90 % of invoices that are settled.
+    sa.Column("is_open", sa.Boolean, nullable=True),
 )
 sa.Index("ix_invoices_customer", invoices.c.customer_id)
 
