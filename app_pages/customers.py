@@ -129,9 +129,10 @@ def customer_view(customer_id: int) -> None:
                                                                 limit=n, offset=o),
                     [Column("number", "Invoice"), Column("issue_date", "Issued", "date"),
                      Column("due_date", "Due", "date"), Column("display_status", "Status", "status"),
-                     Column("payable", "Total", "money"), Column("balance", "Balance", "money")],
+                     Column("payable", "Total", "money"), Column("paid_amount", "Paid", "money"),
+                     Column("credited_amount", "Credited", "money"), Column("balance", "Balance", "money")],
                     page_size=20, selectable=False, title=f"Open invoices {customer['name']}",
-                    totals=("payable", "balance"),
+                    totals=("payable", "paid_amount", "credited_amount", "balance"),
                     filters={"Customer": customer["name"]}, empty="No open invoices.")
     with tabs[1]:
         paged_table(f"c{cid}:payments", lambda n, o: payments.list_payments(db, actor, customer_id=cid, limit=n,

@@ -19,6 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
+from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 from fontTools import subset as font_subset
@@ -232,6 +233,16 @@ def _date(value: date | None, locale: str) -> str:
     return format_date(value, "medium", locale=locale) if value else "—"
 
 
+def _country(code: str | None, locale: str) -> str:
+    """The country of a postal address by name in the document's language ('PL' -> 'Poland')."""
+    return str(_territories(locale).get(code.upper(), code)) if code else ""
+
+
+@functools.cache
+def _territories(locale: str) -> dict[str, str]:
+    return dict(Locale.parse(locale).territories)
+
+
 def _discount(line: dict[str, Any], currency: str, locale: str) -> str:
     parts = []
     if line["discount_percent"]:
@@ -319,8 +330,8 @@ def _draw_header(pdf: Document, view: InvoiceView, company: dict[str, Any], titl
     pdf.set_xy(left, top)
     pdf.set_font(FONT_FAMILY, "B", 13)
     pdf.cell(half, 7, company.get("legal_name") or "", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    country = company.get("country") or ""
-    _text_block(pdf, left, half, [company.get("address") or "", country, company.get("email") or "",
+    _text_block(pdf, left, half, [company.get("address") or "", _country(company.get("country"), locale),
+                                  company.get("email") or "",
                                   f"VAT ID: {company['tax_id']}" if company.get("tax_id") else ""])
     company_bottom = pdf.get_y()
 
@@ -352,7 +363,7 @@ def _draw_header(pdf: Document, view: InvoiceView, company: dict[str, Any], titl
     _label(pdf, left, half, "Credit to" if view.is_credit_note else "Bill to")
     pdf.set_font(FONT_FAMILY, "B", 10)
     pdf.cell(half, 5.5, customer.get("name") or "", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    _text_block(pdf, left, half, [customer.get("address") or "", customer.get("country") or "",
+    _text_block(pdf, left, half, [customer.get("address") or "", _country(customer.get("country"), locale),
                                   f"VAT ID: {customer['tax_id']}" if customer.get("tax_id") else ""])
     pdf.set_xy(left, max(pdf.get_y(), facts_bottom) + 8)
 

@@ -91,8 +91,8 @@ def record_form(portal: Portal) -> AppTest:
 
 
 def submit(at: AppTest, amount: str, mode: str, allocate: dict[int, str] | None = None) -> AppTest:
+    at.radio(key="pay_mode").set_value(mode).run()  # outside the form: the form shows what the mode needs
     at.text_input(key="pay_amount").input(amount)
-    at.radio(key="pay_mode").set_value(mode)
     if allocate:
         editor = next(d for d in at.data_editor if d.key and d.key.startswith("pay_alloc_"))
         at.session_state[editor.key] = {"edited_rows": {row: {"Allocate": value} for row, value in allocate.items()},
@@ -140,7 +140,10 @@ def test_over_allocation_is_refused_and_writes_nothing(portal: Portal) -> None:
 
 
 def test_automatic_allocation_pays_the_oldest_first(portal: Portal) -> None:
-    ok(submit(record_form(portal), "150.00", "auto"))
+    at = record_form(portal)
+    assert at.radio(key="pay_mode").value == "auto"  # the default when no invoice was chosen first
+    assert not [d for d in at.data_editor if d.key and d.key.startswith("pay_alloc_")]
+    ok(submit(at, "150.00", "auto"))
     assert status(portal, portal.first) == "paid" and status(portal, portal.second) == "partially_paid"
 
 
@@ -149,6 +152,7 @@ def test_the_invoice_view_jumps_here_with_the_invoice_preselected(portal: Portal
     at.button(key="pay").click().run()
     assert ok(at).title.values == ["Record payment"]
     assert at.selectbox(key="pay_customer").value == portal.acme and at.text_input(key="pay_amount").value == "238.00"
+    assert at.radio(key="pay_mode").value == "manual"  # that invoice's Allocate cell holds its balance
     at.switch_page(PAGE)  # in a browser the URL now says so; AppTest keeps the page it was given
     next(b for b in at.button if b.label == "Record payment").click().run()
     assert ok(at).subheader.values == ["Payment from Acme GmbH"]

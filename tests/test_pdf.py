@@ -93,6 +93,7 @@ def test_invoice_shows_number_total_and_unicode_text(company: dict[str, Any]) ->
     assert "€357.00" in text
     for expected in [*UNICODE_DESCRIPTIONS, "€", "ł", "Ωμέγα", "Привет", "Zakład Usług Łączności"]:
         assert expected in text
+    assert "Poland" in text and "Germany" in text  # the countries of both addresses, by name
 
 
 def test_invoice_shows_vat_breakdown_totals_and_payment_instructions(company: dict[str, Any]) -> None:
@@ -122,6 +123,7 @@ def test_amounts_and_dates_follow_the_locale(company: dict[str, Any]) -> None:
     view = make_view([line("Beratung", "10", "123.45")])
     text = pdf_text(render_invoice_pdf(view, company, locale="de_DE"))
     assert "1.469,06\xa0€" in text and "31.03.2025" in text
+    assert "Polen" in text and "Deutschland" in text
 
 
 def test_text_beyond_the_first_font_cut_is_printed(company: dict[str, Any]) -> None:

@@ -335,7 +335,9 @@ def _parties(view: InvoiceView) -> None:
     with bill_to:
         st.caption("Bill to")
         st.markdown(f"**{plain(customer.get('name', ''))}**  \n" + plain_lines(customer.get("address", "")))
-        extra = [plain(customer[k]) for k in ("email", "tax_id", "country") if customer.get(k)]
+        extra = [plain(customer.get("email", "")), plain(customer.get("tax_id", "")),
+                 plain(fmt.country(customer.get("country")))]
+        extra = [item for item in extra if item]
         if extra:
             st.caption(" · ".join(extra))
     with details:

@@ -97,21 +97,30 @@ def record_payment_form(saved: Callable[[int], None], cancel: Callable[[], None]
                f"{plain(fmt.money(open_total, currency))} outstanding"
                + (f" · {plain(fmt.money(credit, currency))} unallocated credit" if credit else ""))
 
+    # Outside the form, so the form below shows what the choice needs. Oldest due first unless the payment
+    # is for a chosen invoice: an amount typed with no allocation then goes to the customer's invoices
+    # rather than silently becoming credit.
+    mode = st.radio("Allocate the payment", list(ALLOCATION_MODES), key="pay_mode", horizontal=True,
+                    format_func=ALLOCATION_MODES.get, index=(0 if prefill else 1) if items else 2,
+                    disabled=not items)
     with st.form("record_payment", border=True):
         cells = st.columns([1.4, 1.4, 1.6, 2.6])
         amount = cells[0].text_input(f"Amount ({currency})", key="pay_amount", placeholder="0.00")
         received = cells[1].date_input("Received on", value=today, key="pay_date", format="YYYY-MM-DD")
         method = cells[2].selectbox("Method", payments.PAYMENT_METHODS, key="pay_method", format_func=fmt.label)
         reference = cells[3].text_input("Reference", key="pay_reference", placeholder="Bank reference, cheque no.")
-        mode = st.radio("Allocate the payment", list(ALLOCATION_MODES), key="pay_mode", horizontal=True,
-                        format_func=ALLOCATION_MODES.get, index=0 if items else 2)
-        if items:
+        edited = None
+        if not items:
+            st.caption("No open invoices: the payment becomes credit for this customer.")
+        elif mode == "manual":
             edited = allocation_editor(f"pay_alloc_{customer_id}", items, currency, prefill)
             st.caption("Type the amount for each invoice in the Allocate column. What is not allocated stays "
                        "as credit for the customer.")
+        elif mode == "auto":
+            st.caption("The amount pays the open invoices above, the oldest due first; anything left over stays "
+                       "as credit for the customer.")
         else:
-            edited = None
-            st.caption("No open invoices: the payment becomes credit for this customer.")
+            st.caption("The whole amount stays as credit, to allocate or refund later.")
         with st.container(horizontal=True):
             submitted = st.form_submit_button("Record payment", type="primary", icon=":material/check:")
             cancelled = st.form_submit_button("Cancel", type="secondary")

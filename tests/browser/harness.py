@@ -143,9 +143,11 @@ def wait_for_cookie(page: Page) -> None:
 
 
 def settle(page: Page) -> None:
-    """Wait until the app has finished its run: no element is still a loading skeleton."""
+    """Wait until the app has finished its run: no element is still a loading skeleton, and none is left
+    over from the previous run (Streamlit marks those stale until the run ends)."""
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+    expect(page.locator("[data-stale='true']")).to_have_count(0)
 
 
 def screenshot(page: Page, name: str, height: int = 1300) -> None:
