@@ -29,6 +29,9 @@ from billing.store.schema import users
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 LOCKOUT = timedelta(minutes=15)
+# Login attempts, and sessions once expired or revoked, are kept this long (for an investigation) and
+# then deleted when someone signs in, so neither table grows without end.
+RETENTION = timedelta(days=90)
 MIN_PASSWORD_LENGTH = 12
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 _BAD_LOGIN = "Wrong username or password."
@@ -234,7 +237,12 @@ def start_session(db: Database, username: str, token: str, expires_at: datetime,
     server never issued (even one signed with the right key) has no row and is refused.
     """
     now = now or utcnow()
-    db.transaction(lambda conn: user_store.insert_session(conn, _digest(token), username, now, expires_at))
+
+    def work(conn: sa.Connection) -> None:
+        user_store.insert_session(conn, _digest(token), username, now, expires_at)
+        user_store.prune(conn, now - RETENTION)
+
+    db.transaction(work)
 
 
 def session_user(db: Database, token: str, now: datetime | None = None) -> User | None:

@@ -310,3 +310,24 @@ def test_a_bad_session_lifetime_is_refused(monkeypatch: pytest.MonkeyPatch, raw:
     monkeypatch.setenv("BILLING_SESSION_HOURS", raw)
     with pytest.raises(auth_keys.ConfigurationError):
         auth_keys.session_lifetime()
+
+
+def test_old_login_attempts_and_dead_sessions_are_pruned_at_sign_in(people: Database) -> None:
+    start = utcnow()
+    with pytest.raises(AuthenticationError):
+        users.authenticate(people, "bob", "not the password", now=start)
+    expired, revoked, live = (session(people, now=start), session(people, now=start), session(people, now=start))
+    users.end_session(people, revoked)
+    later = start + users.RETENTION - timedelta(days=1)
+    live_again = session(people, now=later)  # signing in prunes what has been dead for 90 days: nothing yet
+    with people.connect() as conn:
+        attempts = conn.execute(sa.select(sa.func.count()).select_from(login_attempts)).scalar_one()
+        sessions = conn.execute(sa.select(sa.func.count()).select_from(auth_sessions)).scalar_one()
+    assert (attempts, sessions) == (1, 4)
+    session(people, now=later + timedelta(days=3))
+    with people.connect() as conn:
+        attempts = conn.execute(sa.select(sa.func.count()).select_from(login_attempts)).scalar_one()
+        left = set(conn.execute(sa.select(auth_sessions.c.id)).scalars())
+    assert attempts == 0
+    assert len(left) == 2 and users.session_user(people, live_again, now=later) is not None
+    assert [users.session_user(people, t, now=later) for t in (expired, live)] == [None, None]

@@ -53,3 +53,10 @@ def revoke_session(conn: Connection, session_id: str, now: datetime) -> None:
 def revoke_sessions(conn: Connection, username: str, now: datetime) -> None:
     conn.execute(auth_sessions.update().where(auth_sessions.c.username == username,
                                               auth_sessions.c.revoked_at.is_(None)).values(revoked_at=now))
+
+
+def prune(conn: Connection, before: datetime) -> None:
+    """Delete login attempts made before `before`, and sessions that expired or were revoked before it."""
+    conn.execute(login_attempts.delete().where(login_attempts.c.occurred_at < before))
+    conn.execute(auth_sessions.delete().where(sa.or_(auth_sessions.c.expires_at < before,
+                                                     auth_sessions.c.revoked_at < before)))
