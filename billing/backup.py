@@ -19,7 +19,7 @@ from billing.errors import ValidationError
 from billing.permissions import Actor, require
 from billing.store import bulk, schema
 from billing.store.db import Database, utcnow
-from billing.store.migrations import MIGRATIONS
+from billing.store.migrations import DATA_STEPS, MIGRATIONS
 
 FORMAT = "billing-backup/1"
 
@@ -98,8 +98,10 @@ def restore_database(db: Database, actor: Actor, path: Path) -> dict[str, int]:
     """Replace the database's contents with a verified backup, in one transaction; re-check counts."""
     require(actor, "settings.write")
     manifest, tables = read_backup(Path(path))
-    if manifest["schema_version"] != MIGRATIONS[-1][0]:
-        raise ValidationError("The backup was made with another schema version.")
+    version, current = manifest["schema_version"], MIGRATIONS[-1][0]
+    if not isinstance(version, int) or not 1 <= version <= current:
+        raise ValidationError(f"The backup was made by a newer version of this program (schema {version}, this "
+                              f"one has {current}); update the program before restoring it.")
 
     def work(conn: Any) -> dict[str, int]:
         raw = db.raw_duckdb(conn)
@@ -108,13 +110,18 @@ def restore_database(db: Database, actor: Actor, path: Path) -> dict[str, int]:
             if name == "schema_version":
                 continue
             bulk.load_arrow(conn, raw, schema.metadata.tables[name], table)
+        # A backup of an older schema lacks what later migrations derive: derive it from the loaded data.
+        for step_version, derive in DATA_STEPS.items():
+            if step_version > version:
+                derive(conn)
         counts = {name: bulk.count_rows(conn, name) for name in tables}
         for name, table in tables.items():
             if name == "schema_version":
                 continue
             if counts[name] != table.num_rows:
                 raise ValidationError(f"Restoring {name} gave {counts[name]} rows, expected {table.num_rows}.")
-            if _checksum(bulk.dump_table(conn, raw, name)) != manifest["tables"][name]["content_sha256"]:
+            restored = bulk.dump_table(conn, raw, name).select(table.column_names)  # the backup's columns
+            if _checksum(restored) != manifest["tables"][name]["content_sha256"]:
                 raise ValidationError(f"Restored table {name} differs from the backup (checksum).")
         for table_name, seq in (("customers", "customers_id_seq"), ("invoices", "invoices_id_seq"),
                                 ("payments", "payments_id_seq"), ("allocations", "allocations_id_seq"),

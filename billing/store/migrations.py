@@ -30,8 +30,6 @@ def _v2_report_data(conn: Connection) -> None:
 
     Migration 1 creates the tables of the current schema, so on a new database they exist already.
     """
-    from billing.store import reports
-
     # information_schema rather than SQLAlchemy's inspector, which duckdb-engine cannot serve on DuckDB 2.
     present = set(conn.execute(sa.text("SELECT column_name FROM information_schema.columns "
                                        "WHERE table_name = 'invoices'")).scalars())
@@ -40,6 +38,12 @@ def _v2_report_data(conn: Connection) -> None:
             conn.execute(sa.text(f"ALTER TABLE invoices ADD COLUMN {name} DATE"))
     schema.sales_facts.create(conn, checkfirst=True)
     schema.collection_facts.create(conn, checkfirst=True)
+    _fill_report_data(conn)
+
+
+def _fill_report_data(conn: Connection) -> None:
+    from billing.store import reports
+
     reports.rebuild_activity_dates(conn)
     reports.rebuild_sales_facts(conn)
     reports.rebuild_collection_facts(conn)
@@ -47,12 +51,16 @@ def _v2_report_data(conn: Connection) -> None:
 
 def _v3_open_flag(conn: Connection) -> None:
     """invoices.is_open, filled from the maintained sums."""
-    from billing.store import invoices
-
     present = set(conn.execute(sa.text("SELECT column_name FROM information_schema.columns "
                                        "WHERE table_name = 'invoices'")).scalars())
     if "is_open" not in present:
         conn.execute(sa.text("ALTER TABLE invoices ADD COLUMN is_open BOOLEAN"))
+    _fill_open_flags(conn)
+
+
+def _fill_open_flags(conn: Connection) -> None:
+    from billing.store import invoices
+
     invoices.rebuild_open_flags(conn)
 
 
@@ -61,6 +69,10 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (2, _v2_report_data),
     (3, _v3_open_flag),
 ]
+
+# What each migration derives from the data, for data of an older version loaded into the current
+# schema (restoring an older backup): the tables and columns exist, their derived content does not.
+DATA_STEPS: dict[int, Callable[[Connection], None]] = {2: _fill_report_data, 3: _fill_open_flags}
 
 
 def apply_migrations(db: Database) -> int:
