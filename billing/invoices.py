@@ -16,7 +16,16 @@ from billing import audit, logic
 from billing.catalog import get_tax_rate
 from billing.errors import NotFoundError, StateError, ValidationError
 from billing.models import InvoiceDraftIn, LineIn, parse
-from billing.money import MAX_AMOUNT, ZERO, check_decimals, minor_unit, quantize_row, round_money
+from billing.money import (
+    MAX_AMOUNT,
+    ZERO,
+    check_decimals,
+    minor_unit,
+    plain_number,
+    quantize_row,
+    round_money,
+    to_decimal,
+)
 from billing.permissions import Actor, require
 from billing.store import invoices as invoice_store
 from billing.store import payments as payment_store
@@ -286,25 +295,82 @@ def void_invoice(db: Database, actor: Actor, invoice_id: int, reason: str, today
     db.transaction(work)
 
 
+def _credited_line_rows(invoiced: list[dict[str, Any]], quantities: dict[int, Decimal | str],
+                        already: dict[int, Decimal], currency: str) -> list[dict[str, Any]]:
+    """Credit-note lines for quantities of an invoice's lines: same price, VAT and percent discount; a
+    fixed line discount in proportion to the quantity (rounded to the currency)."""
+    by_position = {int(line["position"]): line for line in invoiced}
+    rows: list[dict[str, Any]] = []
+    for position, value in sorted(quantities.items()):
+        line = by_position.get(int(position))
+        if line is None:
+            raise ValidationError(f"The invoice has no line {position}.")
+        quantity = to_decimal(value, f"quantity to credit on line {position}")
+        if quantity == 0:
+            continue
+        check_decimals(quantity, 4, f"quantity to credit on line {position}")
+        credited = already.get(int(position), ZERO)
+        left = line["quantity"] - credited
+        if quantity * line["quantity"] < 0 or abs(quantity) > abs(left):
+            of_line = plain_number(line["quantity"])
+            done = f"{plain_number(credited)} of {of_line} already credited; " if credited else ""
+            raise ValidationError(f"Line {position} ({line['description']}): {done}at most {plain_number(left)} "
+                                  f"{'more ' if credited else ''}can be credited.")
+        discount = line["discount_amount"]
+        if discount and quantity != line["quantity"]:
+            discount = round_money(discount * quantity / line["quantity"], currency)
+        rows.append({**line, "position": len(rows) + 1, "quantity": quantity, "discount_amount": discount,
+                     "net_amount": ZERO, "credits_line": int(position)})
+    if not rows:
+        raise ValidationError("Enter the quantity to credit on at least one line.")
+    return rows
+
+
+def preview_credit_note(db: Database, actor: Actor, invoice_id: int,
+                        quantities: dict[int, Decimal | str]) -> logic.Totals:
+    """The totals of the credit note `create_credit_note(..., quantities=...)` would issue, checked
+    the same way (each line's limit, the invoice's remaining amount), without issuing it."""
+    require(actor, "invoices.read")
+    with db.connect() as conn:
+        invoice = _header(conn, invoice_id)
+        invoiced, _, _ = invoice_store.get_body(conn, invoice_id)
+        lines = _credited_line_rows(invoiced, quantities, invoice_store.credited_quantities(conn, invoice_id),
+                                    invoice["currency"])
+    totals = totals_of(lines, [], invoice["currency"])
+    logic.check_credit_amount(totals.payable, round_money(invoice["payable"] - invoice["credited_amount"],
+                                                          invoice["currency"]))
+    return totals
+
+
 def create_credit_note(db: Database, actor: Actor, invoice_id: int, today: date, reason: str = "",
-                       lines: list[LineIn] | list[dict[str, Any]] | None = None) -> int:
-    """Issue a credit note against an issued invoice: all of it (lines=None) or the given lines.
+                       lines: list[LineIn] | list[dict[str, Any]] | None = None,
+                       quantities: dict[int, Decimal | str] | None = None) -> int:
+    """Issue a credit note against an issued invoice: all of it (by default); or `quantities` of its
+    lines (by position), never more of a line than was invoiced less what earlier credit notes took;
+    or free `lines` (a goodwill credit), at the VAT rates the invoice charged.
 
     Never credits more than remains. When the invoice was already paid beyond what now remains,
     payment allocations are released (as negative allocation rows) and become customer credit.
     """
     require(actor, "invoices.write")
+    if lines is not None and quantities is not None:
+        raise ValidationError("Credit either chosen quantities of the invoice's lines or free lines, not both.")
 
     def work(conn: Connection) -> int:
         invoice = _header(conn, invoice_id)
         if invoice["status"] != logic.ISSUED or invoice["kind"] != logic.INVOICE:
             raise StateError("Only an issued invoice can be credited.")
         currency = invoice["currency"]
-        if lines is None:
+        if quantities is not None:
+            invoiced, _, _ = invoice_store.get_body(conn, invoice_id)
+            body_lines = _credited_line_rows(invoiced, quantities, invoice_store.credited_quantities(conn, invoice_id),
+                                             currency)
+            allowances: list[dict[str, Any]] = []
+        elif lines is None:
             if invoice["credited_amount"] != 0:
                 raise ValidationError("Part of this invoice was already credited; choose the lines to credit.")
             body_lines, allowances, _ = invoice_store.get_body(conn, invoice_id)
-            body_lines = [dict(line) for line in body_lines]
+            body_lines = [{**line, "credits_line": line["position"]} for line in body_lines]
         else:
             draft = parse(InvoiceDraftIn, {"customer_id": invoice["customer_id"], "lines": lines})
             body_lines, allowances = _line_rows(conn, draft.lines, currency), []

@@ -110,6 +110,11 @@ def to_decimal(value: object, field: str = "amount") -> Decimal:
     return result
 
 
+def plain_number(value: Decimal) -> str:
+    """A quantity or rate as a person types it: 2, 1.5, 19 (no trailing zeros, no exponent)."""
+    return format(value.normalize(), "f")
+
+
 def decimals_of(value: Decimal) -> int:
     """How many decimals a Decimal carries once trailing zeros are dropped."""
     exponent = value.normalize().as_tuple().exponent

@@ -242,7 +242,7 @@ def test_a_credit_note_for_chosen_lines_reduces_the_balance(portal: Portal) -> N
     assert "Credit note total: **€119.00** (€100.00 + VAT €19.00)" in shown(at)
     at.text_input(key="credit_qty_2").input("3").run()
     at.button(key="confirm_credit").click().run()
-    assert [e.value for e in at.error] == ["Line 2: at most 2 can be credited."]
+    assert [e.value for e in at.error] == ["Line 2 (Work 2): at most 2 can be credited."]
     at.text_input(key="credit_qty_2").input("")
     at.button(key="confirm_credit").click().run()
     view = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today())

@@ -434,6 +434,36 @@ def test_full_credit_after_a_partial_one_is_refused(db: Database, seeded: Seed) 
                    match="already credited")
 
 
+def test_each_line_is_credited_at_most_its_invoiced_quantity_across_credit_notes(db: Database,
+                                                                                 seeded: Seed) -> None:
+    invoice_id = issued(db, seeded.acme, line(seeded.s19, "3", "100.00", discount_amount="30.00"),
+                        line(seeded.s7, "2", "10.00", description="Travel"))  # 270.00 + 20.00 -> 342.70
+    preview = invoices.preview_credit_note(db, ADMIN, invoice_id, {1: "1"})
+    first = invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, quantities={1: "1"})
+    assert preview.payable == header(db, first)["payable"] == D("107.10")  # 100 - 10 (a third of the discount)
+    invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, quantities={1: "1", 2: "2"})
+    error = assert_refused(db, lambda: invoices.create_credit_note(db, ADMIN, invoice_id, TODAY,
+                                                                   quantities={1: "1.5"}), ValidationError)
+    assert str(error) == "Line 1 (Consulting): 2 of 3 already credited; at most 1 more can be credited."
+    assert_refused(db, lambda: invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, quantities={2: "0.01"}),
+                   ValidationError, match="at most 0 more")
+    assert_refused(db, lambda: invoices.preview_credit_note(db, ADMIN, invoice_id, {1: "-1"}), ValidationError)
+    assert_refused(db, lambda: invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, quantities={7: "1"}),
+                   ValidationError, match="no line 7")
+    invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, quantities={1: "1"})
+    v = view(db, invoice_id)
+    # The three thirds of the fixed discount were rounded separately, yet add up to the invoice exactly.
+    assert (v.balance, v.header["credited_amount"]) == (D("0.00"), D("342.70"))
+
+
+def test_a_whole_credit_leaves_no_line_to_credit(db: Database, seeded: Seed, billed: Billed) -> None:
+    invoices.create_credit_note(db, ADMIN, billed.a, TODAY)
+    assert_refused(db, lambda: invoices.create_credit_note(db, ADMIN, billed.a, TODAY, quantities={1: "1"}),
+                   ValidationError, match="1 of 1 already credited")
+    assert_refused(db, lambda: invoices.create_credit_note(db, ADMIN, billed.b, TODAY, quantities={1: "1"},
+                                                           lines=[line(seeded.s19)]), ValidationError)
+
+
 def test_partial_credit_over_the_remainder_is_refused(db: Database, seeded: Seed) -> None:
     invoice_id = issued(db, seeded.acme, line(seeded.s19, "1", "100.00"), line(seeded.s19, "1", "50.00"))
     invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "50.00")])

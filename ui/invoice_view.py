@@ -15,7 +15,7 @@ import streamlit as st
 from billing import invoices, logic
 from billing.errors import BillingError, ValidationError
 from billing.invoices import InvoiceView
-from billing.money import ZERO, round_money, to_decimal
+from billing.money import ZERO, plain_number
 from ui import context
 from ui import format as fmt
 from ui.feedback import run_action
@@ -48,7 +48,7 @@ def plain_lines(text: str) -> str:
 
 def number_text(value: Decimal) -> str:
     """A quantity or rate as typed by a person: 2, 1.5, 19 (no trailing zeros, no exponent)."""
-    return format(value.normalize(), "f")
+    return plain_number(value)
 
 
 def vat_label(category: str, rate: Decimal) -> str:
@@ -147,30 +147,6 @@ def _void_dialog(view: InvoiceView) -> None:
         st.rerun()
 
 
-def _credit_lines(view: InvoiceView, quantities: dict[int, str]) -> list[dict[str, Any]]:
-    """Credit-note lines for the quantities entered (blank = not credited)."""
-    currency = view.header["currency"]
-    lines = []
-    for line in view.lines:
-        text = quantities.get(int(line["position"]), "").strip()
-        if not text:
-            continue
-        quantity = to_decimal(text, f"quantity to credit on line {line['position']}")
-        # The domain caps a credit note by amount only; per line, never credit more than was invoiced.
-        if abs(quantity) > abs(line["quantity"]) or quantity * line["quantity"] < 0:
-            raise ValidationError(f"Line {line['position']}: at most {number_text(line['quantity'])} "
-                                  "can be credited.")
-        discount = line["discount_amount"]
-        if quantity != line["quantity"] and discount:
-            # A fixed line discount is credited in proportion to the quantity credited.
-            discount = round_money(discount * quantity / line["quantity"], currency)
-        lines.append({"description": line["description"], "quantity": quantity, "unit_price": line["unit_price"],
-                      "unit": line["unit"], "product_id": line["product_id"], "tax_rate_id": line["tax_rate_id"],
-                      "base_quantity": line["base_quantity"], "discount_percent": line["discount_percent"],
-                      "discount_amount": discount})
-    return lines
-
-
 @st.dialog("Credit note", width="large", on_dismiss=close_dialog)
 def _credit_dialog(view: InvoiceView) -> None:
     currency = view.header["currency"]
@@ -202,19 +178,15 @@ def _credit_dialog(view: InvoiceView) -> None:
     reason = st.text_input("Reason (printed on the credit note)", key="credit_reason",
                            placeholder=f"Credit note for invoice {header['number']}")
 
-    def chosen_lines() -> list[dict[str, Any]] | None:
-        if scope == "whole":
-            return None
-        lines = _credit_lines(view, quantities)
-        if not lines:
-            raise ValidationError("Enter the quantity to credit on at least one line.")
-        return lines
+    chosen = {position: text for position, text in quantities.items() if text.strip()}
 
     def credit() -> int:
+        if scope == "lines" and not chosen:
+            raise ValidationError("Enter the quantity to credit on at least one line.")
         return invoices.create_credit_note(context.db(), context.actor(), view.id, today=context.today(),
-                                           reason=reason or "", lines=chosen_lines())
+                                           reason=reason or "", quantities=chosen if scope == "lines" else None)
 
-    _credit_preview(view, scope == "whole", chosen_lines, any(text.strip() for text in quantities.values()))
+    _credit_preview(view, scope == "whole", chosen)
     yes, no = st.columns(2)
     if yes.button("Issue credit note", type="primary", key="confirm_credit", width="stretch"):
         _finish(credit, "Credit note issued")
@@ -223,21 +195,18 @@ def _credit_dialog(view: InvoiceView) -> None:
         st.rerun()
 
 
-def _credit_preview(view: InvoiceView, whole: bool, chosen: Callable[[], list[dict[str, Any]] | None],
-                    typed: bool) -> None:
-    """The credit note's total before it is issued: its lines at the VAT rates the invoice charged."""
+def _credit_preview(view: InvoiceView, whole: bool, chosen: dict[int, Decimal | str]) -> None:
+    """The credit note's total before it is issued, checked as issuing it will be."""
     currency = view.header["currency"]
     if whole:
         st.markdown(f"Credit note total: **{plain(fmt.money(view.header['payable'], currency))}**")
         return
-    charged = {line["tax_rate_id"]: line for line in view.lines}
+    if not chosen:
+        return
     try:
-        totals = invoices.totals_of([{**line, "vat_category": charged[line["tax_rate_id"]]["vat_category"],
-                                      "vat_rate": charged[line["tax_rate_id"]]["vat_rate"], "charge_amount": ZERO}
-                                     for line in chosen() or []], [], currency)
+        totals = invoices.preview_credit_note(context.db(), context.actor(), view.id, chosen)
     except BillingError as exc:
-        if typed:
-            st.caption(exc.message)
+        st.caption(exc.message)
         return
     st.markdown(f"Credit note total: **{plain(fmt.money(totals.payable, currency))}** "
                 f"({plain(fmt.money(totals.tax_exclusive, currency))} + VAT "

@@ -97,6 +97,21 @@ def rebuild_open_flags(conn: Connection) -> None:
         is_open=invoices.c.payable - invoices.c.paid_amount - invoices.c.credited_amount > 0))
 
 
+def credited_quantities(conn: Connection, invoice_id: int) -> dict[int, Decimal]:
+    """Per line position of an invoice, the quantity its issued credit notes credited."""
+    notes = list(conn.execute(sa.select(invoices.c.id).where(
+        invoices.c.credited_invoice_id == invoice_id, invoices.c.kind == "credit_note",
+        invoices.c.status == "issued")).scalars())
+    if not notes:
+        return {}
+    # By the ids of its few credit notes: a join would scan every invoice line.
+    rows = conn.execute(
+        sa.select(invoice_lines.c.credits_line, sa.func.sum(invoice_lines.c.quantity))
+        .where(invoice_lines.c.invoice_id.in_(notes), invoice_lines.c.credits_line.is_not(None))
+        .group_by(invoice_lines.c.credits_line))
+    return {int(position): Decimal(total) for position, total in rows}
+
+
 def credit_notes_of(conn: Connection, invoice_id: int) -> list[dict[str, Any]]:
     rows = conn.execute(sa.select(invoices.c.id, invoices.c.number, invoices.c.issue_date, invoices.c.payable,
                                   invoices.c.status)

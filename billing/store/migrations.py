@@ -64,10 +64,19 @@ def _fill_open_flags(conn: Connection) -> None:
     invoices.rebuild_open_flags(conn)
 
 
+def _v4_credited_lines(conn: Connection) -> None:
+    """invoice_lines.credits_line: which invoice line a credit-note line credits (unknown before)."""
+    present = set(conn.execute(sa.text("SELECT column_name FROM information_schema.columns "
+                                       "WHERE table_name = 'invoice_lines'")).scalars())
+    if "credits_line" not in present:
+        conn.execute(sa.text("ALTER TABLE invoice_lines ADD COLUMN credits_line INTEGER"))
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
     (3, _v3_open_flag),
+    (4, _v4_credited_lines),
 ]
 
 # What each migration derives from the data, for data of an older version loaded into the current

@@ -145,6 +145,9 @@ invoice_lines = sa.Table(
     sa.Column("vat_category", sa.String(2), nullable=False),
     sa.Column("vat_rate", RATE, nullable=False),
     sa.Column("net_amount", MONEY, nullable=False),
+    # On a credit note, the position of the line of the credited invoice this line credits (NULL for
+    # a free credit line, and for credit notes made before migration 4).
+    sa.Column("credits_line", sa.Integer, nullable=True),
 )
 
 invoice_allowances = sa.Table(
