@@ -17,7 +17,7 @@ import pyarrow.csv as pa_csv
 from fpdf.enums import Align
 
 from billing.errors import ValidationError
-from billing.pdf import FONT_FAMILY, LIGHT_FILL, Document, build_pdf
+from billing.pdf_document import FONT_FAMILY, LIGHT_FILL, Document, build_pdf
 
 BOM = b"\xef\xbb\xbf"  # without it, Excel reads UTF-8 CSV as the local code page
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").

@@ -1,214 +1,28 @@
-"""Invoice and credit-note PDFs (fpdf2), and the PDF page set-up shared with table exports.
-
-Text is set in DejaVu Sans, a Unicode TrueType font shipped in `billing/fonts/` and embedded
-(subset) in every document, so "€", "ł", Greek and Cyrillic print. A character the font has no
-glyph for is reported as a `MissingGlyphWarning` (fpdf2 itself only logs it and prints a blank).
-"""
+"""Invoice and credit-note PDFs (fpdf2), drawn on billing.pdf_document's Document: company header and
+logo, customer block, numbered lines, VAT breakdown, totals, payment instructions and a status stamp."""
 
 from __future__ import annotations
 
-import copy
 import functools
 import io
-import unicodedata
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any, cast
 
 from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
-from fontTools import subset as font_subset
-from fontTools import ttLib
-from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
-from fpdf.fonts import SubsetMap, TTFFont
 
 from billing import logic
 from billing.invoices import InvoiceView
 from billing.money import ZERO, decimals_of, format_money, minor_unit
+from billing.pdf_document import FONT_FAMILY, GREY, LIGHT_FILL, LINE_COLOUR, Document, build_pdf
 
-FONT_DIR = Path(__file__).parent / "fonts"
-FONT_FAMILY = "dejavu"
-_FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
-
-# Documents are set in the smallest cut of DejaVu that covers their text: each glyph a font
-# holds costs time in every document's font subsetting (fontTools, in fpdf2's `output()`).
-# Warm, an invoice takes ~24 ms with the Latin cut (~680 glyphs), ~37 ms with the wide one (~2,600).
-LATIN_RANGES: tuple[tuple[int, int], ...] = (
-    (0x0020, 0x007E), (0x00A0, 0x024F),  # ASCII, Latin-1, Latin Extended-A and -B
-    (0x2010, 0x205E), (0x20A0, 0x20C0),  # punctuation, currency signs
-    (0x2116, 0x2116), (0x2122, 0x2122), (0xFFFD, 0xFFFD),  # numero, trade mark, replacement character
-)
-EUROPEAN_RANGES: tuple[tuple[int, int], ...] = (*LATIN_RANGES, (0x0370, 0x03FF), (0x0400, 0x04FF))  # + Greek, Cyrillic
-# Scripts that print correctly left to right without text shaping (Latin, Greek, Cyrillic,
-# Armenian, Georgian) and common symbols. Hebrew and Arabic need bidi and shaping, which these
-# documents do not do: leaving them out gets them reported as missing, not printed wrongly.
-WIDE_RANGES: tuple[tuple[int, int], ...] = (
-    (0x0020, 0x007E), (0x00A0, 0x058F),  # Latin, IPA, combining marks, Greek, Cyrillic, Armenian
-    (0x10A0, 0x10FF), (0x1E00, 0x1EFF),  # Georgian, Latin Extended Additional (Vietnamese)
-    (0x2000, 0x22FF),  # punctuation, super/subscripts, currency, letterlike, number forms, arrows, math
-    (0x2460, 0x24FF), (0x25A0, 0x25FF), (0x2C60, 0x2C7F), (0xA720, 0xA7FF),
-    (0xFB00, 0xFB06), (0xFFFD, 0xFFFD),
-)
-FONT_CUTS = (LATIN_RANGES, EUROPEAN_RANGES, WIDE_RANGES)
-
-
-def _code_points(ranges: tuple[tuple[int, int], ...]) -> frozenset[int]:
-    return frozenset(code for first, last in ranges for code in range(first, last + 1))
-
-
-_CUT_CODE_POINTS = tuple(_code_points(ranges) for ranges in FONT_CUTS)
-
-GREY = (110, 110, 110)
-LIGHT_FILL = (240, 240, 240)
-LINE_COLOUR = (190, 190, 190)
 STAMP_COLOURS = {"VOID": (200, 30, 30), "PAID": (20, 140, 60), "DRAFT": (120, 120, 120),
                  "CREDIT NOTE": (30, 80, 180)}
-
-
-class MissingGlyphWarning(UserWarning):
-    """Some characters are not in the PDF font and print as blanks."""
-
-
-# --- fonts: parsed once per process -------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _ParsedFont:
-    """A font parsed once (metrics, character map, widths) and what a document needs to embed it.
-
-    fpdf2 subsets the fontTools object of each document in place and closes it on output, so every
-    document gets a fresh one, opened lazily from `data`; the parsing is what is shared.
-    """
-
-    font: TTFFont
-    data: bytes  # the font without glyph names (post format 3): decoding 2,600 names costs ~5 ms
-    glyph_order: tuple[str, ...]  # ... so the names come from here
-
-
-def _font_cut(path: Path, ranges: tuple[tuple[int, int], ...]) -> tuple[bytes, bytes, tuple[str, ...]]:
-    """The font reduced to `ranges`: with glyph names, without them, and the names."""
-    font = ttLib.TTFont(path, recalcTimestamp=False, lazy=True)
-    # Tables fpdf2 drops from embedded fonts anyway (kern too: PDF positions every glyph itself);
-    # deleted before subsetting, they are never parsed.
-    for tag in ("FFTM", "GDEF", "GPOS", "GSUB", "MATH", "kern"):
-        if tag in font:
-            del font[tag]
-    options = font_subset.Options(glyph_names=True, notdef_outline=True, recommended_glyphs=True,
-                                  layout_features=[])
-    subsetter = font_subset.Subsetter(options)
-    subsetter.populate(unicodes=_code_points(ranges))
-    subsetter.subset(font)
-    cmap = font["cmap"]
-    cmap.tables = [table for table in cmap.tables if (table.platformID, table.platEncID) == (3, 1)]
-    named, unnamed = io.BytesIO(), io.BytesIO()
-    font.save(named)
-    glyph_order = tuple(font.getGlyphOrder())
-    font["post"].formatType = 3.0
-    font.save(unnamed)
-    return named.getvalue(), unnamed.getvalue(), glyph_order
-
-
-@functools.cache
-def _parsed_fonts(cut: int) -> tuple[_ParsedFont, ...]:
-    holder = FPDF()
-    parsed = []
-    for style, file_name in _FONT_FILES.items():
-        named, unnamed, glyph_order = _font_cut(FONT_DIR / file_name, FONT_CUTS[cut])
-        # TTFFont hands its "path" straight to fontTools, which reads file objects as well.
-        font = TTFFont(holder, cast(Path, io.BytesIO(named)), f"{FONT_FAMILY}{style}", style)
-        holder.fonts[font.fontkey] = font
-        parsed.append(_ParsedFont(font, unnamed, glyph_order))
-    return tuple(parsed)
-
-
-def _document_font(parsed: _ParsedFont, index: int) -> TTFFont:
-    font = copy.copy(parsed.font)  # shares the read-only metrics: widths, character map, descriptor
-    font.i = index
-    # recalcBBoxes=False: recomputing bounds decompiles and recompiles every glyph used (~20 ms per
-    # font); the whole font's bounding box and maxima stay valid for any subset of it.
-    font.ttfont = ttLib.TTFont(io.BytesIO(parsed.data), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
-    font.ttfont.setGlyphOrder(list(parsed.glyph_order))
-    font.missing_glyphs = []
-    font.biggest_size_pt = 0
-    font.subset = SubsetMap(font)
-    return font
-
-
-def font_cut_for(text: str) -> int:
-    """The smallest font cut that has every character of `text` (the widest when none has)."""
-    # Line breaks and other control characters are never printed as glyphs.
-    code_points = {ord(char) for char in set(unicodedata.normalize("NFC", text)) if char >= " "}
-    return next((cut for cut, covered in enumerate(_CUT_CODE_POINTS) if code_points <= covered),
-                len(FONT_CUTS) - 1)
-
-
-# --- the document ------------------------------------------------------------------------------
-
-class Document(FPDF):
-    """A page set-up for the portal's PDFs: DejaVu embedded, a footer line and "Page X of Y"."""
-
-    def __init__(self, *, page_size: str = "A4", landscape: bool = False, footer_text: str = "",
-                 font_cut: int = 0) -> None:
-        super().__init__(orientation="landscape" if landscape else "portrait", unit="mm", format=page_size)
-        for index, parsed in enumerate(_parsed_fonts(font_cut), start=1):
-            self.fonts[parsed.font.fontkey] = _document_font(parsed, index)
-        self.font_cut = font_cut
-        self.footer_text = footer_text
-        self.set_margins(15, 15, 15)
-        self.set_auto_page_break(True, margin=18)
-        self.set_font(FONT_FAMILY, size=9)
-        self.set_creator("billing-portal")
-
-    def footer(self) -> None:
-        self.set_y(-13)
-        with self.local_context(text_color=GREY):
-            self.set_font(FONT_FAMILY, "", 7.5)
-            self.cell(self.epw * 0.75, 5, self.footer_text)
-            self.cell(self.epw * 0.25, 5, f"Page {self.page_no()} of {{nb}}", align=Align.R)
-
-    def normalize_text(self, text: str) -> str:
-        # Composed (NFC) form: without text shaping a letter followed by a combining accent prints
-        # badly, or not at all when the accent is outside the font cut; its precomposed form does not.
-        text = super().normalize_text(text)
-        return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
-
-    def text_width(self, text: str) -> float:
-        """What get_string_width returns for plain text, without building text fragments (~15x faster)."""
-        widths = cast(TTFFont, self.current_font).cw
-        return sum(widths[ord(char)] for char in text) * self.font_size / 1000
-
-    def missing_characters(self) -> list[str]:
-        """The characters drawn so far that the font has no glyph for."""
-        return sorted({chr(code) for font in self.fonts.values() if isinstance(font, TTFFont)
-                       for code in font.missing_glyphs})
-
-
-def build_pdf(draw: Callable[[Document], None], *, text: str = "", page_size: str = "A4", landscape: bool = False,
-              footer_text: str = "") -> bytes:
-    """Run `draw` on a fresh Document and return the PDF.
-
-    `text` (what the document will print, as far as the caller knows) picks the font cut; should
-    the drawing need more, it is done again with the wide cut. Characters even that one lacks
-    raise a MissingGlyphWarning: fpdf2 only logs them, and prints blanks.
-    """
-    cut = font_cut_for(text + footer_text)
-    while True:
-        pdf = Document(page_size=page_size, landscape=landscape, footer_text=footer_text, font_cut=cut)
-        draw(pdf)
-        missing = pdf.missing_characters()
-        if not missing or cut == len(FONT_CUTS) - 1:
-            break
-        cut = len(FONT_CUTS) - 1
-    if missing:
-        shown = ", ".join(f"{char!r} (U+{ord(char):04X})" for char in missing[:10])
-        warnings.warn(f"The PDF font has no glyph for {shown}: they print as blanks.", MissingGlyphWarning,
-                      stacklevel=3)
-    return bytes(pdf.output())
 
 
 # --- formatting --------------------------------------------------------------------------------

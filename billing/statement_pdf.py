@@ -13,7 +13,7 @@ from babel.dates import format_date
 from fpdf.enums import Align, XPos, YPos
 
 from billing.money import ZERO, format_money
-from billing.pdf import FONT_FAMILY, GREY, LIGHT_FILL, LINE_COLOUR, Document, build_pdf
+from billing.pdf_document import FONT_FAMILY, GREY, LIGHT_FILL, LINE_COLOUR, Document, build_pdf
 from billing.reports import Statement
 
 KINDS = {"invoice": "Invoice", "credit_note": "Credit note", "payment": "Payment", "refund": "Refund",

@@ -13,10 +13,10 @@ from pypdf import PdfReader
 
 from billing.errors import ValidationError
 from billing.exports import BOM, column_totals, table_to_csv, table_to_pdf
-from billing.pdf import MissingGlyphWarning
+from billing.pdf_document import MissingGlyphWarning
 
-# fpdf2 only logs missing glyphs; billing.pdf turns them into MissingGlyphWarning, an error here.
-pytestmark = pytest.mark.filterwarnings("error::billing.pdf.MissingGlyphWarning")
+# fpdf2 only logs missing glyphs; billing.pdf_document turns them into MissingGlyphWarning, an error here.
+pytestmark = pytest.mark.filterwarnings("error::billing.pdf_document.MissingGlyphWarning")
 
 INJECTIONS = ['=HYPERLINK("http://evil.example","click")', "+1+1", "-1+2", "@SUM(1,1)", "\tleading tab",
               "\rleading return"]

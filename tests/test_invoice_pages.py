@@ -291,7 +291,6 @@ def test_an_unknown_invoice_is_a_message_not_a_traceback(portal: Portal) -> None
 
 
 def test_the_pdf_download_is_a_pdf(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("billing.pdf")
     managers: list[MediaFileManager] = []
 
     class Recording(MediaFileManager):

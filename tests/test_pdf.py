@@ -18,18 +18,11 @@ from pypdf import PdfReader
 from billing import logic
 from billing.invoices import InvoiceView
 from billing.money import ZERO, format_money
-from billing.pdf import (
-    FONT_CUTS,
-    FONT_DIR,
-    MissingGlyphWarning,
-    _parsed_fonts,
-    font_cut_for,
-    render_invoice_pdf,
-    stamp_of,
-)
+from billing.pdf import render_invoice_pdf, stamp_of
+from billing.pdf_document import FONT_CUTS, FONT_DIR, MissingGlyphWarning, _parsed_fonts, font_cut_for
 
-# fpdf2 only logs missing glyphs; billing.pdf turns them into MissingGlyphWarning, an error here.
-pytestmark = pytest.mark.filterwarnings("error::billing.pdf.MissingGlyphWarning")
+# fpdf2 only logs missing glyphs; billing.pdf_document turns them into MissingGlyphWarning, an error here.
+pytestmark = pytest.mark.filterwarnings("error::billing.pdf_document.MissingGlyphWarning")
 
 UNICODE_DESCRIPTIONS = ["Consulting € services – Łódź office", "Ωμέγα widget", "Привет subscription (monthly)"]
 
@@ -188,7 +181,7 @@ def test_a_glyph_the_font_lacks_warns_outside_tests(company: dict[str, Any]) -> 
 
 
 def test_fpdf_alone_only_logs_missing_glyphs(caplog: pytest.LogCaptureFixture) -> None:
-    """Why billing.pdf raises its own warning: the pyproject filter on fpdf's warnings never fires."""
+    """Why billing.pdf_document raises its own warning: the pyproject filter on fpdf's warnings never fires."""
     pdf = FPDF()
     pdf.add_font("dejavu", "", FONT_DIR / "DejaVuSans.ttf")
     pdf.set_font("dejavu", size=10)

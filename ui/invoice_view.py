@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import logging
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -19,8 +17,6 @@ from billing.money import ZERO, plain_number
 from ui import context
 from ui import format as fmt
 from ui.feedback import run_action
-
-log = logging.getLogger("billing.ui")
 
 STATUS_COLORS = {"draft": "gray", "unpaid": "blue", "issued": "blue", "partially_paid": "orange", "paid": "green",
                  "overdue": "red", "void": "gray", "credit_note": "violet", "credited": "violet"}
@@ -227,24 +223,12 @@ def _delete_dialog(view: InvoiceView, on_deleted: Callable[[], None]) -> None:
 
 # --- the view -----------------------------------------------------------------------------------
 
-def _pdf_renderer() -> Callable[[InvoiceView, dict[str, Any]], bytes] | None:
-    """billing.pdf.render_invoice_pdf when that module is available (it is optional here)."""
-    try:
-        module = importlib.import_module("billing.pdf")
-    except Exception:  # a missing or broken PDF module must not break the page
-        log.exception("PDF rendering is not available")
-        return None
-    return getattr(module, "render_invoice_pdf", None)
-
-
 def pdf_button(view: InvoiceView) -> None:
-    render = _pdf_renderer()
-    if render is None:
-        st.button("PDF not available", icon=":material/picture_as_pdf:", disabled=True, key="pdf_missing")
-        return
+    from billing.pdf import render_invoice_pdf  # fonts and fpdf2 load on the first invoice shown, not at start
+
     company = context.company()
     name = view.header["number"] or f"draft-{view.id}"
-    st.download_button("Download PDF", data=lambda: render(view, company), file_name=f"{name}.pdf",
+    st.download_button("Download PDF", data=lambda: render_invoice_pdf(view, company), file_name=f"{name}.pdf",
                        mime="application/pdf", icon=":material/picture_as_pdf:", on_click="ignore", key="pdf")
 
 
