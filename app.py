@@ -13,7 +13,8 @@ from ui.feedback import guarded, show_flashes, show_unexpected
 from ui.pages import pages_for
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-st.set_page_config(page_title="Billing portal", page_icon=":material/receipt_long:", layout="wide")
+logging.getLogger("fontTools").setLevel(logging.WARNING)  # subsetting a PDF font logs ~100 lines at INFO
+st.set_page_config(page_title="Billing portal", page_icon="🧾", layout="wide")  # an emoji needs no web font
 
 
 def main() -> None:
@@ -31,7 +32,7 @@ def main() -> None:
     for spec in specs:
         sections.setdefault(spec.section, []).append(
             st.Page(spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=spec.default))
-    navigation = st.navigation(sections)
+    navigation = st.navigation(sections, expanded=True)  # at most 14 pages: no "View more"
     with st.sidebar:
         company = context.company()
         if company.get("legal_name"):

@@ -15,7 +15,7 @@ from billing import reports
 from ui import charts, context, report_filters
 from ui import format as fmt
 from ui.feedback import guarded
-from ui.report_filters import plain
+from ui.format import plain
 from ui.tables import Column, clear_selection, list_fetch, paged_table
 
 DEFAULT_BUCKETS = ",".join(str(days) for days in reports.DEFAULT_BUCKETS)

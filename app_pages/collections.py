@@ -49,7 +49,7 @@ def forecast(today: date, currencies: tuple[str, ...]) -> None:
                             config={"displayModeBar": False})
     with st.container(border=True):
         st.markdown("**How this forecast is made**")
-        st.caption(report_filters.plain(reports.FORECAST_METHOD))
+        st.caption(fmt.plain(reports.FORECAST_METHOD))
 
 
 @report_filters.panel

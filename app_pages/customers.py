@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import streamlit as st
-from babel import Locale
 
 from billing import customer_overview, customers, payments
 from billing.invoices import list_invoices
@@ -19,14 +18,13 @@ db, actor, today = context.db(), context.actor(), context.today()
 can_write = context.allowed("customers.write")
 COMMON = [context.base_currency(), "EUR", "USD", "GBP", "CHF", "JPY"]
 CURRENCIES = list(dict.fromkeys([*COMMON, *sorted(KNOWN_CURRENCIES)]))
-COUNTRIES = ["", *sorted((c for c in Locale("en").territories if len(c) == 2 and c.isalpha()), key=fmt.country)]
 TEMPLATE = "name,email,address,country,tax_id,currency,terms_days,notes\nExample Ltd,ap@example.com,,GB,,GBP,30,\n"
 
 
 def customer_form(key: str, current: dict[str, Any], submit: str, disabled: bool = False) -> dict[str, Any] | None:
     """Every CustomerIn field; returns what was entered when the form is submitted (read-only if disabled)."""
     country = current.get("country", "")
-    countries = COUNTRIES if country in COUNTRIES else [country, *COUNTRIES]
+    countries = fmt.countries_with(country)
     with st.container() if disabled else st.form(key, border=False):
         left, right = st.columns(2)
         values = {

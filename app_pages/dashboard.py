@@ -91,7 +91,7 @@ def top_overdue(currency: str, as_of: date) -> None:
     rows = sorted((row for row in rows if row["overdue"] > 0), key=lambda row: row["overdue"], reverse=True)
     paged_table(f"dashboard:overdue:{currency}", list_fetch(rows[:TOP_OVERDUE]), OVERDUE_COLUMNS,
                 page_size=TOP_OVERDUE, selectable=False, filters={"As of": fmt.day(as_of), "Currency": currency},
-                title=f"Top overdue customers {currency}", totals=("overdue",), empty="Nothing overdue. ✅")
+                title=f"Top overdue customers {currency}", totals=("overdue",), empty="Nothing overdue.")
 
 
 def expected_cash(forecast: pd.DataFrame, currency: str) -> None:

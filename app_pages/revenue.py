@@ -14,7 +14,7 @@ from billing import reports
 from ui import charts, context, report_filters
 from ui import format as fmt
 from ui.feedback import guarded
-from ui.report_filters import plain
+from ui.format import plain
 from ui.tables import Column, list_fetch, money_total, paged_table
 
 GRANULARITIES = {"day": "Day", "week": "Week", "month": "Month", "quarter": "Quarter", "year": "Year"}

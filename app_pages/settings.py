@@ -16,6 +16,7 @@ from billing.errors import BillingError
 from billing.logic import format_number
 from billing.money import KNOWN_CURRENCIES
 from ui import context
+from ui import format as fmt
 from ui.feedback import run_action
 
 TIMEZONES = sorted(available_timezones() | {"UTC"})
@@ -66,7 +67,9 @@ with company_tab, st.form("company"):
     address = left.text_area("Address", profile.get("address", ""), height=100)
     bank = right.text_area("Bank details (IBAN, BIC)", profile.get("bank_details", ""), height=100)
     left, middle, right = st.columns(3)
-    country = left.text_input("Country (ISO code)", profile.get("country", ""), max_chars=2)
+    countries = fmt.countries_with(profile.get("country") or "")
+    country = left.selectbox("Country", countries, countries.index(profile.get("country") or ""),
+                             format_func=lambda c: fmt.country(c) or "—")
     email = middle.text_input("Billing email", profile.get("email", ""))
     current = profile.get("base_currency") or "EUR"
     currency = right.selectbox("Base currency", CURRENCIES,
@@ -86,10 +89,10 @@ with company_tab, st.form("company"):
     else:
         logo_col.caption("No logo yet.")
     upload = upload_col.file_uploader("Upload a new logo (PNG or JPEG, at most 1 MB)",
-                                      type=["png", "jpg", "jpeg"])
+                                      type=["png", "jpg", "jpeg"], max_upload_size=1)
     remove_logo = upload_col.checkbox("Remove the logo", disabled=not profile.get("logo"))
     if st.form_submit_button("Save company profile", type="primary", icon=":material/save:"):
-        data = {"legal_name": legal_name, "address": address, "country": country.strip().upper(),
+        data = {"legal_name": legal_name, "address": address, "country": country or "",
                 "tax_id": tax_id, "email": email, "bank_details": bank, "base_currency": currency,
                 "timezone": timezone, "default_terms_days": int(terms), "page_size": page_size}
         # Only the bytes are used: billing.settings checks they are a PNG or JPEG; the name is ignored.

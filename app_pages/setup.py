@@ -12,6 +12,7 @@ from billing.errors import ValidationError
 from billing.models import CompanyIn, parse
 from billing.money import KNOWN_CURRENCIES
 from ui import context
+from ui import format as fmt
 from ui.feedback import run_action
 
 TIMEZONES = sorted(available_timezones() | {"UTC"})
@@ -65,7 +66,8 @@ with body, st.form("setup"):
     address = left.text_area("Address", height=100)
     bank = right.text_area("Bank details (IBAN, BIC)", height=100)
     left, middle, right = st.columns(3)
-    country = left.text_input("Country (ISO code)", max_chars=2, placeholder="DE")
+    countries = fmt.countries_with("")
+    country = left.selectbox("Country", countries, key="setup_country", format_func=lambda c: fmt.country(c) or "—")
     company_email = middle.text_input("Billing email", key="company_email")
     currency = right.selectbox("Base currency", CURRENCIES, index=CURRENCIES.index("EUR"))
     left, middle, right = st.columns(3)
@@ -81,7 +83,7 @@ with body, st.form("setup"):
 if submitted:
     with body:  # messages under the form
         owner = {"username": username, "name": name, "email": email, "password": password}
-        company = {"legal_name": legal_name, "address": address, "country": country.strip().upper(), "tax_id": tax_id,
+        company = {"legal_name": legal_name, "address": address, "country": country or "", "tax_id": tax_id,
                    "email": company_email, "bank_details": bank, "base_currency": currency, "timezone": timezone,
                    "default_terms_days": int(terms), "page_size": page_size}
         created = run_action(lambda: set_up(owner, repeat, company, demo))

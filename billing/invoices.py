@@ -33,7 +33,7 @@ from billing.store import records
 from billing.store import reports as report_store
 from billing.store import series as series_store
 from billing.store.db import Database, utcnow
-from billing.store.schema import MAX_PRICE, customers, products
+from billing.store.schema import MAX_PRICE, customers, products, tax_rates
 
 SERIES_OF_KIND = {logic.INVOICE: "INV", logic.CREDIT_NOTE: "CN"}
 
@@ -52,6 +52,9 @@ class InvoiceView:
     credit_notes: list[dict[str, Any]] = field(default_factory=list)
     allocations: list[dict[str, Any]] = field(default_factory=list)
     credited_invoice: dict[str, Any] | None = None
+    # EN 16931 BT-120: why VAT is not charged, per category that needs a reason (E, AE, K, G, O),
+    # from the document's tax rates.
+    exemption_reasons: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> int:
@@ -446,6 +449,10 @@ def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date) -> Inv
         allocations = payment_store.allocations_of_invoice(conn, invoice_id)
         credited = (invoice_store.get_header(conn, header["credited_invoice_id"])
                     if header["credited_invoice_id"] else None)
+        rate_ids = sorted({int(item["tax_rate_id"]) for item in [*lines, *allowances] if item["tax_rate_id"]})
+        rates = records.rows_with_ids(conn, tax_rates, rate_ids)
+    reasons = {rate["category"]: rate["exemption_reason"] for rate in rates
+               if rate["category"] in logic.EXEMPTION_REASON_CATEGORIES and rate["exemption_reason"]}
     currency = header["currency"]
     for row in [header, *lines, *allowances, *credit_notes, *allocations]:
         quantize_row(row, currency)
@@ -459,7 +466,7 @@ def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date) -> Inv
                                       header["credited_amount"], header["due_date"], as_of)
     return InvoiceView(header=header, customer=customer, lines=lines, allowances=allowances, totals=totals,
                        balance=balance, status=status, credit_notes=credit_notes, allocations=allocations,
-                       credited_invoice=credited)
+                       credited_invoice=credited, exemption_reasons=reasons)
 
 
 def list_invoices(db: Database, actor: Actor, as_of: date, **filters: Any) -> tuple[list[dict[str, Any]], int]:

@@ -183,15 +183,19 @@ def _draw_header(pdf: Document, view: InvoiceView, company: dict[str, Any], titl
 
 
 def _draw_stamp(pdf: Document, text: str) -> None:
-    """A tilted, translucent boxed word across the first page, drawn over what is there."""
+    """A tilted, translucent boxed word: in the free space below the content when the last page has
+    room for it, else across the first page over what is there."""
     colour, last_page = STAMP_COLOURS[text], pdf.page
-    pdf.page = 1
+    below = pdf.get_y() + 12
+    room = pdf.page_break_trigger - below >= 40
+    if not room:
+        pdf.page = 1
     with pdf.local_context(text_color=colour, draw_color=colour, line_width=1.2, fill_opacity=0.35,
                            stroke_opacity=0.35):
         pdf.set_font(FONT_FAMILY, "B", 34)
         width, height = pdf.get_string_width(text) + 14, 17
-        x, y = (pdf.w - width) / 2, 100
-        with pdf.rotation(angle=18, x=x + width / 2, y=y + height / 2):
+        x, y = (pdf.w - width) / 2, below + 8 if room else 100
+        with pdf.rotation(angle=12, x=x + width / 2, y=y + height / 2):
             pdf.set_xy(x, y)
             pdf.cell(width, height, text, border=1, align=Align.C)
     pdf.page = last_page  # the footer of the last page is drawn on output, on the current page
@@ -322,8 +326,7 @@ def _draw_summary(pdf: Document, view: InvoiceView, locale: str) -> None:
     pdf.set_font(FONT_FAMILY, "", 8)
     for entry in breakdown:
         pdf.set_xy(left, pdf.get_y() + (6 if entry is breakdown[0] else 5))
-        name = logic.VAT_CATEGORIES.get(entry.vat_category, "")
-        values = [f"{entry.vat_category} – {name}", _percent(entry.vat_rate, locale),
+        values = [logic.VAT_CATEGORIES.get(entry.vat_category, entry.vat_category), _percent(entry.vat_rate, locale),
                   format_money(entry.taxable, currency, locale), format_money(entry.tax, currency, locale)]
         for column, value in zip(vat_columns, values, strict=True):
             pdf.cell(column.width, 5, value, align=column.align)
@@ -346,6 +349,11 @@ def _draw_summary(pdf: Document, view: InvoiceView, locale: str) -> None:
 def _draw_payment(pdf: Document, view: InvoiceView, company: dict[str, Any], number: str, locale: str) -> None:
     header, currency = view.header, view.header["currency"]
     paragraphs: list[tuple[str, str]] = []
+    charged = {entry.vat_category for entry in view.totals.tax_breakdown}
+    exemptions = [f"{logic.VAT_CATEGORIES.get(category, category)}: {reason}"
+                  for category, reason in sorted(view.exemption_reasons.items()) if category in charged]
+    if exemptions:  # EN 16931 BT-120: why no VAT is charged
+        paragraphs.append(("VAT", "\n".join(exemptions)))
     if view.is_credit_note:
         credited = (view.credited_invoice or {}).get("number")
         if credited:
@@ -353,9 +361,11 @@ def _draw_payment(pdf: Document, view: InvoiceView, company: dict[str, Any], num
     elif view.status == "paid":
         paragraphs.append(("Payment", "Paid in full. Thank you."))
     elif view.status not in ("void", "draft") and view.balance > 0:
-        due = header.get("due_date")
-        text = f"Please pay {format_money(view.balance, currency, locale)}"
-        text += f" by {_date(due, locale)}." if due else "."
+        due, amount = header.get("due_date"), format_money(view.balance, currency, locale)
+        if view.status == "overdue":
+            text = f"{amount} was due on {_date(due, locale)}. Please pay it now."
+        else:
+            text = f"Please pay {amount}" + (f" by {_date(due, locale)}." if due else ".")
         if company.get("bank_details"):
             text += f"\n{company['bank_details']}"
         text += f"\nPayment reference: {number}"

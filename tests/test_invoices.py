@@ -564,3 +564,9 @@ def test_list_invoices_with_display_status(db: Database, seeded: Seed) -> None:
     rows, total = invoices.list_invoices(db, ADMIN, as_of=late, status="overdue")
     assert sorted(row["id"] for row in rows) == [unpaid, partial]
     assert {row["display_status"] for row in rows} == {"overdue"}
+
+
+def test_the_view_carries_the_exemption_reason_of_its_tax_rates(db: Database, seeded: Seed) -> None:
+    invoice_id = issued(db, seeded.acme, line(seeded.s19), line(seeded.e0, "1", "20.00"))
+    assert view(db, invoice_id).exemption_reasons == {"E": "Exempt under section 4 UStG"}
+    assert view(db, issued(db, seeded.acme, line(seeded.s19))).exemption_reasons == {}

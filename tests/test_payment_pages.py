@@ -195,3 +195,15 @@ def test_refund_of_credit_and_reversal_with_a_reason(portal: Portal) -> None:
     at.text_area(key="reverse_reason").input("Transfer bounced")
     at.button(key="confirm_reverse").click().run()
     assert [e.value for e in at.error] == ["Part of this payment was already refunded; it cannot be reversed."]
+
+
+def test_with_more_customers_than_a_list_holds_a_search_finds_and_picks_the_one(
+        portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
+    customers.create_customer(portal.db, SYSTEM, {"name": "Zeta Ltd", "currency": "GBP"})
+    monkeypatch.setattr("ui.invoice_editor.PICKER_SIZE", 1)
+    at = ok(open_page("accountant", PAGE))
+    next(b for b in at.button if b.label == "Record payment").click().run()
+    assert at.selectbox(key="pay_customer").placeholder == "The first 1: search to find others"
+    at.text_input(key="pay_customer_search").input("zeta").run()
+    assert ok(at).selectbox(key="pay_customer").value is not None  # the only match is chosen
+    assert "No open invoices: the payment becomes credit for this customer." in [c.value for c in at.caption]

@@ -22,6 +22,7 @@ from billing.permissions import ROLES, SYSTEM
 from billing.reports import ReportFilters
 from billing.statement_pdf import statement_pdf
 from billing.store.db import Database
+from ui import format as fmt
 from ui import report_filters
 from ui.charts import period_label
 
@@ -319,7 +320,7 @@ def test_query_values_are_decoded_strictly(name: str, raw: list[str], value: Any
 
 
 def test_markdown_specials_are_shown_literally() -> None:
-    assert report_filters.plain("$1.00 to $2.00 *bold*") == "\\$1\\.00 to \\$2\\.00 \\*bold\\*"
+    assert fmt.plain("$1.00 to $2.00 *bold*") == "\\$1.00 to \\$2.00 \\*bold\\*"
 
 
 def test_sub_periods_cover_the_range_exactly() -> None:

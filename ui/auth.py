@@ -20,10 +20,11 @@ import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 
-from billing import auth_keys, users
+from billing import auth_keys, settings, users
 from billing.errors import BillingError
 from billing.store.db import Database
 from billing.users import User
+from ui import format as fmt
 from ui.pages import PAGES
 
 log = logging.getLogger("billing.ui.auth")
@@ -135,7 +136,10 @@ def _login_form(db: Database) -> None:
     _, middle, _ = st.columns([1, 1.3, 1])
     with middle:
         st.space("large")
-        st.markdown("### :material/receipt_long: Billing portal")
+        company = (settings.get_company(db) or {}).get("legal_name")
+        st.markdown(f"### :material/receipt_long: {fmt.plain(company) if company else 'Billing portal'}")
+        if company:
+            st.caption("Billing portal: invoices, payments and reports")
         notice = st.session_state.get("_auth_notice")
         if notice:
             st.info(notice, icon=":material/info:")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from babel import Locale
 from babel.numbers import format_currency, format_decimal
@@ -13,10 +16,6 @@ from billing.money import format_money, minor_unit
 STATUS_LABELS = {
     "draft": "Draft", "issued": "Issued", "void": "Void", "unpaid": "Unpaid", "partially_paid": "Partially paid",
     "paid": "Paid", "overdue": "Overdue", "credit_note": "Credit note", "credited": "Credited", "open": "Open",
-}
-STATUS_ICONS = {
-    "draft": "📝", "void": "🚫", "unpaid": "🕒", "partially_paid": "◐", "paid": "✅", "overdue": "⚠️",
-    "credit_note": "↩️",
 }
 
 
@@ -29,7 +28,7 @@ def day(value: date | None) -> str:
 
 
 def status(value: str) -> str:
-    return f"{STATUS_ICONS.get(value, '')} {STATUS_LABELS.get(value, value.replace('_', ' ').capitalize())}".strip()
+    return STATUS_LABELS.get(value, value.replace("_", " ").capitalize())
 
 
 # Column format of st.column_config.DateColumn (moment.js) that renders like `day`.
@@ -38,8 +37,8 @@ _ENGLISH = Locale("en")
 
 
 def percent(value: Decimal | None) -> str:
-    """19.0000 -> '19 %', 7.5 -> '7.5 %' (a tax rate as entered, without trailing zeros)."""
-    return "" if value is None else f"{format_decimal(value, locale='en_US')} %"
+    """19.0000 -> '19%', 7.5 -> '7.5%' (a tax rate as entered, without trailing zeros)."""
+    return "" if value is None else f"{format_decimal(value, locale='en_US')}%"
 
 
 def country(code: str | None) -> str:
@@ -48,6 +47,18 @@ def country(code: str | None) -> str:
         return ""
     name = _ENGLISH.territories.get(code.upper())
     return f"{name} ({code.upper()})" if name else code
+
+
+def countries_with(code: str) -> list[str]:
+    """Every two-letter country code for a picker, sorted by name, blank first; `code` included even if
+    it is not a known one (kept as it is)."""
+    known = _country_codes()
+    return known if code in known else [code, *known]
+
+
+@functools.cache
+def _country_codes() -> list[str]:
+    return ["", *sorted((c for c in _ENGLISH.territories if len(c) == 2 and c.isalpha()), key=country)]
 
 
 def currency(code: str | None) -> str:
@@ -70,3 +81,18 @@ def price(amount: Decimal | None, currency: str) -> str:
     digits = minor_unit(currency)
     pattern = "¤#,##0" + ("." + "0" * digits + "#" * (6 - digits) if digits < 6 else "." + "0" * digits)
     return format_currency(amount, currency, format=pattern, locale="en_US", currency_digits=False)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!$~|<>:^])")
+_BLOCK_START = re.compile(r"^(?:([-+=])(?=\s|$)|(\d+)([.)])(?=\s|$))")
+
+
+def plain(text: Any) -> str:
+    """User data made safe for st.markdown: no formatting, links, LaTeX ("$") or directives."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    # A list marker or heading underline only counts at the start of a block.
+    return _BLOCK_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", escaped)
+
+
+def plain_lines(text: str) -> str:
+    return "  \n".join(plain(line) for line in str(text or "").splitlines() if line.strip())

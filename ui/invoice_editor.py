@@ -18,7 +18,8 @@ from billing.money import decimals_of, minor_unit
 from ui import context
 from ui import format as fmt
 from ui.feedback import run_action
-from ui.invoice_view import amount_rows, number_text, plain, totals_rows, vat_label
+from ui.format import plain
+from ui.invoice_view import amount_rows, number_text, totals_rows, vat_label
 
 _STATE = "invoice_editor"  # {"target": "new" | invoice id, "lines": [row ids], "items": [row ids], "next": int}
 _SENTINEL = "ie_notes"  # a widget of the editor: gone from session state when the editor was not shown
@@ -62,10 +63,21 @@ def customer_picker(key: str, *, label: str = "Customer", preselect: int | None 
             found = {int(current): (int(current), row["name"], row["currency"]), **found}
         except BillingError:
             st.session_state.pop(key, None)
-    pick, search = st.columns([3, 2], vertical_alignment="bottom") if searching else (st.container(), None)
-    if search is not None:
-        search.text_input("Search customers", key=f"{key}_search", placeholder=f"Search {total:,} customers…",
-                          label_visibility="collapsed", icon=":material/search:")
+    if searching:
+        # More customers than one list holds: the search comes first, and the list shows its matches.
+        search, pick = st.columns([2, 3], vertical_alignment="bottom")
+        search.text_input("Find a customer", key=f"{key}_search", placeholder=f"Name or email, {total:,} customers",
+                          icon=":material/search:")
+        if text and len(rows) == 1 and current is None:
+            st.session_state[key] = int(rows[0]["id"])  # one match: take it
+        if not text:
+            placeholder = f"The first {len(rows):,}: search to find others"
+        elif total > len(rows):
+            placeholder = f"{total:,} matches, the first {len(rows):,} shown"
+        else:
+            placeholder = f"{total:,} match{'' if total == 1 else 'es'}"
+    else:
+        pick = st.container()
     chosen = pick.selectbox(label, list(found), key=key, placeholder=placeholder, index=None,
                             format_func=lambda cid: f"{found[cid][1]} · {found[cid][2]}" if cid in found else str(cid))
     return found.get(chosen) if chosen is not None else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -17,6 +16,7 @@ from billing.money import ZERO, plain_number
 from ui import context
 from ui import format as fmt
 from ui.feedback import run_action
+from ui.format import plain, plain_lines
 
 STATUS_COLORS = {"draft": "gray", "unpaid": "blue", "issued": "blue", "partially_paid": "orange", "paid": "green",
                  "overdue": "red", "void": "gray", "credit_note": "violet", "credited": "violet"}
@@ -25,22 +25,9 @@ STATUS_ICONS = {"draft": ":material/edit_note:", "unpaid": ":material/schedule:"
                 "overdue": ":material/warning:", "void": ":material/block:", "credit_note": ":material/undo:",
                 "credited": ":material/undo:"}
 _DIALOG = "invoice_dialog"  # (action, invoice id) of the open confirmation dialog, if any
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!$~|<>:^])")
-_BLOCK_START = re.compile(r"^(?:([-+=])(?=\s|$)|(\d+)([.)])(?=\s|$))")
 
 
 # --- small display helpers (shared with the editor and the payments page) ------------------------
-
-def plain(text: Any) -> str:
-    """User data made safe for st.markdown: no formatting, links, LaTeX ("$") or directives."""
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
-    # A list marker or heading underline only counts at the start of a block.
-    return _BLOCK_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", escaped)
-
-
-def plain_lines(text: str) -> str:
-    return "  \n".join(plain(line) for line in str(text or "").splitlines() if line.strip())
-
 
 def number_text(value: Decimal) -> str:
     """A quantity or rate as typed by a person: 2, 1.5, 19 (no trailing zeros, no exponent)."""
@@ -295,16 +282,20 @@ def _parties(view: InvoiceView) -> None:
             st.caption(" · ".join(extra))
     with details:
         st.caption("Details")
-        rows = [("Issue date", fmt.day(header["issue_date"]) or "on issue"),
-                ("Due date", fmt.day(header["due_date"]) or "from terms on issue"), ("Currency", currency)]
-        if view.credited_invoice:
-            rows.insert(0, ("Credits invoice", plain(view.credited_invoice["number"])))
+        terms = customer.get("terms_days")
+        rows = [("Issue date", fmt.day(header["issue_date"]) or "set when issued")]
+        if not view.is_credit_note:  # a credit note is settled, not paid: it has no due date
+            rows.append(("Due date", fmt.day(header["due_date"])
+                         or (f"{terms} days after issue" if terms is not None else "set when issued")))
+        rows.append(("Currency", currency))
         st.markdown("  \n".join(f"{label}: **{value}**" for label, value in rows))
     with due:
         if view.is_credit_note:
             st.metric("Credited", fmt.money(view.totals.payable, currency))
         elif header["status"] == logic.VOID:
             st.metric("Amount due", fmt.money(ZERO, currency))
+        elif header["status"] == logic.DRAFT:
+            st.metric("Draft total", fmt.money(view.totals.payable, currency))
         else:
             st.metric("Balance due", fmt.money(view.balance, currency))
 

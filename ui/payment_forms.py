@@ -19,8 +19,9 @@ from billing.money import ZERO
 from ui import context
 from ui import format as fmt
 from ui.feedback import run_action
+from ui.format import plain
 from ui.invoice_editor import amount_text, customer_picker
-from ui.invoice_view import amount_rows, money_column, plain
+from ui.invoice_view import amount_rows, money_column
 
 _DIALOG = "payment_dialog"  # (action, payment id) of the open confirmation dialog
 ALLOCATION_MODES = {"manual": "To the invoices below", "auto": "Automatically, oldest due first",
@@ -117,8 +118,11 @@ def record_payment_form(saved: Callable[[int], None], cancel: Callable[[], None]
             st.caption("Type the amount for each invoice in the Allocate column. What is not allocated stays "
                        "as credit for the customer.")
         elif mode == "auto":
-            st.caption("The amount pays the open invoices above, the oldest due first; anything left over stays "
-                       "as credit for the customer.")
+            st.dataframe(_open_items_frame(items, currency, {}), hide_index=True, width="stretch",
+                         column_order=["Invoice", "Issued", "Due", "Total", "Balance"],
+                         column_config={"Total": money_column("Total"), "Balance": money_column("Balance")})
+            st.caption("The amount pays these invoices in this order, the oldest due first; anything left over "
+                       "stays as credit for the customer.")
         else:
             st.caption("The whole amount stays as credit, to allocate or refund later.")
         with st.container(horizontal=True):

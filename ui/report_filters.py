@@ -12,7 +12,6 @@ i.e. when someone opened a shared link; otherwise the widgets are the truth.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -366,14 +365,6 @@ def panel(func: Callable[..., None]) -> Callable[..., None]:
 def frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """A report table as row mappings for `ui.tables.paged_table` (Decimal stays Decimal)."""
     return frame.to_dict("records") if len(frame) else []
-
-
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|$~])")
-
-
-def plain(text: str) -> str:
-    """Text shown literally inside Markdown: "$1.00 to $2.00" would otherwise start LaTeX, "*" italics."""
-    return _MARKDOWN.sub(r"\\\1", text)
 
 
 # Report pages put several money figures side by side: smaller than st.metric's default, they stay

@@ -122,7 +122,10 @@ def clear_selection(key: str) -> None:
 
 def display_frame(rows: Sequence[Row], columns: Sequence[Column]) -> pd.DataFrame:
     """The rows as shown on screen: money and statuses formatted per row, labels as headers."""
-    data = {c.label: [_shown(row, c) for row in rows] for c in columns}
+    data: dict[str, Any] = {c.label: [_shown(row, c) for row in rows] for c in columns}
+    for c in columns:
+        if c.kind in ("date", "datetime"):  # a missing date (a draft's) shows blank, not "None"
+            data[c.label] = pd.to_datetime(pd.Series(data[c.label], dtype=object), errors="coerce")
     return pd.DataFrame(data, columns=[c.label for c in columns])
 
 

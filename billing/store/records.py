@@ -36,6 +36,12 @@ def all_rows(conn: Connection, table: sa.Table, order_by: str = "id", **equals: 
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
+def rows_with_ids(conn: Connection, table: sa.Table, ids: list[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    return [dict(r) for r in conn.execute(sa.select(table).where(table.c.id.in_(ids)).order_by(table.c.id)).mappings()]
+
+
 def contains(text: str) -> str:
     """A LIKE pattern matching `text` anywhere, with its own % and _ taken literally (escape '\\')."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

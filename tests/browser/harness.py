@@ -16,7 +16,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from support import PASSWORD, seeded_database
 
 from billing import auth_keys, users
@@ -140,6 +140,16 @@ def wait_for_cookie(page: Page) -> None:
     while not any(c["name"] == auth_keys.COOKIE_NAME for c in page.context.cookies()):
         assert time.monotonic() < deadline, "the session cookie was never stored"
         page.wait_for_timeout(50)
+
+
+def pick(page: Page, box: Locator, option: str) -> None:
+    """Choose an option of a Streamlit select box the way a user does: type to narrow the list, click the option
+    (a long list renders only the options in view)."""
+    box.click()
+    # An open list hides the rest of the page from assistive technology, so `box` may no longer resolve.
+    page.get_by_role("combobox", expanded=True).fill(option)
+    page.get_by_role("option", name=option, exact=True).click()
+    expect(page.get_by_role("listbox")).to_have_count(0)
 
 
 def settle(page: Page) -> None:

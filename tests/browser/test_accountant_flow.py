@@ -18,7 +18,7 @@ from billing import invoices
 from billing.permissions import ACCOUNTANT, SYSTEM, Actor
 from billing.store.db import Database
 from billing.verify import verify_database
-from browser.harness import Server, database_url, screenshot, settle
+from browser.harness import Server, database_url, pick, screenshot, settle
 
 pytestmark = pytest.mark.browser
 
@@ -45,16 +45,6 @@ BALANCE_AFTER_PAYMENT = "€182.75"  # 332.75 - 150.00
 CREDIT_NOTE = "€135.00"  # 112.50 + 22.50
 BALANCE_AFTER_CREDIT = "€47.75"  # 182.75 - 135.00
 ROW_PIXELS = 35  # st.dataframe's row and header height
-
-
-def pick(page: Page, box: Locator, option: str) -> None:
-    """Choose an option of a Streamlit select box the way a user does: type to narrow the list, click the option
-    (a long list renders only the options in view)."""
-    box.click()
-    # An open list hides the rest of the page from assistive technology, so `box` may no longer resolve.
-    page.get_by_role("combobox", expanded=True).fill(option)
-    page.get_by_role("option", name=option, exact=True).click()
-    expect(page.get_by_role("listbox")).to_have_count(0)
 
 
 def type_into(field: Locator, text: str) -> None:
