@@ -67,7 +67,7 @@ def metric_row(row: dict[str, Any]) -> None:
     currency = row["currency"]
     with st.container(border=True, key=f"kpis-{currency}", gap="small"):
         st.markdown(f"**{fmt.currency(currency)}**")
-        row_of_metrics = st.container(horizontal=True, wrap=False, gap="medium")
+        row_of_metrics = st.container(horizontal=True, gap="medium")  # wraps on a narrow screen
         amounts = [row.get(field) for field, _, kind, *_ in METRICS if kind == "money" and row.get(field) is not None]
         short = any(len(fmt.money(amount, currency)) > LONGEST for amount in amounts)  # one style per row
         for field, label, kind, rise_is_good, width, help_text in METRICS:
