@@ -102,13 +102,14 @@ def by_customer(as_of: date, buckets: tuple[int, ...], labels: list[str], chosen
             row["days"] = (as_of - oldest).days if oldest and oldest < as_of else 0
         return rows, total
 
-    columns = [Column("customer", "Customer", width="medium"), Column("currency", "Currency", width="small"),
+    columns = [Column("customer", "Customer", width=190), Column("currency", "Currency", width="small"),
                *(Column(label, label, "money") for label in labels), Column("Total", "Total", "money"),
                Column("oldest_due", "Oldest due", "date", help="Due date of the oldest open invoice"),
-               Column("days", "Days late", "number", help="Days since the oldest open invoice fell due"),
-               Column("open_invoices", "Invoices", "number", help="Open invoices")]
+               Column("days", "Days late", "number", help="Days since the oldest open invoice fell due",
+                      width="small"),
+               Column("open_invoices", "Invoices", "number", help="Open invoices", width="small")]
     st.subheader("By customer", anchor=False)
-    st.caption("Largest balances first. Select a customer to see the invoices behind the balance.")
+    st.caption("Largest balances first in each currency. Select a customer to see the invoices behind the balance.")
     selected = paged_table(CUSTOMERS, fetch, columns, filters=words, title=f"AR aging by customer {as_of}",
                            totals=(*labels, "Total"), empty="Nobody owes anything as of this date.")
     seen = (selected or {}).get("customer_id"), (selected or {}).get("currency")

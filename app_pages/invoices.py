@@ -23,7 +23,7 @@ from ui.tables import Column, clear_selection, paged_table
 TABLE = "invoices"
 STATUSES = {"all": "All", "draft": "Drafts", "unpaid": "Unpaid", "partially_paid": "Partially paid", "paid": "Paid",
             "overdue": "Overdue", "void": "Void", "credit_note": "Credit notes"}
-COLUMNS = [Column("number", "Number", width="small"), Column("customer", "Customer", width="large"),
+COLUMNS = [Column("number", "Number", width=125), Column("customer", "Customer", width="medium"),
            Column("issue_date", "Issued", "date"), Column("due_date", "Due", "date"),
            Column("display_status", "Status", "status"), Column("tax_exclusive", "Net", "money"),
            Column("payable", "Total", "money"), Column("balance", "Balance", "money")]

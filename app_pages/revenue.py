@@ -51,7 +51,7 @@ def remember_click(chart_key: str, signature: str, currency: str) -> None:
 
 
 def chart_tabs(series: pd.DataFrame, totals: pd.DataFrame, granularity: str, breakdown: str,
-               signature: str) -> None:
+               signature: str, by_product: bool = False) -> None:
     """A chart per currency; `totals` is the series without breakdown (what the headline adds up)."""
     currencies = report_filters.currency_order(series["currency"].unique().tolist())
     tabs = st.tabs([fmt.currency(code) for code in currencies]) if len(currencies) > 1 else [st.container()]
@@ -61,6 +61,9 @@ def chart_tabs(series: pd.DataFrame, totals: pd.DataFrame, granularity: str, bre
             invoiced, collected = ({currency: rows[name].sum()} for name in ("invoiced", "collected"))
             st.caption(f"Invoiced **{plain(money_total(invoiced))}** · collected "
                        f"**{plain(money_total(collected))}** · click a bar to see the invoices behind it")
+            if by_product:
+                st.caption("With a product filter, invoiced counts those products' lines, while collected counts "
+                           "the whole payments of the invoices that include them, so it can be the larger.")
             # a new key after "Close": the chart forgets its selection, so the same bar can be clicked again
             chart_key = f"revenue:chart:{currency}:{signature}:{st.session_state.get(CLOSED, 0)}"
             figure = charts.revenue_figure(series, currency, granularity, breakdown, totals=totals)
@@ -140,7 +143,7 @@ def main() -> None:
     signature = hashlib.sha1(view.encode(), usedforsecurity=False).hexdigest()[:10]
     totals = series if breakdown in ADDITIVE else reports.revenue_series(
         context.db(), context.actor(), chosen.query, granularity, "none", as_of=context.today())
-    chart_tabs(series, totals, granularity, breakdown, signature)
+    chart_tabs(series, totals, granularity, breakdown, signature, by_product=bool(chosen.query.product_ids))
     drill_down(chosen, series, granularity, breakdown, signature)
     series_table(chosen, series, granularity, breakdown)
 

@@ -12,7 +12,7 @@ from ui.feedback import guarded
 from ui.tables import Column, list_fetch, paged_table
 
 SPLITS = {"none": "Whole period", "month": "Month", "quarter": "Quarter"}
-COLUMNS = [Column("currency", "Currency", width="small"), Column("category", "VAT category", width="medium"),
+COLUMNS = [Column("currency", "Currency", width="small"), Column("category", "VAT category", width=150),
            Column("vat_rate", "Rate", "percent", width="small"),
            Column("invoices_taxable", "Invoiced net", "money", help="Taxable amount of invoices issued"),
            Column("invoices_tax", "Invoiced VAT", "money"),

@@ -178,6 +178,8 @@ def _is_numeric(column: pd.Series[Any]) -> bool:
 
 
 def _number_text(value: Decimal | float) -> str:
+    if isinstance(value, float) and value.is_integer():  # a whole number in a column with gaps (NaN)
+        return f"{int(value):,}"
     return f"{value:,f}" if isinstance(value, Decimal) else f"{value:,}"
 
 

@@ -356,7 +356,8 @@ def aging_by_customer(db: Database, actor: Actor, as_of: date, buckets: tuple[in
                       currencies: tuple[str, ...] = (), customer_ids: tuple[int, ...] = (), limit: int = 50,
                       offset: int = 0) -> tuple[pd.DataFrame, int]:
     """Rows per (customer, currency) with customer_id, customer, currency, bucket columns, Total,
-    oldest_due (date), sorted by Total descending; paged. Also open_invoices."""
+    oldest_due (date); paged. Biggest debtors first: by the rank of their total within its currency
+    (amounts in different currencies are never compared). Also open_invoices."""
     require(actor, "reports.read")
     labels = bucket_labels(buckets)
     with db.connect() as conn:
@@ -431,7 +432,9 @@ def customer_statement(db: Database, actor: Actor, customer_id: int, currency: s
         balance += debit - credit
         entries.append({"date": row["on"], "kind": row["kind"], "number": row["number"],
                         "description": _describe(row), "debit": debit, "credit": credit, "balance": balance})
-    notes = [f"Voided invoice {number} is not shown." for number in voided]
+    shown = ", ".join(voided[:10]) + (f" and {len(voided) - 10} more" if len(voided) > 10 else "")
+    many = len(voided) > 1
+    notes = [f"Voided invoice{'s' if many else ''} {shown} {'are' if many else 'is'} not shown."] if voided else []
     frame = _frame(entries, ["date", "kind", "number", "description", "debit", "credit", "balance"])
     return Statement(customer=customer, currency=currency, date_from=date_from, date_to=date_to,
                      opening_balance=opening, entries=frame, closing_balance=balance, notes=notes)

@@ -176,3 +176,9 @@ def test_column_totals_refuse_to_mix_currencies() -> None:
 def test_column_totals_refuse_floats() -> None:
     with pytest.raises(TypeError, match="float"):
         column_totals(pd.DataFrame({"amount": [0.1, 0.2]}), ["amount"])
+
+
+def test_whole_numbers_in_a_column_with_gaps_print_without_a_decimal_point() -> None:
+    frame = pd.DataFrame({"Customer": ["A", "B"], "Usually pays in": [88, None]})  # pandas makes it 88.0, NaN
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(table_to_pdf(frame, "Habits"))).pages)
+    assert "88" in text and "88.0" not in text and "nan" not in text.lower()

@@ -122,10 +122,7 @@ def clear_selection(key: str) -> None:
 
 def display_frame(rows: Sequence[Row], columns: Sequence[Column]) -> pd.DataFrame:
     """The rows as shown on screen: money and statuses formatted per row, labels as headers."""
-    data: dict[str, Any] = {c.label: [_shown(row, c) for row in rows] for c in columns}
-    for c in columns:
-        if c.kind in ("date", "datetime"):  # a missing date (a draft's) shows blank, not "None"
-            data[c.label] = pd.to_datetime(pd.Series(data[c.label], dtype=object), errors="coerce")
+    data = {c.label: [_shown(row, c) for row in rows] for c in columns}
     return pd.DataFrame(data, columns=[c.label for c in columns])
 
 
@@ -145,14 +142,10 @@ def column_config(columns: Sequence[Column]) -> dict[str, Any]:
     config: dict[str, Any] = {}
     for c in columns:
         common: dict[str, Any] = {"width": c.width, "help": c.help}
-        if c.kind in ("money", "price", "percent"):
+        if c.kind in ("money", "price", "percent", "number"):
             config[c.label] = st.column_config.TextColumn(c.label, alignment="right", **common)
-        elif c.kind == "number":
-            config[c.label] = st.column_config.NumberColumn(c.label, format="localized", **common)
         elif c.kind == "bool":
             config[c.label] = st.column_config.CheckboxColumn(c.label, **common)
-        elif c.kind == "date":
-            config[c.label] = st.column_config.DateColumn(c.label, format=fmt.DAY_COLUMN_FORMAT, **common)
         elif c.kind == "datetime":
             config[c.label] = st.column_config.DatetimeColumn(c.label, format=f"{fmt.DAY_COLUMN_FORMAT}, HH:mm",
                                                               **common)
@@ -168,13 +161,18 @@ def _shown(row: Row, column: Column) -> Any:
     if column.kind == "price":
         return fmt.price(value, str(row.get(column.currency_key) or "")) if value is not None else ""
     if column.kind == "percent":
-        return fmt.percent(value)
+        return fmt.percent(value) if value is not None else "—"
     if column.kind == "status":
         return fmt.status(value) if value else ""
     if column.kind == "label":
         return fmt.label(value)
     if column.kind == "country":
         return fmt.country(value)
+    # As text: a grid shows a missing value (a draft's dates, a customer without history) as "None".
+    if column.kind == "date":
+        return fmt.day(value) or "—"
+    if column.kind == "number":
+        return "—" if value is None or pd.isna(value) else f"{value:,}"
     return value
 
 
@@ -208,11 +206,12 @@ def _export_buttons(key: str, fetch: Fetch, columns: Sequence[Column], total: in
         sums = pdf_totals(rows, frame, columns, totals)
         return exports.table_to_pdf(frame, title, described, sums or None)
 
-    st.download_button("Export CSV", csv_bytes, file_name=f"{stem}-{stamp}.csv", mime="text/csv",
+    name = stem if stamp in stem else f"{stem}-{stamp}"  # a title naming its date already gives the file's
+    st.download_button("Export CSV", csv_bytes, file_name=f"{name}.csv", mime="text/csv",
                        key=f"{key}:csv", icon=":material/download:", on_click="ignore", disabled=too_many,
                        help=f"Only up to {EXPORT_CAP:,} rows can be exported: narrow the filters." if too_many
                        else f"All {total:,} rows matching the filters, not just this page.")
-    st.download_button("Export PDF", pdf_bytes, file_name=f"{stem}-{stamp}.pdf", mime="application/pdf",
+    st.download_button("Export PDF", pdf_bytes, file_name=f"{name}.pdf", mime="application/pdf",
                        key=f"{key}:pdf", icon=":material/picture_as_pdf:", on_click="ignore",
                        disabled=total > PDF_CAP,
                        help=f"A PDF holds up to {PDF_CAP:,} rows: narrow the filters or export CSV."

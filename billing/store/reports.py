@@ -371,9 +371,14 @@ def aging_by_customer(conn: Connection, as_of: date, edges: Sequence[date], curr
                          sa.func.sum(tagged.c.balance).label("total"),
                          sa.func.min(tagged.c.due_date).label("oldest_due"), sa.func.count().label("open_invoices"))
                .group_by(tagged.c.customer_id, tagged.c.currency).subquery())
-    page = (sa.select(grouped, customers.c.name.label("customer"))
-            .select_from(grouped.join(customers, customers.c.id == grouped.c.customer_id)))
-    return _page(conn, page, [grouped.c.total.desc(), grouped.c.customer_id, grouped.c.currency], limit, offset)
+    # Amounts of different currencies are never compared: rank each total within its currency, and
+    # put the biggest debtors of every currency first (the same rank in each currency: the larger total).
+    ranked = sa.select(grouped, sa.func.percent_rank().over(partition_by=[grouped.c.currency],
+                                                            order_by=grouped.c.total).label("rank")).subquery()
+    page = (sa.select(*[ranked.c[c.name] for c in grouped.c], customers.c.name.label("customer"))
+            .select_from(ranked.join(customers, customers.c.id == ranked.c.customer_id)))
+    order = [ranked.c.rank.desc(), ranked.c.currency, ranked.c.total.desc(), ranked.c.customer_id]
+    return _page(conn, page, order, limit, offset)
 
 
 def aging_items(conn: Connection, as_of: date, currency: str, due_from: date | None, due_to: date | None,
