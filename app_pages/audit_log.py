@@ -12,6 +12,7 @@ import streamlit as st
 
 from billing import audit
 from ui import context
+from ui import format as fmt
 
 PAGE_SIZE = 50
 ENTITIES = ["", "company", "customer", "database", "invoice", "payment", "product", "series", "tax_rate", "user"]
@@ -77,7 +78,8 @@ if not events:
     st.info("No events match these filters.", icon=":material/search_off:")
 else:
     table = pd.DataFrame([{"#": e["id"], "When": _local(e["occurred_at"]), "Actor": e["actor"],
-                           "Action": e["action"], "Entity": e["entity"], "Entity id": e["entity_id"]}
+                           "Action": fmt.audit_action(e["action"]), "Record": fmt.label(e["entity"]),
+                           "Id": e["entity_id"]}
                           for e in events])
     picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
                           key=f"audit_table_{page}")
@@ -89,7 +91,8 @@ else:
     rows = picked.selection.rows if picked is not None else []
     if rows:
         event = events[rows[0]]
-        st.subheader(f"Event #{event['id']}: {event['action']} on {event['entity']} {event['entity_id']}")
+        st.subheader(f"Event #{event['id']}: {fmt.audit_action(event['action'])}, {fmt.label(event['entity'])} "
+                     f"{fmt.plain(event['entity_id'])}")
         st.caption(f"{_local(event['occurred_at'])} by {event['actor']} · hash {event['hash'][:16]}…")
         before_col, after_col = st.columns(2)
         for column, title, payload in ((before_col, "Before", event["before"]), (after_col, "After", event["after"])):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import streamlit as st
@@ -123,23 +124,28 @@ def customer_view(customer_id: int) -> None:
     balance_panel(customer)
     tabs = st.tabs(["Open invoices", "Payments", "Activity", "Profile"])
     with tabs[0]:
-        paged_table(f"c{cid}:open", lambda n, o: list_invoices(db, actor, today, customer_id=cid, status="open",
-                                                                limit=n, offset=o),
+        st.caption("Select an invoice to open it.")
+        open_invoices = functools.partial(list_invoices, db, actor, today, customer_id=cid, status="open")
+        chosen_invoice = paged_table(f"c{cid}:open", lambda n, o: open_invoices(limit=n, offset=o),
                     [Column("number", "Invoice"), Column("issue_date", "Issued", "date"),
                      Column("due_date", "Due", "date"), Column("display_status", "Status", "status"),
                      Column("payable", "Total", "money"), Column("paid_amount", "Paid", "money"),
                      Column("credited_amount", "Credited", "money"), Column("balance", "Balance", "money")],
-                    page_size=20, selectable=False, title=f"Open invoices {customer['name']}",
+                    page_size=20, title=f"Open invoices {customer['name']}",
                     totals=("payable", "paid_amount", "credited_amount", "balance"),
                     filters={"Customer": customer["name"]}, empty="No open invoices.")
+        if chosen_invoice is not None:
+            st.switch_page("app_pages/invoices.py", query_params={"invoice": str(chosen_invoice["id"])})
     with tabs[1]:
-        paged_table(f"c{cid}:payments", lambda n, o: payments.list_payments(db, actor, customer_id=cid, limit=n,
-                                                                             offset=o),
+        its_payments = functools.partial(payments.list_payments, db, actor, customer_id=cid)
+        chosen_payment = paged_table(f"c{cid}:payments", lambda n, o: its_payments(limit=n, offset=o),
                     [Column("received_on", "Received", "date"), Column("kind", "Kind", "label"),
                      Column("method", "Method", "label"), Column("reference", "Reference"),
                      Column("amount", "Amount", "money"), Column("unallocated", "Unallocated", "money")],
-                    page_size=20, selectable=False, title=f"Payments {customer['name']}",
+                    page_size=20, title=f"Payments {customer['name']}",
                     filters={"Customer": customer["name"]}, empty="No payments yet.")
+        if chosen_payment is not None:
+            st.switch_page("app_pages/payments.py", query_params={"payment": str(chosen_payment["id"])})
     with tabs[2]:
         activity(customer)
     with tabs[3]:

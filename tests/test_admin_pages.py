@@ -322,7 +322,7 @@ def test_audit_log_filters_pages_and_verifies(db: Database) -> None:
     find(at.selectbox, "Entity").select("user")
     at = submit(at, "Apply filters")
     table = at.dataframe[0].value
-    assert table["Entity"].unique().tolist() == ["user"] and table["Actor"].unique().tolist() == ["system"]
+    assert table["Record"].unique().tolist() == ["User"] and table["Actor"].unique().tolist() == ["system"]
     assert len(table) == 2  # accountant and analyst were created by the system
     at = submit(at, "Verify chain")
     assert "The audit trail is intact: all 59 events verify." in texts(at)
@@ -340,6 +340,6 @@ def test_audit_log_shows_what_changed(db: Database) -> None:
     at.session_state["audit_table_1"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
     at.run()
     assert errors(at) == []
-    assert any(s.value.startswith("Event #4: user.create on user analyst") for s in at.subheader)
+    assert any(s.value.startswith("Event #4: User created, User analyst") for s in at.subheader)
     shown = [j.value for j in at.get("json") if isinstance(j, Json)]  # a created user has no "before"
     assert len(shown) == 1 and '"username": "analyst"' in shown[0] and "password_hash" not in shown[0]

@@ -112,6 +112,12 @@ def test_customer_view_shows_the_open_balance(db: Database, role: str) -> None:
         assert not at.get("form")
     else:
         assert {"New invoice", "Record payment", "Archive", "Delete", "Save changes"} <= buttons
+    # A click on an open invoice opens it on the invoices page.
+    grid = at.dataframe[0]
+    number = grid.value.iloc[0]["Invoice"]
+    at.session_state[grid.key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception and at.subheader.values[0] == f"Invoice {number}"
 
 
 def test_archive_asks_first_and_delete_is_refused_with_the_domain_message(db: Database) -> None:

@@ -19,6 +19,25 @@ STATUS_LABELS = {
 }
 
 
+AUDIT_ACTIONS = {
+    "company.save": "Company profile saved", "customer.create": "Customer created",
+    "customer.update": "Customer changed", "customer.archive": "Customer archived",
+    "customer.delete": "Customer deleted", "database.restore": "Backup restored", "demo.load": "Demo data loaded",
+    "invoice.create_draft": "Draft created", "invoice.update_draft": "Draft changed",
+    "invoice.delete_draft": "Draft deleted", "invoice.issue": "Invoice issued", "invoice.void": "Invoice voided",
+    "invoice.credit": "Credit note issued", "payment.record": "Payment recorded",
+    "payment.allocate": "Payment allocated", "payment.refund": "Credit refunded", "payment.reverse": "Payment reversed",
+    "product.create": "Product created", "product.update": "Product changed", "series.update": "Numbering changed",
+    "tax_rate.create": "Tax rate created", "tax_rate.update": "Tax rate changed", "user.create": "User created",
+    "user.update": "User changed",
+}
+
+
+def audit_action(code: str) -> str:
+    """'invoice.issue' -> 'Invoice issued' (an unknown code as words)."""
+    return AUDIT_ACTIONS.get(code, code.replace(".", " ").replace("_", " ").capitalize())
+
+
 def money(amount: Decimal | None, currency: str) -> str:
     return "" if amount is None else format_money(amount, currency)
 
