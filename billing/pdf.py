@@ -22,7 +22,7 @@ from billing.money import ZERO, decimals_of, format_money, minor_unit
 from billing.pdf_document import FONT_FAMILY, GREY, LIGHT_FILL, LINE_COLOUR, Document, build_pdf
 
 STAMP_COLOURS = {"VOID": (200, 30, 30), "PAID": (20, 140, 60), "DRAFT": (120, 120, 120),
-                 "CREDIT NOTE": (30, 80, 180)}
+                 "CREDIT NOTE": (30, 80, 180), "CREDITED": (30, 80, 180)}
 
 
 # --- formatting --------------------------------------------------------------------------------

@@ -131,6 +131,7 @@ def test_text_beyond_the_first_font_cut_is_printed(company: dict[str, Any]) -> N
     ("paid", logic.INVOICE, "PAID"),
     ("draft", logic.INVOICE, "DRAFT"),
     ("credit_note", logic.CREDIT_NOTE, "CREDIT NOTE"),
+    ("credited", logic.INVOICE, "CREDITED"),  # an invoice its credit notes settled
 ])
 def test_stamp(company: dict[str, Any], status: str, kind: str, stamp: str) -> None:
     view = make_view(status=status, kind=kind, paid="357.00" if status == "paid" else "0")

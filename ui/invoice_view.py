@@ -213,9 +213,12 @@ def _delete_dialog(view: InvoiceView, on_deleted: Callable[[], None]) -> None:
 def pdf_button(view: InvoiceView) -> None:
     from billing.pdf import render_invoice_pdf  # fonts and fpdf2 load on the first invoice shown, not at start
 
-    company = context.company()
     name = view.header["number"] or f"draft-{view.id}"
-    st.download_button("Download PDF", data=lambda: render_invoice_pdf(view, company), file_name=f"{name}.pdf",
+    # Rendered with the page (~25 ms warm), not on click: a deferred file belongs to one run, and a click
+    # landing while the page runs again (the sign-in cookie's first check does that) would find none.
+    # The same bytes keep the same file id from run to run.
+    data = render_invoice_pdf(view, context.company())
+    st.download_button("Download PDF", data=data, file_name=f"{name}.pdf",
                        mime="application/pdf", icon=":material/picture_as_pdf:", on_click="ignore", key="pdf")
 
 
