@@ -25,17 +25,20 @@ def _v1_initial(conn: Connection) -> None:
     conn.execute(schema.audit_head.insert().values(id=1, last_id=0, last_hash=GENESIS_HASH))
 
 
-def _v2_report_data(conn: Connection) -> None:
-    """Activity dates on invoices, sales_facts and collection_facts, filled from existing documents.
-
-    Migration 1 creates the tables of the current schema, so on a new database they exist already.
-    """
+def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
+    """Add the columns (name: SQL type) a table lacks. Migration 1 creates the tables of the current
+    schema, so on a new database they are there already."""
     # information_schema rather than SQLAlchemy's inspector, which duckdb-engine cannot serve on DuckDB 2.
-    present = set(conn.execute(sa.text("SELECT column_name FROM information_schema.columns "
-                                       "WHERE table_name = 'invoices'")).scalars())
-    for name in ("first_activity_on", "last_activity_on"):
-        if name not in present:
-            conn.execute(sa.text(f"ALTER TABLE invoices ADD COLUMN {name} DATE"))
+    present = set(conn.execute(sa.text("SELECT column_name FROM information_schema.columns WHERE table_name = :t"),
+                               {"t": table}).scalars())
+    for name, sql_type in columns.items():
+        if name not in present:  # names and types are this module's constants, never user input
+            conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))
+
+
+def _v2_report_data(conn: Connection) -> None:
+    """Activity dates on invoices, sales_facts and collection_facts, filled from existing documents."""
+    _add_columns(conn, "invoices", {"first_activity_on": "DATE", "last_activity_on": "DATE"})
     schema.sales_facts.create(conn, checkfirst=True)
     schema.collection_facts.create(conn, checkfirst=True)
     _fill_report_data(conn)
@@ -51,10 +54,7 @@ def _fill_report_data(conn: Connection) -> None:
 
 def _v3_open_flag(conn: Connection) -> None:
     """invoices.is_open, filled from the maintained sums."""
-    present = set(conn.execute(sa.text("SELECT column_name FROM information_schema.columns "
-                                       "WHERE table_name = 'invoices'")).scalars())
-    if "is_open" not in present:
-        conn.execute(sa.text("ALTER TABLE invoices ADD COLUMN is_open BOOLEAN"))
+    _add_columns(conn, "invoices", {"is_open": "BOOLEAN"})
     _fill_open_flags(conn)
 
 
@@ -66,10 +66,7 @@ def _fill_open_flags(conn: Connection) -> None:
 
 def _v4_credited_lines(conn: Connection) -> None:
     """invoice_lines.credits_line: which invoice line a credit-note line credits (unknown before)."""
-    present = set(conn.execute(sa.text("SELECT column_name FROM information_schema.columns "
-                                       "WHERE table_name = 'invoice_lines'")).scalars())
-    if "credits_line" not in present:
-        conn.execute(sa.text("ALTER TABLE invoice_lines ADD COLUMN credits_line INTEGER"))
+    _add_columns(conn, "invoice_lines", {"credits_line": "INTEGER"})
 
 
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
