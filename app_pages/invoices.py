@@ -87,13 +87,6 @@ def _day(value: date | None) -> str:
     return value.isoformat() if value else ""
 
 
-def _invoice_id(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
-
 def main() -> None:
     params = st.query_params
     preselect = st.session_state.pop("new_invoice_customer", None)
@@ -101,14 +94,14 @@ def main() -> None:
         st.session_state.pop("invoice_editor", None)  # start a fresh draft for that customer
         params.from_dict({"edit": "new"})
     if "edit" in params and context.allowed("invoices.write"):
-        target = params["edit"] if params["edit"] == "new" else _invoice_id(params["edit"])
+        target = params["edit"] if params["edit"] == "new" else context.as_id(params["edit"])
         if target is not None:
             st.title("New invoice" if target == "new" else "Edit draft", anchor=False)
             invoice_editor(target, saved=lambda invoice_id: go(invoice=invoice_id),
                            cancel=lambda: go(invoice=target) if target != "new" else back_to_list(),
                            preselect_customer=preselect)
             return
-    invoice_id = _invoice_id(params.get("invoice", ""))
+    invoice_id = context.as_id(params.get("invoice", ""))
     if invoice_id is not None:
         try:
             invoice_view(invoice_id, back=back_to_list, open_invoice=lambda i: go(invoice=i),

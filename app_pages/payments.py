@@ -69,13 +69,6 @@ def payment_list() -> None:
         go(payment=selected["id"])
 
 
-def _payment_id(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
-
 def main() -> None:
     params = st.query_params
     customer_id = st.session_state.pop("payment_customer", None)
@@ -87,7 +80,7 @@ def main() -> None:
         st.title("Record payment", anchor=False)
         record_payment_form(saved=lambda payment_id: go(payment=payment_id), cancel=back_to_list)
         return
-    payment_id = _payment_id(params.get("payment", ""))
+    payment_id = context.as_id(params.get("payment", ""))
     if payment_id is not None:
         try:
             payment_view(payment_id, back=back_to_list, open_invoice=open_invoice)

@@ -8,10 +8,13 @@ import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.components.v2 import manifest_scanner
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
 
 from billing import settings, users
 from billing.demo import load_demo
@@ -50,6 +53,44 @@ def app_as(role: str, page: str | None = None, timeout: float = 30) -> AppTest:
         at.switch_page(page)
         at.run()
     return at
+
+
+def open_page(role: str, page: str, timeout: float = 30, **params: Any) -> AppTest:
+    """Like app_as, but straight to the page (and its query parameters) in one run: the default page
+    (the dashboard) is not rendered first."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.session_state["auth_username"] = role
+    at.query_params.update({name: str(value) for name, value in params.items()})
+    return at.switch_page(page).run()
+
+
+def ok(at: AppTest) -> AppTest:
+    """The run ended without an exception or an error message."""
+    assert not at.exception, at.exception
+    assert not at.error, at.error.values
+    return at
+
+
+@pytest.fixture(name="downloads")
+def recorded_downloads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[MediaFileManager]]:
+    """The media file managers of the apps under test: they hold a download button's payload."""
+    managers: list[MediaFileManager] = []
+
+    class Recording(MediaFileManager):
+        def __init__(self, storage: Any) -> None:
+            super().__init__(storage)
+            self.storage = storage
+            managers.append(self)
+
+    monkeypatch.setattr(app_test_module, "MediaFileManager", Recording)
+    yield managers
+
+
+def download_payload(managers: list[MediaFileManager], at: AppTest, key: str) -> bytes:
+    """What the download button `key` gives: its file, made with the page or (deferred) on the click."""
+    button = next(button for button in at.get("download_button") if button.key == key)
+    url = button.proto.url or managers[-1].execute_deferred(button.proto.deferred_file_id)
+    return bytes(managers[-1].storage.get_file(url.rsplit("/", 1)[-1].split(".")[0]).content)  # type: ignore[attr-defined]
 
 
 # Fixtures for page-test modules: importing `scan_components_once, page_template, page_db` into a

@@ -14,8 +14,14 @@ import pytest
 import sqlalchemy as sa
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import app_test as app_test_module
-from support import ROOT, seeded_database
+from support import (
+    ROOT,
+    download_payload,
+    ok,
+    open_page,
+    recorded_downloads,  # noqa: F401 - the `downloads` fixture
+    seeded_database,
+)
 
 from billing import catalog, customers, invoices, logic
 from billing.money import format_money
@@ -75,15 +81,6 @@ def issued_invoice(portal: Portal, *prices: str) -> int:
     return invoice_id
 
 
-def open_page(role: str, page: str, **params: Any) -> AppTest:
-    """Like support.app_as, but straight to the page (and its query parameters) in one run: the default
-    page (the dashboard) is not rendered first."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.session_state["auth_username"] = role
-    at.query_params.update({name: str(value) for name, value in params.items()})
-    return at.switch_page(page).run()
-
-
 def open_invoice(role: str, invoice_id: int | str) -> AppTest:
     return open_page(role, PAGE, invoice=invoice_id)
 
@@ -100,12 +97,6 @@ def shown(at: AppTest) -> str:
 
 def labels(at: AppTest) -> set[str]:
     return {b.label for b in at.button}
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, at.exception
-    assert not at.error, at.error.values
-    return at
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -290,18 +281,8 @@ def test_an_unknown_invoice_is_a_message_not_a_traceback(portal: Portal) -> None
     assert not at.exception and [e.value for e in at.error] == ["Invoice 999999 does not exist."]
 
 
-def test_the_pdf_download_is_a_pdf(portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
-    managers: list[MediaFileManager] = []
-
-    class Recording(MediaFileManager):
-        def __init__(self, storage: Any) -> None:
-            super().__init__(storage)
-            self.storage = storage
-            managers.append(self)
-
-    monkeypatch.setattr(app_test_module, "MediaFileManager", Recording)
+def test_the_pdf_download_is_a_pdf(portal: Portal, downloads: list[MediaFileManager]) -> None:
     at = ok(open_invoice("analyst", issued_invoice(portal)))
     button = next(d for d in at.get("download_button") if d.key == "pdf")
-    url = button.proto.url  # rendered with the page, not on click (see ui.invoice_view.pdf_button)
-    payload = managers[-1].storage.get_file(url.rsplit("/", 1)[-1].split(".")[0]).content
-    assert payload.startswith(b"%PDF")
+    assert button.proto.url  # rendered with the page, not on click (see ui.invoice_view.pdf_button)
+    assert download_payload(downloads, at, "pdf").startswith(b"%PDF")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
-from support import ROOT, seeded_database
+from support import ok, open_page, seeded_database
 
 from billing import catalog, customers, invoices, payments
 from billing.permissions import ROLES, SYSTEM
@@ -65,21 +65,6 @@ def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
 
 def status(portal: Portal, invoice_id: int) -> str:
     return invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today()).status
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, at.exception
-    assert not at.error, at.error.values
-    return at
-
-
-def open_page(role: str, page: str, **params: Any) -> AppTest:
-    """Like support.app_as, but straight to the page (and its query parameters) in one run: the default
-    page (the dashboard) is not rendered first."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.session_state["auth_username"] = role
-    at.query_params.update({name: str(value) for name, value in params.items()})
-    return at.switch_page(page).run()
 
 
 def record_form(portal: Portal) -> AppTest:

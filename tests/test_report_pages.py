@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -14,8 +13,13 @@ from typing import Any
 import pytest
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import app_test as app_test_module
-from support import ROOT, seeded_database
+from support import (
+    ROOT,
+    download_payload,
+    ok,
+    recorded_downloads,  # noqa: F401 - the `downloads` fixture
+    seeded_database,
+)
 
 from billing import reports
 from billing.permissions import ROLES, SYSTEM
@@ -44,27 +48,6 @@ def _this_database(demo_db: Database) -> None:
     os.environ["BILLING_DATABASE_URL"] = demo_db.url
 
 
-@pytest.fixture
-def downloads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[MediaFileManager]]:
-    """The media file managers of the apps under test: they produce a download button's payload."""
-    managers: list[MediaFileManager] = []
-
-    class Recording(MediaFileManager):
-        def __init__(self, storage: Any) -> None:
-            super().__init__(storage)
-            self.storage = storage
-            managers.append(self)
-
-    monkeypatch.setattr(app_test_module, "MediaFileManager", Recording)
-    yield managers
-
-
-def payload(managers: list[MediaFileManager], at: AppTest, key: str) -> bytes:
-    button = next(button for button in at.get("download_button") if button.key == key)
-    url = managers[-1].execute_deferred(button.proto.deferred_file_id)
-    return bytes(managers[-1].storage.get_file(url.rsplit("/", 1)[-1].split(".")[0]).content)  # type: ignore[attr-defined]
-
-
 def open_page(role: str, page: str, **params: str) -> AppTest:
     """app.py signed in as `role`, straight on `page` with these query parameters (a bookmark)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
@@ -73,12 +56,6 @@ def open_page(role: str, page: str, **params: str) -> AppTest:
         at.run()  # before a first run AppTest finds a page by file name only, not by its url_path (tax-report)
     at.query_params.update(params)
     return ok(at.switch_page(PAGES[page]).run())
-
-
-def ok(at: AppTest) -> AppTest:
-    assert not at.exception, at.exception
-    assert not at.error, at.error.values
-    return at
 
 
 def download_labels(at: AppTest) -> list[str]:
@@ -205,9 +182,9 @@ def test_a_click_on_a_bar_lists_the_invoices_behind_it(demo_db: Database, downlo
     filters = ReportFilters(date(month.year, 1, 1), date.today(), currencies=("EUR",))
     _, total = reports.revenue_invoices(demo_db, SYSTEM, filters, "month", month, "EUR", limit=1)
     assert total > 0 and at.caption.values.count(f"1–{min(total, 50)} of {total:,}") == 1
-    rows = list(csv.reader(io.StringIO(payload(downloads, at, "revenue:invoices:csv").decode("utf-8-sig"))))
+    rows = list(csv.reader(io.StringIO(download_payload(downloads, at, "revenue:invoices:csv").decode("utf-8-sig"))))
     assert rows[0][:2] == ["Number", "Customer"] and len(rows) == total + 1
-    assert payload(downloads, at, "revenue:invoices:pdf").startswith(b"%PDF")
+    assert download_payload(downloads, at, "revenue:invoices:pdf").startswith(b"%PDF")
     at.button(key="revenue:close").click().run()
     assert not any(value.startswith("Invoices ·") for value in ok(at).subheader.values)
 
@@ -255,7 +232,7 @@ def test_statement_of_a_customer_with_its_pdf(demo_db: Database, downloads: list
     assert [m.label for m in at.metric] == ["Opening balance", "Invoiced", "Paid and credited", "Closing balance"]
     entries = at.dataframe[0].value
     assert entries["Description"].iloc[0] == "Opening balance" and entries["Description"].iloc[-1] == "Closing balance"
-    assert payload(downloads, at, "stmt:pdf").startswith(b"%PDF")
+    assert download_payload(downloads, at, "stmt:pdf").startswith(b"%PDF")
     assert params(at)["customer"] == ["1"]
 
 

@@ -62,6 +62,14 @@ def base_currency() -> str:
     return str(company().get("base_currency") or "EUR")
 
 
+def as_id(text: str) -> int | None:
+    """A record id from the URL query (?invoice=12), or None for anything else a user may have typed."""
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
 def go(**params: Any) -> NoReturn:
     """Show another part of the current page (the URL query says which), from a fresh run."""
     st.query_params.from_dict({name: str(value) for name, value in params.items()})
