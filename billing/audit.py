@@ -69,7 +69,7 @@ class ChainReport:
 
 def verify_chain(db: Database, actor: Actor) -> ChainReport:
     """Walk the whole chain: every hash recomputes, every link points at its predecessor."""
-    require(actor, "audit.read")
+    require(db, actor, "audit.read")
     with db.connect() as conn:
         return check_chain(conn)
 
@@ -100,6 +100,6 @@ def list_events(db: Database, viewer: Actor, /, **filters: Any) -> tuple[list[di
 
     `viewer` is positional-only so that `actor=` is free to be the filter on who did it.
     """
-    require(viewer, "audit.read")
+    require(db, viewer, "audit.read")
     with db.connect() as conn:
         return audit_store.list_events(conn, **filters)

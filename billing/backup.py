@@ -43,7 +43,7 @@ def _checksum(table: pa.Table) -> str:
 
 def backup_database(db: Database, actor: Actor, path: Path) -> BackupReport:
     """Write a backup of the whole database to `path` (a .zip), from one consistent snapshot."""
-    require(actor, "settings.write")
+    require(db, actor, "settings.write")
     manifest: dict[str, Any] = {"format": FORMAT, "created_at": utcnow().isoformat(),
                                 "schema_version": MIGRATIONS[-1][0], "tables": {}}
     path = Path(path)
@@ -96,7 +96,7 @@ def read_backup(path: Path) -> tuple[dict[str, Any], dict[str, pa.Table]]:
 
 def restore_database(db: Database, actor: Actor, path: Path) -> dict[str, int]:
     """Replace the database's contents with a verified backup, in one transaction; re-check counts."""
-    require(actor, "settings.write")
+    require(db, actor, "settings.write")
     manifest, tables = read_backup(Path(path))
     version, current = manifest["schema_version"], MIGRATIONS[-1][0]
     if not isinstance(version, int) or not 1 <= version <= current:

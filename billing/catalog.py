@@ -14,7 +14,7 @@ from billing.store.schema import MAX_PRICE, products, tax_rates
 
 
 def create_tax_rate(db: Database, actor: Actor, data: TaxRateIn | dict[str, Any]) -> int:
-    require(actor, "products.write")
+    require(db, actor, "products.write")
     rate = parse(TaxRateIn, data)
 
     def work(conn: Any) -> int:
@@ -28,7 +28,7 @@ def create_tax_rate(db: Database, actor: Actor, data: TaxRateIn | dict[str, Any]
 
 def update_tax_rate(db: Database, actor: Actor, rate_id: int, data: TaxRateIn | dict[str, Any]) -> None:
     """Change a tax rate. Issued invoices keep the rate they were issued with (copied on the line)."""
-    require(actor, "products.write")
+    require(db, actor, "products.write")
     rate = parse(TaxRateIn, data)
 
     def work(conn: Any) -> None:
@@ -42,7 +42,7 @@ def update_tax_rate(db: Database, actor: Actor, rate_id: int, data: TaxRateIn | 
 
 
 def list_tax_rates(db: Database, actor: Actor, active_only: bool = False) -> list[dict[str, Any]]:
-    require(actor, "products.read")
+    require(db, actor, "products.read")
     with db.connect() as conn:
         rows = records.all_rows(conn, tax_rates)
     return [r for r in rows if r["active"] or not active_only]
@@ -57,7 +57,7 @@ def get_tax_rate(conn: Any, rate_id: int) -> dict[str, Any]:
 
 
 def create_product(db: Database, actor: Actor, data: ProductIn | dict[str, Any]) -> int:
-    require(actor, "products.write")
+    require(db, actor, "products.write")
     product = _check_price(parse(ProductIn, data))
 
     def work(conn: Any) -> int:
@@ -74,7 +74,7 @@ def create_product(db: Database, actor: Actor, data: ProductIn | dict[str, Any])
 
 def update_product(db: Database, actor: Actor, product_id: int, data: ProductIn | dict[str, Any],
                    archived: bool | None = None) -> None:
-    require(actor, "products.write")
+    require(db, actor, "products.write")
     product = _check_price(parse(ProductIn, data))
 
     def work(conn: Any) -> None:
@@ -98,7 +98,7 @@ def _check_price(product: ProductIn) -> ProductIn:
 
 
 def list_products(db: Database, actor: Actor, include_archived: bool = False) -> list[dict[str, Any]]:
-    require(actor, "products.read")
+    require(db, actor, "products.read")
     with db.connect() as conn:
         rows = records.all_rows(conn, products, order_by="name")
     return [r for r in rows if include_archived or not r["archived"]]

@@ -30,7 +30,7 @@ class OpenBalance:
 
 def open_balances(db: Database, actor: Actor, customer_id: int, as_of: date) -> list[OpenBalance]:
     """The customer's open balance per currency (never summed across currencies), by currency code."""
-    require(actor, "invoices.read")
+    require(db, actor, "invoices.read")
     with db.connect() as conn:
         rows = overview_store.open_balances(conn, customer_id, as_of)
     return [OpenBalance(currency=r["currency"],
@@ -47,8 +47,8 @@ def documents_timeline(db: Database, actor: Actor, customer_id: int, limit: int 
     Each row: on (date), kind (invoice, credit_note, payment, refund, reversal), reference (document
     number or payment reference), detail (document status or payment method), currency, amount, id.
     """
-    require(actor, "invoices.read")
-    require(actor, "payments.read")
+    require(db, actor, "invoices.read")
+    require(db, actor, "payments.read")
     with db.connect() as conn:
         rows, total = overview_store.timeline(conn, customer_id, limit, offset)
     return [quantize_row(row, row["currency"]) for row in rows], total
@@ -57,6 +57,6 @@ def documents_timeline(db: Database, actor: Actor, customer_id: int, limit: int 
 def audit_trail(db: Database, actor: Actor, customer_id: int, limit: int = 50,
                 offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """A page of audit events about the customer and its invoices and payments, newest first, and the count."""
-    require(actor, "audit.read")
+    require(db, actor, "audit.read")
     with db.connect() as conn:
         return overview_store.audit_events_of(conn, customer_id, limit, offset)

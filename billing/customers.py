@@ -15,7 +15,7 @@ from billing.store.schema import customers
 
 
 def create_customer(db: Database, actor: Actor, data: CustomerIn | dict[str, Any]) -> int:
-    require(actor, "customers.write")
+    require(db, actor, "customers.write")
     customer = parse(CustomerIn, data)
 
     def work(conn: Any) -> int:
@@ -28,7 +28,7 @@ def create_customer(db: Database, actor: Actor, data: CustomerIn | dict[str, Any
 
 
 def get_customer(db: Database, actor: Actor, customer_id: int) -> dict[str, Any]:
-    require(actor, "customers.read")
+    require(db, actor, "customers.read")
     with db.connect() as conn:
         row = records.get(conn, customers, customer_id)
     if row is None:
@@ -37,7 +37,7 @@ def get_customer(db: Database, actor: Actor, customer_id: int) -> dict[str, Any]
 
 
 def update_customer(db: Database, actor: Actor, customer_id: int, data: CustomerIn | dict[str, Any]) -> None:
-    require(actor, "customers.write")
+    require(db, actor, "customers.write")
     customer = parse(CustomerIn, data)
 
     def work(conn: Any) -> None:
@@ -52,7 +52,7 @@ def update_customer(db: Database, actor: Actor, customer_id: int, data: Customer
 
 
 def set_archived(db: Database, actor: Actor, customer_id: int, archived: bool = True) -> None:
-    require(actor, "customers.write")
+    require(db, actor, "customers.write")
 
     def work(conn: Any) -> None:
         before = _existing(conn, customer_id)
@@ -65,7 +65,7 @@ def set_archived(db: Database, actor: Actor, customer_id: int, archived: bool = 
 
 def delete_customer(db: Database, actor: Actor, customer_id: int) -> None:
     """Delete a customer who has no invoices or payments; otherwise archive instead."""
-    require(actor, "customers.write")
+    require(db, actor, "customers.write")
 
     def work(conn: Any) -> None:
         before = _existing(conn, customer_id)
@@ -78,13 +78,13 @@ def delete_customer(db: Database, actor: Actor, customer_id: int) -> None:
 
 
 def search_customers(db: Database, actor: Actor, text: str = "", **kwargs: Any) -> tuple[list[dict[str, Any]], int]:
-    require(actor, "customers.read")
+    require(db, actor, "customers.read")
     with db.connect() as conn:
         return customer_store.search(conn, text.strip(), **kwargs)
 
 
 def customer_options(db: Database, actor: Actor, text: str = "") -> list[tuple[int, str, str]]:
-    require(actor, "customers.read")
+    require(db, actor, "customers.read")
     with db.connect() as conn:
         return customer_store.options(conn, text.strip())
 

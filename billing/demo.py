@@ -270,7 +270,7 @@ def load_demo(db: Database, actor: Actor, scale: str, as_of: date, seed: int = 7
     """Generate and load the demo dataset into an empty database, in one transaction."""
     import time
 
-    require(actor, "settings.write")
+    require(db, actor, "settings.write")
     if scale not in SCALES:
         raise StateError("Scale must be S, M or L.")
     started = time.perf_counter()

@@ -33,6 +33,10 @@ class PermissionDeniedError(BillingError):
     """You do not have permission to do this."""
 
 
+class SessionEndedError(PermissionDeniedError):
+    """Your session has ended. Please sign in again."""
+
+
 class AuthenticationError(BillingError):
     """Wrong username or password."""
 

@@ -76,7 +76,7 @@ def parse_csv(kind: str, content: bytes) -> list[pydantic.BaseModel]:
 
 def import_csv(db: Database, actor: Actor, kind: str, content: bytes) -> int:
     """Import a CSV of customers or products in one transaction; returns the number of rows."""
-    require(actor, "customers.write" if kind == "customers" else "products.write")
+    require(db, actor, "customers.write" if kind == "customers" else "products.write")
     rows = parse_csv(kind, content)
 
     def work(conn: Any) -> int:

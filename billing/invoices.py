@@ -170,7 +170,7 @@ def _priced_body(conn: Connection, draft: InvoiceDraftIn, currency: str) -> tupl
 
 def preview_totals(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, Any]) -> logic.Totals:
     """Totals of a draft as entered, before saving (the line editor's live totals)."""
-    require(actor, "invoices.read")
+    require(db, actor, "invoices.read")
     draft = parse(InvoiceDraftIn, data)
     with db.connect() as conn:
         customer = _customer_for_invoice(conn, draft.customer_id)
@@ -178,7 +178,7 @@ def preview_totals(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, 
 
 
 def create_draft(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, Any]) -> int:
-    require(actor, "invoices.write")
+    require(db, actor, "invoices.write")
     draft = parse(InvoiceDraftIn, data)
 
     def work(conn: Connection) -> int:
@@ -204,7 +204,7 @@ def create_draft(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, An
 
 
 def update_draft(db: Database, actor: Actor, invoice_id: int, data: InvoiceDraftIn | dict[str, Any]) -> None:
-    require(actor, "invoices.write")
+    require(db, actor, "invoices.write")
     draft = parse(InvoiceDraftIn, data)
 
     def work(conn: Connection) -> None:
@@ -228,7 +228,7 @@ def update_draft(db: Database, actor: Actor, invoice_id: int, data: InvoiceDraft
 
 
 def delete_draft(db: Database, actor: Actor, invoice_id: int) -> None:
-    require(actor, "invoices.write")
+    require(db, actor, "invoices.write")
 
     def work(conn: Connection) -> None:
         before = _header(conn, invoice_id)
@@ -246,7 +246,7 @@ def issue_invoice(db: Database, actor: Actor, invoice_id: int, today: date,
 
     Returns the invoice number.
     """
-    require(actor, "invoices.write")
+    require(db, actor, "invoices.write")
 
     def work(conn: Connection) -> str:
         header = _header(conn, invoice_id)
@@ -282,7 +282,7 @@ def issue_invoice(db: Database, actor: Actor, invoice_id: int, today: date,
 
 def void_invoice(db: Database, actor: Actor, invoice_id: int, reason: str, today: date) -> None:
     """Void an issued invoice that nothing was paid or credited on. It keeps its number."""
-    require(actor, "invoices.write")
+    require(db, actor, "invoices.write")
 
     def work(conn: Connection) -> None:
         header = _header(conn, invoice_id)
@@ -333,7 +333,7 @@ def preview_credit_note(db: Database, actor: Actor, invoice_id: int,
                         quantities: dict[int, Decimal | str]) -> logic.Totals:
     """The totals of the credit note `create_credit_note(..., quantities=...)` would issue, checked
     the same way (each line's limit, the invoice's remaining amount), without issuing it."""
-    require(actor, "invoices.read")
+    require(db, actor, "invoices.read")
     with db.connect() as conn:
         invoice = _header(conn, invoice_id)
         invoiced, _, _ = invoice_store.get_body(conn, invoice_id)
@@ -355,7 +355,7 @@ def create_credit_note(db: Database, actor: Actor, invoice_id: int, today: date,
     Never credits more than remains. When the invoice was already paid beyond what now remains,
     payment allocations are released (as negative allocation rows) and become customer credit.
     """
-    require(actor, "invoices.write")
+    require(db, actor, "invoices.write")
     if lines is not None and quantities is not None:
         raise ValidationError("Credit either chosen quantities of the invoice's lines or free lines, not both.")
 
@@ -440,7 +440,7 @@ def draft_input(view: InvoiceView) -> dict[str, Any]:
 
 
 def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date) -> InvoiceView:
-    require(actor, "invoices.read")
+    require(db, actor, "invoices.read")
     with db.connect() as conn:
         header = _header(conn, invoice_id)
         lines, allowances, _ = invoice_store.get_body(conn, invoice_id)
@@ -471,7 +471,7 @@ def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date) -> Inv
 
 def list_invoices(db: Database, actor: Actor, as_of: date, **filters: Any) -> tuple[list[dict[str, Any]], int]:
     """A page of invoices and credit notes with balances and display status."""
-    require(actor, "invoices.read")
+    require(db, actor, "invoices.read")
     with db.connect() as conn:
         rows, total = invoice_store.list_page(conn, as_of=as_of, **filters)
     for row in rows:

@@ -36,7 +36,7 @@ def record_payment(db: Database, actor: Actor, data: PaymentIn | dict[str, Any],
 
     What is not allocated stays as customer credit. Everything happens in one transaction.
     """
-    require(actor, "payments.write")
+    require(db, actor, "payments.write")
     payment = parse(PaymentIn, data)
     amount = parse_money(payment.amount, payment.currency)
     if amount <= 0:
@@ -66,14 +66,14 @@ def record_payment(db: Database, actor: Actor, data: PaymentIn | dict[str, Any],
 def allocate_payment(db: Database, actor: Actor, payment_id: int,
                      allocate: Sequence[Allocation] | Literal["auto"], on: date) -> list[tuple[int, Decimal]]:
     """Allocate a payment's unallocated remainder to open invoices (this is how credit is applied)."""
-    require(actor, "payments.write")
+    require(db, actor, "payments.write")
     return db.transaction(lambda conn: _allocate(conn, actor, payment_id, allocate, on))
 
 
 def apply_credit(db: Database, actor: Actor, customer_id: int, currency: str, invoice_id: int,
                  amount: Decimal | str, on: date) -> None:
     """Put a customer's credit (unallocated payments, oldest first) against one of their invoices."""
-    require(actor, "payments.write")
+    require(db, actor, "payments.write")
     value = parse_money(amount, currency)
     if value <= 0:
         raise ValidationError("The amount to apply must be greater than zero.")
@@ -97,7 +97,7 @@ def apply_credit(db: Database, actor: Actor, customer_id: int, currency: str, in
 def refund_credit(db: Database, actor: Actor, customer_id: int, currency: str, amount: Decimal | str,
                   on: date, method: str = "bank_transfer", reference: str = "") -> int:
     """Pay a customer's credit back to them: a negative payment entry."""
-    require(actor, "payments.write")
+    require(db, actor, "payments.write")
     value = parse_money(amount, currency)
     if value <= 0:
         raise ValidationError("A refund must be greater than zero.")
@@ -122,7 +122,7 @@ def refund_credit(db: Database, actor: Actor, customer_id: int, currency: str, a
 def reverse_payment(db: Database, actor: Actor, payment_id: int, on: date, reason: str) -> int:
     """Reverse a payment (a bounced transfer, a mistake): its allocations are released and a
     reversal entry cancels its amount. The original stays on record."""
-    require(actor, "payments.write")
+    require(db, actor, "payments.write")
     if not reason.strip():
         raise ValidationError("Please give a reason for reversing the payment.")
 
@@ -215,27 +215,27 @@ def _audited(plan: list[tuple[int, Decimal]]) -> list[dict[str, Any]]:
 
 def customer_credit(db: Database, actor: Actor, customer_id: int) -> dict[str, Decimal]:
     """Unallocated money per currency for a customer."""
-    require(actor, "payments.read")
+    require(db, actor, "payments.read")
     with db.connect() as conn:
         credits = payment_store.credits_by_currency(conn, customer_id)
     return {cur: round_money(amount, cur) for cur, amount in credits.items() if amount != 0}
 
 
 def list_payments(db: Database, actor: Actor, **filters: Any) -> tuple[list[dict[str, Any]], int]:
-    require(actor, "payments.read")
+    require(db, actor, "payments.read")
     with db.connect() as conn:
         rows, total = payment_store.list_page(conn, **filters)
     return [quantize_row(row, row["currency"]) for row in rows], total
 
 
 def open_invoices(db: Database, actor: Actor, customer_id: int, currency: str) -> list[dict[str, Any]]:
-    require(actor, "invoices.read")
+    require(db, actor, "invoices.read")
     with db.connect() as conn:
         return invoice_store.open_invoices(conn, customer_id, currency)
 
 
 def get_payment(db: Database, actor: Actor, payment_id: int) -> dict[str, Any]:
-    require(actor, "payments.read")
+    require(db, actor, "payments.read")
     with db.connect() as conn:
         payment = payment_store.get_payment(conn, payment_id)
         if payment is None:

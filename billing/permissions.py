@@ -1,14 +1,23 @@
 """Who may do what: one permission table (data, not scattered ifs), checked by every service.
 
 The portal builds its navigation from the same table, so hiding a page and refusing the
-operation behind it can never disagree.
+operation behind it can never disagree. A signed-in browser's actor carries its session, and
+`require` reads that session and the user's role from the database at the moment of acting: a
+tab left open after its user was signed out, disabled or given another role acts with what the
+database says now (dialogs, fragments and download callables run without app.py's gate).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from billing.errors import PermissionDeniedError
+from billing.errors import PermissionDeniedError, SessionEndedError
+from billing.store import users as user_store
+from billing.store.db import utcnow
+
+if TYPE_CHECKING:
+    from billing.store.db import Database
 
 ADMIN, ACCOUNTANT, ANALYST = "admin", "accountant", "analyst"
 ROLES: tuple[str, ...] = (ADMIN, ACCOUNTANT, ANALYST)
@@ -45,10 +54,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who is acting: a signed-in user, or the system (CLI, demo, migrations)."""
+    """Who is acting: a signed-in user, or the system (CLI, demo, migrations).
+
+    `session` is the digest of a browser session's token: with it, the session and the role are
+    re-read on every `require`; without it (the CLI, the system, tests) the role given is used.
+    """
 
     username: str
     role: str
+    session: str | None = None
 
 
 SYSTEM = Actor("system", ADMIN)
@@ -60,7 +74,20 @@ def can(actor: Actor, action: str) -> bool:
     return action in PERMISSIONS.get(actor.role, frozenset())
 
 
-def require(actor: Actor, action: str) -> None:
-    """Raise PermissionDeniedError unless the actor's role allows the action."""
-    if not can(actor, action):
-        raise PermissionDeniedError(f"Your role ({actor.role}) does not allow this: {ACTIONS[action].lower()}.")
+def require(db: Database, actor: Actor, action: str) -> None:
+    """Raise PermissionDeniedError unless the actor's role, as stored now, allows the action; raise
+    SessionEndedError if the actor's browser session is no longer live (signed out, expired, revoked,
+    the user disabled or their password reset)."""
+    if action not in ACTIONS:
+        raise KeyError(f"unknown action {action!r}")
+    role = actor.role if actor.session is None else _live_role(db, actor.username, actor.session)
+    if action not in PERMISSIONS.get(role, frozenset()):
+        raise PermissionDeniedError(f"Your role ({role}) does not allow this: {ACTIONS[action].lower()}.")
+
+
+def _live_role(db: Database, username: str, session: str) -> str:
+    with db.connect() as conn:
+        role = user_store.live_role(conn, session, username, utcnow())
+    if role is None:
+        raise SessionEndedError()
+    return role

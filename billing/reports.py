@@ -2,7 +2,7 @@
 payments, collections and a cash-in forecast. Exact Decimal money, per currency, never mixed.
 
 CONTRACT (shared by the domain and the report pages; keep these names and shapes):
-every function takes (db, actor, ...) first and calls require(actor, "reports.read");
+every function takes (db, actor, ...) first and calls require(db, actor, "reports.read");
 tables are pandas DataFrames whose money columns hold Decimal values (object dtype) rounded to
 the row's currency, with a `currency` column; dates are datetime.date.
 
@@ -155,7 +155,7 @@ def dashboard(db: Database, actor: Actor, filters: ReportFilters, as_of: date) -
     last payment. With a product filter, invoiced counts those products' lines (and their VAT)
     only; the balances are those of invoices containing them.
     """
-    require(actor, "reports.read")
+    require(db, actor, "reports.read")
     _check_filters(filters)
     f = filters
     days = (f.date_to - f.date_from).days + 1
@@ -209,7 +209,7 @@ def revenue_series(db: Database, actor: Actor, filters: ReportFilters, granulari
     to allocated money. `as_of` is the day statuses are judged on (today by default). The
     customer breakdown keeps the `top` customers by invoiced amount in each currency and puts
     the rest together as "Other customers" (group_id None); top=None keeps every customer."""
-    require(actor, "reports.read")
+    require(db, actor, "reports.read")
     _check_filters(filters)
     _check_granularity(granularity)
     if breakdown not in BREAKDOWNS:
@@ -296,7 +296,7 @@ def revenue_invoices(db: Database, actor: Actor, filters: ReportFilters, granula
     negative for credit notes), balance, status. For the "Other customers" group (group_id None),
     the documents of every customer are listed.
     """
-    require(actor, "reports.read")
+    require(db, actor, "reports.read")
     _check_filters(filters)
     _check_granularity(granularity)
     f = filters
@@ -335,7 +335,7 @@ def aging(db: Database, actor: Actor, as_of: date, buckets: tuple[int, ...] = DE
     One row per currency: bucket columns labelled "Current", "1-30", "31-60", "61-90", "90+"
     (from `buckets`), and "Total" = exact sum of the buckets = total outstanding as of that date.
     Also open_invoices: how many invoices had a balance then."""
-    require(actor, "reports.read")
+    require(db, actor, "reports.read")
     labels = bucket_labels(buckets)
     with db.connect() as conn:
         rows = store.aging_totals(conn, as_of, _edges(as_of, buckets), currencies, customer_ids)
@@ -358,7 +358,7 @@ def aging_by_customer(db: Database, actor: Actor, as_of: date, buckets: tuple[in
     """Rows per (customer, currency) with customer_id, customer, currency, bucket columns, Total,
     oldest_due (date); paged. Biggest debtors first: by the rank of their total within its currency
     (amounts in different currencies are never compared). Also open_invoices."""
-    require(actor, "reports.read")
+    require(db, actor, "reports.read")
     labels = bucket_labels(buckets)
     with db.connect() as conn:
         rows, total = store.aging_by_customer(conn, as_of, _edges(as_of, buckets), currencies, customer_ids,
@@ -379,7 +379,7 @@ def aging_invoices(db: Database, actor: Actor, as_of: date, currency: str, bucke
                    offset: int = 0) -> tuple[pd.DataFrame, int]:
     """Drill-down: open invoices as of the date (id, number, customer, issue_date, due_date,
     days_overdue, balance) in one bucket and/or for one customer. Also customer_id, currency."""
-    require(actor, "reports.read")
+    require(db, actor, "reports.read")
     labels = bucket_labels(buckets)
     due_from: date | None = None
     due_to: date | None = None
@@ -415,7 +415,7 @@ def customer_statement(db: Database, actor: Actor, customer_id: int, currency: s
     """What the customer owes: opening balance (everything before date_from), then invoices as
     debits, credit notes and payments as credits, refunds and reversals as debits, with a running
     balance. A negative balance is money the customer has in credit. Voided invoices are left out."""
-    require(actor, "reports.read")
+    require(db, actor, "reports.read")
     _check_range(date_from, date_to)
     with db.connect() as conn:
         customer = store.customer_row(conn, customer_id)
@@ -456,7 +456,7 @@ def tax_report(db: Database, actor: Actor, date_from: date, date_to: date,
     credit_tax, taxable (net), tax (net): equal to the sum over issued invoices minus credit notes
     issued in the period. From each document's VAT breakdown as frozen at issue; voided invoices
     are not included. Also category_name and documents (invoices and credit notes counted)."""
-    require(actor, "reports.read")
+    require(db, actor, "reports.read")
     _check_range(date_from, date_to)
     with db.connect() as conn:
         rows = store.tax_totals(conn, date_from, date_to, currencies)
@@ -485,7 +485,7 @@ def payments_by_method(db: Database, actor: Actor, filters: ReportFilters,
                        granularity: str = "month") -> pd.DataFrame:
     """Columns: period, method, currency, count, amount (refunds and reversals negative).
     Only the date, customer and currency filters apply to payments."""
-    require(actor, "reports.read")
+    require(db, actor, "reports.read")
     _check_filters(filters)
     _check_granularity(granularity)
     with db.connect() as conn:
@@ -510,7 +510,7 @@ def collections(db: Database, actor: Actor, as_of: date, currencies: tuple[str, 
     customer's invoices settled by payment up to as_of (None without history); open_invoices
     counts the customer's open invoices in that currency.
     """
-    require(actor, "reports.read")
+    require(db, actor, "reports.read")
     with db.connect() as conn:
         rows, total = store.overdue_items(conn, as_of, _edges(as_of, DEFAULT_BUCKETS), currencies, limit, offset)
         habits = {int(h["customer_id"]): h for h in
@@ -560,7 +560,7 @@ def cash_forecast(db: Database, actor: Actor, as_of: date, horizon_days: int = 9
     its customer's median historical days-to-pay (terms when the customer has no history),
     moved to as_of when that date has passed; the overdue part of a habitual late payer is
     spread as described in FORECAST_METHOD."""
-    require(actor, "reports.read")
+    require(db, actor, "reports.read")
     if horizon_days <= 0:
         raise ValidationError("The forecast horizon must be at least one day.")
     horizon = as_of + timedelta(days=horizon_days)

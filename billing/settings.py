@@ -29,7 +29,7 @@ def get_company(db: Database) -> dict[str, Any] | None:
 
 def save_company(db: Database, actor: Actor, data: CompanyIn | dict[str, Any], logo: bytes | None = None,
                  remove_logo: bool = False) -> None:
-    require(actor, "settings.write")
+    require(db, actor, "settings.write")
     profile = parse(CompanyIn, data)
     if logo is not None:
         _check_logo(logo)
@@ -69,7 +69,7 @@ def _check_logo(logo: bytes) -> None:
 
 
 def list_series(db: Database, actor: Actor) -> list[dict[str, Any]]:
-    require(actor, "settings.read")
+    require(db, actor, "settings.read")
     with db.connect() as conn:
         return records.all_rows(conn, series, order_by="code")
 
@@ -79,7 +79,7 @@ def set_series(db: Database, actor: Actor, code: str, pattern: str, next_seq: in
 
     The next number may never be at or below a number already used in the series.
     """
-    require(actor, "settings.write")
+    require(db, actor, "settings.write")
     check_pattern(pattern)
 
     def work(conn: sa.Connection) -> None:

@@ -8,6 +8,7 @@ out, disabling the user or resetting their password revokes it.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -67,15 +68,19 @@ def check_username(username: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class User:
+    """A user as stored; `session` is the digest of the browser session it was read through, if any
+    (its actor is then checked against the live session on every domain call)."""
+
     username: str
     name: str
     email: str
     role: str
     active: bool
+    session: str | None = None
 
     @property
     def actor(self) -> Actor:
-        return Actor(self.username, self.role)
+        return Actor(self.username, self.role, self.session)
 
 
 def _user(row: dict[str, Any]) -> User:
@@ -104,7 +109,7 @@ def create_user(db: Database, actor: Actor | None, username: str, password: str,
                 raise ValidationError("The first user must be an admin.")
             who = Actor(username, role)
         else:
-            require(actor, "users.manage")
+            require(db, actor, "users.manage")
             who = actor
         if records.get(conn, users, username, column="username") is not None:
             raise ValidationError(f"The username '{username}' is taken.")
@@ -127,7 +132,7 @@ def get_user(db: Database, username: str) -> User | None:
 
 
 def list_users(db: Database, actor: Actor) -> list[User]:
-    require(actor, "users.manage")
+    require(db, actor, "users.manage")
     with db.connect() as conn:
         return [_user(r) for r in records.all_rows(conn, users, order_by="username")]
 
@@ -135,7 +140,7 @@ def list_users(db: Database, actor: Actor) -> list[User]:
 def update_user(db: Database, actor: Actor, username: str, *, role: str | None = None,
                 active: bool | None = None, password: str | None = None) -> None:
     """Change a user's role, enable/disable them, or reset their password (revokes their sessions)."""
-    require(actor, "users.manage")
+    require(db, actor, "users.manage")
     if role is not None and role not in ROLES:
         raise ValidationError(f"Unknown role '{role}'.")
     if password is not None:
@@ -255,7 +260,7 @@ def session_user(db: Database, token: str, now: datetime | None = None) -> User 
         row = records.get(conn, users, session[0], column="username") if session else None
     if session is None or row is None or not row["active"] or session[1] < row["password_changed_at"]:
         return None
-    return _user(row)
+    return dataclasses.replace(_user(row), session=_digest(token))
 
 
 def end_session(db: Database, token: str) -> None:

@@ -37,7 +37,7 @@ class VerifyReport:
 
 def verify_database(db: Database, actor: Actor) -> VerifyReport:
     """Check everything that must hold; the report lists each problem found."""
-    require(actor, "audit.read")
+    require(db, actor, "audit.read")
     report = VerifyReport()
     with db.connect() as conn:
         chain = check_chain(conn)

@@ -7,7 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from billing.store.schema import auth_sessions, login_attempts
+from billing.store.schema import auth_sessions, login_attempts, users
 
 
 def record_attempt(conn: Connection, username: str, at: datetime, success: bool) -> int:
@@ -43,6 +43,17 @@ def live_session(conn: Connection, session_id: str, now: datetime) -> tuple[str,
         auth_sessions.c.id == session_id, auth_sessions.c.revoked_at.is_(None),
         auth_sessions.c.expires_at > now)).first()
     return (str(row.username), row.created_at) if row else None
+
+
+def live_role(conn: Connection, session_id: str, username: str, now: datetime) -> str | None:
+    """The role of `username` if `session_id` is their live session (not revoked, not expired, not older
+    than their last password change) and they are active; else None. One query: it runs on every action."""
+    row = conn.execute(sa.select(users.c.role).select_from(auth_sessions.join(
+        users, users.c.username == auth_sessions.c.username)).where(
+        auth_sessions.c.id == session_id, auth_sessions.c.username == username,
+        auth_sessions.c.revoked_at.is_(None), auth_sessions.c.expires_at > now,
+        auth_sessions.c.created_at >= users.c.password_changed_at, users.c.active.is_(True))).first()
+    return str(row.role) if row else None
 
 
 def revoke_session(conn: Connection, session_id: str, now: datetime) -> None:
