@@ -10,7 +10,7 @@ import streamlit as st
 from billing import customer_overview, customers, payments
 from billing.invoices import list_invoices
 from billing.money import KNOWN_CURRENCIES
-from ui import context
+from ui import access, context
 from ui import format as fmt
 from ui.feedback import run_action
 from ui.tables import Column, clear_selection, csv_import, paged_table
@@ -61,7 +61,7 @@ def ask(action: str | None) -> None:
     st.session_state["customers:confirm"] = action
 
 
-@st.dialog("Please confirm", on_dismiss=lambda: ask(None))
+@access.dialog("Please confirm", on_dismiss=lambda: ask(None))
 def confirm(customer: dict[str, Any], action: str) -> None:
     texts = {"archive": "It disappears from lists and pickers; its invoices and payments stay. You can undo this.",
              "unarchive": "It shows in lists and pickers again and can be invoiced.",

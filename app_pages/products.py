@@ -9,7 +9,7 @@ import streamlit as st
 
 from billing import catalog
 from billing.money import KNOWN_CURRENCIES, decimals_of, minor_unit, round_to
-from ui import context
+from ui import access, context
 from ui import format as fmt
 from ui.feedback import run_action
 from ui.tables import Column, clear_selection, csv_import, list_fetch, paged_table
@@ -65,7 +65,7 @@ def ask(archived: bool | None) -> None:
     st.session_state["products:confirm"] = archived
 
 
-@st.dialog("Please confirm", on_dismiss=lambda: ask(None))
+@access.dialog("Please confirm", on_dismiss=lambda: ask(None))
 def confirm_archive(product: dict[str, Any], archived: bool) -> None:
     verb = "Archive" if archived else "Unarchive"
     st.write(f"**{verb}** {product['name']} ({product['sku']})?")

@@ -43,3 +43,23 @@ class AuthenticationError(BillingError):
 
 class ConflictError(BillingError):
     """Someone else changed the same record at the same time. Please try again."""
+
+
+class ChangedMeanwhileError(ConflictError):
+    """What the form showed changed before it was sent (another tab, another user): nothing was saved."""
+
+
+class StorageError(BillingError):
+    """The database could not be read or written: nothing was saved."""
+
+
+class DiskFullError(StorageError):
+    """The disk is full: nothing was saved. Free some space on the server, then try again."""
+
+
+class DatabaseLockedError(StorageError):
+    """The database file is held by another process, normally the running server."""
+
+
+class DatabaseReplacedError(StorageError):
+    """The database file was deleted or replaced while the server was running: nothing was saved."""

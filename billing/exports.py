@@ -8,7 +8,7 @@ import numbers
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -18,10 +18,26 @@ from fpdf.enums import Align
 
 from billing.errors import ValidationError
 from billing.pdf_document import FONT_FAMILY, LIGHT_FILL, Document, build_pdf
+from billing.permissions import Actor, require
+from billing.store.db import Database
+
+T = TypeVar("T")
 
 BOM = b"\xef\xbb\xbf"  # without it, Excel reads UTF-8 CSV as the local code page
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+
+def export_rows(db: Database, actor: Actor, fetch: Callable[[], T]) -> T:
+    """The rows of an export, fetched only if the actor may export now.
+
+    A download button's file is made when it is clicked, long after the page that showed it ran:
+    this is the check at that moment (the session still live, the role still allowed to export),
+    whatever `fetch` itself checks (a short list may be rows the page already holds).
+    """
+    require(db, actor, "exports.run")
+    return fetch()
 
 
 # --- CSV ---------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ allocation is a negative allocation row, removing a payment is a reversal entry.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -14,7 +14,7 @@ from typing import Any, Literal
 from sqlalchemy.engine import Connection
 
 from billing import audit, logic
-from billing.errors import NotFoundError, StateError, ValidationError
+from billing.errors import ChangedMeanwhileError, NotFoundError, StateError, ValidationError
 from billing.models import PaymentIn, parse
 from billing.money import ZERO, parse_money, quantize_row, round_money
 from billing.permissions import Actor, require
@@ -31,10 +31,14 @@ Allocation = tuple[int, Decimal | str]
 
 
 def record_payment(db: Database, actor: Actor, data: PaymentIn | dict[str, Any],
-                   allocate: Sequence[Allocation] | Literal["auto"] | None = None) -> int:
+                   allocate: Sequence[Allocation] | Literal["auto"] | None = None, *,
+                   seen: Mapping[int, Decimal] | None = None) -> int:
     """Record money received; optionally allocate it (a list of (invoice id, amount), or "auto").
 
     What is not allocated stays as customer credit. Everything happens in one transaction.
+    `seen`: the customer's open invoices (id -> balance) the user was shown when they chose the allocation.
+    If they differ now (another tab paid one meanwhile, one was issued), nothing is recorded and
+    ChangedMeanwhileError says what changed; without `seen` (the user confirmed) it is not checked.
     """
     require(db, actor, "payments.write")
     payment = parse(PaymentIn, data)
@@ -51,6 +55,8 @@ def record_payment(db: Database, actor: Actor, data: PaymentIn | dict[str, Any],
         values = {"kind": "payment", "customer_id": payment.customer_id, "currency": payment.currency,
                   "amount": amount, "received_on": payment.received_on, "method": payment.method,
                   "reference": payment.reference, "created_at": utcnow(), "created_by": actor.username}
+        if seen is not None and allocate is not None:
+            _check_unchanged(conn, payment.customer_id, payment.currency, seen)
         payment_id = payment_store.insert_payment(conn, values)
         after: dict[str, Any] = values
         if allocate is not None:
@@ -61,6 +67,29 @@ def record_payment(db: Database, actor: Actor, data: PaymentIn | dict[str, Any],
         return payment_id
 
     return db.transaction(work)
+
+
+def _check_unchanged(conn: Connection, customer_id: int, currency: str, seen: Mapping[int, Decimal]) -> None:
+    """Refuse unless the customer's open invoices in the currency are as the user saw them while allocating:
+    one paid meanwhile would turn the payment into credit, one issued meanwhile would be paid unasked."""
+    now = {int(r["id"]): r for r in invoice_store.open_invoices(conn, customer_id, currency)}
+    changes = []
+    for invoice_id in sorted(set(now) | set(seen)):
+        before = round_money(Decimal(seen[invoice_id]), currency) if invoice_id in seen else None
+        current = now.get(invoice_id)
+        balance = round_money(Decimal(current["balance"]) if current else ZERO, currency)
+        if before == balance:
+            continue
+        label = (current or invoice_store.get_header(conn, invoice_id) or {}).get("number") or f"#{invoice_id}"
+        if before is None:
+            changes.append(f"invoice {label} ({balance} {currency}) was issued")
+        elif current is None:
+            changes.append(f"invoice {label} was settled (it had {before} {currency} open)")
+        else:
+            changes.append(f"invoice {label} now has {balance} {currency} open, not {before}")
+    if changes:
+        raise ChangedMeanwhileError(f"While you were filling in the payment, {'; '.join(changes)}. "
+                                    "Nothing was recorded.")
 
 
 def allocate_payment(db: Database, actor: Actor, payment_id: int,

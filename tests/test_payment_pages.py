@@ -192,3 +192,28 @@ def test_with_more_customers_than_a_list_holds_a_search_finds_and_picks_the_one(
     at.text_input(key="pay_customer_search").input("zeta").run()
     assert ok(at).selectbox(key="pay_customer").value is not None  # the only match is chosen
     assert "No open invoices: the payment becomes credit for this customer." in [c.value for c in at.caption]
+
+
+@pytest.mark.parametrize("answer", ["Record it anyway", "Don't record it"])
+def test_the_second_tab_paying_the_same_invoices_is_asked_first(portal: Portal, answer: str) -> None:
+    first, second = record_form(portal), record_form(portal)  # two tabs, both showing 357.00 open
+    submit(first, "357.00", "auto")
+    assert [t.value for t in first.toast] == ["Payment from Acme GmbH recorded"]
+    before = snapshot(portal.db)
+    assert second.radio(key="pay_mode").value == "auto"
+    second.text_input(key="pay_amount").input("357.00")  # typed into the form: no run until it is sent
+    next(b for b in second.button if b.label == "Record payment").click().run()
+    assert not second.exception
+    warning = " ".join(w.value for w in second.warning).replace("\\", "")  # as rendered: no Markdown escapes
+    assert "INV-2026-00001 was settled (it had 119.00 EUR open)" in warning
+    assert "Nothing was recorded." in warning and "Record the payment of €357.00 anyway?" in warning
+    assert snapshot(portal.db) == before  # nothing, unless the user confirms
+    next(b for b in second.button if b.label == answer).click().run()
+    ok(second)
+    settled = payments.customer_credit(portal.db, SYSTEM, portal.acme)
+    if answer == "Record it anyway":
+        assert settled == {"EUR": Decimal("357.00")}  # nothing open any more: all of it is credit
+        assert second.subheader.values == ["Payment from Acme GmbH"]
+    else:
+        assert settled == {} and snapshot(portal.db) == before
+        assert not second.warning and second.title.values == ["Record payment"]

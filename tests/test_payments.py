@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pytest
 
 from billing import invoices, payments
-from billing.errors import NotFoundError, StateError, ValidationError
+from billing.errors import ChangedMeanwhileError, NotFoundError, StateError, ValidationError
 from billing.store.db import Database
 from tests.conftest import ADMIN, ANALYST, TODAY, Billed, Seed, Shared, assert_refused, draft, issued, line, snapshot
 
@@ -415,3 +416,82 @@ def test_float_amounts_are_refused(db: Database, seeded: Seed, billed: Billed, c
 def test_allocate_unknown_payment(refusals: Shared) -> None:
     db = refusals.db
     assert_refused(db, lambda: payments.allocate_payment(db, ADMIN, 999, "auto", TODAY), NotFoundError)
+
+
+# --- two tabs paying the same invoice ---------------------------------------------------------------
+
+
+def open_balances(db: Database, customer_id: int, currency: str = "EUR") -> dict[int, Decimal]:
+    """What a payment form shows: the customer's open invoices and their balances."""
+    return {int(i["id"]): i["balance"] for i in payments.open_invoices(db, ADMIN, customer_id, currency)}
+
+
+def pay_seen(db: Database, customer_id: int, amount: str, allocate: Any, seen: dict[int, Decimal] | None) -> int:
+    return payments.record_payment(db, ADMIN, {"customer_id": customer_id, "amount": amount, "currency": "EUR",
+                                               "received_on": TODAY}, allocate=allocate, seen=seen)
+
+
+@pytest.mark.parametrize("allocate", ["auto", "manual"])
+def test_the_second_tab_paying_the_same_invoice_is_told_and_records_nothing(db: Database, seeded: Seed,
+                                                                           billed: Billed, allocate: str) -> None:
+    shown = open_balances(db, seeded.acme)  # both tabs open the form now
+    plan = "auto" if allocate == "auto" else [(billed.a, "119.00")]
+    pay_seen(db, seeded.acme, "119.00", plan, shown)  # the first tab records
+    error = assert_refused(db, lambda: pay_seen(db, seeded.acme, "119.00", plan, shown), ChangedMeanwhileError)
+    if allocate == "auto":  # oldest due first: all of B (59.50, due first), then 59.50 of A
+        assert "INV-2025-00002 was settled (it had 59.50 EUR open)" in str(error)
+        assert "INV-2025-00001 now has 59.50 EUR open, not 119.00" in str(error)
+    else:
+        assert "INV-2025-00001 was settled (it had 119.00 EUR open)" in str(error)
+    assert str(error).endswith("Nothing was recorded.")
+    assert credit(db, seeded.acme) == {}
+
+
+def test_a_payment_confirmed_after_the_warning_is_recorded_as_things_are_now(db: Database, seeded: Seed,
+                                                                            billed: Billed) -> None:
+    shown = open_balances(db, seeded.acme)
+    pay_seen(db, seeded.acme, "119.00", [(billed.a, "119.00")], shown)
+    with pytest.raises(ChangedMeanwhileError):
+        pay_seen(db, seeded.acme, "119.00", "auto", shown)
+    pay_seen(db, seeded.acme, "119.00", "auto", None)  # the user confirmed: oldest due first, as things are now
+    assert balance(db, billed.b) == (D("0.00"), "paid")  # 59.50, due first
+    assert balance(db, billed.c) == (D("0.00"), "paid")  # 23.80
+    assert credit(db, seeded.acme) == {"EUR": D("35.70")}
+
+
+def test_an_invoice_issued_meanwhile_is_not_paid_unasked(db: Database, seeded: Seed, billed: Billed) -> None:
+    shown = open_balances(db, seeded.acme)
+    newer = issued(db, seeded.acme, line(seeded.s19, "1", "10.00"), due_date="2025-03-10")
+    error = assert_refused(db, lambda: pay_seen(db, seeded.acme, "11.90", "auto", shown), ChangedMeanwhileError)
+    assert "INV-2025-00004 (11.90 EUR) was issued" in str(error)
+    assert balance(db, newer)[0] == D("11.90")
+
+
+def test_a_payment_kept_as_credit_is_not_checked(db: Database, seeded: Seed, billed: Billed) -> None:
+    shown = open_balances(db, seeded.acme)
+    pay_seen(db, seeded.acme, "119.00", "auto", shown)
+    pay_seen(db, seeded.acme, "5.00", None, shown)  # nothing goes to an invoice: nothing the user relied on changed
+    assert credit(db, seeded.acme) == {"EUR": D("5.00")}
+
+
+def test_two_tabs_paying_at_once_record_one_payment(db: Database, seeded: Seed, billed: Billed) -> None:
+    shown = open_balances(db, seeded.acme)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def tab() -> None:
+        barrier.wait()
+        try:
+            pay_seen(db, seeded.acme, "119.00", [(billed.a, "119.00")], shown)
+            outcomes.append("recorded")
+        except ChangedMeanwhileError:
+            outcomes.append("told")
+
+    threads = [threading.Thread(target=tab) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["recorded", "told"]
+    assert balance(db, billed.a) == (D("0.00"), "paid")
+    assert credit(db, seeded.acme) == {}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from billing import audit, catalog, customers, invoices, payments, settings
-from billing.errors import PermissionDeniedError
+from billing import audit, auth_keys, catalog, customers, exports, invoices, payments, settings, users
+from billing.errors import PermissionDeniedError, SessionEndedError
 from billing.permissions import ACCOUNTANT as ACCOUNTANT_ROLE
 from billing.permissions import ACTIONS, PERMISSIONS, ROLES, SYSTEM, Actor, can, require
 from billing.store.db import Database
@@ -141,3 +143,90 @@ def test_unknown_role_may_do_nothing() -> None:
 
 def test_system_actor_is_admin() -> None:
     assert all(can(SYSTEM, action) for action in ACTIONS)
+
+
+# --- a browser session's actor is checked live, at the moment of acting --------------------------
+
+LOSSES = ["signed out", "disabled", "password reset", "demoted", "expired"]
+
+
+def session_actor(db: Database, username: str = "dora", role: str = ACCOUNTANT_ROLE,
+                  hours: float = 24) -> tuple[Actor, str]:
+    """A user with a live browser session, and the actor a page of that session acts as."""
+    users.create_user(db, SYSTEM, username, "a long enough secret", role)
+    token, expires = auth_keys.issue_token("k" * 64, username, timedelta(hours=hours))
+    users.start_session(db, username, token, expires)
+    user = users.session_user(db, token)
+    assert user is not None and user.session is not None
+    return user.actor, token
+
+
+def lose_access(db: Database, how: str, token: str) -> None:
+    if how == "signed out":
+        users.end_session(db, token)
+    elif how == "disabled":
+        users.update_user(db, SYSTEM, "dora", active=False)
+    elif how == "password reset":
+        users.update_user(db, SYSTEM, "dora", password="another long secret")
+    elif how == "demoted":
+        users.update_user(db, SYSTEM, "dora", role="analyst")
+
+
+@pytest.mark.parametrize("how", LOSSES)
+def test_a_session_that_lost_access_can_no_longer_write(db: Database, seeded: Seed, billed: Billed,
+                                                        how: str) -> None:
+    actor, token = session_actor(db, hours=24 if how != "expired" else 1 / 3600)
+    if how == "expired":
+        time.sleep(1.1)
+    lose_access(db, how, token)
+    expected = PermissionDeniedError if how == "demoted" else SessionEndedError
+    for write in WRITES:
+        if write.id in ("save_company", "set_series"):
+            continue  # an accountant may not do these anyway
+        error = assert_refused(db, lambda w=write: w.values[0](db, actor, seeded, billed), expected)
+        if how == "demoted":
+            assert "analyst" in str(error), write.id  # the role as stored now, not the one the tab kept
+        else:
+            assert str(error) == "Your session has ended. Please sign in again."
+
+
+@pytest.mark.parametrize("how", LOSSES)
+def test_a_session_that_lost_access_can_no_longer_read_or_export(db: Database, seeded: Seed, billed: Billed,
+                                                                 how: str) -> None:
+    actor, token = session_actor(db, hours=24 if how != "expired" else 1 / 3600)
+    fetched: list[int] = []
+    assert exports.export_rows(db, actor, lambda: fetched.append(1) or "rows") == "rows"
+    if how == "expired":
+        time.sleep(1.1)
+    lose_access(db, how, token)
+    if how == "demoted":  # an analyst still reads and exports, but writes no more
+        assert customers.get_customer(db, actor, seeded.acme)["name"] == "Acme GmbH"
+        assert exports.export_rows(db, actor, lambda: "rows") == "rows"
+        with pytest.raises(PermissionDeniedError, match="analyst"):
+            customers.create_customer(db, actor, CUSTOMER)
+        return
+    with pytest.raises(SessionEndedError):
+        customers.get_customer(db, actor, seeded.acme)
+    with pytest.raises(SessionEndedError):
+        exports.export_rows(db, actor, lambda: fetched.append(2))
+    with pytest.raises(SessionEndedError):
+        invoices.list_invoices(db, actor, as_of=TODAY)
+    assert fetched == [1]  # the refused export fetched nothing
+
+
+def test_a_live_session_acts_with_its_role_as_stored_now(db: Database, seeded: Seed) -> None:
+    actor, _ = session_actor(db, role="analyst")
+    with pytest.raises(PermissionDeniedError, match="analyst"):
+        customers.create_customer(db, actor, CUSTOMER)
+    users.update_user(db, SYSTEM, "dora", role=ACCOUNTANT_ROLE)  # promoted: the open tab may now write
+    assert customers.create_customer(db, actor, CUSTOMER) > 0
+    forged = Actor("dora", "admin", actor.session)  # a role claimed by the caller counts for nothing
+    with pytest.raises(PermissionDeniedError, match="accountant"):
+        settings.save_company(db, forged, {"legal_name": "Hacked"})
+
+
+def test_a_session_acts_only_as_its_own_user(db: Database, seeded: Seed) -> None:
+    actor, _ = session_actor(db)
+    users.create_user(db, SYSTEM, "eve", "a long enough secret", "admin")
+    with pytest.raises(SessionEndedError):  # dora's session does not make anyone else's actor live
+        customers.create_customer(db, Actor("eve", "admin", actor.session), CUSTOMER)

@@ -64,17 +64,17 @@ def sign_in_gate(db: Database) -> User | None:
         _restore_from_cookie(db, authenticator)
     username = st.session_state.get("auth_username")
     if username:
-        user = _current_user(db, username, st.session_state.get("auth_token"))
+        user = current_user(db, username, st.session_state.get("auth_token"))
         if user is not None:
             st.session_state.pop("_auth_notice", None)
             return user
-        _forget_sign_in()
+        forget_sign_in()
         st.session_state["_auth_notice"] = _ENDED
     _show_login(db)
     return None
 
 
-def _current_user(db: Database, username: str, token: str | None) -> User | None:
+def current_user(db: Database, username: str, token: str | None) -> User | None:
     """The user as stored now, if still allowed in. In a browser `auth_username` is only ever set together
     with `auth_token`, whose session must still be live; only a test sets the username alone."""
     if token is None:  # signed in without a browser cookie (AppTest)
@@ -188,7 +188,7 @@ def _sign_out(db: Database) -> None:
     st.session_state["_auth_notice"] = "You have signed out."
 
 
-def _forget_sign_in() -> None:
+def forget_sign_in() -> None:
     for key in ("auth_username", "auth_token", "user"):
         st.session_state.pop(key, None)
     _reset_library_state()

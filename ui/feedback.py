@@ -10,7 +10,8 @@ from typing import TypeVar
 
 import streamlit as st
 
-from billing.errors import BillingError
+from billing.errors import BillingError, PermissionDeniedError
+from ui import access
 
 log = logging.getLogger("billing.ui")
 T = TypeVar("T")
@@ -31,9 +32,17 @@ def guarded() -> Iterator[None]:
     try:
         yield
     except BillingError as exc:
-        st.error(exc.message, icon=":material/error:")
+        show_refusal(exc)
     except Exception as exc:
         show_unexpected(exc)
+
+
+def show_refusal(exc: BillingError) -> None:
+    """A domain refusal as a clear message; a refusal because the user lost access meanwhile sends the tab
+    back through app.py's gate instead (the sign-in form, or the pages of their new role)."""
+    if isinstance(exc, PermissionDeniedError):
+        access.refused(exc)
+    st.error(exc.message, icon=":material/error:")
 
 
 def run_action(action: Callable[[], T], success: str | None = None) -> T | None:
@@ -41,7 +50,7 @@ def run_action(action: Callable[[], T], success: str | None = None) -> T | None:
     try:
         result = action()
     except BillingError as exc:
-        st.error(exc.message, icon=":material/error:")
+        show_refusal(exc)
         return None
     except Exception as exc:
         show_unexpected(exc)
@@ -59,3 +68,5 @@ def flash(message: str) -> None:
 def show_flashes() -> None:
     for message in st.session_state.pop("_flash", []):
         st.toast(message, icon=":material/check_circle:")
+    for message in st.session_state.pop("_flash_errors", []):
+        st.error(message, icon=":material/error:")

@@ -15,7 +15,7 @@ import streamlit as st
 from billing import catalog, customers, invoices, logic
 from billing.errors import BillingError
 from billing.money import decimals_of, minor_unit
-from ui import context
+from ui import access, context
 from ui import format as fmt
 from ui.feedback import run_action
 from ui.format import plain
@@ -298,7 +298,7 @@ def _totals_panel(totals: Any, message: str | None, error: bool) -> None:
             st.caption(message or "")
 
 
-@st.fragment
+@access.fragment
 def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: Callable[[], None],
                    preselect_customer: int | None = None) -> None:
     """Create (target "new") or edit a draft. Totals follow every change; nothing is saved until asked."""

@@ -13,7 +13,7 @@ from billing import invoices, logic
 from billing.errors import BillingError, ValidationError
 from billing.invoices import InvoiceView
 from billing.money import ZERO, plain_number
-from ui import context
+from ui import access, context
 from ui import format as fmt
 from ui.feedback import run_action
 from ui.format import plain, plain_lines
@@ -95,7 +95,7 @@ def _finish(action: Callable[[], Any], success: str, then: Callable[[Any], None]
     st.rerun()
 
 
-@st.dialog("Issue invoice", on_dismiss=close_dialog)
+@access.dialog("Issue invoice", on_dismiss=close_dialog)
 def _issue_dialog(view: InvoiceView) -> None:
     today = context.today()
     on = view.header["issue_date"] or today
@@ -116,7 +116,7 @@ def _issue_dialog(view: InvoiceView) -> None:
         st.rerun()
 
 
-@st.dialog("Void invoice", on_dismiss=close_dialog)
+@access.dialog("Void invoice", on_dismiss=close_dialog)
 def _void_dialog(view: InvoiceView) -> None:
     st.markdown(f"Voiding cancels invoice **{plain(view.header['number'])}**. It keeps its number and stays on "
                 "record, marked void. Only an invoice without payments or credit notes can be voided.")
@@ -130,7 +130,7 @@ def _void_dialog(view: InvoiceView) -> None:
         st.rerun()
 
 
-@st.dialog("Credit note", width="large", on_dismiss=close_dialog)
+@access.dialog("Credit note", width="large", on_dismiss=close_dialog)
 def _credit_dialog(view: InvoiceView) -> None:
     currency = view.header["currency"]
     header = view.header
@@ -196,7 +196,7 @@ def _credit_preview(view: InvoiceView, whole: bool, chosen: dict[int, Decimal | 
                 f"{plain(fmt.money(totals.tax_total, currency))})")
 
 
-@st.dialog("Delete draft", on_dismiss=close_dialog)
+@access.dialog("Delete draft", on_dismiss=close_dialog)
 def _delete_dialog(view: InvoiceView, on_deleted: Callable[[], None]) -> None:
     st.markdown(f"Delete this draft for **{plain(view.customer.get('name', ''))}**? This cannot be undone.")
     yes, no = st.columns(2)

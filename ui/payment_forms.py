@@ -15,15 +15,18 @@ import pandas as pd
 import streamlit as st
 
 from billing import customers, payments
-from billing.money import ZERO
-from ui import context
+from billing.errors import BillingError, ChangedMeanwhileError
+from billing.money import ZERO, parse_money
+from ui import access, context
 from ui import format as fmt
-from ui.feedback import run_action
+from ui.feedback import flash, run_action, show_refusal, show_unexpected
 from ui.format import plain
 from ui.invoice_editor import amount_text, customer_picker
 from ui.invoice_view import amount_rows, money_column
 
 _DIALOG = "payment_dialog"  # (action, payment id) of the open confirmation dialog
+_SHOWN = "pay_shown"  # (customer id, currency, {invoice id: balance}) the payment form showed last
+_PENDING = "pay_pending"  # a payment refused because its invoices changed meanwhile, awaiting a confirmation
 ALLOCATION_MODES = {"manual": "To the invoices below", "auto": "Automatically, oldest due first",
                     "none": "Keep it all as credit"}
 TITLES = {"payment": "Payment from", "refund": "Refund to", "reversal": "Reversed payment from"}
@@ -87,7 +90,9 @@ def record_payment_form(saved: Callable[[int], None], cancel: Callable[[], None]
             cancel()
         return
     customer_id, name, currency = customer
+    shown = st.session_state.get(_SHOWN)  # the open invoices the form showed while the user filled it in
     items = payments.open_invoices(db, actor, customer_id, currency)
+    st.session_state[_SHOWN] = (customer_id, currency, {int(i["id"]): Decimal(i["balance"]) for i in items})
     for_invoice = st.session_state.get("pay_for_invoice")
     prefill = {int(i["id"]): amount_text(i["balance"], currency) for i in items if i["id"] == for_invoice}
     if prefill and "pay_amount" not in st.session_state:
@@ -129,18 +134,62 @@ def record_payment_form(saved: Callable[[int], None], cancel: Callable[[], None]
             submitted = st.form_submit_button("Record payment", type="primary", icon=":material/check:")
             cancelled = st.form_submit_button("Cancel", type="secondary")
     if cancelled:
+        st.session_state.pop(_PENDING, None)
         cancel()
-    if not submitted:
+    if submitted:
+        data = {"customer_id": customer_id, "amount": amount or "", "currency": currency,
+                "received_on": received or today, "method": method or payments.PAYMENT_METHODS[0],
+                "reference": reference or ""}
+        allocate = _allocation(mode or "none", edited)
+        seen = shown[2] if shown and shown[:2] == (customer_id, currency) else None
+        st.session_state.pop(_PENDING, None)
+        _record(data, allocate, name, saved, seen if seen is not None else _balances(items))
+    _changed_meanwhile(name, saved)
+
+
+def _balances(items: list[dict[str, Any]]) -> dict[int, Decimal]:
+    return {int(i["id"]): Decimal(i["balance"]) for i in items}
+
+
+def _record(data: dict[str, Any], allocate: Allocate, name: str, saved: Callable[[int], None],
+            seen: dict[int, Decimal] | None) -> None:
+    """Record the payment; if its invoices changed since the form showed them, keep it for a confirmation."""
+    db, actor = context.db(), context.actor()
+    try:
+        payment_id = payments.record_payment(db, actor, data, allocate=allocate, seen=seen)
+    except ChangedMeanwhileError as exc:
+        st.session_state[_PENDING] = (data, allocate, exc.message)
         return
-    data = {"customer_id": customer_id, "amount": amount or "", "currency": currency,
-            "received_on": received or today, "method": method or payments.PAYMENT_METHODS[0],
-            "reference": reference or ""}
-    allocate = _allocation(mode or "none", edited)
-    payment_id = run_action(lambda: payments.record_payment(db, actor, data, allocate=allocate),
-                            f"Payment from {name} recorded")
-    if payment_id is not None:
-        st.session_state.pop("pay_for_invoice", None)
-        saved(payment_id)
+    except BillingError as exc:
+        show_refusal(exc)
+        return
+    except Exception as exc:
+        show_unexpected(exc)
+        return
+    flash(f"Payment from {name} recorded")
+    st.session_state.pop("pay_for_invoice", None)
+    saved(payment_id)
+
+
+def _changed_meanwhile(name: str, saved: Callable[[int], None]) -> None:
+    """The payment refused because its invoices changed meanwhile: record it as things are now, or not."""
+    pending = st.session_state.get(_PENDING)
+    if pending is None:
+        return
+    data, allocate, message = pending
+    where = ("stays as credit" if allocate is None else
+             "pays the invoices open now, oldest due first; what is left stays as credit" if allocate == "auto" else
+             "goes to the invoices you chose, if their balances still allow it")
+    amount = fmt.money(parse_money(data["amount"], data["currency"]), data["currency"])
+    st.warning(f"{plain(message)}  \nThe form now shows the invoices as they are. Record the payment of "
+               f"{plain(amount)} anyway? It {where}.", icon=":material/sync_problem:")
+    yes, no = st.columns(2)
+    if yes.button("Record it anyway", type="primary", key="pay_anyway", width="stretch"):
+        st.session_state.pop(_PENDING, None)
+        _record(data, allocate, name, saved, None)
+    if no.button("Don't record it", key="pay_drop", width="stretch"):
+        st.session_state.pop(_PENDING, None)
+        st.rerun()
 
 
 # --- one payment ----------------------------------------------------------------------------------
@@ -158,7 +207,7 @@ def _done(action: Callable[[], Any], success: str) -> bool:
     return bool(results)
 
 
-@st.dialog("Refund credit", on_dismiss=close_dialog)
+@access.dialog("Refund credit", on_dismiss=close_dialog)
 def _refund_dialog(payment: dict[str, Any], credit: Decimal) -> None:
     currency = payment["currency"]
     st.markdown(f"Pay credit back to the customer. They have **{plain(fmt.money(credit, currency))}** of "
@@ -178,7 +227,7 @@ def _refund_dialog(payment: dict[str, Any], credit: Decimal) -> None:
         st.rerun()
 
 
-@st.dialog("Reverse payment", on_dismiss=close_dialog)
+@access.dialog("Reverse payment", on_dismiss=close_dialog)
 def _reverse_dialog(payment: dict[str, Any]) -> None:
     st.markdown(f"Reverse this payment of **{plain(fmt.money(payment['amount'], payment['currency']))}** "
                 "(a bounced transfer, a mistake)? Its allocations are released, so the invoices it paid are open "

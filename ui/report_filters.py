@@ -24,7 +24,7 @@ from billing import catalog, customers
 from billing.errors import BillingError
 from billing.money import KNOWN_CURRENCIES
 from billing.reports import ReportFilters
-from ui import context
+from ui import access, context
 from ui import format as fmt
 from ui.feedback import guarded
 
@@ -359,7 +359,7 @@ def panel(func: Callable[..., None]) -> Callable[..., None]:
         with guarded():
             func(*args, **kwargs)
 
-    return st.fragment(run)
+    return access.fragment(run)
 
 
 def frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:

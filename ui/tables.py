@@ -21,7 +21,10 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from billing import exports, imports
+from billing.errors import PermissionDeniedError
 from billing.money import decimals_of, minor_unit, round_money, round_to
+from billing.permissions import Actor
+from billing.store.db import Database
 from ui import context
 from ui import format as fmt
 from ui.feedback import flash, run_action
@@ -195,24 +198,28 @@ def _export_buttons(key: str, fetch: Fetch, columns: Sequence[Column], total: in
     stem = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "export"
     stamp = context.today().isoformat()
     too_many = total > EXPORT_CAP
+    db, actor = context.db(), context.actor()  # the callables below run on click, outside any script run
 
     def csv_bytes() -> bytes:
-        return exports.table_to_csv(export_frame(_export_rows(fetch), columns))
+        return exports.table_to_csv(export_frame(_export_rows(db, actor, fetch), columns))
 
     def pdf_bytes() -> bytes:
-        rows = _export_rows(fetch, PDF_CAP)
+        rows = _export_rows(db, actor, fetch, PDF_CAP)
         frame = export_frame(rows, columns)
         described = " · ".join(f"{name}: {value}" for name, value in filters.items())
         sums = pdf_totals(rows, frame, columns, totals)
         return exports.table_to_pdf(frame, title, described, sums or None)
 
     name = stem if stamp in stem else f"{stem}-{stamp}"  # a title naming its date already gives the file's
+    # A click also reruns the page (on_click="rerun"): a tab whose session ended meanwhile then shows the
+    # sign-in form, not just a failed download. The browser asks for the file right after the rerun starts,
+    # and Streamlit keeps the previous run's file until that run has finished.
     st.download_button("Export CSV", csv_bytes, file_name=f"{name}.csv", mime="text/csv",
-                       key=f"{key}:csv", icon=":material/download:", on_click="ignore", disabled=too_many,
+                       key=f"{key}:csv", icon=":material/download:", on_click="rerun", disabled=too_many,
                        help=f"Only up to {EXPORT_CAP:,} rows can be exported: narrow the filters." if too_many
                        else f"All {total:,} rows matching the filters, not just this page.")
     st.download_button("Export PDF", pdf_bytes, file_name=f"{name}.pdf", mime="application/pdf",
-                       key=f"{key}:pdf", icon=":material/picture_as_pdf:", on_click="ignore",
+                       key=f"{key}:pdf", icon=":material/picture_as_pdf:", on_click="rerun",
                        disabled=total > PDF_CAP,
                        help=f"A PDF holds up to {PDF_CAP:,} rows: narrow the filters or export CSV."
                        if total > PDF_CAP else f"All {total:,} rows matching the filters, ready to print.")
@@ -227,10 +234,12 @@ def pdf_totals(rows: Sequence[Row], frame: pd.DataFrame, columns: Sequence[Colum
     return exports.column_totals(frame, [c.label for c in chosen])
 
 
-def _export_rows(fetch: Fetch, cap: int = EXPORT_CAP) -> Sequence[Row]:
+def _export_rows(db: Database, actor: Actor, fetch: Fetch, cap: int = EXPORT_CAP) -> Sequence[Row]:
     """Every row of the filtered result, for a download (runs outside the script run: no st.* here)."""
     try:
-        rows, _ = fetch(cap, 0)
+        rows, _ = exports.export_rows(db, actor, lambda: fetch(cap, 0))
+    except PermissionDeniedError as exc:  # signed out or demoted since the page ran: no file, say why
+        raise RuntimeError(exc.message) from None
     except Exception as exc:
         reference = secrets.token_hex(4).upper()
         log.error("Export failed, reference %s", reference, exc_info=exc)

@@ -1,0 +1,90 @@
+"""Access re-checked where app.py's gate does not run: dialogs, fragments, and after a domain refusal.
+
+A dialog's or fragment's rerun executes only its own function, with the user kept in session state,
+so `dialog` and `fragment` re-read the browser's session before the function runs. A domain call
+refused because the session ended (signed out elsewhere, expired, the user disabled or their password
+reset) or because the user's role changed sends the whole tab back through app.py: the sign-in form,
+or the pages of the new role. The domain refuses the act itself either way (`billing.permissions`);
+this module only makes the tab show what happened instead of an error inside a stale dialog.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from billing.errors import PermissionDeniedError, SessionEndedError
+from billing.users import User
+from ui import auth, context
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def dialog(title: str, **options: Any) -> Callable[[F], F]:
+    """`st.dialog`, whose every run first checks that its user may still be here."""
+
+    def wrap(func: F) -> F:
+        return st.dialog(title, **options)(_checked(func))  # type: ignore[no-any-return]
+
+    return wrap
+
+
+def fragment(func: F) -> F:
+    """`st.fragment`, whose every run first checks that its user may still be here."""
+    return st.fragment(_checked(func))  # type: ignore[no-any-return]
+
+
+def _checked(func: F) -> F:
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        recheck()
+        return func(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
+def recheck() -> User:
+    """The user as the database has them now; leaves for app.py's gate if they lost access or changed role."""
+    kept: User | None = st.session_state.get("user")
+    if kept is None:
+        st.rerun(scope="app")
+    live = auth.current_user(context.db(), kept.username, st.session_state.get("auth_token"))
+    if live is None:
+        _signed_out(SessionEndedError().message)
+    elif live.role != kept.role:
+        _role_changed(live)
+    return live  # type: ignore[return-value]  # both branches above rerun
+
+
+def refused(exc: PermissionDeniedError) -> None:
+    """After the domain refused an act: if the user lost access or their role changed meanwhile, rerun the
+    tab through the gate (never returns then); otherwise return, and the caller shows the refusal."""
+    if isinstance(exc, SessionEndedError):
+        _signed_out(exc.message)
+    kept: User | None = st.session_state.get("user")
+    if kept is not None:
+        live = auth.current_user(context.db(), kept.username, st.session_state.get("auth_token"))
+        if live is None:
+            _signed_out(SessionEndedError().message)
+        elif live.role != kept.role:
+            st.session_state.setdefault("_flash_errors", []).append(exc.message)
+            _role_changed(live)
+
+
+def _signed_out(notice: str) -> None:
+    # Like signing out: nothing of this tab's page state survives for whoever signs in next.
+    st.session_state.clear()
+    auth.forget_sign_in()
+    st.session_state["_auth_forget_cookie"] = True
+    st.session_state["_auth_notice"] = notice
+    st.rerun(scope="app")
+
+
+def _role_changed(live: User) -> None:
+    for key in [k for k in st.session_state if str(k).endswith("_dialog")]:
+        del st.session_state[key]  # a confirmation asked of the old role is not carried over
+    st.session_state["user"] = live
+    st.rerun(scope="app")
