@@ -2,9 +2,10 @@
 and DejaVu Sans, a Unicode TrueType font shipped in `billing/fonts/` and embedded (subset).
 
 Fonts are parsed and cut into subsets once per process (Latin, European, wide) and the smallest cut
-covering a document's text is embedded, which keeps a warm invoice around 20 ms. A character the
-font has no glyph for is reported as a `MissingGlyphWarning` (fpdf2 itself only logs it and prints
-a blank).
+covering a document's text is embedded, which keeps a warm invoice around 20 ms. Documents may be
+rendered in many threads at once (one per browser session): what they share of a parsed font is only
+read. A character the font has no glyph for is reported as a `MissingGlyphWarning` (fpdf2 itself
+only logs it and prints a blank).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import copy
 import functools
 import io
+import threading
 import unicodedata
 import warnings
 from collections.abc import Callable
@@ -73,7 +75,8 @@ class _ParsedFont:
     """A font parsed once (metrics, character map, widths) and what a document needs to embed it.
 
     fpdf2 subsets the fontTools object of each document in place and closes it on output, so every
-    document gets a fresh one, opened lazily from `data`; the parsing is what is shared.
+    document gets a fresh one, opened lazily from `data`; the parsing is what is shared. Shared means
+    read by documents in several threads at once: whatever `output()` writes to is the document's own.
     """
 
     font: TTFFont
@@ -104,6 +107,15 @@ def _font_cut(path: Path, ranges: tuple[tuple[int, int], ...]) -> tuple[bytes, b
     return named.getvalue(), unnamed.getvalue(), glyph_order
 
 
+_PARSING = threading.Lock()
+
+
+def _fonts_of_cut(cut: int) -> tuple[_ParsedFont, ...]:
+    # One thread parses a cut (~0.5 s); threads asking for it meanwhile wait rather than parse it again.
+    with _PARSING:
+        return _parsed_fonts(cut)
+
+
 @functools.cache
 def _parsed_fonts(cut: int) -> tuple[_ParsedFont, ...]:
     holder = FPDF()
@@ -118,8 +130,11 @@ def _parsed_fonts(cut: int) -> tuple[_ParsedFont, ...]:
 
 
 def _document_font(parsed: _ParsedFont, index: int) -> TTFFont:
-    font = copy.copy(parsed.font)  # shares the read-only metrics: widths, character map, descriptor
+    font = copy.copy(parsed.font)  # shares the read-only metrics: widths, character map, glyph ids
     font.i = index
+    # output() numbers the descriptor as one of the document's objects and hangs the document's font
+    # subset on it: shared, threads rendering at once numbered each other's (KeyError in output()).
+    font.desc = copy.copy(parsed.font.desc)
     # recalcBBoxes=False: recomputing bounds decompiles and recompiles every glyph used (~20 ms per
     # font); the whole font's bounding box and maxima stay valid for any subset of it.
     font.ttfont = ttLib.TTFont(io.BytesIO(parsed.data), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
@@ -146,7 +161,7 @@ class Document(FPDF):
     def __init__(self, *, page_size: str = "A4", landscape: bool = False, footer_text: str = "",
                  font_cut: int = 0) -> None:
         super().__init__(orientation="landscape" if landscape else "portrait", unit="mm", format=page_size)
-        for index, parsed in enumerate(_parsed_fonts(font_cut), start=1):
+        for index, parsed in enumerate(_fonts_of_cut(font_cut), start=1):
             self.fonts[parsed.font.fontkey] = _document_font(parsed, index)
         self.font_cut = font_cut
         self.footer_text = footer_text

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
+import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 import pytest
 from fpdf import FPDF
 from PIL import Image
 from pypdf import PdfReader
 
 from billing import logic
+from billing.exports import table_to_pdf
 from billing.invoices import InvoiceView
 from billing.money import ZERO, format_money
 from billing.pdf import render_invoice_pdf, stamp_of
@@ -275,3 +280,31 @@ def test_an_exempt_or_reverse_charge_invoice_says_why_no_vat_is_charged(company:
 def test_an_overdue_invoice_asks_for_payment_now(company: dict[str, Any]) -> None:
     text = pdf_text(render_invoice_pdf(make_view(status="overdue"), company))
     assert "was due on Mar 31, 2025. Please pay it now." in text and "Please pay €" not in text
+
+
+def _without_timestamp(document: bytes) -> bytes:
+    """The PDF less what differs between two renders of one document: the creation time and the ID made from it."""
+    return re.sub(rb"/CreationDate \(D:\d+Z\)|/ID \[<[0-9A-F]+><[0-9A-F]+>\]", b"", document)
+
+
+@pytest.mark.slow
+def test_documents_render_in_8_threads_at_once(company: dict[str, Any]) -> None:
+    """8 threads x 100 renders, as browser sessions render invoices: each is the very PDF a render alone gives.
+
+    The documents differ in size so their objects number differently: fpdf2 numbered a font descriptor
+    shared by every document, and a render in one thread broke another's (KeyError in output())."""
+    latin = [line(f"Item {n}") for n in range(1, 41)]
+    documents = [functools.partial(render_invoice_pdf, make_view(latin[:2], customer_name="Acme"), company),
+                 functools.partial(render_invoice_pdf, make_view(latin, customer_name="Acme"), company),
+                 functools.partial(table_to_pdf, pd.DataFrame({"customer": ["Acme", "Beta"]}), "Customers"),
+                 functools.partial(table_to_pdf, pd.DataFrame({"customer": [f"C{n}" for n in range(90)]}), "All")]
+    alone = [document() for document in documents]
+    assert [len(PdfReader(io.BytesIO(data), strict=True).pages) for data in alone] == [1, 2, 1, 2]
+
+    def render(n: int) -> tuple[int, bytes]:
+        return n % len(documents), _without_timestamp(documents[n % len(documents)]())
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        renders = list(pool.map(render, range(800)))  # an exception in any render is raised here
+    expected = [_without_timestamp(data) for data in alone]
+    assert sum(data == expected[kind] for kind, data in renders) == 800
