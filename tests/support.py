@@ -22,7 +22,7 @@ from billing.permissions import ROLES, SYSTEM
 from billing.store.db import Database, forget_database, get_database
 
 ROOT = Path(__file__).resolve().parents[1]
-PASSWORD = "correct horse battery staple"
+PASSWORD = "purple tugboat jingles at noon"
 AS_OF = date(2026, 11, 25)
 
 

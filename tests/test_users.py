@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
+import statistics
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,7 +23,7 @@ from billing.store.db import Database, utcnow
 from billing.store.schema import auth_sessions, login_attempts
 from billing.store.schema import users as users_table
 
-PASSWORD = "correct horse battery staple"
+PASSWORD = "purple tugboat jingles at noon"
 WRONG = "incorrect horse battery"
 T0 = datetime(2026, 3, 2, 9, 0)
 BAD = "Wrong username or password."
@@ -135,6 +137,34 @@ def test_unknown_user_and_wrong_password_get_the_same_message(people: Database) 
     assert message(people, "nobody", PASSWORD, T0) == message(people, "bob", WRONG, T0) == BAD
 
 
+@pytest.mark.parametrize("rounds", [5, 7])
+def test_an_unknown_username_is_checked_against_a_hash_of_the_configured_cost(
+        db: Database, monkeypatch: pytest.MonkeyPatch, rounds: int) -> None:
+    monkeypatch.setenv("BILLING_BCRYPT_ROUNDS", str(rounds))
+    assert message(db, "nobody", PASSWORD, T0) == BAD
+    dummy = users._dummy_hash(users._rounds())
+    assert dummy.startswith(f"$2b${rounds:02d}$".encode()) and users._dummy_hash(rounds) is dummy  # made once
+    assert users.hash_password(PASSWORD).startswith(f"$2b${rounds:02d}$")  # the cost a user's hash has
+
+
+def test_an_unknown_username_takes_as_long_to_refuse_as_a_wrong_password(db: Database,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """At a cost that makes bcrypt most of a sign-in (11: ~120 ms a check, against ~30 ms of database work),
+    the medians of interleaved attempts are within half of each other: with the cheaper hash unknown
+    usernames had, they took a tenth of the time (loaded machines slow both alike). Each attempt is an hour
+    after the last, so none is refused as locked."""
+    monkeypatch.setenv("BILLING_BCRYPT_ROUNDS", "11")
+    users.create_user(db, None, "root", PASSWORD, "admin")
+    spent: dict[str, list[float]] = {"root": [], "nobody": []}
+    for attempt in range(7):  # the first of each is not counted: it warms up
+        for username in spent:
+            start = time.perf_counter()
+            assert message(db, username, WRONG, T0 + timedelta(hours=attempt)) == BAD
+            spent[username].append(time.perf_counter() - start)
+    known, unknown = statistics.median(spent["root"][1:]), statistics.median(spent["nobody"][1:])
+    assert abs(known - unknown) < 0.5 * known, spent
+
+
 @pytest.mark.parametrize(("username", "password", "problem"), [
     ("carol", "x" * 11, "at least 12 characters"),
     ("carol", "", "at least 12 characters"),
@@ -146,13 +176,50 @@ def test_password_policy(db: Database, username: str, password: str, problem: st
     assert_refused(db, lambda: users.create_user(db, None, username, password, "admin"), ValidationError, problem)
 
 
+@pytest.mark.parametrize("password", [
+    " " * 12, "\t" * 12, "\u200b" * 12, " \t\n\u00a0\u3000\u2003\u200b\u200c\u200d\u2060\ufeff\u00ad",
+    "\u200b \u3164\u115f\ufe0f" * 3,  # zero-width space, space, Hangul fillers, a variation selector
+])
+def test_a_password_that_prints_as_nothing_is_refused(db: Database, password: str) -> None:
+    assert_refused(db, lambda: users.create_user(db, None, "carol", password, "admin"), ValidationError,
+                   "only of spaces or invisible characters")
+
+
+@pytest.mark.parametrize("password", ["x" + "\u200b" * 11, "a" + " " * 11, "i am the boss",
+                                      "ab\u200dcd\u200def\u2060gh ij k"])
+def test_spaces_and_invisible_characters_do_not_make_a_password_long(db: Database, password: str) -> None:
+    assert_refused(db, lambda: users.create_user(db, None, "carol", password, "admin"), ValidationError,
+                   "at least 12 characters besides spaces and invisible characters")
+
+
+@pytest.mark.parametrize("password", [
+    "password1234", "PASSWORD1234", "qwertyuiopasdfgh", "1q2w3e4r5t6y", "1Q2W 3E4R 5T6Y",  # spaces left out
+    "１２３４５６７８９０１２", "ｐａｓｓｗｏｒｄ１２３４",  # full-width forms: NFKC makes them plain
+    "pass\u200bword\u200b1234", " password1234 ",
+    "correct horse battery staple",  # xkcd's example passphrase: crackers try it, as "correcthorsebatterystaple"
+])
+def test_a_common_password_is_refused(db: Database, password: str) -> None:
+    assert_refused(db, lambda: users.create_user(db, None, "carol", password, "admin"), ValidationError,
+                   "list of commonly used passwords")
+
+
+@pytest.mark.parametrize("password", [PASSWORD, "a long owner secret", "kq7x!mz2pw#r", "Zürich tugboat 7",
+                                      "\u200bpurple\u200btugboat\u200b"])
+def test_an_uncommon_password_with_any_spacing_is_accepted(db: Database, password: str) -> None:
+    users.create_user(db, None, "carol", password, "admin")
+    assert message(db, "carol", password, T0) == "carol"
+
+
 def test_a_twelve_character_password_is_enough(db: Database) -> None:
-    users.create_user(db, None, "carol", "x" * 12, "admin")
-    assert message(db, "carol", "x" * 12, T0) == "carol"
+    users.create_user(db, None, "carol", "kq7x!mz2pw#r", "admin")
+    assert message(db, "carol", "kq7x!mz2pw#r", T0) == "carol"
 
 
 def test_a_password_reset_follows_the_policy(people: Database) -> None:
     assert_refused(people, lambda: users.update_user(people, ADMIN, "bob", password="short"), ValidationError)
+    for weak in ("\u200b" * 12, "Password1234"):
+        assert_refused(people, lambda weak=weak: users.update_user(people, ADMIN, "bob", password=weak),
+                       ValidationError)
     users.update_user(people, ADMIN, "bob", password="a brand new secret")
     assert message(people, "bob", PASSWORD, T0) == BAD
     assert message(people, "bob", "a brand new secret", T0) == "bob"
