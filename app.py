@@ -7,9 +7,11 @@ import logging
 import streamlit as st
 
 from billing import users
-from ui import context
+from billing.errors import BillingError
+from ui import access, context
 from ui.auth import sign_in_gate, sign_out_button
 from ui.feedback import guarded, show_flashes, show_unexpected
+from ui.format import plain
 from ui.pages import pages_for
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -26,7 +28,7 @@ def main() -> None:
     user = sign_in_gate(db)
     if user is None:
         return
-    st.session_state["user"] = user
+    access.keep_user(user)
     specs = pages_for(user.actor)
     sections: dict[str, list[st.Page]] = {}
     for spec in specs:
@@ -36,8 +38,8 @@ def main() -> None:
     with st.sidebar:
         company = context.company()
         if company.get("legal_name"):
-            st.caption(company["legal_name"])
-        st.caption(f"Signed in as **{user.name}** · {user.role}")
+            st.caption(plain(company["legal_name"]))
+        st.caption(f"Signed in as **{plain(user.name)}** · {user.role}")
         sign_out_button(db)
     show_flashes()
     with guarded():
@@ -46,5 +48,7 @@ def main() -> None:
 
 try:
     main()
+except BillingError as exc:  # the database itself is refused (another installation's, held elsewhere, ...)
+    st.error(exc.message, icon=":material/error:")
 except Exception as exc:
     show_unexpected(exc)

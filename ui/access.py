@@ -19,8 +19,10 @@ import streamlit as st
 from billing.errors import PermissionDeniedError, SessionEndedError
 from billing.users import User
 from ui import auth, context
+from ui.format import plain
 
 F = TypeVar("F", bound=Callable[..., Any])
+_NOTICES = "_access_notices"
 
 
 def dialog(title: str, **options: Any) -> Callable[[F], F]:
@@ -70,7 +72,6 @@ def refused(exc: PermissionDeniedError) -> None:
         if live is None:
             _signed_out(SessionEndedError().message)
         elif live.role != kept.role:
-            st.session_state.setdefault("_flash_errors", []).append(exc.message)
             _role_changed(live)
 
 
@@ -83,8 +84,28 @@ def _signed_out(notice: str) -> None:
     st.rerun(scope="app")
 
 
-def _role_changed(live: User) -> None:
-    for key in [k for k in st.session_state if str(k).endswith("_dialog")]:
-        del st.session_state[key]  # a confirmation asked of the old role is not carried over
+def keep_user(live: User) -> None:
+    """Remember the user app.py's gate read for this run; a role changed since the last run is said once
+    (a form sent or a button clicked by the old role did nothing: the page now runs as the new one)."""
+    kept: User | None = st.session_state.get("user")
+    if kept is not None and kept.username == live.username and kept.role != live.role:
+        for key in [k for k in st.session_state if str(k).endswith("_dialog")]:
+            del st.session_state[key]  # a confirmation asked of the old role is not carried over
+        notice(f"Your role was changed to {live.role} meanwhile, so nothing was done. The menu and this page now "
+               "show what that role may do.")
     st.session_state["user"] = live
+
+
+def _role_changed(live: User) -> None:
+    keep_user(live)
     st.rerun(scope="app")
+
+
+def notice(message: str) -> None:
+    """A warning shown at the top of the next full run (after the rerun that usually follows)."""
+    st.session_state.setdefault(_NOTICES, []).append(message)
+
+
+def show_notices() -> None:
+    for message in st.session_state.pop(_NOTICES, []):
+        st.warning(plain(message), icon=":material/sync_problem:")

@@ -12,6 +12,7 @@ import streamlit as st
 
 from billing.errors import BillingError, PermissionDeniedError
 from ui import access
+from ui.format import plain
 
 log = logging.getLogger("billing.ui")
 T = TypeVar("T")
@@ -42,7 +43,7 @@ def show_refusal(exc: BillingError) -> None:
     back through app.py's gate instead (the sign-in form, or the pages of their new role)."""
     if isinstance(exc, PermissionDeniedError):
         access.refused(exc)
-    st.error(exc.message, icon=":material/error:")
+    st.error(plain(exc.message), icon=":material/error:")
 
 
 def run_action(action: Callable[[], T], success: str | None = None) -> T | None:
@@ -61,12 +62,11 @@ def run_action(action: Callable[[], T], success: str | None = None) -> T | None:
 
 
 def flash(message: str) -> None:
-    """A toast that survives the rerun that usually follows a successful action."""
+    """A toast that survives the rerun that usually follows a successful action (plain text, shown as typed)."""
     st.session_state.setdefault("_flash", []).append(message)
 
 
 def show_flashes() -> None:
     for message in st.session_state.pop("_flash", []):
-        st.toast(message, icon=":material/check_circle:")
-    for message in st.session_state.pop("_flash_errors", []):
-        st.error(message, icon=":material/error:")
+        st.toast(plain(message), icon=":material/check_circle:")
+    access.show_notices()
