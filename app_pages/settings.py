@@ -1,4 +1,4 @@
-"""Settings (admin): the company profile printed on invoices, its logo, and the numbering series."""
+"""Settings (admin): the company profile printed on invoices, its logo, the numbering series, backup and verify."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from billing import settings
 from billing.errors import BillingError
 from billing.logic import format_number
 from billing.money import KNOWN_CURRENCIES
-from ui import context
+from ui import context, maintenance
 from ui import format as fmt
 from ui.feedback import run_action
 
@@ -58,7 +58,9 @@ db, actor = context.db(), context.actor()
 profile = settings.get_company(db) or {}
 
 st.title("Settings")
-company_tab, numbering_tab = st.tabs([":material/domain: Company profile", ":material/tag: Invoice numbering"])
+company_tab, numbering_tab, database_tab = st.tabs([":material/domain: Company profile",
+                                                    ":material/tag: Invoice numbering",
+                                                    ":material/backup: Backup and verify"])
 
 with company_tab, st.form("company"):
     left, right = st.columns(2)
@@ -123,3 +125,11 @@ with numbering_tab:
                 code, seq, old = row["code"], int(next_seq), int(row["next_seq"])
                 apply(partial(settings.set_series, db, actor, code, pattern, None if seq == old else seq),
                       f"Numbering of series {code} saved.")
+
+
+with database_tab:
+    if context.allowed("settings.write"):
+        maintenance.backup_panel(db, actor)
+    if context.allowed("audit.read"):
+        st.divider()
+        maintenance.verify_panel(db, actor)

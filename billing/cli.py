@@ -1,24 +1,33 @@
-"""Command line: `python -m billing init|create-user|demo|backup|restore|import|verify`."""
+"""Command line: `python -m billing init|create-user|demo|backup|restore|import|verify|adopt-database`."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from billing.errors import BillingError
 from billing.permissions import ROLES, SYSTEM
-from billing.store.db import Database, database_url
+from billing.store.db import Database, database_url, storage_error
 
 _OPENED: list[Database] = []
 
 
-def _db() -> Database:
+def _opened() -> Database:
     db = Database(database_url())
     _OPENED.append(db)
+    return db
+
+
+def _db() -> Database:
+    """The installation's database, migrated; refused if it is not this installation's (billing.installation)."""
+    db = _opened()
     db.migrate()
     return db
 
@@ -100,6 +109,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_adopt_database(args: argparse.Namespace) -> int:
+    from billing.installation import adopt_database
+
+    db = _opened()
+    before, now = adopt_database(db, SYSTEM)
+    if before == now:
+        print("The database already belongs to this installation; nothing changed.")
+    else:
+        carried = f"installation {before[:8]}" if before else "no installation id"
+        print(f"This installation ({now[:8]}) now uses the database at {db.url} (it carried {carried}).")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m billing", description="Billing portal administration.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,15 +148,26 @@ def build_parser() -> argparse.ArgumentParser:
     imp.set_defaults(func=cmd_import)
     sub.add_parser("verify", help="check the audit chain, every document's totals and balances") \
         .set_defaults(func=cmd_verify)
+    sub.add_parser("adopt-database", help="bind this installation to the database file it is configured with "
+                   "(after it was replaced, or to restore a backup into a new one)") \
+        .set_defaults(func=cmd_adopt_database)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # A failure is one line on stderr ("Error: ..."), not that line and its log record (the server logs them).
+    logging.getLogger("billing").addHandler(logging.NullHandler())
     try:
         return int(args.func(args))
     except BillingError as exc:
         print(f"Error: {exc.message}", file=sys.stderr)
+        return 2
+    except sa.exc.DBAPIError as exc:  # a locked file or a full disk met outside Database's own translation
+        failure = storage_error(exc)
+        if failure is None:
+            raise
+        print(f"Error: {failure.message}", file=sys.stderr)
         return 2
     finally:
         # Close DuckDB before the interpreter shuts down: a connection left to finalisation can

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import os
+import zipfile
 from collections.abc import Iterable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 import sqlalchemy as sa
 from PIL import Image
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.runtime.media_file_storage import MediaFileStorageError
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Json
-from support import PASSWORD, ROOT, app_as, seeded_database
+from support import PASSWORD, ROOT, app_as, download_payload, seeded_database
+from support import recorded_downloads as recorded_downloads  # the `downloads` fixture
 
-from billing import settings, users
+from billing import auth_keys, settings, users
+from billing.errors import PermissionDeniedError
 from billing.permissions import ADMIN, Actor
 from billing.store.db import Database, forget_database, get_database
 from billing.store.schema import audit_events
+from ui import maintenance
 
 ADMIN_PAGES = ["app_pages/users.py", "app_pages/settings.py", "app_pages/audit_log.py"]
 
@@ -346,3 +355,81 @@ def test_audit_log_shows_what_changed(db: Database) -> None:
     assert any(s.value.startswith("Event #4: User created, User analyst") for s in at.subheader)
     shown = [j.value for j in at.get("json") if isinstance(j, Json)]  # a created user has no "before"
     assert len(shown) == 1 and '"username": "analyst"' in shown[0] and "password_hash" not in shown[0]
+
+
+# --- the database file is not this installation's ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("how", ["deleted", "emptied", "foreign"])
+def test_a_database_that_is_not_the_installations_shows_a_refusal_not_the_set_up_page(
+        db: Database, tmp_path: Path, how: str) -> None:
+    path = tmp_path / "app.duckdb"
+    forget_database(db.url)  # the server stopped...
+    path.unlink()  # ... and its file is gone, or an empty or another installation's file is in its place
+    if how == "emptied":
+        duckdb.connect(str(path)).close()
+    elif how == "foreign":
+        (tmp_path / "other").mkdir()
+        other = get_database(f"duckdb:///{tmp_path}/other/app.duckdb")
+        forget_database(other.url)
+        (tmp_path / "other" / "app.duckdb").replace(path)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    assert not at.exception
+    expected = {"deleted": "The database file is missing, but this installation has had one",
+                "emptied": "The database file carries no installation id",
+                "foreign": "The database file belongs to another installation"}[how]
+    assert len(at.error) == 1 and at.error[0].value.startswith(expected)
+    assert "python -m billing adopt-database" in at.error[0].value
+    assert "Set up your billing portal" not in texts(at)
+    assert not at.text_input  # no set-up form, no sign-in form
+    assert how != "deleted" or not path.exists()
+
+
+# --- backup and verify from the portal while the server holds the file ------------------------------------------------
+
+def test_settings_offers_a_backup_download_and_verify(db: Database, downloads: list[MediaFileManager],
+                                                      tmp_path: Path) -> None:
+    at = app_as("admin", "app_pages/settings.py")
+    assert errors(at) == []
+    payload = download_payload(downloads, at, "backup_download")
+    with zipfile.ZipFile(io.BytesIO(payload)) as archive:  # the zip `python -m billing backup` writes
+        manifest = json.loads(archive.read("manifest.json"))
+        assert {f"{name}.parquet" for name in manifest["tables"]} <= set(archive.namelist())
+    assert manifest["tables"]["users"]["rows"] == 3 and "company" in manifest["tables"]
+    assert not list(tmp_path.glob("**/*.partial"))
+    at = submit(at, "Verify the database")
+    assert errors(at) == []
+    assert at.success[0].value.startswith("All checks passed: 0 documents and ")
+
+
+def test_verify_in_settings_lists_the_problems(db: Database) -> None:
+    db.transaction(lambda conn: conn.execute(
+        audit_events.update().where(audit_events.c.id == 2).values(actor="mallory")))
+    at = submit(app_as("admin", "app_pages/settings.py"), "Verify the database")
+    assert any(e.startswith("1 problem(s) found") for e in errors(at))
+    assert "event 2 was changed" in texts(at)  # (as plain text: its colon escaped)
+
+
+def test_backup_and_verify_are_refused_to_a_tab_whose_user_lost_the_admin_role(
+        db: Database, downloads: list[MediaFileManager]) -> None:
+    users.create_user(db, ROOT_ACTOR, "root", PASSWORD, "admin")
+    token, expires = auth_keys.issue_token("k" * 40, "admin", timedelta(hours=1))
+    users.start_session(db, "admin", token, expires)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["auth_username"] = "admin"
+    at.session_state["auth_token"] = token  # a browser's session: every domain call re-reads it
+    at.switch_page("app_pages/settings.py").run()
+    assert errors(at) == [] and [b.label for b in at.button if b.key == "verify_database"]
+    users.update_user(db, Actor("root", ADMIN), "admin", role="accountant")
+    with pytest.raises(MediaFileStorageError, match=r"Your role \(accountant\) does not allow this"):
+        download_payload(downloads, at, "backup_download")  # made on the click: refused then
+    at.run()
+    assert not [b for b in at.button if b.key == "verify_database"]  # the tab now has the accountant's pages
+
+
+@pytest.mark.parametrize("role", ["accountant", "analyst"])
+def test_backup_and_verify_refuse_accountants_and_analysts(db: Database, role: str) -> None:
+    actor = Actor(role, role)
+    with pytest.raises(PermissionDeniedError):
+        maintenance.backup_zip(db, actor)
+    with pytest.raises(PermissionDeniedError):
+        maintenance.verified(db, actor)

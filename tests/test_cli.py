@@ -107,3 +107,64 @@ def test_verify_fails_on_a_tampered_total(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "stored payable" in result.stdout
     assert "stored net" in result.stdout
+
+
+# --- the server holds the file; the file is not this installation's ------------------------------------------------
+
+HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(120)"
+
+
+@pytest.mark.parametrize("command", [["verify"], ["backup", "backup.zip"], ["init"], ["demo", "--scale", "S"],
+                                     ["adopt-database"]])
+def test_a_command_while_another_process_holds_the_file_says_so_in_one_line(tmp_path: Path,
+                                                                           command: list[str]) -> None:
+    assert run(tmp_path, "init").returncode == 0
+    server = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path / "cli.duckdb")], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        result = run(tmp_path, *command)
+    finally:
+        server.kill()
+        server.wait()
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"Error: The database file is held by another process (PID {server.pid}), normally the running server: stop "
+        "the server first, or use Settings > Backup and verify in the portal while it runs."]
+    assert not (tmp_path / "backup.zip").exists()
+
+
+def test_commands_refuse_a_database_file_of_another_installation_until_adopted(tmp_path: Path) -> None:
+    assert run(tmp_path, "init").returncode == 0
+    other = tmp_path / "other"
+    other.mkdir()
+    assert run(other, "init").returncode == 0
+    (other / "cli.duckdb").replace(tmp_path / "cli.duckdb")
+    for command in (["verify"], ["init"], ["backup", "b.zip"]):
+        result = run(tmp_path, *command)
+        assert result.returncode == 2, command
+        assert result.stderr.startswith("Error: The database file belongs to another installation"), result.stderr
+        assert "python -m billing adopt-database" in result.stderr
+        assert "All checks passed" not in result.stdout
+    adopted = run(tmp_path, "adopt-database")
+    assert adopted.returncode == 0, adopted.stderr
+    assert "now uses the database" in adopted.stdout
+    assert run(tmp_path, "verify").returncode == 0
+
+
+def test_a_deleted_database_is_refused_until_adopted_then_a_backup_restores(tmp_path: Path) -> None:
+    assert run(tmp_path, "demo", "--scale", "S", "--as-of", "2026-11-25").returncode == 0
+    assert run(tmp_path, "create-user", "owner", "--role", "admin", stdin="a long enough secret\n").returncode == 0
+    assert run(tmp_path, "backup", "backup.zip").returncode == 0
+    (tmp_path / "cli.duckdb").unlink()
+    (tmp_path / "cli.duckdb.wal").unlink(missing_ok=True)
+    verify = run(tmp_path, "verify")
+    assert verify.returncode == 2
+    assert verify.stderr.startswith("Error: The database file is missing, but this installation has had one")
+    assert not (tmp_path / "cli.duckdb").exists()
+    assert run(tmp_path, "adopt-database").returncode == 0
+    restored = run(tmp_path, "restore", "backup.zip")
+    assert restored.returncode == 0, restored.stderr
+    assert "invoices 10," in restored.stdout
+    assert run(tmp_path, "verify").returncode == 0

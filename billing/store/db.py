@@ -3,12 +3,17 @@
 DuckDB connections are not thread-safe and DuckDB reports a write-write conflict as
 `TransactionException: Conflict on ...`; PostgreSQL reports serialization failures. Both mean
 "nothing was written, run the whole transaction again", which `Database.transaction` does.
+A full disk, a file held by another process or a file deleted under the server are not conflicts:
+they become one clear StorageError each, never retried.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,9 +25,10 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from billing.errors import ConflictError
+from billing.errors import ConflictError, DatabaseLockedError, DatabaseReplacedError, DiskFullError, StorageError
 from billing.store import schema
 
+log = logging.getLogger("billing.store")
 T = TypeVar("T")
 
 DEFAULT_URL = "duckdb:///data/billing.duckdb"
@@ -41,9 +47,44 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+# DuckDB: 'TransactionContext Error: Failed to commit: Could not write file "....wal": No space left on
+# device' (seen on a full 2 MB tmpfs); PostgreSQL: 'could not extend file ...' with SQLSTATE 53100.
+_DISK_FULL_MARKERS = ("No space left on device", "could not extend file", "Disk quota exceeded")
+_DISK_FULL_SQLSTATES = frozenset({"53100"})
+_REPLACED = ("The database file was deleted or replaced while the server was running: nothing was saved. "
+             "An administrator can download a backup in Settings > Backup and verify now (it holds everything "
+             "saved before), then restart the server and restore it (README: 'Database file missing or replaced').")
+
+
 def is_conflict(exc: BaseException) -> bool:
     text = str(getattr(exc, "orig", exc))
     return any(marker in text for marker in _CONFLICT_MARKERS)
+
+
+def storage_error(exc: BaseException) -> StorageError | None:
+    """The StorageError a database failure means (full disk, file locked, file and log mismatched, I/O),
+    or None for any other failure."""
+    orig = getattr(exc, "orig", exc)
+    text = str(orig)
+    if (any(marker in text for marker in _DISK_FULL_MARKERS) or getattr(orig, "sqlstate", None) in _DISK_FULL_SQLSTATES
+            or getattr(orig, "errno", None) == errno.ENOSPC):
+        return DiskFullError()
+    if "Could not set lock on file" in text:
+        pid = re.search(r"\(PID (\d+)\)", text)
+        holder = f" (PID {pid.group(1)})" if pid else ""
+        return DatabaseLockedError(f"The database file is held by another process{holder}, normally the running "
+                                   "server: stop the server first, or use Settings > Backup and verify in the portal "
+                                   "while it runs.")
+    if "WAL does not match database file" in text:
+        return DatabaseReplacedError(
+            "The database file does not match its write-ahead log (the .wal file beside it): the file was replaced "
+            "while the server still had changes in the log. Put the original file back; if it is lost, move the "
+            ".wal file away and restore a backup (README: 'Database file missing or replaced').")
+    if text.startswith("IO Error") or "Could not write file" in text:
+        reason = text.rsplit(": ", 1)[-1].strip().rstrip(".")  # the system's words: 'Permission denied'
+        because = f" ({reason})" if 0 < len(reason) <= 60 and '"' not in reason else ""
+        return StorageError(f"The database file could not be read or written{because}: nothing was saved.")
+    return None
 
 
 class Database:
@@ -52,7 +93,13 @@ class Database:
     def __init__(self, url: str | None = None) -> None:
         self.url = url or database_url()
         self.is_duckdb = self.url.startswith("duckdb")
+        self.path: Path | None = database_file(self.url)
         self.engine: Engine = _create_engine(self.url)
+        # The file's (st_dev, st_ino) when this Database first opened it: a file deleted or swapped under
+        # the running server no longer has it at its path (DuckDB keeps writing to the deleted one).
+        self._file_id: tuple[int, int] | None = None
+        if self.path is not None:
+            sa.event.listen(self.engine, "connect", self._remember_file)
         self._migrate_lock = threading.Lock()
         # DuckDB has one writing process, so all its writers are threads of this one: taking turns
         # here costs nothing DuckDB would not serialise anyway, and avoids starving a transaction
@@ -63,29 +110,59 @@ class Database:
     @contextmanager
     def connect(self) -> Iterator[Connection]:
         """A connection for reads (its own snapshot), returned to the pool after use."""
-        with self.engine.connect() as conn:
+        with _storage_errors(), self.engine.connect() as conn:
             yield conn
 
     def transaction(self, work: Callable[[Connection], T]) -> T:
-        """Run `work(conn)` in one transaction; on a write conflict, retry it from the start."""
+        """Run `work(conn)` in one transaction; on a write conflict, retry it from the start.
+
+        Refused with DatabaseReplacedError when the file is no longer the one opened, and with a
+        StorageError (a full disk, ...) without retrying: those fail again however often they are tried.
+        """
         for attempt in range(_RETRIES):
             try:
-                with self._write_lock or nullcontext(), self.engine.begin() as conn:
-                    return work(conn)
+                with self._write_lock or nullcontext():
+                    with self.engine.begin() as conn:
+                        self.check_file()
+                        result = work(conn)
+                        self.check_file()  # the file may have gone while the work ran: then do not commit
+                    self._keep_log_on_file()
+                    return result
             except sa.exc.DBAPIError as exc:
-                if not is_conflict(exc) or attempt == _RETRIES - 1:
-                    if is_conflict(exc):
-                        raise ConflictError() from exc
+                failure = storage_error(exc)
+                if failure is not None:
+                    log.error("Write failed: %s", getattr(exc, "orig", exc))
+                    raise failure from exc
+                if not is_conflict(exc):
                     raise
+                if attempt == _RETRIES - 1:
+                    raise ConflictError() from exc
                 time.sleep(random.uniform(0.001, 0.005) * (attempt + 1))
         raise ConflictError()
 
+    def check_file(self) -> None:
+        """Raise DatabaseReplacedError if the DuckDB file this Database opened is no longer at its path.
+
+        One stat() (about a microsecond): cheap enough before every write and again before its commit.
+        """
+        if self._file_id is not None and _file_identity(self.path) != self._file_id:
+            raise DatabaseReplacedError(_REPLACED)
+
     def migrate(self) -> int:
-        """Apply pending schema migrations in order; returns the schema version."""
+        """Check that the database is this installation's, then apply pending schema migrations in order;
+        returns the schema version.
+
+        Every opener (the server, the CLI, the tests) migrates first, so this is where a missing, empty
+        or foreign DuckDB file is refused, before a migration writes anything into it.
+        """
+        from billing import installation  # the domain's rule about files beside the database
         from billing.store.migrations import apply_migrations
 
-        with self._migrate_lock:
-            return apply_migrations(self)
+        with self._migrate_lock, _storage_errors():
+            installation.check_database(self)
+            version = apply_migrations(self)
+            installation.claim_database(self)
+            return version
 
     def raw_duckdb(self, conn: Connection) -> Any:
         """The DuckDB connection under a SQLAlchemy connection (bulk Arrow loads)."""
@@ -93,6 +170,54 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def _remember_file(self, _dbapi_connection: Any, _record: Any) -> None:
+        if self._file_id is None:
+            self._file_id = _file_identity(self.path)
+
+    def _keep_log_on_file(self) -> None:
+        """After a commit DuckDB's write-ahead log must be on disk beside the file. If it is not (deleted
+        while the server ran: DuckDB keeps writing to the deleted one, lost at the next crash), checkpoint,
+        which moves everything committed into the file and starts a new log. Also runs, harmlessly (~6 ms),
+        after a commit that checkpointed by itself or wrote nothing."""
+        if self.path is None or self.path.with_name(self.path.name + ".wal").exists():
+            return
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("CHECKPOINT")
+        except sa.exc.DBAPIError as exc:  # the commit stands; the log stays where DuckDB has it
+            log.warning("Checkpoint after a missing write-ahead log failed: %s", getattr(exc, "orig", exc))
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """Turn a full disk, a locked or mismatched file into its StorageError; anything else passes."""
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        failure = storage_error(exc)
+        if failure is None:
+            raise
+        log.error("Database failure: %s", getattr(exc, "orig", exc))
+        raise failure from exc
+
+
+def database_file(url: str) -> Path | None:
+    """The DuckDB file of a URL (absolute), or None for PostgreSQL or an in-memory database."""
+    if not url.startswith("duckdb"):
+        return None
+    path = sa.engine.make_url(url).database
+    if not path or path == ":memory:":
+        return None
+    return Path(path).resolve()
+
+
+def _file_identity(path: Path | None) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path) if path is not None else None
+    except FileNotFoundError:
+        return None
+    return None if status is None else (status.st_dev, status.st_ino)
 
 
 def _create_engine(url: str) -> Engine:
@@ -133,7 +258,11 @@ def get_database(url: str | None = None) -> Database:
         db = _databases.get(key)
         if db is None:
             db = Database(key)
-            db.migrate()
+            try:
+                db.migrate()
+            except BaseException:
+                db.dispose()  # a refused file stays free for the command that fixes it (adopt-database, restore)
+                raise
             _databases[key] = db
         return db
 

@@ -69,11 +69,20 @@ def _v4_credited_lines(conn: Connection) -> None:
     _add_columns(conn, "invoice_lines", {"credits_line": "INTEGER"})
 
 
+def _v5_installation(conn: Connection) -> None:
+    """The installation id of this database file (billing.installation), a new random one."""
+    from billing.store import installation
+    from billing.store.db import utcnow
+
+    installation.create_table(conn, utcnow())
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
     (3, _v3_open_flag),
     (4, _v4_credited_lines),
+    (5, _v5_installation),
 ]
 
 # What each migration derives from the data, for data of an older version loaded into the current
