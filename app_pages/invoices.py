@@ -16,13 +16,14 @@ from billing.invoices import InvoiceView
 from billing.money import KNOWN_CURRENCIES
 from ui import context
 from ui.context import go
+from ui.format import plain
 from ui.invoice_editor import customer_picker, invoice_editor
 from ui.invoice_view import invoice_view
 from ui.tables import Column, clear_selection, paged_table
 
 TABLE = "invoices"
 STATUSES = {"all": "All", "draft": "Drafts", "unpaid": "Unpaid", "partially_paid": "Partially paid", "paid": "Paid",
-            "overdue": "Overdue", "void": "Void", "credit_note": "Credit notes"}
+            "overdue": "Overdue", "credited": "Credited", "void": "Void", "credit_note": "Credit notes"}
 COLUMNS = [Column("number", "Number", width=125), Column("customer", "Customer", width="medium"),
            Column("issue_date", "Issued", "date"), Column("due_date", "Due", "date"),
            Column("display_status", "Status", "status"), Column("tax_exclusive", "Net", "money"),
@@ -107,7 +108,7 @@ def main() -> None:
             invoice_view(invoice_id, back=back_to_list, open_invoice=lambda i: go(invoice=i),
                          edit=lambda i: go(edit=i), pay=record_payment, open_payment=open_payment)
         except BillingError as exc:
-            st.error(exc.message, icon=":material/error:")
+            st.error(plain(exc.message), icon=":material/error:")
             if st.button("All invoices", icon=":material/arrow_back:"):
                 back_to_list()
         return

@@ -570,3 +570,37 @@ def test_the_view_carries_the_exemption_reason_of_its_tax_rates(db: Database, se
     invoice_id = issued(db, seeded.acme, line(seeded.s19), line(seeded.e0, "1", "20.00"))
     assert view(db, invoice_id).exemption_reasons == {"E": "Exempt under section 4 UStG"}
     assert view(db, issued(db, seeded.acme, line(seeded.s19))).exemption_reasons == {}
+
+
+# --- the list's status filter agrees with each row's status ---------------------------------------
+
+STATUS_FILTERS = ["draft", "unpaid", "partially_paid", "paid", "overdue", "credited", "void"]
+
+
+def test_every_status_filter_lists_exactly_the_documents_showing_that_status(db: Database, seeded: Seed,
+                                                                             billed: Billed) -> None:
+    # billed: a (119.00, due 03-24), b (59.50, due 03-10), c (23.80, due 04-30), issued on TODAY
+    acme, rate = seeded.acme, seeded.s19
+    draft(db, acme, line(rate))
+    overdue, credited, void = (issued(db, acme, line(rate)) for _ in range(3))
+    partly_paid, partly_credited = (issued(db, acme, line(rate), due_date="2025-04-30") for _ in range(2))
+    payments.record_payment(db, ADMIN, {"customer_id": acme, "amount": "119.00", "currency": "EUR",
+                                        "received_on": TODAY}, [(billed.a, "119.00")])  # a: paid
+    payments.record_payment(db, ADMIN, {"customer_id": acme, "amount": "19.00", "currency": "EUR",
+                                        "received_on": TODAY}, [(partly_paid, "19.00")])
+    invoices.create_credit_note(db, ADMIN, credited, TODAY)  # credited in full, nothing paid
+    invoices.create_credit_note(db, ADMIN, partly_credited, TODAY, quantities={1: "0.5"})
+    invoices.void_invoice(db, ADMIN, void, "Sent twice", today=TODAY)
+    later = date(2025, 4, 20)  # b, overdue and the three untouched ones are past due; c is not
+    everything, total = invoices.list_invoices(db, ADMIN, later, limit=100)
+    shown = {row["id"]: row["display_status"] for row in everything}
+    assert total == len(shown) == 11  # 3 billed + a draft + 5 issued + 2 credit notes
+    assert set(shown.values()) == {*STATUS_FILTERS, "credit_note"}  # every kind of document is there
+    assert shown[billed.c] == "unpaid" and shown[overdue] == "overdue" and shown[credited] == "credited"
+    assert shown[partly_paid] == shown[partly_credited] == "partially_paid"
+    for status in STATUS_FILTERS:
+        rows, count = invoices.list_invoices(db, ADMIN, later, status=status, limit=100)
+        assert {row["id"] for row in rows} == {i for i, s in shown.items() if s == status}, status
+        assert count == len(rows), status
+    credit_notes, _ = invoices.list_invoices(db, ADMIN, later, kind="credit_note", limit=100)
+    assert {row["id"] for row in credit_notes} == {i for i, s in shown.items() if s == "credit_note"}

@@ -123,31 +123,42 @@ def balance_expr() -> sa.ColumnElement[Any]:
     return invoices.c.payable - invoices.c.paid_amount - invoices.c.credited_amount
 
 
+def _display_status_is(status: str, as_of: date) -> list[sa.ColumnElement[bool]]:
+    """The conditions under which an issued invoice has this display status: `logic.display_status` in SQL."""
+    is_open, due = invoices.c.is_open, invoices.c.due_date
+    overdue = due < as_of
+    not_overdue = sa.or_(due.is_(None), due >= as_of)
+    untouched = (invoices.c.paid_amount == 0) & (invoices.c.credited_amount == 0)
+    by_credit_only = (invoices.c.paid_amount == 0) & (invoices.c.credited_amount > 0)
+    conditions: dict[str, list[sa.ColumnElement[bool]]] = {
+        "open": [is_open],
+        "unpaid": [is_open, untouched, not_overdue],
+        "partially_paid": [is_open, sa.not_(untouched), not_overdue],
+        "overdue": [is_open, overdue],
+        "paid": [sa.not_(is_open), sa.not_(by_credit_only)],
+        "credited": [sa.not_(is_open), by_credit_only],
+    }
+    if status not in conditions:
+        raise ValueError(f"unknown status filter {status!r}")
+    return conditions[status]
+
+
 def list_page(conn: Connection, *, status: str | None = None, customer_id: int | None = None,
               date_from: date | None = None, date_to: date | None = None, currency: str | None = None,
               kind: str | None = None, search: str = "", as_of: date, limit: int = 50,
               offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """A page of documents with customer name and balance, newest first, and the matching count.
 
-    `status` is a display status: draft, issued, void, unpaid, partially_paid, paid, overdue, open.
+    `status` is a display status (`billing.logic.display_status`: draft, void, unpaid, partially_paid,
+    overdue, paid, credited), or issued (every issued document), or open (issued invoices with a balance).
     """
     balance = balance_expr().label("balance")
     conditions: list[sa.ColumnElement[bool]] = []
-    issued = invoices.c.status == "issued"
     if status in ("draft", "issued", "void"):
         conditions.append(invoices.c.status == status)
-    elif status == "paid":
-        conditions += [issued, sa.not_(invoices.c.is_open)]
-    elif status == "unpaid":
-        conditions += [issued, invoices.c.kind == "invoice", invoices.c.is_open,
-                       invoices.c.paid_amount == 0, invoices.c.credited_amount == 0]
-    elif status == "partially_paid":
-        conditions += [issued, invoices.c.is_open,
-                       (invoices.c.paid_amount != 0) | (invoices.c.credited_amount != 0)]
-    elif status == "open":
-        conditions += [issued, invoices.c.kind == "invoice", invoices.c.is_open]
-    elif status == "overdue":
-        conditions += [issued, invoices.c.kind == "invoice", invoices.c.is_open, invoices.c.due_date < as_of]
+    elif status is not None:
+        conditions += [invoices.c.status == "issued", invoices.c.kind == "invoice",
+                       *_display_status_is(status, as_of)]
     if customer_id is not None:
         conditions.append(invoices.c.customer_id == customer_id)
     if date_from is not None:
