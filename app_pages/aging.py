@@ -132,7 +132,7 @@ def invoices(as_of: date, buckets: tuple[int, ...], labels: list[str], words: di
                  **({"Customer": drill["customer"]} if customer_id else {}), **words}
     with st.container(horizontal=True, vertical_alignment="bottom"):
         heading = [currency, bucket or "", drill["customer"] if customer_id else ""]
-        st.subheader(f"Open invoices · {' · '.join(part for part in heading if part)}", anchor=False)
+        st.subheader(f"Open invoices · {' · '.join(plain(part) for part in heading if part)}", anchor=False)
         st.space("stretch")
         if st.button("Close", icon=":material/close:", key="aging:close", type="tertiary"):
             st.session_state[DRILL] = None

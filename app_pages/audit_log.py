@@ -50,7 +50,7 @@ if verify_col.button("Verify chain", icon=":material/verified:"):
         result_col.success(f"The audit trail is intact: all {report.events:,} events verify.",
                            icon=":material/check_circle:")
     else:
-        result_col.error(f"The audit trail has been tampered with: {report.problem} "
+        result_col.error(f"The audit trail has been tampered with: {fmt.plain(report.problem)} "
                          f"(first affected event #{report.first_bad_id}).", icon=":material/gpp_bad:")
 
 with st.form("audit_filters", border=False):
@@ -93,7 +93,7 @@ else:
         event = events[rows[0]]
         st.subheader(f"Event #{event['id']}: {fmt.audit_action(event['action'])}, {fmt.label(event['entity'])} "
                      f"{fmt.plain(event['entity_id'])}")
-        st.caption(f"{_local(event['occurred_at'])} by {event['actor']} · hash {event['hash'][:16]}…")
+        st.caption(f"{_local(event['occurred_at'])} by {fmt.plain(event['actor'])} · hash {event['hash'][:16]}…")
         before_col, after_col = st.columns(2)
         for column, title, payload in ((before_col, "Before", event["before"]), (after_col, "After", event["after"])):
             column.markdown(f"**{title}**")

@@ -66,7 +66,7 @@ def confirm(customer: dict[str, Any], action: str) -> None:
     texts = {"archive": "It disappears from lists and pickers; its invoices and payments stay. You can undo this.",
              "unarchive": "It shows in lists and pickers again and can be invoiced.",
              "delete": "This cannot be undone. Customers with invoices or payments cannot be deleted: archive them."}
-    st.write(f"**{action.capitalize()}** {customer['name']}?")
+    st.write(f"**{action.capitalize()}** {fmt.plain(customer['name'])}?")
     st.caption(texts[action])
     calls = {"archive": lambda: customers.set_archived(db, actor, customer["id"], True),
              "unarchive": lambda: customers.set_archived(db, actor, customer["id"], False),
@@ -102,10 +102,10 @@ def customer_view(customer_id: int) -> None:
     if customer is None:
         return
     cid, archived = customer["id"], customer["archived"]
-    st.title(customer["name"])
+    st.title(fmt.plain(customer["name"]))
     facts = [customer["email"], fmt.country(customer["country"]), customer["tax_id"] and f"VAT {customer['tax_id']}",
              f"Bills in {customer['currency']}", f"Net {customer['terms_days']} days", archived and "Archived"]
-    st.caption(" · ".join(str(f) for f in facts if f))
+    st.caption(" · ".join(fmt.plain(f) for f in facts if f))
     with st.container(horizontal=True):
         if context.allowed("invoices.write") and not archived and st.button(
                 "New invoice", type="primary", icon=":material/post_add:"):

@@ -85,7 +85,7 @@ def main() -> None:
         try:
             payment_view(payment_id, back=back_to_list, open_invoice=open_invoice)
         except BillingError as exc:
-            st.error(exc.message, icon=":material/error:")
+            st.error(fmt.plain(exc.message), icon=":material/error:")
             if st.button("All payments", icon=":material/arrow_back:"):
                 back_to_list()
         return

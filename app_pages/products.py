@@ -68,7 +68,7 @@ def ask(archived: bool | None) -> None:
 @access.dialog("Please confirm", on_dismiss=lambda: ask(None))
 def confirm_archive(product: dict[str, Any], archived: bool) -> None:
     verb = "Archive" if archived else "Unarchive"
-    st.write(f"**{verb}** {product['name']} ({product['sku']})?")
+    st.write(f"**{verb}** {fmt.plain(product['name'])} ({fmt.plain(product['sku'])})?")
     st.caption("Archived products are no longer offered on new invoice lines; issued invoices keep them."
                if archived else "The product is offered on new invoice lines again.")
     data = {k: product[k] for k in PRODUCT_FIELDS}
@@ -87,8 +87,8 @@ def confirm_archive(product: dict[str, Any], archived: bool) -> None:
 
 def edit_panel(product: dict[str, Any]) -> None:
     with st.container(border=True):
-        st.subheader(f"{product['name']}")
-        st.caption(f"SKU {product['sku']}" + (" · archived" if product["archived"] else ""))
+        st.subheader(fmt.plain(product["name"]))
+        st.caption(f"SKU {fmt.plain(product['sku'])}" + (" · archived" if product["archived"] else ""))
         values = product_form(f"edit_product{product['id']}", product, "Save changes")
         if values is not None and run_action(lambda: catalog.update_product(db, actor, product["id"], values)
                                              or True, f"{values['name']} saved."):

@@ -84,7 +84,8 @@ def drill_down(chosen: report_filters.Chosen, series: pd.DataFrame, granularity:
     group_ids = {str(group_id): group_id for group_id in series["group_id"]}
     group_id = group_ids.get(group_text) if breakdown != "none" and group_text is not None else None
     if group_text is None or (breakdown == "customer" and group_id is None):
-        st.info(f"“{group_label}” puts the smaller ones together: pick them in the filters to list their invoices.",
+        st.info(f"“{plain(group_label)}” puts the smaller ones together: pick them in the filters to list their "
+                "invoices.",
                 icon=":material/info:")
         return
     period = date.fromisoformat(period_text)
@@ -92,7 +93,7 @@ def drill_down(chosen: report_filters.Chosen, series: pd.DataFrame, granularity:
              **({BREAKDOWNS[breakdown]: group_label} if breakdown != "none" else {}),
              **chosen.words(period=False)}
     with st.container(horizontal=True, vertical_alignment="bottom"):
-        st.subheader(f"Invoices · {' · '.join(words.values())}", anchor=False)
+        st.subheader(f"Invoices · {' · '.join(plain(word) for word in words.values())}", anchor=False)
         st.space("stretch")
         if st.button("Close", icon=":material/close:", key="revenue:close", type="tertiary"):
             st.session_state[DRILL] = None

@@ -112,15 +112,16 @@ with numbering_tab:
     for row in sorted(settings.list_series(db, actor), key=lambda r: (r["kind"] != "invoice", r["code"])):
         with st.form(f"series_{row['code']}"):
             label = "Invoices" if row["kind"] == "invoice" else "Credit notes"
-            st.markdown(f"**{label}** · series {row['code']}")
+            st.markdown(f"**{label}** · series {fmt.plain(row['code'])}")
             left, right = st.columns([2, 1])
             pattern = left.text_input("Pattern", row["pattern"], key=f"pattern_{row['code']}")
             next_seq = right.number_input("Next number", min_value=1, value=int(row["next_seq"]), step=1,
                                           key=f"next_{row['code']}")
             try:
-                st.caption(f"Next document number: **{format_number(pattern, int(next_seq), context.today())}**")
+                number = format_number(pattern, int(next_seq), context.today())
+                st.caption(f"Next document number: **{fmt.plain(number)}**")
             except BillingError as exc:
-                st.caption(f":red[{exc.message}]")
+                st.caption(f":red[{fmt.plain(exc.message)}]")
             if st.form_submit_button("Save numbering"):
                 code, seq, old = row["code"], int(next_seq), int(row["next_seq"])
                 apply(partial(settings.set_series, db, actor, code, pattern, None if seq == old else seq),

@@ -89,5 +89,6 @@ if submitted:
         created = run_action(lambda: set_up(owner, repeat, company, demo))
         if created:
             st.session_state["login_username"] = created
-            st.session_state["_auth_notice"] = f"Your portal is ready. Sign in as **{created}** with your new password."
+            st.session_state["_auth_notice"] = (f"Your portal is ready. Sign in as **{fmt.plain(created)}** with your "
+                                                "new password.")
             st.rerun()

@@ -89,13 +89,13 @@ def show(statement: Statement, words: dict[str, str], today: date) -> None:
                               ("Paid and credited", credit), ("Closing balance", statement.closing_balance)):
             st.metric(label, fmt.money(amount, currency), border=True)
     for note in statement.notes:
-        st.caption(note)
+        st.caption(fmt.plain(note))
     company = context.company()
     name = str(statement.customer.get("name") or "customer")
     st.download_button("Statement PDF", lambda: statement_pdf(statement, company, today=today),
                        file_name=f"statement-{statement.customer.get('id', '')}-{currency}-{statement.date_to}.pdf",
                        mime="application/pdf", type="primary", icon=":material/picture_as_pdf:", on_click="ignore",
-                       key="stmt:pdf", help=f"The statement for {name} as a document to send.")
+                       key="stmt:pdf", help=f"The statement for {fmt.plain(name)} as a document to send.")
     paged_table("stmt:entries", list_fetch(entry_rows(statement)), COLUMNS, filters=words, selectable=False,
                 page_size=100, visible_rows=20,
                 title=f"Statement {name} {currency} {statement.date_from} to {statement.date_to}",
@@ -113,7 +113,7 @@ def main() -> None:
                                            chosen.date_to)
     words = {"Customer": customer[1], "Currency": currency, **chosen.words()}
     if not len(statement.entries) and statement.opening_balance == ZERO:
-        st.info(f"No {currency} entries for {customer[1]} in this period, and nothing owed before it.",
+        st.info(f"No {currency} entries for {fmt.plain(customer[1])} in this period, and nothing owed before it.",
                 icon=":material/search_off:")
         return
     show(statement, words, context.today())

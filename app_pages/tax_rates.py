@@ -11,6 +11,7 @@ from billing.logic import EXEMPTION_REASON_CATEGORIES, VAT_CATEGORIES
 from billing.money import decimals_of
 from ui import context
 from ui.feedback import run_action
+from ui.format import plain
 from ui.tables import Column, clear_selection, list_fetch, paged_table
 
 db, actor = context.db(), context.actor()
@@ -75,7 +76,7 @@ with tabs[0]:
         title="Tax rates", empty="No tax rates yet." + (" Add one in 'New tax rate'." if can_write else ""))
     if can_write and chosen is not None:
         with st.container(border=True):
-            st.subheader(chosen["name"])
+            st.subheader(plain(chosen["name"]))
             st.caption("Issued invoices keep the rate they were issued with; a change applies to new lines only.")
             values = rate_form(f"edit_rate{chosen['id']}", chosen, "Save changes")
             if values is not None and run_action(lambda: catalog.update_tax_rate(db, actor, chosen["id"], values)

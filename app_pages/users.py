@@ -11,6 +11,7 @@ from billing import users
 from billing.permissions import ACTIONS, PERMISSIONS, ROLES
 from ui import context
 from ui.feedback import run_action
+from ui.format import plain
 
 db, actor = context.db(), context.actor()
 def apply(change: Callable[[], object], success: str) -> None:
@@ -87,8 +88,8 @@ with manage:
         with access_col, st.form("access"):
             st.markdown("**Access**")
             if chosen.active:
-                st.write(f"{chosen.username} can sign in.")
-                confirmed = st.checkbox(f"Yes, disable {chosen.username} and sign them out", disabled=is_me)
+                st.write(f"{plain(chosen.username)} can sign in.")
+                confirmed = st.checkbox(f"Yes, disable {plain(chosen.username)} and sign them out", disabled=is_me)
                 if st.form_submit_button("Disable user", type="primary", disabled=is_me):
                     if not confirmed:
                         st.warning("Tick the box to confirm.", icon=":material/warning:")
@@ -96,7 +97,7 @@ with manage:
                         apply(lambda: users.update_user(db, actor, chosen.username, active=False),
                               f"{chosen.username} disabled.")
             else:
-                st.write(f"{chosen.username} is disabled and cannot sign in.")
+                st.write(f"{plain(chosen.username)} is disabled and cannot sign in.")
                 if st.form_submit_button("Enable user"):
                     apply(lambda: users.update_user(db, actor, chosen.username, active=True),
                           f"{chosen.username} enabled.")

@@ -141,7 +141,7 @@ def _login_form(db: Database) -> None:
         if company:
             st.caption("Billing portal: invoices, payments and reports")
         notice = st.session_state.get("_auth_notice")
-        if notice:
+        if notice:  # Markdown written by the app (user data in it is escaped where it is written)
             st.info(notice, icon=":material/info:")
         with st.form("sign_in", border=True):
             st.markdown("**Sign in**")
@@ -150,7 +150,7 @@ def _login_form(db: Database) -> None:
             st.form_submit_button("Sign in", type="primary", width="stretch", on_click=_submit_login, args=(db,))
         error = st.session_state.pop("_auth_error", None)
         if error:
-            st.error(error, icon=":material/error:")
+            st.error(fmt.plain(error), icon=":material/error:")
 
 
 def _submit_login(db: Database) -> None:

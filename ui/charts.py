@@ -6,6 +6,7 @@ on_select="rerun") says exactly what was clicked: see `clicked`.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -38,6 +39,11 @@ def period_label(period: date, granularity: str) -> str:
         year, week, _ = period.isocalendar()
         return f"W{week:02d} {year}"
     return fmt.day(period)
+
+
+def _text(value: Any) -> str:
+    """Data as figure text: Plotly reads tags in it (<b>, <br>, <a href=...> makes a link), so < > & are entities."""
+    return html.escape(str(value), quote=False)
 
 
 def _floats(values: Sequence[Any] | pd.Series[Any]) -> list[float]:
@@ -90,7 +96,7 @@ def revenue_figure(frame: pd.DataFrame, currency: str, granularity: str, breakdo
     leaders = list(ranking.index[:top])
     for position, (group_id, group) in enumerate(leaders):
         part = rows[rows["group_key"] == group_id].groupby("period")["invoiced"].sum()
-        figure.add_bar(x=labels, y=_floats(part.reindex(periods, fill_value=Decimal(0)).tolist()), name=str(group),
+        figure.add_bar(x=labels, y=_floats(part.reindex(periods, fill_value=Decimal(0)).tolist()), name=_text(group),
                        marker_color=GROUP_COLOURS[position % len(GROUP_COLOURS)],
                        customdata=[[period.isoformat(), group_id, str(group)] for period in periods],
                        hovertemplate=_money_hover(currency))

@@ -102,15 +102,31 @@ def price(amount: Decimal | None, currency: str) -> str:
     return format_currency(amount, currency, format=pattern, locale="en_US", currency_digits=False)
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!$~|<>:^])")
-_BLOCK_START = re.compile(r"^(?:([-+=])(?=\s|$)|(\d+)([.)])(?=\s|$))")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]$~|<>^&])")
+_BLOCK_START = re.compile(r"^[ \t]*(?:([-+=#])|(\d+)([.)])(?=\s|$)|)", re.MULTILINE)
+# Streamlit's renderer makes links, icons and its logo out of TEXT, after backslash escapes are resolved:
+# GFM autolink literals ("http://x.y", "www.x.y", "a@x.y"), ":material_name:" and ":streamlit:"; and it
+# rewrites ":material/" in the source before parsing. An invisible word joiner splits each of them; after a
+# colon it also breaks directives (":red[") and emoji codes, so a colon needs no escape. Not before a digit:
+# times and numbers ("10:30", "INV:0042") stay as typed, at the price of ":100:" showing as an emoji.
+_WORD_JOINER = "\u2060"
+_TEXT_TO_MARKUP = re.compile(r"(?<=:)(?=[^\s\d])|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
 
 
 def plain(text: Any) -> str:
-    """User data made safe for st.markdown: no formatting, links, LaTeX ("$") or directives."""
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
-    # A list marker or heading underline only counts at the start of a block.
-    return _BLOCK_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", escaped)
+    """User data made safe for st.markdown and every label Streamlit renders as Markdown (captions, titles,
+    alerts, toasts, buttons, tabs, expanders, popovers, radio options, help tooltips): shown as typed, with
+    no formatting, links, images, LaTeX ("$"), colour directives, icons or HTML entities.
+
+    An invisible word joiner (U+2060) follows every colon that a letter or sign follows ("http:", ":red["),
+    goes between "www" and "." and before "@", so that Streamlit makes no link, icon or directive of the
+    text; text copied from the page keeps it.
+    """
+    joined = _TEXT_TO_MARKUP.sub(_WORD_JOINER, str(text))
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", joined)
+    # A heading, list marker, heading underline or thematic break only counts at the start of a line;
+    # leading blanks are dropped (four of them would start a code block).
+    return _BLOCK_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}" if m[2] else "", escaped)
 
 
 def plain_lines(text: str) -> str:

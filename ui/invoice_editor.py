@@ -293,9 +293,9 @@ def _totals_panel(totals: Any, message: str | None, error: bool) -> None:
         if totals is not None:
             amount_rows(totals_rows(totals))
         elif error and message:
-            st.error(message, icon=":material/error:")
+            st.error(plain(message), icon=":material/error:")
         else:
-            st.caption(message or "")
+            st.caption(plain(message or ""))
 
 
 @access.fragment

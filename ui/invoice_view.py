@@ -189,7 +189,7 @@ def _credit_preview(view: InvoiceView, whole: bool, chosen: dict[int, Decimal | 
     try:
         totals = invoices.preview_credit_note(context.db(), context.actor(), view.id, chosen)
     except BillingError as exc:
-        st.caption(exc.message)
+        st.caption(plain(exc.message))
         return
     st.markdown(f"Credit note total: **{plain(fmt.money(totals.payable, currency))}** "
                 f"({plain(fmt.money(totals.tax_exclusive, currency))} + VAT "
@@ -366,12 +366,12 @@ def invoice_view(invoice_id: int, *, back: Callable[[], None], open_invoice: Cal
     if st.button("All invoices", icon=":material/arrow_back:", type="tertiary", key="back"):
         back()
     with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
-        st.subheader(title_of(view), anchor=False, width="content")
+        st.subheader(plain(title_of(view)), anchor=False, width="content")
         status_badge(view.status)
     _toolbar(view, edit=edit, pay=pay, on_deleted=back)
     if header["status"] == logic.VOID:
         st.warning(f"Voided on {fmt.day(header['voided_on'])}: {plain(header['void_reason'])}", icon=":material/block:")
-    if view.credited_invoice and st.button(f"Open invoice {view.credited_invoice['number']}", type="tertiary",
+    if view.credited_invoice and st.button(f"Open invoice {plain(view.credited_invoice['number'])}", type="tertiary",
                                            icon=":material/open_in_new:", key="open_credited"):
         open_invoice(int(view.credited_invoice["id"]))
     with st.container(border=True):

@@ -274,7 +274,7 @@ def payment_view(payment_id: int, *, back: Callable[[], None], open_invoice: Cal
     if st.button("All payments", icon=":material/arrow_back:", type="tertiary", key="back"):
         back()
     with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
-        st.subheader(f"{TITLES.get(kind, fmt.label(kind))} {customer['name']}", anchor=False, width="content")
+        st.subheader(f"{TITLES.get(kind, fmt.label(kind))} {plain(customer['name'])}", anchor=False, width="content")
         if payment["reversed"]:
             st.badge("Reversed", icon=":material/undo:", color="red")
         elif remainder > 0:

@@ -321,7 +321,7 @@ def _customer_input(cell: Any) -> dict[int, str]:
     selected = [cid for cid in selected if cid in names]
     set_widget(key, selected)
     count = len(selected)
-    label = "All customers" if not count else names[selected[0]] if count == 1 else f"{count} customers"
+    label = "All customers" if not count else fmt.plain(names[selected[0]]) if count == 1 else f"{count} customers"
     with cell.popover(label, icon=":material/groups:", width="stretch", help="Customers"):
         text = st.text_input("Find customers", key="rf:customer_search", placeholder="Name contains…",
                              icon=":material/search:")
