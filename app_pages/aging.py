@@ -25,19 +25,20 @@ CLOSED = "aging:closed"  # how many drill-downs were closed
 
 
 def parse_buckets(text: str) -> tuple[int, ...] | None:
-    """'30, 60,90' -> (30, 60, 90); None unless 1-6 increasing whole numbers of days."""
+    """'30, 60,90' -> (30, 60, 90); None unless 1-6 increasing whole numbers of days, up to ten years."""
     try:
         days = tuple(int(part) for part in text.replace(" ", "").split(",") if part)
     except ValueError:
         return None
-    ok = 0 < len(days) <= 6 and days[0] > 0 and all(a < b for a, b in itertools.pairwise(days))
+    ok = (0 < len(days) <= 6 and days[0] > 0 and all(a < b for a, b in itertools.pairwise(days))
+          and days[-1] <= reports.MAX_BUCKET_DAYS)
     return days if ok else None
 
 
 def controls() -> tuple[date, tuple[int, ...], report_filters.Chosen]:
     cells = st.columns([1.1, 1.1, 1.6, 1.3, 2], vertical_alignment="bottom")
     with cells[0]:
-        as_of = report_filters.url_date("as_of", "As of", context.today(), max_value=date(2999, 12, 31))
+        as_of = report_filters.url_date("as_of", "As of", context.today())
     codec = report_filters.Codec(lambda raw: ",".join(map(str, parse_buckets(raw[0]) or ())) or None,
                                  lambda value: [value])
     key, text = report_filters.bound("buckets", DEFAULT_BUCKETS, codec)
@@ -46,7 +47,8 @@ def controls() -> tuple[date, tuple[int, ...], report_filters.Chosen]:
                                "61-90 and 90+ days past due.")
     buckets = parse_buckets(text)
     if buckets is None:
-        cells[4].warning("Buckets: up to six increasing numbers of days, like 30,60,90.", icon=":material/warning:")
+        cells[4].warning(f"Buckets: up to six increasing numbers of days, like 30,60,90, at most "
+                         f"{reports.MAX_BUCKET_DAYS}.", icon=":material/warning:")
         buckets = reports.DEFAULT_BUCKETS
     report_filters.remember("buckets", ",".join(map(str, buckets)), DEFAULT_BUCKETS, codec)
     chosen = report_filters.filter_bar(("customers", "currency"), cells=cells[2:4])

@@ -283,6 +283,7 @@ def issue_invoice(db: Database, actor: Actor, invoice_id: int, today: date,
 def void_invoice(db: Database, actor: Actor, invoice_id: int, reason: str, today: date) -> None:
     """Void an issued invoice that nothing was paid or credited on. It keeps its number."""
     require(db, actor, "invoices.write")
+    logic.check_date(today, "The void date")
 
     def work(conn: Connection) -> None:
         header = _header(conn, invoice_id)
@@ -356,6 +357,7 @@ def create_credit_note(db: Database, actor: Actor, invoice_id: int, today: date,
     payment allocations are released (as negative allocation rows) and become customer credit.
     """
     require(db, actor, "invoices.write")
+    logic.check_date(today, "The credit note date")
     if lines is not None and quantities is not None:
         raise ValidationError("Credit either chosen quantities of the invoice's lines or free lines, not both.")
 

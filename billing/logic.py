@@ -244,13 +244,40 @@ def display_status(doc_status: str, payable: Decimal, allocated: Decimal, credit
     return status
 
 
+# The dates the books take: of documents (issued, due, credited, voided), of payments, refunds, reversals
+# and allocations, and the days reports are asked about. A fixed span, not "today plus or minus n years": the
+# rule needs no clock and a document never becomes invalid by growing old. 2000-2099 holds any business this
+# portal serves, invoices brought over from an older system included, and refuses a mistyped year (0202,
+# 9999) that would otherwise overflow date arithmetic (9999-12-31 + 30 days of terms) or report as a date
+# centuries away; within it a numbering pattern's {YY} is never ambiguous.
+FIRST_DATE = date(2000, 1, 1)
+LAST_DATE = date(2099, 12, 31)
+
+
+def date_problem(value: date) -> str | None:
+    """Why the books refuse the date ("must be between 2000-01-01 and 2099-12-31, not 9999-12-31"), or None."""
+    if FIRST_DATE <= value <= LAST_DATE:
+        return None
+    return f"must be between {FIRST_DATE.isoformat()} and {LAST_DATE.isoformat()}, not {value.isoformat()}"
+
+
+def check_date(value: date, what: str) -> date:
+    """The date, if the books take it; otherwise a ValidationError about `what` ("The issue date")."""
+    problem = date_problem(value)
+    if problem:
+        raise ValidationError(f"{what} {problem}.")
+    return value
+
+
 def due_date_for(issue_date: date, terms_days: int, due_date: date | None = None) -> date:
-    """Due date = issue date + payment terms, unless one is given (never before the issue date)."""
+    """Due date = issue date + payment terms, unless one is given (never before the issue date); both dates
+    within the span the books take."""
+    check_date(issue_date, "The issue date")
     if due_date is None:
-        return issue_date + timedelta(days=terms_days)
+        return check_date(issue_date + timedelta(days=terms_days), "The due date")
     if due_date < issue_date:
         raise ValidationError("The due date cannot be before the issue date.")
-    return due_date
+    return check_date(due_date, "The due date")
 
 
 def check_can_edit(status: str) -> None:

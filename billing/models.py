@@ -11,10 +11,10 @@ from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import pydantic
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from billing.errors import ValidationError
-from billing.logic import EXEMPTION_REASON_CATEGORIES, VAT_CATEGORIES, ZERO_RATE_CATEGORIES
+from billing.logic import EXEMPTION_REASON_CATEGORIES, VAT_CATEGORIES, ZERO_RATE_CATEGORIES, date_problem
 from billing.money import check_currency, check_decimals, to_decimal
 
 M = TypeVar("M", bound=BaseModel)
@@ -31,6 +31,17 @@ Dec = Annotated[Decimal, BeforeValidator(_exact)]
 
 def _text(max_len: int) -> Any:
     return Field(default="", max_length=max_len)
+
+
+def _in_books(value: date) -> date:
+    """A date the books take (billing.logic.FIRST_DATE to LAST_DATE)."""
+    problem = date_problem(value)
+    if problem:
+        raise ValidationError(problem)
+    return value
+
+
+BookDate = Annotated[date, AfterValidator(_in_books)]
 
 
 class Record(BaseModel):
@@ -194,8 +205,8 @@ class InvoiceDraftIn(Record):
 
     customer_id: int
     currency: str | None = None  # defaults to the customer's currency
-    issue_date: date | None = None
-    due_date: date | None = None
+    issue_date: BookDate | None = None
+    due_date: BookDate | None = None
     notes: str = _text(4000)
     lines: list[LineIn] = Field(default_factory=list, max_length=500)
     allowances_charges: list[AllowanceChargeIn] = Field(default_factory=list, max_length=20)
@@ -212,7 +223,7 @@ class PaymentIn(Record):
     customer_id: int
     amount: Dec
     currency: str
-    received_on: date
+    received_on: BookDate
     method: str = Field(default="bank_transfer", max_length=40)
     reference: str = _text(200)
 

@@ -96,6 +96,7 @@ def allocate_payment(db: Database, actor: Actor, payment_id: int,
                      allocate: Sequence[Allocation] | Literal["auto"], on: date) -> list[tuple[int, Decimal]]:
     """Allocate a payment's unallocated remainder to open invoices (this is how credit is applied)."""
     require(db, actor, "payments.write")
+    logic.check_date(on, "The allocation date")
     return db.transaction(lambda conn: _allocate(conn, actor, payment_id, allocate, on))
 
 
@@ -103,6 +104,7 @@ def apply_credit(db: Database, actor: Actor, customer_id: int, currency: str, in
                  amount: Decimal | str, on: date) -> None:
     """Put a customer's credit (unallocated payments, oldest first) against one of their invoices."""
     require(db, actor, "payments.write")
+    logic.check_date(on, "The allocation date")
     value = parse_money(amount, currency)
     if value <= 0:
         raise ValidationError("The amount to apply must be greater than zero.")
@@ -127,6 +129,7 @@ def refund_credit(db: Database, actor: Actor, customer_id: int, currency: str, a
                   on: date, method: str = "bank_transfer", reference: str = "") -> int:
     """Pay a customer's credit back to them: a negative payment entry."""
     require(db, actor, "payments.write")
+    logic.check_date(on, "The refund date")
     value = parse_money(amount, currency)
     if value <= 0:
         raise ValidationError("A refund must be greater than zero.")
@@ -152,6 +155,7 @@ def reverse_payment(db: Database, actor: Actor, payment_id: int, on: date, reaso
     """Reverse a payment (a bounced transfer, a mistake): its allocations are released and a
     reversal entry cancels its amount. The original stays on record."""
     require(db, actor, "payments.write")
+    logic.check_date(on, "The reversal date")
     if not reason.strip():
         raise ValidationError("Please give a reason for reversing the payment.")
 

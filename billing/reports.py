@@ -32,6 +32,7 @@ from billing.store.db import Database
 GRANULARITIES = ("day", "week", "month", "quarter", "year")
 BREAKDOWNS = ("none", "customer", "product", "tax_rate", "currency")
 DEFAULT_BUCKETS: tuple[int, ...] = (30, 60, 90)  # -> current, 1-30, 31-60, 61-90, 90+
+MAX_BUCKET_DAYS = 3650  # ten years overdue is the oldest bucket worth telling apart
 STATUSES = ("unpaid", "partially_paid", "paid", "overdue", "credited")  # as billing.logic.display_status
 TOP_CUSTOMERS = 20
 OTHER_CUSTOMERS = "Other customers"
@@ -75,6 +76,8 @@ class Statement:
 # --- shared helpers ------------------------------------------------------------------------------
 
 def _check_range(date_from: date, date_to: date) -> None:
+    logic.check_date(date_from, "The start date")
+    logic.check_date(date_to, "The end date")
     if date_from > date_to:
         raise ValidationError("The start date must be on or before the end date.")
 
@@ -95,11 +98,14 @@ def bucket_labels(buckets: tuple[int, ...] = DEFAULT_BUCKETS) -> list[str]:
     """Column labels of the aging buckets: Current, 1-30, 31-60, 61-90, 90+ for (30, 60, 90)."""
     if not buckets or any(b <= 0 for b in buckets) or list(buckets) != sorted(set(buckets)):
         raise ValidationError("Aging buckets must be increasing whole numbers of days, such as 30, 60, 90.")
+    if buckets[-1] > MAX_BUCKET_DAYS:
+        raise ValidationError(f"Aging buckets can reach at most {MAX_BUCKET_DAYS} days.")
     starts = [1, *(b + 1 for b in buckets[:-1])]
     return ["Current", *(f"{lo}-{hi}" for lo, hi in zip(starts, buckets, strict=True)), f"{buckets[-1]}+"]
 
 
 def _edges(as_of: date, buckets: tuple[int, ...]) -> list[date]:
+    logic.check_date(as_of, "The as-of date")
     return [as_of - timedelta(days=b) for b in buckets]
 
 
@@ -157,6 +163,7 @@ def dashboard(db: Database, actor: Actor, filters: ReportFilters, as_of: date) -
     """
     require(db, actor, "reports.read")
     _check_filters(filters)
+    logic.check_date(as_of, "The as-of date")
     f = filters
     days = (f.date_to - f.date_from).days + 1
     prev_from, prev_to = f.date_from - timedelta(days=days), f.date_from - timedelta(days=1)
@@ -380,6 +387,7 @@ def aging_invoices(db: Database, actor: Actor, as_of: date, currency: str, bucke
     """Drill-down: open invoices as of the date (id, number, customer, issue_date, due_date,
     days_overdue, balance) in one bucket and/or for one customer. Also customer_id, currency."""
     require(db, actor, "reports.read")
+    logic.check_date(as_of, "The as-of date")
     labels = bucket_labels(buckets)
     due_from: date | None = None
     due_to: date | None = None
@@ -561,6 +569,7 @@ def cash_forecast(db: Database, actor: Actor, as_of: date, horizon_days: int = 9
     moved to as_of when that date has passed; the overdue part of a habitual late payer is
     spread as described in FORECAST_METHOD."""
     require(db, actor, "reports.read")
+    logic.check_date(as_of, "The as-of date")
     if horizon_days <= 0:
         raise ValidationError("The forecast horizon must be at least one day.")
     horizon = as_of + timedelta(days=horizon_days)

@@ -281,6 +281,21 @@ def test_an_unknown_invoice_is_a_message_not_a_traceback(portal: Portal) -> None
     assert not at.exception and [e.value for e in at.error] == ["Invoice 999999 does not exist."]
 
 
+def test_editing_an_unknown_invoice_is_a_message_not_an_exception_box(portal: Portal) -> None:
+    at = open_page("accountant", PAGE, edit=99_999)
+    assert not at.exception, at.exception  # was Streamlit's raw exception box (the editor is a fragment)
+    assert [e.value for e in at.error] == ["Invoice 99999 does not exist."]
+    at.button(key="ie_back").click().run()
+    assert [e.value for e in at.error] == ["Invoice 99999 does not exist."] and "invoice" in at.query_params
+
+
+def test_editing_an_issued_invoice_says_it_can_no_longer_change(portal: Portal) -> None:
+    at = open_page("accountant", PAGE, edit=issued_invoice(portal))
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [
+        "This invoice has been issued and can no longer be changed. Issue a credit note instead."]
+
+
 def test_the_pdf_download_is_a_pdf(portal: Portal, downloads: list[MediaFileManager]) -> None:
     at = ok(open_invoice("analyst", issued_invoice(portal)))
     button = next(d for d in at.get("download_button") if d.key == "pdf")

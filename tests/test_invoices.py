@@ -287,6 +287,12 @@ BAD_DRAFTS: list[Any] = [
                  "amount or a percentage", id="allowance-without-amount"),
     pytest.param(lambda s: {"lines": [line(s.s19)], "issue_date": "2025-03-10", "due_date": "2025-01-01"},
                  "due date", id="due-before-issue"),
+    pytest.param(lambda s: {"lines": [line(s.s19)], "issue_date": "0001-01-01"},
+                 "Issue date: must be between 2000-01-01 and 2099-12-31, not 0001-01-01", id="issued-in-year-1"),
+    pytest.param(lambda s: {"lines": [line(s.s19)], "issue_date": "9999-12-31"},
+                 "Issue date: must be between 2000-01-01 and 2099-12-31", id="issued-in-9999"),
+    pytest.param(lambda s: {"lines": [line(s.s19)], "due_date": "2100-01-01"},
+                 "Due date: must be between 2000-01-01 and 2099-12-31", id="due-after-2099"),
 ]
 
 
@@ -604,3 +610,28 @@ def test_every_status_filter_lists_exactly_the_documents_showing_that_status(db:
         assert count == len(rows), status
     credit_notes, _ = invoices.list_invoices(db, ADMIN, later, kind="credit_note", limit=100)
     assert {row["id"] for row in credit_notes} == {i for i, s in shown.items() if s == "credit_note"}
+
+
+# --- dates the books do not take -------------------------------------------------------------------
+
+@pytest.mark.parametrize(("dates", "match"), [
+    ({"today": date(9999, 12, 31)}, "The issue date must be between 2000-01-01 and 2099-12-31"),  # was OverflowError
+    ({"today": date(1, 1, 1)}, "The issue date must be between"),
+    ({"today": TODAY, "issue_date": date(1999, 12, 31)}, "The issue date must be between"),
+    ({"today": date(2099, 12, 31)}, "The due date must be between 2000-01-01 and 2099-12-31, not 2100-01-14"),
+    ({"today": TODAY, "due_date": date(2100, 1, 1)}, "The due date must be between"),
+])
+def test_issuing_outside_the_books_is_refused_and_takes_no_number(db: Database, seeded: Seed,
+                                                                 dates: dict[str, date], match: str) -> None:
+    invoice_id = draft(db, seeded.acme, line(seeded.s19))
+    assert_refused(db, lambda: invoices.issue_invoice(db, ADMIN, invoice_id, **dates), ValidationError, match=match)
+    assert header(db, invoice_id)["status"] == "draft"
+
+
+@pytest.mark.parametrize("day", [date(1, 1, 1), date(9999, 12, 31)])
+def test_crediting_or_voiding_on_a_day_outside_the_books_is_refused(refusals: Shared, day: date) -> None:
+    db, invoice_id = refusals.db, refusals.bill.a
+    assert_refused(db, lambda: invoices.create_credit_note(db, ADMIN, invoice_id, today=day), ValidationError,
+                   match="The credit note date must be between 2000-01-01 and 2099-12-31")
+    assert_refused(db, lambda: invoices.void_invoice(db, ADMIN, invoice_id, "typo", today=day), ValidationError,
+                   match="The void date must be between 2000-01-01 and 2099-12-31")

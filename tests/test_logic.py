@@ -10,7 +10,9 @@ import pytest
 from billing.errors import StateError, ValidationError
 from billing.logic import (
     DRAFT,
+    FIRST_DATE,
     ISSUED,
+    LAST_DATE,
     PAID,
     PARTIALLY_PAID,
     UNPAID,
@@ -22,6 +24,7 @@ from billing.logic import (
     check_can_edit,
     check_can_void,
     check_credit_amount,
+    check_date,
     check_pattern,
     compute_totals,
     display_status,
@@ -626,3 +629,28 @@ def test_an_invoice_settled_only_by_credit_notes_shows_as_credited() -> None:
     as_of = date(2026, 1, 31)
     assert display_status("issued", Decimal("100"), Decimal(0), Decimal("100"), date(2026, 1, 1), as_of) == "credited"
     assert display_status("issued", Decimal("100"), Decimal("40"), Decimal("60"), date(2026, 1, 1), as_of) == "paid"
+
+
+# --- the dates the books take ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("day", [date(1, 1, 1), date(1999, 12, 31), date(2100, 1, 1), date(9999, 12, 31)])
+def test_a_date_outside_the_books_is_refused_by_name(day: date) -> None:
+    with pytest.raises(ValidationError, match=f"^The issue date must be between 2000-01-01 and 2099-12-31, "
+                                              f"not {day.isoformat()}.$"):
+        check_date(day, "The issue date")
+
+
+@pytest.mark.parametrize("day", [FIRST_DATE, date(2026, 11, 25), LAST_DATE])
+def test_a_date_in_the_books_passes(day: date) -> None:
+    assert check_date(day, "The issue date") == day
+
+
+@pytest.mark.parametrize(("issue", "terms", "given", "match"), [
+    (date(9999, 12, 31), 30, None, "The issue date"),  # was an OverflowError
+    (date(1, 1, 1), 30, None, "The issue date"),
+    (date(2099, 12, 15), 30, None, "The due date .* not 2100-01-14"),
+    (date(2099, 1, 1), 0, date(9999, 12, 31), "The due date"),
+])
+def test_a_due_date_never_leaves_the_books(issue: date, terms: int, given: date | None, match: str) -> None:
+    with pytest.raises(ValidationError, match=match):
+        due_date_for(issue, terms, given)

@@ -495,3 +495,20 @@ def test_two_tabs_paying_at_once_record_one_payment(db: Database, seeded: Seed, 
     assert sorted(outcomes) == ["recorded", "told"]
     assert balance(db, billed.a) == (D("0.00"), "paid")
     assert credit(db, seeded.acme) == {}
+
+
+# --- dates the books do not take -------------------------------------------------------------------
+
+@pytest.mark.parametrize("day", [date(1, 1, 1), date(1999, 12, 31), date(2100, 1, 1), date(9999, 12, 31)])
+def test_money_dated_outside_the_books_is_refused(refusals: Shared, day: date) -> None:
+    db, acme, invoice_id = refusals.db, refusals.seed.acme, refusals.bill.a
+    assert_refused(db, lambda: payments.record_payment(db, ADMIN, {
+        "customer_id": acme, "amount": "10.00", "currency": "EUR", "received_on": day}), ValidationError,
+        match=f"Received on: must be between 2000-01-01 and 2099-12-31, not {day.isoformat()}")
+    for call, what in [
+        (lambda: payments.refund_credit(db, ADMIN, acme, "EUR", "1.00", on=day), "The refund date"),
+        (lambda: payments.reverse_payment(db, ADMIN, 1, on=day, reason="bounced"), "The reversal date"),
+        (lambda: payments.allocate_payment(db, ADMIN, 1, [(invoice_id, "1.00")], on=day), "The allocation date"),
+        (lambda: payments.apply_credit(db, ADMIN, acme, "EUR", invoice_id, "1.00", on=day), "The allocation date"),
+    ]:
+        assert_refused(db, call, ValidationError, match=f"{what} must be between 2000-01-01 and 2099-12-31")

@@ -296,6 +296,30 @@ def test_query_values_are_decoded_strictly(name: str, raw: list[str], value: Any
     assert report_filters.CODECS[name].decode(raw) == value
 
 
+@pytest.mark.parametrize("dates", ["2026-01-01..9999-12-31", "0001-01-01..2026-01-01", "1999-12-31..2026-01-01"])
+@pytest.mark.parametrize("page", [page for page in PAGES if page != "aging"])
+def test_a_link_with_dates_outside_the_books_says_so_and_shows_the_report(page: str, dates: str) -> None:
+    at = open_page("admin", page, period="custom", dates=dates, **({"customer": "1"} if page == "statements" else {}))
+    assert TITLES[page] in at.title.values  # was an error page
+    assert [w.value for w in at.warning if "cannot be used" in w.value] == [
+        f"The dates in the link ({dates}) cannot be used: give two dates between 2000-01-01 and 2099-12-31, "
+        "such as 2026-01-01..2026-03-31."]
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "1999-12-31", "2100-01-01", "9999-12-31"])
+def test_aging_as_of_a_day_outside_the_books_says_so_and_shows_today(as_of: str) -> None:
+    at = open_page("admin", "aging", as_of=as_of)
+    assert [w.value for w in at.warning] == [
+        f"The “As of” date in the link ({as_of}) cannot be used: give a date between 2000-01-01 and 2099-12-31."]
+    assert at.date_input(key="rf:as_of").value == report_filters.context.today()
+
+
+def test_aging_buckets_beyond_ten_years_fall_back_to_the_defaults() -> None:
+    at = open_page("admin", "aging", buckets="30,60,99999999")  # was an OverflowError
+    assert at.text_input(key="rf:buckets").value == "30,60,90"
+    assert "Over 90 days" in " ".join(at.caption.values)
+
+
 def test_markdown_specials_are_shown_literally() -> None:
     assert fmt.plain("$1.00 to $2.00 *bold*") == "\\$1.00 to \\$2.00 \\*bold\\*"
 

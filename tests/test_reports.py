@@ -291,9 +291,25 @@ def test_aging_custom_buckets_sum_exactly(db: Database, ledger: Ledger, buckets:
 
 def test_bucket_labels_and_bad_buckets() -> None:
     assert reports.bucket_labels((30, 60, 90)) == ["Current", "1-30", "31-60", "61-90", "90+"]
-    for bad in [(), (30, 30), (60, 30), (0, 30)]:
+    for bad in [(), (30, 30), (60, 30), (0, 30), (30, 60, 3651)]:
         with pytest.raises(ValidationError):
             reports.bucket_labels(bad)
+    assert reports.bucket_labels((30, 3650))[-1] == "3650+"
+
+
+@pytest.mark.parametrize("day", [D(1, 1, 1), D(1999, 12, 31), D(2100, 1, 1), D(9999, 12, 31)])
+def test_reports_on_days_outside_the_books_are_refused_not_overflowed(db: Database, day: date) -> None:
+    inside = D(2025, 1, 1)
+    calls = [lambda: reports.aging(db, SYSTEM, day), lambda: reports.aging_by_customer(db, SYSTEM, day),
+             lambda: reports.aging_invoices(db, SYSTEM, day, "EUR", "90+"),
+             lambda: reports.collections(db, SYSTEM, day), lambda: reports.cash_forecast(db, SYSTEM, day),
+             lambda: reports.dashboard(db, SYSTEM, ReportFilters(inside, TODAY), day),
+             lambda: reports.revenue_series(db, SYSTEM, ReportFilters(min(day, inside), max(day, inside))),
+             lambda: reports.tax_report(db, SYSTEM, min(day, inside), max(day, inside)),
+             lambda: reports.customer_statement(db, SYSTEM, 1, "EUR", min(day, inside), max(day, inside))]
+    for call in calls:
+        with pytest.raises(ValidationError, match="must be between 2000-01-01 and 2099-12-31"):
+            call()
 
 
 @pytest.mark.parametrize("on", [D(2025, 2, 21), D(2025, 3, 26), TODAY])

@@ -137,7 +137,9 @@ def start_editing(target: int | str, customer_id: int | None = None) -> None:
         del st.session_state[key]
     if data.get("customer_id") is not None:
         st.session_state["ie_customer"] = data["customer_id"]
-    st.session_state["ie_issue_date"], st.session_state["ie_due_date"] = issue_date, due_date
+    # A date the books no longer take (stored before the rule existed) is left for the user to pick again.
+    st.session_state["ie_issue_date"], st.session_state["ie_due_date"] = (
+        day if day is not None and logic.date_problem(day) is None else None for day in (issue_date, due_date))
     st.session_state[_SENTINEL] = data.get("notes") or ""
     for row, line in enumerate(data["lines"]):
         _set_line(row, line, currency)
@@ -304,7 +306,13 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
     """Create (target "new") or edit a draft. Totals follow every change; nothing is saved until asked."""
     db, actor = context.db(), context.actor()
     if _STATE not in st.session_state or _state()["target"] != target or _SENTINEL not in st.session_state:
-        start_editing(target, preselect_customer)
+        try:
+            start_editing(target, preselect_customer)
+        except BillingError as exc:  # a link to an invoice that does not exist or is no longer a draft
+            st.error(plain(exc.message), icon=":material/error:")
+            if st.button("Back", icon=":material/arrow_back:", key="ie_back"):
+                cancel()
+            return
     products = {int(p["id"]): p for p in catalog.list_products(db, actor)}
     rates = {int(r["id"]): r for r in catalog.list_tax_rates(db, actor, active_only=True)}
     for row in _state()["lines"]:  # a draft may use a rate that has since been retired
@@ -316,8 +324,10 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
     with top[0]:
         customer = customer_picker("ie_customer")
     top[1].date_input("Issue date", key="ie_issue_date", value=None, format="YYYY-MM-DD",
+                      min_value=logic.FIRST_DATE, max_value=logic.LAST_DATE,
                       help="Leave empty to date the invoice on the day it is issued.")
     top[2].date_input("Due date", key="ie_due_date", value=None, format="YYYY-MM-DD",
+                      min_value=logic.FIRST_DATE, max_value=logic.LAST_DATE,
                       help="Leave empty to use the customer's payment terms.")
     currency = customer[2] if customer else context.base_currency()
     totals, rows, message = _preview(customer)

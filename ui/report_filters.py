@@ -22,6 +22,7 @@ import streamlit as st
 
 from billing import catalog, customers
 from billing.errors import BillingError
+from billing.logic import FIRST_DATE, LAST_DATE
 from billing.money import KNOWN_CURRENCIES
 from billing.reports import ReportFilters
 from ui import access, context
@@ -94,14 +95,24 @@ def _dates(raw: list[str]) -> tuple[date, date] | None:
         first, last = (date.fromisoformat(text) for text in raw[0].split("..", 1))
     except (ValueError, IndexError):
         return None
+    if not (_in_books(first) and _in_books(last)):
+        return None
     return (first, last) if first <= last else (last, first)
 
 
 def _day(raw: list[str]) -> date | None:
     try:
-        return date.fromisoformat(raw[0])
+        day = date.fromisoformat(raw[0])
     except (ValueError, IndexError):
         return None
+    return day if _in_books(day) else None
+
+
+def _in_books(day: date) -> bool:
+    return FIRST_DATE <= day <= LAST_DATE
+
+
+_SPAN = f"{FIRST_DATE.isoformat()} and {LAST_DATE.isoformat()}"
 
 
 def _ids(raw: list[str]) -> tuple[int, ...] | None:
@@ -121,16 +132,23 @@ def _one_of(options: Sequence[str]) -> Callable[[list[str]], str | None]:
 
 @dataclass(frozen=True)
 class Codec:
-    """How one filter travels in the URL: decode returns None for a missing or invalid value."""
+    """How one filter travels in the URL: decode returns None for a missing or invalid value.
+
+    refused: what to tell the user when a link's value cannot be used ({raw} is the value; no message when
+    empty: the filter's default is then used silently).
+    """
 
     decode: Callable[[list[str]], Any]
     encode: Callable[[Any], list[str]]
+    refused: str = ""
 
 
 _MANY = Codec(lambda raw: raw, lambda value: [str(item) for item in value])
 CODECS: dict[str, Codec] = {
     "period": Codec(_one_of(list(PERIODS)), lambda value: [value]),
-    "dates": Codec(_dates, lambda value: [f"{value[0].isoformat()}..{value[1].isoformat()}"]),
+    "dates": Codec(_dates, lambda value: [f"{value[0].isoformat()}..{value[1].isoformat()}"],
+                   f"The dates in the link ({{raw}}) cannot be used: give two dates between {_SPAN}, such as "
+                   "2026-01-01..2026-03-31."),
     "customer": Codec(_ids, _MANY.encode),
     "product": Codec(_ids, _MANY.encode),
     "status": Codec(_codes(STATUSES.__contains__), _MANY.encode),
@@ -150,10 +168,13 @@ def bound(name: str, default: Any, codec: Codec | None = None) -> tuple[str, Any
     key = f"rf:{name}"
     store = st.session_state.setdefault(_STORE, {})
     if from_link(name):
-        value = codec.decode(st.query_params.get_all(name))
+        raw = st.query_params.get_all(name)
+        value = codec.decode(raw)
         if value is not None:
             store[name] = value
             set_widget(key, value)
+        elif codec.refused:
+            st.warning(codec.refused.format(raw=fmt.plain(", ".join(raw))), icon=":material/event_busy:")
     return key, st.session_state[key] if key in st.session_state else store.get(name, default)
 
 
@@ -207,10 +228,13 @@ def url_choice(name: str, label: str, options: Mapping[str, str], default: str) 
 
 
 def url_date(name: str, label: str, default: date, **kwargs: Any) -> date:
-    """A single date of a page (an "as of" date) kept in the URL; the default is left out of it."""
-    codec = Codec(_day, lambda value: [value.isoformat()])
+    """A single date of a page (an "as of" date) kept in the URL; the default is left out of it. The date
+    is one the books take (billing.logic.FIRST_DATE to LAST_DATE)."""
+    codec = Codec(_day, lambda value: [value.isoformat()],
+                  f"The “{label}” date in the link ({{raw}}) cannot be used: give a date between {_SPAN}.")
     key, value = bound(name, default, codec)
-    chosen = st.date_input(label, value=initial(key, value), key=key, format="YYYY-MM-DD", **kwargs)
+    chosen = st.date_input(label, value=initial(key, value), key=key, format="YYYY-MM-DD",
+                           **{"min_value": FIRST_DATE, "max_value": LAST_DATE, **kwargs})
     chosen = chosen if isinstance(chosen, date) else default
     remember(name, chosen, default, codec)
     return chosen
@@ -282,7 +306,7 @@ def _period_input(today: date) -> tuple[str, tuple[date, date] | None]:
         return period, None
     dates_key, dates = bound("dates", period_range("this_month", today))
     value = st.date_input("From – to", value=initial(dates_key, dates), key=dates_key, format="YYYY-MM-DD",
-                          max_value=date(2999, 12, 31))
+                          min_value=FIRST_DATE, max_value=LAST_DATE)
     dates = tuple(value) if isinstance(value, tuple | list) and len(value) == 2 else None
     if dates is None:  # the user picked the first day of a range so far: keep the last complete range
         dates = st.session_state[_STORE].get("dates") or period_range("this_month", today)
