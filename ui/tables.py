@@ -268,15 +268,18 @@ def csv_import(kind: str, key: str, template: str) -> int | None:
         return None
     content = upload.getvalue()
     problems: list[str] = []
+    bar = st.progress(0.0, text="Reading the file")
 
     def attempt() -> int | None:
         try:
-            return imports.import_csv(context.db(), context.actor(), kind, content)
+            return imports.import_csv(context.db(), context.actor(), kind, content,
+                                      progress=lambda done, what: bar.progress(done, text=what))
         except imports.ImportProblemsError as exc:
             problems.extend(exc.problems)
             return None
 
     count = run_action(attempt)
+    bar.empty()
     if problems:
         st.error(f"Nothing was imported: the file has {len(problems):,} problem(s). Fix them and upload it again.",
                  icon=":material/error:")
