@@ -49,6 +49,6 @@ def main() -> None:
 try:
     main()
 except BillingError as exc:  # the database itself is refused (another installation's, held elsewhere, ...)
-    st.error(exc.message, icon=":material/error:")
+    st.error(plain(exc.message), icon=":material/error:")
 except Exception as exc:
     show_unexpected(exc)
