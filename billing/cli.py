@@ -75,14 +75,15 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from billing.backup import backup_database
 
     report = backup_database(_db(), SYSTEM, Path(args.path))
-    print(f"Backup written to {report.path}: " + ", ".join(f"{k} {v:,}" for k, v in report.tables.items() if v))
+    print(f"Signed backup written to {report.path}: "
+          + ", ".join(f"{k} {v:,}" for k, v in report.tables.items() if v))
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
     from billing.backup import restore_database
 
-    counts = restore_database(_db(), SYSTEM, Path(args.path))
+    counts = restore_database(_db(), SYSTEM, Path(args.path), trust_unsigned=args.trust_unsigned)
     print("Restored and verified: " + ", ".join(f"{k} {v:,}" for k, v in counts.items() if v))
     return 0
 
@@ -141,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     backup.set_defaults(func=cmd_backup)
     restore = sub.add_parser("restore", help="replace the database with a backup")
     restore.add_argument("path")
+    restore.add_argument("--trust-unsigned", action="store_true",
+                         help="restore a backup this installation did not sign (another installation's, or an "
+                              "older version's): only one you know where it comes from")
     restore.set_defaults(func=cmd_restore)
     imp = sub.add_parser("import", help="import customers or products from CSV (all or nothing)")
     imp.add_argument("kind", choices=["customers", "products"])

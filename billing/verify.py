@@ -1,4 +1,5 @@
-"""Whole-database integrity check: the audit chain, every document's totals, every balance."""
+"""Whole-database integrity check: the audit chain, every document's totals and seals, every payment's
+seals, every balance."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 from billing import logic
-from billing.audit import check_chain
+from billing.audit import chain_keys, check_chain
 from billing.invoices import totals_of
 from billing.money import round_money
 from billing.permissions import Actor, require
+from billing.seals import SealBook
 from billing.store import integrity
 from billing.store.db import Database
 
@@ -34,20 +36,34 @@ class VerifyReport:
         elif len(self.problems) == MAX_PROBLEMS:
             self.problems.append("... more problems not listed")
 
+    def extend(self, problems: Iterator[str]) -> None:
+        for problem in problems:
+            self.add(problem)
+
 
 def verify_database(db: Database, actor: Actor) -> VerifyReport:
     """Check everything that must hold; the report lists each problem found."""
     require(db, actor, "audit.read")
     report = VerifyReport()
+    keys = chain_keys(db.url)  # before the database is read: the recorded head may only lag behind it
     with db.connect() as conn:
-        chain = check_chain(conn)
+        book = SealBook()
+        chain = check_chain(conn, keys, book.add_event)
         report.audit_events = chain.events
         if not chain.ok:
             report.add(f"Audit trail: {chain.problem}")
-        for header, lines, allowances, taxes in integrity.issued_documents(conn, db.raw_duckdb(conn)
-                                                                            if db.is_duckdb else None):
+        # An unkeyed chain of an older version sealed nothing yet; a broken chain's seals are not evidence.
+        book.complete = keys.keyed_from is not None and keys.keyed_from <= chain.events
+        raw = db.raw_duckdb(conn) if db.is_duckdb else None
+        for document in integrity.issued_documents(conn, raw):
             report.documents_checked += 1
-            _check_document(report, header, lines, allowances, taxes)
+            _check_document(report, *document)
+            if chain.ok:
+                report.extend(book.check_document(document))
+        if chain.ok:
+            for payment, allocations in integrity.payments_with_allocations(conn, raw):
+                report.extend(book.check_payment(payment, allocations))
+            report.extend(book.finish())
         for problem in integrity.balance_problems(conn):
             report.add(problem)
     return report

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from billing import customers, invoices, settings
+from billing import customers, invoices, settings, signing
 from billing.catalog import create_product, create_tax_rate
 from billing.errors import BillingError
 from billing.permissions import Actor
@@ -78,6 +78,8 @@ def copy_template(template: Path, path: Path) -> Path:
     wal = template.with_name(template.name + ".wal")
     if wal.exists():
         shutil.copyfile(wal, path.with_name(path.name + ".wal"))
+    # The audit chain is keyed, and its head recorded, by files beside the database: they go with it.
+    signing.copy_installation_files(database_url(template), database_url(path))
     return path
 
 

@@ -16,7 +16,7 @@ from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-from billing import settings, users
+from billing import settings, signing, users
 from billing.demo import load_demo
 from billing.permissions import ROLES, SYSTEM
 from billing.store.db import Database, forget_database, get_database
@@ -120,6 +120,7 @@ def page_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def page_db(template: Path, tmp_path: Path) -> Iterator[Database]:
     shutil.copyfile(template, tmp_path / "app.duckdb")
     url = f"duckdb:///{tmp_path}/app.duckdb"
+    signing.copy_installation_files(f"duckdb:///{template}", url)  # the audit chain's key and head go with it
     os.environ["BILLING_DATABASE_URL"] = url
     yield get_database(url)
     forget_database(url)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import duckdb
 import pytest
 import sqlalchemy as sa
 
-from billing import audit, catalog, customers, invoices, payments, settings
+from billing import audit, catalog, customers, invoices, payments, settings, signing
 from billing.errors import ValidationError
 from billing.store import audit as audit_store
+from billing.store import audit_files
 from billing.store.db import Database
 from billing.store.schema import audit_events, audit_head
 from tests.conftest import ADMIN, TODAY, Billed, Seed, Shared, assert_refused, event_count, line, snapshot
@@ -135,8 +137,8 @@ def test_the_event_shares_the_transaction_of_the_mutation(db: Database, seeded: 
     draft_id = _draft(db, seeded, billed)
     real = audit_store.append_event
 
-    def append_then_fail(conn: Any, event: dict[str, Any], hasher: Any) -> dict[str, Any]:
-        real(conn, event, hasher)
+    def append_then_fail(conn: Any, row: dict[str, Any]) -> None:
+        real(conn, row)
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(audit_store, "append_event", append_then_fail)
@@ -194,11 +196,12 @@ def test_edited_event_is_detected(db: Database, seeded: Seed, billed: Billed, co
 
 
 def test_edited_event_with_recomputed_hash_breaks_the_next_link(db: Database, seeded: Seed, billed: Billed) -> None:
+    """Even with the key, an edited event no longer links to the event after it."""
     with db.connect() as conn:
         event = dict(conn.execute(sa.select(audit_events).where(audit_events.c.id == 5)).mappings().one())
     event["after"] = '{"name":"Someone else"}'
     report = tamper(db, audit_events.update().where(audit_events.c.id == 5).values(
-        after=event["after"], hash=audit.event_hash(event)))
+        after=event["after"], hash=audit.keyed_hash(event, key_of(db))))
     assert (report.ok, report.first_bad_id) == (False, 6)
     assert "does not link" in report.problem
 
@@ -223,7 +226,7 @@ def test_forged_event_is_detected(db: Database, seeded: Seed, billed: Billed) ->
 def test_forged_event_with_a_valid_hash_is_detected_by_the_head(db: Database, seeded: Seed, billed: Billed) -> None:
     last = last_event(db)
     forged = {**last, "id": 16, "action": "invoice.void", "prev_hash": last["hash"]}
-    forged["hash"] = audit.event_hash(forged)
+    forged["hash"] = audit.keyed_hash(forged, key_of(db))
     report = tamper(db, audit_events.insert().values(**forged))
     assert (report.ok, report.first_bad_id) == (False, 16)
     assert "head" in report.problem
@@ -233,7 +236,7 @@ def test_rewritten_last_event_is_detected_by_the_head(db: Database, seeded: Seed
     last = last_event(db)
     last["actor"] = "mallory"
     report = tamper(db, audit_events.update().where(audit_events.c.id == 15).values(
-        actor="mallory", hash=audit.event_hash(last)))
+        actor="mallory", hash=audit.keyed_hash(last, key_of(db))))
     assert (report.ok, report.first_bad_id) == (False, 15)
 
 
@@ -249,3 +252,172 @@ def test_chain_continues_correctly_after_verification(db: Database, seeded: Seed
         assert audit_store.head(conn)[0] == 18
     assert audit.verify_chain(db, ADMIN) == audit.ChainReport(True, 18)
     assert len(snapshot(db)["audit_events"]) == 18
+
+
+# --- the keyed chain and its head kept outside the database -------------------------------------
+
+
+def key_of(db: Database) -> bytes:
+    key = signing.audit_key(db.url, create=False)
+    assert key is not None
+    return key
+
+
+def head_file(db: Database) -> audit_files.Head | None:
+    path = signing.head_path(db.url)
+    assert path is not None
+    return audit_files.read_head(path)
+
+
+def rechain(db: Database, start: int, hasher: Any, stop: int | None = None, **edit: Any) -> None:
+    """Rewrite events `start`..`stop` as an attacker would: edit event `start`, recompute the hashes and
+    links from there with `hasher`, and move the head row along (the last event when `stop` is None)."""
+    with db.engine.begin() as conn:
+        prev = conn.execute(sa.select(audit_events.c.hash).where(audit_events.c.id == start - 1)).scalar() or "0" * 64
+        rows = conn.execute(sa.select(audit_events).where(audit_events.c.id >= start,
+                                                          audit_events.c.id <= (stop or 10**9))
+                            .order_by(audit_events.c.id)).mappings().all()
+        for n, row in enumerate(rows):
+            event = {**row, **(edit if n == 0 else {}), "prev_hash": prev}
+            event["hash"] = prev = hasher(event)
+            conn.execute(audit_events.update().where(audit_events.c.id == event["id"]).values(**event))
+        if stop is None:
+            conn.execute(audit_head.update().values(last_id=rows[-1]["id"], last_hash=prev))
+
+
+def test_an_edited_event_with_the_chain_recomputed_without_the_key_is_detected(db: Database, seeded: Seed,
+                                                                               billed: Billed) -> None:
+    """The attack that passed before the chain was keyed: edit an event, recompute every SHA-256 after it
+    and the head row; the chain is consistent, but not keyed."""
+    rechain(db, 5, audit.event_hash, after='{"name":"Someone else"}')
+    report = audit.verify_chain(db, ADMIN)
+    assert (report.ok, report.first_bad_id) == (False, 5)
+    assert "changed" in report.problem
+
+
+def test_a_truncated_chain_with_the_head_moved_back_is_detected(db: Database, seeded: Seed, billed: Billed) -> None:
+    """The other attack that passed: delete the last events and move the head row back to the new end."""
+    with db.connect() as conn:
+        hash_13 = conn.execute(sa.select(audit_events.c.hash).where(audit_events.c.id == 13)).scalar_one()
+    report = tamper(db, audit_events.delete().where(audit_events.c.id > 13),
+                    audit_head.update().values(last_id=13, last_hash=hash_13))
+    assert (report.ok, report.first_bad_id) == (False, 14)
+    assert "removed from its end" in report.problem
+
+
+def test_a_legitimate_write_after_a_truncation_does_not_hide_it(db: Database, seeded: Seed, billed: Billed) -> None:
+    with db.connect() as conn:
+        hash_13 = conn.execute(sa.select(audit_events.c.hash).where(audit_events.c.id == 13)).scalar_one()
+    tamper(db, audit_events.delete().where(audit_events.c.id > 13),
+           audit_head.update().values(last_id=13, last_hash=hash_13))
+    for _ in range(3):  # events 14, 15, 16: past the recorded head, but not its descendants
+        customers.create_customer(db, ADMIN, {"name": "After the attack"})
+    assert head_file(db) == audit_files.Head(1, 15, billed_head_hash(db, 15))
+    report = audit.verify_chain(db, ADMIN)
+    assert (report.ok, report.first_bad_id) == (False, 15)
+    assert "rewritten" in report.problem
+
+
+def billed_head_hash(db: Database, event_id: int) -> str:
+    """The hash the billed template recorded for its event (from the head file, not the database)."""
+    head = head_file(db)
+    assert head is not None and head.last_id == event_id
+    return head.last_hash
+
+
+def test_the_head_is_recorded_outside_the_database_after_each_commit(db: Database, seeded: Seed,
+                                                                    billed: Billed) -> None:
+    path = signing.head_path(db.url)
+    assert path is not None and path.parent == signing.key_path(db.url, signing.AUDIT_KEY_FILE).parent
+    assert (path.stat().st_mode & 0o777) == 0o600
+    assert (signing.key_path(db.url, signing.AUDIT_KEY_FILE).stat().st_mode & 0o777) == 0o600
+    assert head_file(db) == audit_files.Head(1, 15, last_event(db)["hash"])
+    payments.record_payment(db, ADMIN, {**PAYMENT, "customer_id": seeded.acme}, [(billed.a, "10.00")])
+    assert head_file(db) == audit_files.Head(1, 16, last_event(db)["hash"])
+
+
+def test_a_refused_or_failed_commit_does_not_move_the_head(refusals: Shared, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = refusals.db
+    before = head_file(db)
+    assert_refused(db, lambda: payments.record_payment(db, ADMIN, {**PAYMENT, "customer_id": refusals.seed.acme},
+                                                       [(refusals.bill.a, "10.01")]), ValidationError)
+
+    def failing_commit(dbapi_connection: Any) -> None:
+        raise duckdb.IOException("the disk went away during COMMIT")
+
+    monkeypatch.setattr(db.engine.dialect, "do_commit", failing_commit)
+    with pytest.raises(Exception, match=r"COMMIT|could not be read or written"):
+        customers.create_customer(db, ADMIN, {"name": "Never committed"})
+    monkeypatch.undo()
+    assert head_file(db) == before
+    assert audit.verify_chain(db, ADMIN).ok
+
+
+def test_a_head_file_one_transaction_behind_is_accepted(db: Database, seeded: Seed, billed: Billed) -> None:
+    """A crash between the commit and the file write leaves the file behind: that is not tampering."""
+    path = signing.head_path(db.url)
+    assert path is not None
+    with db.connect() as conn:
+        hash_13 = conn.execute(sa.select(audit_events.c.hash).where(audit_events.c.id == 13)).scalar_one()
+    audit_files.write_head(path, audit_files.Head(1, 13, hash_13), force=True)
+    assert audit.verify_chain(db, ADMIN) == audit.ChainReport(True, 15)
+    customers.create_customer(db, ADMIN, {"name": "Next"})
+    assert head_file(db) == audit_files.Head(1, 16, last_event(db)["hash"])
+
+
+def test_rewriting_with_the_key_but_not_the_head_file_is_detected(db: Database, seeded: Seed, billed: Billed) -> None:
+    """Who holds the key can rewrite the chain; the head kept outside the database still shows it."""
+    rechain(db, 5, lambda e: audit.keyed_hash(e, key_of(db)), after='{"name":"Someone else"}')
+    report = audit.verify_chain(db, ADMIN)
+    assert (report.ok, report.first_bad_id) == (False, 15)
+    assert "rewritten" in report.problem
+
+
+@pytest.mark.parametrize("lost", ["key", "head"])
+def test_a_lost_key_or_head_file_fails_verify_and_stops_writes(db: Database, seeded: Seed, billed: Billed,
+                                                               lost: str) -> None:
+    path = signing.key_path(db.url, signing.AUDIT_KEY_FILE) if lost == "key" else signing.head_path(db.url)
+    assert path is not None
+    path.unlink()
+    report = audit.verify_chain(db, ADMIN)
+    assert not report.ok
+    assert ("no audit key" if lost == "key" else "is missing") in report.problem
+    error = assert_refused(db, lambda: customers.create_customer(db, ADMIN, {"name": "N"}))
+    assert "missing: an administrator must put it back beside the database file" in str(error)
+
+
+def test_a_damaged_head_file_fails_verify_with_a_message(db: Database, seeded: Seed) -> None:
+    path = signing.head_path(db.url)
+    assert path is not None
+    path.write_text("{not json")
+    report = audit.verify_chain(db, ADMIN)
+    assert not report.ok and "cannot be read" in report.problem
+
+
+def as_older_version(db: Database) -> None:
+    """Make the database look as an older version left it: an unkeyed chain without seals, no key, no head file."""
+    with db.engine.begin() as conn:
+        for event_id, after in conn.execute(sa.select(audit_events.c.id, audit_events.c.after)).all():
+            unsealed = {k: v for k, v in json.loads(after).items() if k != "sealed"} if after else None
+            conn.execute(audit_events.update().where(audit_events.c.id == event_id)
+                         .values(after=audit.to_json(unsealed)))
+    rechain(db, 1, audit.event_hash)
+    signing.key_path(db.url, signing.AUDIT_KEY_FILE).unlink()
+    path = signing.head_path(db.url)
+    assert path is not None
+    path.unlink()
+
+
+def test_an_unkeyed_chain_of_an_older_version_keeps_verifying_and_the_next_event_keys_it(
+        db: Database, seeded: Seed, billed: Billed) -> None:
+    as_older_version(db)
+    assert audit.verify_chain(db, ADMIN) == audit.ChainReport(True, 15)
+    customers.create_customer(db, ADMIN, {"name": "After the upgrade"})
+    assert head_file(db) == audit_files.Head(16, 16, last_event(db)["hash"])
+    assert last_event(db)["hash"] == audit.keyed_hash(last_event(db), key_of(db))
+    assert audit.verify_chain(db, ADMIN) == audit.ChainReport(True, 16)
+    # The unkeyed events are sealed in by the first keyed one: recomputing them breaks its link.
+    rechain(db, 5, audit.event_hash, stop=15, after='{"name":"Someone else"}')
+    report = audit.verify_chain(db, ADMIN)
+    assert (report.ok, report.first_bad_id) == (False, 16)
+    assert "does not link" in report.problem

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+OWNER_PASSWORD = "purple tugboat jingles at noon"
 
 
 def run(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -47,8 +49,10 @@ def test_demo_then_verify_backup_restore(tmp_path: Path) -> None:
     again = run(tmp_path, "demo", "--scale", "S")
     assert again.returncode == 2 and "empty database" in again.stderr
 
+    assert run(tmp_path, "create-user", "owner", stdin=f"{OWNER_PASSWORD}\n").returncode == 0  # restore needs one
     backup = tmp_path / "backup.zip"
-    assert run(tmp_path, "backup", str(backup)).returncode == 0
+    made = run(tmp_path, "backup", str(backup))
+    assert made.returncode == 0 and made.stdout.startswith("Signed backup written to")
     with zipfile.ZipFile(backup) as archive:
         assert "manifest.json" in archive.namelist()
         assert "invoices.parquet" in archive.namelist()
@@ -74,6 +78,42 @@ def test_restore_refuses_a_damaged_backup_and_changes_nothing(tmp_path: Path) ->
     assert "damaged" in result.stderr
     assert run(tmp_path, "restore", "/etc/passwd").returncode == 2
     assert run(tmp_path, "verify").returncode == 0
+
+
+def test_restore_refuses_an_unsigned_or_incomplete_backup_in_one_line(tmp_path: Path) -> None:
+    assert run(tmp_path, "create-user", "owner", stdin=f"{OWNER_PASSWORD}\n").returncode == 0
+    assert run(tmp_path, "backup", "backup.zip").returncode == 0
+    with zipfile.ZipFile(tmp_path / "backup.zip") as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        files = {name: archive.read(name) for name in archive.namelist() if name != "manifest.json"}
+    del manifest["signature"]
+    unsigned = {**files, "manifest.json": json.dumps(manifest).encode()}
+    for name in ("users", "invoices", "payments"):
+        del manifest["tables"][name], files[f"{name}.parquet"]
+    stripped = {**files, "manifest.json": json.dumps(manifest).encode()}
+    for name, content in (("unsigned.zip", unsigned), ("stripped.zip", stripped)):
+        with zipfile.ZipFile(tmp_path / name, "w") as out:
+            for item, data in content.items():
+                out.writestr(item, data)
+    for args, message in ((["unsigned.zip"], "not signed by this installation"),
+                          (["stripped.zip"], "not signed by this installation"),
+                          (["--trust-unsigned", "stripped.zip"], "lacks the tables invoices, payments, users")):
+        result = run(tmp_path, "restore", *args)
+        assert result.returncode == 2, result.stdout
+        assert len(result.stderr.splitlines()) == 1 and message in result.stderr, result.stderr
+    assert "--trust-unsigned" in run(tmp_path, "restore", "unsigned.zip").stderr
+    trusted = run(tmp_path, "restore", "--trust-unsigned", "unsigned.zip")
+    assert trusted.returncode == 0, trusted.stderr
+    assert run(tmp_path, "verify").returncode == 0
+
+
+def test_verify_reports_a_damaged_head_file_without_a_traceback(tmp_path: Path) -> None:
+    assert run(tmp_path, "create-user", "owner", stdin=f"{OWNER_PASSWORD}\n").returncode == 0
+    (tmp_path / ".cli.duckdb.audit_head").write_text("not what was written")
+    result = run(tmp_path, "verify")
+    assert result.returncode == 1
+    assert "PROBLEM: Audit trail: The file recording the audit chain's head" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("kind", ["customers", "products"])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from billing import audit, catalog, customers, invoices, payments, settings
+from billing import audit, catalog, customers, invoices, payments, settings, signing
 from billing.permissions import SYSTEM
 from billing.store.db import Database
 from billing.verify import verify_database
@@ -51,7 +51,11 @@ def pg_url() -> Iterator[str]:
     try:
         subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "billing", "-d", "postgres", "-c",
                         "CREATE DATABASE billing"], check=True, capture_output=True)
-        yield f"postgresql+psycopg://billing@127.0.0.1:{port}/billing"
+        url = f"postgresql+psycopg://billing@127.0.0.1:{port}/billing"
+        yield url
+        head = signing.head_path(url)  # ./data keeps the chain's head per URL: a later run may get this port
+        if head is not None:
+            head.unlink(missing_ok=True)
     finally:
         subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
                        check=False, capture_output=True)

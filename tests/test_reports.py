@@ -23,7 +23,7 @@ import pytest
 import sqlalchemy as sa
 from test_postgres import PG_BIN, pg_url  # noqa: F401  (the throwaway PostgreSQL cluster fixture)
 
-from billing import customers, invoices, logic, payments, reports, settings
+from billing import customers, invoices, logic, payments, reports, settings, signing
 from billing.catalog import create_product, create_tax_rate
 from billing.demo import load_demo
 from billing.errors import PermissionDeniedError, ValidationError
@@ -663,6 +663,7 @@ def test_migrations_2_and_3_fill_the_report_data_of_a_version_1_database(world: 
         elif name not in ("sales_facts", "collection_facts"):
             con.execute(f"CREATE TABLE {name} AS SELECT * FROM w.{name}")
     con.close()
+    signing.copy_installation_files(f"duckdb:///{world.path}", f"duckdb:///{old}")  # the chain's key and head
     migrated = Database(f"duckdb:///{old}")
     try:
         assert migrated.migrate() == MIGRATIONS[-1][0]

@@ -13,20 +13,28 @@ from billing.store.records import contains
 from billing.store.schema import audit_events, audit_head
 
 
-def append_event(conn: Connection, event: dict[str, Any], hasher: Any) -> dict[str, Any]:
-    """Append an event after the chain's head; `hasher(event_with_prev)` gives its hash.
+def append_event(conn: Connection, row: dict[str, Any]) -> None:
+    """Append a hashed event after the chain's head (`row` has the id and prev_hash `head` gave).
 
     Updating the head row in the same transaction makes concurrent writers conflict (one retries),
     so ids stay dense and the chain never forks. The head is updated BEFORE the event is inserted:
     the other way round, two writers both insert event id N and DuckDB reports a duplicate primary
     key (a ConstraintException, not a retryable "Conflict on update").
     """
-    head = conn.execute(sa.select(audit_head.c.last_id, audit_head.c.last_hash).where(audit_head.c.id == 1)).one()
-    row = {**event, "id": head.last_id + 1, "prev_hash": head.last_hash}
-    row["hash"] = hasher(row)
     conn.execute(audit_head.update().where(audit_head.c.id == 1).values(last_id=row["id"], last_hash=row["hash"]))
     conn.execute(audit_events.insert().values(**row))
-    return row
+
+
+def event_at(conn: Connection, event_id: int) -> dict[str, Any] | None:
+    row = conn.execute(sa.select(audit_events).where(audit_events.c.id == event_id)).mappings().first()
+    return None if row is None else dict(row)
+
+
+def head_and_hash_of(conn: Connection, event_id: int) -> tuple[int, str, str | None]:
+    """The head, and the hash of event `event_id` (None if there is no such event), in one query."""
+    hash_of = sa.select(audit_events.c.hash).where(audit_events.c.id == event_id).scalar_subquery()
+    row = conn.execute(sa.select(audit_head.c.last_id, audit_head.c.last_hash, hash_of)).one()
+    return int(row[0]), str(row[1]), None if row[2] is None else str(row[2])
 
 
 def iter_events(conn: Connection, batch: int = 50_000) -> Iterator[dict[str, Any]]:

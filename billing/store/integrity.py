@@ -1,7 +1,8 @@
-"""SQL behind `verify`: stream issued documents with their bodies, and find inconsistent balances."""
+"""SQL behind `verify`: stream issued documents and payments with their bodies, find inconsistent balances."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from decimal import Decimal
@@ -22,64 +23,145 @@ from billing.store.schema import (
 )
 
 _BATCH = 50_000
-_LINE_COLUMNS = ("invoice_id", "position", "quantity", "unit_price", "base_quantity", "discount_percent",
-                 "discount_amount", "charge_amount", "vat_category", "vat_rate", "net_amount")
-_HEADER_COLUMNS = ("id", "number", "currency", "line_total", "allowance_total", "charge_total", "tax_exclusive",
-                   "tax_total", "tax_inclusive", "payable")
+LINE_COLUMNS = ("invoice_id", "position", "product_id", "quantity", "unit_price", "base_quantity",
+                "discount_percent", "discount_amount", "charge_amount", "vat_category", "vat_rate", "net_amount",
+                "credits_line")
+HEADER_COLUMNS = ("id", "kind", "number", "status", "customer_id", "currency", "issue_date", "due_date",
+                  "credited_invoice_id", "line_total", "allowance_total", "charge_total", "tax_exclusive",
+                  "tax_total", "tax_inclusive", "prepaid", "rounding", "payable")
+ALLOWANCE_COLUMNS = ("invoice_id", "position", "is_charge", "reason", "amount", "percent", "vat_category", "vat_rate")
+PAYMENT_COLUMNS = ("id", "kind", "customer_id", "currency", "amount", "received_on", "reverses_payment_id")
+ALLOCATION_COLUMNS = ("payment_id", "id", "invoice_id", "amount", "allocated_on")
+# A document as verify reads it: header, lines, allowances/charges, VAT breakdown (category, rate, taxable, tax).
+Document = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]],
+                 list[tuple[str, Decimal, Decimal, Decimal]]]
 
 
-def issued_documents(conn: Connection, raw: Any = None) -> Iterator[
-        tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, Decimal, Decimal, Decimal]]]]:
-    """Every issued or voided document with lines, allowances and stored VAT breakdown, in id order.
+def issued_documents(conn: Connection, raw: Any = None, after_id: int = 0, up_to_id: int | None = None
+                     ) -> Iterator[Document]:
+    """Every issued or voided document (ids in (after_id, up_to_id]) with lines, allowances and stored VAT
+    breakdown, in id order.
 
     Read in id ranges of 50,000 documents; rows come as plain tuples (a million documents and
     five million lines make per-row mapping objects the main cost).
     """
-    max_id = conn.execute(sa.select(sa.func.coalesce(sa.func.max(invoices.c.id), 0))).scalar_one()
-    line_columns = [invoice_lines.c[c] for c in _LINE_COLUMNS]
-    for low in range(0, int(max_id) + 1, _BATCH):
-        high = low + _BATCH
+    last = _last_id(conn, invoices, up_to_id)
+    line_columns = [invoice_lines.c[c] for c in LINE_COLUMNS]
+    for low in range(after_id, last + 1, _BATCH):
+        high = min(low + _BATCH, last)
         in_range = sa.and_(invoices.c.id > low, invoices.c.id <= high, invoices.c.status != "draft")
-        headers = _fetch(conn, raw, sa.select(*[invoices.c[c] for c in _HEADER_COLUMNS]).where(in_range)
+        headers = _fetch(conn, raw, sa.select(*[invoices.c[c] for c in HEADER_COLUMNS]).where(in_range)
                          .order_by(invoices.c.id))
         if not headers:
             continue
-        lines: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        row: Any
-        line_rows = _fetch(conn, raw, sa.select(*line_columns)
-                           .where(invoice_lines.c.invoice_id > low, invoice_lines.c.invoice_id <= high)
-                           .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position))
-        for row in line_rows:
-            lines[row[0]].append(dict(zip(_LINE_COLUMNS, row, strict=True)))
-        allowances: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for row in conn.execute(sa.select(invoice_allowances)
-                                .where(invoice_allowances.c.invoice_id > low, invoice_allowances.c.invoice_id <= high)
-                                .order_by(invoice_allowances.c.invoice_id, invoice_allowances.c.position)).mappings():
-            allowances[row["invoice_id"]].append(dict(row))
+        lines = _grouped(_fetch(conn, raw, sa.select(*line_columns)
+                                .where(invoice_lines.c.invoice_id > low, invoice_lines.c.invoice_id <= high)
+                                .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)), LINE_COLUMNS)
+        allowances = _grouped(_fetch(conn, raw, sa.select(*[invoice_allowances.c[c] for c in ALLOWANCE_COLUMNS])
+                                     .where(invoice_allowances.c.invoice_id > low,
+                                            invoice_allowances.c.invoice_id <= high)
+                                     .order_by(invoice_allowances.c.invoice_id, invoice_allowances.c.position)),
+                              ALLOWANCE_COLUMNS)
         taxes: dict[int, list[tuple[str, Decimal, Decimal, Decimal]]] = defaultdict(list)
+        row: Any
         for row in _fetch(conn, raw, sa.select(invoice_taxes.c.invoice_id, invoice_taxes.c.vat_category,
                                                invoice_taxes.c.vat_rate, invoice_taxes.c.taxable, invoice_taxes.c.tax)
                           .where(invoice_taxes.c.invoice_id > low, invoice_taxes.c.invoice_id <= high)):
             taxes[row[0]].append((row[1], row[2], row[3], row[4]))
         for header in headers:
             doc_id = header[0]
-            yield (dict(zip(_HEADER_COLUMNS, header, strict=True)), lines.get(doc_id, []),
+            yield (dict(zip(HEADER_COLUMNS, header, strict=True)), lines.get(doc_id, []),
                    allowances.get(doc_id, []), taxes.get(doc_id, []))
 
 
+def issued_document(conn: Connection, document_id: int) -> Document | None:
+    """One issued or voided document as `issued_documents` gives it; None for a draft or no document."""
+    return next(issued_documents(conn, None, document_id - 1, document_id), None)
+
+
+def payments_with_allocations(conn: Connection, raw: Any = None, after_id: int = 0, up_to_id: int | None = None
+                              ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Every payment (ids in (after_id, up_to_id]) with its allocations in id order, in payment id order."""
+    last = _last_id(conn, payments, up_to_id)
+    for low in range(after_id, last + 1, _BATCH):
+        high = min(low + _BATCH, last)
+        rows = _fetch(conn, raw, sa.select(*[payments.c[c] for c in PAYMENT_COLUMNS])
+                      .where(payments.c.id > low, payments.c.id <= high).order_by(payments.c.id))
+        if not rows:
+            continue
+        allocated = _grouped(_fetch(conn, raw, sa.select(*[allocations.c[c] for c in ALLOCATION_COLUMNS])
+                                    .where(allocations.c.payment_id > low, allocations.c.payment_id <= high)
+                                    .order_by(allocations.c.payment_id, allocations.c.id)), ALLOCATION_COLUMNS)
+        for row in rows:
+            yield dict(zip(PAYMENT_COLUMNS, row, strict=True)), allocated.get(row[0], [])
+
+
+def payment_ids_allocated_to(conn: Connection, invoice_id: int) -> list[int]:
+    return [int(i) for i in conn.execute(sa.select(allocations.c.payment_id).distinct()
+                                         .where(allocations.c.invoice_id == invoice_id)
+                                         .order_by(allocations.c.payment_id)).scalars()]
+
+
+def reversal_ids(conn: Connection, payment_id: int) -> list[int]:
+    return [int(i) for i in conn.execute(sa.select(payments.c.id).where(payments.c.reverses_payment_id == payment_id)
+                                         .order_by(payments.c.id)).scalars()]
+
+
+def last_ids(conn: Connection) -> tuple[int, int, int]:
+    """The highest document, payment and allocation ids."""
+    return (_last_id(conn, invoices, None), _last_id(conn, payments, None), _last_id(conn, allocations, None))
+
+
+def _last_id(conn: Connection, table: sa.Table, up_to_id: int | None) -> int:
+    if up_to_id is not None:
+        return up_to_id
+    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one())
+
+
+def _grouped(rows: list[tuple[Any, ...]], columns: tuple[str, ...]) -> dict[int, list[dict[str, Any]]]:
+    """Rows keyed by their first column (the owner's id)."""
+    grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        grouped[row[0]].append(dict(zip(columns, row, strict=True)))
+    return grouped
+
+
 def _fetch(conn: Connection, raw: Any, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
-    """All rows of a query as tuples. On DuckDB through Arrow with decimals as text, which is
-    about ten times faster than DuckDB's per-value Decimal conversion, and exact."""
-    if raw is None:
-        return [tuple(r) for r in conn.execute(query).all()]
+    """All rows of a query as tuples, decimals without trailing zeros (`plain_decimal`). On DuckDB through
+    Arrow with decimals as text, which is about ten times faster than DuckDB's per-value Decimal
+    conversion, and exact."""
     numeric = [isinstance(column.type, sa.Numeric) for column in query.selected_columns]
-    as_text = query.with_only_columns(*[sa.cast(column, sa.String) if is_numeric else column
+    if raw is None:
+        return [tuple(plain_decimal(v) if is_numeric and v is not None else v
+                      for v, is_numeric in zip(row, numeric, strict=True)) for row in conn.execute(query).all()]
+    as_text = query.with_only_columns(*[_plain_text(column) if is_numeric else column
                                         for column, is_numeric in zip(query.selected_columns, numeric, strict=True)])
     # literal_binds only renders the integer id bounds of the batch, never user input.
     table = raw.sql(str(as_text.compile(conn, compile_kwargs={"literal_binds": True}))).to_arrow_table()
     columns = [[None if v is None else Decimal(v) for v in column.to_pylist()] if is_numeric else column.to_pylist()
                for column, is_numeric in zip(table.columns, numeric, strict=True)]
     return list(zip(*columns, strict=True))
+
+
+def _plain_text(column: Any) -> Any:
+    """A decimal column as text without trailing zeros, in SQL (DuckDB writes DECIMAL(18,4) 12.34 as 12.3400)."""
+    text = sa.cast(column, sa.String)
+    if not column.type.scale:
+        return text
+    return sa.func.rtrim(sa.func.rtrim(text, "0"), ".")
+
+
+def plain_decimal(value: Decimal) -> Decimal:
+    """The decimal written without trailing zeros after the point (12.3400 -> 12.34, 100.0000 -> 100, never
+    an exponent): one form per amount whatever the column's scale, so that seals (billing.seals) can
+    compare rows by their text."""
+    text = str(value)
+    if "E" in text:
+        text = format(value, "f")
+    return Decimal(_TRAILING_ZEROS.sub(r"\1", text))
+
+
+_TRAILING_ZEROS = re.compile(r"(\.[0-9]*[1-9])0+$|\.0+$")  # "12.3400" -> "12.34", "5.000" -> "5"
 
 
 def balance_problems(conn: Connection) -> Iterator[str]:
@@ -117,6 +199,11 @@ def balance_problems(conn: Connection) -> Iterator[str]:
             .where(sa.or_(invoices.c.id.is_(None), invoices.c.status != "issued", invoices.c.kind != "invoice"))
             .limit(20)):
         yield f"allocation {row.id}: points at a {row.status or 'missing'} {row.kind or 'document'}"
+    for row in conn.execute(
+            sa.select(allocations.c.id, allocations.c.payment_id)
+            .select_from(allocations.outerjoin(payments, payments.c.id == allocations.c.payment_id))
+            .where(payments.c.id.is_(None)).limit(20)):
+        yield f"allocation {row.id}: belongs to payment {row.payment_id}, which does not exist"
     pay_alloc = (sa.select(allocations.c.payment_id, sa.func.sum(allocations.c.amount).label("total"))
                  .group_by(allocations.c.payment_id).subquery())
     for row in conn.execute(

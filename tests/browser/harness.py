@@ -19,7 +19,7 @@ from pathlib import Path
 from playwright.sync_api import Locator, Page, expect
 from support import PASSWORD, seeded_database
 
-from billing import auth_keys, users
+from billing import auth_keys, signing, users
 from billing.permissions import Actor
 from billing.store.db import Database, forget_database
 
@@ -183,4 +183,5 @@ def copy_database(database: Path, folder: Path) -> Path:
     wal = database.with_name(database.name + ".wal")
     if wal.exists():
         shutil.copyfile(wal, target.with_name(target.name + ".wal"))
+    signing.copy_installation_files(database_url(database), database_url(target))  # the audit chain's key and head
     return target

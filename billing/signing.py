@@ -1,0 +1,100 @@
+"""Per-installation secrets outside the database and outside git: the HMAC-SHA256 keys of the audit
+chain and of backups, and the file recording the audit chain's head.
+
+They live beside the cookie key (billing.auth_keys.key_file: next to the DuckDB file, for PostgreSQL
+in ./data), each created once, at random, with O_EXCL and mode 0600. BILLING_AUDIT_KEY and
+BILLING_BACKUP_KEY supply a key instead (at least 32 characters). Whoever holds the database file
+alone cannot recompute a keyed hash or a backup signature; whoever also holds these files can.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from billing.auth_keys import ConfigurationError, key_file
+from billing.store.audit_files import write_new
+
+AUDIT_KEY_FILE = ".audit_key"
+BACKUP_KEY_FILE = ".backup_key"
+HEAD_SUFFIX = ".audit_head"
+MIN_KEY_LENGTH = 32
+
+
+def audit_key(database_url: str, *, create: bool = True) -> bytes | None:
+    """The key of the audit chain; None if there is none yet and `create` is false."""
+    return _key(database_url, "BILLING_AUDIT_KEY", AUDIT_KEY_FILE, create)
+
+
+def backup_key(database_url: str) -> bytes:
+    """The key signing this installation's backups (created on first use)."""
+    key = _key(database_url, "BILLING_BACKUP_KEY", BACKUP_KEY_FILE, True)
+    assert key is not None  # created when missing
+    return key
+
+
+def key_path(database_url: str, name: str) -> Path:
+    return key_file(database_url).with_name(name)
+
+
+def head_path(database_url: str) -> Path | None:
+    """Where the chain's head is recorded: `.<database file>.audit_head` beside the DuckDB file; for
+    PostgreSQL one file per URL in ./data; None for an in-memory database (nothing outlives it)."""
+    url = sa.engine.make_url(database_url)
+    if url.get_backend_name() == "duckdb":
+        if not url.database or url.database == ":memory:":
+            return None
+        database = Path(url.database).resolve()
+        return database.with_name(f".{database.name}{HEAD_SUFFIX}")
+    name = hashlib.sha256(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+    return key_path(database_url, f".{url.get_backend_name()}-{name}{HEAD_SUFFIX}")
+
+
+def sign(key: bytes, message: bytes) -> str:
+    """HMAC-SHA256 of `message`, as hex."""
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def same_signature(expected: str, found: object) -> bool:
+    return isinstance(found, str) and hmac.compare_digest(expected, found)
+
+
+def copy_installation_files(source_url: str, target_url: str) -> None:
+    """Copy the files that go with a DuckDB database (keys, recorded head) along with a copy of it.
+
+    A database without them is another installation's: its keyed chain no longer verifies. Keys
+    already in the target folder are kept (they are another installation's).
+    """
+    for name in (AUDIT_KEY_FILE, BACKUP_KEY_FILE):
+        source, target = key_path(source_url, name), key_path(target_url, name)
+        if source.exists() and not target.exists():
+            shutil.copy2(source, target)
+    head_source, head_target = head_path(source_url), head_path(target_url)
+    if head_source is not None and head_target is not None and head_source.exists():
+        shutil.copy2(head_source, head_target)
+
+
+def _key(database_url: str, variable: str, name: str, create: bool) -> bytes | None:
+    configured = os.environ.get(variable)
+    if configured is not None:
+        return _checked(configured, variable)
+    path = key_path(database_url, name)
+    if create:
+        write_new(path, secrets.token_urlsafe(48) + "\n")
+    try:
+        return _checked(path.read_text().strip(), str(path))
+    except FileNotFoundError:
+        return None
+
+
+def _checked(key: str, source: str) -> bytes:
+    if len(key) < MIN_KEY_LENGTH:
+        raise ConfigurationError(f"The key in {source} is too short; use at least {MIN_KEY_LENGTH} random "
+                                 "characters.")
+    return key.encode()
