@@ -76,11 +76,9 @@ def seal_for(conn: Connection, entity: str, entity_id: str, everything: bool) ->
             header = document[0]
             documents[entity_id] = [header["status"], document_digest(document)]
             if header["credited_invoice_id"] is not None:
-                for payment_id in integrity.payment_ids_allocated_to(conn, header["credited_invoice_id"]):
-                    _seal_payment(conn, payment_id, payments)
+                _seal_payments(integrity.payments_allocated_to(conn, header["credited_invoice_id"]), payments)
     elif entity == "payment" and entity_id.isdigit():
-        for payment_id in [int(entity_id), *integrity.reversal_ids(conn, int(entity_id))]:
-            _seal_payment(conn, payment_id, payments)
+        _seal_payments(integrity.payment_with_reversals(conn, int(entity_id)), payments)
     sealed: dict[str, Any] = {}
     if documents:
         sealed["documents"] = documents
@@ -93,12 +91,10 @@ def seal_for(conn: Connection, entity: str, entity_id: str, everything: bool) ->
     return sealed or None
 
 
-def _seal_payment(conn: Connection, payment_id: int, into: dict[str, list[Any]]) -> None:
-    found = next(integrity.payments_with_allocations(conn, None, payment_id - 1, payment_id), None)
-    if found is not None:
-        payment, allocations = found
+def _seal_payments(found: list[tuple[dict[str, Any], list[dict[str, Any]]]], into: dict[str, list[Any]]) -> None:
+    for payment, allocations in found:
         through = allocations[-1]["id"] if allocations else 0
-        into[str(payment_id)] = [through, payment_digests(payment, allocations, [through])[through]]
+        into[str(payment["id"])] = [through, payment_digests(payment, allocations, [through])[through]]
 
 
 def _bulk_seal(conn: Connection) -> dict[str, Any] | None:

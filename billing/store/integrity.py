@@ -96,15 +96,26 @@ def payments_with_allocations(conn: Connection, raw: Any = None, after_id: int =
             yield dict(zip(PAYMENT_COLUMNS, row, strict=True)), allocated.get(row[0], [])
 
 
-def payment_ids_allocated_to(conn: Connection, invoice_id: int) -> list[int]:
-    return [int(i) for i in conn.execute(sa.select(allocations.c.payment_id).distinct()
-                                         .where(allocations.c.invoice_id == invoice_id)
-                                         .order_by(allocations.c.payment_id)).scalars()]
+def payment_with_reversals(conn: Connection, payment_id: int) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """A payment and the reversals of it, each with its allocations, as `payments_with_allocations` gives them."""
+    return _payments_where(conn, sa.or_(payments.c.id == payment_id, payments.c.reverses_payment_id == payment_id))
 
 
-def reversal_ids(conn: Connection, payment_id: int) -> list[int]:
-    return [int(i) for i in conn.execute(sa.select(payments.c.id).where(payments.c.reverses_payment_id == payment_id)
-                                         .order_by(payments.c.id)).scalars()]
+def payments_allocated_to(conn: Connection, invoice_id: int) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """The payments with an allocation to an invoice, each with all its allocations."""
+    return _payments_where(conn, payments.c.id.in_(sa.select(allocations.c.payment_id)
+                                                   .where(allocations.c.invoice_id == invoice_id)))
+
+
+def _payments_where(conn: Connection, condition: Any) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    rows = _fetch(conn, None, sa.select(*[payments.c[c] for c in PAYMENT_COLUMNS]).where(condition)
+                  .order_by(payments.c.id))
+    if not rows:
+        return []
+    allocated = _grouped(_fetch(conn, None, sa.select(*[allocations.c[c] for c in ALLOCATION_COLUMNS])
+                                .where(allocations.c.payment_id.in_([row[0] for row in rows]))
+                                .order_by(allocations.c.payment_id, allocations.c.id)), ALLOCATION_COLUMNS)
+    return [(dict(zip(PAYMENT_COLUMNS, row, strict=True)), allocated.get(row[0], [])) for row in rows]
 
 
 def last_ids(conn: Connection) -> tuple[int, int, int]:
