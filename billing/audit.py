@@ -160,7 +160,13 @@ def _writer(conn: Connection) -> _Writer:
             raise ConfigurationError("The audit trail is keyed, but the file recording its head is missing: an "
                                      "administrator must put it back beside the database file (README: 'What "
                                      "the audit trail proves'). Nothing was saved.")
-        recorded = audit_files.start_head(path, Head(last_id + 1, last_id, last_hash))
+        try:
+            recorded = audit_files.start_head(path, Head(last_id + 1, last_id, last_hash))
+        except HeadFileError as exc:
+            log.error("%s", exc.message)
+            raise ConfigurationError("The file recording the audit trail's head cannot be created beside the "
+                                     "database file: an administrator must check that folder. Nothing was "
+                                     "saved.") from exc
         return _Writer(last_id, last_hash, key, recorded.keyed_from, path, True)
     last_id, last_hash, found = audit_store.head_and_hash_of(conn, recorded.last_id)
     key = _existing_key(url, recorded if recorded.keyed_from <= last_id else None)

@@ -23,9 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+import sqlalchemy as sa
 
 from billing import audit, signing
 from billing.errors import ValidationError
@@ -165,23 +167,31 @@ def restore_database(db: Database, actor: Actor, path: Path, *, trust_unsigned: 
     version = int(manifest["schema_version"])
     _check_administrator(tables["users"])
     events = tables["audit_events"].to_pylist()
-    if backup.signed:
-        # The chain is this installation's: keyed from its first event that verifies with the key.
-        key = signing.audit_key(db.url)
-        assert key is not None  # created when missing
-        keyed_from = next((e["id"] for e in events if audit.keyed_hash(e, key) == e["hash"]), len(events) + 1)
-        expected = {name: manifest["tables"][name]["content_sha256"] for name in tables}
-    else:
-        tables.update(_resealed_chain(db, events, tables["audit_events"].schema, tables["audit_head"].schema))
-        keyed_from = 1
-        expected = {name: _checksum(table, name) for name, table in tables.items()}
+    try:
+        if backup.signed:
+            # The chain is this installation's: keyed from its first event that verifies with the key.
+            key = signing.audit_key(db.url)
+            assert key is not None  # created when missing
+            keyed_from = next((e["id"] for e in events if audit.keyed_hash(e, key) == e["hash"]), len(events) + 1)
+            expected = {name: manifest["tables"][name]["content_sha256"] for name in tables}
+        else:
+            tables.update(_resealed_chain(db, events, tables["audit_events"].schema, tables["audit_head"].schema))
+            keyed_from = 1
+            expected = {name: _checksum(table, name) for name, table in tables.items()}
+    except (KeyError, TypeError, AttributeError, pa.ArrowException) as exc:
+        raise ValidationError("The audit trail in this backup cannot be read. Nothing was restored.") from exc
 
     def work(conn: Any) -> dict[str, int]:
         raw = db.raw_duckdb(conn)
         bulk.truncate_all(conn)
         for name, table in tables.items():
-            if name != "schema_version":
+            if name == "schema_version":
+                continue
+            try:
                 bulk.load_arrow(conn, raw, schema.metadata.tables[name], table)
+            except (sa.exc.DBAPIError, duckdb.Error) as exc:
+                raise ValidationError(f"Table {name} in the backup does not fit this program's tables (its columns "
+                                      "or values). Nothing was restored.") from exc
         # A backup of an older schema lacks what later migrations derive: derive it from the loaded data.
         for step_version, derive in DATA_STEPS.items():
             if step_version > version:
@@ -202,7 +212,7 @@ def restore_database(db: Database, actor: Actor, path: Path, *, trust_unsigned: 
             bulk.advance_sequence(conn, seq, bulk.max_id(conn, table_name))
         audit.restart_chain(conn, keyed_from)
         audit.record(conn, actor, "database.restore", "database", "restore",
-                     after={"backup_created_at": manifest["created_at"], "tables": counts, "signed": backup.signed,
+                     after={"backup_created_at": manifest.get("created_at"), "tables": counts, "signed": backup.signed,
                             **({} if backup.signed else {"rechained_events": len(events)})})
         return counts
 
@@ -211,9 +221,9 @@ def restore_database(db: Database, actor: Actor, path: Path, *, trust_unsigned: 
 
 def _check_administrator(users: pa.Table) -> None:
     """Refuse a backup that would leave nobody able to administer the portal (and the set-up page open)."""
-    if {"role", "active"} <= set(users.column_names):
+    try:
         admins = pc.sum(pc.and_(pc.equal(users["role"], "admin"), users["active"])).as_py() or 0
-    else:
+    except (KeyError, pa.ArrowException):  # no such columns, or not of their types
         admins = 0
     if not admins:
         raise ValidationError("The backup holds no active administrator: restoring it would lock everyone out and "

@@ -74,7 +74,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from billing.backup import backup_database
 
-    report = backup_database(_db(), SYSTEM, Path(args.path))
+    try:
+        report = backup_database(_db(), SYSTEM, Path(args.path))
+    except OSError as exc:
+        raise BillingError(f"The backup could not be written to {args.path} ({exc.strerror}).") from exc
     print(f"Signed backup written to {report.path}: "
           + ", ".join(f"{k} {v:,}" for k, v in report.tables.items() if v))
     return 0

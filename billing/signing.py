@@ -85,12 +85,14 @@ def _key(database_url: str, variable: str, name: str, create: bool) -> bytes | N
     if configured is not None:
         return _checked(configured, variable)
     path = key_path(database_url, name)
-    if create:
-        write_new(path, secrets.token_urlsafe(48) + "\n")
     try:
+        if create:
+            write_new(path, secrets.token_urlsafe(48) + "\n")
         return _checked(path.read_text().strip(), str(path))
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise ConfigurationError(f"The key file {path} cannot be read or created ({exc.strerror}).") from exc
 
 
 def _checked(key: str, source: str) -> bytes:

@@ -250,3 +250,31 @@ def test_a_backup_of_another_installation_restores_only_when_trusted(db: Databas
         assert audit.verify_chain(other, SYSTEM).ok
     finally:
         other.dispose()
+
+
+def test_a_lost_head_file_is_recovered_by_a_backup_and_a_restore(db: Database, seeded: Seed, billed: Billed,
+                                                                  tmp_path: Path) -> None:
+    """README: with the head file gone, writes stop; backing up and restoring records the head anew."""
+    path = made_backup(db, tmp_path)
+    head = signing.head_path(db.url)
+    assert head is not None
+    head.unlink()
+    assert_refused(db, lambda: payments.record_payment(db, ADMIN, {"customer_id": seeded.acme, "amount": "1.00",
+                                                                   "currency": "EUR", "received_on": TODAY}))
+    backup.restore_database(db, SYSTEM, path)
+    payments.record_payment(db, ADMIN, {"customer_id": seeded.acme, "amount": "1.00", "currency": "EUR",
+                                        "received_on": TODAY})
+    assert verify_database(db, SYSTEM).ok, verify_database(db, SYSTEM).problems
+
+
+@pytest.mark.parametrize(("table", "message"), [("customers", "Table customers in the backup does not fit"),
+                                                ("audit_events", "The audit trail in this backup is broken"),
+                                                ("users", "no active administrator")])
+def test_a_trusted_backup_with_a_table_of_another_shape_is_refused(db: Database, billed: Billed, tmp_path: Path,
+                                                                   table: str, message: str) -> None:
+    def reshaped(manifest: dict[str, Any], files: dict[str, bytes]) -> None:
+        files[f"{table}.parquet"] = parquet(pa.table({"id": ["not a number"]}), manifest, table)
+
+    odd = tmp_path / "odd.zip"
+    rewrite(made_backup(db, tmp_path), odd, reshaped)
+    assert_restore_refused(db, odd, message, trust_unsigned=True)

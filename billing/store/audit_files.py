@@ -85,7 +85,11 @@ def read_head(path: Path) -> Head | None:
 
 def start_head(path: Path, head: Head) -> Head:
     """Record `head` if no head is recorded yet; the recorded one either way."""
-    write_new(path, _text(head))
+    try:
+        write_new(path, _text(head))
+    except OSError as exc:
+        raise HeadFileError(f"The file recording the audit chain's head ({path}) cannot be created "
+                            f"({exc.strerror}).") from exc
     recorded = read_head(path)
     if recorded is None:  # removed in the instant between: keep ours in mind, the next commit writes it
         return head
