@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from billing import customers, reports
+from billing import customers, exports, reports
 from billing.errors import BillingError
 from billing.money import KNOWN_CURRENCIES, ZERO
 from billing.reports import Statement
@@ -92,9 +92,11 @@ def show(statement: Statement, words: dict[str, str], today: date) -> None:
         st.caption(fmt.plain(note))
     company = context.company()
     name = str(statement.customer.get("name") or "customer")
-    st.download_button("Statement PDF", lambda: statement_pdf(statement, company, today=today),
+    db, actor = context.db(), context.actor()  # the file is made on click, outside this run: checked then
+    st.download_button("Statement PDF",
+                       lambda: exports.export_rows(db, actor, lambda: statement_pdf(statement, company, today=today)),
                        file_name=f"statement-{statement.customer.get('id', '')}-{currency}-{statement.date_to}.pdf",
-                       mime="application/pdf", type="primary", icon=":material/picture_as_pdf:", on_click="ignore",
+                       mime="application/pdf", type="primary", icon=":material/picture_as_pdf:", on_click="rerun",
                        key="stmt:pdf", help=f"The statement for {fmt.plain(name)} as a document to send.")
     paged_table("stmt:entries", list_fetch(entry_rows(statement)), COLUMNS, filters=words, selectable=False,
                 page_size=100, visible_rows=20,

@@ -6,6 +6,7 @@ errors into one `ValidationError` whose message names the field, in words a user
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
@@ -33,6 +34,29 @@ def _text(max_len: int) -> Any:
     return Field(default="", max_length=max_len)
 
 
+# Bidirectional overrides and isolates reorder what a reader sees ("invoice_fdp.exe"); no name needs them.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _one_line(value: str) -> str:
+    """A name, number or code: one line, no control characters (a stray quote in a CSV file would
+    otherwise pull the rows after it into one customer's name)."""
+    if any(unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS for ch in value):
+        raise ValidationError("must be one line of text, without line breaks, tabs or control characters")
+    return value
+
+
+def _lines_of_text(value: str) -> str:
+    """An address or a note: line breaks and tabs are fine, other control characters are not."""
+    if any((unicodedata.category(ch) == "Cc" and ch not in "\n\r\t") or ch in _BIDI_CONTROLS for ch in value):
+        raise ValidationError("must not hold control characters")
+    return value
+
+
+OneLine = Annotated[str, AfterValidator(_one_line)]
+Lines = Annotated[str, AfterValidator(_lines_of_text)]
+
+
 def _in_books(value: date) -> date:
     """A date the books take (billing.logic.FIRST_DATE to LAST_DATE)."""
     problem = date_problem(value)
@@ -51,11 +75,11 @@ class Record(BaseModel):
 class CustomerIn(Record):
     """A customer as entered: who to bill, in which currency, on which terms."""
 
-    name: str = Field(min_length=1, max_length=200)
-    email: str = _text(200)
-    address: str = _text(1000)
-    country: str = _text(2)
-    tax_id: str = _text(50)
+    name: OneLine = Field(min_length=1, max_length=200)
+    email: OneLine = _text(200)
+    address: Lines = _text(1000)
+    country: OneLine = _text(2)
+    tax_id: OneLine = _text(50)
     currency: str = "EUR"
     terms_days: int = Field(default=30, ge=0, le=365)
     notes: str = _text(4000)
@@ -83,7 +107,7 @@ class CustomerIn(Record):
 class TaxRateIn(Record):
     """A VAT rate: EN 16931 category, percent and the exemption reason where the category needs one."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: OneLine = Field(min_length=1, max_length=100)
     category: str = "S"
     percent: Dec = Decimal(0)
     exemption_reason: str = _text(300)
@@ -115,8 +139,8 @@ class TaxRateIn(Record):
 class ProductIn(Record):
     """A product or service that can be picked on an invoice line."""
 
-    name: str = Field(min_length=1, max_length=200)
-    sku: str = Field(min_length=1, max_length=64)
+    name: OneLine = Field(min_length=1, max_length=200)
+    sku: OneLine = Field(min_length=1, max_length=64)
     unit: str = Field(default="pcs", max_length=20)
     unit_price: Dec
     currency: str = "EUR"
@@ -236,11 +260,11 @@ class PaymentIn(Record):
 class CompanyIn(Record):
     """The company profile printed on every invoice."""
 
-    legal_name: str = Field(min_length=1, max_length=200)
-    address: str = _text(1000)
-    country: str = _text(2)
-    tax_id: str = _text(50)
-    email: str = _text(200)
+    legal_name: OneLine = Field(min_length=1, max_length=200)
+    address: Lines = _text(1000)
+    country: OneLine = _text(2)
+    tax_id: OneLine = _text(50)
+    email: OneLine = _text(200)
     bank_details: str = _text(500)
     base_currency: str = "EUR"
     timezone: str = "UTC"

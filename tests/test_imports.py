@@ -235,3 +235,23 @@ def test_an_import_killed_midway_leaves_nothing_and_the_next_import_clears_its_r
         assert len(snapshot(db)["audit_events"]) == len(before["audit_events"]) + 1
     finally:
         db.dispose()
+
+
+def test_a_stray_quote_that_pulls_rows_into_one_name_is_refused_where_it_starts(db: Database) -> None:
+    """A quote left open in row 3 and closed in row 5 made one customer of three rows ('Beta,EUR,...Delta')."""
+    content = (b'name,currency,email\r\nAlpha,EUR,a@x.de\r\n"Beta,EUR,b@x.de\r\nGamma,EUR,g@x.de\r\n'
+               b'Delta",EUR,d@x.de\r\nEps,EUR,e@x.de\r\n')
+    error = assert_refused(db, lambda: imports.import_csv(db, ADMIN, "customers", content), imports.ImportProblemsError)
+    assert list(error.problems) == ["Row 3: Name: must be one line of text, without line breaks, tabs or control characters"]
+
+
+@pytest.mark.parametrize("name", ["Acme\nGmbH", "Acme\tGmbH", "Acme\x00", "Acme \u202egnp.exe"])
+def test_names_with_line_breaks_or_control_characters_are_refused(db: Database, name: str) -> None:
+    assert_refused(db, lambda: customers.create_customer(db, ADMIN, {"name": name}), match="Name: must be one line")
+
+
+def test_an_address_keeps_its_line_breaks_but_no_other_control_characters(db: Database) -> None:
+    customer = customers.create_customer(db, ADMIN, {"name": "Acme", "address": "Hauptstr. 1\r\n10115 Berlin"})
+    assert customers.get_customer(db, ADMIN, customer)["address"] == "Hauptstr. 1\r\n10115 Berlin"
+    assert_refused(db, lambda: customers.create_customer(db, ADMIN, {"name": "Beta", "address": "x\x07"}),
+                   match="Address: must not hold control characters")

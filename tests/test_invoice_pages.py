@@ -299,5 +299,5 @@ def test_editing_an_issued_invoice_says_it_can_no_longer_change(portal: Portal) 
 def test_the_pdf_download_is_a_pdf(portal: Portal, downloads: list[MediaFileManager]) -> None:
     at = ok(open_invoice("analyst", issued_invoice(portal)))
     button = next(d for d in at.get("download_button") if d.key == "pdf")
-    assert button.proto.url  # rendered with the page, not on click (see ui.invoice_view.pdf_button)
+    assert button.proto.deferred_file_id and not button.proto.url  # made on click, after a live check
     assert download_payload(downloads, at, "pdf").startswith(b"%PDF")

@@ -206,7 +206,7 @@ def test_the_second_tab_paying_the_same_invoices_is_asked_first(portal: Portal, 
     assert not second.exception
     warning = " ".join(w.value for w in second.warning).replace("\\", "")  # as rendered: no Markdown escapes
     assert "INV-2026-00001 was settled (it had 119.00 EUR open)" in warning
-    assert "Nothing was recorded." in warning and "Record the payment of €357.00 anyway?" in warning
+    assert "Nothing was recorded." in warning and "Record the payment of €357.00 from Acme GmbH anyway?" in warning
     assert snapshot(portal.db) == before  # nothing, unless the user confirms
     next(b for b in second.button if b.label == answer).click().run()
     ok(second)
@@ -217,3 +217,35 @@ def test_the_second_tab_paying_the_same_invoices_is_asked_first(portal: Portal, 
     else:
         assert settled == {} and snapshot(portal.db) == before
         assert not second.warning and second.title.values == ["Record payment"]
+
+
+def test_a_manual_allocation_confirmed_after_the_warning_goes_where_it_was_typed(portal: Portal) -> None:
+    """The list changed under the form (the first invoice was paid elsewhere): the amount typed against the
+    second invoice stays with the second invoice, not with whatever row now stands where it was typed."""
+    second = record_form(portal)
+    second.radio(key="pay_mode").set_value("manual").run()
+    editor = next(d for d in second.data_editor if d.key and d.key.startswith("pay_alloc_"))
+    second.text_input(key="pay_amount").input("100.00")
+    second.session_state[editor.key] = {"edited_rows": {1: {"Allocate": "100.00"}}, "added_rows": [],
+                                        "deleted_rows": []}  # row 1: the second invoice, 238.00 open
+    payments.record_payment(portal.db, SYSTEM, {"customer_id": portal.acme, "amount": "119.00", "currency": "EUR",
+                                                "received_on": date.today()}, [(portal.first, "119.00")])
+    next(b for b in second.button if b.label == "Record payment").click().run()
+    warning = " ".join(w.value for w in second.warning).replace("\\", "")
+    assert "INV-2026-00001 was settled (it had 119.00 EUR open)" in warning and "1 invoice(s) you allocated" in warning
+    next(b for b in second.button if b.label == "Record it anyway").click().run()
+    ok(second)
+    assert status(portal, portal.second) == "partially_paid"  # 100.00 of its 238.00
+    assert payments.customer_credit(portal.db, SYSTEM, portal.acme) == {}
+
+
+def test_a_pending_confirmation_is_dropped_when_another_customer_is_chosen(portal: Portal) -> None:
+    other = customers.create_customer(portal.db, SYSTEM, {"name": "Other Ltd", "currency": "EUR"})
+    second = record_form(portal)
+    second.text_input(key="pay_amount").input("357.00")
+    payments.record_payment(portal.db, SYSTEM, {"customer_id": portal.acme, "amount": "119.00", "currency": "EUR",
+                                                "received_on": date.today()}, "auto")
+    next(b for b in second.button if b.label == "Record payment").click().run()
+    assert second.warning and "Record it anyway" in {b.label for b in second.button}
+    second.selectbox(key="pay_customer").select(other).run()
+    assert not second.warning and "Record it anyway" not in {b.label for b in second.button}

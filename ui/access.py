@@ -16,13 +16,16 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
-from billing.errors import PermissionDeniedError, SessionEndedError
+from billing.errors import BillingError, PermissionDeniedError, SessionEndedError
 from billing.users import User
 from ui import auth, context
 from ui.format import plain
 
 F = TypeVar("F", bound=Callable[..., Any])
 _NOTICES = "_access_notices"
+# Session-state keys of confirmations a page keeps open across runs (invoice_dialog, customers:confirm,
+# pay_pending, ...): dropped when the role changes, so none asked of the old role opens again later.
+_CONFIRMATIONS = ("_dialog", ":confirm", "_pending")
 
 
 def dialog(title: str, **options: Any) -> Callable[[F], F]:
@@ -37,6 +40,26 @@ def dialog(title: str, **options: Any) -> Callable[[F], F]:
 def fragment(func: F) -> F:
     """`st.fragment`, whose every run first checks that its user may still be here."""
     return st.fragment(_checked(func))  # type: ignore[no-any-return]
+
+
+def callback(func: F) -> F:
+    """An on_click / on_change callback that calls the domain. Callbacks run before the script, so before
+    app.py's gate and a fragment's re-check: a refusal because access was lost meanwhile becomes the state
+    that the run after it shows (the sign-in form, or the new role's pages), and any other refusal a
+    notice, never Streamlit's exception box."""
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except PermissionDeniedError as exc:
+            if not refused(exc, rerun=False):
+                notice(exc.message)
+        except BillingError as exc:
+            notice(exc.message)
+        return None
+
+    return run  # type: ignore[return-value]
 
 
 def _checked(func: F) -> F:
@@ -61,27 +84,33 @@ def recheck() -> User:
     return live  # type: ignore[return-value]  # both branches above rerun
 
 
-def refused(exc: PermissionDeniedError) -> None:
+def refused(exc: PermissionDeniedError, rerun: bool = True) -> bool:
     """After the domain refused an act: if the user lost access or their role changed meanwhile, rerun the
-    tab through the gate (never returns then); otherwise return, and the caller shows the refusal."""
-    if isinstance(exc, SessionEndedError):
-        _signed_out(exc.message)
+    tab through the gate (never returns then; in a callback, where no rerun can be asked, the state is
+    prepared for the run that follows, and True returned); otherwise False: the caller shows the refusal."""
     kept: User | None = st.session_state.get("user")
-    if kept is not None:
+    live = None
+    if kept is not None and not isinstance(exc, SessionEndedError):
         live = auth.current_user(context.db(), kept.username, st.session_state.get("auth_token"))
-        if live is None:
-            _signed_out(SessionEndedError().message)
-        elif live.role != kept.role:
-            _role_changed(live)
+    if live is None:
+        _signed_out(SessionEndedError().message, rerun)
+        return True
+    if kept is not None and live.role != kept.role:
+        keep_user(live)
+        if rerun:
+            st.rerun(scope="app")
+        return True
+    return False
 
 
-def _signed_out(notice: str) -> None:
+def _signed_out(message: str, rerun: bool = True) -> None:
     # Like signing out: nothing of this tab's page state survives for whoever signs in next.
     st.session_state.clear()
     auth.forget_sign_in()
     st.session_state["_auth_forget_cookie"] = True
-    st.session_state["_auth_notice"] = notice
-    st.rerun(scope="app")
+    st.session_state["_auth_notice"] = message
+    if rerun:
+        st.rerun(scope="app")
 
 
 def keep_user(live: User) -> None:
@@ -89,7 +118,7 @@ def keep_user(live: User) -> None:
     (a form sent or a button clicked by the old role did nothing: the page now runs as the new one)."""
     kept: User | None = st.session_state.get("user")
     if kept is not None and kept.username == live.username and kept.role != live.role:
-        for key in [k for k in st.session_state if str(k).endswith("_dialog")]:
+        for key in [k for k in st.session_state if str(k).endswith(_CONFIRMATIONS)]:
             del st.session_state[key]  # a confirmation asked of the old role is not carried over
         notice(f"Your role was changed to {live.role} meanwhile, so nothing was done. The menu and this page now "
                "show what that role may do.")

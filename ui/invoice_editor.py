@@ -147,6 +147,7 @@ def start_editing(target: int | str, customer_id: int | None = None) -> None:
         _set_item(row, item, currency)
 
 
+@access.callback
 def _add_row(kind: str, is_charge: bool = False) -> None:
     state = _state()
     row = state["next"]

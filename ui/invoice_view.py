@@ -214,12 +214,16 @@ def pdf_button(view: InvoiceView) -> None:
     from billing.pdf import render_invoice_pdf  # fonts and fpdf2 load on the first invoice shown, not at start
 
     name = view.header["number"] or f"draft-{view.id}"
-    # Rendered with the page (~25 ms warm), not on click: a deferred file belongs to one run, and a click
-    # landing while the page runs again (the sign-in cookie's first check does that) would find none.
-    # The same bytes keep the same file id from run to run.
-    data = render_invoice_pdf(view, context.company())
-    st.download_button("Download PDF", data=data, file_name=f"{name}.pdf",
-                       mime="application/pdf", icon=":material/picture_as_pdf:", on_click="ignore", key="pdf")
+    db, actor, company, today = context.db(), context.actor(), context.company(), context.today()
+
+    def pdf() -> bytes:
+        # Made on click (~25 ms warm) from the invoice as stored then, read by a call that checks the session
+        # and role live: a tab left open after its user lost access gets no file. The click also reruns the
+        # page, so that tab then shows the sign-in form; the browser asks for the file as the rerun starts.
+        return render_invoice_pdf(invoices.get_invoice(db, actor, view.id, as_of=today), company)
+
+    st.download_button("Download PDF", data=pdf, file_name=f"{name}.pdf",
+                       mime="application/pdf", icon=":material/picture_as_pdf:", on_click="rerun", key="pdf")
 
 
 def title_of(view: InvoiceView) -> str:

@@ -68,7 +68,7 @@ def backup_panel(db: Database, actor: Actor) -> None:
                "FILE` while the server is stopped.")
     st.download_button("Download a backup", data=lambda: _download(db, actor),
                        file_name=f"billing-backup-{context.today().isoformat()}.zip", mime="application/zip",
-                       icon=":material/download:", on_click="ignore", key="backup_download")
+                       icon=":material/download:", on_click="rerun", key="backup_download")  # a stale tab then leaves
 
 
 def verify_panel(db: Database, actor: Actor) -> None:

@@ -27,6 +27,7 @@ from ui.invoice_view import amount_rows, money_column
 _DIALOG = "payment_dialog"  # (action, payment id) of the open confirmation dialog
 _SHOWN = "pay_shown"  # (customer id, currency, {invoice id: balance}) the payment form showed last
 _PENDING = "pay_pending"  # a payment refused because its invoices changed meanwhile, awaiting a confirmation
+_SUBMIT = "pay_submit"  # the form's submit button: True in the run that takes the submission
 ALLOCATION_MODES = {"manual": "To the invoices below", "auto": "Automatically, oldest due first",
                     "none": "Keep it all as credit"}
 TITLES = {"payment": "Payment from", "refund": "Refund to", "reversal": "Reversed payment from"}
@@ -91,8 +92,13 @@ def record_payment_form(saved: Callable[[int], None], cancel: Callable[[], None]
         return
     customer_id, name, currency = customer
     shown = st.session_state.get(_SHOWN)  # the open invoices the form showed while the user filled it in
-    items = payments.open_invoices(db, actor, customer_id, currency)
-    st.session_state[_SHOWN] = (customer_id, currency, {int(i["id"]): Decimal(i["balance"]) for i in items})
+    shown_items = shown[2] if shown and shown[:2] == (customer_id, currency) else None
+    # The run that takes the form's submission lays the form out over the invoices the user allocated
+    # against (an allocation grid keeps its edits by row, so a list that changed meanwhile would move
+    # them); the domain then compares those with the invoices as they are now.
+    submitting = bool(st.session_state.get(_SUBMIT)) and shown_items is not None
+    items = shown_items if submitting else payments.open_invoices(db, actor, customer_id, currency)
+    st.session_state[_SHOWN] = (customer_id, currency, items)
     for_invoice = st.session_state.get("pay_for_invoice")
     prefill = {int(i["id"]): amount_text(i["balance"], currency) for i in items if i["id"] == for_invoice}
     if prefill and "pay_amount" not in st.session_state:
@@ -131,7 +137,8 @@ def record_payment_form(saved: Callable[[int], None], cancel: Callable[[], None]
         else:
             st.caption("The whole amount stays as credit, to allocate or refund later.")
         with st.container(horizontal=True):
-            submitted = st.form_submit_button("Record payment", type="primary", icon=":material/check:")
+            submitted = st.form_submit_button("Record payment", type="primary", icon=":material/check:",
+                                              key=_SUBMIT)
             cancelled = st.form_submit_button("Cancel", type="secondary")
     if cancelled:
         st.session_state.pop(_PENDING, None)
@@ -141,25 +148,21 @@ def record_payment_form(saved: Callable[[int], None], cancel: Callable[[], None]
                 "received_on": received or today, "method": method or payments.PAYMENT_METHODS[0],
                 "reference": reference or ""}
         allocate = _allocation(mode or "none", edited)
-        seen = shown[2] if shown and shown[:2] == (customer_id, currency) else None
         st.session_state.pop(_PENDING, None)
-        _record(data, allocate, name, saved, seen if seen is not None else _balances(items))
-    _changed_meanwhile(name, saved)
-
-
-def _balances(items: list[dict[str, Any]]) -> dict[int, Decimal]:
-    return {int(i["id"]): Decimal(i["balance"]) for i in items}
+        _record(data, allocate, name, saved, {int(i["id"]): Decimal(i["balance"]) for i in items})
+    _changed_meanwhile(customer_id, saved)
 
 
 def _record(data: dict[str, Any], allocate: Allocate, name: str, saved: Callable[[int], None],
             seen: dict[int, Decimal] | None) -> None:
-    """Record the payment; if its invoices changed since the form showed them, keep it for a confirmation."""
+    """Record the payment; if its invoices changed since the form showed them, keep it for a confirmation
+    and show the form again over the invoices as they are now."""
     db, actor = context.db(), context.actor()
     try:
         payment_id = payments.record_payment(db, actor, data, allocate=allocate, seen=seen)
     except ChangedMeanwhileError as exc:
-        st.session_state[_PENDING] = (data, allocate, exc.message)
-        return
+        st.session_state[_PENDING] = (data, allocate, name, exc.message)
+        st.rerun()
     except BillingError as exc:
         show_refusal(exc)
         return
@@ -171,18 +174,22 @@ def _record(data: dict[str, Any], allocate: Allocate, name: str, saved: Callable
     saved(payment_id)
 
 
-def _changed_meanwhile(name: str, saved: Callable[[int], None]) -> None:
-    """The payment refused because its invoices changed meanwhile: record it as things are now, or not."""
+def _changed_meanwhile(customer_id: int, saved: Callable[[int], None]) -> None:
+    """The payment refused because its invoices changed meanwhile: record it as things are now, or not.
+    Choosing another customer drops it (it was theirs)."""
     pending = st.session_state.get(_PENDING)
     if pending is None:
         return
-    data, allocate, message = pending
-    where = ("stays as credit" if allocate is None else
+    data, allocate, name, message = pending
+    if data["customer_id"] != customer_id:
+        st.session_state.pop(_PENDING, None)
+        return
+    where = ("stays as credit" if not allocate else
              "pays the invoices open now, oldest due first; what is left stays as credit" if allocate == "auto" else
-             "goes to the invoices you chose, if their balances still allow it")
+             f"goes to the {len(allocate)} invoice(s) you allocated it to, if their balances still allow it")
     amount = fmt.money(parse_money(data["amount"], data["currency"]), data["currency"])
     st.warning(f"{plain(message)}  \nThe form now shows the invoices as they are. Record the payment of "
-               f"{plain(amount)} anyway? It {where}.", icon=":material/sync_problem:")
+               f"{plain(amount)} from {plain(name)} anyway? It {where}.", icon=":material/sync_problem:")
     yes, no = st.columns(2)
     if yes.button("Record it anyway", type="primary", key="pay_anyway", width="stretch"):
         st.session_state.pop(_PENDING, None)

@@ -116,7 +116,7 @@ _SPAN = f"{FIRST_DATE.isoformat()} and {LAST_DATE.isoformat()}"
 
 
 def _ids(raw: list[str]) -> tuple[int, ...] | None:
-    found = tuple(dict.fromkeys(int(text) for text in raw if text.isdigit()))
+    found = tuple(dict.fromkeys(int(text) for text in raw if text.isascii() and text.isdigit()))  # not '²'
     return found or None
 
 
