@@ -242,7 +242,8 @@ def test_a_stray_quote_that_pulls_rows_into_one_name_is_refused_where_it_starts(
     content = (b'name,currency,email\r\nAlpha,EUR,a@x.de\r\n"Beta,EUR,b@x.de\r\nGamma,EUR,g@x.de\r\n'
                b'Delta",EUR,d@x.de\r\nEps,EUR,e@x.de\r\n')
     error = assert_refused(db, lambda: imports.import_csv(db, ADMIN, "customers", content), imports.ImportProblemsError)
-    assert list(error.problems) == ["Row 3: Name: must be one line of text, without line breaks, tabs or control characters"]
+    assert list(error.problems) == [
+        "Row 3: Name: must be one line of text, without line breaks, tabs or control characters"]
 
 
 @pytest.mark.parametrize("name", ["Acme\nGmbH", "Acme\tGmbH", "Acme\x00", "Acme \u202egnp.exe"])
