@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ from support import (
     seeded_database,
 )
 
-from billing import catalog, customers, invoices, logic
+from billing import auth_keys, catalog, customers, invoices, logic, users
 from billing.money import format_money
 from billing.permissions import ROLES, SYSTEM
 from billing.store.db import Database, forget_database, get_database
@@ -301,3 +301,20 @@ def test_the_pdf_download_is_a_pdf(portal: Portal, downloads: list[MediaFileMana
     button = next(d for d in at.get("download_button") if d.key == "pdf")
     assert button.proto.deferred_file_id and not button.proto.url  # made on click, after a live check
     assert download_payload(downloads, at, "pdf").startswith(b"%PDF")
+
+
+def test_a_button_callback_that_finds_the_session_ended_shows_the_sign_in_form(portal: Portal) -> None:
+    """'Add line' reads the tax rates in its callback, before the script and app.py's gate run."""
+    token, expires = auth_keys.issue_token("k" * 64, "accountant", timedelta(hours=1))
+    users.start_session(portal.db, "accountant", token, expires)
+    draft_id = invoices.create_draft(portal.db, SYSTEM, {"customer_id": portal.acme, "lines": [
+        {"description": "Work", "quantity": "1", "unit_price": "10.00", "tax_rate_id": portal.s19}]})
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["auth_username"], at.session_state["auth_token"] = "accountant", token  # a browser's sign-in
+    at.query_params["edit"] = str(draft_id)
+    ok(at.switch_page(PAGE).run())
+    users.end_session(portal.db, token)  # signed out in another tab
+    next(b for b in at.button if b.label == "Add line").click().run()
+    assert not at.exception
+    assert "Sign in" in {b.label for b in at.button} and "Add line" not in {b.label for b in at.button}
+    assert [i.value for i in at.info] == ["Your session has ended. Please sign in again."]
