@@ -40,7 +40,9 @@ def _reset_page() -> None:
 
 st.title("Audit log")
 st.caption(f"Every change, newest first, in the company's time zone ({zone.key}). Each event is chained "
-           "to the one before it by a SHA-256 hash, so any later edit or deletion is detectable.")
+           "to the one before it by a keyed hash (HMAC-SHA256, with a key kept outside the database) and the "
+           "latest event is recorded outside the database too, so a later edit, insertion or deletion shows "
+           "when the chain is verified.")
 
 verify_col, result_col = st.columns([1, 4], vertical_alignment="center")
 if verify_col.button("Verify chain", icon=":material/verified:"):
