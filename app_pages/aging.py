@@ -57,7 +57,7 @@ def controls() -> tuple[date, tuple[int, ...], report_filters.Chosen]:
 
 def headline(summary: pd.DataFrame, labels: list[str]) -> None:
     """A card per currency: outstanding, overdue and its share, the oldest bucket: the answer at a glance."""
-    rows = {row["currency"]: row for row in summary.to_dict("records")}
+    rows = {row["currency"]: row for row in report_filters.frame_rows(summary)}
     currencies = report_filters.currency_order(list(rows))
     for start in range(0, len(currencies), 4):
         for cell, currency in zip(st.columns(4), currencies[start:start + 4], strict=False):
@@ -73,7 +73,7 @@ def headline(summary: pd.DataFrame, labels: list[str]) -> None:
 
 
 def bucket_chart(summary: pd.DataFrame, labels: list[str]) -> None:
-    rows = {row["currency"]: row for row in summary.to_dict("records")}
+    rows = {row["currency"]: row for row in report_filters.frame_rows(summary)}
     currencies = report_filters.currency_order(list(rows))
     tabs = st.tabs([fmt.currency(code) for code in currencies]) if len(currencies) > 1 else [st.container()]
     for tab, currency in zip(tabs, currencies, strict=True):

@@ -60,7 +60,7 @@ with st.form("audit_filters", border=False):
     who = who_col.text_input("Actor", placeholder="username")
     entity = entity_col.selectbox("Entity", ENTITIES, format_func=lambda e: e.replace("_", " ").capitalize() or "All")
     action = action_col.text_input("Action contains", placeholder="e.g. issue")
-    dates: Any = dates_col.date_input("Date range", value=(), format="YYYY-MM-DD")
+    dates: Any = dates_col.date_input("Date range", value=[], format="YYYY-MM-DD")
     st.form_submit_button("Apply filters", icon=":material/filter_alt:", on_click=_reset_page)
 
 filters: dict[str, Any] = {"actor": who.strip() or None, "entity": entity or None, "action": action.strip() or None}

@@ -9,10 +9,10 @@ import streamlit as st
 
 from billing import customer_overview, customers, payments
 from billing.invoices import list_invoices
-from billing.money import KNOWN_CURRENCIES
+from billing.money import KNOWN_CURRENCIES, ZERO
 from ui import access, context
 from ui import format as fmt
-from ui.feedback import run_action
+from ui.feedback import run_action, run_change
 from ui.tables import Column, clear_selection, csv_import, paged_table
 
 db, actor, today = context.db(), context.actor(), context.today()
@@ -76,7 +76,7 @@ def confirm(customer: dict[str, Any], action: str) -> None:
         if st.button("Cancel", key="customers:cancel"):
             ask(None)
             st.rerun()
-    if confirmed and run_action(lambda: calls[action]() or True, f"{customer['name']}: {action}d."):
+    if confirmed and run_change(calls[action], f"{customer['name']}: {action}d."):
         ask(None)
         open_customer(None if action == "delete" else customer["id"])
 
@@ -87,11 +87,11 @@ def balance_panel(customer: dict[str, Any]) -> None:
     for currency in sorted({customer["currency"], *balances, *credit}):
         balance = balances.get(currency)
         cells = st.columns(3)
-        cells[0].metric(f"Outstanding ({currency})", fmt.money(balance.outstanding if balance else 0, currency),
+        cells[0].metric(f"Outstanding ({currency})", fmt.money(balance.outstanding if balance else ZERO, currency),
                         help=f"{balance.open_count if balance else 0} open invoice(s)", border=True)
-        cells[1].metric(f"Overdue ({currency})", fmt.money(balance.overdue if balance else 0, currency),
+        cells[1].metric(f"Overdue ({currency})", fmt.money(balance.overdue if balance else ZERO, currency),
                         help=f"{balance.overdue_count if balance else 0} invoice(s) past their due date", border=True)
-        cells[2].metric(f"Credit ({currency})", fmt.money(credit.get(currency, 0), currency), border=True,
+        cells[2].metric(f"Credit ({currency})", fmt.money(credit.get(currency, ZERO), currency), border=True,
                         help="Money received and not yet put against an invoice")
 
 
@@ -150,7 +150,7 @@ def customer_view(customer_id: int) -> None:
         activity(customer)
     with tabs[3]:
         values = customer_form(f"edit{cid}", customer, "Save changes", disabled=not can_write)
-        if values is not None and run_action(lambda: customers.update_customer(db, actor, cid, values) or True,
+        if values is not None and run_change(functools.partial(customers.update_customer, db, actor, cid, values),
                                              "Customer saved."):
             st.rerun()
 

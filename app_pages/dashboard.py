@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -17,7 +17,8 @@ from ui.feedback import guarded
 from ui.tables import Column, list_fetch, paged_table
 
 # (field, label, kind, a rise is good?, width, help)
-METRICS = (
+# field, label, kind, whether a rise is good (None: neither), width, help
+METRICS: tuple[tuple[str, str, str, bool | None, Literal["stretch", "content"] | int, str], ...] = (
     ("invoiced", "Invoiced", "money", True, "stretch", "Issued invoices less credit notes in the period, tax "
      "included."),
     ("collected", "Collected", "money", True, "stretch", "Payments received in the period, less refunds and "
@@ -73,7 +74,8 @@ def metric_row(row: dict[str, Any]) -> None:
         for field, label, kind, rise_is_good, width, help_text in METRICS:
             value, exact = shown(row.get(field), kind, currency, short)
             delta = change(row.get(field), row.get(f"{field}_prev"), kind)
-            colour = "off" if rise_is_good is None or delta == "same" else "normal" if rise_is_good else "inverse"
+            colour: Literal["off", "normal", "inverse"] = (
+                "off" if rise_is_good is None or delta == "same" else "normal" if rise_is_good else "inverse")
             row_of_metrics.metric(label, value, delta, help=help_text + exact, delta_color=colour, width=width,
                                   delta_arrow="off" if delta == "same" else "auto")
 
@@ -116,7 +118,7 @@ def currency_panels(series: pd.DataFrame, currencies: list[str], granularity: st
                 top_overdue(currency, today)
                 with st.container(horizontal=True):
                     st.page_link("app_pages/aging.py", label="AR aging", icon=":material/arrow_forward:")
-                    st.page_link("app_pages/collections.py", label="Collections & forecast",
+                    st.page_link("app_pages/cash_collections.py", label="Collections & forecast",
                                  icon=":material/arrow_forward:")
 
 
@@ -133,7 +135,7 @@ def main() -> None:
     if figures.empty:
         st.info("No invoices or payments yet in this period.", icon=":material/search_off:")
         return
-    rows = {row["currency"]: row for row in figures.to_dict("records")}
+    rows = {row["currency"]: row for row in report_filters.frame_rows(figures)}
     currencies = report_filters.currency_order(list(rows))
     for currency in currencies:
         metric_row(rows[currency])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import streamlit as st
@@ -11,7 +12,7 @@ from billing import catalog
 from billing.money import KNOWN_CURRENCIES, decimals_of, minor_unit, round_to
 from ui import access, context
 from ui import format as fmt
-from ui.feedback import run_action
+from ui.feedback import run_change
 from ui.tables import Column, clear_selection, csv_import, list_fetch, paged_table
 
 db, actor = context.db(), context.actor()
@@ -75,8 +76,8 @@ def confirm_archive(product: dict[str, Any], archived: bool) -> None:
     with st.container(horizontal=True):
         confirmed = st.button(verb, type="primary", key="products:confirmed")
         cancelled = st.button("Cancel", key="products:cancel")
-    done = confirmed and run_action(
-        lambda: catalog.update_product(db, actor, product["id"], data, archived=archived) or True,
+    done = confirmed and run_change(
+        lambda: catalog.update_product(db, actor, product["id"], data, archived=archived),
         f"{product['name']}: {verb.lower()}d.")
     if done or cancelled:
         ask(None)
@@ -89,9 +90,9 @@ def edit_panel(product: dict[str, Any]) -> None:
     with st.container(border=True):
         st.subheader(fmt.plain(product["name"]))
         st.caption(f"SKU {fmt.plain(product['sku'])}" + (" · archived" if product["archived"] else ""))
-        values = product_form(f"edit_product{product['id']}", product, "Save changes")
-        if values is not None and run_action(lambda: catalog.update_product(db, actor, product["id"], values)
-                                             or True, f"{values['name']} saved."):
+        edited = product_form(f"edit_product{product['id']}", product, "Save changes")
+        if edited is not None and run_change(partial(catalog.update_product, db, actor, product["id"], edited),
+                                             f"{edited['name']} saved."):
             clear_selection("products")
             st.rerun()
         archived = not product["archived"]
@@ -130,9 +131,9 @@ if can_write:
             st.page_link("app_pages/tax_rates.py", label="Tax rates", icon=":material/arrow_forward:")
         else:
             nonce = st.session_state.get("products:new", 0)
-            values = product_form(f"new_product{nonce}", {}, "Create product")
-            if values is not None and run_action(lambda: catalog.create_product(db, actor, values),
-                                                 f"Product {values['name']} created."):
+            entered = product_form(f"new_product{nonce}", {}, "Create product")
+            if entered is not None and run_change(partial(catalog.create_product, db, actor, entered),
+                                                  f"Product {entered['name']} created."):
                 st.session_state["products:new"] = nonce + 1
                 st.rerun()
     with tabs[2]:

@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from billing import reports
+from billing.money import ZERO
 from ui import charts, context, report_filters
 from ui import format as fmt
 from ui.feedback import guarded
@@ -58,7 +59,7 @@ def chart_tabs(series: pd.DataFrame, totals: pd.DataFrame, granularity: str, bre
     for tab, currency in zip(tabs, currencies, strict=True):
         rows = totals[totals["currency"] == currency]
         with tab:
-            invoiced, collected = ({currency: rows[name].sum()} for name in ("invoiced", "collected"))
+            invoiced, collected = ({currency: sum(rows[name].tolist(), ZERO)} for name in ("invoiced", "collected"))
             st.caption(f"Invoiced **{plain(money_total(invoiced))}** · collected "
                        f"**{plain(money_total(collected))}** · click a bar to see the invoices behind it")
             if by_product:
@@ -114,7 +115,7 @@ def drill_down(chosen: report_filters.Chosen, series: pd.DataFrame, granularity:
 @report_filters.panel
 def series_table(chosen: report_filters.Chosen, series: pd.DataFrame, granularity: str, breakdown: str) -> None:
     """The chart's figures as a table: currency by currency (the base one first), then period by period."""
-    order = {code: position for position, code in enumerate(report_filters.currency_order(series["currency"]))}
+    order = {code: position for position, code in enumerate(report_filters.currency_order(series["currency"].tolist()))}
     table = series.assign(rank=series["currency"].map(order)).sort_values(["rank", "period", "group"])
     table = table.assign(period_label=[charts.period_label(period, granularity) for period in table["period"]])
     st.subheader(f"Revenue by {granularity}", anchor=False)

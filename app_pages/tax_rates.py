@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import streamlit as st
@@ -10,7 +11,7 @@ from billing import catalog
 from billing.logic import EXEMPTION_REASON_CATEGORIES, VAT_CATEGORIES
 from billing.money import decimals_of
 from ui import context
-from ui.feedback import run_action
+from ui.feedback import run_change
 from ui.format import plain
 from ui.tables import Column, clear_selection, list_fetch, paged_table
 
@@ -78,9 +79,9 @@ with tabs[0]:
         with st.container(border=True):
             st.subheader(plain(chosen["name"]))
             st.caption("Issued invoices keep the rate they were issued with; a change applies to new lines only.")
-            values = rate_form(f"edit_rate{chosen['id']}", chosen, "Save changes")
-            if values is not None and run_action(lambda: catalog.update_tax_rate(db, actor, chosen["id"], values)
-                                                 or True, f"{values['name']} saved."):
+            edited = rate_form(f"edit_rate{chosen['id']}", chosen, "Save changes")
+            if edited is not None and run_change(partial(catalog.update_tax_rate, db, actor, chosen["id"], edited),
+                                                 f"{edited['name']} saved."):
                 clear_selection("tax_rates")
                 st.rerun()
     elif can_write:
@@ -88,8 +89,8 @@ with tabs[0]:
 if can_write:
     with tabs[1]:
         nonce = st.session_state.get("tax_rates:new", 0)
-        values = rate_form(f"new_rate{nonce}", {}, "Create tax rate")
-        if values is not None and run_action(lambda: catalog.create_tax_rate(db, actor, values),
-                                             f"Tax rate {values['name']} created."):
+        entered = rate_form(f"new_rate{nonce}", {}, "Create tax rate")
+        if entered is not None and run_change(partial(catalog.create_tax_rate, db, actor, entered),
+                                              f"Tax rate {entered['name']} created."):
             st.session_state["tax_rates:new"] = nonce + 1
             st.rerun()

@@ -63,14 +63,15 @@ with manage:
                           + ("" if by_name[n].active else " · disabled"))
     chosen = by_name.get(picked) if picked else None
     if chosen is not None:
-        is_me = chosen.username == actor.username
+        target = chosen.username  # a str for the callbacks below (mypy cannot narrow `chosen` into a lambda)
+        is_me = target == actor.username
         role_col, password_col, access_col = st.columns(3, border=True)
         with role_col, st.form("change_role"):
             st.markdown("**Role**")
             new_role = st.selectbox("New role", ROLES, index=ROLES.index(chosen.role), format_func=str.capitalize,
                                     disabled=is_me, help=ROLE_HELP)
             if st.form_submit_button("Change role", disabled=is_me):
-                apply(lambda: users.update_user(db, actor, chosen.username, role=new_role),
+                apply(lambda: users.update_user(db, actor, target, role=new_role),
                       f"{chosen.username} is now {new_role}.")
             if is_me:
                 st.caption("You cannot change your own role.")
@@ -83,7 +84,7 @@ with manage:
                 if new_password != new_repeat:
                     st.error("The two passwords do not match.", icon=":material/error:")
                 else:
-                    apply(lambda: users.update_user(db, actor, chosen.username, password=new_password),
+                    apply(lambda: users.update_user(db, actor, target, password=new_password),
                           f"Password of {chosen.username} reset.")
         with access_col, st.form("access"):
             st.markdown("**Access**")
@@ -94,10 +95,10 @@ with manage:
                     if not confirmed:
                         st.warning("Tick the box to confirm.", icon=":material/warning:")
                     else:
-                        apply(lambda: users.update_user(db, actor, chosen.username, active=False),
+                        apply(lambda: users.update_user(db, actor, target, active=False),
                               f"{chosen.username} disabled.")
             else:
                 st.write(f"{plain(chosen.username)} is disabled and cannot sign in.")
                 if st.form_submit_button("Enable user"):
-                    apply(lambda: users.update_user(db, actor, chosen.username, active=True),
+                    apply(lambda: users.update_user(db, actor, target, active=True),
                           f"{chosen.username} enabled.")

@@ -31,7 +31,7 @@ from ui import report_filters
 from ui.charts import period_label
 
 PAGES = {"dashboard": "app_pages/dashboard.py", "revenue": "app_pages/revenue.py", "aging": "app_pages/aging.py",
-         "collections": "app_pages/collections.py", "statements": "app_pages/statements.py",
+         "collections": "app_pages/cash_collections.py", "statements": "app_pages/statements.py",
          "tax": "app_pages/tax_report.py"}
 TITLES = {"dashboard": "Dashboard", "revenue": "Revenue", "aging": "AR aging", "collections": "Collections & cash",
           "statements": "Customer statement", "tax": "Tax report"}

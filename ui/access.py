@@ -32,14 +32,14 @@ def dialog(title: str, **options: Any) -> Callable[[F], F]:
     """`st.dialog`, whose every run first checks that its user may still be here."""
 
     def wrap(func: F) -> F:
-        return st.dialog(title, **options)(_checked(func))  # type: ignore[no-any-return]
+        return st.dialog(title, **options)(_checked(func))
 
     return wrap
 
 
 def fragment(func: F) -> F:
     """`st.fragment`, whose every run first checks that its user may still be here."""
-    return st.fragment(_checked(func))  # type: ignore[no-any-return]
+    return st.fragment(_checked(func))
 
 
 def callback(func: F) -> F:

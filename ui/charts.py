@@ -103,12 +103,13 @@ def revenue_figure(frame: pd.DataFrame, currency: str, granularity: str, breakdo
     if len(ranking) > top:
         chosen = {group_id for group_id, _ in leaders}
         rest = rows[~rows["group_key"].isin(chosen)].groupby("period")["invoiced"].sum()
-        figure.add_bar(x=labels, y=_floats(rest.reindex(periods, fill_value=Decimal(0)).tolist()),
+        figure.add_bar(x=labels, y=_floats(rest.reindex(periods, fill_value=Decimal(0)).tolist()),  # type: ignore[arg-type]
                        name=f"{OTHER} ({len(ranking) - top})", marker_color=GROUP_COLOURS[-1],
                        customdata=[[period.isoformat(), None, OTHER] for period in periods],
                        hovertemplate=_money_hover(currency))
     source = rows if totals is None else totals[totals["currency"] == currency]
-    collected = source.groupby("period")["collected"].sum().reindex(periods, fill_value=Decimal(0))
+    # pandas-stubs do not list Decimal as a fill value; the column holds Decimal sums
+    collected = source.groupby("period")["collected"].sum().reindex(periods, fill_value=Decimal(0))  # type: ignore[arg-type]
     figure.add_scatter(x=labels, y=_floats(collected.tolist()), name="Collected (total)", mode="lines+markers",
                        line={"color": "#212529", "width": 2, "dash": "dot"}, marker={"size": 6},
                        hovertemplate=_money_hover(currency), customdata=[[p.isoformat(), ALL, ""] for p in periods])

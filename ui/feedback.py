@@ -61,6 +61,16 @@ def run_action(action: Callable[[], T], success: str | None = None) -> T | None:
     return result
 
 
+def run_change(change: Callable[[], object], success: str | None = None) -> bool:
+    """`run_action` for a change whose result does not matter: True if it was done (else why is shown)."""
+
+    def done() -> bool:
+        change()
+        return True
+
+    return bool(run_action(done, success))
+
+
 def flash(message: str) -> None:
     """A toast that survives the rerun that usually follows a successful action (plain text, shown as typed)."""
     st.session_state.setdefault("_flash", []).append(message)

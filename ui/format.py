@@ -77,7 +77,8 @@ def countries_with(code: str) -> list[str]:
 
 @functools.cache
 def _country_codes() -> list[str]:
-    return ["", *sorted((c for c in _ENGLISH.territories if len(c) == 2 and c.isalpha()), key=country)]
+    codes = [str(code) for code in _ENGLISH.territories]
+    return ["", *sorted((c for c in codes if len(c) == 2 and c.isalpha()), key=country)]
 
 
 def currency(code: str | None) -> str:

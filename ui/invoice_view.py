@@ -161,7 +161,7 @@ def _credit_dialog(view: InvoiceView) -> None:
     reason = st.text_input("Reason (printed on the credit note)", key="credit_reason",
                            placeholder=f"Credit note for invoice {header['number']}")
 
-    chosen = {position: text for position, text in quantities.items() if text.strip()}
+    chosen: dict[int, Decimal | str] = {position: text for position, text in quantities.items() if text.strip()}
 
     def credit() -> int:
         if scope == "lines" and not chosen:

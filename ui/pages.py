@@ -26,7 +26,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/payments.py", "Payments", ":material/payments:", "payments.read", "Billing", "payments"),
     PageSpec("app_pages/revenue.py", "Revenue", ":material/bar_chart:", "reports.read", "Reports", "revenue"),
     PageSpec("app_pages/aging.py", "AR aging", ":material/hourglass_bottom:", "reports.read", "Reports", "aging"),
-    PageSpec("app_pages/collections.py", "Collections & cash", ":material/savings:", "reports.read", "Reports",
+    PageSpec("app_pages/cash_collections.py", "Collections & cash", ":material/savings:", "reports.read", "Reports",
              "collections"),
     PageSpec("app_pages/statements.py", "Statements", ":material/request_quote:", "reports.read", "Reports",
              "statements"),

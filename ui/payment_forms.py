@@ -92,12 +92,13 @@ def record_payment_form(saved: Callable[[int], None], cancel: Callable[[], None]
         return
     customer_id, name, currency = customer
     shown = st.session_state.get(_SHOWN)  # the open invoices the form showed while the user filled it in
-    shown_items = shown[2] if shown and shown[:2] == (customer_id, currency) else None
+    shown_items: list[dict[str, Any]] | None = shown[2] if shown and shown[:2] == (customer_id, currency) else None
     # The run that takes the form's submission lays the form out over the invoices the user allocated
     # against (an allocation grid keeps its edits by row, so a list that changed meanwhile would move
     # them); the domain then compares those with the invoices as they are now.
-    submitting = bool(st.session_state.get(_SUBMIT)) and shown_items is not None
-    items = shown_items if submitting else payments.open_invoices(db, actor, customer_id, currency)
+    submitting = bool(st.session_state.get(_SUBMIT))
+    items = shown_items if submitting and shown_items is not None else \
+        payments.open_invoices(db, actor, customer_id, currency)
     st.session_state[_SHOWN] = (customer_id, currency, items)
     for_invoice = st.session_state.get("pay_for_invoice")
     prefill = {int(i["id"]): amount_text(i["balance"], currency) for i in items if i["id"] == for_invoice}

@@ -221,7 +221,7 @@ def url_choice(name: str, label: str, options: Mapping[str, str], default: str) 
     if value not in options:
         value = default
         set_widget(key, value)
-    value = st.segmented_control(label, list(options), format_func=options.get, key=key, required=True,
+    value = st.segmented_control(label, list(options), format_func=lambda code: options[code], key=key, required=True,
                                  default=initial(key, value)) or default
     remember(name, value, default, codec)
     return str(value)
@@ -282,23 +282,24 @@ def filter_bar(show: Sequence[str] = ALL_FILTERS, cells: Sequence[Any] | None = 
     store = st.session_state.setdefault(_STORE, {})
     today = context.today()
     widths = {"period": 1.3, "customers": 1.6, "products": 1.6, "status": 1.6, "currency": 1.3}
-    cells = iter(cells if cells is not None else st.columns([widths[name] for name in show],
-                                                            vertical_alignment="bottom"))
+    places = iter(cells if cells is not None else st.columns([widths[name] for name in show],
+                                                             vertical_alignment="bottom"))
     period, dates = store.get("period", DEFAULT_PERIOD), store.get("dates")
     if "period" in show:
-        with next(cells):
+        with next(places):
             period, dates = _period_input(today)
     date_from, date_to = dates if period == "custom" and dates else period_range(period, today)
-    chosen_customers = _customer_input(next(cells)) if "customers" in show else {}
-    chosen_products = _product_input(next(cells)) if "products" in show else {}
-    statuses = _multi(next(cells), "status", "Status", list(STATUSES), STATUSES.get) if "status" in show else ()
-    currencies = _multi(next(cells), "currency", "Currency", _currency_options(), str) if "currency" in show else ()
+    chosen_customers = _customer_input(next(places)) if "customers" in show else {}
+    chosen_products = _product_input(next(places)) if "products" in show else {}
+    statuses = (_multi(next(places), "status", "Status", list(STATUSES), lambda code: STATUSES[code])
+                if "status" in show else ())
+    currencies = _multi(next(places), "currency", "Currency", _currency_options(), str) if "currency" in show else ()
     return Chosen(period, date_from, date_to, chosen_customers, chosen_products, statuses, currencies)
 
 
 def _period_input(today: date) -> tuple[str, tuple[date, date] | None]:
     key, period = bound("period", DEFAULT_PERIOD)
-    period = st.selectbox("Period", list(PERIODS), format_func=PERIODS.get, key=key,
+    period = st.selectbox("Period", list(PERIODS), format_func=lambda code: PERIODS[code], key=key,
                           index=initial(key, list(PERIODS).index(period))) or DEFAULT_PERIOD
     remember("period", period, DEFAULT_PERIOD)
     if period != "custom":
@@ -311,7 +312,7 @@ def _period_input(today: date) -> tuple[str, tuple[date, date] | None]:
     if dates is None:  # the user picked the first day of a range so far: keep the last complete range
         dates = st.session_state[_STORE].get("dates") or period_range("this_month", today)
     remember("dates", dates, None)
-    return period, dates  # type: ignore[return-value]
+    return period, dates
 
 
 def _multi(cell: Any, name: str, label: str, options: list[str], shown: Callable[[str], Any]) -> tuple[str, ...]:
@@ -388,7 +389,7 @@ def panel(func: Callable[..., None]) -> Callable[..., None]:
 
 def frame_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """A report table as row mappings for `ui.tables.paged_table` (Decimal stays Decimal)."""
-    return frame.to_dict("records") if len(frame) else []
+    return [{str(name): value for name, value in row.items()} for row in frame.to_dict("records")]
 
 
 # Report pages put several money figures side by side: smaller than st.metric's default, they stay

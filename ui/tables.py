@@ -270,10 +270,12 @@ def csv_import(kind: str, key: str, template: str) -> int | None:
     problems: list[str] = []
     bar = st.progress(0.0, text="Reading the file")
 
+    def show(done: float, what: str) -> None:
+        bar.progress(done, text=what)
+
     def attempt() -> int | None:
         try:
-            return imports.import_csv(context.db(), context.actor(), kind, content,
-                                      progress=lambda done, what: bar.progress(done, text=what))
+            return imports.import_csv(context.db(), context.actor(), kind, content, progress=show)
         except imports.ImportProblemsError as exc:
             problems.extend(exc.problems)
             return None
