@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from billing.store import reports
+from billing.store.invoices import balance_expr
 from billing.store.schema import (
     allocations,
     customers,
@@ -195,7 +196,7 @@ def balance_problems(conn: Connection) -> Iterator[str]:
             .select_from(invoices.outerjoin(credits, credits.c.invoice_id == invoices.c.id))
             .where(invoices.c.credited_amount != sa.func.coalesce(credits.c.total, 0)).limit(20)):
         yield f"{row.number}: credited amount {row.credited_amount} but its credit notes sum to {row.total or 0}"
-    balance = invoices.c.payable - invoices.c.paid_amount - invoices.c.credited_amount
+    balance = balance_expr()
     for row in conn.execute(sa.select(invoices.c.number, invoices.c.id, invoices.c.is_open, balance.label("balance"))
                             .where(invoices.c.is_open.is_distinct_from(balance > 0)).limit(20)):
         yield f"{row.number or row.id}: marked {'open' if row.is_open else 'settled'} with a balance of {row.balance}"

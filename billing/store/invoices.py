@@ -94,7 +94,7 @@ def add_to_amounts(conn: Connection, invoice_id: int, on: date, paid: Decimal = 
 def rebuild_open_flags(conn: Connection) -> None:
     """Set is_open from the sums (migration 3, demo load)."""
     conn.execute(invoices.update().values(
-        is_open=invoices.c.payable - invoices.c.paid_amount - invoices.c.credited_amount > 0))
+        is_open=balance_expr() > 0))
 
 
 def credited_quantities(conn: Connection, invoice_id: int) -> dict[int, Decimal]:
@@ -119,8 +119,11 @@ def credit_notes_of(conn: Connection, invoice_id: int) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-def balance_expr() -> sa.ColumnElement[Any]:
-    return invoices.c.payable - invoices.c.paid_amount - invoices.c.credited_amount
+def balance_expr(table: Any = invoices) -> sa.ColumnElement[Any]:
+    """What the customer still owes on an invoice, from its maintained sums: `logic.invoice_balance` in
+    SQL, the one place the store writes it (`table`: the invoices table or an alias of it)."""
+    balance: sa.ColumnElement[Any] = table.c.payable - table.c.paid_amount - table.c.credited_amount
+    return balance
 
 
 def _display_status_is(status: str, as_of: date) -> list[sa.ColumnElement[bool]]:

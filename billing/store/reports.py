@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from billing.money import ZERO, minor_unit
+from billing.store.invoices import balance_expr
 from billing.store.schema import (
     allocations,
     collection_facts,
@@ -53,11 +54,6 @@ def _page(conn: Connection, query: sa.Select[Any], order: Sequence[Any], limit: 
 
 def _signed(kind: sa.ColumnElement[Any], amount: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     return sa.case((kind == CREDIT_NOTE, -amount), else_=amount)
-
-
-def balance_now(table: Any = invoices) -> sa.ColumnElement[Any]:
-    balance: sa.ColumnElement[Any] = table.c.payable - table.c.paid_amount - table.c.credited_amount
-    return balance
 
 
 def period_start(column: sa.ColumnElement[Any], granularity: str) -> sa.ColumnElement[Any]:
@@ -322,7 +318,7 @@ def open_items(as_of: date, customer_ids: Sequence[int] = (), currencies: Sequen
     untouched = (sa.select(*columns, i.c.payable.label("balance"))
                  .where(*eligible, sa.or_(i.c.first_activity_on.is_(None), i.c.first_activity_on > d),
                         i.c.payable > 0))
-    all_before = (sa.select(*columns, balance_now().label("balance"))
+    all_before = (sa.select(*columns, balance_expr().label("balance"))
                   .where(*eligible, i.c.last_activity_on <= d, i.c.is_open))
     credit_notes = invoices.alias("later_cn")
     after = sa.union_all(
@@ -331,7 +327,7 @@ def open_items(as_of: date, customer_ids: Sequence[int] = (), currencies: Sequen
         sa.select(credit_notes.c.credited_invoice_id, credit_notes.c.payable)
         .where(credit_notes.c.kind == CREDIT_NOTE, credit_notes.c.status == ISSUED, credit_notes.c.issue_date > d),
     ).subquery("after")
-    straddling = sa.select(*columns, balance_now().label("now")).where(*eligible, straddles).subquery("straddling")
+    straddling = sa.select(*columns, balance_expr().label("now")).where(*eligible, straddles).subquery("straddling")
     corrected = (
         sa.select(*[straddling.c[c.name] for c in columns],
                   (sa.func.min(straddling.c.now) + sa.func.sum(after.c.amount)).label("balance"))
