@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from billing.errors import BillingError, PermissionDeniedError, SessionEndedError
 from billing.users import User
@@ -65,33 +66,42 @@ def callback(func: F) -> F:
 def _checked(func: F) -> F:
     @functools.wraps(func)
     def run(*args: Any, **kwargs: Any) -> Any:
-        recheck()
+        if _is_partial_run():  # a full run has just been through app.py's gate: no second read
+            recheck()
         return func(*args, **kwargs)
 
     return run  # type: ignore[return-value]
 
 
-def recheck() -> User:
-    """The user as the database has them now; leaves for app.py's gate if they lost access or changed role."""
-    kept: User | None = st.session_state.get("user")
-    if kept is None:
+def _is_partial_run() -> bool:
+    ctx = get_script_run_ctx()
+    return ctx is None or bool(ctx.fragment_ids_this_run)
+
+
+def recheck() -> None:
+    """Leave for app.py's gate if the user lost access or changed role since the tab's last full run."""
+    if st.session_state.get("user") is None:
         st.rerun(scope="app")
-    live = auth.current_user(context.db(), kept.username, st.session_state.get("auth_token"))
-    if live is None:
-        _signed_out(SessionEndedError().message)
-    elif live.role != kept.role:
-        _role_changed(live)
-    return live  # type: ignore[return-value]  # both branches above rerun
+    _leave_if_changed(_live_user(), rerun=True)
 
 
 def refused(exc: PermissionDeniedError, rerun: bool = True) -> bool:
     """After the domain refused an act: if the user lost access or their role changed meanwhile, rerun the
     tab through the gate (never returns then; in a callback, where no rerun can be asked, the state is
     prepared for the run that follows, and True returned); otherwise False: the caller shows the refusal."""
+    return _leave_if_changed(None if isinstance(exc, SessionEndedError) else _live_user(), rerun)
+
+
+def _live_user() -> User | None:
     kept: User | None = st.session_state.get("user")
-    live = None
-    if kept is not None and not isinstance(exc, SessionEndedError):
-        live = auth.current_user(context.db(), kept.username, st.session_state.get("auth_token"))
+    if kept is None:
+        return None
+    return auth.current_user(context.db(), kept.username, st.session_state.get("auth_token"))
+
+
+def _leave_if_changed(live: User | None, rerun: bool) -> bool:
+    """Send the tab to the sign-in form (no live user) or to the new role's pages; False if neither applies."""
+    kept: User | None = st.session_state.get("user")
     if live is None:
         _signed_out(SessionEndedError().message, rerun)
         return True
@@ -123,11 +133,6 @@ def keep_user(live: User) -> None:
         notice(f"Your role was changed to {live.role} meanwhile, so nothing was done. The menu and this page now "
                "show what that role may do.")
     st.session_state["user"] = live
-
-
-def _role_changed(live: User) -> None:
-    keep_user(live)
-    st.rerun(scope="app")
 
 
 def notice(message: str) -> None:
