@@ -7,7 +7,8 @@ import logging
 import streamlit as st
 
 from billing import users
-from billing.errors import BillingError
+from billing.config import current_settings
+from billing.errors import BillingError, ConfigError
 from ui import access, context
 from ui.auth import sign_in_gate, sign_out_button
 from ui.feedback import guarded, show_flashes, show_unexpected
@@ -17,6 +18,11 @@ from ui.pages import pages_for
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # subsetting a PDF font logs ~100 lines at INFO
 st.set_page_config(page_title="Billing portal", page_icon="🧾", layout="wide")  # an emoji needs no web font
+try:
+    current_settings()  # a bad BILLING_* value: its message, before anything opens the database
+except ConfigError as exc:
+    st.error(plain(exc.message), icon=":material/error:")
+    st.stop()
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from billing import seals, signing
-from billing.auth_keys import ConfigurationError
+from billing.errors import ConfigError
 from billing.permissions import Actor, require
 from billing.store import audit as audit_store
 from billing.store import audit_files
@@ -149,7 +149,7 @@ def _writer(conn: Connection) -> _Writer:
         recorded = audit_files.read_head(path)
     except HeadFileError as exc:
         log.error("%s", exc.message)
-        raise ConfigurationError("The file recording the audit trail's head is damaged: an administrator must "
+        raise ConfigError("The file recording the audit trail's head is damaged: an administrator must "
                                  "restore it (README: 'What the audit trail proves'). Nothing was saved.") from exc
     if recorded is None:
         last_id, last_hash = audit_store.head(conn)
@@ -157,14 +157,14 @@ def _writer(conn: Connection) -> _Writer:
         last = audit_store.event_at(conn, last_id) if last_id else None
         if last is not None and keyed_hash(last, key) == last["hash"]:
             log.error("The audit chain is keyed but its head file %s is missing.", path)
-            raise ConfigurationError("The audit trail is keyed, but the file recording its head is missing: an "
+            raise ConfigError("The audit trail is keyed, but the file recording its head is missing: an "
                                      "administrator must put it back beside the database file (README: 'What "
                                      "the audit trail proves'). Nothing was saved.")
         try:
             recorded = audit_files.start_head(path, Head(last_id + 1, last_id, last_hash))
         except HeadFileError as exc:
             log.error("%s", exc.message)
-            raise ConfigurationError("The file recording the audit trail's head cannot be created beside the "
+            raise ConfigError("The file recording the audit trail's head cannot be created beside the "
                                      "database file: an administrator must check that folder. Nothing was "
                                      "saved.") from exc
         return _Writer(last_id, last_hash, key, recorded.keyed_from, path, True)
@@ -184,7 +184,7 @@ def _existing_key(url: str, keyed: Head | None) -> bytes:
     if key is None:
         log.error("The audit chain is keyed but its key file %s is missing.",
                   signing.key_path(url, signing.AUDIT_KEY_FILE))
-        raise ConfigurationError("The audit trail is keyed, but its key file is missing: an administrator must put "
+        raise ConfigError("The audit trail is keyed, but its key file is missing: an administrator must put "
                                  "it back beside the database file (README: 'What the audit trail proves'). "
                                  "Nothing was saved.")
     return key

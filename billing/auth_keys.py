@@ -15,18 +15,11 @@ from pathlib import Path
 import jwt
 import sqlalchemy as sa
 
-from billing.errors import BillingError
+from billing.config import MIN_KEY_LENGTH, PUBLISHED_COOKIE_KEYS, current_settings, is_weak_key
+from billing.errors import ConfigError
 
 COOKIE_NAME = "billing_session"
 KEY_FILE = ".cookie_key"
-MIN_KEY_LENGTH = 32
-DEFAULT_SESSION_HOURS = 24
-# streamlit-authenticator's default cookie key: a token signed with it is forgeable by anyone.
-_PUBLISHED_KEYS = frozenset({"some_key", "some_signature_key", "abcdef"})
-
-
-class ConfigurationError(BillingError):
-    """The server is not configured correctly."""
 
 
 def key_file(database_url: str) -> Path:
@@ -40,9 +33,9 @@ def key_file(database_url: str) -> Path:
 
 def cookie_key(database_url: str) -> str:
     """The installation's cookie key: from the environment, else read (or created once) from its file."""
-    configured = os.environ.get("BILLING_COOKIE_KEY")
+    configured = current_settings().cookie_key  # checked there
     if configured is not None:
-        return _checked(configured, "BILLING_COOKIE_KEY")
+        return configured
     path = key_file(database_url)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -56,22 +49,15 @@ def cookie_key(database_url: str) -> str:
 
 
 def _checked(key: str, source: str) -> str:
-    if len(key) < MIN_KEY_LENGTH or key in _PUBLISHED_KEYS:
-        raise ConfigurationError(f"The cookie key in {source} is too short or well known; "
-                                 f"use at least {MIN_KEY_LENGTH} random characters.")
+    if is_weak_key(key, PUBLISHED_COOKIE_KEYS):
+        raise ConfigError(f"The cookie key in {source} is too short or well known; "
+                          f"use at least {MIN_KEY_LENGTH} random characters.")
     return key
 
 
 def session_lifetime() -> timedelta:
     """How long a sign-in lasts: BILLING_SESSION_HOURS (default 24)."""
-    raw = os.environ.get("BILLING_SESSION_HOURS", str(DEFAULT_SESSION_HOURS))
-    try:
-        hours = float(raw)  # float ok: a duration in hours, not money
-    except ValueError:
-        hours = -1.0
-    if not 0 < hours <= 24 * 90:
-        raise ConfigurationError("BILLING_SESSION_HOURS must be a number of hours between 0 and 2160.")
-    return timedelta(hours=hours)
+    return current_settings().session_lifetime
 
 
 def issue_token(key: str, username: str, lifetime: timedelta, now: datetime | None = None) -> tuple[str, datetime]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from billing.config import current_settings
 from billing.errors import BillingError
 from billing.permissions import ROLES, SYSTEM
 from billing.store.db import Database, database_url, storage_error
@@ -166,6 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A failure is one line on stderr ("Error: ..."), not that line and its log record (the server logs them).
     logging.getLogger("billing").addHandler(logging.NullHandler())
     try:
+        current_settings()  # a bad BILLING_* value: its message, before anything opens the database
         return int(args.func(args))
     except BillingError as exc:
         print(f"Error: {exc.message}", file=sys.stderr)

@@ -63,3 +63,7 @@ class DatabaseLockedError(StorageError):
 
 class DatabaseReplacedError(StorageError):
     """The database file was deleted or replaced while the server was running: nothing was saved."""
+
+
+class ConfigError(BillingError):
+    """The server is not configured correctly."""

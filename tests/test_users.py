@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from conftest import assert_refused
 
 from billing import auth_keys, users
-from billing.errors import AuthenticationError, NotFoundError, PermissionDeniedError, ValidationError
+from billing.errors import AuthenticationError, ConfigError, NotFoundError, PermissionDeniedError, ValidationError
 from billing.permissions import Actor
 from billing.store.db import Database, utcnow
 from billing.store.schema import auth_sessions, login_attempts
@@ -352,7 +352,7 @@ def test_the_environment_key_wins_and_must_be_strong(tmp_path: Path, monkeypatch
     assert auth_keys.cookie_key(url) == "s" * 40
     for weak in ("some_key", "short"):
         monkeypatch.setenv("BILLING_COOKIE_KEY", weak)
-        with pytest.raises(auth_keys.ConfigurationError):
+        with pytest.raises(ConfigError):
             auth_keys.cookie_key(url)
 
 
@@ -378,7 +378,7 @@ def test_session_lifetime(monkeypatch: pytest.MonkeyPatch, raw: str | None, hour
 @pytest.mark.parametrize("raw", ["0", "-1", "soon", "100000"])
 def test_a_bad_session_lifetime_is_refused(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
     monkeypatch.setenv("BILLING_SESSION_HOURS", raw)
-    with pytest.raises(auth_keys.ConfigurationError):
+    with pytest.raises(ConfigError):
         auth_keys.session_lifetime()
 
 

@@ -25,13 +25,13 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from billing.config import current_settings
 from billing.errors import ConflictError, DatabaseLockedError, DatabaseReplacedError, DiskFullError, StorageError
 from billing.store import schema
 
 log = logging.getLogger("billing.store")
 T = TypeVar("T")
 
-DEFAULT_URL = "duckdb:///data/billing.duckdb"
 _RETRIES = 30
 _CONFLICT_MARKERS = ("Conflict on", "conflict on", "could not serialize", "deadlock detected",
                      "Catalog write-write conflict", "TransactionContext Error")
@@ -39,7 +39,7 @@ _CONFLICT_MARKERS = ("Conflict on", "conflict on", "could not serialize", "deadl
 
 def database_url() -> str:
     """The SQLAlchemy URL of the database: BILLING_DATABASE_URL, or the embedded DuckDB file."""
-    return os.environ.get("BILLING_DATABASE_URL", DEFAULT_URL)
+    return current_settings().database_url
 
 
 def utcnow() -> datetime:
