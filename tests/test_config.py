@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from billing import cli, config
+from billing import auth_keys, cli, config, signing, users
 from billing.config import Settings
 from billing.errors import BillingError, ConfigError
+from billing.store.db import database_url
 from ui.format import plain
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,6 +142,19 @@ def test_current_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("BILLING_BCRYPT_ROUNDS", "1")
     with pytest.raises(ConfigError, match="BILLING_BCRYPT_ROUNDS"):
         config.current_settings()
+
+
+def test_the_services_read_their_settings_through_the_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = f"duckdb:///{tmp_path}/app.duckdb"
+    for variable, value in [("BILLING_DATABASE_URL", url), ("BILLING_COOKIE_KEY", "c" * 32),
+                            ("BILLING_AUDIT_KEY", "a" * 32), ("BILLING_BACKUP_KEY", "b" * 32),
+                            ("BILLING_SESSION_HOURS", "3"), ("BILLING_BCRYPT_ROUNDS", "5")]:
+        monkeypatch.setenv(variable, value)
+    assert database_url() == url
+    assert auth_keys.cookie_key(url) == "c" * 32 and auth_keys.session_lifetime() == timedelta(hours=3)
+    assert signing.audit_key(url) == b"a" * 32 and signing.backup_key(url) == b"b" * 32
+    assert users.hash_password("a long enough secret").startswith("$2b$05$")
+    assert not list(tmp_path.iterdir())  # no key file written when the environment gives the key
 
 
 def test_only_billing_config_reads_the_environment() -> None:
