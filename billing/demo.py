@@ -19,9 +19,8 @@ import pyarrow.compute as pc
 from billing import audit
 from billing.errors import StateError
 from billing.permissions import Actor, require
-from billing.store import bulk, schema
+from billing.store import bulk, facts, schema
 from billing.store import invoices as invoice_store
-from billing.store import reports as report_store
 from billing.store.db import Database
 
 SCALES = {"S": 0.01, "M": 0.1, "L": 1.0}  # float ok: a size factor, not money
@@ -283,10 +282,10 @@ def load_demo(db: Database, actor: Actor, scale: str, as_of: date, seed: int = 7
         raw = db.raw_duckdb(conn)
         for name, (data, scaled) in tables.items():
             bulk.load_arrow(conn, raw, schema.metadata.tables[name], data, scaled)
-        report_store.rebuild_activity_dates(conn)
+        facts.rebuild_activity_dates(conn)
         invoice_store.rebuild_open_flags(conn)
-        report_store.rebuild_sales_facts(conn)
-        report_store.rebuild_collection_facts(conn)
+        facts.rebuild_sales_facts(conn)
+        facts.rebuild_collection_facts(conn)
         for name, seq in (("customers", "customers_id_seq"), ("invoices", "invoices_id_seq"),
                           ("payments", "payments_id_seq"), ("allocations", "allocations_id_seq"),
                           ("products", "products_id_seq"), ("tax_rates", "tax_rates_id_seq")):
