@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from billing.money import ZERO, minor_unit
-from billing.store.reports import CREDIT_NOTE, ISSUED, Condition, _signed
+from billing.store.report_filters import CREDIT_NOTE, ISSUED, Condition, signed_amount
 from billing.store.schema import allocations, collection_facts, invoice_lines, invoice_taxes, invoices, sales_facts
 
 
@@ -114,7 +114,7 @@ def _fact_selects(where: Condition, currencies: Sequence[str],
     product_rows = (
         sa.select(doc.c.id, sa.literal("product"), doc.c.kind, doc.c.customer_id, doc.c.currency, doc.c.issue_date,
                   invoice_lines.c.product_id, invoice_lines.c.vat_category, invoice_lines.c.vat_rate,
-                  _signed(doc.c.kind, sa.func.sum(invoice_lines.c.net_amount)), _signed(doc.c.kind, vat))
+                  signed_amount(doc.c.kind, sa.func.sum(invoice_lines.c.net_amount)), signed_amount(doc.c.kind, vat))
         .select_from(invoice_lines.join(doc, doc.c.id == invoice_lines.c.invoice_id))
         .where(where, doc.c.status == ISSUED, *lines_where)
         .group_by(doc.c.id, doc.c.kind, doc.c.customer_id, doc.c.currency, doc.c.issue_date,
@@ -122,7 +122,7 @@ def _fact_selects(where: Condition, currencies: Sequence[str],
     tax_rows = (
         sa.select(doc.c.id, sa.literal("tax"), doc.c.kind, doc.c.customer_id, doc.c.currency, doc.c.issue_date,
                   sa.cast(sa.null(), sa.BigInteger), invoice_taxes.c.vat_category, invoice_taxes.c.vat_rate,
-                  _signed(doc.c.kind, invoice_taxes.c.taxable), _signed(doc.c.kind, invoice_taxes.c.tax))
+                  signed_amount(doc.c.kind, invoice_taxes.c.taxable), signed_amount(doc.c.kind, invoice_taxes.c.tax))
         .select_from(invoice_taxes.join(doc, doc.c.id == invoice_taxes.c.invoice_id))
         .where(where, doc.c.status == ISSUED, *taxes_where))
     return product_rows, tax_rows
