@@ -22,6 +22,7 @@ from billing.store.report_filters import (
     one_of,
     period_start,
     with_products,
+    without_total,
 )
 from billing.store.schema import allocations, customers, invoices
 
@@ -174,13 +175,7 @@ def overdue_items(conn: Connection, as_of: date, edges: Sequence[date], currenci
                                                              counts.c.currency == page.c.currency))
                                    .join(customers, customers.c.id == page.c.customer_id))
                       .order_by(page.c.bucket.desc(), page.c.balance_rank.desc(), page.c.due_date, page.c.id))
-    if rows:
-        total = int(rows[0]["total_rows"])
-    else:
-        total = int(conn.execute(sa.select(sa.func.count()).select_from(overdue)).scalar_one())
-    for row in rows:
-        del row["total_rows"]
-    return rows, total
+    return without_total(conn, rows, overdue)
 
 
 def paying_habits(conn: Connection, as_of: date, customer_ids: Sequence[int]) -> Rows:

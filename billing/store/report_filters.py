@@ -30,11 +30,16 @@ def fetch_page(conn: Connection, query: sa.Select[Any], order: Sequence[Any], li
                offset: int) -> tuple[Rows, int]:
     """One page of a query and the number of rows it has in all (one execution in the usual case)."""
     counted = query.add_columns(sa.func.count().over().label("total_rows")).order_by(*order)
-    rows = fetch_rows(conn, counted.limit(limit).offset(offset))
+    return without_total(conn, fetch_rows(conn, counted.limit(limit).offset(offset)), query.subquery())
+
+
+def without_total(conn: Connection, rows: Rows, source: sa.FromClause) -> tuple[Rows, int]:
+    """A page's rows without their `total_rows` window count, and that count: read from the first
+    row, or counted in `source` when the page is empty (past the last row, or no rows at all)."""
     if rows:
         total = int(rows[0]["total_rows"])
     else:
-        total = int(conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one())
+        total = int(conn.execute(sa.select(sa.func.count()).select_from(source)).scalar_one())
     for row in rows:
         del row["total_rows"]
     return rows, total

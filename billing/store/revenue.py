@@ -238,18 +238,21 @@ def days_to_pay(conn: Connection, date_from: date, date_to: date, split_from: da
                       .group_by(inner.c.currency, inner.c.period))
 
 
-def product_names(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+def _names(conn: Connection, table: sa.Table, ids: Sequence[int]) -> dict[int, str]:
     if not ids:
         return {}
-    rows = conn.execute(sa.select(products.c.id, products.c.name).where(products.c.id.in_(list(ids))))
+    rows = conn.execute(sa.select(table.c.id, table.c.name).where(table.c.id.in_(list(ids))))
     return {int(r.id): str(r.name) for r in rows}
+
+
+def product_names(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
+    """The names of these products, by id."""
+    return _names(conn, products, ids)
 
 
 def customer_names(conn: Connection, ids: Sequence[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = conn.execute(sa.select(customers.c.id, customers.c.name).where(customers.c.id.in_(list(ids))))
-    return {int(r.id): str(r.name) for r in rows}
+    """The names of these customers, by id."""
+    return _names(conn, customers, ids)
 
 
 def tax_totals(conn: Connection, date_from: date, date_to: date, currencies: Sequence[str]) -> Rows:
