@@ -6,11 +6,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from conftest import ACCOUNTANT, ADMIN, ANALYST, TODAY, Seed, draft, issued, line
 
 from billing import customer_overview, invoices, payments
 from billing.errors import PermissionDeniedError
 from billing.store.db import Database
+from tests.conftest import ACCOUNTANT, ADMIN, ANALYST, TODAY, Seed, draft, issued, line
 
 
 def pay(db: Database, customer_id: int, amount: str, currency: str = "EUR", on: date = TODAY,

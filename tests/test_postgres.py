@@ -6,60 +6,21 @@ Starts a throwaway PostgreSQL 15 cluster on 127.0.0.1 (initdb + pg_ctl, about a 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
-from billing import audit, catalog, customers, invoices, payments, settings, signing
+from billing import audit, catalog, customers, invoices, payments, settings
 from billing.permissions import SYSTEM
 from billing.store.db import Database
 from billing.verify import verify_database
+from tests.conftest import PG_BIN
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 pytestmark = pytest.mark.skipif(not (PG_BIN / "initdb").exists() and not os.environ.get("CI"),
                                 reason="PostgreSQL 15 server binaries are not installed")
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    # initdb refuses to run as root; the Debian package brings a 'postgres' user.
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    # Not under pytest's tmp dir: its parents are private to root, and the server runs as postgres.
-    folder = Path(tempfile.mkdtemp(prefix="billing-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    data = folder / "data"
-    subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "billing"]),
-                   check=True, capture_output=True)
-    subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
-                                 f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]),
-                   check=True, capture_output=True)
-    try:
-        subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "billing", "-d", "postgres", "-c",
-                        "CREATE DATABASE billing"], check=True, capture_output=True)
-        url = f"postgresql+psycopg://billing@127.0.0.1:{port}/billing"
-        yield url
-        head = signing.head_path(url)  # ./data keeps the chain's head per URL: a later run may get this port
-        if head is not None:
-            head.unlink(missing_ok=True)
-    finally:
-        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                       check=False, capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,6 @@ import duckdb
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from test_postgres import PG_BIN, pg_url  # noqa: F401  (the throwaway PostgreSQL cluster fixture)
 
 from billing import customers, invoices, logic, payments, reports, settings, signing
 from billing.catalog import create_product, create_tax_rate
@@ -34,6 +33,7 @@ from billing.store import facts
 from billing.store.db import Database
 from billing.store.migrations import MIGRATIONS
 from billing.verify import verify_database
+from tests.conftest import PG_BIN
 
 D = date
 TODAY = D(2025, 6, 30)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,16 +11,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from portal import ROOT, copy_portal, download_payload, ok, open_page
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
-from support import (
-    ROOT,
-    download_payload,
-    ok,
-    open_page,
-    recorded_downloads,  # noqa: F401 - the `downloads` fixture
-    seeded_database,
-)
 
 from billing import auth_keys, catalog, customers, invoices, logic, users
 from billing.money import format_money
@@ -42,35 +34,25 @@ class Portal:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Portal]:
+def template(tmp_path_factory: pytest.TempPathFactory, portal_template: Path) -> tuple[Path, Portal]:
     """Users, two tax rates, a product and a customer, built once and copied by every test (~0.05 s)."""
     folder = tmp_path_factory.mktemp("template")
-    db = seeded_database(folder, demo=False)
+    db = get_database(copy_portal(portal_template, folder))
     s19 = catalog.create_tax_rate(db, SYSTEM, {"name": "VAT 19%", "category": "S", "percent": "19"})
     s7 = catalog.create_tax_rate(db, SYSTEM, {"name": "VAT 7%", "category": "S", "percent": "7"})
     product = catalog.create_product(db, SYSTEM, {"name": "Consulting hour", "sku": "C-1", "unit": "h",
                                                   "unit_price": "120.00", "currency": "EUR", "tax_rate_id": s19})
     acme = customers.create_customer(db, SYSTEM, {"name": "Acme GmbH", "currency": "EUR", "terms_days": 14,
                                                   "address": "Hauptstr. 1\n10115 Berlin"})
-    forget_database(os.environ["BILLING_DATABASE_URL"])
+    forget_database(db.url)
     return folder, Portal(db, s19, s7, product, acme)
 
 
 @pytest.fixture
-def portal(tmp_path: Path, template: tuple[Path, Portal]) -> Portal:
-    """A copy of the template database, which the app under test opens (BILLING_DATABASE_URL)."""
+def portal(database_copy: Callable[[Path], Database], template: tuple[Path, Portal]) -> Portal:
+    """A copy of the template database, which the app under test opens."""
     folder, ids = template
-    for source in folder.glob("app.duckdb*"):
-        shutil.copyfile(source, tmp_path / source.name)
-    url = f"duckdb:///{tmp_path}/app.duckdb"
-    os.environ["BILLING_DATABASE_URL"] = url
-    return replace(ids, db=get_database(url))
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    """The demo data set (scale S), shared by the read-only tests of this module."""
-    return seeded_database(tmp_path_factory.mktemp("demo"))
+    return replace(ids, db=database_copy(folder))
 
 
 def issued_invoice(portal: Portal, *prices: str) -> int:
@@ -101,7 +83,6 @@ def labels(at: AppTest) -> set[str]:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_role_sees_the_list_and_an_invoice(demo_db: Database, role: str) -> None:
-    os.environ["BILLING_DATABASE_URL"] = demo_db.url
     at = ok(open_page(role, PAGE))
     assert "Invoices" in at.title.values
     at.segmented_control(key="inv_status").set_value("overdue").run()

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from portal import AS_OF, app_as
 from streamlit.testing.v1 import AppTest
 
 from billing import customer_overview
@@ -15,7 +16,6 @@ from billing.invoices import list_invoices
 from billing.permissions import SYSTEM
 from billing.store.db import Database
 from billing.store.schema import audit_events, customers
-from tests.support import AS_OF, app_as, page_db, page_template, scan_components_once  # noqa: F401 - fixtures
 from ui import format as fmt
 from ui.tables import Column, display_frame, export_frame, pdf_totals
 
