@@ -17,9 +17,10 @@ from billing.money import KNOWN_CURRENCIES
 from ui import context
 from ui.context import go
 from ui.format import plain
-from ui.invoice_editor import customer_picker, invoice_editor
+from ui.invoice_editor import invoice_editor
 from ui.invoice_view import invoice_view
 from ui.tables import Column, clear_selection, paged_table
+from ui.widgets import customer_picker
 
 TABLE = "invoices"
 STATUSES = {"all": "All", "draft": "Drafts", "unpaid": "Unpaid", "partially_paid": "Partially paid", "paid": "Paid",
@@ -66,7 +67,7 @@ def invoice_list() -> None:
 
     query: dict[str, Any] = {"status": None if status in ("all", "credit_note") else status,
                              "kind": "credit_note" if status == "credit_note" else None,
-                             "customer_id": customer[0] if customer else None, "currency": currency,
+                             "customer_id": customer.id if customer else None, "currency": currency,
                              "date_from": date_from, "date_to": date_to, "search": (search or "").strip()}
     db, actor, today = context.db(), context.actor(), context.today()
 
@@ -76,7 +77,7 @@ def invoice_list() -> None:
             row["number"] = row["number"] or "Draft"
         return rows, total
 
-    words = {"Status": STATUSES[status], "Customer": customer[1] if customer else "", "Currency": currency or "",
+    words = {"Status": STATUSES[status], "Customer": customer.name if customer else "", "Currency": currency or "",
              "Issued from": _day(date_from), "Issued to": _day(date_to), "Number": query["search"]}
     selected = paged_table(TABLE, fetch, COLUMNS, filters={k: v for k, v in words.items() if v},
                            title="Invoices", empty="No invoices match these filters.")

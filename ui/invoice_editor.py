@@ -7,80 +7,26 @@ What the user typed stays text until the domain parses it: no amount is ever a f
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import streamlit as st
 
-from billing import catalog, customers, invoices, logic
+from billing import catalog, invoices, logic
 from billing.errors import BillingError
-from billing.money import decimals_of, minor_unit
 from ui import access, context
 from ui import format as fmt
 from ui.feedback import run_action
 from ui.format import plain
-from ui.invoice_view import amount_rows, number_text, totals_rows, vat_label
+from ui.widgets import CustomerChoice, amount_rows, amount_text, customer_picker, number_text, totals_rows
 
 _STATE = "invoice_editor"  # {"target": "new" | invoice id, "lines": [row ids], "items": [row ids], "next": int}
 _SENTINEL = "ie_notes"  # a widget of the editor: gone from session state when the editor was not shown
 LINE_COLUMNS = [2.4, 3.1, 0.9, 0.8, 1.2, 1.1, 2.0, 1.3, 0.4]
-PICKER_SIZE = 1000  # customers listed in one select box (the browser filters them as the user types)
 ITEM_COLUMNS = [1.6, 2.8, 1.4, 2.0, 0.4]
 
 
 def _key(kind: str, row: int, field: str) -> str:
     return f"ie_{kind}{row}_{field}"
-
-
-def amount_text(value: Decimal | None, currency: str) -> str:
-    """A stored amount as editable text, with at least the currency's decimals (120.00, 0.125)."""
-    if value is None:
-        return ""
-    digits = max(minor_unit(currency), decimals_of(value))
-    return f"{value:.{digits}f}"
-
-
-# --- customer picker (also used by the payments page) --------------------------------------------
-
-def customer_picker(key: str, *, label: str = "Customer", preselect: int | None = None,
-                    placeholder: str = "Choose a customer") -> tuple[int, str, str] | None:
-    """A customer select box; type in it to narrow the list.
-
-    Up to PICKER_SIZE customers are listed at once. A larger customer base also gets a search box
-    that narrows the list in the database first. Returns (id, name, currency) or None.
-    """
-    db, actor = context.db(), context.actor()
-    if preselect is not None and key not in st.session_state:
-        st.session_state[key] = preselect
-    text = st.session_state.get(f"{key}_search", "")
-    rows, total = customers.search_customers(db, actor, text or "", limit=PICKER_SIZE)
-    searching = bool(text) or total > PICKER_SIZE
-    found = {int(r["id"]): (int(r["id"]), str(r["name"]), str(r["currency"])) for r in rows}
-    current = st.session_state.get(key)
-    if current is not None and current not in found:
-        try:
-            row = customers.get_customer(db, actor, int(current))
-            found = {int(current): (int(current), row["name"], row["currency"]), **found}
-        except BillingError:
-            st.session_state.pop(key, None)
-    if searching:
-        # More customers than one list holds: the search comes first, and the list shows its matches.
-        search, pick = st.columns([2, 3], vertical_alignment="bottom")
-        search.text_input("Find a customer", key=f"{key}_search", placeholder=f"Name or email, {total:,} customers",
-                          icon=":material/search:")
-        if text and len(rows) == 1 and current is None:
-            st.session_state[key] = int(rows[0]["id"])  # one match: take it
-        if not text:
-            placeholder = f"The first {len(rows):,}: search to find others"
-        elif total > len(rows):
-            placeholder = f"{total:,} matches, the first {len(rows):,} shown"
-        else:
-            placeholder = f"{total:,} match{'' if total == 1 else 'es'}"
-    else:
-        pick = st.container()
-    chosen = pick.selectbox(label, list(found), key=key, placeholder=placeholder, index=None,
-                            format_func=lambda cid: f"{found[cid][1]} · {found[cid][2]}" if cid in found else str(cid))
-    return found.get(chosen) if chosen is not None else None
 
 
 # --- editor state --------------------------------------------------------------------------------
@@ -277,11 +223,11 @@ def _item_rows(rates: dict[int, dict[str, Any]]) -> None:
                         help="Remove", on_click=_remove_row, args=("items", row))
 
 
-def _preview(customer: tuple[int, str, str] | None) -> tuple[Any, list[int], str | None]:
+def _preview(customer: CustomerChoice | None) -> tuple[Any, list[int], str | None]:
     """(totals or None, rows priced, message to show instead of totals)."""
     if customer is None:
         return None, [], "Choose a customer to see the totals."
-    data, rows = draft_data(customer[0])
+    data, rows = draft_data(customer.id)
     if not data["lines"]:
         return None, rows, "Add a line to see the totals."
     try:
@@ -330,7 +276,7 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
     top[2].date_input("Due date", key="ie_due_date", value=None, format="YYYY-MM-DD",
                       min_value=logic.FIRST_DATE, max_value=logic.LAST_DATE,
                       help="Leave empty to use the customer's payment terms.")
-    currency = customer[2] if customer else context.base_currency()
+    currency = customer.currency if customer else context.base_currency()
     totals, rows, message = _preview(customer)
     nets = {row: fmt.money(net, currency) for row, net in zip(rows, totals.line_nets, strict=True)} if totals else {}
 
@@ -361,10 +307,10 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
             cancel()
 
 
-def _save(target: int | str, customer: tuple[int, str, str] | None, saved: Callable[[int], None]) -> None:
+def _save(target: int | str, customer: CustomerChoice | None, saved: Callable[[int], None]) -> None:
     if customer is None:
         return
-    data, _ = draft_data(customer[0])
+    data, _ = draft_data(customer.id)
     db, actor = context.db(), context.actor()
     def save() -> int:
         if target == "new":
@@ -379,4 +325,4 @@ def _save(target: int | str, customer: tuple[int, str, str] | None, saved: Calla
         st.rerun()
 
 
-__all__ = ["customer_picker", "draft_data", "invoice_editor", "start_editing", "vat_label"]
+__all__ = ["draft_data", "invoice_editor", "start_editing"]
