@@ -166,7 +166,7 @@ def test_accountant_creates_a_draft_with_live_totals_saves_and_issues(portal: Po
     at.button(key="issue").click().run()
     assert "Issue invoice" in labels(at)
     at.button(key="confirm_issue").click().run()
-    number = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today()).header["number"]
+    number = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today()).header.number
     assert number and ok(at).subheader.values == [f"Invoice {number}"]
     assert [t.value for t in at.toast] == ["Invoice issued"]
 
@@ -239,7 +239,7 @@ def test_a_credit_note_for_chosen_lines_reduces_the_balance(portal: Portal) -> N
     view = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today())
     assert view.balance == Decimal("238.00") and view.status == "partially_paid"
     assert ok(at).metric[0].value == "€238.00"
-    assert view.credit_notes[0]["number"] in shown(at)
+    assert view.credit_notes[0].number in shown(at)
 
 
 def test_lines_are_credited_at_the_vat_rate_the_invoice_charged(portal: Portal) -> None:
@@ -263,8 +263,8 @@ def test_the_whole_invoice_can_be_credited(portal: Portal) -> None:
     view = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today())
     assert view.status == "credited"
     note = view.credit_notes[0]
-    at.button(key=f"open_credit_{note['id']}").click().run()
-    assert ok(at).subheader.values == [f"Credit note {note['number']}"] and at.metric[0].value == "€238.00"
+    at.button(key=f"open_credit_{note.id}").click().run()
+    assert ok(at).subheader.values == [f"Credit note {note.number}"] and at.metric[0].value == "€238.00"
     assert {"Credit note…", "Void…", "Duplicate", "Record payment"}.isdisjoint(labels(at))
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import streamlit as st
 
-from billing import invoices, logic
+from billing import credit_notes, invoices, logic
+from billing.documents import InvoiceDocument
 from billing.errors import BillingError, ValidationError
-from billing.invoices import InvoiceView
 from ui import access, context
 from ui import format as fmt
 from ui.feedback import run_action
@@ -43,15 +43,15 @@ def _finish(action: Callable[[], Any], success: str, then: Callable[[Any], None]
 
 
 @access.dialog("Issue invoice", on_dismiss=close_dialog)
-def _issue_dialog(view: InvoiceView) -> None:
+def _issue_dialog(view: InvoiceDocument) -> None:
     today = context.today()
-    on = view.header["issue_date"] or today
+    on = view.header.issue_date or today
     try:
-        due = fmt.day(logic.due_date_for(on, int(view.customer.get("terms_days") or 0), view.header["due_date"]))
+        due = fmt.day(logic.due_date_for(on, int(view.customer.terms_days or 0), view.header.due_date))
     except BillingError:  # the domain explains a bad due date when issuing
         due = "—"
-    st.markdown(f"Issue this invoice to **{plain(view.customer.get('name', ''))}** for "
-                f"**{plain(fmt.money(view.totals.payable, view.header['currency']))}**?")
+    st.markdown(f"Issue this invoice to **{plain(view.customer.name)}** for "
+                f"**{plain(fmt.money(view.totals.payable, view.currency))}**?")
     st.markdown(f"It gets the next invoice number, is dated **{fmt.day(on)}** and falls due on **{due}**. "
                 "After that it can no longer be edited, only voided or credited.")
     yes, no = st.columns(2)
@@ -64,8 +64,8 @@ def _issue_dialog(view: InvoiceView) -> None:
 
 
 @access.dialog("Void invoice", on_dismiss=close_dialog)
-def _void_dialog(view: InvoiceView) -> None:
-    st.markdown(f"Voiding cancels invoice **{plain(view.header['number'])}**. It keeps its number and stays on "
+def _void_dialog(view: InvoiceDocument) -> None:
+    st.markdown(f"Voiding cancels invoice **{plain(view.header.number)}**. It keeps its number and stays on "
                 "record, marked void. Only an invoice without payments or credit notes can be voided.")
     reason = st.text_area("Reason", key="void_reason", placeholder="e.g. issued to the wrong customer", height=80)
     yes, no = st.columns(2)
@@ -78,17 +78,17 @@ def _void_dialog(view: InvoiceView) -> None:
 
 
 @access.dialog("Credit note", width="large", on_dismiss=close_dialog)
-def _credit_dialog(view: InvoiceView) -> None:
-    currency = view.header["currency"]
+def _credit_dialog(view: InvoiceDocument) -> None:
+    currency = view.currency
     header = view.header
-    remaining = header["payable"] - header["credited_amount"]
-    intro = f"Credit invoice **{plain(header['number'])}** of **{plain(fmt.money(header['payable'], currency))}**"
-    if header["credited_amount"]:
+    remaining = logic.creditable_amount(header.payable, header.credited_amount)
+    intro = f"Credit invoice **{plain(header.number)}** of **{plain(fmt.money(header.payable, currency))}**"
+    if header.credited_amount:
         intro += f", of which **{plain(fmt.money(remaining, currency))}** can still be credited"
-    if header["paid_amount"]:
+    if header.paid_amount:
         intro += ". What was paid beyond what then remains becomes credit for the customer"
     st.markdown(intro + ".")
-    options = ["whole", "lines"] if header["credited_amount"] == 0 else ["lines"]
+    options = ["whole", "lines"] if logic.can_credit_whole(header.credited_amount) else ["lines"]
     scope = st.radio("What to credit", options, key="credit_scope", horizontal=True,
                      format_func={"whole": "The whole invoice", "lines": "Chosen lines and quantities"}.get)
     quantities: dict[int, str] = {}
@@ -99,21 +99,21 @@ def _credit_dialog(view: InvoiceView) -> None:
         head[2].caption("Quantity to credit")
         for line in view.lines:
             row = st.columns([5, 2, 2], vertical_alignment="center")
-            row[0].markdown(plain(line["description"]))
-            quantity = f"{number_text(line['quantity'])} {line['unit'] or ''}".strip()
-            row[1].markdown(f"{plain(quantity)} × {plain(fmt.price(line['unit_price'], currency))}")
-            quantities[int(line["position"])] = row[2].text_input(
-                "Quantity to credit", key=f"credit_qty_{line['position']}", label_visibility="collapsed",
+            row[0].markdown(plain(line.description))
+            quantity = f"{number_text(line.quantity)} {line.unit}".strip()
+            row[1].markdown(f"{plain(quantity)} × {plain(fmt.price(line.unit_price, currency))}")
+            quantities[line.position] = row[2].text_input(
+                "Quantity to credit", key=f"credit_qty_{line.position}", label_visibility="collapsed",
                 placeholder="0") or ""
     reason = st.text_input("Reason (printed on the credit note)", key="credit_reason",
-                           placeholder=f"Credit note for invoice {header['number']}")
+                           placeholder=f"Credit note for invoice {header.number}")
 
     chosen: dict[int, Decimal | str] = {position: text for position, text in quantities.items() if text.strip()}
 
     def credit() -> int:
         if scope == "lines" and not chosen:
             raise ValidationError("Enter the quantity to credit on at least one line.")
-        return invoices.create_credit_note(context.db(), context.actor(), view.id, today=context.today(),
+        return credit_notes.create_credit_note(context.db(), context.actor(), view.id, today=context.today(),
                                            reason=reason or "", quantities=chosen if scope == "lines" else None)
 
     _credit_preview(view, scope == "whole", chosen)
@@ -125,16 +125,16 @@ def _credit_dialog(view: InvoiceView) -> None:
         st.rerun()
 
 
-def _credit_preview(view: InvoiceView, whole: bool, chosen: dict[int, Decimal | str]) -> None:
+def _credit_preview(view: InvoiceDocument, whole: bool, chosen: dict[int, Decimal | str]) -> None:
     """The credit note's total before it is issued, checked as issuing it will be."""
-    currency = view.header["currency"]
+    currency = view.currency
     if whole:
-        st.markdown(f"Credit note total: **{plain(fmt.money(view.header['payable'], currency))}**")
+        st.markdown(f"Credit note total: **{plain(fmt.money(view.header.payable, currency))}**")
         return
     if not chosen:
         return
     try:
-        totals = invoices.preview_credit_note(context.db(), context.actor(), view.id, chosen)
+        totals = credit_notes.preview_credit_note(context.db(), context.actor(), view.id, chosen)
     except BillingError as exc:
         st.caption(plain(exc.message))
         return
@@ -144,8 +144,8 @@ def _credit_preview(view: InvoiceView, whole: bool, chosen: dict[int, Decimal | 
 
 
 @access.dialog("Delete draft", on_dismiss=close_dialog)
-def _delete_dialog(view: InvoiceView, on_deleted: Callable[[], None]) -> None:
-    st.markdown(f"Delete this draft for **{plain(view.customer.get('name', ''))}**? This cannot be undone.")
+def _delete_dialog(view: InvoiceDocument, on_deleted: Callable[[], None]) -> None:
+    st.markdown(f"Delete this draft for **{plain(view.customer.name)}**? This cannot be undone.")
     yes, no = st.columns(2)
     if yes.button("Delete draft", type="primary", key="confirm_delete", width="stretch"):
         _finish(lambda: invoices.delete_draft(context.db(), context.actor(), view.id), "Draft deleted",
@@ -157,10 +157,10 @@ def _delete_dialog(view: InvoiceView, on_deleted: Callable[[], None]) -> None:
 
 # --- the toolbar ---------------------------------------------------------------------------------
 
-def pdf_button(view: InvoiceView) -> None:
+def pdf_button(view: InvoiceDocument) -> None:
     from billing.pdf import render_invoice_pdf  # fonts and fpdf2 load on the first invoice shown, not at start
 
-    name = view.header["number"] or f"draft-{view.id}"
+    name = view.header.number or f"draft-{view.id}"
     db, actor, company, today = context.db(), context.actor(), context.company(), context.today()
 
     def pdf() -> bytes:
@@ -173,11 +173,11 @@ def pdf_button(view: InvoiceView) -> None:
                        mime="application/pdf", icon=":material/picture_as_pdf:", on_click="rerun", key="pdf")
 
 
-def toolbar(view: InvoiceView, *, edit: Callable[[int], None], pay: Callable[[InvoiceView], None],
+def toolbar(view: InvoiceDocument, *, edit: Callable[[int], None], pay: Callable[[InvoiceDocument], None],
              on_deleted: Callable[[], None]) -> None:
     """The actions the signed-in user may take on the document, and the dialog one of them opened."""
     write = context.allowed("invoices.write")
-    status = view.header["status"]
+    status = view.header.status
     with st.container(horizontal=True, gap="small"):
         if write and status == logic.DRAFT:
             if st.button("Issue…", type="primary", icon=":material/send:", key="issue"):
@@ -188,13 +188,13 @@ def toolbar(view: InvoiceView, *, edit: Callable[[int], None], pay: Callable[[In
                    and context.allowed("payments.write"))
         if can_pay and st.button("Record payment", type="primary", icon=":material/payments:", key="pay"):
             pay(view)
-        if write and status == logic.ISSUED and not view.is_credit_note:
-            if view.header["payable"] - view.header["credited_amount"] > 0 and st.button(
-                    "Credit note…", icon=":material/undo:", key="credit"):
-                _open_dialog("credit", view.id)
-            if view.header["paid_amount"] == 0 and view.header["credited_amount"] == 0 and st.button(
-                    "Void…", icon=":material/block:", key="void"):
-                _open_dialog("void", view.id)
+        header = view.header
+        if write and logic.can_credit(header.kind, status, header.payable, header.credited_amount) and st.button(
+                "Credit note…", icon=":material/undo:", key="credit"):
+            _open_dialog("credit", view.id)
+        if write and not view.is_credit_note and logic.can_void(status, header.paid_amount, header.credited_amount) \
+                and st.button("Void…", icon=":material/block:", key="void"):
+            _open_dialog("void", view.id)
         if write and not view.is_credit_note and st.button("Duplicate", icon=":material/content_copy:",
                                                            key="duplicate"):
             new_id = run_action(lambda: invoices.duplicate_invoice(context.db(), context.actor(), view.id),

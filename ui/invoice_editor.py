@@ -13,13 +13,15 @@ import streamlit as st
 
 from billing import catalog, invoices, logic
 from billing.errors import BillingError
+from billing.models import InvoiceDraftIn
 from ui import access, context
 from ui import format as fmt
 from ui.feedback import run_action
 from ui.format import plain
 from ui.widgets import CustomerChoice, amount_rows, amount_text, customer_picker, number_text, totals_rows
 
-_STATE = "invoice_editor"  # {"target": "new" | invoice id, "lines": [row ids], "items": [row ids], "next": int}
+_STATE = "invoice_editor"  # {"target": "new" | invoice id, "lines": [row ids], "allowance_charges": [row ids],
+#                            "next": int}
 _SENTINEL = "ie_notes"  # a widget of the editor: gone from session state when the editor was not shown
 LINE_COLUMNS = [2.4, 3.1, 0.9, 0.8, 1.2, 1.1, 2.0, 1.3, 0.4]
 ITEM_COLUMNS = [1.6, 2.8, 1.4, 2.0, 0.4]
@@ -67,18 +69,18 @@ def _set_item(row: int, item: dict[str, Any], currency: str) -> None:
 def start_editing(target: int | str, customer_id: int | None = None) -> None:
     """Load a draft (or a blank invoice, "new") into the editor's widgets."""
     rates = catalog.list_tax_rates(context.db(), context.actor(), active_only=True)
-    data: dict[str, Any] = {"lines": [{"tax_rate_id": _default_rate(rates)}], "allowances_charges": [],
+    data: dict[str, Any] = {"lines": [{"tax_rate_id": _default_rate(rates)}], "allowance_charges": [],
                             "notes": "", "customer_id": customer_id, "currency": "EUR"}
     issue_date = due_date = None
     if target != "new":
         view = invoices.get_invoice(context.db(), context.actor(), int(target), as_of=context.today())
-        logic.check_can_edit(view.header["status"])
-        data = invoices.draft_input(view)
-        issue_date, due_date = view.header["issue_date"], view.header["due_date"]
+        logic.check_can_edit(view.header.status)
+        data = InvoiceDraftIn.from_stored(view).model_dump()
+        issue_date, due_date = view.header.issue_date, view.header.due_date
     currency = data.get("currency") or "EUR"
     st.session_state[_STATE] = {"target": target, "lines": list(range(len(data["lines"]))),
-                                "items": list(range(len(data["allowances_charges"]))),
-                                "next": len(data["lines"]) + len(data["allowances_charges"])}
+                                "allowance_charges": list(range(len(data["allowance_charges"]))),
+                                "next": len(data["lines"]) + len(data["allowance_charges"])}
     for key in [k for k in st.session_state if str(k).startswith("ie_")]:
         del st.session_state[key]
     if data.get("customer_id") is not None:
@@ -89,7 +91,7 @@ def start_editing(target: int | str, customer_id: int | None = None) -> None:
     st.session_state[_SENTINEL] = data.get("notes") or ""
     for row, line in enumerate(data["lines"]):
         _set_line(row, line, currency)
-    for row, item in enumerate(data["allowances_charges"], start=len(data["lines"])):
+    for row, item in enumerate(data["allowance_charges"], start=len(data["lines"])):
         _set_item(row, item, currency)
 
 
@@ -164,10 +166,10 @@ def draft_data(customer_id: int) -> tuple[dict[str, Any], list[int]]:
         if line is not None:
             lines.append(line)
             rows.append(row)
-    items = [item for item in (_item_input(row) for row in state["items"]) if item is not None]
+    items = [item for item in (_item_input(row) for row in state["allowance_charges"]) if item is not None]
     data = {"customer_id": customer_id, "issue_date": st.session_state.get("ie_issue_date"),
             "due_date": st.session_state.get("ie_due_date"), "notes": st.session_state.get(_SENTINEL) or "",
-            "lines": lines, "allowances_charges": items}
+            "lines": lines, "allowance_charges": items}
     return data, rows
 
 
@@ -206,11 +208,11 @@ def _line_rows(products: dict[int, dict[str, Any]], rates: dict[int, dict[str, A
 
 
 def _item_rows(rates: dict[int, dict[str, Any]]) -> None:
-    if _state()["items"]:
+    if _state()["allowance_charges"]:
         head = st.columns(ITEM_COLUMNS)
         for column, title in zip(head, ["Type", "Reason", "Amount or %", "Tax rate", ""], strict=True):
             column.caption(title)
-    for row in list(_state()["items"]):
+    for row in list(_state()["allowance_charges"]):
         cells = st.columns(ITEM_COLUMNS, vertical_alignment="center")
         cells[0].selectbox("Type", ["Discount", "Charge"], key=_key("a", row, "kind"), label_visibility="collapsed")
         cells[1].text_input("Reason", key=_key("a", row, "reason"), label_visibility="collapsed",
@@ -220,7 +222,7 @@ def _item_rows(rates: dict[int, dict[str, Any]]) -> None:
         cells[3].selectbox("Tax rate", list(rates), key=_key("a", row, "tax"), label_visibility="collapsed",
                            format_func=lambda rid: rates[rid]["name"] if rid in rates else str(rid))
         cells[4].button("", icon=":material/close:", key=_key("a", row, "remove"), type="tertiary",
-                        help="Remove", on_click=_remove_row, args=("items", row))
+                        help="Remove", on_click=_remove_row, args=("allowance_charges", row))
 
 
 def _preview(customer: CustomerChoice | None) -> tuple[Any, list[int], str | None]:
@@ -291,9 +293,9 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
         _item_rows(rates)
         with st.container(horizontal=True):
             st.button("Add discount", icon=":material/sell:", key="ie_add_discount", on_click=_add_row,
-                      args=("items", False))
+                      args=("allowance_charges", False))
             st.button("Add charge", icon=":material/local_shipping:", key="ie_add_charge", on_click=_add_row,
-                      args=("items", True))
+                      args=("allowance_charges", True))
         st.text_area("Notes (printed on the invoice)", key=_SENTINEL, height=90,
                      placeholder="e.g. project reference, thank-you note")
     with right:

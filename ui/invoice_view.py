@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from billing import invoices, logic
-from billing.invoices import InvoiceView
+from billing.documents import InvoiceDocument
 from billing.money import ZERO
 from ui import context
 from ui import format as fmt
@@ -17,129 +17,129 @@ from ui.invoice_actions import toolbar
 from ui.widgets import amount_rows, money_column, number_text, status_badge, totals_rows, vat_label
 
 
-def title_of(view: InvoiceView) -> str:
+def title_of(view: InvoiceDocument) -> str:
     if view.is_credit_note:
-        return f"Credit note {view.header['number']}"
-    return f"Invoice {view.header['number']}" if view.header["number"] else "Draft invoice"
+        return f"Credit note {view.header.number}"
+    return f"Invoice {view.header.number}" if view.header.number else "Draft invoice"
 
 
-def _parties(view: InvoiceView) -> None:
-    header, customer, currency = view.header, view.customer, view.header["currency"]
+def _parties(view: InvoiceDocument) -> None:
+    header, customer, currency = view.header, view.customer, view.currency
     bill_to, details, due = st.columns([3, 3, 2], gap="large")
     with bill_to:
         st.caption("Bill to")
-        st.markdown(f"**{plain(customer.get('name', ''))}**  \n" + plain_lines(customer.get("address", "")))
-        extra = [plain(customer.get("email", "")), plain(customer.get("tax_id", "")),
-                 plain(fmt.country(customer.get("country")))]
+        st.markdown(f"**{plain(customer.name)}**  \n" + plain_lines(customer.address))
+        extra = [plain(customer.email), plain(customer.tax_id),
+                 plain(fmt.country(customer.country))]
         extra = [item for item in extra if item]
         if extra:
             st.caption(" · ".join(extra))
     with details:
         st.caption("Details")
-        terms = customer.get("terms_days")
-        rows = [("Issue date", fmt.day(header["issue_date"]) or "set when issued")]
+        terms = customer.terms_days
+        rows = [("Issue date", fmt.day(header.issue_date) or "set when issued")]
         if not view.is_credit_note:  # a credit note is settled, not paid: it has no due date
-            rows.append(("Due date", fmt.day(header["due_date"])
+            rows.append(("Due date", fmt.day(header.due_date)
                          or (f"{terms} days after issue" if terms is not None else "set when issued")))
         rows.append(("Currency", currency))
         st.markdown("  \n".join(f"{label}: **{value}**" for label, value in rows))
     with due:
         if view.is_credit_note:
             st.metric("Credited", fmt.money(view.totals.payable, currency))
-        elif header["status"] == logic.VOID:
+        elif header.status == logic.VOID:
             st.metric("Amount due", fmt.money(ZERO, currency))
-        elif header["status"] == logic.DRAFT:
+        elif header.status == logic.DRAFT:
             st.metric("Draft total", fmt.money(view.totals.payable, currency))
         else:
             st.metric("Balance due", fmt.money(view.balance, currency))
 
 
-def _lines_table(view: InvoiceView) -> None:
-    currency = view.header["currency"]
+def _lines_table(view: InvoiceDocument) -> None:
+    currency = view.currency
     rows = []
     for line in view.lines:
         discount = []
-        if line["discount_percent"]:
-            discount.append(f"{number_text(line['discount_percent'])}%")
-        if line["discount_amount"]:
-            discount.append(fmt.money(line["discount_amount"], currency))
-        rows.append({"Description": line["description"],
-                     "Qty": f"{number_text(line['quantity'])} {line['unit'] or ''}".strip(),
-                     "Unit price": fmt.price(line["unit_price"], currency), "Discount": " + ".join(discount),
-                     "VAT": vat_label(line["vat_category"], line["vat_rate"]),
-                     "Net": fmt.money(line["net_amount"], currency)})
+        if line.discount_percent:
+            discount.append(f"{number_text(line.discount_percent)}%")
+        if line.discount_amount:
+            discount.append(fmt.money(line.discount_amount, currency))
+        rows.append({"Description": line.description,
+                     "Qty": f"{number_text(line.quantity)} {line.unit}".strip(),
+                     "Unit price": fmt.price(line.unit_price, currency), "Discount": " + ".join(discount),
+                     "VAT": vat_label(line.vat_category, line.vat_rate),
+                     "Net": fmt.money(line.net_amount, currency)})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="view_lines",
                  column_config={"Description": st.column_config.TextColumn(width="large"),
                                 "Qty": money_column("Qty"), "Unit price": money_column("Unit price"),
                                 "Discount": money_column("Discount"), "Net": money_column("Net")})
-    if view.allowances:
-        items = [{"On the whole invoice": ("Charge: " if item["is_charge"] else "Discount: ") + item["reason"],
-                  "Amount": (f"{number_text(item['percent'])}% of lines" if item["percent"] is not None
-                             else fmt.money(item["amount"], currency)),
-                  "VAT": vat_label(item["vat_category"], item["vat_rate"])} for item in view.allowances]
+    if view.allowance_charges:
+        items = [{"On the whole invoice": ("Charge: " if item.is_charge else "Discount: ") + item.reason,
+                  "Amount": (f"{number_text(item.percent)}% of lines" if item.percent is not None
+                             else fmt.money(item.amount, currency)),
+                  "VAT": vat_label(item.vat_category, item.vat_rate)} for item in view.allowance_charges]
         st.dataframe(pd.DataFrame(items), hide_index=True, width="stretch", key="view_allowances",
                      column_config={"On the whole invoice": st.column_config.TextColumn(width="large"),
                                     "Amount": money_column("Amount")})
 
 
-def _history(view: InvoiceView, open_invoice: Callable[[int], None], open_payment: Callable[[int], None]) -> None:
-    currency = view.header["currency"]
+def _history(view: InvoiceDocument, open_invoice: Callable[[int], None], open_payment: Callable[[int], None]) -> None:
+    currency = view.currency
     if view.allocations:
         st.markdown("**Payments**")
         with st.container(border=True, gap="xsmall"):
             for item in view.allocations:
                 row = st.columns([2, 4, 2, 1.2], vertical_alignment="center")
-                row[0].markdown(fmt.day(item["allocated_on"]))
-                row[1].markdown(plain(" · ".join(filter(None, [fmt.label(item["method"]), item["reference"]]))))
-                row[2].markdown(plain(fmt.money(item["amount"], currency)), text_alignment="right")
-                if row[3].button("Open", key=f"open_payment_{item['id']}", type="tertiary",
+                row[0].markdown(fmt.day(item.allocated_on))
+                row[1].markdown(plain(" · ".join(filter(None, [fmt.label(item.method), item.reference]))))
+                row[2].markdown(plain(fmt.money(item.amount, currency)), text_alignment="right")
+                if row[3].button("Open", key=f"open_payment_{item.id}", type="tertiary",
                                  icon=":material/open_in_new:"):
-                    open_payment(int(item["payment_id"]))
+                    open_payment(item.payment_id)
     if view.credit_notes:
         st.markdown("**Credit notes**")
         with st.container(border=True, gap="xsmall"):
             for note in view.credit_notes:
                 row = st.columns([2, 4, 2, 1.2], vertical_alignment="center")
-                row[0].markdown(fmt.day(note["issue_date"]))
-                row[1].markdown(plain(note["number"]))
-                row[2].markdown(plain(fmt.money(note["payable"], currency)), text_alignment="right")
-                if row[3].button("Open", key=f"open_credit_{note['id']}", type="tertiary",
+                row[0].markdown(fmt.day(note.issue_date))
+                row[1].markdown(plain(note.number))
+                row[2].markdown(plain(fmt.money(note.payable, currency)), text_alignment="right")
+                if row[3].button("Open", key=f"open_credit_{note.id}", type="tertiary",
                                  icon=":material/open_in_new:"):
-                    open_invoice(int(note["id"]))
+                    open_invoice(note.id)
 
 
 def invoice_view(invoice_id: int, *, back: Callable[[], None], open_invoice: Callable[[int], None],
-                 edit: Callable[[int], None], pay: Callable[[InvoiceView], None],
+                 edit: Callable[[int], None], pay: Callable[[InvoiceDocument], None],
                  open_payment: Callable[[int], None]) -> None:
     """Show one invoice or credit note with the actions the signed-in user may take on it."""
     view = invoices.get_invoice(context.db(), context.actor(), invoice_id, as_of=context.today())
-    header, currency = view.header, view.header["currency"]
+    header, currency = view.header, view.currency
     if st.button("All invoices", icon=":material/arrow_back:", type="tertiary", key="back"):
         back()
     with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
         st.subheader(plain(title_of(view)), anchor=False, width="content")
         status_badge(view.status)
     toolbar(view, edit=edit, pay=pay, on_deleted=back)
-    if header["status"] == logic.VOID:
-        st.warning(f"Voided on {fmt.day(header['voided_on'])}: {plain(header['void_reason'])}", icon=":material/block:")
-    if view.credited_invoice and st.button(f"Open invoice {plain(view.credited_invoice['number'])}", type="tertiary",
+    if header.status == logic.VOID:
+        st.warning(f"Voided on {fmt.day(header.voided_on)}: {plain(header.void_reason)}", icon=":material/block:")
+    if view.credited_invoice and st.button(f"Open invoice {plain(view.credited_invoice.number)}", type="tertiary",
                                            icon=":material/open_in_new:", key="open_credited"):
-        open_invoice(int(view.credited_invoice["id"]))
+        open_invoice(view.credited_invoice.id)
     with st.container(border=True):
         _parties(view)
     _lines_table(view)
     notes, totals = st.columns([3, 2], gap="large")
     with totals, st.container(border=True):
         rows = totals_rows(view.totals)
-        if not view.is_credit_note and header["status"] == logic.ISSUED:
-            if header["credited_amount"]:
-                rows.append(("Credited", fmt.money(-header["credited_amount"], currency), False))
-            if header["paid_amount"]:
-                rows.append(("Paid", fmt.money(-header["paid_amount"], currency), False))
+        if not view.is_credit_note and header.status == logic.ISSUED:
+            if header.credited_amount:
+                rows.append(("Credited", fmt.money(-header.credited_amount, currency), False))
+            if header.paid_amount:
+                rows.append(("Paid", fmt.money(-header.paid_amount, currency), False))
             rows.append(("Balance due", fmt.money(view.balance, currency), True))
         amount_rows(rows)
     with notes:
-        if header["notes"]:
+        if header.notes:
             st.caption("Notes")
-            st.markdown(plain_lines(header["notes"]))
+            st.markdown(plain_lines(header.notes))
         _history(view, open_invoice, open_payment)
