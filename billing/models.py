@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import pydantic
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from billing import discounts
 from billing.errors import ValidationError
 from billing.logic import EXEMPTION_REASON_CATEGORIES, VAT_CATEGORIES, ZERO_RATE_CATEGORIES, date_problem
 from billing.money import check_currency, check_decimals, to_decimal
@@ -197,16 +198,12 @@ class LineIn(Record):
     @field_validator("discount_percent")
     @classmethod
     def _discount_percent(cls, value: Decimal) -> Decimal:
-        if value < 0 or value > 100:
-            raise ValidationError("A line discount must be between 0% and 100%.")
-        return check_decimals(value, 4, "discount")
+        return discounts.check_percent(value)
 
     @field_validator("discount_amount")
     @classmethod
     def _discount_amount(cls, value: Decimal) -> Decimal:
-        if value < 0:
-            raise ValidationError("A line discount amount cannot be negative.")
-        return value
+        return discounts.check_amount(value)
 
 
 class AllowanceChargeIn(Record):

@@ -17,6 +17,8 @@ from babel.numbers import format_currency, format_decimal
 from fpdf.enums import Align, XPos, YPos
 
 from billing import logic
+from billing.discounts import format_discount
+from billing.document_totals import total_rows
 from billing.documents import InvoiceDocument, StoredAllowanceCharge, StoredLine
 from billing.money import decimals_of, format_money, minor_unit
 from billing.pdf_document import FONT_FAMILY, GREY, LIGHT_FILL, LINE_COLOUR, Document, build_pdf
@@ -58,12 +60,9 @@ def _territories(locale: str) -> dict[str, str]:
 
 
 def _discount(line: StoredLine, currency: str, locale: str) -> str:
-    parts = []
-    if line.discount_percent:
-        parts.append(_percent(line.discount_percent, locale))
-    if line.discount_amount:
-        parts.append(format_money(line.discount_amount, currency, locale))
-    return " + ".join(parts)
+    return format_discount(line.discount_percent, line.discount_amount, currency,
+                           money=functools.partial(format_money, locale=locale),
+                           number=functools.partial(_quantity, locale=locale))
 
 
 def stamp_of(document: InvoiceDocument) -> str | None:
@@ -274,36 +273,12 @@ def _draw_allowance_charges(pdf: Document, document: InvoiceDocument, locale: st
 
 
 def _total_rows(document: InvoiceDocument, locale: str) -> list[tuple[str, str, bool]]:
-    totals, currency = document.totals, document.currency
-
-    def money(amount: Decimal) -> str:
-        return format_money(amount, currency, locale)
-
-    rows = [("Lines net total", money(totals.line_total), False)]
-    if totals.allowance_total:
-        rows.append(("Discounts", money(-totals.allowance_total), False))
-    if totals.charge_total:
-        rows.append(("Charges", money(totals.charge_total), False))
-    rows += [("Total excl. VAT", money(totals.tax_exclusive), False), ("VAT", money(totals.tax_total), False),
-             ("Total incl. VAT", money(totals.tax_inclusive), True)]
-    if totals.prepaid:
-        rows.append(("Prepaid", money(-totals.prepaid), False))
-    if totals.rounding:
-        rows.append(("Rounding", money(totals.rounding), False))
-    if document.is_credit_note:
-        rows.append(("Credited", money(totals.payable), True))
-        return rows
-    if totals.prepaid or totals.rounding:
-        rows.append(("Amount payable", money(totals.payable), True))
-    paid = document.header.paid_amount
-    credited = document.header.credited_amount
-    if paid:
-        rows.append(("Paid", money(-paid), False))
-    if credited:
-        rows.append(("Credited", money(-credited), False))
-    if document.status not in (logic.VOID, logic.DRAFT):  # nothing is owed on a cancelled or not yet issued invoice
-        rows.append(("Balance due", money(document.balance), True))
-    return rows
+    """The rows of billing.document_totals (as on screen); a VAT row's taxable amount is in the VAT table beside."""
+    currency = document.currency
+    rows = total_rows(document.totals, kind=document.header.kind, status=document.status,
+                      paid=document.header.paid_amount, credited=document.header.credited_amount,
+                      balance=document.balance)
+    return [(row.label, format_money(row.amount, currency, locale), row.strong) for row in rows]
 
 
 def _draw_summary(pdf: Document, document: InvoiceDocument, locale: str) -> None:

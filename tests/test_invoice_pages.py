@@ -184,6 +184,24 @@ def test_an_input_error_shows_the_domain_message_next_to_the_totals(portal: Port
     assert not at.error and "€14.88" in shown(at)  # 12.50 + 19 % VAT
 
 
+def test_a_discount_the_editor_cannot_read_is_named_by_its_line_and_nothing_is_saved(portal: Portal) -> None:
+    at = open_page("accountant", PAGE, edit="new")
+    at.selectbox(key="ie_customer").select(portal.acme)
+    at.text_input(key="ie_l0_desc").input("Work")
+    at.text_input(key="ie_l0_price").input("100")
+    at.text_input(key="ie_l0_disc").input("10% + 5%")
+    at.run()
+    message = ("Line 1, discount: A discount is a percentage, an amount or both, such as 10%, 5.00 or 10% + 5.00: "
+               "'10% + 5%' is not.")
+    assert not at.exception and [e.value for e in at.error] == [message]
+    drafts = invoices.list_invoices(portal.db, SYSTEM, as_of=date.today())[1]
+    at.button(key="ie_save").click().run()
+    assert not at.exception and [e.value for e in at.error] == [message, message]  # the totals, and the refusal
+    assert invoices.list_invoices(portal.db, SYSTEM, as_of=date.today())[1] == drafts
+    at.text_input(key="ie_l0_disc").input("10% + 5.00").run()
+    assert not at.error and "€101.15" in shown(at)  # 100 - 10 - 5 = 85, + 19 % VAT
+
+
 def test_the_customers_page_can_start_a_draft_for_a_customer(portal: Portal) -> None:
     at = AppTest.from_file(str(ROOT / "app.py"))
     at.session_state["auth_username"] = "accountant"

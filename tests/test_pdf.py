@@ -20,6 +20,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from billing import logic
+from billing.document_totals import total_rows
 from billing.documents import (
     CreditedInvoiceRef,
     DocumentCustomer,
@@ -296,6 +297,21 @@ def test_an_exempt_or_reverse_charge_invoice_says_why_no_vat_is_charged(company:
 def test_an_overdue_invoice_asks_for_payment_now(company: dict[str, Any]) -> None:
     text = pdf_text(render_invoice_pdf(make_view(status="overdue"), company))
     assert "was due on Mar 31, 2025. Please pay it now." in text and "Please pay €" not in text
+
+
+def test_the_totals_are_the_rows_the_screen_shows_in_its_order(company: dict[str, Any]) -> None:
+    view = make_view([line("Design", "2", "150.00", discount_percent="10", discount_amount="5.00"),
+                      line("Export", "1", "80.00", "0", "Z")], paid="100.00", status="partially_paid")
+    view = replace(view, header=replace(view.header, credited_amount=Decimal("50.00")))
+    text = pdf_text(render_invoice_pdf(view, company))
+    rows = total_rows(view.totals, kind=logic.INVOICE, status=view.status, paid=Decimal("100.00"),
+                      credited=Decimal("50.00"), balance=view.balance)
+    assert [row.label for row in rows] == ["Lines", "Net amount", "VAT 19%", "Zero rated goods (0%)", "Total",
+                                           "Paid", "Credited", "Balance due"]
+    printed = [f"{row.label} {format_money(row.amount, 'EUR')}" for row in rows]
+    assert all(row in text for row in printed), text
+    assert sorted(printed, key=text.index) == printed
+    assert "10% + €5.00" in text  # the line's discount, as billing.discounts formats it with the PDF's money
 
 
 def _without_timestamp(document: bytes) -> bytes:

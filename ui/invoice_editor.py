@@ -12,13 +12,16 @@ from typing import Any
 import streamlit as st
 
 from billing import catalog, invoices, logic
-from billing.errors import BillingError
+from billing.discounts import format_discount, parse_discount
+from billing.document_totals import total_rows
+from billing.errors import BillingError, ValidationError
 from billing.models import InvoiceDraftIn
+from billing.money import ZERO, amount_text
 from ui import access, context
 from ui import format as fmt
 from ui.feedback import run_action
 from ui.format import plain
-from ui.widgets import CustomerChoice, amount_rows, amount_text, customer_picker, number_text, totals_rows
+from ui.widgets import CustomerChoice, amount_rows, customer_picker, number_text, totals_rows
 
 _STATE = "invoice_editor"  # {"target": "new" | invoice id, "lines": [row ids], "allowance_charges": [row ids],
 #                            "next": int}
@@ -43,17 +46,13 @@ def _default_rate(rates: list[dict[str, Any]]) -> int | None:
 
 
 def _set_line(row: int, line: dict[str, Any], currency: str) -> None:
-    discount = []
-    if line.get("discount_percent"):
-        discount.append(f"{number_text(line['discount_percent'])}%")
-    if line.get("discount_amount"):
-        discount.append(amount_text(line["discount_amount"], currency))
     st.session_state[_key("l", row, "product")] = line.get("product_id")
     st.session_state[_key("l", row, "desc")] = line.get("description", "")
     st.session_state[_key("l", row, "qty")] = number_text(line["quantity"]) if "quantity" in line else "1"
     st.session_state[_key("l", row, "unit")] = line.get("unit", "")
     st.session_state[_key("l", row, "price")] = amount_text(line.get("unit_price"), currency)
-    st.session_state[_key("l", row, "disc")] = " + ".join(discount)
+    st.session_state[_key("l", row, "disc")] = format_discount(line.get("discount_percent") or ZERO,
+                                                               line.get("discount_amount") or ZERO, currency)
     st.session_state[_key("l", row, "tax")] = line.get("tax_rate_id")
 
 
@@ -128,19 +127,20 @@ def _text(kind: str, row: int, field: str) -> str:
     return str(st.session_state.get(_key(kind, row, field)) or "").strip()
 
 
-def _line_input(row: int) -> dict[str, Any] | None:
+def _line_input(row: int, position: int, currency: str) -> dict[str, Any] | None:
+    """The line of editor row `row`, the `position`-th line of the draft (None for an empty row)."""
     product = st.session_state.get(_key("l", row, "product"))
     description, price = _text("l", row, "desc"), _text("l", row, "price")
     if product is None and not description and not price:
         return None  # an empty row is ignored, not an error
+    try:
+        discount_percent, discount_amount = parse_discount(_text("l", row, "disc"), currency)
+    except ValidationError as exc:
+        raise ValidationError(f"Line {position}, discount: {exc.message}") from None
     line: dict[str, Any] = {"description": description, "quantity": _text("l", row, "qty"), "unit_price": price,
                             "unit": _text("l", row, "unit"), "product_id": product,
-                            "tax_rate_id": st.session_state.get(_key("l", row, "tax"))}
-    for part in (p.strip() for p in _text("l", row, "disc").split("+")):
-        if part.endswith("%"):
-            line["discount_percent"] = part.removesuffix("%").strip()
-        elif part:
-            line["discount_amount"] = part
+                            "tax_rate_id": st.session_state.get(_key("l", row, "tax")),
+                            "discount_percent": discount_percent, "discount_amount": discount_amount}
     return {k: v for k, v in line.items() if v is not None}
 
 
@@ -157,17 +157,21 @@ def _item_input(row: int) -> dict[str, Any] | None:
     return {k: v for k, v in item.items() if v is not None}
 
 
-def draft_data(customer_id: int) -> tuple[dict[str, Any], list[int]]:
-    """The draft as the domain takes it, and the editor rows its lines came from."""
+def draft_data(customer: CustomerChoice) -> tuple[dict[str, Any], list[int]]:
+    """The draft as the domain takes it, and the editor rows its lines came from.
+
+    Raises ValidationError for a line's discount the domain could not take as typed.
+    """
     state = _state()
-    lines, rows = [], []
+    lines: list[dict[str, Any]] = []
+    rows: list[int] = []
     for row in state["lines"]:
-        line = _line_input(row)
+        line = _line_input(row, len(lines) + 1, customer.currency)
         if line is not None:
             lines.append(line)
             rows.append(row)
     items = [item for item in (_item_input(row) for row in state["allowance_charges"]) if item is not None]
-    data = {"customer_id": customer_id, "issue_date": st.session_state.get("ie_issue_date"),
+    data = {"customer_id": customer.id, "issue_date": st.session_state.get("ie_issue_date"),
             "due_date": st.session_state.get("ie_due_date"), "notes": st.session_state.get(_SENTINEL) or "",
             "lines": lines, "allowance_charges": items}
     return data, rows
@@ -229,7 +233,10 @@ def _preview(customer: CustomerChoice | None) -> tuple[Any, list[int], str | Non
     """(totals or None, rows priced, message to show instead of totals)."""
     if customer is None:
         return None, [], "Choose a customer to see the totals."
-    data, rows = draft_data(customer.id)
+    try:
+        data, rows = draft_data(customer)
+    except ValidationError as exc:  # a discount as typed: no line is priced
+        return None, list(_state()["lines"]), exc.message
     if not data["lines"]:
         return None, rows, "Add a line to see the totals."
     try:
@@ -242,7 +249,7 @@ def _totals_panel(totals: Any, message: str | None, error: bool) -> None:
     with st.container(border=True):
         st.markdown("**Totals**")
         if totals is not None:
-            amount_rows(totals_rows(totals))
+            amount_rows(totals_rows(total_rows(totals, kind=logic.INVOICE, status=logic.DRAFT), totals.currency))
         elif error and message:
             st.error(plain(message), icon=":material/error:")
         else:
@@ -312,9 +319,10 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
 def _save(target: int | str, customer: CustomerChoice | None, saved: Callable[[int], None]) -> None:
     if customer is None:
         return
-    data, _ = draft_data(customer.id)
     db, actor = context.db(), context.actor()
+
     def save() -> int:
+        data, _ = draft_data(customer)
         if target == "new":
             return invoices.create_draft(db, actor, data)
         invoices.update_draft(db, actor, int(target), data)

@@ -8,13 +8,15 @@ import pandas as pd
 import streamlit as st
 
 from billing import invoices, logic
+from billing.discounts import format_discount
+from billing.document_totals import total_rows, vat_label
 from billing.documents import InvoiceDocument
 from billing.money import ZERO
 from ui import context
 from ui import format as fmt
 from ui.format import plain, plain_lines
 from ui.invoice_actions import toolbar
-from ui.widgets import amount_rows, money_column, number_text, status_badge, totals_rows, vat_label
+from ui.widgets import amount_rows, money_column, number_text, status_badge, totals_rows
 
 
 def title_of(view: InvoiceDocument) -> str:
@@ -58,14 +60,11 @@ def _lines_table(view: InvoiceDocument) -> None:
     currency = view.currency
     rows = []
     for line in view.lines:
-        discount = []
-        if line.discount_percent:
-            discount.append(f"{number_text(line.discount_percent)}%")
-        if line.discount_amount:
-            discount.append(fmt.money(line.discount_amount, currency))
         rows.append({"Description": line.description,
                      "Qty": f"{number_text(line.quantity)} {line.unit}".strip(),
-                     "Unit price": fmt.price(line.unit_price, currency), "Discount": " + ".join(discount),
+                     "Unit price": fmt.price(line.unit_price, currency),
+                     "Discount": format_discount(line.discount_percent, line.discount_amount, currency,
+                                                 money=fmt.money),
                      "VAT": vat_label(line.vat_category, line.vat_rate),
                      "Net": fmt.money(line.net_amount, currency)})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="view_lines",
@@ -130,14 +129,9 @@ def invoice_view(invoice_id: int, *, back: Callable[[], None], open_invoice: Cal
     _lines_table(view)
     notes, totals = st.columns([3, 2], gap="large")
     with totals, st.container(border=True):
-        rows = totals_rows(view.totals)
-        if not view.is_credit_note and header.status == logic.ISSUED:
-            if header.credited_amount:
-                rows.append(("Credited", fmt.money(-header.credited_amount, currency), False))
-            if header.paid_amount:
-                rows.append(("Paid", fmt.money(-header.paid_amount, currency), False))
-            rows.append(("Balance due", fmt.money(view.balance, currency), True))
-        amount_rows(rows)
+        rows = total_rows(view.totals, kind=header.kind, status=header.status, paid=header.paid_amount,
+                          credited=header.credited_amount, balance=view.balance)
+        amount_rows(totals_rows(rows, currency))
     with notes:
         if header.notes:
             st.caption("Notes")

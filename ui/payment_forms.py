@@ -16,12 +16,12 @@ import streamlit as st
 
 from billing import customers, payments
 from billing.errors import BillingError, ChangedMeanwhileError
-from billing.money import ZERO, parse_money
+from billing.money import ZERO, amount_text, parse_money
 from ui import access, context
 from ui import format as fmt
 from ui.feedback import flash, run_action, show_refusal, show_unexpected
 from ui.format import plain
-from ui.widgets import amount_rows, amount_text, customer_picker, money_column
+from ui.widgets import amount_rows, customer_picker, money_column
 
 _DIALOG = "payment_dialog"  # (action, payment id) of the open confirmation dialog
 _SHOWN = "pay_shown"  # (customer id, currency, {invoice id: balance}) the payment form showed last

@@ -1,16 +1,18 @@
-"""Widgets shared by several pages: the customer picker, amounts as text, status badges, label/amount rows."""
+"""Widgets shared by several pages: the customer picker, status badges, label/amount rows, money columns."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import streamlit as st
 
-from billing import customers, logic
+from billing import customers
+from billing.document_totals import TotalRow
 from billing.errors import BillingError
-from billing.money import decimals_of, minor_unit, plain_number
+from billing.money import plain_number
 from ui import context
 from ui import format as fmt
 from ui.format import plain
@@ -40,19 +42,6 @@ def number_text(value: Decimal) -> str:
     return plain_number(value)
 
 
-def amount_text(value: Decimal | None, currency: str) -> str:
-    """A stored amount as editable text, with at least the currency's decimals (120.00, 0.125)."""
-    if value is None:
-        return ""
-    digits = max(minor_unit(currency), decimals_of(value))
-    return f"{value:.{digits}f}"
-
-
-def vat_label(category: str, rate: Decimal) -> str:
-    percent = number_text(logic.rate_key(rate))
-    return f"VAT {percent}%" if category == "S" else f"{logic.VAT_CATEGORIES.get(category, category)} ({percent}%)"
-
-
 def status_badge(status: str) -> None:
     label = fmt.STATUS_LABELS.get(status, fmt.label(status))
     st.badge(label, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))  # type: ignore[arg-type]
@@ -67,20 +56,10 @@ def amount_rows(rows: list[tuple[str, str, bool]]) -> None:
             right.markdown(f"**{plain(amount)}**" if strong else plain(amount), text_alignment="right")
 
 
-def totals_rows(totals: logic.Totals) -> list[tuple[str, str, bool]]:
-    """The document totals and the VAT breakdown per rate, formatted for display."""
-    cur = totals.currency
-    rows = [("Lines", fmt.money(totals.line_total, cur), False)]
-    if totals.allowance_total:
-        rows.append(("Discounts", fmt.money(-totals.allowance_total, cur), False))
-    if totals.charge_total:
-        rows.append(("Charges", fmt.money(totals.charge_total, cur), False))
-    rows.append(("Net amount", fmt.money(totals.tax_exclusive, cur), False))
-    for entry in totals.tax_breakdown:
-        rows.append((f"{vat_label(entry.vat_category, entry.vat_rate)} on {plain(fmt.money(entry.taxable, cur))}",
-                     fmt.money(entry.tax, cur), False))
-    rows.append(("Total", fmt.money(totals.payable, cur), True))
-    return rows
+def totals_rows(rows: Sequence[TotalRow], currency: str) -> list[tuple[str, str, bool]]:
+    """A document's total rows (billing.document_totals) for `amount_rows`: a VAT row names what it is charged on."""
+    return [(row.label if row.taxable is None else f"{row.label} on {plain(fmt.money(row.taxable, currency))}",
+             fmt.money(row.amount, currency), row.strong) for row in rows]
 
 
 def money_column(label: str) -> Any:
