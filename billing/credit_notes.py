@@ -16,7 +16,6 @@ from billing.invoices import (
     SERIES_OF_KIND,
     header_of,
     line_records,
-    record_sales,
     tax_records,
     total_values,
     with_nets,
@@ -24,9 +23,9 @@ from billing.invoices import (
 from billing.models import InvoiceDraftIn, LineIn, parse
 from billing.money import ZERO, check_decimals, round_money, to_decimal
 from billing.permissions import Actor, require
+from billing.store import facts
 from billing.store import invoices as invoice_store
 from billing.store import payments as payment_store
-from billing.store import reports as report_store
 from billing.store import series as series_store
 from billing.store.db import Database, utcnow
 
@@ -144,8 +143,8 @@ def create_credit_note(db: Database, actor: Actor, invoice_id: int, today: date,
         invoice_store.add_to_amounts(conn, invoice_id, today, paid=-released, credited=totals.payable)
         if released > 0:
             payment_store.release_allocations(conn, invoice_id, released, today)
-            report_store.note_collected(conn, invoice_id, today, -released)
-        record_sales(conn, {**header, "id": credit_id}, credited_lines, tax_records(totals))
+            facts.note_collected(conn, invoice_id, today, -released)
+        facts.record_sales(conn, header_of(conn, credit_id), credited_lines, tax_records(totals))
         audit.record(conn, actor, "invoice.credit", "invoice", credit_id,
                      after={**header, "released_to_credit": released})
         return credit_id

@@ -33,10 +33,9 @@ from billing.errors import NotFoundError, StateError, ValidationError
 from billing.models import InvoiceDraftIn, LineIn, parse
 from billing.money import MAX_AMOUNT, ZERO, check_decimals, minor_unit
 from billing.permissions import Actor, require
+from billing.store import facts, records
 from billing.store import invoices as invoice_store
 from billing.store import payments as payment_store
-from billing.store import records
-from billing.store import reports as report_store
 from billing.store import series as series_store
 from billing.store.db import Database, utcnow
 from billing.store.schema import MAX_PRICE, customers, products, tax_rates
@@ -56,13 +55,6 @@ def tax_records(totals: logic.Totals) -> list[StoredTax]:
 def with_nets(lines: list[StoredLine], totals: logic.Totals) -> list[StoredLine]:
     """The lines with the nets `totals` computed for them, as they are stored."""
     return [replace(line, net_amount=net) for line, net in zip(lines, totals.line_nets, strict=True)]
-
-
-def record_sales(conn: Connection, document: dict[str, Any], lines: list[StoredLine],
-                 taxes: list[StoredTax]) -> None:
-    """`store.reports.record_sales` for a document just issued (`document`: its header columns); that store
-    function reads plain mappings."""
-    report_store.record_sales(conn, document, [asdict(line) for line in lines], [asdict(tax) for tax in taxes])
 
 
 # --- building a draft --------------------------------------------------------------------------
@@ -234,15 +226,15 @@ def issue_invoice(db: Database, actor: Actor, invoice_id: int, today: date,
         due = logic.due_date_for(on, customer["terms_days"], due_date or header.due_date)
         seq, pattern = series_store.take_next(conn, header.series)
         number = logic.format_number(pattern, seq, on)
-        values = {"status": logic.ISSUED, "number": number, "issue_date": on, "due_date": due,
-                  "issued_at": utcnow(), **total_values(totals)}
+        values: dict[str, Any] = {"status": logic.ISSUED, "number": number, "issue_date": on, "due_date": due,
+                                  "issued_at": utcnow(), **total_values(totals)}
         invoice_store.update_header(conn, invoice_id, values)
         # The draft's lines and VAT breakdown were stored from the same computation when it was
         # saved; rewrite them only if they somehow differ, so issuing stays a handful of statements.
         frozen = with_nets(lines, totals)
         if frozen != lines or not _same_taxes(conn, invoice_id, totals):
             invoice_store.replace_body(conn, invoice_id, frozen, allowance_charges, tax_records(totals))
-        record_sales(conn, {**asdict(header), **values}, frozen, tax_records(totals))
+        facts.record_sales(conn, replace(header, **values), frozen, tax_records(totals))
         audit.record(conn, actor, "invoice.issue", "invoice", invoice_id,
                      before={"status": header.status}, after=values)
         return number
@@ -261,7 +253,7 @@ def void_invoice(db: Database, actor: Actor, invoice_id: int, reason: str, today
                              credits_invoice=header.is_credit_note and header.credited_invoice_id is not None)
         values = {"status": logic.VOID, "void_reason": reason.strip(), "voided_on": today}
         invoice_store.update_header(conn, invoice_id, values)
-        report_store.remove_sales(conn, invoice_id)
+        facts.remove_sales(conn, invoice_id)
         audit.record(conn, actor, "invoice.void", "invoice", invoice_id,
                      before={"status": header.status}, after=values)
 
