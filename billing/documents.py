@@ -83,11 +83,6 @@ class InvoiceHeader:
     def is_credit_note(self) -> bool:
         return self.kind == logic.CREDIT_NOTE
 
-    @property
-    def label(self) -> str:
-        """Its number, or 'draft <id>' before it has one."""
-        return self.number or f"draft {self.id}"
-
 
 @dataclass(frozen=True, slots=True)
 class StoredLine:

@@ -27,7 +27,7 @@ _STATE = "invoice_editor"  # {"target": "new" | invoice id, "lines": [row ids], 
 #                            "next": int}
 _SENTINEL = "ie_notes"  # a widget of the editor: gone from session state when the editor was not shown
 LINE_COLUMNS = [2.4, 3.1, 0.9, 0.8, 1.2, 1.1, 2.0, 1.3, 0.4]
-ITEM_COLUMNS = [1.6, 2.8, 1.4, 2.0, 0.4]
+ALLOWANCE_CHARGE_COLUMNS = [1.6, 2.8, 1.4, 2.0, 0.4]
 
 
 def _key(kind: str, row: int, field: str) -> str:
@@ -56,7 +56,7 @@ def _set_line(row: int, line: dict[str, Any], currency: str) -> None:
     st.session_state[_key("l", row, "tax")] = line.get("tax_rate_id")
 
 
-def _set_item(row: int, item: dict[str, Any], currency: str) -> None:
+def _set_allowance_charge(row: int, item: dict[str, Any], currency: str) -> None:
     st.session_state[_key("a", row, "kind")] = "Charge" if item.get("is_charge") else "Discount"
     st.session_state[_key("a", row, "reason")] = item.get("reason", "")
     value = f"{number_text(item['percent'])}%" if item.get("percent") is not None else amount_text(
@@ -91,7 +91,7 @@ def start_editing(target: int | str, customer_id: int | None = None) -> None:
     for row, line in enumerate(data["lines"]):
         _set_line(row, line, currency)
     for row, item in enumerate(data["allowance_charges"], start=len(data["lines"])):
-        _set_item(row, item, currency)
+        _set_allowance_charge(row, item, currency)
 
 
 @access.callback
@@ -103,7 +103,7 @@ def _add_row(kind: str, is_charge: bool = False) -> None:
     if kind == "lines":
         _set_line(row, {"tax_rate_id": _default_rate(rates)}, "EUR")
     else:
-        _set_item(row, {"is_charge": is_charge, "tax_rate_id": _default_rate(rates)}, "EUR")
+        _set_allowance_charge(row, {"is_charge": is_charge, "tax_rate_id": _default_rate(rates)}, "EUR")
     state[kind].append(row)
 
 
@@ -144,7 +144,7 @@ def _line_input(row: int, position: int, currency: str) -> dict[str, Any] | None
     return {k: v for k, v in line.items() if v is not None}
 
 
-def _item_input(row: int) -> dict[str, Any] | None:
+def _allowance_charge_input(row: int) -> dict[str, Any] | None:
     reason, value = _text("a", row, "reason"), _text("a", row, "value")
     if not reason and not value:
         return None
@@ -170,10 +170,11 @@ def draft_data(customer: CustomerChoice) -> tuple[dict[str, Any], list[int]]:
         if line is not None:
             lines.append(line)
             rows.append(row)
-    items = [item for item in (_item_input(row) for row in state["allowance_charges"]) if item is not None]
+    charges = [item for item in (_allowance_charge_input(row) for row in state["allowance_charges"])
+               if item is not None]
     data = {"customer_id": customer.id, "issue_date": st.session_state.get("ie_issue_date"),
             "due_date": st.session_state.get("ie_due_date"), "notes": st.session_state.get(_SENTINEL) or "",
-            "lines": lines, "allowance_charges": items}
+            "lines": lines, "allowance_charges": charges}
     return data, rows
 
 
@@ -211,13 +212,13 @@ def _line_rows(products: dict[int, dict[str, Any]], rates: dict[int, dict[str, A
                         help="Remove this line", on_click=_remove_row, args=("lines", row))
 
 
-def _item_rows(rates: dict[int, dict[str, Any]]) -> None:
+def _allowance_charge_rows(rates: dict[int, dict[str, Any]]) -> None:
     if _state()["allowance_charges"]:
-        head = st.columns(ITEM_COLUMNS)
+        head = st.columns(ALLOWANCE_CHARGE_COLUMNS)
         for column, title in zip(head, ["Type", "Reason", "Amount or %", "Tax rate", ""], strict=True):
             column.caption(title)
     for row in list(_state()["allowance_charges"]):
-        cells = st.columns(ITEM_COLUMNS, vertical_alignment="center")
+        cells = st.columns(ALLOWANCE_CHARGE_COLUMNS, vertical_alignment="center")
         cells[0].selectbox("Type", ["Discount", "Charge"], key=_key("a", row, "kind"), label_visibility="collapsed")
         cells[1].text_input("Reason", key=_key("a", row, "reason"), label_visibility="collapsed",
                             placeholder="e.g. loyalty discount, shipping")
@@ -297,7 +298,7 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
     left, right = st.columns([3, 2], gap="large")
     with left:
         st.markdown("**Discounts and charges on the whole invoice**")
-        _item_rows(rates)
+        _allowance_charge_rows(rates)
         with st.container(horizontal=True):
             st.button("Add discount", icon=":material/sell:", key="ie_add_discount", on_click=_add_row,
                       args=("allowance_charges", False))

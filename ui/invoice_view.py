@@ -72,11 +72,11 @@ def _lines_table(view: InvoiceDocument) -> None:
                                 "Qty": money_column("Qty"), "Unit price": money_column("Unit price"),
                                 "Discount": money_column("Discount"), "Net": money_column("Net")})
     if view.allowance_charges:
-        items = [{"On the whole invoice": ("Charge: " if item.is_charge else "Discount: ") + item.reason,
-                  "Amount": (f"{number_text(item.percent)}% of lines" if item.percent is not None
-                             else fmt.money(item.amount, currency)),
-                  "VAT": vat_label(item.vat_category, item.vat_rate)} for item in view.allowance_charges]
-        st.dataframe(pd.DataFrame(items), hide_index=True, width="stretch", key="view_allowances",
+        charges = [{"On the whole invoice": ("Charge: " if item.is_charge else "Discount: ") + item.reason,
+                    "Amount": (f"{number_text(item.percent)}% of lines" if item.percent is not None
+                               else fmt.money(item.amount, currency)),
+                    "VAT": vat_label(item.vat_category, item.vat_rate)} for item in view.allowance_charges]
+        st.dataframe(pd.DataFrame(charges), hide_index=True, width="stretch", key="view_allowance_charges",
                      column_config={"On the whole invoice": st.column_config.TextColumn(width="large"),
                                     "Amount": money_column("Amount")})
 
