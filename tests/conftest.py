@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from billing import customers, invoices, settings, signing
 from billing.catalog import create_product, create_tax_rate
+from billing.documents import InvoiceHeader
 from billing.errors import BillingError
 from billing.permissions import Actor
 from billing.store.db import Database
@@ -250,7 +251,7 @@ def issued(db: Database, customer_id: int, *lines: dict[str, Any], today: date =
     return invoice_id
 
 
-def header(db: Database, invoice_id: int) -> dict[str, Any]:
+def header(db: Database, invoice_id: int) -> InvoiceHeader:
     return invoices.get_invoice(db, ADMIN, invoice_id, as_of=TODAY).header
 
 

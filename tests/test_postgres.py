@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 
-from billing import audit, catalog, customers, invoices, payments, settings
+from billing import audit, catalog, credit_notes, customers, invoices, payments, settings
 from billing.permissions import SYSTEM
 from billing.store.db import Database
 from billing.verify import verify_database
@@ -40,15 +40,15 @@ def test_invoice_payment_credit_lifecycle_on_postgresql(pg: Database) -> None:
         {"description": "Consulting", "quantity": "3", "unit_price": "120", "tax_rate_id": r19,
          "discount_percent": "10"},
         {"description": "Book", "quantity": "2", "unit_price": "19.99", "tax_rate_id": r7}],
-        "allowances_charges": [{"is_charge": True, "reason": "Shipping", "amount": "5", "tax_rate_id": r19}]})
+        "allowance_charges": [{"is_charge": True, "reason": "Shipping", "amount": "5", "tax_rate_id": r19}]})
     number = invoices.issue_invoice(pg, SYSTEM, invoice_id, today=date(2026, 11, 1))
     assert number == "INV-2026-00001"
     view = invoices.get_invoice(pg, SYSTEM, invoice_id, as_of=date(2026, 11, 25))
     # 3 x 120 less 10% = 324.00, books 39.98, shipping 5.00; VAT 19% of 329.00 = 62.51, 7% of 39.98 = 2.80
-    assert view.totals.payable == Decimal("434.29") == view.header["payable"]
+    assert view.totals.payable == Decimal("434.29") == view.header.payable
     payment = payments.record_payment(pg, SYSTEM, {"customer_id": customer, "amount": "100.00", "currency": "EUR",
                                                    "received_on": date(2026, 11, 20)}, allocate="auto")
-    invoices.create_credit_note(pg, SYSTEM, invoice_id, today=date(2026, 11, 21), lines=[
+    credit_notes.create_credit_note(pg, SYSTEM, invoice_id, today=date(2026, 11, 21), lines=[
         {"description": "Book returned", "quantity": "1", "unit_price": "19.99", "tax_rate_id": r7}])
     assert invoices.get_invoice(pg, SYSTEM, invoice_id, as_of=date(2026, 11, 25)).balance == Decimal("312.90")
     payments.reverse_payment(pg, SYSTEM, payment, date(2026, 11, 22), "bounced")

@@ -147,7 +147,7 @@ def test_accountant_creates_a_draft_with_live_totals_saves_and_issues(portal: Po
     at.button(key="issue").click().run()
     assert "Issue invoice" in labels(at)
     at.button(key="confirm_issue").click().run()
-    number = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today()).header["number"]
+    number = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today()).header.number
     assert number and ok(at).subheader.values == [f"Invoice {number}"]
     assert [t.value for t in at.toast] == ["Invoice issued"]
 
@@ -163,6 +163,24 @@ def test_an_input_error_shows_the_domain_message_next_to_the_totals(portal: Port
                                            "Use a dot for decimals, e.g. 1234.50."]
     at.text_input(key="ie_l0_price").input("12.50").run()
     assert not at.error and "€14.88" in shown(at)  # 12.50 + 19 % VAT
+
+
+def test_a_discount_the_editor_cannot_read_is_named_by_its_line_and_nothing_is_saved(portal: Portal) -> None:
+    at = open_page("accountant", PAGE, edit="new")
+    at.selectbox(key="ie_customer").select(portal.acme)
+    at.text_input(key="ie_l0_desc").input("Work")
+    at.text_input(key="ie_l0_price").input("100")
+    at.text_input(key="ie_l0_disc").input("10% + 5%")
+    at.run()
+    message = ("Line 1, discount: A discount is a percentage, an amount or both, such as 10%, 5.00 or 10% + 5.00: "
+               "'10% + 5%' is not.")
+    assert not at.exception and [e.value for e in at.error] == [message]
+    drafts = invoices.list_invoices(portal.db, SYSTEM, as_of=date.today())[1]
+    at.button(key="ie_save").click().run()
+    assert not at.exception and [e.value for e in at.error] == [message, message]  # the totals, and the refusal
+    assert invoices.list_invoices(portal.db, SYSTEM, as_of=date.today())[1] == drafts
+    at.text_input(key="ie_l0_disc").input("10% + 5.00").run()
+    assert not at.error and "€101.15" in shown(at)  # 100 - 10 - 5 = 85, + 19 % VAT
 
 
 def test_the_customers_page_can_start_a_draft_for_a_customer(portal: Portal) -> None:
@@ -220,7 +238,7 @@ def test_a_credit_note_for_chosen_lines_reduces_the_balance(portal: Portal) -> N
     view = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today())
     assert view.balance == Decimal("238.00") and view.status == "partially_paid"
     assert ok(at).metric[0].value == "€238.00"
-    assert view.credit_notes[0]["number"] in shown(at)
+    assert view.credit_notes[0].number in shown(at)
 
 
 def test_lines_are_credited_at_the_vat_rate_the_invoice_charged(portal: Portal) -> None:
@@ -244,8 +262,8 @@ def test_the_whole_invoice_can_be_credited(portal: Portal) -> None:
     view = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today())
     assert view.status == "credited"
     note = view.credit_notes[0]
-    at.button(key=f"open_credit_{note['id']}").click().run()
-    assert ok(at).subheader.values == [f"Credit note {note['number']}"] and at.metric[0].value == "€238.00"
+    at.button(key=f"open_credit_{note.id}").click().run()
+    assert ok(at).subheader.values == [f"Credit note {note.number}"] and at.metric[0].value == "€238.00"
     assert {"Credit note…", "Void…", "Duplicate", "Record payment"}.isdisjoint(labels(at))
 
 

@@ -181,7 +181,7 @@ def test_refund_of_credit_and_reversal_with_a_reason(portal: Portal) -> None:
 def test_with_more_customers_than_a_list_holds_a_search_finds_and_picks_the_one(
         portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
     customers.create_customer(portal.db, SYSTEM, {"name": "Zeta Ltd", "currency": "GBP"})
-    monkeypatch.setattr("ui.invoice_editor.PICKER_SIZE", 1)
+    monkeypatch.setattr("ui.widgets.PICKER_SIZE", 1)
     at = ok(open_page("accountant", PAGE))
     next(b for b in at.button if b.label == "Record payment").click().run()
     assert at.selectbox(key="pay_customer").placeholder == "The first 1: search to find others"
