@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from lxml import etree
 
@@ -18,6 +19,9 @@ CII_NS = {"rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
           "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
           "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"}
 Element = etree._Element
+# An xsd:decimal as e-invoices write them (no exponent, no NaN), of a sane length: "1E+999999999" would read
+# as a Decimal, and then print as a billion digits.
+_DECIMAL = re.compile(r"[+-]?(\d{1,30}(\.\d{0,20})?|\.\d{1,20})")
 
 
 class _Reader:
@@ -45,13 +49,9 @@ class _Reader:
         raw = self.text(node, path)
         if not raw:
             return None
-        try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            value = Decimal("NaN")
-        if not value.is_finite():
+        if not _DECIMAL.fullmatch(raw):
             raise DocumentError(f"{path.rsplit(':', 1)[-1]} is not a number: {raw[:40]!r}.")
-        return value
+        return Decimal(raw)
 
     def required(self, node: Element | None, path: str) -> Decimal:
         value = self.amount(node, path)
@@ -196,10 +196,9 @@ def _number(elements: list[Element]) -> Decimal | None:
     if not elements:
         return None
     raw = " ".join((elements[0].text or "").split())
-    try:
-        return Decimal(raw)
-    except InvalidOperation as exc:
-        raise DocumentError(f"TaxTotalAmount is not a number: {raw[:40]!r}.") from exc
+    if not _DECIMAL.fullmatch(raw):
+        raise DocumentError(f"TaxTotalAmount is not a number: {raw[:40]!r}.")
+    return Decimal(raw)
 
 
 def _cii_party(r: _Reader, party: Element | None) -> Party:
