@@ -85,6 +85,16 @@ def test_schema_errors_make_a_document_invalid() -> None:
     report = validate_bytes(broken)
     assert not report.valid
     assert report.schema_errors and "Surprise" in report.schema_errors[0]
+    assert not report.rules_checked and report.failures == ()  # the rules run on schema-valid files only
+
+
+def test_a_huge_schema_invalid_file_is_answered_quickly_and_briefly() -> None:
+    """Two million elements: the schema says no at once; the rule sets (a minute in Saxon) are not run."""
+    flood = (b'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2">' + b"<x/>" * 2_000_000
+             + b"</Invoice>")
+    report = validate_bytes(flood)
+    assert not report.valid and not report.rules_checked
+    assert len(report.schema_errors) <= validation.MAX_SCHEMA_ERRORS + 1
 
 
 def test_a_facturx_pdf_is_checked_by_the_xml_it_carries() -> None:

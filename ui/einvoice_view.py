@@ -26,8 +26,13 @@ def show_result(name: str, result: CheckResult) -> None:
                    icon=":material/verified:")
     else:
         count = len(report.schema_errors) + len(result.problems)
+        broken = "its XML schema" if report.schema_errors and not report.rules_checked else \
+            f"the XML schema or {rule_sets}"
         st.error(f"**INVALID**: {plain(name)} ({source}) breaks {count} rule{'s' if count != 1 else ''} "
-                 f"of the XML schema or {rule_sets}.", icon=":material/gpp_bad:")
+                 f"of {broken}.", icon=":material/gpp_bad:")
+        if not report.rules_checked:
+            st.caption(f"The rules of {rule_sets} were not checked: they apply to a file that conforms to its "
+                       "XML schema. Fix the schema errors first.")
         st.markdown("\n".join([*(f"- XML schema, {plain(error)}" for error in report.schema_errors),
                                *(f"- {plain(problem.text)}" for problem in result.problems)]))
     if result.warnings:

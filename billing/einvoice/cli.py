@@ -57,5 +57,6 @@ def _problems(path: Path, profiles: list[str]) -> list[str] | None:
 
 
 def _words(report: ValidationReport) -> list[str]:
+    unchecked = [] if report.rules_checked else ["(the rules were not checked: fix the XML schema errors first)"]
     return [*(f"XML schema, {error}" for error in report.schema_errors),
-            *(explain(failure).text for failure in report.failures)]
+            *(explain(failure).text for failure in report.failures), *unchecked]

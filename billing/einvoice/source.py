@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,7 +105,6 @@ def pdf_attachment(data: bytes) -> bytes:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
-    logging.getLogger("pypdf").setLevel(logging.ERROR)  # a damaged PDF is reported once, below, not logged
     try:
         attachments = {name.lower(): content for name, contents in PdfReader(io.BytesIO(data)).attachments.items()
                        for content in contents[:1]}

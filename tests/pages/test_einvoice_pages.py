@@ -73,6 +73,18 @@ def test_an_invalid_invoice_lists_its_rule_in_words(db: Database) -> None:
         "\\", "")
 
 
+def test_a_file_that_breaks_its_schema_says_so_and_what_was_not_checked(db: Database) -> None:
+    without_total = VALID_UBL.read_bytes().replace(b'<cbc:PayableAmount currencyID="EUR">336.9</cbc:PayableAmount>',
+                                                   b"")
+    at = upload(app_as("accountant", PAGE), "broken.xml", without_total)
+    assert not at.exception
+    assert "of its XML schema" in at.error[0].value
+    shown = texts(at).replace("\\", "")
+    assert "XML schema, line" in shown and "PayableAmount" in shown
+    assert "The rules of EN 16931 were not checked" in shown
+    assert "The document cannot be shown" in at.warning[0].value
+
+
 def test_the_xrechnung_rules_are_asked_for_on_the_page(db: Database) -> None:
     at = app_as("accountant", PAGE)
     at.multiselect(key="einvoice:profiles").set_value(["en16931", "xrechnung"])
