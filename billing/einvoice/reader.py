@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -98,8 +99,7 @@ def _parse_ubl(document: Document) -> ParsedInvoice:
         tax_total=r.amount(in_currency[0], "cbc:TaxAmount") if in_currency else None,
         tax_total_accounting=r.amount(other[0], "cbc:TaxAmount") if other else None,
         prepaid=r.amount(money, "cbc:PrepaidAmount"), rounding=r.amount(money, "cbc:PayableRoundingAmount"))
-    line_tag, quantity_tag = ("cac:CreditNoteLine", "cbc:CreditedQuantity") if credit else \
-        ("cac:InvoiceLine", "cbc:InvoicedQuantity")
+    line_tag = "cac:CreditNoteLine" if credit else "cac:InvoiceLine"
     return ParsedInvoice(
         syntax=document.syntax, number=r.text(root, "cbc:ID"),
         type_code=r.text(root, "cbc:CreditNoteTypeCode" if credit else "cbc:InvoiceTypeCode"),
@@ -108,9 +108,10 @@ def _parse_ubl(document: Document) -> ParsedInvoice:
         currency=currency, seller=_ubl_party(r, r.one(root, "cac:AccountingSupplierParty/cac:Party")),
         buyer=_ubl_party(r, r.one(root, "cac:AccountingCustomerParty/cac:Party")),
         buyer_reference=r.text(root, "cbc:BuyerReference"),
-        lines=tuple(_ubl_line(r, node, quantity_tag) for node in r.all(root, line_tag)),
-        allowances_charges=tuple(_ubl_allowance(r, node) for node in r.all(root, "cac:AllowanceCharge")),
-        vat_breakdown=tuple(_ubl_vat(r, node) for total in in_currency for node in r.all(total, "cac:TaxSubtotal")),
+        lines=tuple(_line(r, node, _UBL_CREDIT_LINE if credit else _UBL_LINE) for node in r.all(root, line_tag)),
+        allowances_charges=tuple(_allowance(r, node, _UBL_ALLOWANCE) for node in r.all(root, "cac:AllowanceCharge")),
+        vat_breakdown=tuple(_vat(r, node, _UBL_VAT)
+                            for total in in_currency for node in r.all(total, "cac:TaxSubtotal")),
         totals=totals)
 
 
@@ -128,34 +129,6 @@ def _ubl_party(r: _Reader, party: Element | None) -> Party:
                         country=r.text(address, "cac:Country/cbc:IdentificationCode")),
         electronic_address=r.text(party, "cbc:EndpointID"),
         electronic_scheme=r.attr(party, "cbc:EndpointID", "schemeID"))
-
-
-def _ubl_line(r: _Reader, node: Element, quantity_tag: str) -> Line:
-    tax = r.one(node, "cac:Item/cac:ClassifiedTaxCategory")
-    return Line(id=r.text(node, "cbc:ID"), name=r.text(node, "cac:Item/cbc:Name"),
-                quantity=r.required(node, quantity_tag), unit_code=r.attr(node, quantity_tag, "unitCode"),
-                net_price=r.amount(node, "cac:Price/cbc:PriceAmount"),
-                net_amount=r.required(node, "cbc:LineExtensionAmount"),
-                vat_category=r.text(tax, "cbc:ID"), vat_rate=r.amount(tax, "cbc:Percent"),
-                base_quantity=r.amount(node, "cac:Price/cbc:BaseQuantity"))
-
-
-def _ubl_allowance(r: _Reader, node: Element) -> AllowanceCharge:
-    tax = r.one(node, "cac:TaxCategory")
-    return AllowanceCharge(is_charge=r.text(node, "cbc:ChargeIndicator").lower() == "true",
-                           amount=r.required(node, "cbc:Amount"), vat_category=r.text(tax, "cbc:ID"),
-                           vat_rate=r.amount(tax, "cbc:Percent"), reason=r.text(node, "cbc:AllowanceChargeReason"),
-                           reason_code=r.text(node, "cbc:AllowanceChargeReasonCode"),
-                           base_amount=r.amount(node, "cbc:BaseAmount"),
-                           percent=r.amount(node, "cbc:MultiplierFactorNumeric"))
-
-
-def _ubl_vat(r: _Reader, node: Element) -> VatBreakdown:
-    tax = r.one(node, "cac:TaxCategory")
-    return VatBreakdown(category=r.text(tax, "cbc:ID"), rate=r.amount(tax, "cbc:Percent"),
-                        taxable=r.required(node, "cbc:TaxableAmount"), tax=r.required(node, "cbc:TaxAmount"),
-                        exemption_reason=r.text(tax, "cbc:TaxExemptionReason"),
-                        exemption_code=r.text(tax, "cbc:TaxExemptionReasonCode"))
 
 
 # --- UN/CEFACT CII D16B -------------------------------------------------------------------------
@@ -185,10 +158,10 @@ def _parse_cii(document: Document) -> ParsedInvoice:
         currency=currency, seller=_cii_party(r, r.one(agreement, "ram:SellerTradeParty")),
         buyer=_cii_party(r, r.one(agreement, "ram:BuyerTradeParty")),
         buyer_reference=r.text(agreement, "ram:BuyerReference"),
-        lines=tuple(_cii_line(r, node) for node in r.all(trade, "ram:IncludedSupplyChainTradeLineItem")),
-        allowances_charges=tuple(_cii_allowance(r, node)
+        lines=tuple(_line(r, node, _CII_LINE) for node in r.all(trade, "ram:IncludedSupplyChainTradeLineItem")),
+        allowances_charges=tuple(_allowance(r, node, _CII_ALLOWANCE)
                                  for node in r.all(settlement, "ram:SpecifiedTradeAllowanceCharge")),
-        vat_breakdown=tuple(_cii_vat(r, node) for node in r.all(settlement, "ram:ApplicableTradeTax")),
+        vat_breakdown=tuple(_vat(r, node, _CII_VAT) for node in r.all(settlement, "ram:ApplicableTradeTax")),
         totals=totals)
 
 
@@ -216,32 +189,88 @@ def _cii_party(r: _Reader, party: Element | None) -> Party:
         electronic_address=r.text(party, uri), electronic_scheme=r.attr(party, uri, "schemeID"))
 
 
-def _cii_line(r: _Reader, node: Element) -> Line:
-    settlement = r.one(node, "ram:SpecifiedLineTradeSettlement")
-    tax = r.one(settlement, "ram:ApplicableTradeTax")
-    price = r.one(node, "ram:SpecifiedLineTradeAgreement/ram:NetPriceProductTradePrice")
-    quantity = "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity"
-    line_total = "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount"
-    return Line(id=r.text(node, "ram:AssociatedDocumentLineDocument/ram:LineID"),
-                name=r.text(node, "ram:SpecifiedTradeProduct/ram:Name"), quantity=r.required(node, quantity),
-                unit_code=r.attr(node, quantity, "unitCode"), net_price=r.amount(price, "ram:ChargeAmount"),
-                net_amount=r.required(settlement, line_total),
-                vat_category=r.text(tax, "ram:CategoryCode"), vat_rate=r.amount(tax, "ram:RateApplicablePercent"),
-                base_quantity=r.amount(price, "ram:BasisQuantity"))
+# --- lines, allowances and charges, VAT breakdown: one reader, a table of paths per syntax ----------------
 
 
-def _cii_allowance(r: _Reader, node: Element) -> AllowanceCharge:
-    tax = r.one(node, "ram:CategoryTradeTax")
-    return AllowanceCharge(is_charge=r.text(node, "ram:ChargeIndicator/udt:Indicator").lower() == "true",
-                           amount=r.required(node, "ram:ActualAmount"), vat_category=r.text(tax, "ram:CategoryCode"),
-                           vat_rate=r.amount(tax, "ram:RateApplicablePercent"), reason=r.text(node, "ram:Reason"),
-                           reason_code=r.text(node, "ram:ReasonCode"), base_amount=r.amount(node, "ram:BasisAmount"),
-                           percent=r.amount(node, "ram:CalculationPercent"))
+class _LinePaths(NamedTuple):
+    id: str
+    name: str
+    quantity: str
+    price: str  # the price element; amount and base quantity below it
+    price_amount: str
+    base_quantity: str
+    net_amount: str
+    tax: str  # the VAT category element; category and rate below it
+    category: str
+    rate: str
 
 
-def _cii_vat(r: _Reader, node: Element) -> VatBreakdown:
-    return VatBreakdown(category=r.text(node, "ram:CategoryCode"), rate=r.amount(node, "ram:RateApplicablePercent"),
-                        taxable=r.required(node, "ram:BasisAmount"), tax=r.required(node, "ram:CalculatedAmount"),
-                        exemption_reason=r.text(node, "ram:ExemptionReason"),
-                        exemption_code=r.text(node, "ram:ExemptionReasonCode"))
+_UBL_LINE = _LinePaths("cbc:ID", "cac:Item/cbc:Name", "cbc:InvoicedQuantity", "cac:Price", "cbc:PriceAmount",
+                       "cbc:BaseQuantity", "cbc:LineExtensionAmount", "cac:Item/cac:ClassifiedTaxCategory", "cbc:ID",
+                       "cbc:Percent")
+_UBL_CREDIT_LINE = _UBL_LINE._replace(quantity="cbc:CreditedQuantity")
+_CII_LINE = _LinePaths(
+    "ram:AssociatedDocumentLineDocument/ram:LineID", "ram:SpecifiedTradeProduct/ram:Name",
+    "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity",
+    "ram:SpecifiedLineTradeAgreement/ram:NetPriceProductTradePrice", "ram:ChargeAmount", "ram:BasisQuantity",
+    "ram:SpecifiedLineTradeSettlement/ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount",
+    "ram:SpecifiedLineTradeSettlement/ram:ApplicableTradeTax", "ram:CategoryCode", "ram:RateApplicablePercent")
 
+
+def _line(r: _Reader, node: Element, p: _LinePaths) -> Line:
+    price, tax = r.one(node, p.price), r.one(node, p.tax)
+    return Line(id=r.text(node, p.id), name=r.text(node, p.name), quantity=r.required(node, p.quantity),
+                unit_code=r.attr(node, p.quantity, "unitCode"), net_price=r.amount(price, p.price_amount),
+                net_amount=r.required(node, p.net_amount), vat_category=r.text(tax, p.category),
+                vat_rate=r.amount(tax, p.rate), base_quantity=r.amount(price, p.base_quantity))
+
+
+class _AllowancePaths(NamedTuple):
+    indicator: str
+    amount: str
+    base_amount: str
+    percent: str
+    reason: str
+    reason_code: str
+    tax: str
+    category: str
+    rate: str
+
+
+_UBL_ALLOWANCE = _AllowancePaths("cbc:ChargeIndicator", "cbc:Amount", "cbc:BaseAmount", "cbc:MultiplierFactorNumeric",
+                                 "cbc:AllowanceChargeReason", "cbc:AllowanceChargeReasonCode", "cac:TaxCategory",
+                                 "cbc:ID", "cbc:Percent")
+_CII_ALLOWANCE = _AllowancePaths("ram:ChargeIndicator/udt:Indicator", "ram:ActualAmount", "ram:BasisAmount",
+                                 "ram:CalculationPercent", "ram:Reason", "ram:ReasonCode", "ram:CategoryTradeTax",
+                                 "ram:CategoryCode", "ram:RateApplicablePercent")
+
+
+def _allowance(r: _Reader, node: Element, p: _AllowancePaths) -> AllowanceCharge:
+    tax = r.one(node, p.tax)
+    return AllowanceCharge(is_charge=r.text(node, p.indicator).lower() == "true", amount=r.required(node, p.amount),
+                           vat_category=r.text(tax, p.category), vat_rate=r.amount(tax, p.rate),
+                           reason=r.text(node, p.reason), reason_code=r.text(node, p.reason_code),
+                           base_amount=r.amount(node, p.base_amount), percent=r.amount(node, p.percent))
+
+
+class _VatPaths(NamedTuple):
+    taxable: str
+    amount: str
+    tax: str  # the element holding category, rate and exemption ("." : the breakdown line itself)
+    category: str
+    rate: str
+    reason: str
+    reason_code: str
+
+
+_UBL_VAT = _VatPaths("cbc:TaxableAmount", "cbc:TaxAmount", "cac:TaxCategory", "cbc:ID", "cbc:Percent",
+                     "cbc:TaxExemptionReason", "cbc:TaxExemptionReasonCode")
+_CII_VAT = _VatPaths("ram:BasisAmount", "ram:CalculatedAmount", ".", "ram:CategoryCode", "ram:RateApplicablePercent",
+                     "ram:ExemptionReason", "ram:ExemptionReasonCode")
+
+
+def _vat(r: _Reader, node: Element, p: _VatPaths) -> VatBreakdown:
+    tax = r.one(node, p.tax)
+    return VatBreakdown(category=r.text(tax, p.category), rate=r.amount(tax, p.rate),
+                        taxable=r.required(node, p.taxable), tax=r.required(node, p.amount),
+                        exemption_reason=r.text(tax, p.reason), exemption_code=r.text(tax, p.reason_code))
