@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from einvoice_files import (
 from billing.einvoice import validation
 from billing.einvoice.source import MAX_FILE_BYTES, DocumentError, read_document
 from billing.einvoice.validation import RuleFailure, parse_svrl, validate_bytes
-from billing.einvoice.wording import explain, rule_words
+from billing.einvoice.wording import RULES, VAT_CATEGORIES, explain, rule_words
 
 KNOWN_BAD = {"04.05a-INVOICE_uncefact.xml": {"BR-CL-10", "BR-CL-21"}, "05.01a-INVOICE_ubl.xml": {"BR-CO-16"}}
 
@@ -206,7 +207,13 @@ def facturx_pdf_raw(xml: bytes) -> bytes:
     ("BR-CO-16", "Amount due (BT-115) must equal total with VAT - paid amount + rounding: BR-CO-16"),
     ("BR-AE-10", "VAT exemption reason (BT-120, BT-121) is wrong or missing for VAT category AE (reverse charge): "
                  "BR-AE-10"),
-    ("BR-S-2", "Seller VAT identifier (BT-31) is required with VAT category S (standard rate): BR-S-2"),
+    ("BR-S-02", "Seller VAT identifier or tax registration (BT-31, BT-32, BT-63) is required with VAT category S "
+                "(standard rate) on a line: BR-S-02"),
+    ("BR-O-02", "VAT identifiers (BT-31, BT-48, BT-63) must be left out with VAT category O (not subject to VAT): "
+                "BR-O-02"),
+    ("BR-IC-08", "Taxable amount of the VAT breakdown (BT-116) does not match the lines in VAT category K "
+                 "(intra-community supply): BR-IC-08"),
+    ("BR-CO-09", "VAT identifiers (BT-31, BT-48, BT-63) must start with the country code (e.g. DE, EL): BR-CO-09"),
     ("PEPPOL-EN16931-R010", "Buyer electronic address (BT-49) is required for Peppol: PEPPOL-EN16931-R010"),
 ])
 def test_a_known_rule_names_the_field_to_fix(rule: str, words: str) -> None:
@@ -220,6 +227,15 @@ def test_an_unknown_rule_falls_back_to_its_own_message() -> None:
     assert explain(failure).text == "Something specific must hold.: BR-XX-99"
     assert explain(failure).field is None
     assert rule_words("BR-Q-1") is None
+
+
+def test_every_rule_in_the_table_is_a_rule_of_the_rule_files() -> None:
+    """The table speaks of rules that exist, under the ids the rule files give them (BR-CO-09, not BR-CO-9)."""
+    text = "".join(path.read_text(encoding="utf-8") for path in validation.RULES.glob("*.xsl*"))
+    named = set(re.findall(r"(?:BR|PEPPOL)-[A-Z0-9-]*[0-9a-z]", text))
+    assert set(RULES) - named == set()
+    for prefix in VAT_CATEGORIES:
+        assert {f"BR-{prefix}-{n:02d}" for n in range(1, 11)} <= named, prefix
 
 
 @needs_shared

@@ -54,9 +54,9 @@ RULES: dict[str, tuple[str, str]] = {
     "BR-61": ("IBAN / account number (BT-84)", "is required for a credit transfer"),
     "BR-62": ("Seller electronic address scheme (BT-34)", REQUIRED),
     "BR-63": ("Buyer electronic address scheme (BT-49)", REQUIRED),
-    "BR-CO-3": ("Tax point date (BT-7)", "and its date code (BT-8) exclude each other"),
-    "BR-CO-4": ("VAT category of each line (BT-151)", REQUIRED),
-    "BR-CO-9": ("VAT identifiers (BT-31, BT-48, BT-63)", "must start with the country code (e.g. DE, EL)"),
+    "BR-CO-03": ("Tax point date (BT-7)", "and its date code (BT-8) exclude each other"),
+    "BR-CO-04": ("VAT category of each line (BT-151)", REQUIRED),
+    "BR-CO-09": ("VAT identifiers (BT-31, BT-48, BT-63)", "must start with the country code (e.g. DE, EL)"),
     "BR-CO-10": ("Sum of line net amounts (BT-106)", "must equal the sum of the lines' net amounts"),
     "BR-CO-11": ("Sum of allowances (BT-107)", "must equal the sum of the document allowances"),
     "BR-CO-12": ("Sum of charges (BT-108)", "must equal the sum of the document charges"),
@@ -68,7 +68,6 @@ RULES: dict[str, tuple[str, str]] = {
     "BR-CO-18": ("VAT breakdown (BG-23)", "is required: at least one"),
     "BR-CO-19": ("Invoicing period (BG-14)", "needs a start or an end date"),
     "BR-CO-20": ("Line period (BG-26)", "needs a start or an end date"),
-    "BR-CO-25": ("Payment due date (BT-9) or payment terms (BT-20)", "is required when an amount is due"),
     "BR-CO-26": ("Seller identifier (BT-29), legal registration id (BT-30) or VAT identifier (BT-31)", REQUIRED),
     "BR-CL-10": ("Identifier scheme (e.g. of the seller or buyer identifier)",
                  "is not in the ISO 6523 code list of EN 16931"),
@@ -102,34 +101,40 @@ RULES: dict[str, tuple[str, str]] = {
     "PEPPOL-EN16931-R008": ("Empty elements", "are not allowed in a Peppol document"),
     "PEPPOL-EN16931-R010": ("Buyer electronic address (BT-49)", "is required for Peppol"),
     "PEPPOL-EN16931-R020": ("Seller electronic address (BT-34)", "is required for Peppol"),
-    "PEPPOL-EN16931-R040": ("Allowance amount (BT-92)", "must equal base amount x percentage"),
-    "PEPPOL-EN16931-R043": ("Charge amount (BT-99)", "must equal base amount x percentage"),
+    "PEPPOL-EN16931-R040": ("Allowance or charge amount (BT-92, BT-99)", "must equal base amount x percentage / 100"),
+    "PEPPOL-EN16931-R043": ("Allowance or charge indicator", "must be true or false"),
     "PEPPOL-EN16931-R046": ("Net price (BT-146)", "must equal gross price - price discount"),
-    "PEPPOL-EN16931-R053": ("VAT total (BT-110)", "may appear only once, with the VAT breakdown"),
-    "PEPPOL-EN16931-R054": ("VAT total (BT-110)", "may appear only once without a VAT breakdown"),
-    "PEPPOL-EN16931-R101": ("Preceding invoice reference (BT-25)", "is not in Peppol's format"),
+    "PEPPOL-EN16931-R053": ("VAT total (BT-110)", "must appear once, with the VAT breakdown"),
+    "PEPPOL-EN16931-R054": ("VAT total in accounting currency (BT-111)", "must appear once, without a VAT breakdown"),
+    "PEPPOL-EN16931-R101": ("Document reference (BT-18, BT-122)", "may name only the invoiced object on a line"),
     "PEPPOL-EN16931-R120": ("Line net amount (BT-131)", "must equal quantity x net price + charges - allowances"),
     "PEPPOL-EN16931-R121": ("Price base quantity (BT-149)", "must be positive"),
     "PEPPOL-EN16931-R130": ("Unit of the price base quantity (BT-150)", "must be the line's unit (BT-130)"),
     "PEPPOL-EN16931-CL008": ("Electronic address scheme (BT-34, BT-49)", "is not in the EAS code list"),
 }
 
-# The VAT category rules (BR-S-*, BR-Z-*, BR-E-*, BR-AE-*, BR-IC-*, BR-G-*, BR-O-*) share one numbering.
-VAT_CATEGORIES = {"S": "standard rate", "Z": "zero rate", "E": "exempt", "AE": "reverse charge",
-                  "IC": "intra-community supply", "G": "export outside the EU", "O": "outside the scope of VAT"}
-CATEGORY_RULES: dict[str, tuple[str, str]] = {
-    "1": ("VAT breakdown (BG-23)", "needs a line for category {name}"),
-    "2": ("Seller VAT identifier (BT-31)", "is required with VAT category {name}"),
-    "3": ("Seller VAT identifier (BT-31)", "is required with an allowance in VAT category {name}"),
-    "4": ("Seller VAT identifier (BT-31)", "is required with a charge in VAT category {name}"),
-    "5": ("VAT rate of a line (BT-152)", "does not fit VAT category {name}"),
-    "6": ("VAT rate of an allowance (BT-96)", "does not fit VAT category {name}"),
-    "7": ("VAT rate of a charge (BT-103)", "does not fit VAT category {name}"),
-    "8": ("Taxable amount of the VAT breakdown (BT-116)", "does not match the lines in VAT category {name}"),
-    "9": ("VAT amount of the VAT breakdown (BT-117)", "does not fit VAT category {name}"),
-    "10": ("VAT exemption reason (BT-120, BT-121)", "is wrong or missing for VAT category {name}"),
+# The VAT category rules (BR-S-01 ... BR-S-10, likewise Z, E, AE, IC, G, O, AF, AG) share one numbering for 1 to
+# 10: the rule prefix -> the category code and its name.
+VAT_CATEGORIES = {"S": "S (standard rate)", "Z": "Z (zero rate)", "E": "E (exempt)", "AE": "AE (reverse charge)",
+                  "IC": "K (intra-community supply)", "G": "G (export outside the EU)",
+                  "O": "O (not subject to VAT)", "AF": "L (Canary Islands IGIC)", "AG": "M (Ceuta and Melilla IPSI)"}
+SELLER_VAT = "Seller VAT identifier or tax registration (BT-31, BT-32, BT-63)"
+CATEGORY_RULES: dict[int, tuple[str, str]] = {
+    1: ("VAT breakdown (BG-23)", "needs a line for VAT category {name}"),
+    2: (SELLER_VAT, "is required with VAT category {name} on a line"),
+    3: (SELLER_VAT, "is required with an allowance in VAT category {name}"),
+    4: (SELLER_VAT, "is required with a charge in VAT category {name}"),
+    5: ("VAT rate of a line (BT-152)", "does not fit VAT category {name}"),
+    6: ("VAT rate of an allowance (BT-96)", "does not fit VAT category {name}"),
+    7: ("VAT rate of a charge (BT-103)", "does not fit VAT category {name}"),
+    8: ("Taxable amount of the VAT breakdown (BT-116)", "does not match the lines in VAT category {name}"),
+    9: ("VAT amount of the VAT breakdown (BT-117)", "does not fit VAT category {name}"),
+    10: ("VAT exemption reason (BT-120, BT-121)", "is wrong or missing for VAT category {name}"),
 }
-_CATEGORY_RULE = re.compile(r"^BR-(S|Z|E|AE|IC|G|O)-(\d+)$")
+# Outside the scope of VAT, the identifiers must be absent rather than present.
+NOT_SUBJECT = {number: ("VAT identifiers (BT-31, BT-48, BT-63)", "must be left out with VAT category {name}")
+               for number in (2, 3, 4)}
+_CATEGORY_RULE = re.compile(r"^BR-(S|Z|E|AE|IC|G|O|AF|AG)-(\d+)$")
 _OWN_PREFIX = re.compile(r"^\[[^\]]+\]\s*-?\s*")
 
 
@@ -147,9 +152,11 @@ def rule_words(rule_id: str) -> tuple[str, str] | None:
     if rule_id in RULES:
         return RULES[rule_id]
     match = _CATEGORY_RULE.match(rule_id)
-    if match and match[2] in CATEGORY_RULES:
-        field, problem = CATEGORY_RULES[match[2]]
-        return field, problem.format(name=f"{match[1]} ({VAT_CATEGORIES[match[1]]})")
+    if match:  # "BR-AE-02": rule 2 of category AE
+        table = {**CATEGORY_RULES, **NOT_SUBJECT} if match[1] == "O" else CATEGORY_RULES
+        words = table.get(int(match[2]))
+        if words is not None:
+            return words[0], words[1].format(name=VAT_CATEGORIES[match[1]])
     return None
 
 
