@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pandas as pd
@@ -26,8 +27,8 @@ def show_result(name: str, result: CheckResult) -> None:
                    icon=":material/verified:")
     else:
         count = len(report.schema_errors) + len(result.problems)
-        broken = "its XML schema" if report.schema_errors and not report.rules_checked else \
-            f"the XML schema or {rule_sets}"
+        broken = "its XML schema" if not report.rules_checked else rule_sets if not report.schema_errors else \
+            f"the XML schema and {rule_sets}"
         st.error(f"**INVALID**: {plain(name)} ({source}) breaks {count} rule{'s' if count != 1 else ''} "
                  f"of {broken}.", icon=":material/gpp_bad:")
         if not report.rules_checked:
@@ -92,7 +93,8 @@ def vat_text(category: str, rate: Decimal | None) -> str:
 def show_party(title: str, party: Party) -> None:
     with st.container(border=True):
         st.markdown(f"**{title}**")
-        rows = [party.name, *party.address.lines()]
+        address = party.address
+        rows = [party.name, *dataclasses.replace(address, country="").lines(), fmt.country(address.country)]
         if party.vat_id:
             rows.append(f"VAT id {party.vat_id}")
         if party.legal_id:
