@@ -181,6 +181,12 @@ def test_an_external_entity_is_never_read() -> None:
     assert "root:" not in refused.value.message  # nothing of /etc/passwd
 
 
+def test_a_mangled_pdf_is_refused_as_unreadable() -> None:
+    pdf = facturx_pdf(VALID_CII.read_bytes()).replace(b"/FlateDecode", b"/FlateDecodX")  # pypdf: NotImplementedError
+    with pytest.raises(DocumentError, match="PDF cannot be read"):
+        read_document(pdf)
+
+
 def test_a_pdf_carrying_an_xml_bomb_is_refused() -> None:
     with pytest.raises(DocumentError, match="DOCTYPE"):
         read_document(facturx_pdf_raw(BILLION_LAUGHS))

@@ -103,12 +103,11 @@ def pdf_attachment(data: bytes) -> bytes:
     parses with lxml's default parser (entities expanded): the bytes go through `_parse_xml` instead.
     """
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
 
     try:
         attachments = {name.lower(): content for name, contents in PdfReader(io.BytesIO(data)).attachments.items()
                        for content in contents[:1]}
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError) as exc:
+    except Exception as exc:  # hostile bytes break pypdf in many ways (NotImplementedError for a mangled filter, ...)
         raise DocumentError("The PDF cannot be read (damaged or not a PDF).") from exc
     chosen = next((attachments[name] for name in ATTACHMENT_NAMES if name in attachments), None)
     if chosen is None:
