@@ -85,6 +85,31 @@ class InvoiceHeader:
 
 
 @dataclass(frozen=True, slots=True)
+class SealedHeader:
+    """The header columns of an issued or voided document that its seal covers and `verify` recomputes
+    (`store.integrity.HEADER_COLUMNS`); the fields mean what they mean on `InvoiceHeader`."""
+
+    id: int
+    kind: str
+    number: str | None
+    status: str
+    customer_id: int
+    currency: str
+    issue_date: date | None
+    due_date: date | None
+    credited_invoice_id: int | None
+    line_total: Decimal
+    allowance_total: Decimal
+    charge_total: Decimal
+    tax_exclusive: Decimal
+    tax_total: Decimal
+    tax_inclusive: Decimal
+    prepaid: Decimal
+    rounding: Decimal
+    payable: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class StoredLine:
     """A stored document line (BG-25, one row of `invoice_lines`).
 
