@@ -7,7 +7,8 @@ follow; the decision is written in the same transaction, and refuses a line deci
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -63,9 +64,10 @@ def confirm_line(db: Database, actor: Actor, line_id: int, *, customer_id: int |
     currency, amount = row["currency"], round_money(Decimal(row["amount"]), row["currency"])
     if allocations is None and customer_id is None and proposal.kind == REVERSAL and proposal.reverses is not None:
         reason = f"Returned by the bank ({row['return_code'] or 'R-transaction'}), statement line {line_id}"
-        return payments.reverse_payment(
-            db, actor, proposal.reverses, row["booking_date"], reason,
-            within=lambda conn, _id: _decide(conn, actor, row, REVERSAL, proposal.reverses))
+        with _decided_meanwhile(db, line_id):
+            return payments.reverse_payment(
+                db, actor, proposal.reverses, row["booking_date"], reason,
+                within=lambda conn, _id: _decide(conn, actor, row, REVERSAL, proposal.reverses))
     if amount <= 0:
         raise ValidationError("Money going out is not a customer payment: mark it as such, or as the return of "
                               "a payment.")
@@ -82,9 +84,22 @@ def confirm_line(db: Database, actor: Actor, line_id: int, *, customer_id: int |
     target = customer_id
     data = {"customer_id": target, "amount": amount, "currency": currency, "received_on": row["booking_date"],
             "method": "bank_transfer", "reference": _reference(row)}
-    return payments.record_payment(db, actor, data, allocate=plan,
-                                   within=lambda conn, payment_id: _decide(conn, actor, row, PAYMENT, payment_id,
-                                                                           customer_id=target))
+    with _decided_meanwhile(db, line_id):
+        return payments.record_payment(db, actor, data, allocate=plan,
+                                       within=lambda conn, payment_id: _decide(conn, actor, row, PAYMENT, payment_id,
+                                                                               customer_id=target))
+
+
+@contextmanager
+def _decided_meanwhile(db: Database, line_id: int) -> Iterator[None]:
+    """A refusal because another tab decided the line first (the invoices it paid are paid now) says so."""
+    try:
+        yield
+    except BillingError:
+        with db.connect() as conn:
+            if bank_store.is_decided(conn, line_id):
+                raise StateError(_DECIDED) from None
+        raise
 
 
 def _customer_of(db: Database, invoice_ids: list[int], currency: str) -> int:

@@ -27,8 +27,8 @@ PAYMENT, REVERSAL, OTHER, NOTHING = "payment", "reversal", "other", "none"
 SUBSET_LIMIT = 18  # open invoices of one customer searched for amounts adding up (2^18 sums at most)
 SUBSET_SIZE = 5
 NAME_SIMILARITY = 0.82
-_LEGAL_FORMS = re.compile(r"\b(gmbh|ag|kg|ohg|ug|e\.?k|ltd|limited|inc|llc|plc|sarl|sas|sa|bv|nv|co|kgaa|se|"
-                          r"haftungsbeschrankt|mbh|corp|corporation|company)\b\.?")
+_LEGAL_FORMS = re.compile(r"\b(gmbh|ag|kg|ohg|ug|ek|ltd|limited|inc|llc|plc|sarl|sas|sa|bv|nv|co|kgaa|se|"
+                          r"haftungsbeschrankt|mbh|corp|corporation|company)\b")
 # German words of fees are often parts of compounds ("Kontoführungsgebühr"): no word boundary for them.
 _FEE_WORDS = re.compile(r"\b(fee|fees|charges?|interest)\b|geb[üu]e?hr|entgelt|kontof[üu]e?hrung|spesen|zinsen",
                         re.IGNORECASE)
@@ -95,8 +95,8 @@ NO_IDEA = Proposal(NOTHING, NONE, "no invoice, customer or earlier payment fits 
 def normal_name(name: str) -> str:
     """A company name for comparing: lower case, no accents' variants, no legal form or punctuation."""
     text = name.casefold().replace("ä", "a").replace("ö", "o").replace("ü", "u").replace("ß", "ss")
-    text = _LEGAL_FORMS.sub(" ", re.sub(r"[^\w\s.]", " ", text))
-    return " ".join(re.sub(r"[^\w\s]", " ", text).split())
+    text = _LEGAL_FORMS.sub(" ", re.sub(r"[^\w\s]", " ", text.replace(".", "")))  # "S.A.R.L." is "sarl"
+    return " ".join(text.split())
 
 
 @dataclass
