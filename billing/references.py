@@ -42,6 +42,15 @@ def reference_body(reference: str) -> str:
     return iso11649.compact(reference)[4:]
 
 
+def _mod97(reference: str) -> int:
+    """ISO 7064 mod 97-10 of a reference with RF and its check digits moved to the end (1 when valid): a quick
+    test before python-stdnum's own, which is slow for the thousands of tokens of a statement."""
+    try:
+        return int("".join(str(int(ch, 36)) for ch in reference[4:] + reference[:4])) % 97
+    except ValueError:
+        return -1
+
+
 def find_references(text: str) -> list[str]:
     """The valid RF references in free text, compact and in order of appearance: written together
     ('RF18539007547034') or in groups of four ('rf18 5390 0754 7034'). Check digits are verified, so a
@@ -57,7 +66,7 @@ def find_references(text: str) -> list[str]:
             if len(candidates[-1]) % 4 or not _GROUP.match(group) or len(candidates[-1]) + len(group) > 4 + MAX_BODY:
                 break
             candidates.append(candidates[-1] + group)
-        valid = [c for c in candidates if iso11649.is_valid(c)]
+        valid = [c for c in candidates if _mod97(c) == 1 and iso11649.is_valid(c)]
         if valid and valid[-1] not in found:
             found.append(valid[-1])
     return found

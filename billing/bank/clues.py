@@ -47,43 +47,45 @@ class NumberIndex:
 
     def clues(self, text: str) -> list[Clue]:
         """The invoices `text` names, best evidence first: RF references, numbers as written, their digits;
-        numbers with one mistake only when nothing else is found."""
+        then the numbers one mistake away from a number in the text that names no invoice."""
         found: dict[int, Clue] = {}
+        hit_digits: set[str] = set()
 
         def add(ids: Iterable[int], how: str, shown: str) -> None:
             for invoice_id in ids:
                 found.setdefault(invoice_id, Clue(invoice_id, how, shown))
+                if how != "typo":
+                    hit_digits.add(_NOT_DIGIT.sub("", shown))
 
         upper = text.upper()
         for reference in find_references(upper):
             add(self.by_compact.get(reference_body(reference), ()), "rf", format_reference(reference))
-        windows = list(_windows(upper))
-        for shown, compact in windows:
+        windows = [(shown, compact, _NOT_DIGIT.sub("", compact)) for shown, compact in _windows(upper)]
+        for shown, compact, _ in windows:
             add(self.by_compact.get(compact, ()), "number", shown)
-        for shown, compact in windows:
-            digits = _NOT_DIGIT.sub("", compact)
+        for shown, _, digits in windows:
             if len(digits) >= MIN_DIGITS:
                 add(self.by_digits.get(digits, ()), "digits", shown)
-        if not found:
-            for shown, compact in windows:
-                digits = _NOT_DIGIT.sub("", compact)
-                if len(digits) >= MIN_FUZZY_DIGITS:
-                    for variant in _one_mistake(digits):
-                        add(self.by_digits.get(variant, ()), "typo", shown)
+        for shown, _, digits in windows:
+            if len(digits) >= MIN_FUZZY_DIGITS and not any(digits in hit or hit in digits for hit in hit_digits):
+                for variant in _one_mistake(digits):
+                    add(self.by_digits.get(variant, ()), "typo", shown)
         return list(found.values())
 
 
 def _windows(text: str) -> Iterable[tuple[str, str]]:
-    """Each run of up to WINDOW adjacent groups, as written and compact: 'INV 2026 00042 and' gives
-    'INV', 'INV 2026', 'INV 2026 00042', '2026', '2026 00042', '00042', 'AND', ..."""
+    """Each run of up to WINDOW adjacent groups that ends in digits, as written and compact: 'INV 2026 00042 and'
+    gives 'INV 2026', '2026', 'INV 2026 00042', '2026 00042', '00042'."""
     for run in _RUN.finditer(text):
-        groups = [(m.start(), m.end()) for m in _GROUP.finditer(run.group())]
-        for first in range(len(groups)):
-            for last in range(first, min(first + WINDOW, len(groups))):
-                shown = run.group()[groups[first][0]:groups[last][1]]
-                compact = "".join(ch for ch in shown if ch.isalnum())
-                if any(ch.isdigit() for ch in compact):
-                    yield shown, compact
+        written = run.group()
+        groups = [(m.start(), m.end(), m.group()) for m in _GROUP.finditer(written)]
+        for last, (_, end, group) in enumerate(groups):
+            if not group[-1].isdigit():
+                continue
+            compact = ""
+            for first in range(last, max(-1, last - WINDOW), -1):
+                compact = groups[first][2] + compact
+                yield written[groups[first][0]:end], compact
 
 
 _DIGITS = "0123456789"

@@ -101,9 +101,8 @@ def statement_line(row: dict[str, Any]) -> StatementLine:
 
 def matcher(conn: Connection, currencies: Sequence[str]) -> Matcher:
     """A matcher over the open invoices in these currencies, all customers and the payments from statements."""
-    invoices = [OpenInvoice(r["id"], r["number"] or "", r["customer_id"], r["currency"],
-                            round_money(Decimal(r["balance"]), r["currency"]), r["due_date"])
-                for r in bank_store.open_invoices(conn, currencies)]
+    invoices = [OpenInvoice(invoice_id, number or "", customer, currency, round_money(Decimal(balance), currency), due)
+                for invoice_id, number, customer, currency, due, balance in bank_store.open_invoices(conn, currencies)]
     customers = [Customer(*row) for row in bank_store.customers_with_ibans(conn)]
     past = [PastPayment(r["id"], r["customer_id"], round_money(Decimal(r["amount"]), r["currency"]), r["currency"],
                         r["end_to_end_id"], r["counterparty_iban"]) for r in bank_store.payments_from_lines(conn)]

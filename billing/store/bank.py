@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -29,7 +31,12 @@ LINE_COLUMNS = [c.name for c in bank_lines.columns if c.name != "id"]
 
 
 def existing_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
-    """Which of these line keys are stored already."""
+    """Which of these line keys are stored already (on DuckDB joined from Arrow: a list of 10,000 bound
+    parameters takes seconds to compile)."""
+    if conn.dialect.name == "duckdb" and keys:
+        with _registered(conn, "_bank_keys_in", pa.table({"line_key": pa.array(list(keys), pa.string())})):
+            return {str(key) for key in conn.exec_driver_sql(
+                "SELECT line_key FROM bank_lines WHERE line_key IN (SELECT line_key FROM _bank_keys_in)").scalars()}
     found: set[str] = set()
     for start in range(0, len(keys), _CHUNK):
         chunk = list(keys[start:start + _CHUNK])
@@ -53,15 +60,22 @@ def insert_lines(conn: Connection, rows: list[dict[str, Any]]) -> None:
              "is_return": pa.bool_(), "import_id": pa.int64()}
     data = pa.table({name: pa.array([row[name] for row in rows], type=types.get(name, pa.string()))
                      for name in LINE_COLUMNS})
-    raw = conn.connection.dbapi_connection
-    assert raw is not None
-    raw.register("_bank_lines_in", data)
-    try:
-        quoted = ", ".join(f'"{name}"' for name in LINE_COLUMNS)  # this module's column names, never input
+    quoted = ", ".join(f'"{name}"' for name in LINE_COLUMNS)  # this module's column names, never input
+    with _registered(conn, "_bank_lines_in", data):
         conn.exec_driver_sql(f"INSERT INTO bank_lines (id, {quoted}) "
                              f"SELECT nextval('bank_lines_id_seq'), {quoted} FROM _bank_lines_in")
+
+
+@contextmanager
+def _registered(conn: Connection, name: str, data: pa.Table) -> Iterator[None]:
+    """An Arrow table visible to DuckDB's SQL under `name` while the block runs."""
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    raw.register(name, data)
+    try:
+        yield
     finally:
-        raw.unregister("_bank_lines_in")
+        raw.unregister(name)
 
 
 def lines_of_keys(conn: Connection, keys: Sequence[str]) -> list[dict[str, Any]]:
@@ -139,14 +153,16 @@ def ibans_of(conn: Connection, customer_id: int) -> list[str]:
 
 # -- what the matcher needs ---------------------------------------------------------------------------------
 
-def open_invoices(conn: Connection, currencies: Sequence[str]) -> list[dict[str, Any]]:
-    """Every issued invoice with money due, in these currencies."""
+def open_invoices(conn: Connection, currencies: Sequence[str]) -> list[tuple[int, str, int, str, Any, Decimal]]:
+    """Every issued invoice with money due, in these currencies: (id, number, customer id, currency, due date,
+    balance). Plain tuples, and the balance as the driver's Decimal: 100,000 rows in a fraction of a second."""
+    balance = sa.type_coerce(balance_expr(), sa.types.NullType())  # both drivers return NUMERIC as Decimal
     rows = conn.execute(
         sa.select(invoices.c.id, invoices.c.number, invoices.c.customer_id, invoices.c.currency,
-                  invoices.c.due_date, balance_expr().label("balance"))
+                  invoices.c.due_date, balance)
         .where(invoices.c.status == "issued", invoices.c.kind == "invoice", invoices.c.is_open.is_(True),
                invoices.c.currency.in_(list(currencies)), balance_expr() > 0)).all()
-    return [r._asdict() for r in rows]
+    return [tuple(row) for row in rows]
 
 
 def search_open_invoices(conn: Connection, text: str, currency: str, limit: int) -> list[dict[str, Any]]:
