@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from billing import payments
+from billing import backup, payments
 from billing.bank import decisions, service
 from billing.bank.matching import LIKELY, REVERSAL, SURE
 from billing.errors import BillingError, PermissionDeniedError, StateError
 from billing.invoices import get_invoice
 from billing.store.db import Database
-from billing.store.schema import audit_events, bank_decisions, customer_ibans
+from billing.store.schema import BANK_TABLES, audit_events, bank_decisions, customer_ibans, users
 from billing.store.schema import payments as payments_table
 from tests.conftest import ACCOUNTANT, ADMIN, ANALYST, TODAY, Billed, Seed, assert_refused
 
@@ -177,3 +177,19 @@ def test_auto_confirm_records_exact_reference_matches_at_import(db: Database, bi
 def test_an_analyst_may_not_decide(db: Database, billed: Billed, action: Any) -> None:
     line = imported(db)["119.00 RF81 INV2 0250 0001"]
     assert_refused(db, lambda: action(db, line["id"]), PermissionDeniedError)
+
+
+def test_statements_and_decisions_are_in_backups_and_restores(db: Database, billed: Billed, tmp_path: Path) -> None:
+    lines = imported(db)
+    decisions.confirm_line(db, ADMIN, lines["119.00 RF81 INV2 0250 0001"]["id"])
+    with db.engine.begin() as conn:  # a restore needs an active owner
+        conn.execute(users.insert().values(username="owner", name="Owner", role="admin", password_hash="x",
+                                           active=True, created_at=TODAY, password_changed_at=TODAY))
+    before = {table.name: count(db, table) for table in BANK_TABLES}
+    path = tmp_path / "backup.zip"
+    report = backup.backup_database(db, ADMIN, path)
+    assert {table.name for table in BANK_TABLES} <= set(report.tables)
+    decisions.confirm_sure(db, ADMIN)
+    backup.restore_database(db, ADMIN, path)
+    assert {table.name: count(db, table) for table in BANK_TABLES} == before
+    assert before["bank_lines"] == 6 and before["bank_decisions"] == 1 and before["customer_ibans"] == 1
