@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from billing.bank.lines import StatementFormatError, StatementLine, check_count, check_size, clean_iban, clean_text
 from billing.errors import ValidationError
@@ -19,6 +19,7 @@ from billing.money import check_currency
 ENCODINGS = ("utf-8", "cp1252", "latin-1")
 DELIMITERS = (";", ",", "\t")
 DATE_FORMATS = ("%d.%m.%Y", "%d.%m.%y", "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y")
+_CHOICES = {"encoding": ENCODINGS, "delimiter": DELIMITERS, "date_format": DATE_FORMATS}
 # The statement columns a mapping may name (a header of the file each).
 COLUMNS = ("booking_date", "value_date", "amount", "debit", "credit", "currency", "counterparty_name",
            "counterparty_iban", "remittance", "bank_reference", "end_to_end_id")
@@ -44,25 +45,13 @@ class CsvMapping(Record):
     def _currency(cls, value: str) -> str:
         return check_currency(value)
 
-    @field_validator("encoding")
+    @field_validator("encoding", "delimiter", "date_format")
     @classmethod
-    def _encoding(cls, value: str) -> str:
-        if value not in ENCODINGS:
-            raise ValidationError(f"Encoding must be one of {', '.join(ENCODINGS)}.")
-        return value
-
-    @field_validator("delimiter")
-    @classmethod
-    def _delimiter(cls, value: str) -> str:
-        if value not in DELIMITERS:
-            raise ValidationError("The delimiter must be a semicolon, a comma or a tab.")
-        return value
-
-    @field_validator("date_format")
-    @classmethod
-    def _date_format(cls, value: str) -> str:
-        if value not in DATE_FORMATS:
-            raise ValidationError(f"Date format must be one of {', '.join(DATE_FORMATS)}.")
+    def _choice(cls, value: str, info: ValidationInfo) -> str:
+        choices = _CHOICES[str(info.field_name)]
+        if value not in choices:
+            shown = ", ".join(repr(c) for c in choices)
+            raise ValidationError(f"{str(info.field_name).replace('_', ' ').capitalize()} must be one of {shown}.")
         return value
 
     @field_validator("columns")
