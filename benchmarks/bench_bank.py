@@ -1,9 +1,10 @@
 """Bank statement speed: import and match a camt.053 statement of 10,000 lines against the open invoices at scale L.
 
-Usage: python -m benchmarks.bench_bank [--source /tmp/bench_L.duckdb] [--lines 10000]
+Usage: python -m benchmarks.bench_bank [--source /tmp/bench_L.duckdb] [--lines 10000] [--precision M]
 The demo database (built by benchmarks/bench_core.py --scale L, or here if missing) is copied to a temporary
 folder first and never changed. Prints the time of each step and the proposals by confidence; the goal is
-<= 10 s for the whole import.
+<= 10 s for the whole import. With --precision S|M it first builds that demo in a temporary folder and prints
+the matching precision on a month of its payments (as tests/test_bank_precision.py asserts at S).
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ import sqlalchemy as sa
 
 from billing import signing
 from billing.bank import service
+from billing.bank.matching import SURE, Matcher
 from billing.demo import load_demo
 from billing.money import round_money
 from billing.permissions import SYSTEM
 from billing.references import creditor_reference, format_reference
 from billing.store.db import Database
-from tests.bank_statements import camt053, iban_of
+from tests.bank_statements import camt053, demo_month, iban_of
 
 AS_OF = date(2026, 11, 25)
 GOAL_SECONDS = 10.0
@@ -77,11 +79,35 @@ def statement(db: Database, count: int, seed: int = 11) -> bytes:
     return camt053(lines)
 
 
+def precision(scale: str) -> None:
+    """The share of right proposals, and of wrong sure ones, on October's demo payments at `scale`."""
+    with tempfile.TemporaryDirectory(prefix="bench_bank_demo_") as folder:
+        db = Database(f"duckdb:///{folder}/demo.duckdb")
+        db.migrate()
+        load_demo(db, SYSTEM, scale, AS_OF)
+        month = demo_month(db, date(2026, 10, 1), date(2026, 10, 31))
+        db.dispose()
+    matcher = Matcher(month.invoices, month.customers)
+    right = sure = wrong_sure = 0
+    for index, line in enumerate(month.lines):
+        proposal = matcher.propose(line)
+        answer = month.truth.get(index)
+        correct = answer is not None and (proposal.customer_id, dict(proposal.allocations)) == answer
+        right += correct
+        sure += proposal.confidence == SURE
+        wrong_sure += proposal.confidence == SURE and not correct
+    print(f"precision at scale {scale}: {len(month.lines):,} lines, {len(month.truth):,} with a right answer, "
+          f"{right / len(month.truth):.1%} proposed right; {sure:,} sure, {wrong_sure} of them wrong")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--source", default="/tmp/bench_L.duckdb")
     parser.add_argument("--lines", type=int, default=10_000)
+    parser.add_argument("--precision", choices=["S", "M"], default=None)
     args = parser.parse_args()
+    if args.precision:
+        precision(args.precision)
     with tempfile.TemporaryDirectory(prefix="bench_bank_") as folder:
         start = time.perf_counter()
         db = copy_database(Path(args.source), Path(folder))

@@ -82,6 +82,14 @@ def test_csv_with_german_decimal_commas_through_a_saved_mapping(db: Database, bi
     assert (partial.confidence, partial.allocations) == (LIKELY, ((billed.c, Decimal("10.00")),))
 
 
+@pytest.mark.parametrize(("document", "statement"), [("BkToCstmrAcctRpt", "Rpt"), ("BkToCstmrDbtCdtNtfctn", "Ntfctn")])
+def test_camt052_and_camt054_read_like_camt053(document: str, statement: str) -> None:
+    camt053 = sample("camt053.xml")
+    other = camt053.replace(b"BkToCstmrStmt", document.encode()).replace(b"<Stmt>", f"<{statement}>".encode()) \
+        .replace(b"</Stmt>", f"</{statement}>".encode()).replace(b"camt.053.001.08", b"camt.054.001.08")
+    assert service.read_statement(other) == service.read_statement(camt053)
+
+
 @pytest.mark.parametrize("name", ["camt053.xml", "mt940.sta"])
 def test_importing_again_creates_nothing(db: Database, billed: Billed, name: str) -> None:
     service.import_statement(db, ADMIN, sample(name), name)
