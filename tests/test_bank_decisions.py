@@ -12,15 +12,27 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from billing import backup, payments
+from billing import backup, customers, payments, settings
 from billing.bank import decisions, service
 from billing.bank.matching import LIKELY, REVERSAL, SURE
+from billing.catalog import create_tax_rate
 from billing.errors import BillingError, PermissionDeniedError, StateError
 from billing.invoices import get_invoice
 from billing.store.db import Database
 from billing.store.schema import BANK_TABLES, audit_events, bank_decisions, customer_ibans, users
 from billing.store.schema import payments as payments_table
-from tests.conftest import ACCOUNTANT, ADMIN, ANALYST, TODAY, Billed, Seed, assert_refused
+from tests.conftest import (
+    ACCOUNTANT,
+    ADMIN,
+    ANALYST,
+    PG_BIN,
+    TODAY,
+    Billed,
+    Seed,
+    assert_refused,
+    issued,
+    line,
+)
 
 DATA = Path(__file__).parent / "data" / "bank"
 ACME_IBAN = "DE02100100109307118603"
@@ -193,3 +205,23 @@ def test_statements_and_decisions_are_in_backups_and_restores(db: Database, bill
     backup.restore_database(db, ADMIN, path)
     assert {table.name: count(db, table) for table in BANK_TABLES} == before
     assert before["bank_lines"] == 6 and before["bank_decisions"] == 1 and before["customer_ibans"] == 1
+
+
+@pytest.mark.skipif(not (PG_BIN / "initdb").exists(), reason="PostgreSQL 15 server binaries are not installed")
+def test_import_and_confirm_on_postgresql(pg_url: str) -> None:
+    pg = Database(pg_url)
+    pg.migrate()
+    try:
+        settings.save_company(pg, ADMIN, {"legal_name": "Example GmbH", "base_currency": "EUR", "timezone": "UTC"})
+        s19 = create_tax_rate(pg, ADMIN, {"name": "VAT 19%", "category": "S", "percent": "19"})
+        acme = customers.create_customer(pg, ADMIN, {"name": "Acme GmbH", "currency": "EUR", "terms_days": 14})
+        for price in ("100.00", "50.00", "20.00"):
+            issued(pg, acme, line(s19, "1", price))
+        report = service.import_statement(pg, ADMIN, (DATA / "camt053.xml").read_bytes(), "camt053.xml")
+        assert (report.lines_new, report.confidences.get(SURE)) == (6, 3)
+        assert service.import_statement(pg, ADMIN, (DATA / "camt053.xml").read_bytes(), "again.xml").lines_new == 0
+        assert decisions.confirm_sure(pg, ADMIN) == (3, [])
+        assert service.rematch(pg, ADMIN) == 3
+        assert payments.customer_credit(pg, ADMIN, acme) == {}
+    finally:
+        pg.dispose()
