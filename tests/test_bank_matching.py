@@ -142,3 +142,8 @@ def test_names_compared_without_legal_form_or_case() -> None:
 def test_short_numbers_need_their_exact_digits() -> None:
     index = NumberIndex([(1, "A-12")])
     assert index.clues("A-12") and not index.clues("13")
+
+
+def test_a_short_number_without_its_prefix_names_nothing() -> None:
+    index = NumberIndex([(1, "A-2026")])
+    assert [c.how for c in index.clues("A 2026")] == ["number"] and index.clues("Paid 2026") == []

@@ -53,7 +53,7 @@ def lines_table(view: str) -> dict[str, Any] | None:
     def fetch(limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         rows, total = service.list_lines(db, actor, undecided=undecided, limit=limit, offset=offset)
         for row in rows:
-            row["why"] = describe(row["proposal"])
+            row["why"] = describe(row["proposal"], row["numbers"])
             row["decided"] = _decided(row)
         return rows, total
 
@@ -92,7 +92,8 @@ def line_panel(row: dict[str, Any]) -> None:
         if row["decision"] is not None:
             st.info(f"Decided: {fmt.plain(_decided(row))} by {fmt.plain(row['decided_by'])}.", icon=":material/info:")
             return
-        st.markdown(f"**Proposal ({fmt.plain(proposal.confidence)}):** {fmt.plain(describe(proposal))}")
+        st.markdown(f"**Proposal ({fmt.plain(proposal.confidence)}):** "
+                    f"{fmt.plain(describe(proposal, row.get('numbers')))}")
         confirmable = (proposal.kind == PAYMENT and proposal.customer_id is not None) or \
             (proposal.kind == REVERSAL and proposal.reverses is not None)
         if confirmable and st.button("Confirm", type="primary", icon=":material/check:",

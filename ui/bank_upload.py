@@ -25,7 +25,7 @@ def upload_panel() -> None:
     with st.container(border=True):
         cells = st.columns([3, 2], vertical_alignment="bottom")
         upload = cells[0].file_uploader("Statement file (camt.052/053/054 XML, MT940, or CSV)",
-                                        type=["xml", "sta", "mt940", "txt", "csv"], key="bank_upload",
+                                        type=["xml", "sta", "mt940", "940", "txt", "csv"], key="bank_upload",
                                         max_upload_size=MAX_FILE_BYTES // 1_000_000)
         names = service.mapping_names(db, actor)
         bank = cells[1].selectbox("CSV mapping (CSV files only)", names, index=None, key="bank_mapping",

@@ -14,7 +14,9 @@ from billing.references import compact_number, find_references, format_reference
 _RUN = re.compile(r"[0-9A-Z]+(?:[-/._ ][0-9A-Z]+)*")
 _GROUP = re.compile(r"[0-9A-Z]+")
 _NOT_DIGIT = re.compile(r"[^0-9]")
-MIN_DIGITS = 4  # a number's digits alone name an invoice from this length on ("2026-00042" without its prefix)
+# A number's digits alone name an invoice from this length on ("2026-00042" without its prefix): shorter ones
+# are too easily a date, an amount or a house number.
+MIN_DIGITS = 6
 MIN_FUZZY_DIGITS = 6  # one typing mistake is forgiven from this length on (shorter numbers are too alike)
 WINDOW = 4  # at most this many groups of a run form one number
 

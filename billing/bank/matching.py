@@ -132,10 +132,6 @@ class Matcher:
             for iban in customer.ibans:
                 self._by_iban[iban].add(customer.id)
 
-    def number(self, invoice_id: int) -> str:
-        invoice = self._by_id.get(invoice_id)
-        return invoice.number if invoice else f"#{invoice_id}"
-
     def propose(self, line: StatementLine) -> Proposal:
         """The best proposal for one line (NO_IDEA when nothing fits).
 

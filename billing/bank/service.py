@@ -177,13 +177,17 @@ def rematch(db: Database, actor: Actor) -> int:
 
 
 def list_lines(db: Database, actor: Actor, **filters: Any) -> tuple[list[dict[str, Any]], int]:
-    """Statement lines with their proposal (`proposal`, a Proposal) and decision, oldest booking first."""
+    """Statement lines with their proposal (`proposal`, a Proposal; `numbers`: its invoices' numbers by id) and
+    decision, oldest booking first."""
     require(db, actor, "payments.read")
     with db.connect() as conn:
         rows, total = bank_store.list_lines(conn, **filters)
+        for row in rows:
+            row["amount"] = round_money(Decimal(row["amount"]), row["currency"])
+            row["proposal"] = proposal_of(row["proposal"])
+        numbers = bank_store.invoice_numbers(conn, (i for row in rows for i, _ in row["proposal"].allocations))
     for row in rows:
-        row["amount"] = round_money(Decimal(row["amount"]), row["currency"])
-        row["proposal"] = proposal_of(row["proposal"])
+        row["numbers"] = {i: numbers.get(i, f"#{i}") for i, _ in row["proposal"].allocations}
     return rows, total
 
 

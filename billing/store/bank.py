@@ -165,6 +165,14 @@ def open_invoices(conn: Connection, currencies: Sequence[str]) -> list[tuple[int
     return [tuple(row) for row in rows]
 
 
+def invoice_numbers(conn: Connection, ids: Iterable[int]) -> dict[int, str]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = conn.execute(sa.select(invoices.c.id, invoices.c.number).where(invoices.c.id.in_(wanted))).all()
+    return {int(r.id): str(r.number or "") for r in rows}
+
+
 def search_open_invoices(conn: Connection, text: str, currency: str, limit: int) -> list[dict[str, Any]]:
     """Open invoices in a currency whose number or customer name contains `text`, oldest due first."""
     balance = balance_expr()

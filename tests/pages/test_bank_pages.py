@@ -83,6 +83,7 @@ def test_upload_then_confirm_all_sure_matches(portal: Portal) -> None:
     assert any("6 new line(s) imported, 0 already there" in s.value for s in at.success)
     table = at.dataframe[0].value
     assert len(table) == 6 and "RF81 INV2 0250 0001 found in the text" in table.to_csv()
+    assert "Payment: INV-2025-00001 119.00." in table.to_csv()
     assert count(portal.db, payments) == 0  # nothing recorded unasked
     button = next(b for b in at.button if b.label.startswith("Confirm all sure matches (3)"))
     ok(button.click().run())
