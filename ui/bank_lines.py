@@ -122,7 +122,7 @@ def _split_form(row: dict[str, Any], proposal: Proposal) -> None:
                 ids = list(options) + ([invoice_id] if invoice_id is not None and invoice_id not in options else [])
                 left, right = st.columns([3, 1])
                 picked = left.selectbox(f"Invoice {index + 1}", ids, index=ids.index(invoice_id) if invoice_id in ids
-                                        else None, format_func=lambda i: fmt.plain(options.get(i, f"invoice #{i}")),
+                                        else None, format_func=lambda i: options.get(i, f"invoice #{i}"),
                                         key=f"bank_split_inv_{row['id']}_{index}")
                 value = right.text_input("Amount", str(amount) if amount else "", max_chars=20,
                                          key=f"bank_split_amt_{row['id']}_{index}")

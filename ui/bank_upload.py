@@ -29,8 +29,7 @@ def upload_panel() -> None:
                                         max_upload_size=MAX_FILE_BYTES // 1_000_000)
         names = service.mapping_names(db, actor)
         bank = cells[1].selectbox("CSV mapping (CSV files only)", names, index=None, key="bank_mapping",
-                                  placeholder="Choose the bank" if names else "Save a mapping below first",
-                                  format_func=plain)
+                                  placeholder="Choose the bank" if names else "Save a mapping below first")
         if st.button("Import", type="primary", icon=":material/upload:", disabled=upload is None):
             if upload is None:
                 return
