@@ -5,6 +5,7 @@ they return, the payer's IBAN is learned, and nothing is recorded unasked unless
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -133,26 +134,32 @@ def test_money_going_out_is_never_recorded_as_a_payment(db: Database, billed: Bi
                    match="Money going out")
 
 
-def test_two_tabs_confirming_the_same_line_record_one_payment(db: Database, billed: Billed) -> None:
-    line = imported(db)["119.00 RF81 INV2 0250 0001"]
+def both_tabs(confirm: Callable[[], object]) -> list[str]:
+    """Run `confirm` in two threads at the same moment: what each got ('recorded' or the refusal)."""
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
 
-    def confirm() -> None:
+    def tab() -> None:
         barrier.wait()
         try:
-            decisions.confirm_line(db, ADMIN, line["id"])
+            confirm()
             outcomes.append("recorded")
         except BillingError as exc:
             outcomes.append(exc.message)
 
-    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    threads = [threading.Thread(target=tab) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(outcomes)[-1] == "recorded" and len(outcomes) == 2
-    assert "decided" in sorted(outcomes)[0]
+    return outcomes
+
+
+def test_two_tabs_confirming_the_same_line_record_one_payment(db: Database, billed: Billed) -> None:
+    line = imported(db)["119.00 RF81 INV2 0250 0001"]
+    outcomes = sorted(both_tabs(lambda: decisions.confirm_line(db, ADMIN, line["id"])))
+    assert len(outcomes) == 2 and outcomes[-1] == "recorded"
+    assert "decided" in outcomes[0]
     assert (count(db, payments_table), count(db, bank_decisions)) == (1, 1)
     assert balance(db, billed.a) == 0
 
@@ -220,7 +227,10 @@ def test_import_and_confirm_on_postgresql(pg_url: str) -> None:
         report = service.import_statement(pg, ADMIN, (DATA / "camt053.xml").read_bytes(), "camt053.xml")
         assert (report.lines_new, report.confidences.get(SURE)) == (6, 3)
         assert service.import_statement(pg, ADMIN, (DATA / "camt053.xml").read_bytes(), "again.xml").lines_new == 0
-        assert decisions.confirm_sure(pg, ADMIN) == (3, [])
+        first = service.list_lines(pg, ADMIN, confidence=SURE)[0][0]
+        assert sorted(both_tabs(lambda: decisions.confirm_line(pg, ADMIN, first["id"])))[-1] == "recorded"
+        assert decisions.confirm_sure(pg, ADMIN) == (2, [])
+        assert count(pg, payments_table) == 3
         assert service.rematch(pg, ADMIN) == 3
         assert payments.customer_credit(pg, ADMIN, acme) == {}
     finally:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from billing import audit, payments
@@ -92,10 +93,11 @@ def confirm_line(db: Database, actor: Actor, line_id: int, *, customer_id: int |
 
 @contextmanager
 def _decided_meanwhile(db: Database, line_id: int) -> Iterator[None]:
-    """A refusal because another tab decided the line first (the invoices it paid are paid now) says so."""
+    """A refusal because another tab decided the line first (the invoices it paid are paid now, or PostgreSQL
+    refused the second decision of the line) says so."""
     try:
         yield
-    except BillingError:
+    except (BillingError, sa.exc.IntegrityError):
         with db.connect() as conn:
             if bank_store.is_decided(conn, line_id):
                 raise StateError(_DECIDED) from None
