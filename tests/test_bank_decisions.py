@@ -235,3 +235,11 @@ def test_import_and_confirm_on_postgresql(pg_url: str) -> None:
         assert payments.customer_credit(pg, ADMIN, acme) == {}
     finally:
         pg.dispose()
+
+
+def test_a_line_pays_the_invoices_of_one_customer(db: Database, billed: Billed, seeded: Seed) -> None:
+    other = issued(db, seeded.beta, line(seeded.s19, "1", "10.00"))
+    line_id = imported(db)["119.00 RF81 INV2 0250 0001"]["id"]
+    assert_refused(db, lambda: decisions.confirm_line(db, ADMIN, line_id, allocations=[(billed.a, "100.00"),
+                                                                                       (other, "11.90")]),
+                   BillingError, match="invoices of one customer")

@@ -79,7 +79,7 @@ def confirm_line(db: Database, actor: Actor, line_id: int, *, customer_id: int |
         plan = list(proposal.allocations) if customer_id == proposal.customer_id else []
     else:
         plan = [(int(i), parse_money(a, currency, "allocation")) for i, a in allocations]
-        customer_id = _customer_of(db, [i for i, _ in plan], currency) if plan else customer_id
+        customer_id = _customer_of(db, [i for i, _ in plan]) if plan else customer_id
     if customer_id is None:
         raise ValidationError("Pick the customer who paid, or the invoices the line pays.")
     target = customer_id
@@ -104,10 +104,10 @@ def _decided_meanwhile(db: Database, line_id: int) -> Iterator[None]:
         raise
 
 
-def _customer_of(db: Database, invoice_ids: list[int], currency: str) -> int:
+def _customer_of(db: Database, invoice_ids: list[int]) -> int:
     with db.connect() as conn:
         headers = [invoice_store.get_header(conn, i) for i in invoice_ids]
-    owners = {h["customer_id"] for h in headers if h is not None}
+    owners = {h.customer_id for h in headers if h is not None}
     if len(owners) != 1 or any(h is None for h in headers):
         raise ValidationError("A statement line pays the invoices of one customer: pick invoices of one customer.")
     return int(owners.pop())
