@@ -26,6 +26,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/payments.py", "Payments", ":material/payments:", "payments.read", "Billing", "payments"),
     PageSpec("app_pages/einvoice_check.py", "Check an e-invoice", ":material/fact_check:", "einvoice.check", "Billing",
              "einvoice-check"),
+    PageSpec("app_pages/bank.py", "Bank statements", ":material/account_balance_wallet:", "payments.write", "Billing",
+             "bank"),
     PageSpec("app_pages/revenue.py", "Revenue", ":material/bar_chart:", "reports.read", "Reports", "revenue"),
     PageSpec("app_pages/aging.py", "AR aging", ":material/hourglass_bottom:", "reports.read", "Reports", "aging"),
     PageSpec("app_pages/cash_collections.py", "Collections & cash", ":material/savings:", "reports.read", "Reports",
