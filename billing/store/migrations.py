@@ -77,12 +77,22 @@ def _v5_installation(conn: Connection) -> None:
     installation.create_table(conn, utcnow())
 
 
+def _v6_api(conn: Connection) -> None:
+    """The REST API's tables (api_keys, idempotency_keys) and customers.updated_at (from created_at)."""
+    schema.api_keys.create(conn, checkfirst=True)
+    schema.idempotency_keys.create(conn, checkfirst=True)
+    _add_columns(conn, "customers", {"updated_at": "TIMESTAMP"})
+    conn.execute(schema.customers.update().where(schema.customers.c.updated_at.is_(None))
+                 .values(updated_at=schema.customers.c.created_at))
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
     (3, _v3_open_flag),
     (4, _v4_credited_lines),
     (5, _v5_installation),
+    (6, _v6_api),
 ]
 
 # What each migration derives from the data, for data of an older version loaded into the current

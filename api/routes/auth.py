@@ -1,0 +1,20 @@
+"""Access tokens: a username and password for a 15-minute token (the sign-in form's checks and lockout)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.auth import DatabaseDep
+from api.schemas import TokenOut, TokenRequest
+from billing import api_access
+
+router = APIRouter(prefix="/auth", tags=["authentication"])
+
+
+@router.post("/token", response_model=TokenOut, summary="Get an access token (valid 15 minutes)")
+def issue_token(db: DatabaseDep, body: TokenRequest) -> dict[str, Any]:
+    token = api_access.issue_token(db, body.username, body.password)
+    return {"access_token": token.token, "expires_in": int(api_access.TOKEN_LIFETIME.total_seconds()),
+            "expires_at": token.expires_at, "role": token.role}

@@ -1,0 +1,214 @@
+"""What the API answers (and the few inputs that are its own): pydantic models, money as decimal strings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+
+T = TypeVar("T")
+
+
+def decimal_text(value: Decimal) -> str:
+    """A decimal as JSON text with at least two decimals ("12.30", "0.125"), never a float."""
+    normal = value.normalize()
+    exponent = normal.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -2:
+        normal = normal.quantize(Decimal("0.01"))
+    return format(normal, "f")
+
+
+# Amounts, prices and rates go out as strings: a JSON number is a float to most clients.
+Amount = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str),
+                   WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d+$", "examples": ["12.30"]},
+                                  mode="serialization")]
+
+
+class Out(BaseModel):
+    """A response body."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class In(BaseModel):
+    """A request body of the API's own: unknown fields are refused, never dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Page(Out, Generic[T]):
+    """One page of a list in a stable order: pass `next_cursor` as `starting_after` for the next one."""
+
+    data: list[T]
+    has_more: bool
+    next_cursor: str | None = None
+
+
+class Problem(BaseModel):
+    """An error (RFC 9457 problem details): `code` for machines, `detail` for people, `param` the field."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str
+    param: str | None = None
+    request_id: str
+    errors: list[dict[str, Any]] | None = None
+
+
+class TokenRequest(In):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+class TokenOut(Out):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth 2 token type)
+    expires_in: int
+    expires_at: datetime
+    role: str
+
+
+class CustomerOut(Out):
+    id: int
+    name: str
+    email: str
+    address: str
+    country: str
+    tax_id: str
+    currency: str
+    terms_days: int
+    notes: str
+    archived: bool
+    created_at: datetime
+    updated_at: datetime | None
+
+
+class CustomerPatch(In):
+    """The fields to change; the others keep their values."""
+
+    name: str | None = None
+    email: str | None = None
+    address: str | None = None
+    country: str | None = None
+    tax_id: str | None = None
+    currency: str | None = None
+    terms_days: int | None = None
+    notes: str | None = None
+
+
+class BalanceOut(Out):
+    currency: str
+    outstanding: Amount
+    overdue: Amount
+    open_count: int
+    overdue_count: int
+
+
+class TaxRateOut(Out):
+    id: int
+    name: str
+    category: str
+    percent: Amount
+    exemption_reason: str
+    active: bool
+
+
+class TaxRatePatch(In):
+    name: str | None = None
+    category: str | None = None
+    percent: str | None = None
+    exemption_reason: str | None = None
+    active: bool | None = None
+
+
+class ProductOut(Out):
+    id: int
+    name: str
+    sku: str
+    unit: str
+    unit_price: Amount
+    currency: str
+    tax_rate_id: int
+    archived: bool
+
+
+class ProductPatch(In):
+    name: str | None = None
+    sku: str | None = None
+    unit: str | None = None
+    unit_price: str | None = None
+    currency: str | None = None
+    tax_rate_id: int | None = None
+    archived: bool | None = None
+
+
+class AgingRow(Out):
+    currency: str
+    buckets: dict[str, Amount]
+    total: Amount
+    open_invoices: int
+
+
+class RevenueRow(Out):
+    period: date
+    currency: str
+    group: str
+    group_id: str | None
+    invoiced: Amount
+    net: Amount
+    collected: Amount
+
+
+class TaxReportRow(Out):
+    currency: str
+    vat_category: str
+    vat_rate: Amount
+    category_name: str
+    documents: int
+    invoices_taxable: Amount
+    invoices_tax: Amount
+    credit_taxable: Amount
+    credit_tax: Amount
+    taxable: Amount
+    tax: Amount
+
+
+Role = Literal["admin", "accountant", "analyst"]
+
+
+class UserOut(Out):
+    username: str
+    name: str
+    email: str
+    role: str
+    active: bool
+
+
+class UserIn(In):
+    username: str = Field(min_length=1, max_length=40)
+    password: str = Field(min_length=1, max_length=1000)
+    role: Role
+    name: str = Field(default="", max_length=200)
+    email: str = Field(default="", max_length=200)
+
+
+class UserPatch(In):
+    role: Role | None = None
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=1, max_length=1000)
+
+
+class AuditEventOut(Out):
+    id: int
+    occurred_at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    before: str | None
+    after: str | None
+    hash: str
