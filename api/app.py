@@ -15,9 +15,11 @@ from api.schemas import Problem
 _PROBLEM = {"model": Problem, "content": {errors.MEDIA_TYPE: {}}}
 _RESPONSES: dict[int | str, dict[str, object]] = {
     status: {**_PROBLEM, "description": text} for status, text in (
+        (400, "The request cannot be read (a body that is not JSON, a bad Idempotency-Key)"),
         (401, "No valid access token or API key"), (403, "The role does not allow this"),
         (404, "No such record"), (409, "Conflict (state, idempotency key)"), (422, "The request is not valid"),
-        (429, "Too many requests (see Retry-After)"), (500, "Unexpected failure"))}
+        (429, "Too many requests (see Retry-After)"), (500, "Unexpected failure"),
+        (503, "The database cannot be written now (nothing was saved)"))}
 
 
 def create_app(rate_limits: TokenBuckets | None = None) -> FastAPI:

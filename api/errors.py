@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from billing import errors, idempotency
@@ -98,11 +99,20 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> JSONRe
 
 def _message(error: dict[str, Any]) -> str:
     if error.get("type") == "extra_forbidden":
-        return "unknown field (not part of this operation's body)"
+        return "unknown field or parameter (not part of this operation)"
     try:
         return friendly_message(error)
     except (KeyError, TypeError):
         return str(error.get("msg", "not valid"))
+
+
+def _allowed_methods(request: Request) -> set[str]:
+    methods: set[str] = set()
+    for route in request.app.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return methods
 
 
 def install(app: FastAPI) -> None:
@@ -120,7 +130,10 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
-        return problem(request, exc.status_code, code, detail, headers=dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only those of the route that matched first
+            headers["Allow"] = ", ".join(sorted(_allowed_methods(request)))
+        return problem(request, exc.status_code, code, detail, headers=headers)
 
     async def on_anything(request: Request, exc: Exception) -> Response:
         log.exception("Unexpected failure of %s %s (request %s)", request.method, request.url.path,

@@ -1,4 +1,5 @@
-"""`Idempotency-Key` on every POST: a route class that claims the key, runs the operation once, stores its answer.
+"""The API's route class: unknown query parameters refused; `Idempotency-Key` on every POST (the key claimed,
+the operation run once, its answer stored).
 
 A repeat with the same key, method, path and body gets the first answer (status and body; header
 `Idempotent-Replayed: true`) without acting again; another body with that key is a 409, and so is a
@@ -12,6 +13,8 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -34,13 +37,27 @@ def body_hash(body: bytes) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-class IdempotentRoute(APIRoute):
-    """An API route whose POSTs honour Idempotency-Key (other methods pass through)."""
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters an operation declares, its dependencies' included."""
+    names = {param.alias for param in dependant.query_params}
+    for inner in dependant.dependencies:
+        names |= _query_names(inner)
+    return names
+
+
+class ApiRoute(APIRoute):
+    """An API route: a query parameter it does not know is a 422 (never silently ignored); its POSTs honour
+    Idempotency-Key (other methods pass through)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
+        known = _query_names(self.dependant)
 
         async def handler(request: Request) -> Response:
+            unknown = [name for name in request.query_params if name not in known]
+            if unknown:
+                raise RequestValidationError([{"type": "extra_forbidden", "loc": ("query", name),
+                                               "msg": "unknown parameter", "input": None} for name in unknown])
             key = request.headers.get(HEADER)
             if request.method != "POST" or key is None:
                 return await handle(request)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
+from pydantic import BeforeValidator
 
 from api.errors import ParamError
 from billing.logic import date_problem
@@ -16,7 +18,18 @@ MAX_ID = 2**63 - 1
 
 Limit = Annotated[int, Query(ge=1, le=100, description="How many items a page holds (1-100).")]
 IdCursor = Annotated[int | None, Query(ge=0, le=MAX_ID, description="The id of the last item of the previous page.")]
-Since = Annotated[datetime | None, Query(description="ISO 8601 date-time; without a zone, UTC.")]
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?")
+
+
+def _iso(value: Any) -> Any:
+    """Only ISO 8601 text (pydantic would take a number as seconds since 1970)."""
+    if isinstance(value, str) and not _ISO.fullmatch(value):
+        raise ValueError("must be an ISO 8601 date-time such as 2026-01-31T09:30:00Z")
+    return value
+
+
+Since = Annotated[datetime | None, BeforeValidator(_iso),
+                  Query(description="ISO 8601 date-time (2026-01-31T09:30:00Z); without a zone, UTC.")]
 
 
 def page(items: Sequence[T], limit: int, cursor: Callable[[T], object]) -> dict[str, Any]:

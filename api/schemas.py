@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic.json_schema import SkipJsonSchema
+
+from billing.models import CustomerIn, ProductIn, TaxRateIn
 
 T = TypeVar("T")
 
@@ -26,6 +30,28 @@ Amount = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str),
                                   mode="serialization")]
 
 
+_DECIMAL = r"^-?\d{1,12}(\.\d{1,6})?$"
+
+
+def _decimal_string(value: Any) -> Any:
+    if not isinstance(value, str) or not re.fullmatch(_DECIMAL, value):
+        raise ValueError('must be a decimal number written as a string, such as "12.30"')
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+# Amounts in: a string ("12.30"), never a JSON number (a float to most clients); then billing.models' checks.
+DecimalIn = Annotated[Decimal, BeforeValidator(_decimal_string),
+                      WithJsonSchema({"type": "string", "pattern": _DECIMAL, "examples": ["12.30"]})]
+# The store keeps naive UTC; the API says so ("2026-01-31T09:30:00Z").
+Time = Annotated[datetime, AfterValidator(_utc)]
+# A field a PATCH may leave out, but not set to null.
+Optional = SkipJsonSchema[None]
+
+
 class Out(BaseModel):
     """A response body."""
 
@@ -35,7 +61,7 @@ class Out(BaseModel):
 class In(BaseModel):
     """A request body of the API's own: unknown fields are refused, never dropped."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 class Page(Out, Generic[T]):
@@ -68,8 +94,28 @@ class TokenOut(Out):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth 2 token type)
     expires_in: int
-    expires_at: datetime
+    expires_at: Time
     role: str
+
+
+class CustomerCreate(CustomerIn):
+    """A new customer (billing.models.CustomerIn; types checked strictly: no 1 for true, no "30" for 30)."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class ProductCreate(ProductIn):
+    """A new product (billing.models.ProductIn), its unit price a decimal string."""
+
+    model_config = ConfigDict(strict=True)
+    unit_price: DecimalIn
+
+
+class TaxRateCreate(TaxRateIn):
+    """A new tax rate (billing.models.TaxRateIn), its percent a decimal string ("19" or "7.5")."""
+
+    model_config = ConfigDict(strict=True)
+    percent: DecimalIn = Decimal(0)
 
 
 class CustomerOut(Out):
@@ -83,21 +129,21 @@ class CustomerOut(Out):
     terms_days: int
     notes: str
     archived: bool
-    created_at: datetime
-    updated_at: datetime | None
+    created_at: Time
+    updated_at: Time | None
 
 
 class CustomerPatch(In):
     """The fields to change; the others keep their values."""
 
-    name: str | None = None
-    email: str | None = None
-    address: str | None = None
-    country: str | None = None
-    tax_id: str | None = None
-    currency: str | None = None
-    terms_days: int | None = None
-    notes: str | None = None
+    name: str | Optional = None
+    email: str | Optional = None
+    address: str | Optional = None
+    country: str | Optional = None
+    tax_id: str | Optional = None
+    currency: str | Optional = None
+    terms_days: int | Optional = None
+    notes: str | Optional = None
 
 
 class BalanceOut(Out):
@@ -118,11 +164,11 @@ class TaxRateOut(Out):
 
 
 class TaxRatePatch(In):
-    name: str | None = None
-    category: str | None = None
-    percent: str | None = None
-    exemption_reason: str | None = None
-    active: bool | None = None
+    name: str | Optional = None
+    category: str | Optional = None
+    percent: DecimalIn | Optional = None
+    exemption_reason: str | Optional = None
+    active: bool | Optional = None
 
 
 class ProductOut(Out):
@@ -137,13 +183,13 @@ class ProductOut(Out):
 
 
 class ProductPatch(In):
-    name: str | None = None
-    sku: str | None = None
-    unit: str | None = None
-    unit_price: str | None = None
-    currency: str | None = None
-    tax_rate_id: int | None = None
-    archived: bool | None = None
+    name: str | Optional = None
+    sku: str | Optional = None
+    unit: str | Optional = None
+    unit_price: DecimalIn | Optional = None
+    currency: str | Optional = None
+    tax_rate_id: int | Optional = None
+    archived: bool | Optional = None
 
 
 class AgingRow(Out):
@@ -197,14 +243,14 @@ class UserIn(In):
 
 
 class UserPatch(In):
-    role: Role | None = None
-    active: bool | None = None
-    password: str | None = Field(default=None, min_length=1, max_length=1000)
+    role: Role | Optional = None
+    active: bool | Optional = None
+    password: Annotated[str, Field(min_length=1, max_length=1000)] | Optional = None
 
 
 class AuditEventOut(Out):
     id: int
-    occurred_at: datetime
+    occurred_at: Time
     actor: str
     action: str
     entity: str

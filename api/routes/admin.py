@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from api.auth import ActorDep, DatabaseDep
-from api.idempotency import IdempotentRoute
+from api.idempotency import ApiRoute
 from api.pagination import MAX_ID, Limit, Since, after, page, utc
 from api.schemas import AuditEventOut, Page, UserIn, UserOut, UserPatch
 from billing import audit, users
 from billing.errors import NotFoundError
 
-router = APIRouter(tags=["administration"], route_class=IdempotentRoute)
+router = APIRouter(tags=["administration"], route_class=ApiRoute)
 Username = Annotated[str, Path(min_length=1, max_length=40)]
 
 

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.auth import DatabaseDep
+from api.idempotency import ApiRoute
 from api.schemas import TokenOut, TokenRequest
 from billing import api_access
 
-router = APIRouter(prefix="/auth", tags=["authentication"])
+router = APIRouter(prefix="/auth", tags=["authentication"], route_class=ApiRoute)
 
 
 @router.post("/token", response_model=TokenOut, summary="Get an access token (valid 15 minutes)")

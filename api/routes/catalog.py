@@ -7,16 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from api.auth import ActorDep, DatabaseDep
-from api.idempotency import IdempotentRoute
+from api.idempotency import ApiRoute
 from api.pagination import MAX_ID, IdCursor, Limit, after, page
-from api.schemas import Page, ProductOut, ProductPatch, TaxRateOut, TaxRatePatch
+from api.schemas import Page, ProductCreate, ProductOut, ProductPatch, TaxRateCreate, TaxRateOut, TaxRatePatch
 from billing import catalog
 from billing.errors import NotFoundError
 from billing.models import ProductIn, TaxRateIn
 from billing.permissions import Actor
 from billing.store.db import Database
 
-router = APIRouter(tags=["catalog"], route_class=IdempotentRoute)
+router = APIRouter(tags=["catalog"], route_class=ApiRoute)
 ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
@@ -45,7 +45,7 @@ def list_products(db: DatabaseDep, actor: ActorDep, limit: Limit = 20, starting_
 
 
 @router.post("/products", response_model=ProductOut, status_code=201, summary="Create a product")
-def create_product(db: DatabaseDep, actor: ActorDep, body: ProductIn) -> dict[str, Any]:
+def create_product(db: DatabaseDep, actor: ActorDep, body: ProductCreate) -> dict[str, Any]:
     return _product(db, actor, catalog.create_product(db, actor, body))
 
 
@@ -73,7 +73,7 @@ def list_tax_rates(db: DatabaseDep, actor: ActorDep, limit: Limit = 20, starting
 
 
 @router.post("/tax-rates", response_model=TaxRateOut, status_code=201, summary="Create a tax rate")
-def create_tax_rate(db: DatabaseDep, actor: ActorDep, body: TaxRateIn) -> dict[str, Any]:
+def create_tax_rate(db: DatabaseDep, actor: ActorDep, body: TaxRateCreate) -> dict[str, Any]:
     return _tax_rate(db, actor, catalog.create_tax_rate(db, actor, body))
 
 

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from api.auth import ActorDep, DatabaseDep
-from api.idempotency import IdempotentRoute
+from api.idempotency import ApiRoute
 from api.pagination import MAX_ID, IdCursor, Limit, Since, book_date, page, utc
-from api.schemas import BalanceOut, CustomerOut, CustomerPatch, Page
+from api.schemas import BalanceOut, CustomerCreate, CustomerOut, CustomerPatch, Page
 from billing import customer_overview, customers
 from billing.models import CustomerIn
 
-router = APIRouter(prefix="/customers", tags=["customers"], route_class=IdempotentRoute)
+router = APIRouter(prefix="/customers", tags=["customers"], route_class=ApiRoute)
 CustomerId = Annotated[int, Path(ge=1, le=MAX_ID)]
 _EDITABLE = tuple(CustomerIn.model_fields)
 
@@ -31,7 +31,7 @@ def list_customers(db: DatabaseDep, actor: ActorDep, limit: Limit = 20, starting
 
 
 @router.post("", response_model=CustomerOut, status_code=201, summary="Create a customer")
-def create_customer(db: DatabaseDep, actor: ActorDep, body: CustomerIn) -> dict[str, Any]:
+def create_customer(db: DatabaseDep, actor: ActorDep, body: CustomerCreate) -> dict[str, Any]:
     return customers.get_customer(db, actor, customers.create_customer(db, actor, body))
 
 

@@ -9,12 +9,13 @@ import pandas as pd
 from fastapi import APIRouter, Query
 
 from api.auth import ActorDep, DatabaseDep
+from api.idempotency import ApiRoute
 from api.pagination import MAX_ID, book_date
 from api.schemas import AgingRow, RevenueRow, TaxReportRow
 from billing import reports
 from billing.reports.receivables import bucket_labels
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], route_class=ApiRoute)
 Currencies = Annotated[list[str], Query(max_length=20, description="Only these currencies (repeat the parameter)")]
 
 
