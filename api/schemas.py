@@ -33,10 +33,10 @@ Amount = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str),
 _DECIMAL = r"^-?\d{1,12}(\.\d{1,6})?$"
 
 
-def _decimal_string(value: Any) -> Any:
+def _decimal_string(value: Any) -> Decimal:
     if not isinstance(value, str) or not re.fullmatch(_DECIMAL, value):
         raise ValueError('must be a decimal number written as a string, such as "12.30"')
-    return value
+    return Decimal(value)
 
 
 def _utc(value: datetime) -> datetime:

@@ -58,9 +58,11 @@ class ApiKey:
 def issue_token(db: Database, username: str, password: str, now: datetime | None = None) -> AccessToken:
     """An access token for a username and password (refused like the sign-in form, lockout included)."""
     user = users.authenticate(db, username, password, now)
-    issued = (now or utcnow()).replace(microsecond=0)
-    expires = issued + TOKEN_LIFETIME
-    claims = {"sub": user.username, "role": user.role, "aud": AUDIENCE, "iat": _stamp(issued), "exp": _stamp(expires),
+    issued = now or utcnow()
+    expires = (issued + TOKEN_LIFETIME).replace(microsecond=0)
+    # iat with its fraction of a second: a token is refused if it was issued before the password's last change.
+    claims = {"sub": user.username, "role": user.role, "aud": AUDIENCE, "iat": issued.replace(tzinfo=UTC).timestamp(),
+              "exp": int(expires.replace(tzinfo=UTC).timestamp()),
               "jti": secrets.token_urlsafe(16)}
     return AccessToken(jwt.encode(claims, signing.api_token_key(db.url), algorithm="HS256"), expires, user.role)
 
@@ -71,7 +73,7 @@ def token_actor(db: Database, token: str) -> Actor:
     try:
         claims = jwt.decode(token, signing.api_token_key(db.url), algorithms=["HS256"], audience=AUDIENCE,
                             options={"require": ["sub", "exp", "iat", "jti", "aud"]})
-        username, issued = claims["sub"], datetime.fromtimestamp(int(claims["iat"]), UTC).replace(tzinfo=None)
+        username, issued = claims["sub"], datetime.fromtimestamp(float(claims["iat"]), UTC).replace(tzinfo=None)
     except (jwt.PyJWTError, KeyError, TypeError, ValueError, OverflowError):
         raise AuthenticationError(_INVALID) from None
     if not isinstance(username, str):
@@ -104,9 +106,8 @@ def live_role(db: Database, username: str, credential: ApiCredential) -> str:
                 raise SessionEndedError(_ENDED)
             return _lower(key["role"], key["user_role"])
         user = key_store.user_state(conn, username)
-    # iat has whole seconds: a token issued in the second of a password change still counts as after it.
     if (user is None or not user["active"] or credential.issued_at is None
-            or credential.issued_at < user["password_changed_at"].replace(microsecond=0)):
+            or credential.issued_at < user["password_changed_at"]):
         raise SessionEndedError(_ENDED)
     return str(user["role"])
 
@@ -165,6 +166,3 @@ def _hash(secret: str) -> str:
 def _lower(first: str, second: str) -> str:
     return first if rank(first) >= rank(second) else second
 
-
-def _stamp(moment: datetime) -> int:
-    return int(moment.replace(tzinfo=UTC).timestamp())

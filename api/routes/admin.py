@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from api.auth import ActorDep, DatabaseDep
-from api.idempotency import ApiRoute
 from api.pagination import MAX_ID, Limit, Since, after, page, utc
+from api.routing import ApiRoute
 from api.schemas import AuditEventOut, Page, UserIn, UserOut, UserPatch
 from billing import audit, users
 from billing.errors import NotFoundError

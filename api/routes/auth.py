@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.auth import DatabaseDep
-from api.idempotency import ApiRoute
+from api.routing import ApiRoute
 from api.schemas import TokenOut, TokenRequest
 from billing import api_access
 

@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from api.auth import ActorDep, DatabaseDep
-from api.idempotency import ApiRoute
 from api.pagination import MAX_ID, IdCursor, Limit, after, page
+from api.routing import ApiRoute
 from api.schemas import Page, ProductCreate, ProductOut, ProductPatch, TaxRateCreate, TaxRateOut, TaxRatePatch
 from billing import catalog
 from billing.errors import NotFoundError

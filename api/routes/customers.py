@@ -8,8 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from api.auth import ActorDep, DatabaseDep
-from api.idempotency import ApiRoute
 from api.pagination import MAX_ID, IdCursor, Limit, Since, book_date, page, utc
+from api.routing import ApiRoute
 from api.schemas import BalanceOut, CustomerCreate, CustomerOut, CustomerPatch, Page
 from billing import customer_overview, customers
 from billing.models import CustomerIn

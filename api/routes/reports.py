@@ -9,8 +9,8 @@ import pandas as pd
 from fastapi import APIRouter, Query
 
 from api.auth import ActorDep, DatabaseDep
-from api.idempotency import ApiRoute
 from api.pagination import MAX_ID, book_date
+from api.routing import ApiRoute
 from api.schemas import AgingRow, RevenueRow, TaxReportRow
 from billing import reports
 from billing.reports.receivables import bucket_labels
