@@ -10,29 +10,18 @@ an access token of that role's user, `key_auth(role)` those of a new API key of 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from api_harness import Seeded, mounted
 from fastapi.testclient import TestClient
 from portal import PASSWORD, copy_portal, seeded_database
-from starlette.applications import Starlette
-from starlette.routing import Mount
 
-from api.app import create_app
-from api.ratelimit import TokenBuckets
 from billing import api_access, catalog, customers
 from billing.permissions import SYSTEM
 from billing.store.db import Database, forget_database, get_database
 
 Headers = dict[str, str]
-
-
-@dataclass(frozen=True)
-class Seeded:
-    tax_rate_id: int
-    customer_id: int
-    product_id: int
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -66,11 +55,6 @@ def api_db(api_template: tuple[Path, Seeded], tmp_path: Path, monkeypatch: pytes
     monkeypatch.setenv("BILLING_DATABASE_URL", url)
     yield get_database(url)
     forget_database(url)
-
-
-def mounted(rate_limits: TokenBuckets | None = None) -> Starlette:
-    """The API as app.py serves it: under /api."""
-    return Starlette(routes=[Mount("/api", app=create_app(rate_limits or TokenBuckets(rate=1000, burst=1000)))])
 
 
 @pytest.fixture

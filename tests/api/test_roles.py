@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import Seeded
+from api_harness import Seeded
 from fastapi.testclient import TestClient
 
 from billing.permissions import PERMISSIONS, ROLES

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from conftest import Seeded, mounted
+from api_harness import Seeded, mounted
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from portal import PASSWORD, copy_portal
