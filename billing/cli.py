@@ -1,4 +1,4 @@
-"""Command line: `python -m billing init|create-user|demo|backup|restore|import|verify|adopt-database`."""
+"""Command line: `python -m billing init|create-user|demo|backup|restore|import|verify|adopt-database|api-key`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from billing import cli_api_keys
 from billing.config import current_settings
 from billing.errors import BillingError
 from billing.permissions import ROLES, SYSTEM
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("adopt-database", help="bind this installation to the database file it is configured with "
                    "(after it was replaced, or to restore a backup into a new one)") \
         .set_defaults(func=cmd_adopt_database)
+    cli_api_keys.add_parser(sub, _db)
     return parser
 
 
