@@ -82,6 +82,10 @@ def _v6_api(conn: Connection) -> None:
     schema.api_keys.create(conn, checkfirst=True)
     schema.idempotency_keys.create(conn, checkfirst=True)
     _add_columns(conn, "customers", {"updated_at": "TIMESTAMP"})
+    _fill_updated_at(conn)
+
+
+def _fill_updated_at(conn: Connection) -> None:
     conn.execute(schema.customers.update().where(schema.customers.c.updated_at.is_(None))
                  .values(updated_at=schema.customers.c.created_at))
 
@@ -97,7 +101,8 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
 
 # What each migration derives from the data, for data of an older version loaded into the current
 # schema (restoring an older backup): the tables and columns exist, their derived content does not.
-DATA_STEPS: dict[int, Callable[[Connection], None]] = {2: _fill_report_data, 3: _fill_open_flags}
+DATA_STEPS: dict[int, Callable[[Connection], None]] = {2: _fill_report_data, 3: _fill_open_flags,
+                                                       6: _fill_updated_at}
 
 
 def apply_migrations(db: Database) -> int:
