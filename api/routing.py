@@ -26,6 +26,8 @@ from billing import idempotency
 from billing.errors import BillingError
 
 HEADER = "Idempotency-Key"
+# Answers a retry may change (credentials, rights, a conflict, the rate): not stored, the key released.
+_RETRYABLE = frozenset({401, 403, 409, 429})
 
 
 def body_hash(body: bytes) -> str:
@@ -49,6 +51,8 @@ class ApiRoute(APIRoute):
     """An API route: a query parameter it does not know is a 422 (never silently ignored); its POSTs honour
     Idempotency-Key (other methods pass through)."""
 
+    idempotent = True  # False for a route that acts for nobody yet (the token's)
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handle = super().get_route_handler()
         known = _query_names(self.dependant)
@@ -59,7 +63,7 @@ class ApiRoute(APIRoute):
                 raise RequestValidationError([{"type": "extra_forbidden", "loc": ("query", name),
                                                "msg": "unknown parameter", "input": None} for name in unknown])
             key = request.headers.get(HEADER)
-            if request.method != "POST" or key is None:
+            if request.method != "POST" or key is None or not self.idempotent:
                 return await handle(request)
             actor = await run_in_threadpool(authenticate, request, await bearer(request))
             db = database()
@@ -76,7 +80,7 @@ class ApiRoute(APIRoute):
             except BaseException:
                 await run_in_threadpool(idempotency.release, db, *claim)
                 raise
-            if response.status_code >= 500:
+            if response.status_code in _RETRYABLE or response.status_code >= 500:
                 await run_in_threadpool(idempotency.release, db, *claim)
             else:
                 await run_in_threadpool(idempotency.complete, db, *claim, response.status_code,
@@ -84,3 +88,9 @@ class ApiRoute(APIRoute):
             return response
 
         return handler
+
+
+class PublicRoute(ApiRoute):
+    """A route called without credentials (issuing a token): Idempotency-Key does not apply."""
+
+    idempotent = False

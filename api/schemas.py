@@ -10,7 +10,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic.json_schema import SkipJsonSchema
 
-from billing.models import CustomerIn, ProductIn, TaxRateIn
+from billing.models import AuditEvent, CustomerIn, ProductIn, TaxRateIn
 
 T = TypeVar("T")
 
@@ -248,13 +248,7 @@ class UserPatch(In):
     password: Annotated[str, Field(min_length=1, max_length=1000)] | Optional = None
 
 
-class AuditEventOut(Out):
-    id: int
+class AuditEventOut(AuditEvent):
+    """An audit event (billing.models.AuditEvent), its time in UTC."""
+
     occurred_at: Time
-    actor: str
-    action: str
-    entity: str
-    entity_id: str
-    before: str | None
-    after: str | None
-    hash: str

@@ -12,12 +12,14 @@ from api.routing import ApiRoute
 from api.schemas import AuditEventOut, Page, UserIn, UserOut, UserPatch
 from billing import audit, users
 from billing.errors import NotFoundError
+from billing.permissions import Actor
+from billing.store.db import Database
 
 router = APIRouter(tags=["administration"], route_class=ApiRoute)
 Username = Annotated[str, Path(min_length=1, max_length=40)]
 
 
-def _user(db: Any, actor: Any, username: str) -> users.User:
+def _user(db: Database, actor: Actor, username: str) -> users.User:
     found = next((u for u in users.list_users(db, actor) if u.username == username), None)
     if found is None:
         raise NotFoundError(f"User '{username}' does not exist.")

@@ -43,14 +43,20 @@ def test_the_same_key_with_another_body_is_a_conflict(client: TestClient, api_db
     assert customer_count(api_db, "Hooli XYZ") == 0
 
 
-def test_keys_are_per_caller_and_a_refusal_is_replayed_too(client: TestClient, api_db: Database,
-                                                           auth: Callable[[str], Headers]) -> None:
+def test_keys_are_per_caller_and_a_refusal_is_replayed_but_not_one_a_retry_may_change(
+        client: TestClient, api_db: Database, auth: Callable[[str], Headers]) -> None:
+    missing = client.post("/api/v1/customers/999999/archive", headers={**auth("admin"), "Idempotency-Key": "a"})
+    assert missing.status_code == 404
+    replayed = client.post("/api/v1/customers/999999/archive", headers={**auth("admin"), "Idempotency-Key": "a"})
+    assert replayed.status_code == 404 and replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.headers["content-type"] == "application/problem+json" and replayed.json() == missing.json()
     body = {"name": "Umbrella", "currency": "EUR"}
     refused = client.post(CUSTOMERS, headers={**auth("analyst"), "Idempotency-Key": "k"}, json=body)
     assert refused.status_code == 403
-    replayed = client.post(CUSTOMERS, headers={**auth("analyst"), "Idempotency-Key": "k"}, json=body)
-    assert replayed.status_code == 403 and replayed.headers["content-type"] == "application/problem+json"
+    again = client.post(CUSTOMERS, headers={**auth("analyst"), "Idempotency-Key": "k"}, json=body)
+    assert again.status_code == 403 and "Idempotent-Replayed" not in again.headers  # asked again, not replayed
     assert client.post(CUSTOMERS, headers={**auth("admin"), "Idempotency-Key": "k"}, json=body).status_code == 201
+    assert customer_count(api_db, "Umbrella") == 1
 
 
 def test_two_concurrent_requests_with_one_key_act_once(client: TestClient, api_db: Database,
