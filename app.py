@@ -11,11 +11,16 @@ from starlette.routing import Mount
 from billing import users
 from billing.config import current_settings
 from billing.errors import BillingError, ConfigError
-from ui import access, context
-from ui.auth import sign_in_gate, sign_out_button
-from ui.feedback import guarded, show_flashes, show_unexpected
-from ui.format import plain
-from ui.pages import pages_for
+
+if __name__ == "__main__":
+    # The portal's modules are imported in a session's run of this script only: a custom component (the sign-in
+    # cookie's) registers with the running server when its module is first imported, and the server's own
+    # import of this module (below) comes before the server runs; imported then, it would never register.
+    from ui import access, context
+    from ui.auth import sign_in_gate, sign_out_button
+    from ui.feedback import guarded, show_flashes, show_unexpected
+    from ui.format import plain
+    from ui.pages import pages_for
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # subsetting a PDF font logs ~100 lines at INFO
