@@ -1,28 +1,29 @@
-"""Entry point: page config, the login gate, and navigation built from the user's permissions."""
+"""Entry point: page config, the login gate, and navigation built from the user's permissions; and the server
+(`app`) that `streamlit run app.py` or `uvicorn app:app` serves, with the REST API (api/) mounted at /api."""
 
 from __future__ import annotations
 
 import logging
 
 import streamlit as st
+from starlette.routing import Mount
 
 from billing import users
 from billing.config import current_settings
 from billing.errors import BillingError, ConfigError
-from ui import access, context
-from ui.auth import sign_in_gate, sign_out_button
-from ui.feedback import guarded, show_flashes, show_unexpected
-from ui.format import plain
-from ui.pages import pages_for
+
+if __name__ == "__main__":
+    # The portal's modules are imported in a session's run of this script only: a custom component (the sign-in
+    # cookie's) registers with the running server when its module is first imported, and the server's own
+    # import of this module (below) comes before the server runs; imported then, it would never register.
+    from ui import access, context
+    from ui.auth import sign_in_gate, sign_out_button
+    from ui.feedback import guarded, show_flashes, show_unexpected
+    from ui.format import plain
+    from ui.pages import pages_for
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # subsetting a PDF font logs ~100 lines at INFO
-st.set_page_config(page_title="Billing portal", page_icon="🧾", layout="wide")  # an emoji needs no web font
-try:
-    current_settings()  # a bad BILLING_* value: its message, before anything opens the database
-except ConfigError as exc:
-    st.error(plain(exc.message), icon=":material/error:")
-    st.stop()
 
 
 def main() -> None:
@@ -52,9 +53,25 @@ def main() -> None:
         navigation.run()
 
 
-try:
-    main()
-except BillingError as exc:  # the database itself is refused (another installation's, held elsewhere, ...)
-    st.error(plain(exc.message), icon=":material/error:")
-except Exception as exc:
-    show_unexpected(exc)
+def run() -> None:
+    """One run of the portal's script for a browser session."""
+    st.set_page_config(page_title="Billing portal", page_icon="🧾", layout="wide")  # an emoji needs no web font
+    try:
+        current_settings()  # a bad BILLING_* value: its message, before anything opens the database
+    except ConfigError as exc:
+        st.error(plain(exc.message), icon=":material/error:")
+        return
+    try:
+        main()
+    except BillingError as exc:  # the database itself is refused (another installation's, held elsewhere, ...)
+        st.error(plain(exc.message), icon=":material/error:")
+    except Exception as exc:
+        show_unexpected(exc)
+
+
+if __name__ == "__main__":  # a session's run of this script (Streamlit runs it as __main__, AppTest too)
+    run()
+else:  # imported as the server's module: serve the portal, and the API beside it on the same port
+    from api.app import api_app
+
+    app = st.App("app.py", routes=[Mount("/api", app=api_app)])

@@ -10,6 +10,7 @@ import streamlit as st
 from billing import users
 from billing.permissions import ACTIONS, PERMISSIONS, ROLES
 from ui import context
+from ui.api_keys import api_keys_panel
 from ui.feedback import run_action
 from ui.format import plain
 
@@ -38,7 +39,8 @@ st.dataframe(
                    "Status": "Active" if u.active else "Disabled"} for u in everyone]),
     hide_index=True, width="stretch")
 
-add, manage = st.tabs([":material/person_add: Add a user", ":material/manage_accounts: Manage a user"])
+add, manage, api_keys = st.tabs([":material/person_add: Add a user", ":material/manage_accounts: Manage a user",
+                                 ":material/key: API keys"])
 
 with add, st.form("add_user", clear_on_submit=True):
     left, right = st.columns(2)
@@ -102,3 +104,6 @@ with manage:
                 if st.form_submit_button("Enable user"):
                     apply(lambda: users.update_user(db, actor, target, active=True),
                           f"{chosen.username} enabled.")
+
+with api_keys:
+    api_keys_panel(db, actor, everyone)

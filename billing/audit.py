@@ -111,7 +111,7 @@ def record(conn: Connection, actor: Actor, action: str, entity: str, entity_id: 
         after = {**(after if isinstance(after, dict) else {} if after is None else {"value": after}),
                  "sealed": sealed}
     row: dict[str, Any] = {
-        "id": event_id, "occurred_at": utcnow(), "actor": actor.username, "action": action, "entity": entity,
+        "id": event_id, "occurred_at": utcnow(), "actor": actor.audit_name, "action": action, "entity": entity,
         "entity_id": str(entity_id), "before": to_json(before), "after": to_json(after),
         "prev_hash": writer.last_hash}
     row["hash"] = keyed_hash(row, writer.key) if event_id >= writer.keyed_from else event_hash(row)
@@ -293,3 +293,11 @@ def list_events(db: Database, viewer: Actor, /, **filters: Any) -> tuple[list[di
     require(db, viewer, "audit.read")
     with db.connect() as conn:
         return audit_store.list_events(conn, **filters)
+
+
+def events_before(db: Database, viewer: Actor, /, *, before_id: int | None, limit: int,
+                  **filters: Any) -> list[dict[str, Any]]:
+    """Up to `limit` events, newest first, below the id `before_id` (cursor pagination; filters as list_events)."""
+    require(db, viewer, "audit.read")
+    with db.connect() as conn:
+        return audit_store.events_before(conn, before_id=before_id, limit=limit, **filters)

@@ -1,4 +1,4 @@
-"""Command line: `python -m billing init|create-user|demo|backup|restore|import|verify|adopt-database|einvoice`."""
+"""Command line: `python -m billing init|create-user|demo|backup|restore|import|verify|adopt-database|einvoice|api-key`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from billing import cli_api_keys
 from billing.config import current_settings
 from billing.einvoice import cli as einvoice_cli
 from billing.errors import BillingError
@@ -161,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(after it was replaced, or to restore a backup into a new one)") \
         .set_defaults(func=cmd_adopt_database)
     einvoice_cli.add_parser(sub)
+    cli_api_keys.add_parser(sub, _db)
     return parser
 
 

@@ -19,7 +19,8 @@ def create_customer(db: Database, actor: Actor, data: CustomerIn | dict[str, Any
     customer = parse(CustomerIn, data)
 
     def work(conn: Any) -> int:
-        values = {**customer.model_dump(), "archived": False, "created_at": utcnow()}
+        now = utcnow()
+        values = {**customer.model_dump(), "archived": False, "created_at": now, "updated_at": now}
         customer_id = records.insert(conn, customers, values)
         audit.record(conn, actor, "customer.create", "customer", customer_id, after=values)
         return customer_id
@@ -45,7 +46,7 @@ def update_customer(db: Database, actor: Actor, customer_id: int, data: Customer
         after = customer.model_dump()
         if after["currency"] != before["currency"] and customer_store.has_documents(conn, customer_id):
             raise StateError("This customer already has invoices or payments; their currency cannot change.")
-        records.update(conn, customers, customer_id, after)
+        records.update(conn, customers, customer_id, {**after, "updated_at": utcnow()})
         audit.record(conn, actor, "customer.update", "customer", customer_id, before=before, after=after)
 
     db.transaction(work)
@@ -56,7 +57,7 @@ def set_archived(db: Database, actor: Actor, customer_id: int, archived: bool = 
 
     def work(conn: Any) -> None:
         before = _existing(conn, customer_id)
-        records.update(conn, customers, customer_id, {"archived": archived})
+        records.update(conn, customers, customer_id, {"archived": archived, "updated_at": utcnow()})
         audit.record(conn, actor, "customer.archive" if archived else "customer.unarchive", "customer",
                      customer_id, before={"archived": before["archived"]}, after={"archived": archived})
 
@@ -81,6 +82,15 @@ def search_customers(db: Database, actor: Actor, text: str = "", **kwargs: Any) 
     require(db, actor, "customers.read")
     with db.connect() as conn:
         return customer_store.search(conn, text.strip(), **kwargs)
+
+
+def customers_after(db: Database, actor: Actor, *, limit: int, starting_after: int | None = None,
+                    **filters: Any) -> list[dict[str, Any]]:
+    """Up to `limit` customers in id order after the id `starting_after` (filters: text, include_archived,
+    currency, updated_since), for cursor pagination."""
+    require(db, actor, "customers.read")
+    with db.connect() as conn:
+        return customer_store.after_id(conn, starting_after=starting_after, limit=limit, **filters)
 
 
 def customer_options(db: Database, actor: Actor, text: str = "") -> list[tuple[int, str, str]]:

@@ -10,6 +10,7 @@ database says now (dialogs, fragments and download callables run without app.py'
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from billing.errors import PermissionDeniedError, SessionEndedError
@@ -54,19 +55,42 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 
 @dataclass(frozen=True, slots=True)
-class Actor:
-    """Who is acting: a signed-in user, or the system (CLI, demo, migrations).
+class ApiCredential:
+    """What a REST API call was authenticated with: an access token (`key_id` None; issued at `issued_at`)
+    or the API key `key_id`. Re-checked on every `require` (billing.api_access)."""
 
-    `session` is the digest of a browser session's token: with it, the session and the role are
-    re-read on every `require`; without it (the CLI, the system, tests) the role given is used.
+    issued_at: datetime | None = None
+    key_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting: a signed-in user, an API client, or the system (CLI, demo, migrations).
+
+    `session` is the digest of a browser session's token, `api` the credential of an API call: with
+    either, the session or credential and the role are re-read on every `require`; without them (the
+    CLI, the system, tests) the role given is used.
     """
 
     username: str
     role: str
     session: str | None = None
+    api: ApiCredential | None = None
+
+    @property
+    def audit_name(self) -> str:
+        """The name the audit trail records: the username, marked "api:" (and the key) for API calls."""
+        if self.api is None:
+            return self.username
+        return f"api:{self.username}" + (f":{self.api.key_id}" if self.api.key_id else "")
 
 
 SYSTEM = Actor("system", ADMIN)
+
+
+def rank(role: str) -> int:
+    """A role's place in ROLES: 0 is the highest (admin)."""
+    return ROLES.index(role) if role in ROLES else len(ROLES)
 
 
 def can(actor: Actor, action: str) -> bool:
@@ -81,7 +105,12 @@ def require(db: Database, actor: Actor, action: str) -> None:
     the user disabled or their password reset)."""
     if action not in ACTIONS:
         raise KeyError(f"unknown action {action!r}")
-    role = actor.role if actor.session is None else _live_role(db, actor.username, actor.session)
+    if actor.api is not None:
+        from billing.api_access import live_role  # the API's credentials are checked there
+
+        role = live_role(db, actor.username, actor.api)
+    else:
+        role = actor.role if actor.session is None else _live_role(db, actor.username, actor.session)
     if action not in PERMISSIONS.get(role, frozenset()):
         raise PermissionDeniedError(f"Your role ({role}) does not allow this: {ACTIONS[action].lower()}.")
 

@@ -24,6 +24,7 @@ from billing.store.audit_files import write_new
 
 AUDIT_KEY_FILE = ".audit_key"
 BACKUP_KEY_FILE = ".backup_key"
+API_TOKEN_KEY_FILE = ".api_token_key"  # noqa: S105 (a file name)
 HEAD_SUFFIX = ".audit_head"
 
 
@@ -35,6 +36,14 @@ def audit_key(database_url: str, *, create: bool = True) -> bytes | None:
 def backup_key(database_url: str) -> bytes:
     """The key signing this installation's backups (created on first use)."""
     key = _key(database_url, current_settings().backup_key, BACKUP_KEY_FILE, True)
+    assert key is not None  # created when missing
+    return key
+
+
+def api_token_key(database_url: str) -> bytes:
+    """The key signing the REST API's access tokens (HS256; created on first use). Replacing the file
+    ends every access token issued so far (they live 15 minutes anyway); API keys are not affected."""
+    key = _key(database_url, None, API_TOKEN_KEY_FILE, True)
     assert key is not None  # created when missing
     return key
 

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from billing import audit, backup, payments, signing
+from billing import api_access, audit, backup, payments, signing
 from billing.errors import ValidationError
 from billing.permissions import SYSTEM
 from billing.store import audit_files
@@ -29,12 +29,16 @@ from tests.conftest import ADMIN, TODAY, Billed, Seed, assert_refused, snapshot
 
 # What each older schema did not have yet: tables, and columns of tables.
 LINES_4 = {"invoice_lines": ["credits_line"]}
+API_7 = {"api_keys", "idempotency_keys"}
+CUSTOMERS_7 = {"customers": ["updated_at"]}
+BANK_6 = {table.name for table in BANK_TABLES}
 OLDER: dict[int, tuple[set[str], dict[str, list[str]]]] = {
-    1: ({"sales_facts", "collection_facts"}, {"invoices": ["first_activity_on", "last_activity_on", "is_open"],
-                                              **LINES_4}),
-    2: (set(), {"invoices": ["is_open"], **LINES_4}),
-    3: (set(), LINES_4),
-    5: ({table.name for table in BANK_TABLES}, {}),
+    1: ({"sales_facts", "collection_facts"} | BANK_6 | API_7,
+        {"invoices": ["first_activity_on", "last_activity_on", "is_open"], **LINES_4, **CUSTOMERS_7}),
+    2: (BANK_6 | API_7, {"invoices": ["is_open"], **LINES_4, **CUSTOMERS_7}),
+    3: (BANK_6 | API_7, {**LINES_4, **CUSTOMERS_7}),
+    5: (BANK_6 | API_7, CUSTOMERS_7),
+    6: (API_7, CUSTOMERS_7),
 }
 
 
@@ -279,3 +283,15 @@ def test_a_trusted_backup_with_a_table_of_another_shape_is_refused(db: Database,
     odd = tmp_path / "odd.zip"
     rewrite(made_backup(db, tmp_path), odd, reshaped)
     assert_restore_refused(db, odd, message, trust_unsigned=True)
+
+
+def test_api_keys_are_in_a_backup_as_hashes_and_work_after_a_restore(db: Database, tmp_path: Path) -> None:
+    add_owner(db)
+    key, secret = api_access.create_key(db, SYSTEM, "owner", "accountant", "web shop")
+    backup.backup_database(db, SYSTEM, tmp_path / "b.zip")
+    with zipfile.ZipFile(tmp_path / "b.zip") as archive:
+        assert "api_keys.parquet" in archive.namelist()
+        assert secret.encode() not in archive.read("api_keys.parquet")
+    api_access.revoke_key(db, SYSTEM, key.id)
+    backup.restore_database(db, SYSTEM, tmp_path / "b.zip")
+    assert api_access.key_actor(db, secret).role == "accountant"

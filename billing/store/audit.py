@@ -68,6 +68,26 @@ def list_events(
     offset: int = 0,
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of events, newest first, and how many match the filters."""
+    where = _conditions(actor, entity, action, since, until)
+    total = conn.execute(sa.select(sa.func.count()).select_from(audit_events).where(where)).scalar_one()
+    rows = conn.execute(
+        sa.select(audit_events).where(where).order_by(audit_events.c.id.desc()).limit(limit).offset(offset)
+    ).mappings().all()
+    return [dict(r) for r in rows], int(total)
+
+
+def events_before(conn: Connection, *, before_id: int | None = None, limit: int = 100,
+                  **filters: Any) -> list[dict[str, Any]]:
+    """Up to `limit` events, newest first, with ids below `before_id` (a cursor's page)."""
+    where = _conditions(**filters)
+    if before_id is not None:
+        where = sa.and_(where, audit_events.c.id < before_id)
+    rows = conn.execute(sa.select(audit_events).where(where).order_by(audit_events.c.id.desc()).limit(limit))
+    return [dict(r) for r in rows.mappings()]
+
+
+def _conditions(actor: str | None = None, entity: str | None = None, action: str | None = None,
+                since: datetime | None = None, until: datetime | None = None) -> sa.ColumnElement[bool]:
     conditions = []
     if actor:
         conditions.append(audit_events.c.actor == actor)
@@ -79,9 +99,4 @@ def list_events(
         conditions.append(audit_events.c.occurred_at >= since)
     if until:
         conditions.append(audit_events.c.occurred_at < until)
-    where = sa.and_(sa.true(), *conditions)
-    total = conn.execute(sa.select(sa.func.count()).select_from(audit_events).where(where)).scalar_one()
-    rows = conn.execute(
-        sa.select(audit_events).where(where).order_by(audit_events.c.id.desc()).limit(limit).offset(offset)
-    ).mappings().all()
-    return [dict(r) for r in rows], int(total)
+    return sa.and_(sa.true(), *conditions)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,9 +12,7 @@ from billing.store.records import contains
 from billing.store.schema import customers, invoices, payments
 
 
-def search(conn: Connection, text: str = "", *, include_archived: bool = False, currency: str | None = None,
-           limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """A page of customers matching a search text (name, email, tax id), and the total count."""
+def _conditions(text: str, include_archived: bool, currency: str | None) -> sa.ColumnElement[bool]:
     conditions = []
     if text:
         pattern = contains(text)
@@ -24,7 +23,13 @@ def search(conn: Connection, text: str = "", *, include_archived: bool = False, 
         conditions.append(customers.c.archived.is_(False))
     if currency:
         conditions.append(customers.c.currency == currency)
-    where = sa.and_(sa.true(), *conditions)
+    return sa.and_(sa.true(), *conditions)
+
+
+def search(conn: Connection, text: str = "", *, include_archived: bool = False, currency: str | None = None,
+           limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """A page of customers matching a search text (name, email, tax id), and the total count."""
+    where = _conditions(text, include_archived, currency)
     total = conn.execute(sa.select(sa.func.count()).select_from(customers).where(where)).scalar_one()
     rows = conn.execute(
         sa.select(customers.c.id, customers.c.name, customers.c.email, customers.c.country,
@@ -32,6 +37,19 @@ def search(conn: Connection, text: str = "", *, include_archived: bool = False, 
         .where(where).order_by(customers.c.name, customers.c.id).limit(limit).offset(offset)
     ).mappings().all()
     return [dict(r) for r in rows], int(total)
+
+
+def after_id(conn: Connection, text: str = "", *, include_archived: bool = False, currency: str | None = None,
+             updated_since: datetime | None = None, starting_after: int | None = None,
+             limit: int = 50) -> list[dict[str, Any]]:
+    """Up to `limit` whole customers in id order after the id `starting_after` (a cursor's page)."""
+    where = _conditions(text, include_archived, currency)
+    if updated_since is not None:
+        where = sa.and_(where, sa.func.coalesce(customers.c.updated_at, customers.c.created_at) >= updated_since)
+    if starting_after is not None:
+        where = sa.and_(where, customers.c.id > starting_after)
+    rows = conn.execute(sa.select(customers).where(where).order_by(customers.c.id).limit(limit)).mappings()
+    return [dict(r) for r in rows]
 
 
 def has_documents(conn: Connection, customer_id: int) -> bool:

@@ -83,6 +83,19 @@ def _v6_bank_statements(conn: Connection) -> None:
         table.create(conn, checkfirst=True)
 
 
+def _v7_api(conn: Connection) -> None:
+    """The REST API's tables (api_keys, idempotency_keys) and customers.updated_at (from created_at)."""
+    schema.api_keys.create(conn, checkfirst=True)
+    schema.idempotency_keys.create(conn, checkfirst=True)
+    _add_columns(conn, "customers", {"updated_at": "TIMESTAMP"})
+    _fill_updated_at(conn)
+
+
+def _fill_updated_at(conn: Connection) -> None:
+    conn.execute(schema.customers.update().where(schema.customers.c.updated_at.is_(None))
+                 .values(updated_at=schema.customers.c.created_at))
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
@@ -90,11 +103,13 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (4, _v4_credited_lines),
     (5, _v5_installation),
     (6, _v6_bank_statements),
+    (7, _v7_api),
 ]
 
 # What each migration derives from the data, for data of an older version loaded into the current
 # schema (restoring an older backup): the tables and columns exist, their derived content does not.
-DATA_STEPS: dict[int, Callable[[Connection], None]] = {2: _fill_report_data, 3: _fill_open_flags}
+DATA_STEPS: dict[int, Callable[[Connection], None]] = {2: _fill_report_data, 3: _fill_open_flags,
+                                                       7: _fill_updated_at}
 
 
 def apply_migrations(db: Database) -> int:

@@ -72,6 +72,9 @@ customers = sa.Table(
     sa.Column("notes", sa.String, nullable=False, server_default=""),
     sa.Column("archived", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    # Set by every change through billing.customers (migration 7); NULL (read as created_at) for rows a
+    # bulk load wrote. The API's `updated_since` filters on it.
+    sa.Column("updated_at", sa.DateTime, nullable=True),
 )
 
 products = sa.Table(
@@ -374,3 +377,33 @@ bank_settings = sa.Table(
 )
 
 BANK_TABLES = (bank_imports, bank_lines, bank_decisions, bank_csv_mappings, customer_ibans, bank_settings)
+
+# API keys (migration 7): `id` is the key's public prefix, shown in lists; only the SHA-256 of the whole
+# key is kept (the key is 32 random bytes, so a fast hash is enough). A key acts as its user, with its
+# role or the user's current one, whichever is lower; a revoked key or a disabled user stops it at once.
+api_keys = sa.Table(
+    "api_keys", metadata,
+    sa.Column("id", sa.String, primary_key=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("username", sa.String, nullable=False),
+    sa.Column("role", sa.String, nullable=False),
+    sa.Column("created_by", sa.String, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("last_used_at", sa.DateTime, nullable=True),
+    sa.Column("revoked_at", sa.DateTime, nullable=True),
+)
+
+# The API's idempotent POSTs (migration 7): the first request with a key inserts its row (status NULL
+# while in progress), its response is stored when it is done, and a repeat is answered from here.
+idempotency_keys = sa.Table(
+    "idempotency_keys", metadata,
+    sa.Column("key", sa.String, primary_key=True),
+    sa.Column("actor", sa.String, primary_key=True),
+    sa.Column("method", sa.String, nullable=False),
+    sa.Column("path", sa.String, nullable=False),
+    sa.Column("body_hash", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("response", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+)

@@ -1,0 +1,39 @@
+"""The FastAPI application of the REST API: routes under /v1, OpenAPI 3.1 at /v1/openapi.json, docs at /docs.
+
+Mounted at /api beside the portal (app.py), so the URLs are /api/v1/... and /api/docs.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import errors
+from api.ratelimit import TokenBuckets
+from api.routes import admin, auth, catalog, customers, reports
+from api.schemas import Problem
+
+_PROBLEM = {"model": Problem, "content": {errors.MEDIA_TYPE: {}}}
+_RESPONSES: dict[int | str, dict[str, object]] = {
+    status: {**_PROBLEM, "description": text} for status, text in (
+        (400, "The request cannot be read (a body that is not JSON, a bad Idempotency-Key)"),
+        (401, "No valid access token or API key"), (403, "The role does not allow this"),
+        (404, "No such record"), (409, "Conflict (state, idempotency key)"), (422, "The request is not valid"),
+        (429, "Too many requests (see Retry-After)"), (500, "Unexpected failure"),
+        (503, "The database cannot be written now (nothing was saved)"))}
+
+
+def create_app(rate_limits: TokenBuckets | None = None) -> FastAPI:
+    """The API: every operation authenticated (but the token's), rate limited, failing as problem details."""
+    app = FastAPI(title="Billing portal API", version="1.0.0", openapi_url="/v1/openapi.json", docs_url="/docs",
+                  redoc_url=None, responses=_RESPONSES,
+                  description="Customers, products, tax rates, balances, reports, users and the audit log of the "
+                              "billing portal. Authenticate with `Authorization: Bearer <token or API key>`. "
+                              "Money is a decimal string; every POST takes an `Idempotency-Key` header.")
+    app.state.rate_limits = rate_limits or TokenBuckets()
+    errors.install(app)
+    for module in (auth, customers, catalog, reports, admin):
+        app.include_router(module.router, prefix="/v1")
+    return app
+
+
+api_app = create_app()

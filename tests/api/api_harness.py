@@ -1,0 +1,25 @@
+"""Helpers of the API tests that are not fixtures (imported as `from api_harness import ...`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from api.app import create_app
+from api.ratelimit import TokenBuckets
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """The ids of what the API tests' template database holds besides the company and the users."""
+
+    tax_rate_id: int
+    customer_id: int
+    product_id: int
+
+
+def mounted(rate_limits: TokenBuckets | None = None) -> Starlette:
+    """The API as app.py serves it: under /api (generous rate limits unless given)."""
+    return Starlette(routes=[Mount("/api", app=create_app(rate_limits or TokenBuckets(rate=1000, burst=1000)))])
