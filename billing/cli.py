@@ -1,4 +1,4 @@
-"""Command line: `python -m billing init|create-user|demo|backup|restore|import|verify|adopt-database|einvoice|api-key`."""
+"""Command line: `python -m billing init|create-user|demo|backup|restore|import|verify|einvoice|api-key|...`."""
 
 from __future__ import annotations
 
