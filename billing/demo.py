@@ -17,11 +17,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from billing import audit
+from billing.demo_names import NAME_WORDS, TRADE_WORDS, customer_name_and_address
 from billing.errors import StateError
 from billing.permissions import Actor, require
-from billing.store import bulk, schema
+from billing.store import bulk, facts, schema
 from billing.store import invoices as invoice_store
-from billing.store import reports as report_store
 from billing.store.db import Database
 
 SCALES = {"S": 0.01, "M": 0.1, "L": 1.0}  # float ok: a size factor, not money
@@ -46,54 +46,6 @@ FX_DIVISOR = np.array([100, 100, 100, 10_000])
 HABITS = ["prompt", "normal", "late", "partial", "bad"]
 HABIT_WEIGHTS = [0.50, 0.25, 0.14, 0.08, 0.03]
 METHODS = ["bank_transfer", "card", "direct_debit", "cheque", "cash"]
-_WORDS_A = ["Nordic", "Alpine", "Blue", "Green", "Bright", "Solid", "Urban", "Rapid", "Prime", "Golden", "Silver",
-            "Clear", "Smart", "Royal", "Coastal", "Summit", "Atlas", "Pioneer", "Vital", "Metro"]
-_WORDS_B = ["Bakery", "Logistics", "Design", "Consulting", "Electrics", "Foods", "Media", "Systems", "Works",
-            "Studio", "Labs", "Trading", "Motors", "Textiles", "Health", "Builders", "Optics", "Garden", "Print",
-            "Software"]
-_SUFFIX = {"DE": "GmbH", "AT": "GmbH", "FR": "SARL", "NL": "B.V.", "US": "Inc.", "GB": "Ltd", "JP": "K.K."}
-_FAMILY = ["Becker", "Schneider", "Fischer", "Weber", "Wagner", "Hoffmann", "Keller", "Richter", "Klein", "Wolf",
-           "Neumann", "Braun", "Zimmermann", "Hartmann", "Lange", "Gruber", "Huber", "Berger", "Dubois", "Laurent",
-           "Moreau", "Lefèvre", "Bakker", "Visser", "Smit", "Jansen", "Miller", "Carter", "Parker", "Hughes",
-           "Bennett", "Turner", "Walsh", "Morgan", "Tanaka", "Suzuki", "Sato", "Watanabe", "Novak", "Łukasik"]
-# Per country: streets, (postcode, city), and whether the postcode goes before the city (the house
-# number goes after the street name where it does, except in France).
-_PLACES: dict[str, tuple[list[str], list[tuple[str, str]], bool]] = {
-    "DE": (["Hauptstraße", "Bahnhofstraße", "Gartenweg", "Industriestraße", "Marktplatz", "Lindenallee"],
-           [("10115", "Berlin"), ("20095", "Hamburg"), ("80331", "München"), ("50667", "Köln"),
-            ("60311", "Frankfurt am Main"), ("70173", "Stuttgart"), ("04109", "Leipzig"), ("28195", "Bremen")], True),
-    "AT": (["Hauptstraße", "Ringstraße", "Kirchengasse"],
-           [("1010", "Wien"), ("8010", "Graz"), ("5020", "Salzburg"), ("6020", "Innsbruck")], True),
-    "FR": (["rue de la République", "avenue Jean Jaurès", "rue Victor Hugo"],
-           [("75002", "Paris"), ("69002", "Lyon"), ("13001", "Marseille"), ("31000", "Toulouse")], True),
-    "NL": (["Kerkstraat", "Stationsweg", "Dorpsstraat"],
-           [("1012 AB", "Amsterdam"), ("3011 AD", "Rotterdam"), ("3511 LX", "Utrecht"), ("2511 CV", "Den Haag")],
-           True),
-    "US": (["Main Street", "Park Avenue", "Oak Street", "Market Street"],
-           [("NY 10001", "New York"), ("IL 60601", "Chicago"), ("TX 78701", "Austin"), ("WA 98101", "Seattle")],
-           False),
-    "GB": (["High Street", "Station Road", "Church Lane", "Mill Road"],
-           [("EC1A 1BB", "London"), ("M1 1AE", "Manchester"), ("B1 1AA", "Birmingham"), ("EH1 1YZ", "Edinburgh")],
-           False),
-    "JP": (["Chuo-dori", "Sakura-dori"], [("100-0005", "Tokyo"), ("530-0001", "Osaka"), ("460-0008", "Nagoya")],
-           False),
-}
-
-
-def _customer_name_and_address(i: int, a: int, b: int, country: str) -> tuple[str, str]:
-    """A plausible company name and postal address for customer `i` (picked from `i` itself, so the
-    random stream, and with it the rest of the dataset, stays the same)."""
-    streets, places, postcode_first = _PLACES[country]
-    family, other = _FAMILY[(i * 7 + a) % len(_FAMILY)], _FAMILY[(i * 13 + b * 3 + 5) % len(_FAMILY)]
-    postcode, city = places[(i * 3 + b) % len(places)]
-    suffix = _SUFFIX[country]
-    name = [f"{_WORDS_A[a]} {_WORDS_B[b]} {suffix}", f"{family} {_WORDS_B[b]} {suffix}",
-            f"{family} & {other} {suffix}" if family != other else f"{family} & Partner {suffix}",
-            f"{_WORDS_A[a]} {_WORDS_B[b]} {city} {suffix}"][i % 4]
-    street, number = streets[(i * 11) % len(streets)], 1 + (i * 37) % 180
-    line = f"{street} {number}" if postcode_first and country != "FR" else f"{number} {street}"
-    town = f"{postcode} {city}" if postcode_first else f"{city} {postcode}"
-    return name, f"{line}\n{town}"
 _PRODUCTS = [("Consulting hour", "h", 12000, 0), ("Workshop day", "day", 95000, 0), ("Support plan", "month", 4900, 0),
              ("Software licence", "pcs", 29900, 0), ("Hosting", "month", 1999, 0), ("Training manual", "pcs", 3990, 1),
              ("Installation", "job", 25000, 0), ("Maintenance", "h", 8500, 0), ("Design review", "h", 11000, 0),
@@ -136,7 +88,7 @@ def generate(scale: str, as_of: date, seed: int = 7) -> dict[str, Any]:
     customers = {
         "id": np.arange(1, n_cust + 1),
         "country": country, "currency": c_currency, "habit": habit, "terms": terms, "created": created,
-        "name_a": rng.integers(0, len(_WORDS_A), n_cust), "name_b": rng.integers(0, len(_WORDS_B), n_cust),
+        "name_a": rng.integers(0, len(NAME_WORDS), n_cust), "name_b": rng.integers(0, len(TRADE_WORDS), n_cust),
     }
 
     # Invoices: weekdays over three years with a yearly season (busy autumn, quiet August) and growth.
@@ -282,10 +234,10 @@ def load_demo(db: Database, actor: Actor, scale: str, as_of: date, seed: int = 7
             raise StateError("The demo data can only be loaded into an empty database.")
         for name, (data, scaled) in tables.items():
             bulk.load_arrow(conn, schema.metadata.tables[name], data, scaled)
-        report_store.rebuild_activity_dates(conn)
+        facts.rebuild_activity_dates(conn)
         invoice_store.rebuild_open_flags(conn)
-        report_store.rebuild_sales_facts(conn)
-        report_store.rebuild_collection_facts(conn)
+        facts.rebuild_sales_facts(conn)
+        facts.rebuild_collection_facts(conn)
         for name, seq in (("customers", "customers_id_seq"), ("invoices", "invoices_id_seq"),
                           ("payments", "payments_id_seq"), ("allocations", "allocations_id_seq"),
                           ("products", "products_id_seq"), ("tax_rates", "tax_rates_id_seq")):
@@ -312,7 +264,7 @@ def _arrow_tables(g: dict[str, Any], as_of: date) -> dict[str, tuple[pa.Table, d
     c = g["customers"]
     n_cust = len(c["id"])
     countries = np.array([x[0] for x in COUNTRIES])[c["country"]]
-    names, addresses = zip(*(_customer_name_and_address(i, int(a), int(b), str(ct)) for i, (a, b, ct)
+    names, addresses = zip(*(customer_name_and_address(i, int(a), int(b), str(ct)) for i, (a, b, ct)
                              in enumerate(zip(c["name_a"], c["name_b"], countries, strict=True), start=1)), strict=True)
     customers = pa.table({
         "id": c["id"], "name": list(names),

@@ -27,10 +27,9 @@ from billing.money import (
     to_decimal,
 )
 from billing.permissions import Actor, require
+from billing.store import facts, records
 from billing.store import invoices as invoice_store
 from billing.store import payments as payment_store
-from billing.store import records
-from billing.store import reports as report_store
 from billing.store import series as series_store
 from billing.store.db import Database, utcnow
 from billing.store.schema import MAX_PRICE, customers, products, tax_rates
@@ -272,7 +271,7 @@ def issue_invoice(db: Database, actor: Actor, invoice_id: int, today: date,
         if [line["net_amount"] for line in lines] != list(totals.line_nets) \
                 or not _same_taxes(conn, invoice_id, totals):
             invoice_store.replace_body(conn, invoice_id, frozen, allowances, _tax_rows(totals))
-        report_store.record_sales(conn, {**header, **values}, frozen, _tax_rows(totals))
+        facts.record_sales(conn, {**header, **values}, frozen, _tax_rows(totals))
         audit.record(conn, actor, "invoice.issue", "invoice", invoice_id,
                      before={"status": header["status"]}, after=values)
         return number
@@ -292,7 +291,7 @@ def void_invoice(db: Database, actor: Actor, invoice_id: int, reason: str, today
             raise StateError("A credit note cannot be voided; issue a new invoice instead.")
         values = {"status": logic.VOID, "void_reason": reason.strip(), "voided_on": today}
         invoice_store.update_header(conn, invoice_id, values)
-        report_store.remove_sales(conn, invoice_id)
+        facts.remove_sales(conn, invoice_id)
         audit.record(conn, actor, "invoice.void", "invoice", invoice_id,
                      before={"status": header["status"]}, after=values)
 
@@ -407,8 +406,8 @@ def create_credit_note(db: Database, actor: Actor, invoice_id: int, today: date,
         invoice_store.add_to_amounts(conn, invoice_id, today, paid=-released, credited=totals.payable)
         if released > 0:
             payment_store.release_allocations(conn, invoice_id, released, today)
-            report_store.note_collected(conn, invoice_id, today, -released)
-        report_store.record_sales(conn, {**header, "id": credit_id}, credited_lines, _tax_rows(totals))
+            facts.note_collected(conn, invoice_id, today, -released)
+        facts.record_sales(conn, {**header, "id": credit_id}, credited_lines, _tax_rows(totals))
         audit.record(conn, actor, "invoice.credit", "invoice", credit_id,
                      after={**header, "released_to_credit": released})
         return credit_id

@@ -18,10 +18,9 @@ from billing.errors import ChangedMeanwhileError, NotFoundError, StateError, Val
 from billing.models import PaymentIn, parse
 from billing.money import ZERO, parse_money, quantize_row, round_money
 from billing.permissions import Actor, require
+from billing.store import facts, records
 from billing.store import invoices as invoice_store
 from billing.store import payments as payment_store
-from billing.store import records
-from billing.store import reports as report_store
 from billing.store.db import Database, utcnow
 from billing.store.schema import customers
 
@@ -170,7 +169,7 @@ def reverse_payment(db: Database, actor: Actor, payment_id: int, on: date, reaso
         for item in payment_store.allocations_of_payment(conn, payment_id):
             payment_store.insert_allocation(conn, payment_id, item["invoice_id"], -item["amount"], on)
             invoice_store.add_to_amounts(conn, item["invoice_id"], on, paid=-item["amount"])
-            report_store.note_collected(conn, item["invoice_id"], on, -item["amount"])
+            facts.note_collected(conn, item["invoice_id"], on, -item["amount"])
         credit_after = payment_store.customer_credit(conn, payment["customer_id"], payment["currency"]) \
             - payment["amount"]
         if credit_after < 0:
@@ -238,7 +237,7 @@ def _put_against_invoices(conn: Connection, payment: dict[str, Any], remainder: 
             raise ValidationError(f"{amount} is more than the balance of invoice {label} ({balance} {currency}).")
         payment_store.insert_allocation(conn, payment["id"], invoice_id, amount, on)
         invoice_store.add_to_amounts(conn, invoice_id, on, paid=amount)
-        report_store.note_collected(conn, invoice_id, on, amount)
+        facts.note_collected(conn, invoice_id, on, amount)
     return plan
 
 

@@ -30,7 +30,7 @@ from billing.errors import PermissionDeniedError, ValidationError
 from billing.logic import CREDIT_NOTE, INVOICE
 from billing.permissions import SYSTEM, Actor
 from billing.reports import ReportFilters
-from billing.store import reports as report_store
+from billing.store import facts
 from billing.store.db import Database
 from billing.store.migrations import MIGRATIONS
 from billing.verify import verify_database
@@ -669,14 +669,14 @@ def test_migrations_2_and_3_fill_the_report_data_of_a_version_1_database(world: 
         assert migrated.migrate() == MIGRATIONS[-1][0]
         assert verify_database(migrated, SYSTEM).ok
         with migrated.connect() as conn:
-            assert report_store.maintained_problems(conn) == []
-            facts = conn.execute(sa.text("SELECT count(*) FROM sales_facts")).scalar_one()
+            assert facts.maintained_problems(conn) == []
+            fact_rows = conn.execute(sa.text("SELECT count(*) FROM sales_facts")).scalar_one()
     finally:
         migrated.dispose()
     original = Database(f"duckdb:///{world.path}")
     try:
         with original.connect() as conn:
-            assert conn.execute(sa.text("SELECT count(*) FROM sales_facts")).scalar_one() == facts
+            assert conn.execute(sa.text("SELECT count(*) FROM sales_facts")).scalar_one() == fact_rows
     finally:
         original.dispose()
 
@@ -696,7 +696,7 @@ def test_demo_aging_matches_raw_tables(tmp_path: Path) -> None:
                               coerce_float=False)
             alloc = pd.read_sql(sa.text("SELECT invoice_id, amount, allocated_on FROM allocations"), conn,
                                 coerce_float=False)
-            assert report_store.maintained_problems(conn) == []
+            assert facts.maintained_problems(conn) == []
         today = reports.aging(db, SYSTEM, as_of)
         issued = inv[(inv["kind"] == "invoice") & (inv["status"] == "issued")]
         balance = issued["payable"] - issued["paid_amount"] - issued["credited_amount"]

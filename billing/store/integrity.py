@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from billing.store import reports
+from billing.store import facts
 from billing.store.invoices import balance_expr
 from billing.store.schema import (
     allocations,
@@ -243,4 +243,4 @@ def balance_problems(conn: Connection) -> Iterator[str]:
         .where(customers.c.id.is_(None))).scalar_one()
     if no_customer:
         yield f"{no_customer} documents belong to no customer"
-    yield from reports.maintained_problems(conn)
+    yield from facts.maintained_problems(conn)

@@ -45,11 +45,11 @@ def _v2_report_data(conn: Connection) -> None:
 
 
 def _fill_report_data(conn: Connection) -> None:
-    from billing.store import reports
+    from billing.store import facts
 
-    reports.rebuild_activity_dates(conn)
-    reports.rebuild_sales_facts(conn)
-    reports.rebuild_collection_facts(conn)
+    facts.rebuild_activity_dates(conn)
+    facts.rebuild_sales_facts(conn)
+    facts.rebuild_collection_facts(conn)
 
 
 def _v3_open_flag(conn: Connection) -> None:

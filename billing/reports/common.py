@@ -1,0 +1,88 @@
+"""What every report shares: the filters and their checks, money, ratios and tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import pandas as pd
+
+from billing import logic
+from billing.errors import ValidationError
+from billing.money import round_money
+
+GRANULARITIES = ("day", "week", "month", "quarter", "year")
+STATUSES = ("unpaid", "partially_paid", "paid", "overdue", "credited")  # as billing.logic.display_status
+TENTH = Decimal("0.1")
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """Filters shared by the report pages (and kept in the URL query string by the UI).
+
+    statuses: display statuses of invoices to include (unpaid, partially_paid, paid, overdue; also
+    credited); empty means all issued invoices. Credit notes count negatively in invoiced figures
+    and follow the status of the invoice they credit.
+    """
+
+    date_from: date
+    date_to: date
+    customer_ids: tuple[int, ...] = ()
+    product_ids: tuple[int, ...] = ()
+    statuses: tuple[str, ...] = ()
+    currencies: tuple[str, ...] = ()
+
+
+def check_range(date_from: date, date_to: date) -> None:
+    """Both dates valid and in order, or a ValidationError."""
+    logic.check_date(date_from, "The start date")
+    logic.check_date(date_to, "The end date")
+    if date_from > date_to:
+        raise ValidationError("The start date must be on or before the end date.")
+
+
+def check_filters(filters: ReportFilters) -> None:
+    """The date range valid and every status known, or a ValidationError."""
+    check_range(filters.date_from, filters.date_to)
+    unknown = [s for s in filters.statuses if s not in STATUSES]
+    if unknown:
+        raise ValidationError(f"Unknown status '{unknown[0]}'. Choose from: {', '.join(STATUSES)}.")
+
+
+def check_granularity(granularity: str) -> None:
+    """One of GRANULARITIES, or a ValidationError."""
+    if granularity not in GRANULARITIES:
+        raise ValidationError(f"Unknown granularity '{granularity}'. Choose from: {', '.join(GRANULARITIES)}.")
+
+
+def money(value: Any, currency: str) -> Decimal:
+    """A sum from the database (None for none) rounded to the currency."""
+    return round_money(Decimal(value if value is not None else 0), currency)
+
+
+def ratio(numerator: Decimal, denominator: Decimal, quantum: Decimal = TENTH) -> Decimal | None:
+    """numerator / denominator rounded half up to `quantum`; None when the denominator is not positive."""
+    if denominator <= 0:
+        return None
+    return (numerator / denominator).quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def to_frame(rows: Iterable[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    """A table of plain Python values: Decimal, date, int, str or None stay as they are (object
+    columns; a column of ids with a None would otherwise turn into floats)."""
+    records = list(rows)
+    return pd.DataFrame({c: pd.Series([r[c] for r in records], dtype=object) for c in columns}, columns=columns)
+
+
+def period_end(start: date, granularity: str) -> date:
+    """Last day of the period of `granularity` that begins on `start`."""
+    if granularity == "day":
+        return start
+    if granularity == "week":
+        return start + timedelta(days=6)
+    months = {"month": 1, "quarter": 3, "year": 12}[granularity]
+    month = start.month - 1 + months
+    return date(start.year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
