@@ -189,6 +189,7 @@ def restore_database(db: Database, actor: Actor, path: Path, *, trust_unsigned: 
             except sa.exc.DBAPIError as exc:
                 raise ValidationError(f"Table {name} in the backup does not fit this program's tables (its columns "
                                       "or values). Nothing was restored.") from exc
+        bulk.refresh_statistics(conn, tables)
         # A backup of an older schema lacks what later migrations derive: derive it from the loaded data.
         for step_version, derive in DATA_STEPS.items():
             if step_version > version:

@@ -234,6 +234,7 @@ def load_demo(db: Database, actor: Actor, scale: str, as_of: date, seed: int = 7
             raise StateError("The demo data can only be loaded into an empty database.")
         for name, (data, scaled) in tables.items():
             bulk.load_arrow(conn, schema.metadata.tables[name], data, scaled)
+        bulk.refresh_statistics(conn, tables)
         facts.rebuild_activity_dates(conn)
         invoice_store.rebuild_open_flags(conn)
         facts.rebuild_sales_facts(conn)

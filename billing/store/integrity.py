@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from billing.store import facts
+from billing.store.bulk import is_duckdb
 from billing.store.invoices import balance_expr
 from billing.store.schema import (
     allocations,
@@ -140,9 +141,13 @@ def _grouped(rows: list[tuple[Any, ...]], columns: tuple[str, ...]) -> dict[int,
 
 def _fetch(conn: Connection, raw: Any, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
     """All rows of a query as tuples, decimals without trailing zeros (`plain_decimal`). On DuckDB through
-    Arrow with decimals as text, which is about ten times faster than DuckDB's per-value Decimal
+    Arrow (`raw`) with decimals as text, which is about ten times faster than DuckDB's per-value Decimal
     conversion, and exact."""
     numeric = [isinstance(column.type, sa.Numeric) for column in query.selected_columns]
+    if not is_duckdb(conn):  # PostgreSQL drops the trailing zeros itself (trim_scale), ten times faster than here
+        trimmed = query.with_only_columns(*[sa.func.trim_scale(column) if is_numeric else column for column, is_numeric
+                                            in zip(query.selected_columns, numeric, strict=True)])
+        return [tuple(row) for row in conn.execute(trimmed).all()]
     if raw is None:
         return [tuple(plain_decimal(v) if is_numeric and v is not None else v
                       for v, is_numeric in zip(row, numeric, strict=True)) for row in conn.execute(query).all()]
