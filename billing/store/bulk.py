@@ -167,25 +167,43 @@ def dump_table(conn: Connection, name: str) -> pa.Table:
 
 
 def _copy_out(conn: Connection, table: sa.Table) -> pa.Table:
-    """PostgreSQL: `COPY (SELECT ...) TO STDOUT` in CSV, spooled to a temporary file and parsed by Arrow."""
+    """PostgreSQL: a whole table through `_copy_query`, bytea as hex text on the way."""
     target = arrow_schema(table)
     binary = {f.name for f in target if pa.types.is_binary(f.type)}
     selected = ", ".join(f'encode("{c}", \'hex\')' if c in binary else f'"{c}"' for c in target.names)
     order = ", ".join(f'"{c.name}" COLLATE "C"' if isinstance(c.type, sa.String) else f'"{c.name}"'
                       for c in table.primary_key.columns) or "1"
+    parsed = _copy_query(conn, f"SELECT {selected} FROM {table.name} ORDER BY {order}",
+                         pa.schema([pa.field(f.name, pa.string() if f.name in binary else f.type) for f in target]))
+    for name in binary:
+        parsed = parsed.set_column(parsed.schema.get_field_index(name), name, pa.array(
+            [None if v is None else bytes.fromhex(v) for v in parsed[name].to_pylist()], pa.binary()))
+    return parsed.cast(target)
+
+
+def query_arrow(conn: Connection, query: sa.Select[Any]) -> pa.Table:
+    """A query's rows in one Arrow transfer: DuckDB's own export, PostgreSQL's COPY (columns typed by
+    `arrow_type`). The query's values are written into its SQL: only for the program's own values (id
+    bounds, status names), never for user input."""
+    sql = str(query.compile(conn, compile_kwargs={"literal_binds": True}))
+    if is_duckdb(conn):
+        with _driver_errors(sql):
+            result: pa.Table = driver_connection(conn).sql(sql).to_arrow_table()
+        return result
+    return _copy_query(conn, sql, pa.schema([pa.field(f"c{n}", arrow_type(column.type))
+                                             for n, column in enumerate(query.selected_columns)]))
+
+
+def _copy_query(conn: Connection, sql: str, columns: pa.Schema) -> pa.Table:
+    """PostgreSQL: `COPY (query) TO STDOUT` in CSV, spooled to a temporary file and parsed by Arrow."""
     conn.exec_driver_sql("SET LOCAL datestyle = 'ISO, YMD'")
-    statement = f"COPY (SELECT {selected} FROM {table.name} ORDER BY {order}) TO STDOUT (FORMAT csv)"
+    statement = f"COPY ({sql}) TO STDOUT (FORMAT csv)"
     with tempfile.TemporaryFile() as spool:
         with _driver_errors(statement), driver_connection(conn).cursor() as cursor, cursor.copy(statement) as copy:
             for chunk in copy:
                 spool.write(chunk)
         spool.seek(0)
-        parsed = _read_csv(spool, pa.schema([pa.field(f.name, pa.string() if f.name in binary else f.type)
-                                             for f in target]))
-    for name in binary:
-        parsed = parsed.set_column(parsed.schema.get_field_index(name), name, pa.array(
-            [None if v is None else bytes.fromhex(v) for v in parsed[name].to_pylist()], pa.binary()))
-    return parsed.cast(target)
+        return _read_csv(spool, columns)
 
 
 def _read_csv(source: IO[bytes], columns: pa.Schema) -> pa.Table:
