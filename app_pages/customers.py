@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import asdict
 from typing import Any
 
 import streamlit as st
 
-from billing import customer_overview, customers, payments
+from billing import customer_overview, customers, logic, payments
 from billing.invoices import list_invoices
 from billing.money import KNOWN_CURRENCIES, ZERO
 from ui import access, context
@@ -125,8 +126,12 @@ def customer_view(customer_id: int) -> None:
     tabs = st.tabs(["Open invoices", "Payments", "Activity", "Profile"])
     with tabs[0]:
         st.caption("Select an invoice to open it.")
-        open_invoices = functools.partial(list_invoices, db, actor, today, customer_id=cid, status="open")
-        chosen_invoice = paged_table(f"c{cid}:open", lambda n, o: open_invoices(limit=n, offset=o),
+        def open_invoices(limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+            rows, total = list_invoices(db, actor, today, customer_id=cid, status=logic.OPEN, limit=limit,
+                                        offset=offset)
+            return [asdict(row) for row in rows], total
+
+        chosen_invoice = paged_table(f"c{cid}:open", open_invoices,
                     [Column("number", "Invoice"), Column("issue_date", "Issued", "date"),
                      Column("due_date", "Due", "date"), Column("display_status", "Status", "status"),
                      Column("payable", "Total", "money"), Column("paid_amount", "Paid", "money"),

@@ -5,25 +5,29 @@ Where the user is lives in the URL: ?invoice=ID opens a document, ?edit=ID (or ?
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from typing import Any, NoReturn
 
 import streamlit as st
 
-from billing import invoices
+from billing import invoices, logic
+from billing.documents import InvoiceDocument
 from billing.errors import BillingError
-from billing.invoices import InvoiceView
 from billing.money import KNOWN_CURRENCIES
 from ui import context
 from ui.context import go
 from ui.format import plain
-from ui.invoice_editor import customer_picker, invoice_editor
+from ui.invoice_editor import invoice_editor
 from ui.invoice_view import invoice_view
 from ui.tables import Column, clear_selection, paged_table
+from ui.widgets import customer_picker
 
 TABLE = "invoices"
-STATUSES = {"all": "All", "draft": "Drafts", "unpaid": "Unpaid", "partially_paid": "Partially paid", "paid": "Paid",
-            "overdue": "Overdue", "credited": "Credited", "void": "Void", "credit_note": "Credit notes"}
+ALL = "all"
+STATUSES = {ALL: "All", logic.DRAFT: "Drafts", logic.UNPAID: "Unpaid", logic.PARTIALLY_PAID: "Partially paid",
+            logic.PAID: "Paid", logic.OVERDUE: "Overdue", logic.CREDITED: "Credited", logic.VOID: "Void",
+            logic.CREDIT_NOTE: "Credit notes"}
 COLUMNS = [Column("number", "Number", width=125), Column("customer", "Customer", width="medium"),
            Column("issue_date", "Issued", "date"), Column("due_date", "Due", "date"),
            Column("display_status", "Status", "status"), Column("tax_exclusive", "Net", "money"),
@@ -35,8 +39,8 @@ def back_to_list() -> NoReturn:
     go()
 
 
-def record_payment(view: InvoiceView) -> NoReturn:
-    st.session_state["payment_customer"] = view.header["customer_id"]
+def record_payment(view: InvoiceDocument) -> NoReturn:
+    st.session_state["payment_customer"] = view.header.customer_id
     st.session_state["payment_invoice"] = view.id
     st.switch_page("app_pages/payments.py")
 
@@ -52,7 +56,7 @@ def invoice_list() -> None:
         if context.allowed("invoices.write") and st.button("New invoice", type="primary", icon=":material/add:"):
             go(edit="new")
     status = st.segmented_control("Status", list(STATUSES), format_func=lambda s: STATUSES[s], key="inv_status",
-                                  default="all", label_visibility="collapsed") or "all"
+                                  default=ALL, label_visibility="collapsed") or ALL
     cells = st.columns([1.6, 3.4, 1.2, 2], vertical_alignment="bottom")
     search = cells[0].text_input("Invoice number", key="inv_search", placeholder="INV-2026-…",
                                  icon=":material/search:")
@@ -64,19 +68,17 @@ def invoice_list() -> None:
     dates = cells[3].date_input("Issued between", value=[], key="inv_dates", format="YYYY-MM-DD")
     date_from, date_to = (*dates, None, None)[:2] if isinstance(dates, tuple | list) else (dates, None)
 
-    query: dict[str, Any] = {"status": None if status in ("all", "credit_note") else status,
-                             "kind": "credit_note" if status == "credit_note" else None,
-                             "customer_id": customer[0] if customer else None, "currency": currency,
+    query: dict[str, Any] = {"status": None if status in (ALL, logic.CREDIT_NOTE) else status,
+                             "kind": logic.CREDIT_NOTE if status == logic.CREDIT_NOTE else None,
+                             "customer_id": customer.id if customer else None, "currency": currency,
                              "date_from": date_from, "date_to": date_to, "search": (search or "").strip()}
     db, actor, today = context.db(), context.actor(), context.today()
 
     def fetch(limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         rows, total = invoices.list_invoices(db, actor, as_of=today, limit=limit, offset=offset, **query)
-        for row in rows:
-            row["number"] = row["number"] or "Draft"
-        return rows, total
+        return [{**asdict(row), "number": row.number or "Draft"} for row in rows], total
 
-    words = {"Status": STATUSES[status], "Customer": customer[1] if customer else "", "Currency": currency or "",
+    words = {"Status": STATUSES[status], "Customer": customer.name if customer else "", "Currency": currency or "",
              "Issued from": _day(date_from), "Issued to": _day(date_to), "Number": query["search"]}
     selected = paged_table(TABLE, fetch, COLUMNS, filters={k: v for k, v in words.items() if v},
                            title="Invoices", empty="No invoices match these filters.")

@@ -15,9 +15,9 @@ from billing.money import KNOWN_CURRENCIES
 from ui import context
 from ui import format as fmt
 from ui.context import go
-from ui.invoice_editor import customer_picker
 from ui.payment_forms import filter_dates, payment_view, preselect, record_payment_form
 from ui.tables import Column, clear_selection, paged_table
+from ui.widgets import customer_picker
 
 TABLE = "payments"
 COLUMNS = [Column("received_on", "Date", "date"), Column("customer", "Customer"),
@@ -53,14 +53,14 @@ def payment_list() -> None:
                                 placeholder="All", format_func=fmt.label)
     date_from, date_to = filter_dates(cells[3].date_input("Received between", value=[], key="payf_dates",
                                                           format="YYYY-MM-DD"))
-    query = {"customer_id": customer[0] if customer else None, "currency": currency, "method": method,
+    query = {"customer_id": customer.id if customer else None, "currency": currency, "method": method,
              "date_from": date_from, "date_to": date_to}
     db, actor = context.db(), context.actor()
 
     def fetch(limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
         return payments.list_payments(db, actor, limit=limit, offset=offset, **query)
 
-    words = {"Customer": customer[1] if customer else "", "Currency": currency or "", "Method": fmt.label(method),
+    words = {"Customer": customer.name if customer else "", "Currency": currency or "", "Method": fmt.label(method),
              "Received from": date_from.isoformat() if date_from else "",
              "Received to": date_to.isoformat() if date_to else ""}
     selected = paged_table(TABLE, fetch, COLUMNS, filters={k: v for k, v in words.items() if v}, title="Payments",

@@ -14,17 +14,18 @@ import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 
-from billing import logic
+from billing import documents, logic
 from billing.exports import column_totals, table_to_csv, table_to_pdf
-from billing.invoices import InvoiceView
+from billing.invoices import with_nets
 from billing.money import ZERO
 from billing.pdf import render_invoice_pdf
+from billing.store.invoices import TOTAL_COLUMNS
 
 COMPANY: dict[str, Any] = {
     "legal_name": "Acme Consulting GmbH", "address": "Hauptstraße 1\n10115 Berlin", "country": "DE",
@@ -33,28 +34,28 @@ COMPANY: dict[str, Any] = {
 }
 
 
-def invoice(descriptions: list[str]) -> InvoiceView:
-    lines: list[dict[str, Any]] = [
-        {"description": text, "quantity": Decimal(n + 1), "unit": "h", "unit_price": Decimal("95.00"),
-         "base_quantity": Decimal(1), "discount_percent": Decimal(5 * (n % 2)), "discount_amount": ZERO,
-         "charge_amount": ZERO, "vat_category": "S", "vat_rate": Decimal(19)}
-        for n, text in enumerate(descriptions)]
-    allowances = [{"is_charge": True, "reason": "Travel", "amount": Decimal("40.00"), "percent": None,
-                   "vat_category": "S", "vat_rate": Decimal(19)}]
-    totals = logic.compute_totals(
-        [logic.Line(quantity=x["quantity"], net_price=x["unit_price"], vat_rate=x["vat_rate"],
-                    discount_percent=x["discount_percent"]) for x in lines],
-        [logic.AllowanceCharge(is_charge=True, vat_category="S", vat_rate=Decimal(19), amount=Decimal("40.00"))],
-        "EUR")
-    for item, net in zip(lines, totals.line_nets, strict=True):
-        item["net_amount"] = net
-    header = {"id": 1, "number": "INV-2025-00042", "kind": "invoice", "status": "issued", "currency": "EUR",
-              "issue_date": date(2025, 3, 1), "due_date": date(2025, 3, 31), "notes": "Thank you.",
-              "void_reason": "", "payable": totals.payable, "paid_amount": ZERO, "credited_amount": ZERO}
-    customer = {"name": "Zakład Usług Łączności Sp. z o.o.", "address": "ul. Żółkiewskiego 12\n00-001 Warszawa",
-                "country": "PL", "tax_id": "PL5260001246"}
-    return InvoiceView(header=header, customer=customer, lines=lines, allowances=allowances, totals=totals,
-                       balance=totals.payable, status="unpaid")
+def invoice(descriptions: list[str]) -> documents.InvoiceDocument:
+    lines = [documents.StoredLine(
+        position=n + 1, product_id=None, description=text, quantity=Decimal(n + 1), unit="h",
+        unit_price=Decimal("95.00"), base_quantity=Decimal(1), discount_percent=Decimal(5 * (n % 2)),
+        discount_amount=ZERO, charge_amount=ZERO, tax_rate_id=1, vat_category="S", vat_rate=Decimal(19),
+        net_amount=ZERO) for n, text in enumerate(descriptions)]
+    charges = [documents.StoredAllowanceCharge(position=1, is_charge=True, reason="Travel", amount=Decimal("40.00"),
+                                               percent=None, tax_rate_id=1, vat_category="S", vat_rate=Decimal(19))]
+    totals = documents.computed_totals(lines, charges, "EUR")
+    header = documents.InvoiceHeader(
+        id=1, kind=logic.INVOICE, series="INV", number="INV-2025-00042", status=logic.ISSUED, customer_id=1,
+        currency="EUR", issue_date=date(2025, 3, 1), due_date=date(2025, 3, 31), credited_invoice_id=None,
+        notes="Thank you.", void_reason="", **{name: getattr(totals, name) for name in TOTAL_COLUMNS},
+        paid_amount=ZERO, credited_amount=ZERO, created_at=datetime(2025, 3, 1, 9), issued_at=None, voided_on=None,
+        created_by="admin")
+    customer = documents.DocumentCustomer(
+        id=1, name="Zakład Usług Łączności Sp. z o.o.", email="", address="ul. Żółkiewskiego 12\n00-001 Warszawa",
+        country="PL", tax_id="PL5260001246", terms_days=30)
+    return documents.InvoiceDocument(
+        header=header, customer=customer, lines=tuple(with_nets(lines, totals)), allowance_charges=tuple(charges),
+        taxes=tuple(documents.StoredTax.from_logic(t) for t in totals.tax_breakdown), totals=totals,
+        balance=totals.payable, status=logic.UNPAID)
 
 
 def table(rows: int) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from billing.errors import StateError, ValidationError
-from billing.money import HUNDRED, ZERO, round_money
+from billing.money import HUNDRED, ZERO, plain_number, round_money
 
 # EN 16931 VAT category codes (UNCL5305 subset) and whether they carry a positive rate.
 VAT_CATEGORIES: dict[str, str] = {
@@ -141,7 +141,7 @@ def rate_key(rate: Decimal) -> Decimal:
 
 def compute_totals(
     lines: Sequence[Line],
-    allowances_charges: Iterable[AllowanceCharge] = (),
+    allowance_charges: Iterable[AllowanceCharge] = (),
     currency: str = "EUR",
     prepaid: Decimal = ZERO,
     rounding: Decimal = ZERO,
@@ -159,7 +159,7 @@ def compute_totals(
         key = (line.vat_category, rate_key(line.vat_rate))
         taxable[key] = taxable.get(key, ZERO) + net
     allowance_total = charge_total = ZERO
-    for item in allowances_charges:
+    for item in allowance_charges:
         _check_category_rate(item.vat_category, item.vat_rate)
         amount = _allowance_charge_amount(item, line_total, currency)
         key = (item.vat_category, rate_key(item.vat_rate))
@@ -203,9 +203,13 @@ def compute_totals(
 
 # --- Lifecycle rules -------------------------------------------------------------------------
 
+# The stored status of a document, and its kind.
 DRAFT, ISSUED, VOID = "draft", "issued", "void"
-UNPAID, PARTIALLY_PAID, PAID, CREDITED = "unpaid", "partially_paid", "paid", "credited"
 INVOICE, CREDIT_NOTE = "invoice", "credit_note"
+# Display statuses of an issued invoice (`display_status`); an issued credit note displays as CREDIT_NOTE.
+UNPAID, PARTIALLY_PAID, PAID, CREDITED, OVERDUE = "unpaid", "partially_paid", "paid", "credited", "overdue"
+# A list filter, not a display status: every issued invoice with a balance.
+OPEN = "open"
 
 
 def payment_status(payable: Decimal, allocated: Decimal, credited: Decimal) -> str:
@@ -240,8 +244,16 @@ def display_status(doc_status: str, payable: Decimal, allocated: Decimal, credit
         return CREDITED
     balance = invoice_balance(payable, allocated, credited)
     if status != PAID and is_overdue(doc_status, balance, due_date, as_of):
-        return "overdue"
+        return OVERDUE
     return status
+
+
+def document_display_status(kind: str, doc_status: str, payable: Decimal, allocated: Decimal, credited: Decimal,
+                            due_date: date | None, as_of: date) -> str:
+    """`display_status` of an invoice; an issued credit note is shown as a credit note (it is settled, not paid)."""
+    if kind == CREDIT_NOTE:
+        return CREDIT_NOTE if doc_status == ISSUED else doc_status
+    return display_status(doc_status, payable, allocated, credited, due_date, as_of)
 
 
 # The dates the books take: of documents (issued, due, credited, voided), of payments, refunds, reversals
@@ -275,9 +287,14 @@ def due_date_for(issue_date: date, terms_days: int, due_date: date | None = None
     check_date(issue_date, "The issue date")
     if due_date is None:
         return check_date(issue_date + timedelta(days=terms_days), "The due date")
-    if due_date < issue_date:
-        raise ValidationError("The due date cannot be before the issue date.")
+    check_due_date(issue_date, due_date)
     return check_date(due_date, "The due date")
+
+
+def check_due_date(issue_date: date | None, due_date: date | None) -> None:
+    """A document never falls due before it is issued (either date may still be open on a draft)."""
+    if issue_date is not None and due_date is not None and due_date < issue_date:
+        raise ValidationError("The due date cannot be before the issue date.")
 
 
 def check_can_edit(status: str) -> None:
@@ -287,13 +304,60 @@ def check_can_edit(status: str) -> None:
         )
 
 
-def check_can_void(status: str, allocated: Decimal, credited: Decimal, reason: str) -> None:
+def void_problem(status: str, allocated: Decimal, credited: Decimal, credits_invoice: bool = False) -> str | None:
+    """Why a document cannot be voided, or None: only an issued invoice nothing was paid or credited on can
+    be (`credits_invoice`: it is a credit note of an invoice, which is corrected by a new invoice instead)."""
     if status != ISSUED:
-        raise StateError("Only an issued invoice can be voided.")
+        return "Only an issued invoice can be voided."
     if allocated != 0 or credited != 0:
-        raise StateError("This invoice has payments or credit notes against it and cannot be voided.")
+        return "This invoice has payments or credit notes against it and cannot be voided."
+    if credits_invoice:
+        return "A credit note cannot be voided; issue a new invoice instead."
+    return None
+
+
+def can_void(status: str, allocated: Decimal, credited: Decimal, credits_invoice: bool = False) -> bool:
+    return void_problem(status, allocated, credited, credits_invoice) is None
+
+
+def check_can_void(status: str, allocated: Decimal, credited: Decimal, reason: str,
+                   credits_invoice: bool = False) -> None:
+    problem = void_problem(status, allocated, credited, credits_invoice)
+    if problem:
+        raise StateError(problem)
     if not reason.strip():
         raise ValidationError("Please give a reason for voiding the invoice.")
+
+
+def creditable_amount(payable: Decimal, credited: Decimal) -> Decimal:
+    """What credit notes may still credit on an invoice: its payable less what they already credited."""
+    return payable - credited
+
+
+def can_credit(kind: str, status: str, payable: Decimal, credited: Decimal) -> bool:
+    """Whether a credit note can (still) be issued against a document: an issued invoice not credited in full."""
+    return kind == INVOICE and status == ISSUED and creditable_amount(payable, credited) > 0
+
+
+def can_credit_whole(credited: Decimal) -> bool:
+    """The whole invoice can be credited at once only while no credit note took part of it."""
+    return credited == 0
+
+
+def creditable_quantity(invoiced: Decimal, already_credited: Decimal) -> Decimal:
+    """How much of an invoice line's quantity credit notes may still credit."""
+    return invoiced - already_credited
+
+
+def check_credit_quantity(quantity: Decimal, invoiced: Decimal, already_credited: Decimal, line: str) -> None:
+    """Credit at most what is left of an invoice line (`line`: 'Line 2 (Consulting)' for the message), with
+    the sign it was invoiced with."""
+    left = creditable_quantity(invoiced, already_credited)
+    if quantity * invoiced < 0 or abs(quantity) > abs(left):
+        done = f"{plain_number(already_credited)} of {plain_number(invoiced)} already credited; " \
+            if already_credited else ""
+        raise ValidationError(f"{line}: {done}at most {plain_number(left)} "
+                              f"{'more ' if already_credited else ''}can be credited.")
 
 
 def check_credit_amount(credit_payable: Decimal, remaining: Decimal) -> None:

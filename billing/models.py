@@ -9,14 +9,18 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import pydantic
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from billing import discounts
 from billing.errors import ValidationError
 from billing.logic import EXEMPTION_REASON_CATEGORIES, VAT_CATEGORIES, ZERO_RATE_CATEGORIES, date_problem
 from billing.money import check_currency, check_decimals, to_decimal
+
+if TYPE_CHECKING:
+    from billing.documents import InvoiceDocument
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -194,16 +198,12 @@ class LineIn(Record):
     @field_validator("discount_percent")
     @classmethod
     def _discount_percent(cls, value: Decimal) -> Decimal:
-        if value < 0 or value > 100:
-            raise ValidationError("A line discount must be between 0% and 100%.")
-        return check_decimals(value, 4, "discount")
+        return discounts.check_percent(value)
 
     @field_validator("discount_amount")
     @classmethod
     def _discount_amount(cls, value: Decimal) -> Decimal:
-        if value < 0:
-            raise ValidationError("A line discount amount cannot be negative.")
-        return value
+        return discounts.check_amount(value)
 
 
 class AllowanceChargeIn(Record):
@@ -233,12 +233,28 @@ class InvoiceDraftIn(Record):
     due_date: BookDate | None = None
     notes: str = _text(4000)
     lines: list[LineIn] = Field(default_factory=list, max_length=500)
-    allowances_charges: list[AllowanceChargeIn] = Field(default_factory=list, max_length=20)
+    allowance_charges: list[AllowanceChargeIn] = Field(default_factory=list, max_length=20)
 
     @field_validator("currency")
     @classmethod
     def _currency(cls, value: str | None) -> str | None:
         return None if value is None else check_currency(value)
+
+    @classmethod
+    def from_stored(cls, document: InvoiceDocument) -> InvoiceDraftIn:
+        """The editable input behind a stored document (for the editor and for duplicating): its customer,
+        currency, notes, lines and allowances/charges; the dates are left empty."""
+        return parse(cls, {
+            "customer_id": document.header.customer_id, "currency": document.header.currency,
+            "notes": document.header.notes,
+            "lines": [{"description": line.description, "quantity": line.quantity, "unit_price": line.unit_price,
+                       "unit": line.unit, "product_id": line.product_id, "base_quantity": line.base_quantity,
+                       "discount_percent": line.discount_percent, "discount_amount": line.discount_amount,
+                       "tax_rate_id": line.tax_rate_id} for line in document.lines],
+            "allowance_charges": [{"is_charge": item.is_charge, "reason": item.reason, "amount": item.amount,
+                                   "percent": item.percent, "tax_rate_id": item.tax_rate_id}
+                                  for item in document.allowance_charges],
+        })
 
 
 class PaymentIn(Record):

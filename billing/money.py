@@ -115,6 +115,14 @@ def plain_number(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
+def amount_text(value: Decimal | None, currency: str) -> str:
+    """An amount as a person types it, with at least the currency's decimals (120.00, 0.125); None is ''."""
+    if value is None:
+        return ""
+    digits = max(minor_unit(currency), decimals_of(value))
+    return f"{value:.{digits}f}"
+
+
 def decimals_of(value: Decimal) -> int:
     """How many decimals a Decimal carries once trailing zeros are dropped."""
     exponent = value.normalize().as_tuple().exponent

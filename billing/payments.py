@@ -79,7 +79,8 @@ def _check_unchanged(conn: Connection, customer_id: int, currency: str, seen: Ma
         balance = round_money(Decimal(current["balance"]) if current else ZERO, currency)
         if before == balance:
             continue
-        label = (current or invoice_store.get_header(conn, invoice_id) or {}).get("number") or f"#{invoice_id}"
+        stored = None if current else invoice_store.get_header(conn, invoice_id)
+        label = (current["number"] if current else stored.number if stored else None) or f"#{invoice_id}"
         if before is None:
             changes.append(f"invoice {label} ({balance} {currency}) was issued")
         elif current is None:
@@ -224,15 +225,15 @@ def _put_against_invoices(conn: Connection, payment: dict[str, Any], remainder: 
         invoice = invoice_store.get_header(conn, invoice_id)
         if invoice is None:
             raise ValidationError(f"Invoice {invoice_id} does not exist.")
-        label = invoice["number"] or "draft"
-        if invoice["status"] != logic.ISSUED or invoice["kind"] != logic.INVOICE:
-            raise StateError(f"Invoice {label} is {invoice['status']}; payments can only go to issued invoices.")
-        if invoice["customer_id"] != payment["customer_id"]:
+        label = invoice.number or "draft"
+        if invoice.status != logic.ISSUED or invoice.kind != logic.INVOICE:
+            raise StateError(f"Invoice {label} is {invoice.status}; payments can only go to issued invoices.")
+        if invoice.customer_id != payment["customer_id"]:
             raise ValidationError(f"Invoice {label} belongs to another customer.")
-        if invoice["currency"] != currency:
-            raise ValidationError(f"Invoice {label} is in {invoice['currency']}, the payment in {currency}.")
-        balance = round_money(logic.invoice_balance(invoice["payable"], invoice["paid_amount"],
-                                                    invoice["credited_amount"]), currency)
+        if invoice.currency != currency:
+            raise ValidationError(f"Invoice {label} is in {invoice.currency}, the payment in {currency}.")
+        balance = round_money(logic.invoice_balance(invoice.payable, invoice.paid_amount,
+                                                    invoice.credited_amount), currency)
         if amount > balance:
             raise ValidationError(f"{amount} is more than the balance of invoice {label} ({balance} {currency}).")
         payment_store.insert_allocation(conn, payment["id"], invoice_id, amount, on)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any, cast
@@ -17,8 +17,10 @@ from babel.numbers import format_currency, format_decimal
 from fpdf.enums import Align, XPos, YPos
 
 from billing import logic
-from billing.invoices import InvoiceView
-from billing.money import ZERO, decimals_of, format_money, minor_unit
+from billing.discounts import format_discount
+from billing.document_totals import total_rows
+from billing.documents import InvoiceDocument, StoredAllowanceCharge, StoredLine
+from billing.money import decimals_of, format_money, minor_unit
 from billing.pdf_document import FONT_FAMILY, GREY, LIGHT_FILL, LINE_COLOUR, Document, build_pdf
 
 STAMP_COLOURS = {"VOID": (200, 30, 30), "PAID": (20, 140, 60), "DRAFT": (120, 120, 120),
@@ -57,26 +59,22 @@ def _territories(locale: str) -> dict[str, str]:
     return dict(Locale.parse(locale).territories)
 
 
-def _discount(line: dict[str, Any], currency: str, locale: str) -> str:
-    parts = []
-    if line["discount_percent"]:
-        parts.append(_percent(line["discount_percent"], locale))
-    if line["discount_amount"]:
-        parts.append(format_money(line["discount_amount"], currency, locale))
-    return " + ".join(parts)
+def _discount(line: StoredLine, currency: str, locale: str) -> str:
+    return format_discount(line.discount_percent, line.discount_amount, currency,
+                           money=functools.partial(format_money, locale=locale),
+                           number=functools.partial(_quantity, locale=locale))
 
 
-def stamp_of(view: InvoiceView) -> str | None:
+def stamp_of(document: InvoiceDocument) -> str | None:
     """The stamp a document carries, if any: VOID, PAID, CREDIT NOTE or DRAFT."""
-    return {"void": "VOID", "paid": "PAID", "credit_note": "CREDIT NOTE", "credited": "CREDITED",
-            "draft": "DRAFT"}.get(view.status)
+    return {logic.VOID: "VOID", logic.PAID: "PAID", logic.CREDIT_NOTE: "CREDIT NOTE", logic.CREDITED: "CREDITED",
+            logic.DRAFT: "DRAFT"}.get(document.status)
 
 
-def _allowance_amount(item: dict[str, Any], view: InvoiceView) -> Decimal:
+def _allowance_charge_amount(item: StoredAllowanceCharge, document: InvoiceDocument) -> Decimal:
     """One allowance or charge's amount, by the rule `compute_totals` applies (percent of line total)."""
-    single = logic.AllowanceCharge(is_charge=False, vat_category=item["vat_category"], vat_rate=item["vat_rate"],
-                                   amount=item["amount"], percent=item["percent"], base_amount=view.totals.line_total)
-    return logic.compute_totals((), [single], view.totals.currency).allowance_total
+    single = replace(item.to_logic(base_amount=document.totals.line_total), is_charge=False)
+    return logic.compute_totals((), [single], document.currency).allowance_total
 
 
 # --- the invoice -------------------------------------------------------------------------------
@@ -88,36 +86,35 @@ class _Column:
     align: Align = Align.L
 
 
-def render_invoice_pdf(view: InvoiceView, company: dict[str, Any], *, locale: str = "en_US") -> bytes:
+def render_invoice_pdf(document: InvoiceDocument, company: dict[str, Any], *, locale: str = "en_US") -> bytes:
     """The invoice or credit note as a PDF, laid out for printing and sending."""
     footer = "  ·  ".join(part for part in (
         company.get("legal_name") or "",
         f"VAT ID {company['tax_id']}" if company.get("tax_id") else "",
         company.get("email") or "") if part)
-    title = "CREDIT NOTE" if view.is_credit_note else "INVOICE"
-    number = view.header.get("number") or "draft"
+    title = "CREDIT NOTE" if document.is_credit_note else "INVOICE"
+    number = document.header.number or "draft"
 
     def draw(pdf: Document) -> None:
         pdf.set_title(f"{title.title()} {number}")
         pdf.set_author(company.get("legal_name") or "")
         pdf.add_page()
-        _draw_header(pdf, view, company, title, number, locale)
-        _draw_lines(pdf, view, locale)
-        _draw_allowances(pdf, view, locale)
-        _draw_summary(pdf, view, locale)
-        _draw_payment(pdf, view, company, number, locale)
-        stamp = stamp_of(view)
+        _draw_header(pdf, document, company, title, number, locale)
+        _draw_lines(pdf, document, locale)
+        _draw_allowance_charges(pdf, document, locale)
+        _draw_summary(pdf, document, locale)
+        _draw_payment(pdf, document, company, number, locale)
+        stamp = stamp_of(document)
         if stamp:
             _draw_stamp(pdf, stamp)
 
-    return build_pdf(draw, text=_printed_text(view, company), page_size=company.get("page_size") or "A4",
+    return build_pdf(draw, text=_printed_text(document, company), page_size=company.get("page_size") or "A4",
                      footer_text=footer)
 
 
-def _printed_text(view: InvoiceView, company: dict[str, Any]) -> str:
+def _printed_text(document: InvoiceDocument, company: dict[str, Any]) -> str:
     """The free text a document prints (names, addresses, descriptions): it picks the font cut."""
-    records = [view.header, view.customer, company, *view.lines, *view.allowances, view.credited_invoice or {}]
-    return "".join(value for record in records for value in record.values() if isinstance(value, str))
+    return "".join([*(value for value in company.values() if isinstance(value, str)), *document.texts()])
 
 
 def _text_block(pdf: Document, x: float, width: float, lines: Sequence[str], size: float = 9) -> None:
@@ -135,7 +132,7 @@ def _label(pdf: Document, x: float, width: float, text: str) -> None:
         pdf.cell(width, 4.5, text.upper(), new_x=XPos.LEFT, new_y=YPos.NEXT)
 
 
-def _draw_header(pdf: Document, view: InvoiceView, company: dict[str, Any], title: str, number: str,
+def _draw_header(pdf: Document, document: InvoiceDocument, company: dict[str, Any], title: str, number: str,
                  locale: str) -> None:
     left, top, half = pdf.l_margin, pdf.t_margin, pdf.epw / 2
     right = left + half + 10
@@ -154,14 +151,14 @@ def _draw_header(pdf: Document, view: InvoiceView, company: dict[str, Any], titl
     pdf.cell(pdf.w - pdf.r_margin - right, 10, title, align=Align.R, new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_font(FONT_FAMILY, "", 10)
     pdf.cell(pdf.w - pdf.r_margin - right, 6, f"No. {number}", align=Align.R, new_x=XPos.LEFT, new_y=YPos.NEXT)
-    facts = [("Issue date", _date(view.header.get("issue_date"), locale))]
-    if view.is_credit_note:
-        credited = (view.credited_invoice or {}).get("number")
+    facts = [("Issue date", _date(document.header.issue_date, locale))]
+    if document.is_credit_note:
+        credited = document.credited_invoice.number if document.credited_invoice else None
         if credited:
-            facts.append(("Credits invoice", str(credited)))
+            facts.append(("Credits invoice", credited))
     else:
-        facts.append(("Due date", _date(view.header.get("due_date"), locale)))
-    facts.append(("Currency", view.header["currency"]))
+        facts.append(("Due date", _date(document.header.due_date, locale)))
+    facts.append(("Currency", document.currency))
     pdf.ln(1)
     for name, value in facts:
         pdf.set_x(right)
@@ -173,12 +170,12 @@ def _draw_header(pdf: Document, view: InvoiceView, company: dict[str, Any], titl
     facts_bottom = pdf.get_y()
 
     pdf.set_xy(left, max(company_bottom + 8, top + 34))
-    customer = view.customer
-    _label(pdf, left, half, "Credit to" if view.is_credit_note else "Bill to")
+    customer = document.customer
+    _label(pdf, left, half, "Credit to" if document.is_credit_note else "Bill to")
     pdf.set_font(FONT_FAMILY, "B", 10)
-    pdf.cell(half, 5.5, customer.get("name") or "", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    _text_block(pdf, left, half, [customer.get("address") or "", _country(customer.get("country"), locale),
-                                  f"VAT ID: {customer['tax_id']}" if customer.get("tax_id") else ""])
+    pdf.cell(half, 5.5, customer.name, new_x=XPos.LEFT, new_y=YPos.NEXT)
+    _text_block(pdf, left, half, [customer.address, _country(customer.country, locale),
+                                  f"VAT ID: {customer.tax_id}" if customer.tax_id else ""])
     pdf.set_xy(left, max(pdf.get_y(), facts_bottom) + 8)
 
 
@@ -227,16 +224,16 @@ def _wrapped(pdf: Document, text: str, width: float) -> list[str]:
     return lines or [""]
 
 
-def _draw_lines(pdf: Document, view: InvoiceView, locale: str) -> None:
-    currency = view.header["currency"]
+def _draw_lines(pdf: Document, document: InvoiceDocument, locale: str) -> None:
+    currency = document.currency
     columns = _line_columns(pdf)
     _table_header(pdf, columns)
     line_height = 4.4
-    for position, line in enumerate(view.lines, start=1):
-        description = _wrapped(pdf, line["description"], columns[1].width)
-        values = [str(position), description[0], _quantity(line["quantity"], locale), line.get("unit") or "",
-                  _price(line["unit_price"], currency, locale), _discount(line, currency, locale),
-                  _percent(line["vat_rate"], locale), format_money(line["net_amount"], currency, locale)]
+    for position, line in enumerate(document.lines, start=1):
+        description = _wrapped(pdf, line.description, columns[1].width)
+        values = [str(position), description[0], _quantity(line.quantity, locale), line.unit,
+                  _price(line.unit_price, currency, locale), _discount(line, currency, locale),
+                  _percent(line.vat_rate, locale), format_money(line.net_amount, currency, locale)]
         height = len(description) * line_height + 1.6
         if pdf.get_y() + height > pdf.page_break_trigger:
             pdf.add_page()
@@ -253,70 +250,47 @@ def _draw_lines(pdf: Document, view: InvoiceView, locale: str) -> None:
             pdf.line(pdf.l_margin, top + height, pdf.l_margin + pdf.epw, top + height)
 
 
-def _draw_allowances(pdf: Document, view: InvoiceView, locale: str) -> None:
-    if not view.allowances:
+def _draw_allowance_charges(pdf: Document, document: InvoiceDocument, locale: str) -> None:
+    if not document.allowance_charges:
         return
-    currency = view.header["currency"]
+    currency = document.currency
     pdf.ln(3)
     _label(pdf, pdf.l_margin, pdf.epw, "Document discounts and charges")
     pdf.set_font(FONT_FAMILY, "", 8.5)
-    for item in view.allowances:
+    for item in document.allowance_charges:
         if pdf.get_y() + 5 > pdf.page_break_trigger:
             pdf.add_page()
-        amount = _allowance_amount(item, view)
-        basis = (f" ({_percent(item['percent'], locale)} of {format_money(view.totals.line_total, currency, locale)})"
-                 if item["amount"] is None and item["percent"] is not None else "")
-        kind = "Charge" if item["is_charge"] else "Discount"
+        amount = _allowance_charge_amount(item, document)
+        line_total = format_money(document.totals.line_total, currency, locale)
+        basis = (f" ({_percent(item.percent, locale)} of {line_total})"
+                 if item.amount is None and item.percent is not None else "")
+        kind = "Charge" if item.is_charge else "Discount"
         pdf.set_x(pdf.l_margin)
-        pdf.cell(pdf.epw - 53, 5, f"{kind}: {item['reason'] or kind}{basis}")
-        pdf.cell(26, 5, f"VAT {item['vat_category']} {_percent(item['vat_rate'], locale)}", align=Align.R)
-        pdf.cell(27, 5, format_money(amount if item["is_charge"] else -amount, currency, locale), align=Align.R,
+        pdf.cell(pdf.epw - 53, 5, f"{kind}: {item.reason or kind}{basis}")
+        pdf.cell(26, 5, f"VAT {item.vat_category} {_percent(item.vat_rate, locale)}", align=Align.R)
+        pdf.cell(27, 5, format_money(amount if item.is_charge else -amount, currency, locale), align=Align.R,
                  new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
-def _total_rows(view: InvoiceView, locale: str) -> list[tuple[str, str, bool]]:
-    totals, currency = view.totals, view.header["currency"]
-
-    def money(amount: Decimal) -> str:
-        return format_money(amount, currency, locale)
-
-    rows = [("Lines net total", money(totals.line_total), False)]
-    if totals.allowance_total:
-        rows.append(("Discounts", money(-totals.allowance_total), False))
-    if totals.charge_total:
-        rows.append(("Charges", money(totals.charge_total), False))
-    rows += [("Total excl. VAT", money(totals.tax_exclusive), False), ("VAT", money(totals.tax_total), False),
-             ("Total incl. VAT", money(totals.tax_inclusive), True)]
-    if totals.prepaid:
-        rows.append(("Prepaid", money(-totals.prepaid), False))
-    if totals.rounding:
-        rows.append(("Rounding", money(totals.rounding), False))
-    if view.is_credit_note:
-        rows.append(("Credited", money(totals.payable), True))
-        return rows
-    if totals.prepaid or totals.rounding:
-        rows.append(("Amount payable", money(totals.payable), True))
-    paid = view.header.get("paid_amount") or ZERO
-    credited = view.header.get("credited_amount") or ZERO
-    if paid:
-        rows.append(("Paid", money(-paid), False))
-    if credited:
-        rows.append(("Credited", money(-credited), False))
-    if view.status not in ("void", "draft"):  # nothing is owed on a cancelled or not yet issued invoice
-        rows.append(("Balance due", money(view.balance), True))
-    return rows
+def _total_rows(document: InvoiceDocument, locale: str) -> list[tuple[str, str, bool]]:
+    """The rows of billing.document_totals (as on screen); a VAT row's taxable amount is in the VAT table beside."""
+    currency = document.currency
+    rows = total_rows(document.totals, kind=document.header.kind, status=document.status,
+                      paid=document.header.paid_amount, credited=document.header.credited_amount,
+                      balance=document.balance)
+    return [(row.label, format_money(row.amount, currency, locale), row.strong) for row in rows]
 
 
-def _draw_summary(pdf: Document, view: InvoiceView, locale: str) -> None:
+def _draw_summary(pdf: Document, document: InvoiceDocument, locale: str) -> None:
     """The VAT breakdown (left) beside the totals (right)."""
-    breakdown = view.totals.tax_breakdown
-    rows = _total_rows(view, locale)
+    breakdown = document.totals.tax_breakdown
+    rows = _total_rows(document, locale)
     height = max(6.5 + 5 * len(breakdown), 5.5 * len(rows)) + 6
     if pdf.get_y() + height > pdf.page_break_trigger:
         pdf.add_page()
     pdf.ln(5)
     top, left = pdf.get_y(), pdf.l_margin
-    currency = view.header["currency"]
+    currency = document.currency
     vat_columns = [_Column("VAT", 42), _Column("Rate", 12, Align.R), _Column("Taxable", 24, Align.R),
                    _Column("VAT amount", 22, Align.R)]
     pdf.set_font(FONT_FAMILY, "B", 8)
@@ -346,23 +320,23 @@ def _draw_summary(pdf: Document, view: InvoiceView, locale: str) -> None:
     pdf.set_xy(left, max(vat_bottom, pdf.get_y()) + 6)
 
 
-def _draw_payment(pdf: Document, view: InvoiceView, company: dict[str, Any], number: str, locale: str) -> None:
-    header, currency = view.header, view.header["currency"]
+def _draw_payment(pdf: Document, document: InvoiceDocument, company: dict[str, Any], number: str, locale: str) -> None:
+    header, currency = document.header, document.currency
     paragraphs: list[tuple[str, str]] = []
-    charged = {entry.vat_category for entry in view.totals.tax_breakdown}
+    charged = {entry.vat_category for entry in document.totals.tax_breakdown}
     exemptions = [f"{logic.VAT_CATEGORIES.get(category, category)}: {reason}"
-                  for category, reason in sorted(view.exemption_reasons.items()) if category in charged]
+                  for category, reason in sorted(document.exemption_reasons.items()) if category in charged]
     if exemptions:  # EN 16931 BT-120: why no VAT is charged
         paragraphs.append(("VAT", "\n".join(exemptions)))
-    if view.is_credit_note:
-        credited = (view.credited_invoice or {}).get("number")
+    if document.is_credit_note:
+        credited = document.credited_invoice.number if document.credited_invoice else None
         if credited:
             paragraphs.append(("Credited invoice", f"This credit note reduces the amount due on invoice {credited}."))
-    elif view.status == "paid":
+    elif document.status == logic.PAID:
         paragraphs.append(("Payment", "Paid in full. Thank you."))
-    elif view.status not in ("void", "draft") and view.balance > 0:
-        due, amount = header.get("due_date"), format_money(view.balance, currency, locale)
-        if view.status == "overdue":
+    elif document.status not in (logic.VOID, logic.DRAFT) and document.balance > 0:
+        due, amount = header.due_date, format_money(document.balance, currency, locale)
+        if document.status == logic.OVERDUE:
             text = f"{amount} was due on {_date(due, locale)}. Please pay it now."
         else:
             text = f"Please pay {amount}" + (f" by {_date(due, locale)}." if due else ".")
@@ -370,10 +344,10 @@ def _draw_payment(pdf: Document, view: InvoiceView, company: dict[str, Any], num
             text += f"\n{company['bank_details']}"
         text += f"\nPayment reference: {number}"
         paragraphs.append(("Payment", text))
-    if header.get("notes"):
-        paragraphs.append(("Notes", header["notes"]))
-    if view.status == "void" and header.get("void_reason"):
-        paragraphs.append(("Void", f"This document was voided: {header['void_reason']}"))
+    if header.notes:
+        paragraphs.append(("Notes", header.notes))
+    if document.status == logic.VOID and header.void_reason:
+        paragraphs.append(("Void", f"This document was voided: {header.void_reason}"))
     for title, text in paragraphs:
         if pdf.get_y() + 14 > pdf.page_break_trigger:
             pdf.add_page()

@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from billing import logic
 from billing.store import integrity
 
 BUCKET = 10_000
@@ -185,7 +186,7 @@ class SealBook:
             if seals is None:
                 seals = self.documents[document_id] = _DocumentSeals(event_id, str(status), event_id, str(digest))
             seals.last_event, seals.last_digest = event_id, str(digest)
-            if status == "void" and seals.void_event is None:
+            if status == logic.VOID and seals.void_event is None:
                 seals.void_event = event_id
         for key, (through, digest) in sealed.get("payments", {}).items():
             self.payments[int(key)].append((event_id, int(through), str(digest)))
@@ -207,10 +208,11 @@ class SealBook:
                    "sealed (changed outside the program)")
         bulk = self.bulk
         in_bulk = (bulk is not None and document_id <= bulk.documents_through
-                   and not (seals is not None and seals.first_event > bulk.event and seals.first_status == "issued"))
+                   and not (seals is not None and seals.first_event > bulk.event
+                            and seals.first_status == logic.ISSUED))
         if bulk is not None and in_bulk:
             voided_since = seals is not None and seals.void_event is not None and seals.void_event > bulk.event
-            self._document_buckets.add(document_id, document_digest(document, "issued") if voided_since else digest)
+            self._document_buckets.add(document_id, document_digest(document, logic.ISSUED) if voided_since else digest)
         if seals is None and not in_bulk and self.complete:
             yield f"{label}: no audit event seals it (written outside the program)"
 

@@ -4,13 +4,10 @@ seals, every balance."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any
+from dataclasses import astuple, dataclass, field
 
-from billing import logic
 from billing.audit import chain_keys, check_chain
-from billing.invoices import totals_of
+from billing.documents import StoredAllowanceCharge, StoredLine, StoredTax, computed_totals, from_row, quantized
 from billing.money import round_money
 from billing.permissions import Actor, require
 from billing.seals import SealBook
@@ -56,7 +53,7 @@ def verify_database(db: Database, actor: Actor) -> VerifyReport:
         book.complete = keys.keyed_from is not None and keys.keyed_from <= chain.events
         for document in integrity.issued_documents(conn, in_bulk=True):
             report.documents_checked += 1
-            _check_document(report, *document)
+            _check_document(report, document)
             if chain.ok:
                 report.extend(book.check_document(document))
         if chain.ok:
@@ -68,26 +65,33 @@ def verify_database(db: Database, actor: Actor) -> VerifyReport:
     return report
 
 
-def _check_document(report: VerifyReport, header: dict[str, Any], lines: list[dict[str, Any]],
-                    allowances: list[dict[str, Any]], taxes: list[tuple[str, Decimal, Decimal, Decimal]]) -> None:
+# What integrity does not read of a line or an allowance/charge (nor does a recomputation need it).
+_UNREAD = {"description": "", "unit": "", "tax_rate_id": None}
+
+
+def _check_document(report: VerifyReport, document: integrity.Document) -> None:
+    """Recompute a document's totals, line nets and VAT breakdown from its stored lines and allowances/charges,
+    and compare them with what it stored."""
+    header, line_rows, allowance_rows, tax_rows = document
     label = header["number"] or f"draft {header['id']}"
-    if not lines:
+    if not line_rows:
         report.add(f"{label}: has no lines")
         return
     currency = header["currency"]
-    totals = totals_of(lines, allowances, currency)
+    lines = [from_row(StoredLine, {**_UNREAD, **row}) for row in line_rows]
+    allowance_charges = [from_row(StoredAllowanceCharge, {**_UNREAD, **row}) for row in allowance_rows]
+    taxes = [quantized(StoredTax(*row), currency) for row in tax_rows]
+    totals = computed_totals(lines, allowance_charges, currency)
     for name in ("line_total", "allowance_total", "charge_total", "tax_exclusive", "tax_total", "tax_inclusive",
                  "payable"):
         stored = round_money(header[name], currency)
         if stored != getattr(totals, name):
             report.add(f"{label}: stored {name} {stored} but its lines give {getattr(totals, name)}")
     for line, net in zip(lines, totals.line_nets, strict=True):
-        if round_money(line["net_amount"], currency) != net:
-            report.add(f"{label} line {line['position']}: stored net {line['net_amount']} but computed {net}")
-    expected = sorted((t.vat_category, t.vat_rate, t.taxable, t.tax) for t in totals.tax_breakdown)
-    stored_taxes = sorted((c, logic.rate_key(r), round_money(b, currency), round_money(t, currency))
-                          for c, r, b, t in taxes)
-    if expected != stored_taxes:
+        if round_money(line.net_amount, currency) != net:
+            report.add(f"{label} line {line.position}: stored net {line.net_amount} but computed {net}")
+    expected = sorted(astuple(t) for t in totals.tax_breakdown)
+    if expected != sorted(astuple(tax.to_logic()) for tax in taxes):
         report.add(f"{label}: stored VAT breakdown differs from the computed one")
 
 

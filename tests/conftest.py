@@ -4,13 +4,18 @@ Migrating a fresh DuckDB file takes ~0.4 s and each write transaction ~20-40 ms,
 seed data (`seeded`) and three issued invoices (`billed`) are built once per session into template
 files that each test copies (~0.05 s). Tests that only try refused operations share one database
 (`refusals`). `snapshot` and `assert_refused` check that a refused operation left every table as it
-was. Tests import the helpers with `from tests.conftest import ...` (a plain `conftest` module name is
-ambiguous: tests/browser/conftest.py replaces it in sys.modules during collection).
+was. `pg_url` starts a throwaway PostgreSQL cluster. Tests import the helpers with
+`from tests.conftest import ...` (a plain `conftest` module name is ambiguous: tests/pages/conftest.py and
+tests/browser/conftest.py replace it in sys.modules during collection).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +27,7 @@ import sqlalchemy as sa
 
 from billing import customers, invoices, settings, signing
 from billing.catalog import create_product, create_tax_rate
+from billing.documents import InvoiceHeader
 from billing.errors import BillingError
 from billing.permissions import Actor
 from billing.store.db import Database
@@ -32,6 +38,7 @@ ACCOUNTANT = Actor("bob", "accountant")
 ANALYST = Actor("carol", "analyst")
 
 TODAY = date(2025, 3, 10)
+PG_BIN = Path("/usr/lib/postgresql/15/bin")  # PostgreSQL 15 server binaries, for `pg_url`
 
 
 def database_url(path: Path) -> str:
@@ -109,6 +116,41 @@ def refusals(tmp_path_factory: pytest.TempPathFactory, templates: Templates) -> 
     database = Database(database_url(path))
     yield Shared(database, templates.seed, templates.bill)
     database.dispose()
+
+
+def _as_postgres(args: list[str]) -> list[str]:
+    # initdb refuses to run as root; the Debian package brings a 'postgres' user.
+    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    """A throwaway PostgreSQL 15 cluster on 127.0.0.1 (initdb + pg_ctl, about a second): its URL."""
+    # Not under pytest's tmp dir: its parents are private to root, and the server runs as postgres.
+    folder = Path(tempfile.mkdtemp(prefix="billing-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    data = folder / "data"
+    subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "billing"]),
+                   check=True, capture_output=True)
+    subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
+                                 f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]),
+                   check=True, capture_output=True)
+    try:
+        subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "billing", "-d", "postgres", "-c",
+                        "CREATE DATABASE billing"], check=True, capture_output=True)
+        url = f"postgresql+psycopg://billing@127.0.0.1:{port}/billing"
+        yield url
+        head = signing.head_path(url)  # ./data keeps the chain's head per URL: a later run may get this port
+        if head is not None:
+            head.unlink(missing_ok=True)
+    finally:
+        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
+                       check=False, capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def snapshot(db: Database) -> dict[str, list[str]]:
@@ -209,7 +251,7 @@ def issued(db: Database, customer_id: int, *lines: dict[str, Any], today: date =
     return invoice_id
 
 
-def header(db: Database, invoice_id: int) -> dict[str, Any]:
+def header(db: Database, invoice_id: int) -> InvoiceHeader:
     return invoices.get_invoice(db, ADMIN, invoice_id, as_of=TODAY).header
 
 

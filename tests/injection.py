@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from billing import catalog, customers, invoices, payments, settings, users
+from billing import catalog, credit_notes, customers, invoices, payments, settings, users
 from billing.permissions import SYSTEM
 from billing.store.db import Database
 
@@ -93,13 +93,13 @@ def seed_payloads(db: Database, today: date) -> Payloads:
                        "tax_rate_id": rate, "unit": "**ZqUnit**:red[x]"},
                       {"description": payload("ZqProductLine"), "quantity": "1", "unit_price": "50.00",
                        "tax_rate_id": rate, "product_id": product}],
-            "allowances_charges": [{"reason": payload("ZqAllowance"), "amount": "10.00", "tax_rate_id": rate}]})
+            "allowance_charges": [{"reason": payload("ZqAllowance"), "amount": "10.00", "tax_rate_id": rate}]})
 
     issued, voided = draft(), draft()
     for invoice_id in (issued, voided):
         invoices.issue_invoice(db, SYSTEM, invoice_id, today=today)
     invoices.void_invoice(db, SYSTEM, voided, payload("ZqVoid"), today=today)
-    credit_note = invoices.create_credit_note(db, SYSTEM, issued, today=today, reason=payload("ZqCredit"),
+    credit_note = credit_notes.create_credit_note(db, SYSTEM, issued, today=today, reason=payload("ZqCredit"),
                                               quantities={1: "1"})
     paid = {"customer_id": customer, "currency": "EUR", "received_on": today, "method": "bank_transfer"}
     payment = payments.record_payment(db, SYSTEM, {**paid, "amount": "50.00", "reference": payload("ZqRef")},

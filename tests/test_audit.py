@@ -9,7 +9,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from billing import audit, catalog, customers, invoices, payments, settings, signing
+from billing import audit, catalog, credit_notes, customers, invoices, payments, settings, signing
 from billing.errors import ValidationError
 from billing.store import audit as audit_store
 from billing.store import audit_files
@@ -66,7 +66,7 @@ MUTATIONS: list[Any] = [
                  id="issue_invoice"),
     pytest.param(_nothing, lambda db, s, b, x: invoices.void_invoice(db, ADMIN, b.c, "Mistake", today=TODAY),
                  ["invoice.void"], id="void_invoice"),
-    pytest.param(_nothing, lambda db, s, b, x: invoices.create_credit_note(db, ADMIN, b.a, TODAY),
+    pytest.param(_nothing, lambda db, s, b, x: credit_notes.create_credit_note(db, ADMIN, b.a, TODAY),
                  ["invoice.credit"], id="create_credit_note"),
     pytest.param(_nothing, lambda db, s, b, x: invoices.duplicate_invoice(db, ADMIN, b.a),
                  ["invoice.create_draft"], id="duplicate_invoice"),
@@ -144,7 +144,7 @@ def test_the_event_shares_the_transaction_of_the_mutation(db: Database, seeded: 
     monkeypatch.setattr(audit_store, "append_event", append_then_fail)
     for change in (lambda: invoices.issue_invoice(db, ADMIN, draft_id, today=TODAY),
                    lambda: payments.record_payment(db, ADMIN, {**PAYMENT, "customer_id": seeded.acme}, "auto"),
-                   lambda: invoices.create_credit_note(db, ADMIN, billed.a, TODAY)):
+                   lambda: credit_notes.create_credit_note(db, ADMIN, billed.a, TODAY)):
         assert_refused(db, change, RuntimeError)
 
 

@@ -6,11 +6,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from conftest import ACCOUNTANT, ADMIN, ANALYST, TODAY, Seed, draft, issued, line
 
-from billing import customer_overview, invoices, payments
+from billing import credit_notes, customer_overview, invoices, payments
 from billing.errors import PermissionDeniedError
 from billing.store.db import Database
+from tests.conftest import ACCOUNTANT, ADMIN, ANALYST, TODAY, Seed, draft, issued, line
 
 
 def pay(db: Database, customer_id: int, amount: str, currency: str = "EUR", on: date = TODAY,
@@ -45,7 +45,7 @@ def test_paid_draft_and_void_invoices_are_not_open(db: Database, seeded: Seed) -
 
 def test_credit_note_reduces_the_open_balance(db: Database, seeded: Seed) -> None:
     invoice = issued(db, seeded.acme, line(seeded.s19, unit_price="100.00"))
-    invoices.create_credit_note(db, ADMIN, invoice, TODAY, reason="returned",
+    credit_notes.create_credit_note(db, ADMIN, invoice, TODAY, reason="returned",
                                 lines=[line(seeded.s19, unit_price="40.00")])
     [balance] = customer_overview.open_balances(db, ANALYST, seeded.acme, TODAY)
     assert balance.outstanding == Decimal("71.40")
@@ -56,7 +56,7 @@ def test_balances_are_kept_per_currency(db: Database, seeded: Seed) -> None:
     invoices.create_draft(db, ADMIN, {"customer_id": seeded.jpy, "currency": "EUR",
                                       "lines": [line(seeded.s19, unit_price="10.00")]})
     drafts, _ = invoices.list_invoices(db, ADMIN, TODAY, customer_id=seeded.jpy, status="draft")
-    invoices.issue_invoice(db, ADMIN, drafts[0]["id"], today=TODAY)
+    invoices.issue_invoice(db, ADMIN, drafts[0].id, today=TODAY)
     result = {b.currency: b.outstanding for b in customer_overview.open_balances(db, ANALYST, seeded.jpy, TODAY)}
     assert result == {"EUR": Decimal("11.90"), "JPY": Decimal("1190")}
 

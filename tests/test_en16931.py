@@ -72,7 +72,7 @@ class ParsedDocument:
     currency: str
     lines: list[Line]
     stated_line_nets: list[Decimal]
-    allowances_charges: list[AllowanceCharge]
+    allowance_charges: list[AllowanceCharge]
     prepaid: Decimal
     rounding: Decimal
     monetary_totals: dict[str, Decimal]
@@ -192,7 +192,7 @@ def parse_ubl(path: Path, recompute_lines: bool) -> ParsedDocument:
 
     parsed_lines = [_parse_line(line, quantity_tag, recompute_lines) for line in root.findall(line_tag, NS)]
     assert parsed_lines, "document without lines"
-    allowances_charges = [_parse_document_allowance_charge(e) for e in root.findall("cac:AllowanceCharge", NS)]
+    allowance_charges = [_parse_document_allowance_charge(e) for e in root.findall("cac:AllowanceCharge", NS)]
 
     monetary = root.find("cac:LegalMonetaryTotal", NS)
     assert monetary is not None, "no LegalMonetaryTotal"
@@ -218,7 +218,7 @@ def parse_ubl(path: Path, recompute_lines: bool) -> ParsedDocument:
         currency=currency,
         lines=[line for line, _ in parsed_lines],
         stated_line_nets=[net for _, net in parsed_lines],
-        allowances_charges=allowances_charges,
+        allowance_charges=allowance_charges,
         prepaid=monetary_totals["PrepaidAmount"],
         rounding=monetary_totals["PayableRoundingAmount"],
         monetary_totals=monetary_totals,
@@ -229,7 +229,7 @@ def parse_ubl(path: Path, recompute_lines: bool) -> ParsedDocument:
 
 def _compute(document: ParsedDocument) -> Totals:
     return compute_totals(
-        document.lines, document.allowances_charges, document.currency, document.prepaid, document.rounding
+        document.lines, document.allowance_charges, document.currency, document.prepaid, document.rounding
     )
 
 

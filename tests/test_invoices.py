@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from billing import customers, invoices, payments
+from billing import credit_notes, customers, invoices, payments
+from billing.documents import InvoiceDocument
 from billing.errors import BillingError, NotFoundError, StateError, ValidationError
 from billing.logic import TaxSubtotal
 from billing.store.db import Database
@@ -29,7 +30,7 @@ from tests.conftest import (
 D = Decimal
 
 
-def view(db: Database, invoice_id: int, as_of: date = TODAY) -> invoices.InvoiceView:
+def view(db: Database, invoice_id: int, as_of: date = TODAY) -> InvoiceDocument:
     return invoices.get_invoice(db, ADMIN, invoice_id, as_of=as_of)
 
 
@@ -48,12 +49,12 @@ def test_create_draft_prices_lines_and_stores_the_vat_breakdown(db: Database, se
                        line(seeded.e0, "1", "5.00", "Insurance"))
     v = view(db, invoice_id)
     assert v.status == "draft"
-    assert v.header["number"] is None
-    assert v.header["currency"] == "EUR"
-    assert [row["net_amount"] for row in v.lines] == [D("99.90"), D("10.00"), D("5.00")]
-    assert v.header["line_total"] == D("114.90")
-    assert v.header["tax_total"] == D("19.68")  # 18.981 -> 18.98 and 0.70
-    assert v.header["payable"] == D("134.58")
+    assert v.header.number is None
+    assert v.header.currency == "EUR"
+    assert [row.net_amount for row in v.lines] == [D("99.90"), D("10.00"), D("5.00")]
+    assert v.header.line_total == D("114.90")
+    assert v.header.tax_total == D("19.68")  # 18.981 -> 18.98 and 0.70
+    assert v.header.payable == D("134.58")
     assert v.totals.tax_breakdown == (
         TaxSubtotal("E", D("0"), D("5.00"), D("0.00")),
         TaxSubtotal("S", D("7"), D("10.00"), D("0.70")),
@@ -65,20 +66,20 @@ def test_create_draft_prices_lines_and_stores_the_vat_breakdown(db: Database, se
 def test_draft_currency_defaults_to_the_customers(db: Database, seeded: Seed) -> None:
     invoice_id = draft(db, seeded.jpy, line(seeded.s19, "3", "333.5"))
     v = view(db, invoice_id)
-    assert v.header["currency"] == "JPY"
-    assert v.header["line_total"] == D("1001")  # 1000.5 rounds half up to whole yen
-    assert v.header["tax_total"] == D("190")  # 1001 x 19 % = 190.19
-    assert v.header["payable"] == D("1191")
+    assert v.header.currency == "JPY"
+    assert v.header.line_total == D("1001")  # 1000.5 rounds half up to whole yen
+    assert v.header.tax_total == D("190")  # 1001 x 19 % = 190.19
+    assert v.header.payable == D("1191")
 
 
 def test_document_allowance_and_charge(db: Database, seeded: Seed) -> None:
     invoice_id = draft(db, seeded.acme, line(seeded.s19, "1", "200.00"),
-                       allowances_charges=[{"percent": "10", "tax_rate_id": seeded.s19, "reason": "Loyalty"},
+                       allowance_charges=[{"percent": "10", "tax_rate_id": seeded.s19, "reason": "Loyalty"},
                                            {"is_charge": True, "amount": "12.50", "tax_rate_id": seeded.s19}])
     h = header(db, invoice_id)
-    assert (h["allowance_total"], h["charge_total"], h["tax_exclusive"]) == (D("20.00"), D("12.50"), D("192.50"))
-    assert h["tax_total"] == D("36.58")  # 192.50 x 19 % = 36.575
-    assert h["payable"] == D("229.08")
+    assert (h.allowance_total, h.charge_total, h.tax_exclusive) == (D("20.00"), D("12.50"), D("192.50"))
+    assert h.tax_total == D("36.58")  # 192.50 x 19 % = 36.575
+    assert h.payable == D("229.08")
 
 
 def test_update_draft_replaces_lines_and_totals(db: Database, seeded: Seed) -> None:
@@ -86,16 +87,16 @@ def test_update_draft_replaces_lines_and_totals(db: Database, seeded: Seed) -> N
     invoices.update_draft(db, ADMIN, invoice_id, {"customer_id": seeded.beta, "notes": "Revised",
                                                   "lines": [line(seeded.s7, "3", "4.115", "Pens")]})
     v = view(db, invoice_id)
-    assert v.header["customer_id"] == seeded.beta
-    assert v.header["notes"] == "Revised"
-    assert [(row["position"], row["description"], row["net_amount"]) for row in v.lines] == [(1, "Pens", D("12.35"))]
-    assert v.header["tax_total"] == D("0.86")  # 3 x 4.115 = 12.345 -> 12.35; x 7 % = 0.8645 -> 0.86
-    assert v.header["payable"] == D("13.21")
+    assert v.header.customer_id == seeded.beta
+    assert v.header.notes == "Revised"
+    assert [(row.position, row.description, row.net_amount) for row in v.lines] == [(1, "Pens", D("12.35"))]
+    assert v.header.tax_total == D("0.86")  # 3 x 4.115 = 12.345 -> 12.35; x 7 % = 0.8645 -> 0.86
+    assert v.header.payable == D("13.21")
 
 
 def test_delete_draft_removes_it_entirely(db: Database, seeded: Seed) -> None:
     before = snapshot(db)
-    invoice_id = draft(db, seeded.acme, line(seeded.s19), allowances_charges=[
+    invoice_id = draft(db, seeded.acme, line(seeded.s19), allowance_charges=[
         {"amount": "5.00", "tax_rate_id": seeded.s19}])
     invoices.delete_draft(db, ADMIN, invoice_id)
     after = snapshot(db)
@@ -109,16 +110,16 @@ def test_a_negative_line_on_a_positive_invoice_is_fine(db: Database, seeded: See
     invoice_id = issued(db, seeded.acme, line(seeded.s19, "1", "100.00"),
                         line(seeded.s19, "-1", "20.00", "Returned item"))
     h = header(db, invoice_id)
-    assert h["line_total"] == D("80.00")
-    assert h["payable"] == D("95.20")
-    assert h["number"] == "INV-2025-00001"
+    assert h.line_total == D("80.00")
+    assert h.payable == D("95.20")
+    assert h.number == "INV-2025-00001"
 
 
 def test_preview_totals_matches_what_is_stored(db: Database, seeded: Seed) -> None:
     data = {"customer_id": seeded.acme, "lines": [line(seeded.s19, "3", "4.115"), line(seeded.s7, "1", "0.99")]}
     preview = invoices.preview_totals(db, ADMIN, data)
     h = header(db, invoices.create_draft(db, ADMIN, data))
-    assert preview.payable == h["payable"] == D("15.76")  # 12.35 + 2.35 VAT, 0.99 + 0.07 VAT
+    assert preview.payable == h.payable == D("15.76")  # 12.35 + 2.35 VAT, 0.99 + 0.07 VAT
 
 
 # --- issued invoices are immutable --------------------------------------------------------------
@@ -159,7 +160,7 @@ def test_issue_numbers_are_gapless_in_order_of_issue(db: Database, seeded: Seed)
     assert invoices.issue_invoice(db, ADMIN, third, today=TODAY) == "INV-2025-00001"
     assert invoices.issue_invoice(db, ADMIN, first, today=TODAY) == "INV-2025-00002"
     assert invoices.issue_invoice(db, ADMIN, second, today=date(2026, 1, 2)) == "INV-2026-00003"
-    assert header(db, second)["issue_date"] == date(2026, 1, 2)
+    assert header(db, second).issue_date == date(2026, 1, 2)
 
 
 def test_a_refused_issue_gives_no_number_away(db: Database, seeded: Seed) -> None:
@@ -175,11 +176,11 @@ def test_issue_freezes_dates_status_and_totals(db: Database, seeded: Seed) -> No
     invoice_id = draft(db, seeded.acme, line(seeded.s19, "3", "4.115"))
     invoices.issue_invoice(db, ADMIN, invoice_id, today=TODAY)
     h = header(db, invoice_id)
-    assert h["status"] == "issued"
-    assert h["issue_date"] == TODAY
-    assert h["due_date"] == date(2025, 3, 24)  # Acme: 14 days
-    assert h["issued_at"] is not None
-    assert (h["tax_exclusive"], h["tax_total"], h["payable"]) == (D("12.35"), D("2.35"), D("14.70"))
+    assert h.status == "issued"
+    assert h.issue_date == TODAY
+    assert h.due_date == date(2025, 3, 24)  # Acme: 14 days
+    assert h.issued_at is not None
+    assert (h.tax_exclusive, h.tax_total, h.payable) == (D("12.35"), D("2.35"), D("14.70"))
 
 
 @pytest.mark.parametrize(
@@ -203,7 +204,7 @@ def test_due_date_is_issue_plus_terms_unless_given(db: Database, seeded: Seed, c
     invoice_id = draft(db, getattr(seeded, customer), line(seeded.s19), **draft_dates)
     invoices.issue_invoice(db, ADMIN, invoice_id, today=TODAY, **issue_args)
     h = header(db, invoice_id)
-    assert (h["issue_date"], h["due_date"]) == (expected_issue, expected_due)
+    assert (h.issue_date, h.due_date) == (expected_issue, expected_due)
 
 
 def test_due_before_issue_is_refused_on_the_draft(db: Database, seeded: Seed) -> None:
@@ -215,7 +216,7 @@ def test_due_before_issue_is_refused_at_issue(db: Database, seeded: Seed) -> Non
     invoice_id = draft(db, seeded.acme, line(seeded.s19))
     assert_refused(db, lambda: invoices.issue_invoice(db, ADMIN, invoice_id, today=TODAY,
                                                       due_date=date(2025, 3, 9)), ValidationError, match="due date")
-    assert header(db, invoice_id)["status"] == "draft"
+    assert header(db, invoice_id).status == "draft"
 
 
 def test_issue_of_unknown_invoice(db: Database, seeded: Seed) -> None:
@@ -224,13 +225,13 @@ def test_issue_of_unknown_invoice(db: Database, seeded: Seed) -> None:
 
 def test_duplicate_makes_a_new_draft(db: Database, seeded: Seed) -> None:
     original = issued(db, seeded.acme, line(seeded.s19, "2", "10.00"), line(seeded.e0, "1", "1.00"),
-                      allowances_charges=[{"amount": "1.00", "tax_rate_id": seeded.s19}])
+                      allowance_charges=[{"amount": "1.00", "tax_rate_id": seeded.s19}])
     copy = invoices.duplicate_invoice(db, ADMIN, original)
     a, b = view(db, original), view(db, copy)
     assert b.status == "draft"
-    assert b.header["number"] is None
-    assert b.header["payable"] == a.header["payable"] == D("23.61")  # 19.00 + 3.61 VAT + 1.00 exempt
-    assert [row["description"] for row in b.lines] == [row["description"] for row in a.lines]
+    assert b.header.number is None
+    assert b.header.payable == a.header.payable == D("23.61")  # 19.00 + 3.61 VAT + 1.00 exempt
+    assert [row.description for row in b.lines] == [row.description for row in a.lines]
 
 
 # --- bad input: refused, readable, nothing written ---------------------------------------------
@@ -246,10 +247,10 @@ BAD_DRAFTS: list[Any] = [
     pytest.param(lambda s: {"customer_id": s.jpy, "lines": [line(s.s19, "1", "1000", discount_amount="1.5")]},
                  "more than 0 decimal", id="discount-decimals-jpy"),
     pytest.param(lambda s: {"lines": [line(s.s19, "1", "100.00")],
-                            "allowances_charges": [{"amount": "1.234", "tax_rate_id": s.s19}]},
+                            "allowance_charges": [{"amount": "1.234", "tax_rate_id": s.s19}]},
                  "more than 2 decimal", id="allowance-3-decimals"),
     pytest.param(lambda s: {"lines": [line(s.s19, "1", "1000.00")],
-                            "allowances_charges": [{"percent": "10.123456", "tax_rate_id": s.s19}]},
+                            "allowance_charges": [{"percent": "10.123456", "tax_rate_id": s.s19}]},
                  "more than 4 decimal", id="allowance-percent-6-decimals"),
     pytest.param(lambda s: {"lines": [line(s.s19, "1.23456", "1.00")]}, "more than 4 decimal",
                  id="quantity-5-decimals"),
@@ -283,7 +284,7 @@ BAD_DRAFTS: list[Any] = [
     pytest.param(lambda s: {"lines": [line(s.s19, discount_percent="101")]}, "between 0% and 100%",
                  id="discount-over-100"),
     pytest.param(lambda s: {"lines": [line(s.s19, discount_amount="-1.00")]}, "negative", id="negative-discount"),
-    pytest.param(lambda s: {"lines": [line(s.s19)], "allowances_charges": [{"tax_rate_id": s.s19}]},
+    pytest.param(lambda s: {"lines": [line(s.s19)], "allowance_charges": [{"tax_rate_id": s.s19}]},
                  "amount or a percentage", id="allowance-without-amount"),
     pytest.param(lambda s: {"lines": [line(s.s19)], "issue_date": "2025-03-10", "due_date": "2025-01-01"},
                  "due date", id="due-before-issue"),
@@ -339,9 +340,9 @@ def test_void_keeps_the_number_and_numbering_continues(db: Database, seeded: See
     invoices.void_invoice(db, ADMIN, invoice_id, "  Sent to the wrong customer ", today=date(2025, 3, 11))
     v = view(db, invoice_id)
     assert v.status == "void"
-    assert v.header["number"] == "INV-2025-00001"
-    assert v.header["void_reason"] == "Sent to the wrong customer"
-    assert v.header["voided_on"] == date(2025, 3, 11)
+    assert v.header.number == "INV-2025-00001"
+    assert v.header.void_reason == "Sent to the wrong customer"
+    assert v.header.voided_on == date(2025, 3, 11)
     assert invoices.issue_invoice(db, ADMIN, draft(db, seeded.acme, line(seeded.s19)), today=TODAY) \
         == "INV-2025-00002"
 
@@ -355,7 +356,7 @@ def test_void_refused_when_something_was_paid(db: Database, seeded: Seed, billed
 
 def test_void_refused_when_something_was_credited(db: Database, seeded: Seed) -> None:
     invoice_id = issued(db, seeded.acme, line(seeded.s19), line(seeded.s19, "1", "50.00"))
-    invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "50.00")])
+    credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "50.00")])
     assert_refused(db, lambda: invoices.void_invoice(db, ADMIN, invoice_id, "Oops", today=TODAY), StateError)
 
 
@@ -378,7 +379,7 @@ def test_void_only_an_issued_invoice(db: Database, seeded: Seed, state: str) -> 
 
 def test_a_credit_note_cannot_be_voided(db: Database, seeded: Seed, billed: Billed) -> None:
     invoice_id = billed.a
-    credit_id = invoices.create_credit_note(db, ADMIN, invoice_id, TODAY)
+    credit_id = credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY)
     assert_refused(db, lambda: invoices.void_invoice(db, ADMIN, credit_id, "No", today=TODAY), StateError)
 
 
@@ -387,30 +388,31 @@ def test_a_credit_note_cannot_be_voided(db: Database, seeded: Seed, billed: Bill
 
 def test_full_credit_note(db: Database, seeded: Seed) -> None:
     invoice_id = issued(db, seeded.acme, line(seeded.s19, "2", "49.95"), line(seeded.s7, "1", "10.00"),
-                        allowances_charges=[{"amount": "5.00", "tax_rate_id": seeded.s19}])
-    credit_id = invoices.create_credit_note(db, ADMIN, invoice_id, date(2025, 3, 12), reason="Returned")
+                        allowance_charges=[{"amount": "5.00", "tax_rate_id": seeded.s19}])
+    credit_id = credit_notes.create_credit_note(db, ADMIN, invoice_id, date(2025, 3, 12), reason="Returned")
     invoice, credit = view(db, invoice_id), view(db, credit_id)
-    assert credit.header["number"] == "CN-2025-00001"
-    assert credit.header["kind"] == "credit_note"
-    assert credit.header["credited_invoice_id"] == invoice_id
-    assert credit.header["issue_date"] == date(2025, 3, 12)
-    assert credit.header["notes"] == "Returned"
+    assert credit.header.number == "CN-2025-00001"
+    assert credit.header.kind == "credit_note"
+    assert credit.header.credited_invoice_id == invoice_id
+    assert credit.header.issue_date == date(2025, 3, 12)
+    assert credit.header.notes == "Returned"
     assert credit.status == "credit_note"
     # 99.90 + 10.00 - 5.00 = 104.90; VAT 94.90 x 19 % = 18.031 -> 18.03, 10.00 x 7 % = 0.70
-    assert credit.header["payable"] == invoice.header["payable"] == D("123.63")
+    assert credit.header.payable == invoice.header.payable == D("123.63")
     assert credit.totals.tax_breakdown == invoice.totals.tax_breakdown
-    assert [row["net_amount"] for row in credit.lines] == [D("99.90"), D("10.00")]
-    assert invoice.header["credited_amount"] == D("123.63")
+    assert [row.net_amount for row in credit.lines] == [D("99.90"), D("10.00")]
+    assert invoice.header.credited_amount == D("123.63")
     assert invoice.balance == D("0.00")
     assert invoice.status == "credited"
-    assert [cn["number"] for cn in invoice.credit_notes] == ["CN-2025-00001"]
-    assert credit.credited_invoice is not None and credit.credited_invoice["id"] == invoice_id
+    assert [cn.number for cn in invoice.credit_notes] == ["CN-2025-00001"]
+    assert credit.credited_invoice is not None and credit.credited_invoice.id == invoice_id
 
 
 def test_credit_notes_have_their_own_series(db: Database, seeded: Seed) -> None:
     first = issued(db, seeded.acme, line(seeded.s19))
     second = issued(db, seeded.acme, line(seeded.s19))
-    credit_numbers = [header(db, invoices.create_credit_note(db, ADMIN, i, TODAY))["number"] for i in (second, first)]
+    credit_numbers = [header(db, credit_notes.create_credit_note(db, ADMIN, i, TODAY)).number
+                      for i in (second, first)]
     assert credit_numbers == ["CN-2025-00001", "CN-2025-00002"]
     assert invoices.issue_invoice(db, ADMIN, draft(db, seeded.acme, line(seeded.s19)), today=TODAY) \
         == "INV-2025-00003"
@@ -418,25 +420,25 @@ def test_credit_notes_have_their_own_series(db: Database, seeded: Seed) -> None:
 
 def test_partial_credit_note_updates_balance_and_status(db: Database, seeded: Seed) -> None:
     invoice_id = issued(db, seeded.acme, line(seeded.s19, "1", "100.00"), line(seeded.s19, "1", "50.00"))
-    assert header(db, invoice_id)["payable"] == D("178.50")
-    credit_id = invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "50.00")])
-    assert header(db, credit_id)["payable"] == D("59.50")
+    assert header(db, invoice_id).payable == D("178.50")
+    credit_id = credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "50.00")])
+    assert header(db, credit_id).payable == D("59.50")
     v = view(db, invoice_id)
-    assert v.header["credited_amount"] == D("59.50")
+    assert v.header.credited_amount == D("59.50")
     assert v.balance == D("119.00")
     assert v.status == "partially_paid"
 
 
 def test_second_full_credit_is_refused(db: Database, seeded: Seed, billed: Billed) -> None:
     invoice_id = billed.a
-    invoices.create_credit_note(db, ADMIN, invoice_id, TODAY)
-    assert_refused(db, lambda: invoices.create_credit_note(db, ADMIN, invoice_id, TODAY), ValidationError)
+    credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY)
+    assert_refused(db, lambda: credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY), ValidationError)
 
 
 def test_full_credit_after_a_partial_one_is_refused(db: Database, seeded: Seed) -> None:
     invoice_id = issued(db, seeded.acme, line(seeded.s19, "2", "50.00"))
-    invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "50.00")])
-    assert_refused(db, lambda: invoices.create_credit_note(db, ADMIN, invoice_id, TODAY), ValidationError,
+    credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "50.00")])
+    assert_refused(db, lambda: credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY), ValidationError,
                    match="already credited")
 
 
@@ -444,42 +446,42 @@ def test_each_line_is_credited_at_most_its_invoiced_quantity_across_credit_notes
                                                                                  seeded: Seed) -> None:
     invoice_id = issued(db, seeded.acme, line(seeded.s19, "3", "100.00", discount_amount="30.00"),
                         line(seeded.s7, "2", "10.00", description="Travel"))  # 270.00 + 20.00 -> 342.70
-    preview = invoices.preview_credit_note(db, ADMIN, invoice_id, {1: "1"})
-    first = invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, quantities={1: "1"})
-    assert preview.payable == header(db, first)["payable"] == D("107.10")  # 100 - 10 (a third of the discount)
-    invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, quantities={1: "1", 2: "2"})
-    error = assert_refused(db, lambda: invoices.create_credit_note(db, ADMIN, invoice_id, TODAY,
+    preview = credit_notes.preview_credit_note(db, ADMIN, invoice_id, {1: "1"})
+    first = credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY, quantities={1: "1"})
+    assert preview.payable == header(db, first).payable == D("107.10")  # 100 - 10 (a third of the discount)
+    credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY, quantities={1: "1", 2: "2"})
+    error = assert_refused(db, lambda: credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY,
                                                                    quantities={1: "1.5"}), ValidationError)
     assert str(error) == "Line 1 (Consulting): 2 of 3 already credited; at most 1 more can be credited."
-    assert_refused(db, lambda: invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, quantities={2: "0.01"}),
+    assert_refused(db, lambda: credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY, quantities={2: "0.01"}),
                    ValidationError, match="at most 0 more")
-    assert_refused(db, lambda: invoices.preview_credit_note(db, ADMIN, invoice_id, {1: "-1"}), ValidationError)
-    assert_refused(db, lambda: invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, quantities={7: "1"}),
+    assert_refused(db, lambda: credit_notes.preview_credit_note(db, ADMIN, invoice_id, {1: "-1"}), ValidationError)
+    assert_refused(db, lambda: credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY, quantities={7: "1"}),
                    ValidationError, match="no line 7")
-    invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, quantities={1: "1"})
+    credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY, quantities={1: "1"})
     v = view(db, invoice_id)
     # The three thirds of the fixed discount were rounded separately, yet add up to the invoice exactly.
-    assert (v.balance, v.header["credited_amount"]) == (D("0.00"), D("342.70"))
+    assert (v.balance, v.header.credited_amount) == (D("0.00"), D("342.70"))
 
 
 def test_a_whole_credit_leaves_no_line_to_credit(db: Database, seeded: Seed, billed: Billed) -> None:
-    invoices.create_credit_note(db, ADMIN, billed.a, TODAY)
-    assert_refused(db, lambda: invoices.create_credit_note(db, ADMIN, billed.a, TODAY, quantities={1: "1"}),
+    credit_notes.create_credit_note(db, ADMIN, billed.a, TODAY)
+    assert_refused(db, lambda: credit_notes.create_credit_note(db, ADMIN, billed.a, TODAY, quantities={1: "1"}),
                    ValidationError, match="1 of 1 already credited")
-    assert_refused(db, lambda: invoices.create_credit_note(db, ADMIN, billed.b, TODAY, quantities={1: "1"},
+    assert_refused(db, lambda: credit_notes.create_credit_note(db, ADMIN, billed.b, TODAY, quantities={1: "1"},
                                                            lines=[line(seeded.s19)]), ValidationError)
 
 
 def test_partial_credit_over_the_remainder_is_refused(db: Database, seeded: Seed) -> None:
     invoice_id = issued(db, seeded.acme, line(seeded.s19, "1", "100.00"), line(seeded.s19, "1", "50.00"))
-    invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "50.00")])
-    error = assert_refused(db, lambda: invoices.create_credit_note(
+    credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "50.00")])
+    error = assert_refused(db, lambda: credit_notes.create_credit_note(
         db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "100.01")]), ValidationError)
     assert "(119.01)" in str(error) and "(119.00)" in str(error)
     # Exactly what remains is fine, and then nothing remains.
-    invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "100.00")])
+    credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "100.00")])
     assert view(db, invoice_id).balance == D("0.00")
-    assert_refused(db, lambda: invoices.create_credit_note(
+    assert_refused(db, lambda: credit_notes.create_credit_note(
         db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "0.01")]), ValidationError)
 
 
@@ -495,7 +497,7 @@ def test_partial_credit_over_the_remainder_is_refused(db: Database, seeded: Seed
 )
 def test_bad_credit_note_lines_are_refused(db: Database, seeded: Seed, billed: Billed, lines: Any, match: str) -> None:
     invoice_id = billed.a
-    error = assert_refused(db, lambda: invoices.create_credit_note(db, ADMIN, invoice_id, TODAY,
+    error = assert_refused(db, lambda: credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY,
                                                                    lines=lines(seeded)), BillingError)
     assert match.lower() in str(error).lower()
 
@@ -509,17 +511,17 @@ def test_only_an_issued_invoice_can_be_credited(db: Database, seeded: Seed, stat
     if state == "void":
         invoices.void_invoice(db, ADMIN, invoice_id, "Mistake", today=TODAY)
     if state == "credit_note":
-        target = invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "1.00")])
-    assert_refused(db, lambda: invoices.create_credit_note(db, ADMIN, target, TODAY), StateError)
+        target = credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "1.00")])
+    assert_refused(db, lambda: credit_notes.create_credit_note(db, ADMIN, target, TODAY), StateError)
 
 
 def test_crediting_a_paid_invoice_releases_the_payment_into_credit(db: Database, seeded: Seed, billed: Billed) -> None:
     invoice_id = billed.a
     payment_id = pay(db, seeded.acme, "119.00", [(invoice_id, "119.00")])
     assert view(db, invoice_id).status == "paid"
-    invoices.create_credit_note(db, ADMIN, invoice_id, TODAY)
+    credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY)
     v = view(db, invoice_id)
-    assert (v.header["paid_amount"], v.header["credited_amount"], v.balance) == (D("0.00"), D("119.00"), D("0.00"))
+    assert (v.header.paid_amount, v.header.credited_amount, v.balance) == (D("0.00"), D("119.00"), D("0.00"))
     assert payments.customer_credit(db, ADMIN, seeded.acme) == {"EUR": D("119.00")}
     assert payments.get_payment(db, ADMIN, payment_id)["allocations"] == []
     # The credit can be paid back ...
@@ -535,10 +537,10 @@ def test_crediting_a_paid_invoice_releases_the_payment_into_credit(db: Database,
 def test_partial_credit_of_a_partly_paid_invoice_releases_only_the_excess(db: Database, seeded: Seed) -> None:
     invoice_id = issued(db, seeded.acme, line(seeded.s19, "1", "100.00"), line(seeded.s19, "1", "50.00"))
     pay(db, seeded.acme, "150.00", [(invoice_id, "150.00")])
-    invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "50.00")])
+    credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "50.00")])
     v = view(db, invoice_id)
     # 178.50 payable, 59.50 credited: only 119.00 can stay paid, 31.00 becomes credit.
-    assert (v.header["paid_amount"], v.header["credited_amount"], v.balance) == (D("119.00"), D("59.50"), D("0.00"))
+    assert (v.header.paid_amount, v.header.credited_amount, v.balance) == (D("119.00"), D("59.50"), D("0.00"))
     assert v.status == "paid"
     assert payments.customer_credit(db, ADMIN, seeded.acme) == {"EUR": D("31.00")}
 
@@ -546,9 +548,9 @@ def test_partial_credit_of_a_partly_paid_invoice_releases_only_the_excess(db: Da
 def test_credit_without_payment_releases_nothing(db: Database, seeded: Seed) -> None:
     invoice_id = issued(db, seeded.acme, line(seeded.s19, "1", "100.00"), line(seeded.s19, "1", "50.00"))
     pay(db, seeded.acme, "100.00", [(invoice_id, "100.00")])
-    invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "50.00")])
+    credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "50.00")])
     v = view(db, invoice_id)
-    assert (v.header["paid_amount"], v.balance, v.status) == (D("100.00"), D("19.00"), "partially_paid")
+    assert (v.header.paid_amount, v.balance, v.status) == (D("100.00"), D("19.00"), "partially_paid")
     assert payments.customer_credit(db, ADMIN, seeded.acme) == {}
 
 
@@ -562,14 +564,14 @@ def test_list_invoices_with_display_status(db: Database, seeded: Seed) -> None:
     draft_id = draft(db, seeded.acme, line(seeded.s19))
     pay(db, seeded.acme, "128.00", [(partial, "9.00"), (paid, "119.00")])
     rows, total = invoices.list_invoices(db, ADMIN, as_of=TODAY)
-    status = {row["id"]: (row["display_status"], row["balance"]) for row in rows}
+    status = {row.id: (row.display_status, row.balance) for row in rows}
     assert total == 4
     assert status == {unpaid: ("unpaid", D("119.00")), partial: ("partially_paid", D("110.00")),
                       paid: ("paid", D("0.00")), draft_id: ("draft", D("119.00"))}
     late = date(2025, 3, 25)
     rows, total = invoices.list_invoices(db, ADMIN, as_of=late, status="overdue")
-    assert sorted(row["id"] for row in rows) == [unpaid, partial]
-    assert {row["display_status"] for row in rows} == {"overdue"}
+    assert sorted(row.id for row in rows) == [unpaid, partial]
+    assert {row.display_status for row in rows} == {"overdue"}
 
 
 def test_the_view_carries_the_exemption_reason_of_its_tax_rates(db: Database, seeded: Seed) -> None:
@@ -594,22 +596,22 @@ def test_every_status_filter_lists_exactly_the_documents_showing_that_status(db:
                                         "received_on": TODAY}, [(billed.a, "119.00")])  # a: paid
     payments.record_payment(db, ADMIN, {"customer_id": acme, "amount": "19.00", "currency": "EUR",
                                         "received_on": TODAY}, [(partly_paid, "19.00")])
-    invoices.create_credit_note(db, ADMIN, credited, TODAY)  # credited in full, nothing paid
-    invoices.create_credit_note(db, ADMIN, partly_credited, TODAY, quantities={1: "0.5"})
+    credit_notes.create_credit_note(db, ADMIN, credited, TODAY)  # credited in full, nothing paid
+    credit_notes.create_credit_note(db, ADMIN, partly_credited, TODAY, quantities={1: "0.5"})
     invoices.void_invoice(db, ADMIN, void, "Sent twice", today=TODAY)
     later = date(2025, 4, 20)  # b, overdue and the three untouched ones are past due; c is not
     everything, total = invoices.list_invoices(db, ADMIN, later, limit=100)
-    shown = {row["id"]: row["display_status"] for row in everything}
+    shown = {row.id: row.display_status for row in everything}
     assert total == len(shown) == 11  # 3 billed + a draft + 5 issued + 2 credit notes
     assert set(shown.values()) == {*STATUS_FILTERS, "credit_note"}  # every kind of document is there
     assert shown[billed.c] == "unpaid" and shown[overdue] == "overdue" and shown[credited] == "credited"
     assert shown[partly_paid] == shown[partly_credited] == "partially_paid"
     for status in STATUS_FILTERS:
         rows, count = invoices.list_invoices(db, ADMIN, later, status=status, limit=100)
-        assert {row["id"] for row in rows} == {i for i, s in shown.items() if s == status}, status
+        assert {row.id for row in rows} == {i for i, s in shown.items() if s == status}, status
         assert count == len(rows), status
-    credit_notes, _ = invoices.list_invoices(db, ADMIN, later, kind="credit_note", limit=100)
-    assert {row["id"] for row in credit_notes} == {i for i, s in shown.items() if s == "credit_note"}
+    notes, _ = invoices.list_invoices(db, ADMIN, later, kind="credit_note", limit=100)
+    assert {row.id for row in notes} == {i for i, s in shown.items() if s == "credit_note"}
 
 
 # --- dates the books do not take -------------------------------------------------------------------
@@ -625,13 +627,13 @@ def test_issuing_outside_the_books_is_refused_and_takes_no_number(db: Database, 
                                                                  dates: dict[str, date], match: str) -> None:
     invoice_id = draft(db, seeded.acme, line(seeded.s19))
     assert_refused(db, lambda: invoices.issue_invoice(db, ADMIN, invoice_id, **dates), ValidationError, match=match)
-    assert header(db, invoice_id)["status"] == "draft"
+    assert header(db, invoice_id).status == "draft"
 
 
 @pytest.mark.parametrize("day", [date(1, 1, 1), date(9999, 12, 31)])
 def test_crediting_or_voiding_on_a_day_outside_the_books_is_refused(refusals: Shared, day: date) -> None:
     db, invoice_id = refusals.db, refusals.bill.a
-    assert_refused(db, lambda: invoices.create_credit_note(db, ADMIN, invoice_id, today=day), ValidationError,
+    assert_refused(db, lambda: credit_notes.create_credit_note(db, ADMIN, invoice_id, today=day), ValidationError,
                    match="The credit note date must be between 2000-01-01 and 2099-12-31")
     assert_refused(db, lambda: invoices.void_invoice(db, ADMIN, invoice_id, "typo", today=day), ValidationError,
                    match="The void date must be between 2000-01-01 and 2099-12-31")

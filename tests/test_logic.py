@@ -9,10 +9,14 @@ import pytest
 
 from billing.errors import StateError, ValidationError
 from billing.logic import (
+    CREDIT_NOTE,
+    CREDITED,
     DRAFT,
     FIRST_DATE,
+    INVOICE,
     ISSUED,
     LAST_DATE,
+    OVERDUE,
     PAID,
     PARTIALLY_PAID,
     UNPAID,
@@ -21,18 +25,27 @@ from billing.logic import (
     Line,
     TaxSubtotal,
     allocate_oldest_first,
+    can_credit,
+    can_credit_whole,
+    can_void,
     check_can_edit,
     check_can_void,
     check_credit_amount,
+    check_credit_quantity,
     check_date,
+    check_due_date,
     check_pattern,
     compute_totals,
+    creditable_amount,
+    creditable_quantity,
     display_status,
+    document_display_status,
     due_date_for,
     format_number,
     line_net,
     net_price,
     payment_status,
+    void_problem,
 )
 from billing.money import (
     check_currency,
@@ -364,6 +377,17 @@ def test_due_date_before_issue_date_is_refused() -> None:
         due_date_for(date(2024, 1, 10), 30, date(2024, 1, 9))
 
 
+@pytest.mark.parametrize(("issue", "due"), [(date(2024, 1, 10), date(2024, 1, 10)), (None, date(2024, 1, 1)),
+                                            (date(2024, 1, 10), None), (None, None)])
+def test_check_due_date_accepts(issue: date | None, due: date | None) -> None:
+    check_due_date(issue, due)
+
+
+def test_check_due_date_refuses_a_due_date_before_the_issue_date() -> None:
+    with pytest.raises(ValidationError, match="before the issue date"):
+        check_due_date(date(2024, 1, 10), date(2024, 1, 9))
+
+
 def test_check_can_edit() -> None:
     check_can_edit(DRAFT)
     for status in (ISSUED, VOID):
@@ -391,6 +415,82 @@ def test_check_can_void_refuses(
 ) -> None:
     with pytest.raises(error):
         check_can_void(status, D(allocated), D(credited), reason)
+
+
+@pytest.mark.parametrize(
+    ("status", "allocated", "credited", "credits_invoice", "expected"),
+    [
+        (ISSUED, "0", "0", False, True),
+        (ISSUED, "0", "0", True, False),
+        (DRAFT, "0", "0", False, False),
+        (VOID, "0", "0", False, False),
+        (ISSUED, "0.01", "0", False, False),
+        (ISSUED, "0", "-0.01", False, False),
+    ],
+)
+def test_can_void_agrees_with_check_can_void(status: str, allocated: str, credited: str, credits_invoice: bool,
+                                             expected: bool) -> None:
+    assert can_void(status, D(allocated), D(credited), credits_invoice) is expected
+    assert (void_problem(status, D(allocated), D(credited), credits_invoice) is None) is expected
+    if not expected:
+        with pytest.raises(StateError):
+            check_can_void(status, D(allocated), D(credited), "a reason", credits_invoice)
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "payable", "credited", "expected"),
+    [
+        (INVOICE, ISSUED, "100.00", "0", True),
+        (INVOICE, ISSUED, "100.00", "99.99", True),
+        (INVOICE, ISSUED, "100.00", "100.00", False),
+        (INVOICE, DRAFT, "100.00", "0", False),
+        (INVOICE, VOID, "100.00", "0", False),
+        (CREDIT_NOTE, ISSUED, "100.00", "0", False),
+    ],
+)
+def test_can_credit(kind: str, status: str, payable: str, credited: str, expected: bool) -> None:
+    assert can_credit(kind, status, D(payable), D(credited)) is expected
+
+
+def test_what_can_still_be_credited() -> None:
+    assert creditable_amount(D("119.00"), D("59.50")) == D("59.50")
+    assert can_credit_whole(D("0")) and not can_credit_whole(D("0.01"))
+    assert creditable_quantity(D("3"), D("1")) == D("2")
+
+
+@pytest.mark.parametrize(("quantity", "invoiced", "already"), [("2", "3", "1"), ("0.5", "3", "0"), ("-1", "-2", "0")])
+def test_check_credit_quantity_accepts(quantity: str, invoiced: str, already: str) -> None:
+    check_credit_quantity(D(quantity), D(invoiced), D(already), "Line 1 (Pens)")
+
+
+@pytest.mark.parametrize(
+    ("quantity", "invoiced", "already", "message"),
+    [
+        ("3", "3", "1", "Line 1 (Pens): 1 of 3 already credited; at most 2 more can be credited."),
+        ("4", "3", "0", "Line 1 (Pens): at most 3 can be credited."),
+        ("-1", "3", "0", "Line 1 (Pens): at most 3 can be credited."),
+        ("1", "-2", "0", "Line 1 (Pens): at most -2 can be credited."),
+    ],
+)
+def test_check_credit_quantity_refuses(quantity: str, invoiced: str, already: str, message: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        check_credit_quantity(D(quantity), D(invoiced), D(already), "Line 1 (Pens)")
+    assert caught.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "credited", "expected"),
+    [
+        (CREDIT_NOTE, ISSUED, "0", CREDIT_NOTE),
+        (CREDIT_NOTE, VOID, "0", VOID),
+        (INVOICE, ISSUED, "100.00", CREDITED),
+        (INVOICE, DRAFT, "0", DRAFT),
+        (INVOICE, ISSUED, "0", OVERDUE),
+    ],
+)
+def test_document_display_status(kind: str, status: str, credited: str, expected: str) -> None:
+    assert document_display_status(kind, status, D("100.00"), D("0"), D(credited), date(2024, 1, 1),
+                                   date(2024, 2, 1)) == expected
 
 
 @pytest.mark.parametrize(("credit", "remaining"), [("0.01", "100.00"), ("100.00", "100.00")])

@@ -66,7 +66,7 @@ def lines(draw: st.DrawFn) -> Line:
 
 
 @st.composite
-def allowances_charges(draw: st.DrawFn) -> AllowanceCharge:
+def allowance_charges(draw: st.DrawFn) -> AllowanceCharge:
     category, rate = draw(TAX_CATEGORIES)
     is_charge = draw(st.booleans())
     if draw(st.booleans()):
@@ -76,7 +76,7 @@ def allowances_charges(draw: st.DrawFn) -> AllowanceCharge:
 
 DOCUMENTS = st.tuples(
     st.lists(lines(), min_size=0, max_size=8),
-    st.lists(allowances_charges(), max_size=3),
+    st.lists(allowance_charges(), max_size=3),
     CURRENCIES,
     _decimals("0", "1000", 3),
     _decimals("-1", "1", 3),

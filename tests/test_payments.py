@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from billing import invoices, payments
+from billing import credit_notes, invoices, payments
 from billing.errors import ChangedMeanwhileError, NotFoundError, StateError, ValidationError
 from billing.store.db import Database
 from tests.conftest import ADMIN, ANALYST, TODAY, Billed, Seed, Shared, assert_refused, draft, issued, line, snapshot
@@ -252,7 +252,7 @@ def test_credit_after_a_reversal_comes_from_the_other_payments(db: Database, see
 def test_reversing_a_payment_released_by_a_credit_note(db: Database, seeded: Seed, billed: Billed) -> None:
     invoice_id = billed.a
     payment_id = pay(db, seeded.acme, "119.00", [(invoice_id, "119.00")])
-    invoices.create_credit_note(db, ADMIN, invoice_id, TODAY)
+    credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY)
     assert credit(db, seeded.acme) == {"EUR": D("119.00")}
     payments.reverse_payment(db, ADMIN, payment_id, TODAY, "Bounced")
     assert credit(db, seeded.acme) == {}
@@ -316,7 +316,7 @@ def test_paying_a_draft_is_refused(db: Database, seeded: Seed) -> None:
 
 def test_paying_a_credit_note_is_refused(db: Database, seeded: Seed, billed: Billed) -> None:
     invoice_id = billed.a
-    credit_id = invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "1.00")])
+    credit_id = credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[line(seeded.s19, "1", "1.00")])
     assert_refused(db, lambda: pay(db, seeded.acme, "1.19", [(credit_id, "1.19")]), StateError)
 
 

@@ -9,7 +9,7 @@ import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,11 +20,23 @@ from PIL import Image
 from pypdf import PdfReader
 
 from billing import logic
+from billing.document_totals import total_rows
+from billing.documents import (
+    CreditedInvoiceRef,
+    DocumentCustomer,
+    InvoiceDocument,
+    InvoiceHeader,
+    StoredAllowanceCharge,
+    StoredLine,
+    StoredTax,
+    computed_totals,
+)
 from billing.exports import table_to_pdf
-from billing.invoices import InvoiceView
+from billing.invoices import with_nets
 from billing.money import ZERO, format_money
 from billing.pdf import render_invoice_pdf, stamp_of
 from billing.pdf_document import FONT_CUTS, FONT_DIR, MissingGlyphWarning, _parsed_fonts, font_cut_for
+from billing.store.invoices import TOTAL_COLUMNS
 
 # fpdf2 only logs missing glyphs; billing.pdf_document turns them into MissingGlyphWarning, an error here.
 pytestmark = pytest.mark.filterwarnings("error::billing.pdf_document.MissingGlyphWarning")
@@ -33,40 +45,47 @@ UNICODE_DESCRIPTIONS = ["Consulting € services – Łódź office", "Ωμέγ�
 
 
 def line(description: str, quantity: str = "1", price: str = "100.00", rate: str = "19", category: str = "S",
-         discount_percent: str = "0", discount_amount: str = "0") -> dict[str, Any]:
-    return {"description": description, "quantity": Decimal(quantity), "unit": "pcs", "unit_price": Decimal(price),
-            "base_quantity": Decimal(1), "discount_percent": Decimal(discount_percent),
-            "discount_amount": Decimal(discount_amount), "charge_amount": ZERO, "vat_category": category,
-            "vat_rate": Decimal(rate)}
+         discount_percent: str = "0", discount_amount: str = "0") -> StoredLine:
+    return StoredLine(position=0, product_id=None, description=description, quantity=Decimal(quantity), unit="pcs",
+                      unit_price=Decimal(price), base_quantity=Decimal(1), discount_percent=Decimal(discount_percent),
+                      discount_amount=Decimal(discount_amount), charge_amount=ZERO, tax_rate_id=None,
+                      vat_category=category, vat_rate=Decimal(rate), net_amount=ZERO)
 
 
-def make_view(lines: list[dict[str, Any]] | None = None, *, status: str = "unpaid", kind: str = "invoice",
-              allowances: list[dict[str, Any]] | None = None, paid: str = "0", currency: str = "EUR",
-              customer_name: str = "Zakład Usług Łączności Sp. z o.o.") -> InvoiceView:
-    """An InvoiceView built by hand, totals from billing.logic as the service computes them."""
-    lines = [dict(item) for item in (lines if lines is not None else [line(text) for text in UNICODE_DESCRIPTIONS])]
-    allowances = allowances or []
-    totals = logic.compute_totals(
-        [logic.Line(quantity=item["quantity"], net_price=item["unit_price"], vat_category=item["vat_category"],
-                    vat_rate=item["vat_rate"], discount_percent=item["discount_percent"],
-                    discount_amount=item["discount_amount"]) for item in lines],
-        [logic.AllowanceCharge(is_charge=item["is_charge"], vat_category=item["vat_category"],
-                               vat_rate=item["vat_rate"], amount=item["amount"], percent=item["percent"])
-         for item in allowances], currency)
-    for item, net in zip(lines, totals.line_nets, strict=True):
-        item["net_amount"] = net
+def allowance_charge(reason: str, *, is_charge: bool = False, amount: str | None = None,
+                     percent: str | None = None) -> StoredAllowanceCharge:
+    return StoredAllowanceCharge(position=0, is_charge=is_charge, reason=reason,
+                                 amount=None if amount is None else Decimal(amount),
+                                 percent=None if percent is None else Decimal(percent), tax_rate_id=None,
+                                 vat_category="S", vat_rate=Decimal("19"))
+
+
+def make_view(lines: list[StoredLine] | None = None, *, status: str = "unpaid", kind: str = "invoice",
+              allowance_charges: list[StoredAllowanceCharge] | None = None, paid: str = "0", currency: str = "EUR",
+              customer_name: str = "Zakład Usług Łączności Sp. z o.o.") -> InvoiceDocument:
+    """An InvoiceDocument built by hand, its totals from billing.logic as the service computes and stores them."""
+    lines = [replace(item, position=n) for n, item in enumerate(
+        lines if lines is not None else [line(text) for text in UNICODE_DESCRIPTIONS], start=1)]
+    allowance_charges = allowance_charges or []
+    totals = computed_totals(lines, allowance_charges, currency)
     credit_note = kind == logic.CREDIT_NOTE
     number = None if status == "draft" else ("CN-2025-0007" if credit_note else "INV-2025-00042")
-    header = {"id": 7, "number": number, "kind": kind,
-              "status": {"draft": "draft", "void": "void"}.get(status, "issued"), "currency": currency,
-              "issue_date": date(2025, 3, 1), "due_date": date(2025, 3, 31), "notes": "", "void_reason": "",
-              "payable": totals.payable, "paid_amount": Decimal(paid), "credited_amount": ZERO}
-    customer = {"name": customer_name, "address": "ul. Żółkiewskiego 12\n00-001 Warszawa", "country": "PL",
-                "tax_id": "PL5260001246", "email": "biuro@example.pl"}
+    header = InvoiceHeader(
+        id=7, kind=kind, series="CN" if credit_note else "INV", number=number,
+        status={"draft": logic.DRAFT, "void": logic.VOID}.get(status, logic.ISSUED), customer_id=3,
+        currency=currency, issue_date=date(2025, 3, 1), due_date=date(2025, 3, 31),
+        credited_invoice_id=6 if credit_note else None, notes="", void_reason="",
+        **{name: getattr(totals, name) for name in TOTAL_COLUMNS}, paid_amount=Decimal(paid), credited_amount=ZERO,
+        created_at=datetime(2025, 3, 1, 9), issued_at=None, voided_on=None, created_by="admin")
+    customer = DocumentCustomer(id=3, name=customer_name, email="biuro@example.pl",
+                                address="ul. Żółkiewskiego 12\n00-001 Warszawa", country="PL", tax_id="PL5260001246",
+                                terms_days=30)
     balance = ZERO if credit_note else totals.payable - Decimal(paid)
-    return InvoiceView(header=header, customer=customer, lines=lines, allowances=allowances, totals=totals,
-                       balance=balance, status=status,
-                       credited_invoice={"number": "INV-2025-00041"} if credit_note else None)
+    return InvoiceDocument(header=header, customer=customer, lines=tuple(with_nets(lines, totals)),
+                           allowance_charges=tuple(allowance_charges),
+                           taxes=tuple(StoredTax.from_logic(t) for t in totals.tax_breakdown), totals=totals,
+                           balance=balance, status=status,
+                           credited_invoice=CreditedInvoiceRef(6, "INV-2025-00041") if credit_note else None)
 
 
 @pytest.fixture
@@ -95,12 +114,10 @@ def test_invoice_shows_number_total_and_unicode_text(company: dict[str, Any]) ->
 
 
 def test_invoice_shows_vat_breakdown_totals_and_payment_instructions(company: dict[str, Any]) -> None:
-    allowances = [{"is_charge": False, "reason": "Loyalty", "amount": None, "percent": Decimal("10"),
-                   "vat_category": "S", "vat_rate": Decimal("19")},
-                  {"is_charge": True, "reason": "Shipping", "amount": Decimal("12.50"), "percent": None,
-                   "vat_category": "S", "vat_rate": Decimal("19")}]
+    allowance_charges = [allowance_charge("Loyalty", percent="10"),
+                         allowance_charge("Shipping", is_charge=True, amount="12.50")]
     view = make_view([line("Design", "2", "150.00", discount_percent="10"), line("Export", "1", "80.00", "0", "Z")],
-                     allowances=allowances, paid="100.00", status="partially_paid")
+                     allowance_charges=allowance_charges, paid="100.00", status="partially_paid")
     text = pdf_text(render_invoice_pdf(view, company))
     # 2 x 150 - 10% = 270; 80 (zero rated); discount 10% of 350 = 35; shipping 12.50
     assert view.totals.tax_exclusive == Decimal("327.50")
@@ -156,7 +173,7 @@ def test_open_invoices_carry_no_stamp(company: dict[str, Any], status: str) -> N
 
 def test_void_invoice_gives_its_reason_and_asks_for_no_payment(company: dict[str, Any]) -> None:
     view = make_view(status="void")
-    view.header["void_reason"] = "Entered twice"
+    view = replace(view, header=replace(view.header, void_reason="Entered twice"))
     text = pdf_text(render_invoice_pdf(view, company))
     assert "Entered twice" in text and "Please pay" not in text and "Balance due" not in text
 
@@ -270,8 +287,8 @@ def test_every_document_currency_is_formatted(company: dict[str, Any]) -> None:
 
 def test_an_exempt_or_reverse_charge_invoice_says_why_no_vat_is_charged(company: dict[str, Any]) -> None:
     view = make_view([line("Consulting", "1", "500.00", "0", "AE"), line("Training", "1", "100.00", "0", "E")])
-    view.exemption_reasons.update({"AE": "Reverse charge: VAT due by the recipient (Art. 196 VAT Directive)",
-                                   "E": "Exempt under section 4 UStG", "K": "Not on this invoice"})
+    view = replace(view, exemption_reasons={"AE": "Reverse charge: VAT due by the recipient (Art. 196 VAT Directive)",
+                                            "E": "Exempt under section 4 UStG", "K": "Not on this invoice"})
     text = pdf_text(render_invoice_pdf(view, company))
     assert "VAT reverse charge: Reverse charge: VAT due by the recipient (Art. 196 VAT Directive)" in text
     assert "Exempt from tax: Exempt under section 4 UStG" in text and "Not on this invoice" not in text
@@ -280,6 +297,21 @@ def test_an_exempt_or_reverse_charge_invoice_says_why_no_vat_is_charged(company:
 def test_an_overdue_invoice_asks_for_payment_now(company: dict[str, Any]) -> None:
     text = pdf_text(render_invoice_pdf(make_view(status="overdue"), company))
     assert "was due on Mar 31, 2025. Please pay it now." in text and "Please pay €" not in text
+
+
+def test_the_totals_are_the_rows_the_screen_shows_in_its_order(company: dict[str, Any]) -> None:
+    view = make_view([line("Design", "2", "150.00", discount_percent="10", discount_amount="5.00"),
+                      line("Export", "1", "80.00", "0", "Z")], paid="100.00", status="partially_paid")
+    view = replace(view, header=replace(view.header, credited_amount=Decimal("50.00")))
+    text = pdf_text(render_invoice_pdf(view, company))
+    rows = total_rows(view.totals, kind=logic.INVOICE, status=view.status, paid=Decimal("100.00"),
+                      credited=Decimal("50.00"), balance=view.balance)
+    assert [row.label for row in rows] == ["Lines", "Net amount", "VAT 19%", "Zero rated goods (0%)", "Total",
+                                           "Paid", "Credited", "Balance due"]
+    printed = [f"{row.label} {format_money(row.amount, 'EUR')}" for row in rows]
+    assert all(row in text for row in printed), text
+    assert sorted(printed, key=text.index) == printed
+    assert "10% + €5.00" in text  # the line's discount, as billing.discounts formats it with the PDF's money
 
 
 def _without_timestamp(document: bytes) -> bytes:

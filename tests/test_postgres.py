@@ -1,7 +1,7 @@
 """The same services and every command on PostgreSQL: moving off DuckDB is a change of BILLING_DATABASE_URL.
 
-Starts a throwaway PostgreSQL 15 cluster on 127.0.0.1 (initdb + pg_ctl, about a second); the commands run
-in this process through `billing.cli.main`, each on a database of its own in that cluster.
+On the throwaway PostgreSQL 15 cluster of `pg_url` (tests/conftest.py); the commands run in this process
+through `billing.cli.main`, each on a database of its own in that cluster.
 """
 
 from __future__ import annotations
@@ -10,10 +10,6 @@ import contextlib
 import io
 import json
 import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -25,7 +21,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from billing import audit, catalog, customers, invoices, payments, settings, signing
+from billing import audit, catalog, credit_notes, customers, invoices, payments, settings
 from billing.cli import main
 from billing.imports import TABLES
 from billing.permissions import SYSTEM
@@ -33,44 +29,10 @@ from billing.store import imports as import_store
 from billing.store import schema
 from billing.store.db import Database
 from billing.verify import verify_database
+from tests.conftest import PG_BIN
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 pytestmark = pytest.mark.skipif(not (PG_BIN / "initdb").exists() and not os.environ.get("CI"),
                                 reason="PostgreSQL 15 server binaries are not installed")
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    # initdb refuses to run as root; the Debian package brings a 'postgres' user.
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
-@pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    # Not under pytest's tmp dir: its parents are private to root, and the server runs as postgres.
-    folder = Path(tempfile.mkdtemp(prefix="billing-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    data = folder / "data"
-    subprocess.run(_as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "billing"]),
-                   check=True, capture_output=True)
-    subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
-                                 f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start"]),
-                   check=True, capture_output=True)
-    try:
-        subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "billing", "-d", "postgres", "-c",
-                        "CREATE DATABASE billing"], check=True, capture_output=True)
-        url = f"postgresql+psycopg://billing@127.0.0.1:{port}/billing"
-        yield url
-        head = signing.head_path(url)  # ./data keeps the chain's head per URL: a later run may get this port
-        if head is not None:
-            head.unlink(missing_ok=True)
-    finally:
-        subprocess.run(_as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-                       check=False, capture_output=True)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -90,15 +52,15 @@ def test_invoice_payment_credit_lifecycle_on_postgresql(pg: Database) -> None:
         {"description": "Consulting", "quantity": "3", "unit_price": "120", "tax_rate_id": r19,
          "discount_percent": "10"},
         {"description": "Book", "quantity": "2", "unit_price": "19.99", "tax_rate_id": r7}],
-        "allowances_charges": [{"is_charge": True, "reason": "Shipping", "amount": "5", "tax_rate_id": r19}]})
+        "allowance_charges": [{"is_charge": True, "reason": "Shipping", "amount": "5", "tax_rate_id": r19}]})
     number = invoices.issue_invoice(pg, SYSTEM, invoice_id, today=date(2026, 11, 1))
     assert number == "INV-2026-00001"
     view = invoices.get_invoice(pg, SYSTEM, invoice_id, as_of=date(2026, 11, 25))
     # 3 x 120 less 10% = 324.00, books 39.98, shipping 5.00; VAT 19% of 329.00 = 62.51, 7% of 39.98 = 2.80
-    assert view.totals.payable == Decimal("434.29") == view.header["payable"]
+    assert view.totals.payable == Decimal("434.29") == view.header.payable
     payment = payments.record_payment(pg, SYSTEM, {"customer_id": customer, "amount": "100.00", "currency": "EUR",
                                                    "received_on": date(2026, 11, 20)}, allocate="auto")
-    invoices.create_credit_note(pg, SYSTEM, invoice_id, today=date(2026, 11, 21), lines=[
+    credit_notes.create_credit_note(pg, SYSTEM, invoice_id, today=date(2026, 11, 21), lines=[
         {"description": "Book returned", "quantity": "1", "unit_price": "19.99", "tax_rate_id": r7}])
     assert invoices.get_invoice(pg, SYSTEM, invoice_id, as_of=date(2026, 11, 25)).balance == Decimal("312.90")
     payments.reverse_payment(pg, SYSTEM, payment, date(2026, 11, 22), "bounced")

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from billing import invoices, payments, reports
+from billing import credit_notes, invoices, payments, reports
 from billing.catalog import create_product
 from billing.permissions import SYSTEM
 from billing.reports import ReportFilters
@@ -58,9 +58,9 @@ def test_facts_written_with_each_write_equal_the_sql_recomputation(
                                             "currency": "JPY" if jpy else "EUR", "received_on": TODAY},
                                 allocate=[(invoice_id, amount)])
     if credit == "all":
-        invoices.create_credit_note(db, ADMIN, invoice_id, TODAY)
+        credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY)
     elif credit == "part":
-        invoices.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[entered[0]])
+        credit_notes.create_credit_note(db, ADMIN, invoice_id, TODAY, lines=[entered[0]])
     report = verify_database(db, SYSTEM)  # the facts, the activity dates and is_open among the rest
     assert report.ok, report.problems
 

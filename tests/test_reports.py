@@ -21,9 +21,8 @@ import duckdb
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from test_postgres import PG_BIN, pg_url  # noqa: F401  (the throwaway PostgreSQL cluster fixture)
 
-from billing import customers, invoices, logic, payments, reports, settings, signing
+from billing import credit_notes, customers, invoices, logic, payments, reports, settings, signing
 from billing.catalog import create_product, create_tax_rate
 from billing.demo import load_demo
 from billing.errors import PermissionDeniedError, ValidationError
@@ -34,6 +33,7 @@ from billing.store import facts
 from billing.store.db import Database
 from billing.store.migrations import MIGRATIONS
 from billing.verify import verify_database
+from tests.conftest import PG_BIN
 
 D = date
 TODAY = D(2025, 6, 30)
@@ -105,7 +105,7 @@ class Ledger:
 def _issue(db: Database, ledger: Ledger, name: str, customer: str, on: date, lines: list[dict[str, Any]],
            allowances: list[dict[str, Any]] | None = None) -> Doc:
     draft = invoices.create_draft(db, SYSTEM, {"customer_id": ledger.customers[customer], "lines": lines,
-                                               "allowances_charges": allowances or []})
+                                               "allowance_charges": allowances or []})
     invoices.issue_invoice(db, SYSTEM, draft, today=on, issue_date=on)
     return _record(db, ledger, name, draft)
 
@@ -113,10 +113,10 @@ def _issue(db: Database, ledger: Ledger, name: str, customer: str, on: date, lin
 def _record(db: Database, ledger: Ledger, name: str, doc_id: int, credits: int | None = None) -> Doc:
     view = invoices.get_invoice(db, SYSTEM, doc_id, as_of=TODAY)
     h = view.header
-    doc = Doc(id=doc_id, kind=h["kind"], customer=h["customer_id"], currency=h["currency"], issue_date=h["issue_date"],
-              due_date=h["due_date"], payable=view.totals.payable, net=view.totals.tax_exclusive,
+    doc = Doc(id=doc_id, kind=h.kind, customer=h.customer_id, currency=h.currency, issue_date=h.issue_date,
+              due_date=h.due_date, payable=view.totals.payable, net=view.totals.tax_exclusive,
               taxes=[(t.vat_category, t.vat_rate, t.taxable, t.tax) for t in view.totals.tax_breakdown],
-              lines=[(line["product_id"], line["net_amount"], line["vat_rate"]) for line in view.lines],
+              lines=[(line.product_id, line.net_amount, line.vat_rate) for line in view.lines],
               credits=credits)
     ledger.docs[name] = doc
     return doc
@@ -175,12 +175,12 @@ def build(db: Database) -> Ledger:
                             "bank_transfer"))
     ledger.allocations.append((ledger.docs["b1"].id, Decimal("-500.00"), D(2025, 3, 10)))
     # b2 is credited in full after it was paid: the payment is released to customer credit.
-    cn2 = invoices.create_credit_note(db, SYSTEM, ledger.docs["b2"].id, today=D(2025, 3, 15))
+    cn2 = credit_notes.create_credit_note(db, SYSTEM, ledger.docs["b2"].id, today=D(2025, 3, 15))
     _record(db, ledger, "cn2", cn2, credits=ledger.docs["b2"].id)
     ledger.allocations.append((ledger.docs["b2"].id, Decimal("-300.00"), D(2025, 3, 15)))
     invoices.void_invoice(db, SYSTEM, ledger.docs["a3"].id, "Wrong customer", today=D(2025, 3, 20))
     ledger.docs["a3"].voided_on = D(2025, 3, 20)
-    cn1 = invoices.create_credit_note(db, SYSTEM, ledger.docs["a4"].id, today=D(2025, 3, 25), lines=[w("1")])
+    cn1 = credit_notes.create_credit_note(db, SYSTEM, ledger.docs["a4"].id, today=D(2025, 3, 25), lines=[w("1")])
     _record(db, ledger, "cn1", cn1, credits=ledger.docs["a4"].id)
     payments.refund_credit(db, SYSTEM, ledger.customers["beta"], "EUR", "100.00", D(2025, 3, 30))
     ledger.payments.append((ledger.customers["beta"], "EUR", "refund", Decimal("-100.00"), D(2025, 3, 30),
@@ -528,7 +528,7 @@ def test_statement_identities(db: Database, ledger: Ledger) -> None:
         assert row["balance"] == running
     assert list(entries["kind"]) == ["invoice", "payment", "payment", "reversal", "credit_note", "refund"]
     acme = reports.customer_statement(db, SYSTEM, ledger.customers["acme"], "EUR", D(2025, 3, 1), D(2025, 3, 31))
-    voided = invoices.get_invoice(db, SYSTEM, ledger.docs["a3"].id, TODAY).header["number"]
+    voided = invoices.get_invoice(db, SYSTEM, ledger.docs["a3"].id, TODAY).header.number
     assert acme.notes == [f"Voided invoice {voided} is not shown."]
 
 

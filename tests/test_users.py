@@ -14,7 +14,6 @@ from pathlib import Path
 import jwt
 import pytest
 import sqlalchemy as sa
-from conftest import assert_refused
 
 from billing import auth_keys, users
 from billing.errors import AuthenticationError, ConfigError, NotFoundError, PermissionDeniedError, ValidationError
@@ -22,6 +21,7 @@ from billing.permissions import Actor
 from billing.store.db import Database, utcnow
 from billing.store.schema import auth_sessions, login_attempts
 from billing.store.schema import users as users_table
+from tests.conftest import assert_refused
 
 PASSWORD = "purple tugboat jingles at noon"
 WRONG = "incorrect horse battery"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from billing import invoices, payments, seals
+from billing import credit_notes, invoices, payments, seals
 from billing.demo import load_demo
 from billing.permissions import SYSTEM
 from billing.store import integrity
@@ -39,9 +39,9 @@ class Books:
 def books(db: Database, seeded: Seed, billed: Billed) -> Books:
     p = payments.record_payment(db, ADMIN, {"customer_id": seeded.acme, "amount": "119.00", "currency": "EUR",
                                             "received_on": TODAY}, allocate=[(billed.a, "119.00")])
-    cn = invoices.create_credit_note(db, ADMIN, billed.b, TODAY)
+    cn = credit_notes.create_credit_note(db, ADMIN, billed.b, TODAY)
     d = invoices.create_draft(db, ADMIN, {"customer_id": seeded.acme, "lines": [line(seeded.s19, "2", "10.00")],
-                                          "allowances_charges": [{"is_charge": True, "amount": "5.00",
+                                          "allowance_charges": [{"is_charge": True, "amount": "5.00",
                                                                   "tax_rate_id": seeded.s19, "reason": "Freight"}]})
     invoices.issue_invoice(db, ADMIN, d, today=TODAY)
     assert verify_database(db, SYSTEM).ok, verify_database(db, SYSTEM).problems
@@ -121,7 +121,7 @@ def test_every_legitimate_change_keeps_the_seals_in_step(db: Database, seeded: S
     payments.allocate_payment(db, ADMIN, extra, [(books.c, "10.00")], on)
     payments.apply_credit(db, ADMIN, seeded.acme, "EUR", books.d, "5.00", on)
     payments.refund_credit(db, ADMIN, seeded.acme, "EUR", "15.00", on)
-    invoices.create_credit_note(db, ADMIN, books.a, on)  # a was paid: its allocation is released to credit
+    credit_notes.create_credit_note(db, ADMIN, books.a, on)  # a was paid: its allocation is released to credit
     payments.reverse_payment(db, ADMIN, extra, on, "Bounced")
     report = verify_database(db, SYSTEM)
     assert report.ok, report.problems

@@ -7,80 +7,31 @@ What the user typed stays text until the domain parses it: no amount is ever a f
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 import streamlit as st
 
-from billing import catalog, customers, invoices, logic
-from billing.errors import BillingError
-from billing.money import decimals_of, minor_unit
+from billing import catalog, invoices, logic
+from billing.discounts import format_discount, parse_discount
+from billing.document_totals import total_rows
+from billing.errors import BillingError, ValidationError
+from billing.models import InvoiceDraftIn
+from billing.money import ZERO, amount_text
 from ui import access, context
 from ui import format as fmt
 from ui.feedback import run_action
 from ui.format import plain
-from ui.invoice_view import amount_rows, number_text, totals_rows, vat_label
+from ui.widgets import CustomerChoice, amount_rows, customer_picker, number_text, totals_rows
 
-_STATE = "invoice_editor"  # {"target": "new" | invoice id, "lines": [row ids], "items": [row ids], "next": int}
+_STATE = "invoice_editor"  # {"target": "new" | invoice id, "lines": [row ids], "allowance_charges": [row ids],
+#                            "next": int}
 _SENTINEL = "ie_notes"  # a widget of the editor: gone from session state when the editor was not shown
 LINE_COLUMNS = [2.4, 3.1, 0.9, 0.8, 1.2, 1.1, 2.0, 1.3, 0.4]
-PICKER_SIZE = 1000  # customers listed in one select box (the browser filters them as the user types)
-ITEM_COLUMNS = [1.6, 2.8, 1.4, 2.0, 0.4]
+ALLOWANCE_CHARGE_COLUMNS = [1.6, 2.8, 1.4, 2.0, 0.4]
 
 
 def _key(kind: str, row: int, field: str) -> str:
     return f"ie_{kind}{row}_{field}"
-
-
-def amount_text(value: Decimal | None, currency: str) -> str:
-    """A stored amount as editable text, with at least the currency's decimals (120.00, 0.125)."""
-    if value is None:
-        return ""
-    digits = max(minor_unit(currency), decimals_of(value))
-    return f"{value:.{digits}f}"
-
-
-# --- customer picker (also used by the payments page) --------------------------------------------
-
-def customer_picker(key: str, *, label: str = "Customer", preselect: int | None = None,
-                    placeholder: str = "Choose a customer") -> tuple[int, str, str] | None:
-    """A customer select box; type in it to narrow the list.
-
-    Up to PICKER_SIZE customers are listed at once. A larger customer base also gets a search box
-    that narrows the list in the database first. Returns (id, name, currency) or None.
-    """
-    db, actor = context.db(), context.actor()
-    if preselect is not None and key not in st.session_state:
-        st.session_state[key] = preselect
-    text = st.session_state.get(f"{key}_search", "")
-    rows, total = customers.search_customers(db, actor, text or "", limit=PICKER_SIZE)
-    searching = bool(text) or total > PICKER_SIZE
-    found = {int(r["id"]): (int(r["id"]), str(r["name"]), str(r["currency"])) for r in rows}
-    current = st.session_state.get(key)
-    if current is not None and current not in found:
-        try:
-            row = customers.get_customer(db, actor, int(current))
-            found = {int(current): (int(current), row["name"], row["currency"]), **found}
-        except BillingError:
-            st.session_state.pop(key, None)
-    if searching:
-        # More customers than one list holds: the search comes first, and the list shows its matches.
-        search, pick = st.columns([2, 3], vertical_alignment="bottom")
-        search.text_input("Find a customer", key=f"{key}_search", placeholder=f"Name or email, {total:,} customers",
-                          icon=":material/search:")
-        if text and len(rows) == 1 and current is None:
-            st.session_state[key] = int(rows[0]["id"])  # one match: take it
-        if not text:
-            placeholder = f"The first {len(rows):,}: search to find others"
-        elif total > len(rows):
-            placeholder = f"{total:,} matches, the first {len(rows):,} shown"
-        else:
-            placeholder = f"{total:,} match{'' if total == 1 else 'es'}"
-    else:
-        pick = st.container()
-    chosen = pick.selectbox(label, list(found), key=key, placeholder=placeholder, index=None,
-                            format_func=lambda cid: f"{found[cid][1]} · {found[cid][2]}" if cid in found else str(cid))
-    return found.get(chosen) if chosen is not None else None
 
 
 # --- editor state --------------------------------------------------------------------------------
@@ -95,21 +46,17 @@ def _default_rate(rates: list[dict[str, Any]]) -> int | None:
 
 
 def _set_line(row: int, line: dict[str, Any], currency: str) -> None:
-    discount = []
-    if line.get("discount_percent"):
-        discount.append(f"{number_text(line['discount_percent'])}%")
-    if line.get("discount_amount"):
-        discount.append(amount_text(line["discount_amount"], currency))
     st.session_state[_key("l", row, "product")] = line.get("product_id")
     st.session_state[_key("l", row, "desc")] = line.get("description", "")
     st.session_state[_key("l", row, "qty")] = number_text(line["quantity"]) if "quantity" in line else "1"
     st.session_state[_key("l", row, "unit")] = line.get("unit", "")
     st.session_state[_key("l", row, "price")] = amount_text(line.get("unit_price"), currency)
-    st.session_state[_key("l", row, "disc")] = " + ".join(discount)
+    st.session_state[_key("l", row, "disc")] = format_discount(line.get("discount_percent") or ZERO,
+                                                               line.get("discount_amount") or ZERO, currency)
     st.session_state[_key("l", row, "tax")] = line.get("tax_rate_id")
 
 
-def _set_item(row: int, item: dict[str, Any], currency: str) -> None:
+def _set_allowance_charge(row: int, item: dict[str, Any], currency: str) -> None:
     st.session_state[_key("a", row, "kind")] = "Charge" if item.get("is_charge") else "Discount"
     st.session_state[_key("a", row, "reason")] = item.get("reason", "")
     value = f"{number_text(item['percent'])}%" if item.get("percent") is not None else amount_text(
@@ -121,18 +68,18 @@ def _set_item(row: int, item: dict[str, Any], currency: str) -> None:
 def start_editing(target: int | str, customer_id: int | None = None) -> None:
     """Load a draft (or a blank invoice, "new") into the editor's widgets."""
     rates = catalog.list_tax_rates(context.db(), context.actor(), active_only=True)
-    data: dict[str, Any] = {"lines": [{"tax_rate_id": _default_rate(rates)}], "allowances_charges": [],
+    data: dict[str, Any] = {"lines": [{"tax_rate_id": _default_rate(rates)}], "allowance_charges": [],
                             "notes": "", "customer_id": customer_id, "currency": "EUR"}
     issue_date = due_date = None
     if target != "new":
         view = invoices.get_invoice(context.db(), context.actor(), int(target), as_of=context.today())
-        logic.check_can_edit(view.header["status"])
-        data = invoices.draft_input(view)
-        issue_date, due_date = view.header["issue_date"], view.header["due_date"]
+        logic.check_can_edit(view.header.status)
+        data = InvoiceDraftIn.from_stored(view).model_dump()
+        issue_date, due_date = view.header.issue_date, view.header.due_date
     currency = data.get("currency") or "EUR"
     st.session_state[_STATE] = {"target": target, "lines": list(range(len(data["lines"]))),
-                                "items": list(range(len(data["allowances_charges"]))),
-                                "next": len(data["lines"]) + len(data["allowances_charges"])}
+                                "allowance_charges": list(range(len(data["allowance_charges"]))),
+                                "next": len(data["lines"]) + len(data["allowance_charges"])}
     for key in [k for k in st.session_state if str(k).startswith("ie_")]:
         del st.session_state[key]
     if data.get("customer_id") is not None:
@@ -143,8 +90,8 @@ def start_editing(target: int | str, customer_id: int | None = None) -> None:
     st.session_state[_SENTINEL] = data.get("notes") or ""
     for row, line in enumerate(data["lines"]):
         _set_line(row, line, currency)
-    for row, item in enumerate(data["allowances_charges"], start=len(data["lines"])):
-        _set_item(row, item, currency)
+    for row, item in enumerate(data["allowance_charges"], start=len(data["lines"])):
+        _set_allowance_charge(row, item, currency)
 
 
 @access.callback
@@ -156,7 +103,7 @@ def _add_row(kind: str, is_charge: bool = False) -> None:
     if kind == "lines":
         _set_line(row, {"tax_rate_id": _default_rate(rates)}, "EUR")
     else:
-        _set_item(row, {"is_charge": is_charge, "tax_rate_id": _default_rate(rates)}, "EUR")
+        _set_allowance_charge(row, {"is_charge": is_charge, "tax_rate_id": _default_rate(rates)}, "EUR")
     state[kind].append(row)
 
 
@@ -180,23 +127,24 @@ def _text(kind: str, row: int, field: str) -> str:
     return str(st.session_state.get(_key(kind, row, field)) or "").strip()
 
 
-def _line_input(row: int) -> dict[str, Any] | None:
+def _line_input(row: int, position: int, currency: str) -> dict[str, Any] | None:
+    """The line of editor row `row`, the `position`-th line of the draft (None for an empty row)."""
     product = st.session_state.get(_key("l", row, "product"))
     description, price = _text("l", row, "desc"), _text("l", row, "price")
     if product is None and not description and not price:
         return None  # an empty row is ignored, not an error
+    try:
+        discount_percent, discount_amount = parse_discount(_text("l", row, "disc"), currency)
+    except ValidationError as exc:
+        raise ValidationError(f"Line {position}, discount: {exc.message}") from None
     line: dict[str, Any] = {"description": description, "quantity": _text("l", row, "qty"), "unit_price": price,
                             "unit": _text("l", row, "unit"), "product_id": product,
-                            "tax_rate_id": st.session_state.get(_key("l", row, "tax"))}
-    for part in (p.strip() for p in _text("l", row, "disc").split("+")):
-        if part.endswith("%"):
-            line["discount_percent"] = part.removesuffix("%").strip()
-        elif part:
-            line["discount_amount"] = part
+                            "tax_rate_id": st.session_state.get(_key("l", row, "tax")),
+                            "discount_percent": discount_percent, "discount_amount": discount_amount}
     return {k: v for k, v in line.items() if v is not None}
 
 
-def _item_input(row: int) -> dict[str, Any] | None:
+def _allowance_charge_input(row: int) -> dict[str, Any] | None:
     reason, value = _text("a", row, "reason"), _text("a", row, "value")
     if not reason and not value:
         return None
@@ -209,19 +157,24 @@ def _item_input(row: int) -> dict[str, Any] | None:
     return {k: v for k, v in item.items() if v is not None}
 
 
-def draft_data(customer_id: int) -> tuple[dict[str, Any], list[int]]:
-    """The draft as the domain takes it, and the editor rows its lines came from."""
+def draft_data(customer: CustomerChoice) -> tuple[dict[str, Any], list[int]]:
+    """The draft as the domain takes it, and the editor rows its lines came from.
+
+    Raises ValidationError for a line's discount the domain could not take as typed.
+    """
     state = _state()
-    lines, rows = [], []
+    lines: list[dict[str, Any]] = []
+    rows: list[int] = []
     for row in state["lines"]:
-        line = _line_input(row)
+        line = _line_input(row, len(lines) + 1, customer.currency)
         if line is not None:
             lines.append(line)
             rows.append(row)
-    items = [item for item in (_item_input(row) for row in state["items"]) if item is not None]
-    data = {"customer_id": customer_id, "issue_date": st.session_state.get("ie_issue_date"),
+    charges = [item for item in (_allowance_charge_input(row) for row in state["allowance_charges"])
+               if item is not None]
+    data = {"customer_id": customer.id, "issue_date": st.session_state.get("ie_issue_date"),
             "due_date": st.session_state.get("ie_due_date"), "notes": st.session_state.get(_SENTINEL) or "",
-            "lines": lines, "allowances_charges": items}
+            "lines": lines, "allowance_charges": charges}
     return data, rows
 
 
@@ -259,13 +212,13 @@ def _line_rows(products: dict[int, dict[str, Any]], rates: dict[int, dict[str, A
                         help="Remove this line", on_click=_remove_row, args=("lines", row))
 
 
-def _item_rows(rates: dict[int, dict[str, Any]]) -> None:
-    if _state()["items"]:
-        head = st.columns(ITEM_COLUMNS)
+def _allowance_charge_rows(rates: dict[int, dict[str, Any]]) -> None:
+    if _state()["allowance_charges"]:
+        head = st.columns(ALLOWANCE_CHARGE_COLUMNS)
         for column, title in zip(head, ["Type", "Reason", "Amount or %", "Tax rate", ""], strict=True):
             column.caption(title)
-    for row in list(_state()["items"]):
-        cells = st.columns(ITEM_COLUMNS, vertical_alignment="center")
+    for row in list(_state()["allowance_charges"]):
+        cells = st.columns(ALLOWANCE_CHARGE_COLUMNS, vertical_alignment="center")
         cells[0].selectbox("Type", ["Discount", "Charge"], key=_key("a", row, "kind"), label_visibility="collapsed")
         cells[1].text_input("Reason", key=_key("a", row, "reason"), label_visibility="collapsed",
                             placeholder="e.g. loyalty discount, shipping")
@@ -274,14 +227,17 @@ def _item_rows(rates: dict[int, dict[str, Any]]) -> None:
         cells[3].selectbox("Tax rate", list(rates), key=_key("a", row, "tax"), label_visibility="collapsed",
                            format_func=lambda rid: rates[rid]["name"] if rid in rates else str(rid))
         cells[4].button("", icon=":material/close:", key=_key("a", row, "remove"), type="tertiary",
-                        help="Remove", on_click=_remove_row, args=("items", row))
+                        help="Remove", on_click=_remove_row, args=("allowance_charges", row))
 
 
-def _preview(customer: tuple[int, str, str] | None) -> tuple[Any, list[int], str | None]:
+def _preview(customer: CustomerChoice | None) -> tuple[Any, list[int], str | None]:
     """(totals or None, rows priced, message to show instead of totals)."""
     if customer is None:
         return None, [], "Choose a customer to see the totals."
-    data, rows = draft_data(customer[0])
+    try:
+        data, rows = draft_data(customer)
+    except ValidationError as exc:  # a discount as typed: no line is priced
+        return None, list(_state()["lines"]), exc.message
     if not data["lines"]:
         return None, rows, "Add a line to see the totals."
     try:
@@ -294,7 +250,7 @@ def _totals_panel(totals: Any, message: str | None, error: bool) -> None:
     with st.container(border=True):
         st.markdown("**Totals**")
         if totals is not None:
-            amount_rows(totals_rows(totals))
+            amount_rows(totals_rows(total_rows(totals, kind=logic.INVOICE, status=logic.DRAFT), totals.currency))
         elif error and message:
             st.error(plain(message), icon=":material/error:")
         else:
@@ -330,7 +286,7 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
     top[2].date_input("Due date", key="ie_due_date", value=None, format="YYYY-MM-DD",
                       min_value=logic.FIRST_DATE, max_value=logic.LAST_DATE,
                       help="Leave empty to use the customer's payment terms.")
-    currency = customer[2] if customer else context.base_currency()
+    currency = customer.currency if customer else context.base_currency()
     totals, rows, message = _preview(customer)
     nets = {row: fmt.money(net, currency) for row, net in zip(rows, totals.line_nets, strict=True)} if totals else {}
 
@@ -342,12 +298,12 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
     left, right = st.columns([3, 2], gap="large")
     with left:
         st.markdown("**Discounts and charges on the whole invoice**")
-        _item_rows(rates)
+        _allowance_charge_rows(rates)
         with st.container(horizontal=True):
             st.button("Add discount", icon=":material/sell:", key="ie_add_discount", on_click=_add_row,
-                      args=("items", False))
+                      args=("allowance_charges", False))
             st.button("Add charge", icon=":material/local_shipping:", key="ie_add_charge", on_click=_add_row,
-                      args=("items", True))
+                      args=("allowance_charges", True))
         st.text_area("Notes (printed on the invoice)", key=_SENTINEL, height=90,
                      placeholder="e.g. project reference, thank-you note")
     with right:
@@ -361,12 +317,13 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
             cancel()
 
 
-def _save(target: int | str, customer: tuple[int, str, str] | None, saved: Callable[[int], None]) -> None:
+def _save(target: int | str, customer: CustomerChoice | None, saved: Callable[[int], None]) -> None:
     if customer is None:
         return
-    data, _ = draft_data(customer[0])
     db, actor = context.db(), context.actor()
+
     def save() -> int:
+        data, _ = draft_data(customer)
         if target == "new":
             return invoices.create_draft(db, actor, data)
         invoices.update_draft(db, actor, int(target), data)
@@ -379,4 +336,4 @@ def _save(target: int | str, customer: tuple[int, str, str] | None, saved: Calla
         st.rerun()
 
 
-__all__ = ["customer_picker", "draft_data", "invoice_editor", "start_editing", "vat_label"]
+__all__ = ["draft_data", "invoice_editor", "start_editing"]

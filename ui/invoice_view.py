@@ -3,396 +3,137 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
-from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from billing import invoices, logic
-from billing.errors import BillingError, ValidationError
-from billing.invoices import InvoiceView
-from billing.money import ZERO, plain_number
-from ui import access, context
+from billing.discounts import format_discount
+from billing.document_totals import total_rows, vat_label
+from billing.documents import InvoiceDocument
+from billing.money import ZERO
+from ui import context
 from ui import format as fmt
-from ui.feedback import run_action
 from ui.format import plain, plain_lines
-
-STATUS_COLORS = {"draft": "gray", "unpaid": "blue", "issued": "blue", "partially_paid": "orange", "paid": "green",
-                 "overdue": "red", "void": "gray", "credit_note": "violet", "credited": "violet"}
-STATUS_ICONS = {"draft": ":material/edit_note:", "unpaid": ":material/schedule:", "issued": ":material/send:",
-                "partially_paid": ":material/timelapse:", "paid": ":material/check_circle:",
-                "overdue": ":material/warning:", "void": ":material/block:", "credit_note": ":material/undo:",
-                "credited": ":material/undo:"}
-_DIALOG = "invoice_dialog"  # (action, invoice id) of the open confirmation dialog, if any
+from ui.invoice_actions import toolbar
+from ui.widgets import amount_rows, money_column, number_text, status_badge, totals_rows
 
 
-# --- small display helpers (shared with the editor and the payments page) ------------------------
-
-def number_text(value: Decimal) -> str:
-    """A quantity or rate as typed by a person: 2, 1.5, 19 (no trailing zeros, no exponent)."""
-    return plain_number(value)
-
-
-def vat_label(category: str, rate: Decimal) -> str:
-    percent = number_text(logic.rate_key(rate))
-    return f"VAT {percent}%" if category == "S" else f"{logic.VAT_CATEGORIES.get(category, category)} ({percent}%)"
-
-
-def status_badge(status: str) -> None:
-    label = fmt.STATUS_LABELS.get(status, fmt.label(status))
-    st.badge(label, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))  # type: ignore[arg-type]
-
-
-def amount_rows(rows: list[tuple[str, str, bool]]) -> None:
-    """Label/amount rows, amounts right-aligned; bold rows are the ones that matter (total, due)."""
-    with st.container(gap="xsmall"):
-        for label, amount, strong in rows:
-            left, right = st.columns([3, 2], gap="small")
-            left.markdown(f"**{label}**" if strong else label)
-            right.markdown(f"**{plain(amount)}**" if strong else plain(amount), text_alignment="right")
-
-
-def totals_rows(totals: logic.Totals) -> list[tuple[str, str, bool]]:
-    """The document totals and the VAT breakdown per rate, formatted for display."""
-    cur = totals.currency
-    rows = [("Lines", fmt.money(totals.line_total, cur), False)]
-    if totals.allowance_total:
-        rows.append(("Discounts", fmt.money(-totals.allowance_total, cur), False))
-    if totals.charge_total:
-        rows.append(("Charges", fmt.money(totals.charge_total, cur), False))
-    rows.append(("Net amount", fmt.money(totals.tax_exclusive, cur), False))
-    for entry in totals.tax_breakdown:
-        rows.append((f"{vat_label(entry.vat_category, entry.vat_rate)} on {plain(fmt.money(entry.taxable, cur))}",
-                     fmt.money(entry.tax, cur), False))
-    rows.append(("Total", fmt.money(totals.payable, cur), True))
-    return rows
-
-
-def money_column(label: str) -> Any:
-    return st.column_config.TextColumn(label, alignment="right")
-
-
-# --- dialogs: one open at a time, remembered across reruns until done or dismissed ---------------
-
-def _open_dialog(action: str, invoice_id: int) -> None:
-    st.session_state[_DIALOG] = (action, invoice_id)
-
-
-def close_dialog() -> None:
-    st.session_state.pop(_DIALOG, None)
-
-
-def _finish(action: Callable[[], Any], success: str, then: Callable[[Any], None] | None = None) -> None:
-    """Run a confirmed action; on success close the dialog, remember the toast and rerun."""
-    results: list[Any] = []
-    run_action(lambda: results.append(action()), success)
-    if not results:
-        return  # run_action has shown why
-    close_dialog()
-    if then is not None:
-        then(results[0])
-    st.rerun()
-
-
-@access.dialog("Issue invoice", on_dismiss=close_dialog)
-def _issue_dialog(view: InvoiceView) -> None:
-    today = context.today()
-    on = view.header["issue_date"] or today
-    try:
-        due = fmt.day(logic.due_date_for(on, int(view.customer.get("terms_days") or 0), view.header["due_date"]))
-    except BillingError:  # the domain explains a bad due date when issuing
-        due = "—"
-    st.markdown(f"Issue this invoice to **{plain(view.customer.get('name', ''))}** for "
-                f"**{plain(fmt.money(view.totals.payable, view.header['currency']))}**?")
-    st.markdown(f"It gets the next invoice number, is dated **{fmt.day(on)}** and falls due on **{due}**. "
-                "After that it can no longer be edited, only voided or credited.")
-    yes, no = st.columns(2)
-    if yes.button("Issue invoice", type="primary", key="confirm_issue", width="stretch"):
-        _finish(lambda: invoices.issue_invoice(context.db(), context.actor(), view.id, today=today),
-                "Invoice issued")
-    if no.button("Cancel", key="cancel_issue", width="stretch"):
-        close_dialog()
-        st.rerun()
-
-
-@access.dialog("Void invoice", on_dismiss=close_dialog)
-def _void_dialog(view: InvoiceView) -> None:
-    st.markdown(f"Voiding cancels invoice **{plain(view.header['number'])}**. It keeps its number and stays on "
-                "record, marked void. Only an invoice without payments or credit notes can be voided.")
-    reason = st.text_area("Reason", key="void_reason", placeholder="e.g. issued to the wrong customer", height=80)
-    yes, no = st.columns(2)
-    if yes.button("Void invoice", type="primary", key="confirm_void", width="stretch"):
-        _finish(lambda: invoices.void_invoice(context.db(), context.actor(), view.id, reason or "",
-                                              today=context.today()), "Invoice voided")
-    if no.button("Cancel", key="cancel_void", width="stretch"):
-        close_dialog()
-        st.rerun()
-
-
-@access.dialog("Credit note", width="large", on_dismiss=close_dialog)
-def _credit_dialog(view: InvoiceView) -> None:
-    currency = view.header["currency"]
-    header = view.header
-    remaining = header["payable"] - header["credited_amount"]
-    intro = f"Credit invoice **{plain(header['number'])}** of **{plain(fmt.money(header['payable'], currency))}**"
-    if header["credited_amount"]:
-        intro += f", of which **{plain(fmt.money(remaining, currency))}** can still be credited"
-    if header["paid_amount"]:
-        intro += ". What was paid beyond what then remains becomes credit for the customer"
-    st.markdown(intro + ".")
-    options = ["whole", "lines"] if header["credited_amount"] == 0 else ["lines"]
-    scope = st.radio("What to credit", options, key="credit_scope", horizontal=True,
-                     format_func={"whole": "The whole invoice", "lines": "Chosen lines and quantities"}.get)
-    quantities: dict[int, str] = {}
-    if scope == "lines":
-        head = st.columns([5, 2, 2])
-        head[0].caption("Line")
-        head[1].caption("Invoiced")
-        head[2].caption("Quantity to credit")
-        for line in view.lines:
-            row = st.columns([5, 2, 2], vertical_alignment="center")
-            row[0].markdown(plain(line["description"]))
-            quantity = f"{number_text(line['quantity'])} {line['unit'] or ''}".strip()
-            row[1].markdown(f"{plain(quantity)} × {plain(fmt.price(line['unit_price'], currency))}")
-            quantities[int(line["position"])] = row[2].text_input(
-                "Quantity to credit", key=f"credit_qty_{line['position']}", label_visibility="collapsed",
-                placeholder="0") or ""
-    reason = st.text_input("Reason (printed on the credit note)", key="credit_reason",
-                           placeholder=f"Credit note for invoice {header['number']}")
-
-    chosen: dict[int, Decimal | str] = {position: text for position, text in quantities.items() if text.strip()}
-
-    def credit() -> int:
-        if scope == "lines" and not chosen:
-            raise ValidationError("Enter the quantity to credit on at least one line.")
-        return invoices.create_credit_note(context.db(), context.actor(), view.id, today=context.today(),
-                                           reason=reason or "", quantities=chosen if scope == "lines" else None)
-
-    _credit_preview(view, scope == "whole", chosen)
-    yes, no = st.columns(2)
-    if yes.button("Issue credit note", type="primary", key="confirm_credit", width="stretch"):
-        _finish(credit, "Credit note issued")
-    if no.button("Cancel", key="cancel_credit", width="stretch"):
-        close_dialog()
-        st.rerun()
-
-
-def _credit_preview(view: InvoiceView, whole: bool, chosen: dict[int, Decimal | str]) -> None:
-    """The credit note's total before it is issued, checked as issuing it will be."""
-    currency = view.header["currency"]
-    if whole:
-        st.markdown(f"Credit note total: **{plain(fmt.money(view.header['payable'], currency))}**")
-        return
-    if not chosen:
-        return
-    try:
-        totals = invoices.preview_credit_note(context.db(), context.actor(), view.id, chosen)
-    except BillingError as exc:
-        st.caption(plain(exc.message))
-        return
-    st.markdown(f"Credit note total: **{plain(fmt.money(totals.payable, currency))}** "
-                f"({plain(fmt.money(totals.tax_exclusive, currency))} + VAT "
-                f"{plain(fmt.money(totals.tax_total, currency))})")
-
-
-@access.dialog("Delete draft", on_dismiss=close_dialog)
-def _delete_dialog(view: InvoiceView, on_deleted: Callable[[], None]) -> None:
-    st.markdown(f"Delete this draft for **{plain(view.customer.get('name', ''))}**? This cannot be undone.")
-    yes, no = st.columns(2)
-    if yes.button("Delete draft", type="primary", key="confirm_delete", width="stretch"):
-        _finish(lambda: invoices.delete_draft(context.db(), context.actor(), view.id), "Draft deleted",
-                then=lambda _: on_deleted())
-    if no.button("Cancel", key="cancel_delete", width="stretch"):
-        close_dialog()
-        st.rerun()
-
-
-# --- the view -----------------------------------------------------------------------------------
-
-def pdf_button(view: InvoiceView) -> None:
-    from billing.pdf import render_invoice_pdf  # fonts and fpdf2 load on the first invoice shown, not at start
-
-    name = view.header["number"] or f"draft-{view.id}"
-    db, actor, company, today = context.db(), context.actor(), context.company(), context.today()
-
-    def pdf() -> bytes:
-        # Made on click (~25 ms warm) from the invoice as stored then, read by a call that checks the session
-        # and role live: a tab left open after its user lost access gets no file. The click also reruns the
-        # page, so that tab then shows the sign-in form; the browser asks for the file as the rerun starts.
-        return render_invoice_pdf(invoices.get_invoice(db, actor, view.id, as_of=today), company)
-
-    st.download_button("Download PDF", data=pdf, file_name=f"{name}.pdf",
-                       mime="application/pdf", icon=":material/picture_as_pdf:", on_click="rerun", key="pdf")
-
-
-def title_of(view: InvoiceView) -> str:
+def title_of(view: InvoiceDocument) -> str:
     if view.is_credit_note:
-        return f"Credit note {view.header['number']}"
-    return f"Invoice {view.header['number']}" if view.header["number"] else "Draft invoice"
+        return f"Credit note {view.header.number}"
+    return f"Invoice {view.header.number}" if view.header.number else "Draft invoice"
 
 
-def _toolbar(view: InvoiceView, *, edit: Callable[[int], None], pay: Callable[[InvoiceView], None],
-             on_deleted: Callable[[], None]) -> None:
-    write = context.allowed("invoices.write")
-    status = view.header["status"]
-    with st.container(horizontal=True, gap="small"):
-        if write and status == logic.DRAFT:
-            if st.button("Issue…", type="primary", icon=":material/send:", key="issue"):
-                _open_dialog("issue", view.id)
-            if st.button("Edit", icon=":material/edit:", key="edit"):
-                edit(view.id)
-        can_pay = (not view.is_credit_note and status == logic.ISSUED and view.balance > 0
-                   and context.allowed("payments.write"))
-        if can_pay and st.button("Record payment", type="primary", icon=":material/payments:", key="pay"):
-            pay(view)
-        if write and status == logic.ISSUED and not view.is_credit_note:
-            if view.header["payable"] - view.header["credited_amount"] > 0 and st.button(
-                    "Credit note…", icon=":material/undo:", key="credit"):
-                _open_dialog("credit", view.id)
-            if view.header["paid_amount"] == 0 and view.header["credited_amount"] == 0 and st.button(
-                    "Void…", icon=":material/block:", key="void"):
-                _open_dialog("void", view.id)
-        if write and not view.is_credit_note and st.button("Duplicate", icon=":material/content_copy:",
-                                                           key="duplicate"):
-            new_id = run_action(lambda: invoices.duplicate_invoice(context.db(), context.actor(), view.id),
-                                "Copied into a new draft")
-            if new_id is not None:
-                edit(new_id)
-        pdf_button(view)
-        if write and status == logic.DRAFT and st.button("Delete…", icon=":material/delete:", key="delete",
-                                                         type="tertiary"):
-            _open_dialog("delete", view.id)
-    action, invoice_id = st.session_state.get(_DIALOG) or ("", 0)
-    if not write or invoice_id != view.id:
-        return
-    if action == "issue":
-        _issue_dialog(view)
-    elif action == "void":
-        _void_dialog(view)
-    elif action == "credit":
-        _credit_dialog(view)
-    elif action == "delete":
-        _delete_dialog(view, on_deleted)
-
-
-def _parties(view: InvoiceView) -> None:
-    header, customer, currency = view.header, view.customer, view.header["currency"]
+def _parties(view: InvoiceDocument) -> None:
+    header, customer, currency = view.header, view.customer, view.currency
     bill_to, details, due = st.columns([3, 3, 2], gap="large")
     with bill_to:
         st.caption("Bill to")
-        st.markdown(f"**{plain(customer.get('name', ''))}**  \n" + plain_lines(customer.get("address", "")))
-        extra = [plain(customer.get("email", "")), plain(customer.get("tax_id", "")),
-                 plain(fmt.country(customer.get("country")))]
+        st.markdown(f"**{plain(customer.name)}**  \n" + plain_lines(customer.address))
+        extra = [plain(customer.email), plain(customer.tax_id),
+                 plain(fmt.country(customer.country))]
         extra = [item for item in extra if item]
         if extra:
             st.caption(" · ".join(extra))
     with details:
         st.caption("Details")
-        terms = customer.get("terms_days")
-        rows = [("Issue date", fmt.day(header["issue_date"]) or "set when issued")]
+        terms = customer.terms_days
+        rows = [("Issue date", fmt.day(header.issue_date) or "set when issued")]
         if not view.is_credit_note:  # a credit note is settled, not paid: it has no due date
-            rows.append(("Due date", fmt.day(header["due_date"])
+            rows.append(("Due date", fmt.day(header.due_date)
                          or (f"{terms} days after issue" if terms is not None else "set when issued")))
         rows.append(("Currency", currency))
         st.markdown("  \n".join(f"{label}: **{value}**" for label, value in rows))
     with due:
         if view.is_credit_note:
             st.metric("Credited", fmt.money(view.totals.payable, currency))
-        elif header["status"] == logic.VOID:
+        elif header.status == logic.VOID:
             st.metric("Amount due", fmt.money(ZERO, currency))
-        elif header["status"] == logic.DRAFT:
+        elif header.status == logic.DRAFT:
             st.metric("Draft total", fmt.money(view.totals.payable, currency))
         else:
             st.metric("Balance due", fmt.money(view.balance, currency))
 
 
-def _lines_table(view: InvoiceView) -> None:
-    currency = view.header["currency"]
+def _lines_table(view: InvoiceDocument) -> None:
+    currency = view.currency
     rows = []
     for line in view.lines:
-        discount = []
-        if line["discount_percent"]:
-            discount.append(f"{number_text(line['discount_percent'])}%")
-        if line["discount_amount"]:
-            discount.append(fmt.money(line["discount_amount"], currency))
-        rows.append({"Description": line["description"],
-                     "Qty": f"{number_text(line['quantity'])} {line['unit'] or ''}".strip(),
-                     "Unit price": fmt.price(line["unit_price"], currency), "Discount": " + ".join(discount),
-                     "VAT": vat_label(line["vat_category"], line["vat_rate"]),
-                     "Net": fmt.money(line["net_amount"], currency)})
+        rows.append({"Description": line.description,
+                     "Qty": f"{number_text(line.quantity)} {line.unit}".strip(),
+                     "Unit price": fmt.price(line.unit_price, currency),
+                     "Discount": format_discount(line.discount_percent, line.discount_amount, currency,
+                                                 money=fmt.money),
+                     "VAT": vat_label(line.vat_category, line.vat_rate),
+                     "Net": fmt.money(line.net_amount, currency)})
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="view_lines",
                  column_config={"Description": st.column_config.TextColumn(width="large"),
                                 "Qty": money_column("Qty"), "Unit price": money_column("Unit price"),
                                 "Discount": money_column("Discount"), "Net": money_column("Net")})
-    if view.allowances:
-        items = [{"On the whole invoice": ("Charge: " if item["is_charge"] else "Discount: ") + item["reason"],
-                  "Amount": (f"{number_text(item['percent'])}% of lines" if item["percent"] is not None
-                             else fmt.money(item["amount"], currency)),
-                  "VAT": vat_label(item["vat_category"], item["vat_rate"])} for item in view.allowances]
-        st.dataframe(pd.DataFrame(items), hide_index=True, width="stretch", key="view_allowances",
+    if view.allowance_charges:
+        charges = [{"On the whole invoice": ("Charge: " if item.is_charge else "Discount: ") + item.reason,
+                    "Amount": (f"{number_text(item.percent)}% of lines" if item.percent is not None
+                               else fmt.money(item.amount, currency)),
+                    "VAT": vat_label(item.vat_category, item.vat_rate)} for item in view.allowance_charges]
+        st.dataframe(pd.DataFrame(charges), hide_index=True, width="stretch", key="view_allowance_charges",
                      column_config={"On the whole invoice": st.column_config.TextColumn(width="large"),
                                     "Amount": money_column("Amount")})
 
 
-def _history(view: InvoiceView, open_invoice: Callable[[int], None], open_payment: Callable[[int], None]) -> None:
-    currency = view.header["currency"]
+def _history(view: InvoiceDocument, open_invoice: Callable[[int], None], open_payment: Callable[[int], None]) -> None:
+    currency = view.currency
     if view.allocations:
         st.markdown("**Payments**")
         with st.container(border=True, gap="xsmall"):
             for item in view.allocations:
                 row = st.columns([2, 4, 2, 1.2], vertical_alignment="center")
-                row[0].markdown(fmt.day(item["allocated_on"]))
-                row[1].markdown(plain(" · ".join(filter(None, [fmt.label(item["method"]), item["reference"]]))))
-                row[2].markdown(plain(fmt.money(item["amount"], currency)), text_alignment="right")
-                if row[3].button("Open", key=f"open_payment_{item['id']}", type="tertiary",
+                row[0].markdown(fmt.day(item.allocated_on))
+                row[1].markdown(plain(" · ".join(filter(None, [fmt.label(item.method), item.reference]))))
+                row[2].markdown(plain(fmt.money(item.amount, currency)), text_alignment="right")
+                if row[3].button("Open", key=f"open_payment_{item.id}", type="tertiary",
                                  icon=":material/open_in_new:"):
-                    open_payment(int(item["payment_id"]))
+                    open_payment(item.payment_id)
     if view.credit_notes:
         st.markdown("**Credit notes**")
         with st.container(border=True, gap="xsmall"):
             for note in view.credit_notes:
                 row = st.columns([2, 4, 2, 1.2], vertical_alignment="center")
-                row[0].markdown(fmt.day(note["issue_date"]))
-                row[1].markdown(plain(note["number"]))
-                row[2].markdown(plain(fmt.money(note["payable"], currency)), text_alignment="right")
-                if row[3].button("Open", key=f"open_credit_{note['id']}", type="tertiary",
+                row[0].markdown(fmt.day(note.issue_date))
+                row[1].markdown(plain(note.number))
+                row[2].markdown(plain(fmt.money(note.payable, currency)), text_alignment="right")
+                if row[3].button("Open", key=f"open_credit_{note.id}", type="tertiary",
                                  icon=":material/open_in_new:"):
-                    open_invoice(int(note["id"]))
+                    open_invoice(note.id)
 
 
 def invoice_view(invoice_id: int, *, back: Callable[[], None], open_invoice: Callable[[int], None],
-                 edit: Callable[[int], None], pay: Callable[[InvoiceView], None],
+                 edit: Callable[[int], None], pay: Callable[[InvoiceDocument], None],
                  open_payment: Callable[[int], None]) -> None:
     """Show one invoice or credit note with the actions the signed-in user may take on it."""
     view = invoices.get_invoice(context.db(), context.actor(), invoice_id, as_of=context.today())
-    header, currency = view.header, view.header["currency"]
+    header, currency = view.header, view.currency
     if st.button("All invoices", icon=":material/arrow_back:", type="tertiary", key="back"):
         back()
     with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
         st.subheader(plain(title_of(view)), anchor=False, width="content")
         status_badge(view.status)
-    _toolbar(view, edit=edit, pay=pay, on_deleted=back)
-    if header["status"] == logic.VOID:
-        st.warning(f"Voided on {fmt.day(header['voided_on'])}: {plain(header['void_reason'])}", icon=":material/block:")
-    if view.credited_invoice and st.button(f"Open invoice {plain(view.credited_invoice['number'])}", type="tertiary",
+    toolbar(view, edit=edit, pay=pay, on_deleted=back)
+    if header.status == logic.VOID:
+        st.warning(f"Voided on {fmt.day(header.voided_on)}: {plain(header.void_reason)}", icon=":material/block:")
+    if view.credited_invoice and st.button(f"Open invoice {plain(view.credited_invoice.number)}", type="tertiary",
                                            icon=":material/open_in_new:", key="open_credited"):
-        open_invoice(int(view.credited_invoice["id"]))
+        open_invoice(view.credited_invoice.id)
     with st.container(border=True):
         _parties(view)
     _lines_table(view)
     notes, totals = st.columns([3, 2], gap="large")
     with totals, st.container(border=True):
-        rows = totals_rows(view.totals)
-        if not view.is_credit_note and header["status"] == logic.ISSUED:
-            if header["credited_amount"]:
-                rows.append(("Credited", fmt.money(-header["credited_amount"], currency), False))
-            if header["paid_amount"]:
-                rows.append(("Paid", fmt.money(-header["paid_amount"], currency), False))
-            rows.append(("Balance due", fmt.money(view.balance, currency), True))
-        amount_rows(rows)
+        rows = total_rows(view.totals, kind=header.kind, status=header.status, paid=header.paid_amount,
+                          credited=header.credited_amount, balance=view.balance)
+        amount_rows(totals_rows(rows, currency))
     with notes:
-        if header["notes"]:
+        if header.notes:
             st.caption("Notes")
-            st.markdown(plain_lines(header["notes"]))
+            st.markdown(plain_lines(header.notes))
         _history(view, open_invoice, open_payment)

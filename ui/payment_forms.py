@@ -16,13 +16,12 @@ import streamlit as st
 
 from billing import customers, payments
 from billing.errors import BillingError, ChangedMeanwhileError
-from billing.money import ZERO, parse_money
+from billing.money import ZERO, amount_text, parse_money
 from ui import access, context
 from ui import format as fmt
 from ui.feedback import flash, run_action, show_refusal, show_unexpected
 from ui.format import plain
-from ui.invoice_editor import amount_text, customer_picker
-from ui.invoice_view import amount_rows, money_column
+from ui.widgets import amount_rows, customer_picker, money_column
 
 _DIALOG = "payment_dialog"  # (action, payment id) of the open confirmation dialog
 _SHOWN = "pay_shown"  # (customer id, currency, {invoice id: balance}) the payment form showed last
@@ -90,7 +89,7 @@ def record_payment_form(saved: Callable[[int], None], cancel: Callable[[], None]
         if st.button("Cancel", key="pay_cancel_empty"):
             cancel()
         return
-    customer_id, name, currency = customer
+    customer_id, name, currency = customer.id, customer.name, customer.currency
     shown = st.session_state.get(_SHOWN)  # the open invoices the form showed while the user filled it in
     shown_items: list[dict[str, Any]] | None = shown[2] if shown and shown[:2] == (customer_id, currency) else None
     # The run that takes the form's submission lays the form out over the invoices the user allocated

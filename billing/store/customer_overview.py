@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from billing import logic
 from billing.store.invoices import balance_expr
 from billing.store.schema import audit_events, invoices, payments
 
@@ -22,8 +23,8 @@ def open_balances(conn: Connection, customer_id: int, as_of: date) -> list[dict[
                   sa.func.sum(sa.case((overdue, balance), else_=0)).label("overdue"),
                   sa.func.count().label("open_count"),
                   sa.func.sum(sa.case((overdue, 1), else_=0)).label("overdue_count"))
-        .where(invoices.c.customer_id == customer_id, invoices.c.status == "issued",
-               invoices.c.kind == "invoice", balance > 0)
+        .where(invoices.c.customer_id == customer_id, invoices.c.status == logic.ISSUED,
+               invoices.c.kind == logic.INVOICE, balance > 0)
         .group_by(invoices.c.currency).order_by(invoices.c.currency)
     ).mappings()
     return [dict(r) for r in rows]

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from billing.documents import InvoiceHeader, StoredLine, StoredTax
 from billing.money import ZERO, minor_unit
 from billing.store.report_filters import CREDIT_NOTE, ISSUED, Condition, signed_amount
 from billing.store.schema import allocations, collection_facts, invoice_lines, invoice_taxes, invoices, sales_facts
@@ -128,27 +129,28 @@ def _fact_selects(where: Condition, currencies: Sequence[str],
     return product_rows, tax_rows
 
 
-def record_sales(conn: Connection, document: dict[str, Any], lines: Sequence[dict[str, Any]],
-                 taxes: Sequence[dict[str, Any]]) -> None:
+def record_sales(conn: Connection, document: InvoiceHeader, lines: Sequence[StoredLine],
+                 taxes: Sequence[StoredTax]) -> None:
     """Write an issued document's revenue by product and VAT entry into sales_facts, in the caller's
     transaction: the rows `_fact_selects` gives for it (verify compares them), computed here from the
     lines and VAT breakdown just stored, and written in one statement."""
-    sign = -1 if document["kind"] == CREDIT_NOTE else 1
-    keys = {c: document[c] for c in ("kind", "customer_id", "currency", "issue_date")}
-    exponent = Decimal(1).scaleb(-minor_unit(document["currency"]))
+    sign = -1 if document.kind == CREDIT_NOTE else 1
+    keys = {"kind": document.kind, "customer_id": document.customer_id, "currency": document.currency,
+            "issue_date": document.issue_date}
+    exponent = Decimal(1).scaleb(-minor_unit(document.currency))
     products: dict[tuple[Any, ...], list[Decimal]] = {}
     for line in lines:
-        sums = products.setdefault((line["product_id"], line["vat_category"], line["vat_rate"]), [ZERO, ZERO])
-        sums[0] += line["net_amount"]
-        sums[1] += line["net_amount"] * line["vat_rate"]
-    rows = [{**keys, "invoice_id": document["id"], "dimension": "product", "product_id": product_id,
+        sums = products.setdefault((line.product_id, line.vat_category, line.vat_rate), [ZERO, ZERO])
+        sums[0] += line.net_amount
+        sums[1] += line.net_amount * line.vat_rate
+    rows = [{**keys, "invoice_id": document.id, "dimension": "product", "product_id": product_id,
              "vat_category": category, "vat_rate": rate, "net": sign * net,
              # As _round_vat: the VAT at the line rate, rounded once per row, half away from zero.
              "tax": sign * (weighted * Decimal("0.01")).quantize(exponent, ROUND_HALF_UP)}
             for (product_id, category, rate), (net, weighted) in products.items()]
-    rows += [{**keys, "invoice_id": document["id"], "dimension": "tax", "product_id": None,
-              "vat_category": tax["vat_category"], "vat_rate": tax["vat_rate"], "net": sign * tax["taxable"],
-              "tax": sign * tax["tax"]} for tax in taxes]
+    rows += [{**keys, "invoice_id": document.id, "dimension": "tax", "product_id": None,
+              "vat_category": tax.vat_category, "vat_rate": tax.vat_rate, "net": sign * tax.taxable,
+              "tax": sign * tax.tax} for tax in taxes]
     if rows:
         conn.execute(sales_facts.insert().values(rows))
 

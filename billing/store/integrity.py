@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from billing import logic
 from billing.store import facts
 from billing.store.bulk import query_arrow
 from billing.store.invoices import balance_expr
@@ -51,7 +52,7 @@ def issued_documents(conn: Connection, in_bulk: bool = False, after_id: int = 0,
     line_columns = [invoice_lines.c[c] for c in LINE_COLUMNS]
     for low in range(after_id, last + 1, _BATCH):
         high = min(low + _BATCH, last)
-        in_range = sa.and_(invoices.c.id > low, invoices.c.id <= high, invoices.c.status != "draft")
+        in_range = sa.and_(invoices.c.id > low, invoices.c.id <= high, invoices.c.status != logic.DRAFT)
         headers = _fetch(conn, in_bulk, sa.select(*[invoices.c[c] for c in HEADER_COLUMNS]).where(in_range)
                          .order_by(invoices.c.id))
         if not headers:
@@ -193,7 +194,7 @@ def balance_problems(conn: Connection) -> Iterator[str]:
     credit_notes = invoices.alias("cn")
     credits = (sa.select(credit_notes.c.credited_invoice_id.label("invoice_id"),
                          sa.func.sum(credit_notes.c.payable).label("total"))
-               .where(credit_notes.c.status == "issued", credit_notes.c.credited_invoice_id.is_not(None))
+               .where(credit_notes.c.status == logic.ISSUED, credit_notes.c.credited_invoice_id.is_not(None))
                .group_by(credit_notes.c.credited_invoice_id).subquery())
     for row in conn.execute(
             sa.select(invoices.c.number, invoices.c.credited_amount, credits.c.total)
@@ -212,7 +213,7 @@ def balance_problems(conn: Connection) -> Iterator[str]:
     for row in conn.execute(
             sa.select(allocations.c.id, invoices.c.status, invoices.c.kind)
             .select_from(allocations.outerjoin(invoices, invoices.c.id == allocations.c.invoice_id))
-            .where(sa.or_(invoices.c.id.is_(None), invoices.c.status != "issued", invoices.c.kind != "invoice"))
+            .where(sa.or_(invoices.c.id.is_(None), invoices.c.status != logic.ISSUED, invoices.c.kind != logic.INVOICE))
             .limit(20)):
         yield f"allocation {row.id}: points at a {row.status or 'missing'} {row.kind or 'document'}"
     for row in conn.execute(

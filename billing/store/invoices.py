@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -9,6 +11,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from billing import logic
+from billing.documents import (
+    CreditNoteRef,
+    InvoiceHeader,
+    InvoiceListRow,
+    StoredAllowanceCharge,
+    StoredLine,
+    StoredTax,
+    from_row,
+)
 from billing.store.records import contains
 from billing.store.schema import customers, invoice_allowances, invoice_lines, invoice_taxes, invoices
 
@@ -31,44 +43,43 @@ def update_header(conn: Connection, invoice_id: int, values: dict[str, Any]) -> 
     conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(**values))
 
 
-def get_header(conn: Connection, invoice_id: int) -> dict[str, Any] | None:
+def get_header(conn: Connection, invoice_id: int) -> InvoiceHeader | None:
     row = conn.execute(sa.select(invoices).where(invoices.c.id == invoice_id)).mappings().first()
-    return dict(row) if row is not None else None
+    return from_row(InvoiceHeader, row) if row is not None else None
 
 
-def replace_body(conn: Connection, invoice_id: int, lines: list[dict[str, Any]],
-                 allowances: list[dict[str, Any]], taxes: list[dict[str, Any]]) -> None:
+def replace_body(conn: Connection, invoice_id: int, lines: Sequence[StoredLine],
+                 allowance_charges: Sequence[StoredAllowanceCharge], taxes: Sequence[StoredTax]) -> None:
     """Replace a draft's lines, allowances/charges and VAT breakdown."""
     for table in (invoice_lines, invoice_allowances, invoice_taxes):
         conn.execute(table.delete().where(table.c.invoice_id == invoice_id))
-    if lines:
-        conn.execute(invoice_lines.insert(), [{**line, "invoice_id": invoice_id} for line in lines])
-    if allowances:
-        conn.execute(invoice_allowances.insert(), [{**item, "invoice_id": invoice_id} for item in allowances])
-    if taxes:
-        conn.execute(invoice_taxes.insert(), [{**tax, "invoice_id": invoice_id} for tax in taxes])
+    for table, records in ((invoice_lines, lines), (invoice_allowances, allowance_charges), (invoice_taxes, taxes)):
+        if records:
+            conn.execute(table.insert(), [{**asdict(record), "invoice_id": invoice_id} for record in records])
 
 
-def get_body(conn: Connection, invoice_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
-                                                         list[dict[str, Any]]]:
-    """Lines, allowances/charges and the stored VAT breakdown of a document."""
-    lines, allowances = get_lines(conn, invoice_id)
-    taxes = sorted(get_taxes(conn, invoice_id), key=lambda t: (t["vat_category"], t["vat_rate"]))
-    return lines, allowances, taxes
+def get_body(conn: Connection, invoice_id: int) -> tuple[list[StoredLine], list[StoredAllowanceCharge],
+                                                         list[StoredTax]]:
+    """Lines, allowances/charges and the stored VAT breakdown (by category and rate) of a document."""
+    lines, allowance_charges = get_lines(conn, invoice_id)
+    taxes = sorted(get_taxes(conn, invoice_id), key=lambda t: (t.vat_category, t.vat_rate))
+    return lines, allowance_charges, taxes
 
 
-def get_lines(conn: Connection, invoice_id: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def get_lines(conn: Connection, invoice_id: int) -> tuple[list[StoredLine], list[StoredAllowanceCharge]]:
     """Lines and allowances/charges only (what the totals are computed from)."""
     lines = conn.execute(sa.select(invoice_lines).where(invoice_lines.c.invoice_id == invoice_id)
                          .order_by(invoice_lines.c.position)).mappings().all()
-    allowances = conn.execute(sa.select(invoice_allowances).where(invoice_allowances.c.invoice_id == invoice_id)
-                              .order_by(invoice_allowances.c.position)).mappings().all()
-    return [dict(r) for r in lines], [dict(r) for r in allowances]
+    allowance_charges = conn.execute(sa.select(invoice_allowances)
+                                     .where(invoice_allowances.c.invoice_id == invoice_id)
+                                     .order_by(invoice_allowances.c.position)).mappings().all()
+    return [from_row(StoredLine, r) for r in lines], [from_row(StoredAllowanceCharge, r) for r in allowance_charges]
 
 
-def get_taxes(conn: Connection, invoice_id: int) -> list[dict[str, Any]]:
+def get_taxes(conn: Connection, invoice_id: int) -> list[StoredTax]:
+    """The stored VAT breakdown of a document."""
     rows = conn.execute(sa.select(invoice_taxes).where(invoice_taxes.c.invoice_id == invoice_id)).mappings()
-    return [dict(r) for r in rows]
+    return [from_row(StoredTax, r) for r in rows]
 
 
 def delete_invoice(conn: Connection, invoice_id: int) -> None:
@@ -100,8 +111,8 @@ def rebuild_open_flags(conn: Connection) -> None:
 def credited_quantities(conn: Connection, invoice_id: int) -> dict[int, Decimal]:
     """Per line position of an invoice, the quantity its issued credit notes credited."""
     notes = list(conn.execute(sa.select(invoices.c.id).where(
-        invoices.c.credited_invoice_id == invoice_id, invoices.c.kind == "credit_note",
-        invoices.c.status == "issued")).scalars())
+        invoices.c.credited_invoice_id == invoice_id, invoices.c.kind == logic.CREDIT_NOTE,
+        invoices.c.status == logic.ISSUED)).scalars())
     if not notes:
         return {}
     # By the ids of its few credit notes: a join would scan every invoice line.
@@ -112,11 +123,12 @@ def credited_quantities(conn: Connection, invoice_id: int) -> dict[int, Decimal]
     return {int(position): Decimal(total) for position, total in rows}
 
 
-def credit_notes_of(conn: Connection, invoice_id: int) -> list[dict[str, Any]]:
+def credit_notes_of(conn: Connection, invoice_id: int) -> list[CreditNoteRef]:
+    """The credit notes (issued or void) of an invoice, oldest first."""
     rows = conn.execute(sa.select(invoices.c.id, invoices.c.number, invoices.c.issue_date, invoices.c.payable,
                                   invoices.c.status)
                         .where(invoices.c.credited_invoice_id == invoice_id).order_by(invoices.c.id)).mappings()
-    return [dict(r) for r in rows]
+    return [from_row(CreditNoteRef, r) for r in rows]
 
 
 def balance_expr(table: Any = invoices) -> sa.ColumnElement[Any]:
@@ -134,12 +146,12 @@ def _display_status_is(status: str, as_of: date) -> list[sa.ColumnElement[bool]]
     untouched = (invoices.c.paid_amount == 0) & (invoices.c.credited_amount == 0)
     by_credit_only = (invoices.c.paid_amount == 0) & (invoices.c.credited_amount > 0)
     conditions: dict[str, list[sa.ColumnElement[bool]]] = {
-        "open": [is_open],
-        "unpaid": [is_open, untouched, not_overdue],
-        "partially_paid": [is_open, sa.not_(untouched), not_overdue],
-        "overdue": [is_open, overdue],
-        "paid": [sa.not_(is_open), sa.not_(by_credit_only)],
-        "credited": [sa.not_(is_open), by_credit_only],
+        logic.OPEN: [is_open],
+        logic.UNPAID: [is_open, untouched, not_overdue],
+        logic.PARTIALLY_PAID: [is_open, sa.not_(untouched), not_overdue],
+        logic.OVERDUE: [is_open, overdue],
+        logic.PAID: [sa.not_(is_open), sa.not_(by_credit_only)],
+        logic.CREDITED: [sa.not_(is_open), by_credit_only],
     }
     if status not in conditions:
         raise ValueError(f"unknown status filter {status!r}")
@@ -149,7 +161,7 @@ def _display_status_is(status: str, as_of: date) -> list[sa.ColumnElement[bool]]
 def list_page(conn: Connection, *, status: str | None = None, customer_id: int | None = None,
               date_from: date | None = None, date_to: date | None = None, currency: str | None = None,
               kind: str | None = None, search: str = "", as_of: date, limit: int = 50,
-              offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+              offset: int = 0) -> tuple[list[InvoiceListRow], int]:
     """A page of documents with customer name and balance, newest first, and the matching count.
 
     `status` is a display status (`billing.logic.display_status`: draft, void, unpaid, partially_paid,
@@ -157,10 +169,10 @@ def list_page(conn: Connection, *, status: str | None = None, customer_id: int |
     """
     balance = balance_expr().label("balance")
     conditions: list[sa.ColumnElement[bool]] = []
-    if status in ("draft", "issued", "void"):
+    if status in (logic.DRAFT, logic.ISSUED, logic.VOID):
         conditions.append(invoices.c.status == status)
     elif status is not None:
-        conditions += [invoices.c.status == "issued", invoices.c.kind == "invoice",
+        conditions += [invoices.c.status == logic.ISSUED, invoices.c.kind == logic.INVOICE,
                        *_display_status_is(status, as_of)]
     if customer_id is not None:
         conditions.append(invoices.c.customer_id == customer_id)
@@ -183,11 +195,11 @@ def list_page(conn: Connection, *, status: str | None = None, customer_id: int |
                   invoices.c.paid_amount, invoices.c.credited_amount, balance)
         .select_from(invoices.join(customers, customers.c.id == invoices.c.customer_id))
         .where(where)
-        .order_by(sa.case((invoices.c.status == "draft", 0), else_=1), invoices.c.issue_date.desc(),
+        .order_by(sa.case((invoices.c.status == logic.DRAFT, 0), else_=1), invoices.c.issue_date.desc(),
                   invoices.c.id.desc())
         .limit(limit).offset(offset)
     )
-    return [dict(r) for r in conn.execute(query).mappings()], int(total)
+    return [from_row(InvoiceListRow, r) for r in conn.execute(query).mappings()], int(total)
 
 
 def open_invoices(conn: Connection, customer_id: int, currency: str) -> list[dict[str, Any]]:
@@ -196,7 +208,7 @@ def open_invoices(conn: Connection, customer_id: int, currency: str) -> list[dic
         sa.select(invoices.c.id, invoices.c.number, invoices.c.issue_date, invoices.c.due_date,
                   invoices.c.payable, balance_expr().label("balance"))
         .where(invoices.c.customer_id == customer_id, invoices.c.currency == currency,
-               invoices.c.status == "issued", invoices.c.kind == "invoice", balance_expr() > 0)
+               invoices.c.status == logic.ISSUED, invoices.c.kind == logic.INVOICE, balance_expr() > 0)
         .order_by(invoices.c.due_date, invoices.c.id)
     ).mappings()
     return [dict(r) for r in rows]

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from billing.documents import InvoiceAllocation, from_row
 from billing.store.db import utcnow
 from billing.store.schema import allocations, customers, invoices, payments
 
@@ -79,13 +80,14 @@ def payments_with_remainder(conn: Connection, customer_id: int, currency: str) -
     return [dict(r) for r in rows]
 
 
-def allocations_of_invoice(conn: Connection, invoice_id: int) -> list[dict[str, Any]]:
+def allocations_of_invoice(conn: Connection, invoice_id: int) -> list[InvoiceAllocation]:
+    """The allocations to an invoice (released ones as negative rows) with their payments' details, oldest first."""
     rows = conn.execute(
         sa.select(allocations.c.id, allocations.c.payment_id, allocations.c.amount, allocations.c.allocated_on,
                   payments.c.method, payments.c.reference, payments.c.received_on)
         .select_from(allocations.join(payments, payments.c.id == allocations.c.payment_id))
         .where(allocations.c.invoice_id == invoice_id).order_by(allocations.c.id)).mappings()
-    return [dict(r) for r in rows]
+    return [from_row(InvoiceAllocation, r) for r in rows]
 
 
 def allocations_of_payment(conn: Connection, payment_id: int) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@
   file (an empty one when None); every server it started is stopped after the test, and the logs of the
   servers a test used are attached to its report when it fails.
 - `prepared_template` / `fresh_database`: a database with a company and one user per role (username =
-  role, password `support.PASSWORD`) plus `clerk` (accountant, for lockout tests), and a private copy.
+  role, password `portal.PASSWORD`) plus `clerk` (accountant, for lockout tests), and a private copy.
 - `shared_server`: one server for the whole session on a copy of that database (do not lock or disable
   its users); `page_as(role, server=None)`: a page in its own context, signed in through the form.
 - pytest-playwright's `new_context` / `browser`, with Debian's Chromium (never `playwright install`).

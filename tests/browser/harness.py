@@ -16,8 +16,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Locator, Page, expect
-from support import PASSWORD, seeded_database
+from portal import PASSWORD, seeded_database
 
 from billing import auth_keys, signing, users
 from billing.permissions import Actor
@@ -96,17 +97,13 @@ def start_server(database: Path, **env: str) -> Server:
 
 
 def prepared_database(folder: Path, demo: bool = False) -> Path:
-    """tests/support.seeded_database in `folder`, closed again so a server process can lock the file."""
-    saved = dict(os.environ)
-    try:
+    """tests/portal.seeded_database in `folder`, closed again so a server process can lock the file."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BILLING_BCRYPT_ROUNDS", "4")  # as the servers have it
         db = seeded_database(folder, demo=demo)
         # a user of its own for lockout tests, so that locking it spoils no other test
         users.create_user(db, Actor("admin", "admin"), "clerk", PASSWORD, "accountant", name="Clerk Kent")
-        url = db.url
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    forget_database(url)
+    forget_database(db.url)
     return folder / "app.duckdb"
 
 

@@ -251,8 +251,8 @@ def test_an_accountant_bills_collects_and_credits_a_new_customer(
         report = verify_database(db, SYSTEM)
     finally:
         db.dispose()
-    assert view.header["number"] == number and view.status == "partially_paid"
-    assert (view.header["payable"], view.header["paid_amount"], view.header["credited_amount"], view.balance) == (
+    assert view.header.number == number and view.status == "partially_paid"
+    assert (view.header.payable, view.header.paid_amount, view.header.credited_amount, view.balance) == (
         Decimal("332.75"),
         Decimal("150.00"),
         Decimal("135.00"),

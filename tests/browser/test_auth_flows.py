@@ -9,7 +9,7 @@ from pathlib import Path
 import jwt
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
-from support import PASSWORD
+from portal import PASSWORD
 
 from billing import auth_keys
 from browser.harness import Server, mint_session, pick, screenshot, sign_in, wait_for_cookie

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-import os
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from portal import ROOT, download_payload, ok
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
-from support import (
-    ROOT,
-    download_payload,
-    ok,
-    recorded_downloads,  # noqa: F401 - the `downloads` fixture
-    seeded_database,
-)
 
 from billing import reports
 from billing.permissions import ROLES, SYSTEM
@@ -37,15 +31,7 @@ TITLES = {"dashboard": "Dashboard", "revenue": "Revenue", "aging": "AR aging", "
           "statements": "Customer statement", "tax": "Tax report"}
 
 
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    """Demo data S (four currencies), shared: the report pages only read."""
-    return seeded_database(tmp_path_factory.mktemp("reports"))
-
-
-@pytest.fixture(autouse=True)
-def _this_database(demo_db: Database) -> None:
-    os.environ["BILLING_DATABASE_URL"] = demo_db.url
+pytestmark = pytest.mark.usefixtures("demo_db")  # demo data S (four currencies), shared: the report pages only read
 
 
 def open_page(role: str, page: str, **params: str) -> AppTest:
@@ -346,8 +332,9 @@ def test_selecting_a_customer_lists_what_they_owe(demo_db: Database) -> None:
     assert at.caption.values.count(f"1–{min(total, 50)} of {total:,}") >= 1
 
 
-def test_every_page_renders_before_anything_is_billed(tmp_path_factory: pytest.TempPathFactory) -> None:
-    seeded_database(tmp_path_factory.mktemp("empty"), demo=False)  # now the database of the app under test
+def test_every_page_renders_before_anything_is_billed(database_copy: Callable[[Path], Database],
+                                                       portal_template: Path) -> None:
+    database_copy(portal_template)  # the company and its users, nothing billed: the app under test opens it
     for page in PAGES:
         at = open_page("admin", page, **({"customer": "1"} if page == "statements" else {}))
         assert TITLES[page] in at.title.values

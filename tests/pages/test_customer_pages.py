@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from portal import AS_OF, app_as
 from streamlit.testing.v1 import AppTest
 
 from billing import customer_overview
@@ -15,7 +17,6 @@ from billing.invoices import list_invoices
 from billing.permissions import SYSTEM
 from billing.store.db import Database
 from billing.store.schema import audit_events, customers
-from tests.support import AS_OF, app_as, page_db, page_template, scan_components_once  # noqa: F401 - fixtures
 from ui import format as fmt
 from ui.tables import Column, display_frame, export_frame, pdf_totals
 
@@ -179,7 +180,8 @@ def test_csv_import_of_a_good_file_adds_every_row(db: Database) -> None:
 
 def test_exports_keep_exact_amounts_and_total_one_currency_only(db: Database) -> None:
     customer_id, balance = customer_with_open_balance(db)
-    rows, _ = list_invoices(db, SYSTEM, AS_OF, customer_id=customer_id, status="open", limit=1000)
+    listed, _ = list_invoices(db, SYSTEM, AS_OF, customer_id=customer_id, status="open", limit=1000)
+    rows = [asdict(row) for row in listed]  # as the customer page hands them to its table
     columns = [Column("number", "Invoice"), Column("display_status", "Status", "status"),
                Column("balance", "Balance", "money")]
     frame = export_frame(rows, columns)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -12,16 +11,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from portal import ROOT, copy_portal, download_payload, ok, open_page
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
-from support import (
-    ROOT,
-    download_payload,
-    ok,
-    open_page,
-    recorded_downloads,  # noqa: F401 - the `downloads` fixture
-    seeded_database,
-)
 
 from billing import auth_keys, catalog, customers, invoices, logic, users
 from billing.money import format_money
@@ -42,35 +34,25 @@ class Portal:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Portal]:
+def template(tmp_path_factory: pytest.TempPathFactory, portal_template: Path) -> tuple[Path, Portal]:
     """Users, two tax rates, a product and a customer, built once and copied by every test (~0.05 s)."""
     folder = tmp_path_factory.mktemp("template")
-    db = seeded_database(folder, demo=False)
+    db = get_database(copy_portal(portal_template, folder))
     s19 = catalog.create_tax_rate(db, SYSTEM, {"name": "VAT 19%", "category": "S", "percent": "19"})
     s7 = catalog.create_tax_rate(db, SYSTEM, {"name": "VAT 7%", "category": "S", "percent": "7"})
     product = catalog.create_product(db, SYSTEM, {"name": "Consulting hour", "sku": "C-1", "unit": "h",
                                                   "unit_price": "120.00", "currency": "EUR", "tax_rate_id": s19})
     acme = customers.create_customer(db, SYSTEM, {"name": "Acme GmbH", "currency": "EUR", "terms_days": 14,
                                                   "address": "Hauptstr. 1\n10115 Berlin"})
-    forget_database(os.environ["BILLING_DATABASE_URL"])
+    forget_database(db.url)
     return folder, Portal(db, s19, s7, product, acme)
 
 
 @pytest.fixture
-def portal(tmp_path: Path, template: tuple[Path, Portal]) -> Portal:
-    """A copy of the template database, which the app under test opens (BILLING_DATABASE_URL)."""
+def portal(database_copy: Callable[[Path], Database], template: tuple[Path, Portal]) -> Portal:
+    """A copy of the template database, which the app under test opens."""
     folder, ids = template
-    for source in folder.glob("app.duckdb*"):
-        shutil.copyfile(source, tmp_path / source.name)
-    url = f"duckdb:///{tmp_path}/app.duckdb"
-    os.environ["BILLING_DATABASE_URL"] = url
-    return replace(ids, db=get_database(url))
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Database:
-    """The demo data set (scale S), shared by the read-only tests of this module."""
-    return seeded_database(tmp_path_factory.mktemp("demo"))
+    return replace(ids, db=database_copy(folder))
 
 
 def issued_invoice(portal: Portal, *prices: str) -> int:
@@ -101,7 +83,6 @@ def labels(at: AppTest) -> set[str]:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_role_sees_the_list_and_an_invoice(demo_db: Database, role: str) -> None:
-    os.environ["BILLING_DATABASE_URL"] = demo_db.url
     at = ok(open_page(role, PAGE))
     assert "Invoices" in at.title.values
     at.segmented_control(key="inv_status").set_value("overdue").run()
@@ -166,7 +147,7 @@ def test_accountant_creates_a_draft_with_live_totals_saves_and_issues(portal: Po
     at.button(key="issue").click().run()
     assert "Issue invoice" in labels(at)
     at.button(key="confirm_issue").click().run()
-    number = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today()).header["number"]
+    number = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today()).header.number
     assert number and ok(at).subheader.values == [f"Invoice {number}"]
     assert [t.value for t in at.toast] == ["Invoice issued"]
 
@@ -182,6 +163,24 @@ def test_an_input_error_shows_the_domain_message_next_to_the_totals(portal: Port
                                            "Use a dot for decimals, e.g. 1234.50."]
     at.text_input(key="ie_l0_price").input("12.50").run()
     assert not at.error and "€14.88" in shown(at)  # 12.50 + 19 % VAT
+
+
+def test_a_discount_the_editor_cannot_read_is_named_by_its_line_and_nothing_is_saved(portal: Portal) -> None:
+    at = open_page("accountant", PAGE, edit="new")
+    at.selectbox(key="ie_customer").select(portal.acme)
+    at.text_input(key="ie_l0_desc").input("Work")
+    at.text_input(key="ie_l0_price").input("100")
+    at.text_input(key="ie_l0_disc").input("10% + 5%")
+    at.run()
+    message = ("Line 1, discount: A discount is a percentage, an amount or both, such as 10%, 5.00 or 10% + 5.00: "
+               "'10% + 5%' is not.")
+    assert not at.exception and [e.value for e in at.error] == [message]
+    drafts = invoices.list_invoices(portal.db, SYSTEM, as_of=date.today())[1]
+    at.button(key="ie_save").click().run()
+    assert not at.exception and [e.value for e in at.error] == [message, message]  # the totals, and the refusal
+    assert invoices.list_invoices(portal.db, SYSTEM, as_of=date.today())[1] == drafts
+    at.text_input(key="ie_l0_disc").input("10% + 5.00").run()
+    assert not at.error and "€101.15" in shown(at)  # 100 - 10 - 5 = 85, + 19 % VAT
 
 
 def test_the_customers_page_can_start_a_draft_for_a_customer(portal: Portal) -> None:
@@ -239,7 +238,7 @@ def test_a_credit_note_for_chosen_lines_reduces_the_balance(portal: Portal) -> N
     view = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today())
     assert view.balance == Decimal("238.00") and view.status == "partially_paid"
     assert ok(at).metric[0].value == "€238.00"
-    assert view.credit_notes[0]["number"] in shown(at)
+    assert view.credit_notes[0].number in shown(at)
 
 
 def test_lines_are_credited_at_the_vat_rate_the_invoice_charged(portal: Portal) -> None:
@@ -263,8 +262,8 @@ def test_the_whole_invoice_can_be_credited(portal: Portal) -> None:
     view = invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today())
     assert view.status == "credited"
     note = view.credit_notes[0]
-    at.button(key=f"open_credit_{note['id']}").click().run()
-    assert ok(at).subheader.values == [f"Credit note {note['number']}"] and at.metric[0].value == "€238.00"
+    at.button(key=f"open_credit_{note.id}").click().run()
+    assert ok(at).subheader.values == [f"Credit note {note.number}"] and at.metric[0].value == "€238.00"
     assert {"Credit note…", "Void…", "Duplicate", "Record payment"}.isdisjoint(labels(at))
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import os
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,11 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 from PIL import Image
+from portal import PASSWORD, ROOT, app_as, download_payload
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.media_file_storage import MediaFileStorageError
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Json
-from support import PASSWORD, ROOT, app_as, download_payload, seeded_database
-from support import recorded_downloads as recorded_downloads  # the `downloads` fixture
 
 from billing import auth_keys, settings, users
 from billing.errors import PermissionDeniedError
@@ -44,8 +42,9 @@ ROOT_ACTOR = Actor("admin", ADMIN)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    return seeded_database(tmp_path, demo=False)
+def db(database_copy: Callable[[Path], Database], portal_template: Path) -> Database:
+    """Here `db` is a copy of the company and its users only (no demo data): the admin pages count them."""
+    return database_copy(portal_template)
 
 
 def find(elements: Iterable[Any], label: str) -> Any:
@@ -156,12 +155,12 @@ def fill_setup(at: AppTest, **override: str) -> AppTest:
 
 
 @pytest.fixture
-def empty(tmp_path: Path) -> Database:
+def empty(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
+    """A new installation: an empty database, which the app under test opens."""
     url = f"duckdb:///{tmp_path}/empty.duckdb"
-    os.environ["BILLING_DATABASE_URL"] = url
-    os.environ["BILLING_BCRYPT_ROUNDS"] = "4"
+    monkeypatch.setenv("BILLING_DATABASE_URL", url)
+    yield get_database(url)
     forget_database(url)
-    return get_database(url)
 
 
 def test_first_run_setup_creates_the_owner_and_the_company(empty: Database) -> None:

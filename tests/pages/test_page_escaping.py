@@ -12,8 +12,6 @@ payloads it must show, so the walk proves it reached them.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +20,10 @@ from typing import Any
 import pytest
 from google.protobuf.message import Message
 from injection import USERNAME, Payloads, company_today, markup_in, seed_payloads, shown_tags
+from portal import ROOT, copy_portal
 from streamlit.testing.v1 import AppTest
-from support import ROOT, scan_components_once, seeded_database  # noqa: F401 - a fixture
 
-from billing.store.db import forget_database, get_database
+from billing.store.db import Database, forget_database, get_database
 from ui.pages import PAGES
 
 # Elements whose strings are never Markdown (data grids, JSON, code); plotly and HTML are checked apart.
@@ -38,23 +36,19 @@ TODAY = company_today()
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Payloads]:
+def template(tmp_path_factory: pytest.TempPathFactory, portal_template: Path) -> tuple[Path, Payloads]:
     folder = tmp_path_factory.mktemp("payloads")
-    db = seeded_database(folder, demo=False)
+    db = get_database(copy_portal(portal_template, folder))
     ids = seed_payloads(db, TODAY)
     forget_database(db.url)
-    return folder / "app.duckdb", ids
+    return folder, ids
 
 
 @pytest.fixture
-def ids(template: tuple[Path, Payloads], tmp_path: Path) -> Iterator[Payloads]:
+def ids(template: tuple[Path, Payloads], database_copy: Callable[[Path], Database]) -> Payloads:
     """A private copy of the payload database (the actions write), and the ids of its payload records."""
-    shutil.copyfile(template[0], tmp_path / "app.duckdb")
-    url = f"duckdb:///{tmp_path}/app.duckdb"
-    os.environ["BILLING_DATABASE_URL"] = url
-    get_database(url)
-    yield template[1]
-    forget_database(url)
+    database_copy(template[0])
+    return template[1]
 
 
 # --- reading what a run shows ------------------------------------------------------------------------

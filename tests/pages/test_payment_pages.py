@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -12,8 +11,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from portal import copy_portal, ok, open_page
 from streamlit.testing.v1 import AppTest
-from support import ok, open_page, seeded_database
 
 from billing import catalog, customers, invoices, payments
 from billing.permissions import ROLES, SYSTEM
@@ -32,10 +31,10 @@ class Portal:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Portal]:
+def template(tmp_path_factory: pytest.TempPathFactory, portal_template: Path) -> tuple[Path, Portal]:
     """A customer with two open invoices, built once and copied by every test."""
     folder = tmp_path_factory.mktemp("template")
-    db = seeded_database(folder, demo=False)
+    db = get_database(copy_portal(portal_template, folder))
     s19 = catalog.create_tax_rate(db, SYSTEM, {"name": "VAT 19%", "category": "S", "percent": "19"})
     acme = customers.create_customer(db, SYSTEM, {"name": "Acme GmbH", "currency": "EUR", "terms_days": 14})
     ids = []
@@ -44,18 +43,15 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Portal]:
             {"description": "Work", "quantity": "1", "unit_price": price, "tax_rate_id": s19}]})
         invoices.issue_invoice(db, SYSTEM, invoice_id, today=date.today())
         ids.append(invoice_id)
-    forget_database(os.environ["BILLING_DATABASE_URL"])
+    forget_database(db.url)
     return folder, Portal(db, acme, *ids)
 
 
 @pytest.fixture
-def portal(tmp_path: Path, template: tuple[Path, Portal]) -> Portal:
+def portal(database_copy: Callable[[Path], Database], template: tuple[Path, Portal]) -> Portal:
+    """A copy of the template database, which the app under test opens."""
     folder, ids = template
-    for source in folder.glob("app.duckdb*"):
-        shutil.copyfile(source, tmp_path / source.name)
-    url = f"duckdb:///{tmp_path}/app.duckdb"
-    os.environ["BILLING_DATABASE_URL"] = url
-    return replace(ids, db=get_database(url))
+    return replace(ids, db=database_copy(folder))
 
 
 def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
@@ -185,7 +181,7 @@ def test_refund_of_credit_and_reversal_with_a_reason(portal: Portal) -> None:
 def test_with_more_customers_than_a_list_holds_a_search_finds_and_picks_the_one(
         portal: Portal, monkeypatch: pytest.MonkeyPatch) -> None:
     customers.create_customer(portal.db, SYSTEM, {"name": "Zeta Ltd", "currency": "GBP"})
-    monkeypatch.setattr("ui.invoice_editor.PICKER_SIZE", 1)
+    monkeypatch.setattr("ui.widgets.PICKER_SIZE", 1)
     at = ok(open_page("accountant", PAGE))
     next(b for b in at.button if b.label == "Record payment").click().run()
     assert at.selectbox(key="pay_customer").placeholder == "The first 1: search to find others"

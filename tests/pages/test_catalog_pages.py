@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from portal import app_as
 from streamlit.testing.v1 import AppTest
 
 from billing import catalog
 from billing.permissions import SYSTEM
 from billing.store.db import Database
 from billing.store.schema import audit_events, products, tax_rates
-from tests.support import app_as, page_db, page_template, scan_components_once  # noqa: F401 - fixtures
 
 PRODUCTS, TAX_RATES = "app_pages/products.py", "app_pages/tax_rates.py"
 
