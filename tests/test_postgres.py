@@ -20,6 +20,7 @@ from pathlib import Path
 import psycopg
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 
 from billing import audit, catalog, credit_notes, customers, invoices, payments, settings
 from billing.cli import main
@@ -167,11 +168,19 @@ def test_the_demo_on_postgresql_verifies_and_loads_only_into_an_empty_database(d
     assert code == 2 and "empty database" in err
 
 
-def test_backups_restore_across_engines_with_the_same_rows_and_checksums(demo_pg: tuple[Path, str],
-                                                                       pg_url: str) -> None:
+def test_backups_restore_across_engines_with_the_same_rows_and_checksums(demo_pg: tuple[Path, str], pg_url: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """PostgreSQL -> a new DuckDB file -> a new PostgreSQL database. Each restore also checks every table it
     loaded against the checksums the other engine wrote into the manifest."""
     folder, url = demo_pg
+    logo = io.BytesIO()
+    Image.new("RGB", (4, 4), "teal").save(logo, "PNG")  # bytea on PostgreSQL, BLOB on DuckDB
+    monkeypatch.chdir(folder)  # the installation's keys, as the commands use them
+    db = Database(url)
+    try:
+        settings.save_company(db, SYSTEM, {"legal_name": "Acme GmbH", "base_currency": "EUR"}, logo=logo.getvalue())
+    finally:
+        db.dispose()
     from_postgres, from_duckdb, again = folder / "pg.zip", folder / "duckdb.zip", folder / "again.zip"
     assert cli(folder, url, "backup", str(from_postgres))[0] == 0
 
@@ -180,7 +189,8 @@ def test_backups_restore_across_engines_with_the_same_rows_and_checksums(demo_pg
     code, out, err = cli(folder, duckdb_url, "restore", str(from_postgres))
     assert code == 0, err
     assert "invoices 10,146" in out
-    assert cli(folder, duckdb_url, "verify")[0] == 0
+    code, out, _err = cli(folder, duckdb_url, "verify")
+    assert code == 0, out
     assert cli(folder, duckdb_url, "backup", str(from_duckdb))[0] == 0
 
     empty = new_database(pg_url, "cli_restored")
@@ -193,6 +203,11 @@ def test_backups_restore_across_engines_with_the_same_rows_and_checksums(demo_pg
 
     assert books(from_postgres) == books(from_duckdb) == books(again)
     assert books(again)["invoice_lines"][0] == 50_939
+    restored = Database(empty)
+    try:
+        assert (settings.get_company(restored) or {})["logo"] == logo.getvalue()
+    finally:
+        restored.dispose()
 
 
 def test_a_csv_import_on_postgresql_adds_every_row_or_none(pg_url: str, tmp_path: Path) -> None:
