@@ -1,4 +1,4 @@
-"""Command line: `python -m billing init|create-user|demo|backup|restore|import|verify|adopt-database`."""
+"""Command line: `python -m billing init|create-user|demo|backup|restore|import|verify|adopt-database|einvoice`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from billing.config import current_settings
+from billing.einvoice import cli as einvoice_cli
 from billing.errors import BillingError
 from billing.permissions import ROLES, SYSTEM
 from billing.store.db import Database, database_url, storage_error
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("adopt-database", help="bind this installation to the database file it is configured with "
                    "(after it was replaced, or to restore a backup into a new one)") \
         .set_defaults(func=cmd_adopt_database)
+    einvoice_cli.add_parser(sub)
     return parser
 
 

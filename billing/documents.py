@@ -32,7 +32,32 @@ def from_row(cls: type[R], row: Mapping[Any, Any]) -> R:
 
 
 @dataclass(frozen=True, slots=True)
-class InvoiceHeader:
+class SealedHeader:
+    """The header columns of an issued or voided document that its seal covers and `verify` recomputes
+    (`store.integrity.HEADER_COLUMNS`), described on `InvoiceHeader`."""
+
+    id: int
+    kind: str
+    number: str | None
+    status: str
+    customer_id: int
+    currency: str
+    issue_date: date | None
+    due_date: date | None
+    credited_invoice_id: int | None
+    line_total: Decimal
+    allowance_total: Decimal
+    charge_total: Decimal
+    tax_exclusive: Decimal
+    tax_total: Decimal
+    tax_inclusive: Decimal
+    prepaid: Decimal
+    rounding: Decimal
+    payable: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceHeader(SealedHeader):
     """The stored header of an invoice or credit note (one row of the `invoices` table).
 
     Attributes:
@@ -47,27 +72,9 @@ class InvoiceHeader:
         what moved its balance. is_open: whether a balance remains (None before migration 3 ran).
     """
 
-    id: int
-    kind: str
     series: str
-    number: str | None
-    status: str
-    customer_id: int
-    currency: str
-    issue_date: date | None
-    due_date: date | None
-    credited_invoice_id: int | None
     notes: str
     void_reason: str
-    line_total: Decimal
-    allowance_total: Decimal
-    charge_total: Decimal
-    tax_exclusive: Decimal
-    tax_total: Decimal
-    tax_inclusive: Decimal
-    prepaid: Decimal
-    rounding: Decimal
-    payable: Decimal
     paid_amount: Decimal
     credited_amount: Decimal
     created_at: datetime
@@ -77,7 +84,6 @@ class InvoiceHeader:
     first_activity_on: date | None = None
     last_activity_on: date | None = None
     is_open: bool | None = None
-
 
     @property
     def is_credit_note(self) -> bool:
@@ -112,7 +118,6 @@ class StoredLine:
     vat_rate: Decimal
     net_amount: Decimal
     credits_line: int | None = None
-
 
     def to_logic(self) -> logic.Line:
         """The line as `logic.compute_totals` takes it (its net computed again, not taken as stored)."""

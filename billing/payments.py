@@ -6,7 +6,7 @@ allocation is a negative allocation row, removing a payment is a reversal entry.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -31,13 +31,16 @@ Allocation = tuple[int, Decimal | str]
 
 def record_payment(db: Database, actor: Actor, data: PaymentIn | dict[str, Any],
                    allocate: Sequence[Allocation] | Literal["auto"] | None = None, *,
-                   seen: Mapping[int, Decimal] | None = None) -> int:
+                   seen: Mapping[int, Decimal] | None = None,
+                   within: Callable[[Connection, int], None] | None = None) -> int:
     """Record money received; optionally allocate it (a list of (invoice id, amount), or "auto").
 
     What is not allocated stays as customer credit. Everything happens in one transaction.
     `seen`: the customer's open invoices (id -> balance) the user was shown when they chose the allocation.
     If they differ now (another tab paid one meanwhile, one was issued), nothing is recorded and
     ChangedMeanwhileError says what changed; without `seen` (the user confirmed) it is not checked.
+    `within(conn, payment_id)` runs in the same transaction once the payment is written (a bank statement
+    line linking itself to it): what it raises records nothing.
     """
     require(db, actor, "payments.write")
     payment = parse(PaymentIn, data)
@@ -63,6 +66,8 @@ def record_payment(db: Database, actor: Actor, data: PaymentIn | dict[str, Any],
             plan = _put_against_invoices(conn, {"id": payment_id, **values}, amount, allocate, payment.received_on)
             after = {**values, "allocations": _audited(plan)}
         audit.record(conn, actor, "payment.record", "payment", payment_id, after=after)
+        if within is not None:
+            within(conn, payment_id)
         return payment_id
 
     return db.transaction(work)
@@ -151,9 +156,11 @@ def refund_credit(db: Database, actor: Actor, customer_id: int, currency: str, a
     return db.transaction(work)
 
 
-def reverse_payment(db: Database, actor: Actor, payment_id: int, on: date, reason: str) -> int:
+def reverse_payment(db: Database, actor: Actor, payment_id: int, on: date, reason: str, *,
+                    within: Callable[[Connection, int], None] | None = None) -> int:
     """Reverse a payment (a bounced transfer, a mistake): its allocations are released and a
-    reversal entry cancels its amount. The original stays on record."""
+    reversal entry cancels its amount. The original stays on record. `within(conn, reversal_id)`: as
+    for record_payment."""
     require(db, actor, "payments.write")
     logic.check_date(on, "The reversal date")
     if not reason.strip():
@@ -181,6 +188,8 @@ def reverse_payment(db: Database, actor: Actor, payment_id: int, on: date, reaso
                   "created_by": actor.username}
         reversal_id = payment_store.insert_payment(conn, values)
         audit.record(conn, actor, "payment.reverse", "payment", payment_id, before=payment, after=values)
+        if within is not None:
+            within(conn, reversal_id)
         return reversal_id
 
     return db.transaction(work)

@@ -33,6 +33,7 @@ ACTIONS: dict[str, str] = {
     "payments.write": "Record, allocate, refund and reverse payments",
     "reports.read": "See dashboards and reports",
     "exports.run": "Export tables as CSV or PDF",
+    "einvoice.check": "Check e-invoice files against the official rules",
     "settings.read": "See company settings",
     "settings.write": "Change company settings and numbering",
     "users.manage": "Manage users",
@@ -44,7 +45,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     ACCOUNTANT: frozenset({
         "customers.read", "customers.write", "products.read", "products.write",
         "invoices.read", "invoices.write", "payments.read", "payments.write",
-        "reports.read", "exports.run", "settings.read",
+        "reports.read", "exports.run", "settings.read", "einvoice.check",
     }),
     ANALYST: frozenset({
         "customers.read", "invoices.read", "payments.read", "products.read", "reports.read", "exports.run",

@@ -7,7 +7,15 @@ from collections.abc import Iterator
 from dataclasses import astuple, dataclass, field
 
 from billing.audit import chain_keys, check_chain
-from billing.documents import StoredAllowanceCharge, StoredLine, StoredTax, computed_totals, from_row, quantized
+from billing.documents import (
+    SealedHeader,
+    StoredAllowanceCharge,
+    StoredLine,
+    StoredTax,
+    computed_totals,
+    from_row,
+    quantized,
+)
 from billing.money import round_money
 from billing.permissions import Actor, require
 from billing.seals import SealBook
@@ -72,19 +80,20 @@ _UNREAD = {"description": "", "unit": "", "tax_rate_id": None}
 def _check_document(report: VerifyReport, document: integrity.Document) -> None:
     """Recompute a document's totals, line nets and VAT breakdown from its stored lines and allowances/charges,
     and compare them with what it stored."""
-    header, line_rows, allowance_rows, tax_rows = document
-    label = header["number"] or f"draft {header['id']}"
+    header_row, line_rows, allowance_rows, tax_rows = document
+    header = from_row(SealedHeader, header_row)
+    label = header.number or f"draft {header.id}"
     if not line_rows:
         report.add(f"{label}: has no lines")
         return
-    currency = header["currency"]
+    currency = header.currency
     lines = [from_row(StoredLine, {**_UNREAD, **row}) for row in line_rows]
     allowance_charges = [from_row(StoredAllowanceCharge, {**_UNREAD, **row}) for row in allowance_rows]
     taxes = [quantized(StoredTax(*row), currency) for row in tax_rows]
     totals = computed_totals(lines, allowance_charges, currency)
     for name in ("line_total", "allowance_total", "charge_total", "tax_exclusive", "tax_total", "tax_inclusive",
                  "payable"):
-        stored = round_money(header[name], currency)
+        stored = round_money(getattr(header, name), currency)
         if stored != getattr(totals, name):
             report.add(f"{label}: stored {name} {stored} but its lines give {getattr(totals, name)}")
     for line, net in zip(lines, totals.line_nets, strict=True):

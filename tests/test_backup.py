@@ -22,7 +22,7 @@ from billing.errors import ValidationError
 from billing.permissions import SYSTEM
 from billing.store import audit_files
 from billing.store.db import Database
-from billing.store.schema import audit_events, invoices, users
+from billing.store.schema import BANK_TABLES, audit_events, invoices, users
 from billing.store.schema import payments as payments_table
 from billing.verify import verify_database
 from tests.conftest import ADMIN, TODAY, Billed, Seed, assert_refused, snapshot
@@ -34,6 +34,7 @@ OLDER: dict[int, tuple[set[str], dict[str, list[str]]]] = {
                                               **LINES_4}),
     2: (set(), {"invoices": ["is_open"], **LINES_4}),
     3: (set(), LINES_4),
+    5: ({table.name for table in BANK_TABLES}, {}),
 }
 
 

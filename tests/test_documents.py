@@ -82,3 +82,12 @@ def test_list_rows_are_typed_with_their_display_status(db: Database, seeded: See
     assert (rows[0].id, rows[0].display_status, rows[0].balance, rows[0].customer) == \
         (invoice_id, logic.UNPAID, D("119.00"), "Acme GmbH")
     assert replace(rows[0], display_status="") != rows[0]
+
+
+def test_the_header_verify_reads_is_what_a_seal_covers() -> None:
+    from dataclasses import fields
+
+    from billing.documents import SealedHeader
+    from billing.store.integrity import HEADER_COLUMNS
+
+    assert tuple(f.name for f in fields(SealedHeader)) == HEADER_COLUMNS

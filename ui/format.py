@@ -29,7 +29,8 @@ AUDIT_ACTIONS = {
     "payment.allocate": "Payment allocated", "payment.refund": "Credit refunded", "payment.reverse": "Payment reversed",
     "product.create": "Product created", "product.update": "Product changed", "series.update": "Numbering changed",
     "tax_rate.create": "Tax rate created", "tax_rate.update": "Tax rate changed", "user.create": "User created",
-    "user.update": "User changed",
+    "user.update": "User changed", "bank.import": "Bank statement imported", "bank.decide": "Statement line decided",
+    "bank.mapping": "Bank CSV mapping saved", "bank.settings": "Bank auto-confirm changed",
 }
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from billing import catalog, customers
+from billing import catalog, customers, logic
 from billing.errors import BillingError
 from billing.logic import FIRST_DATE, LAST_DATE
 from billing.money import KNOWN_CURRENCIES
@@ -32,7 +32,8 @@ from ui.feedback import guarded
 PERIODS = {"this_month": "This month", "last_month": "Last month", "this_quarter": "This quarter",
            "this_year": "This year", "last_12_months": "Last 12 months", "custom": "Custom dates"}
 DEFAULT_PERIOD = "last_12_months"
-STATUSES = {"unpaid": "Unpaid", "partially_paid": "Partially paid", "paid": "Paid", "overdue": "Overdue"}
+STATUSES = {logic.UNPAID: "Unpaid", logic.PARTIALLY_PAID: "Partially paid", logic.PAID: "Paid",
+            logic.OVERDUE: "Overdue"}
 ALL_FILTERS = ("period", "customers", "products", "status", "currency")
 
 _STORE = "report_filters"  # name -> value, carried across report pages

@@ -15,7 +15,7 @@ from billing.errors import ValidationError
 from billing.money import round_money
 
 GRANULARITIES = ("day", "week", "month", "quarter", "year")
-STATUSES = ("unpaid", "partially_paid", "paid", "overdue", "credited")  # as billing.logic.display_status
+STATUSES = (logic.UNPAID, logic.PARTIALLY_PAID, logic.PAID, logic.OVERDUE, logic.CREDITED)  # display statuses
 TENTH = Decimal("0.1")
 
 

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from billing.documents import InvoiceHeader, StoredLine, StoredTax
+from billing.logic import CREDIT_NOTE, ISSUED
 from billing.money import ZERO, minor_unit
-from billing.store.report_filters import CREDIT_NOTE, ISSUED, Condition, signed_amount
+from billing.store.report_filters import Condition, signed_amount
 from billing.store.schema import allocations, collection_facts, invoice_lines, invoice_taxes, invoices, sales_facts
 
 

@@ -77,12 +77,19 @@ def _v5_installation(conn: Connection) -> None:
     installation.create_table(conn, utcnow())
 
 
+def _v6_bank_statements(conn: Connection) -> None:
+    """The tables of bank statement import and matching (billing.bank)."""
+    for table in schema.BANK_TABLES:
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
     (3, _v3_open_flag),
     (4, _v4_credited_lines),
     (5, _v5_installation),
+    (6, _v6_bank_statements),
 ]
 
 # What each migration derives from the data, for data of an older version loaded into the current

@@ -9,12 +9,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from billing.logic import CREDIT_NOTE, INVOICE, ISSUED, VOID
 from billing.store.invoices import balance_expr
 from billing.store.report_filters import (
-    CREDIT_NOTE,
-    INVOICE,
-    ISSUED,
-    VOID,
     Condition,
     Rows,
     fetch_page,

@@ -14,9 +14,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from billing.logic import CREDIT_NOTE
 from billing.store.schema import invoices, sales_facts
 
-ISSUED, VOID, INVOICE, CREDIT_NOTE = "issued", "void", "invoice", "credit_note"
 Rows = list[dict[str, Any]]
 Condition = sa.ColumnElement[bool]
 

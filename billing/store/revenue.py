@@ -9,9 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from billing.logic import INVOICE, ISSUED
 from billing.store.report_filters import (
-    INVOICE,
-    ISSUED,
     Rows,
     document_filters,
     fetch_page,

@@ -8,11 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from billing.logic import CREDIT_NOTE, INVOICE, ISSUED, VOID
 from billing.store.report_filters import (
-    CREDIT_NOTE,
-    INVOICE,
-    ISSUED,
-    VOID,
     Rows,
     fetch_rows,
 )

@@ -258,5 +258,5 @@ def test_an_accountant_bills_collects_and_credits_a_new_customer(
         Decimal("135.00"),
         Decimal("47.75"),
     )
-    assert [note["payable"] for note in view.credit_notes] == [Decimal("135.00")]
+    assert [note.payable for note in view.credit_notes] == [Decimal("135.00")]
     assert report.ok, report.problems

@@ -1,0 +1,165 @@
+"""Importing bank statements (billing.bank.service): the sample camt.053, MT940 and CSV files stored and matched
+as expected, every line once however often a file is imported, malformed files refused naming the line with
+nothing stored, CSV mappings saved per bank, permissions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from billing.bank import service
+from billing.bank.lines import StatementFormatError
+from billing.bank.matching import LIKELY, OTHER, PAYMENT, POSSIBLE, SURE
+from billing.errors import PermissionDeniedError, ValidationError
+from billing.store.db import Database
+from billing.store.schema import bank_imports, bank_lines
+from tests.conftest import ADMIN, ANALYST, Billed, Seed, assert_refused
+
+DATA = Path(__file__).parent / "data" / "bank"
+MAPPING = {"bank": "Sparkasse", "account_iban": "DE89 3704 0044 0532 0130 00", "encoding": "cp1252",
+           "skip_rows": 2, "date_format": "%d.%m.%Y", "decimal_comma": True,
+           "columns": {"booking_date": "Buchungstag", "value_date": "Valuta", "amount": "Betrag",
+                       "counterparty_name": "Auftraggeber/Empfänger", "counterparty_iban": "IBAN",
+                       "remittance": "Verwendungszweck", "currency": "Währung"}}
+
+
+def sample(name: str) -> bytes:
+    return (DATA / name).read_bytes()
+
+
+def lines_of(db: Database) -> list[dict[str, object]]:
+    return service.list_lines(db, ADMIN, limit=100)[0]
+
+
+def test_camt053_with_a_batch_booking_a_return_and_a_fee(db: Database, billed: Billed, seeded: Seed) -> None:
+    report = service.import_statement(db, ADMIN, sample("camt053.xml"), "camt053.xml")
+    assert (report.file_format, report.lines_in_file, report.lines_new) == ("camt", 6, 6)  # the pending one left out
+    rows = lines_of(db)
+    by_amount = {(row["amount"], row["remittance"]): row["proposal"] for row in rows}
+    first = by_amount[(Decimal("119.00"), "RF81 INV2 0250 0001")]
+    assert (first.kind, first.confidence, first.allocations) == (PAYMENT, SURE, ((billed.a, Decimal("119.00")),))
+    assert "RF81 INV2 0250 0001 found in the text" in first.reason
+    batch = [by_amount[(Decimal("59.50"), "Invoice INV-2025-00002")],
+             by_amount[(Decimal("23.80"), "Rechnung inv 2025 00003")]]
+    assert [(p.confidence, p.invoice_ids) for p in batch] == [(SURE, {billed.b}), (SURE, {billed.c})]
+    returned = next(row for row in rows if row["is_return"])
+    assert (returned["amount"], returned["return_code"]) == (Decimal("-59.50"), "AC04")
+    assert returned["end_to_end_id"] == "E2E-ACME-2"
+    fee = by_amount[(Decimal("-2.50"), "Kontofuehrungsgebuehr Maerz")]
+    assert (fee.kind, fee.category) == (OTHER, "fee")
+    beta = by_amount[(Decimal("50.00"), "Advance payment")]
+    assert (beta.customer_id, beta.confidence, beta.credit) == (seeded.beta, POSSIBLE, Decimal("50.00"))
+
+
+def test_mt940_with_multi_line_details(db: Database, billed: Billed) -> None:
+    report = service.import_statement(db, ADMIN, sample("mt940.sta"), "mt940.sta")
+    assert (report.file_format, report.lines_new) == ("mt940", 3)
+    rows = lines_of(db)
+    assert rows[0]["counterparty_iban"] == "DE02100100109307118603" and rows[0]["end_to_end_id"] == "E2E-ACME-1"
+    assert rows[0]["proposal"].allocations == ((billed.a, Decimal("119.00")),)
+    batch = rows[1]["proposal"]
+    assert "INV-2025-00002 und INV-2025-00003" in rows[1]["remittance"]
+    assert (batch.confidence, batch.invoice_ids) == (SURE, {billed.b, billed.c})
+    assert rows[2]["proposal"].category == "fee"
+
+
+def test_csv_with_german_decimal_commas_through_a_saved_mapping(db: Database, billed: Billed) -> None:
+    service.save_mapping(db, ADMIN, MAPPING)
+    assert service.mapping_names(db, ADMIN) == ["Sparkasse"]
+    mapping = service.get_mapping(db, ADMIN, "Sparkasse")
+    report = service.import_statement(db, ADMIN, sample("german.csv"), "umsaetze.csv", mapping)
+    assert (report.file_format, report.lines_new) == ("csv", 5)
+    rows = {row["remittance"]: row for row in lines_of(db)}
+    assert rows["Miete März"]["amount"] == Decimal("1234.56")
+    assert rows["Miete März"]["counterparty_name"] == "Müller & Söhne KG"
+    assert rows["Kontoführung Entgelt"]["amount"] == Decimal("-4.90")
+    assert rows["INV-2025-00001"]["proposal"].confidence == SURE
+    assert rows["Zahlung Rechnung 2025-00002"]["proposal"].invoice_ids == {billed.b}
+    partial = rows["Teilzahlung INV-2025-0003"]["proposal"]
+    assert (partial.confidence, partial.allocations) == (LIKELY, ((billed.c, Decimal("10.00")),))
+
+
+@pytest.mark.parametrize(("document", "statement"), [("BkToCstmrAcctRpt", "Rpt"), ("BkToCstmrDbtCdtNtfctn", "Ntfctn")])
+def test_camt052_and_camt054_read_like_camt053(document: str, statement: str) -> None:
+    camt053 = sample("camt053.xml")
+    other = camt053.replace(b"BkToCstmrStmt", document.encode()).replace(b"<Stmt>", f"<{statement}>".encode()) \
+        .replace(b"</Stmt>", f"</{statement}>".encode()).replace(b"camt.053.001.08", b"camt.054.001.08")
+    assert service.read_statement(other) == service.read_statement(camt053)
+
+
+@pytest.mark.parametrize("name", ["camt053.xml", "mt940.sta"])
+def test_importing_again_creates_nothing(db: Database, billed: Billed, name: str) -> None:
+    service.import_statement(db, ADMIN, sample(name), name)
+    again = service.import_statement(db, ADMIN, sample(name), name)
+    assert (again.lines_new, again.lines_known) == (0, again.lines_in_file)
+    with db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(bank_lines)).scalar_one() == again.lines_in_file
+
+
+def test_an_overlapping_statement_adds_only_its_new_lines(db: Database, billed: Billed) -> None:
+    text = sample("mt940.sta").decode()
+    first_two = text.split(":61:2503120312D2,50")[0] + ":62F:C250311EUR1202,30\r\n-\r\n"
+    assert service.import_statement(db, ADMIN, first_two.encode(), "part.sta").lines_new == 2
+    assert service.import_statement(db, ADMIN, sample("mt940.sta"), "full.sta").lines_new == 1
+    assert len(lines_of(db)) == 3
+
+
+def test_identical_lines_of_one_file_are_each_kept(db: Database, billed: Billed) -> None:
+    service.save_mapping(db, ADMIN, MAPPING)
+    data = sample("german.csv")
+    twice = data + data.split(b"\r\n")[3] + b"\r\n"  # the first payment again, the same day, same text
+    mapping = service.get_mapping(db, ADMIN, "Sparkasse")
+    assert service.import_statement(db, ADMIN, twice, "x.csv", mapping).lines_new == 6
+    assert service.import_statement(db, ADMIN, data, "x.csv", mapping).lines_new == 0
+
+
+MALFORMED_CAMT = sample("camt053.xml").replace(b"<Amt Ccy=\"EUR\">2.50</Amt>", b"<Amt Ccy=\"EUR\">2,50</Amt>")
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (MALFORMED_CAMT, r"Entry 4 \(line 73\): the amount '2,50' is not a number"),
+    (sample("camt053.xml").replace(b"</Stmt>", b"</Stmt"), r"not well-formed XML \(line \d+\)"),
+    (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><Document>camt.053&e;</Document>',
+     "DOCTYPE"),
+    (sample("mt940.sta").replace(b":61:2503120312D2,50", b":61:2503120312X2,50"), r"Line 12: '2503120312X2,50"),
+    (sample("mt940.sta").replace(b"-\r\n", b"-\r\ngarbage here\r\n"), r"Line 16: 'garbage here' is not an MT940 field"),
+    (b"Datum;Betrag\r\n", "neither a camt.05x nor an MT940 file"),
+])
+def test_malformed_files_are_refused_naming_the_line(db: Database, billed: Billed, data: bytes, message: str) -> None:
+    assert_refused(db, lambda: service.import_statement(db, ADMIN, data, "bad"), StatementFormatError, match=message)
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    (b"11.03.2025;11.03.2025", b"2025-03-11;11.03.2025", r"Line 5, column 'Buchungstag': '2025-03-11' is not a date"),
+    (b";59,50;", b";59;50;", r"Line 5: the currency '50' is not an ISO 4217 code"),
+    (b";-4,90;", b";-4,9x;", r"Line 7, column 'Betrag': '-4,9x' is not an amount with a decimal comma"),
+])
+def test_malformed_csv_names_line_and_column(db: Database, billed: Billed, old: bytes, new: bytes,
+                                             message: str) -> None:
+    service.save_mapping(db, ADMIN, MAPPING)
+    mapping = service.get_mapping(db, ADMIN, "Sparkasse")
+    data = sample("german.csv").replace(old, new)
+    assert_refused(db, lambda: service.import_statement(db, ADMIN, data, "bad.csv", mapping), StatementFormatError,
+                   match=message)
+
+
+def test_a_mapping_needs_an_amount_and_a_known_encoding(db: Database) -> None:
+    with pytest.raises(ValidationError, match="amount column"):
+        service.save_mapping(db, ADMIN, {**MAPPING, "columns": {"booking_date": "Buchungstag"}})
+    with pytest.raises(ValidationError, match="Encoding"):
+        service.save_mapping(db, ADMIN, {**MAPPING, "encoding": "utf-32"})
+
+
+def test_too_large_a_file_is_refused(db: Database, billed: Billed, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("billing.bank.lines.MAX_FILE_BYTES", 1000)
+    assert_refused(db, lambda: service.import_statement(db, ADMIN, sample("camt053.xml"), "big.xml"),
+                   StatementFormatError, match="larger than")
+
+
+def test_an_analyst_may_not_import(db: Database, billed: Billed) -> None:
+    assert_refused(db, lambda: service.import_statement(db, ANALYST, sample("mt940.sta"), "x"), PermissionDeniedError)
+    with db.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(bank_imports)).scalar_one() == 0
