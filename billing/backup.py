@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -94,9 +93,8 @@ def backup_database(db: Database, actor: Actor, path: Path) -> BackupReport:
     path = Path(path)
     tmp = path.with_suffix(path.suffix + ".partial")
     with db.engine.begin() as conn, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
-        raw = db.raw_duckdb(conn)
         for name in bulk.table_names():
-            table = bulk.dump_table(conn, raw, name)
+            table = bulk.dump_table(conn, name)
             buffer = io.BytesIO()
             pq.write_table(table, buffer, compression="zstd")
             archive.writestr(f"{name}.parquet", buffer.getvalue())
@@ -184,16 +182,16 @@ def restore_database(db: Database, actor: Actor, path: Path, *, trust_unsigned: 
         raise ValidationError("The audit trail in this backup cannot be read. Nothing was restored.") from exc
 
     def work(conn: Any) -> dict[str, int]:
-        raw = db.raw_duckdb(conn)
         bulk.truncate_all(conn)
         for name, table in tables.items():
             if name == "schema_version":
                 continue
             try:
-                bulk.load_arrow(conn, raw, schema.metadata.tables[name], table)
-            except (sa.exc.DBAPIError, duckdb.Error) as exc:
+                bulk.load_arrow(conn, schema.metadata.tables[name], table)
+            except sa.exc.DBAPIError as exc:
                 raise ValidationError(f"Table {name} in the backup does not fit this program's tables (its columns "
                                       "or values). Nothing was restored.") from exc
+        bulk.refresh_statistics(conn, tables)
         # A backup of an older schema lacks what later migrations derive: derive it from the loaded data.
         for step_version, derive in DATA_STEPS.items():
             if step_version > version:
@@ -204,7 +202,7 @@ def restore_database(db: Database, actor: Actor, path: Path, *, trust_unsigned: 
                 continue
             if counts[name] != table.num_rows:
                 raise ValidationError(f"Restoring {name} gave {counts[name]} rows, expected {table.num_rows}.")
-            restored = bulk.dump_table(conn, raw, name).select(table.column_names)  # the backup's columns
+            restored = bulk.dump_table(conn, name).select(table.column_names)  # the backup's columns
             if _checksum(restored, name) != expected[name]:
                 raise ValidationError(f"Restored table {name} differs from the backup (checksum).")
         for table_name, seq in (("customers", "customers_id_seq"), ("invoices", "invoices_id_seq"),

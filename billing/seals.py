@@ -99,14 +99,13 @@ def _seal_payments(found: list[tuple[dict[str, Any], list[dict[str, Any]]]], int
 
 
 def _bulk_seal(conn: Connection) -> dict[str, Any] | None:
-    raw = conn.connection.dbapi_connection if conn.dialect.name == "duckdb" else None
     last_document, last_payment, last_allocation = integrity.last_ids(conn)
     if not last_document and not last_payment:
         return None
     documents, payments = _Buckets(), _Buckets()
-    for document in integrity.issued_documents(conn, raw, 0, last_document):
+    for document in integrity.issued_documents(conn, True, 0, last_document):
         documents.add(document[0]["id"], document_digest(document))
-    for payment, allocations in integrity.payments_with_allocations(conn, raw, 0, last_payment):
+    for payment, allocations in integrity.payments_with_allocations(conn, True, 0, last_payment):
         payments.add(payment["id"], payment_digests(payment, allocations, [last_allocation])[last_allocation])
     return {"documents_through": last_document, "payments_through": last_payment,
             "allocations_through": last_allocation, "documents": documents.digests(),

@@ -59,14 +59,13 @@ def verify_database(db: Database, actor: Actor) -> VerifyReport:
             report.add(f"Audit trail: {chain.problem}")
         # An unkeyed chain of an older version sealed nothing yet; a broken chain's seals are not evidence.
         book.complete = keys.keyed_from is not None and keys.keyed_from <= chain.events
-        raw = db.raw_duckdb(conn) if db.is_duckdb else None
-        for document in integrity.issued_documents(conn, raw):
+        for document in integrity.issued_documents(conn, in_bulk=True):
             report.documents_checked += 1
             _check_document(report, document)
             if chain.ok:
                 report.extend(book.check_document(document))
         if chain.ok:
-            for payment, allocations in integrity.payments_with_allocations(conn, raw):
+            for payment, allocations in integrity.payments_with_allocations(conn, in_bulk=True):
                 report.extend(book.check_payment(payment, allocations))
             report.extend(book.finish())
         for problem in integrity.balance_problems(conn):

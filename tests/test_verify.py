@@ -164,10 +164,9 @@ def test_documents_of_an_older_version_are_sealed_by_the_first_keyed_event(db: D
 def test_both_ways_of_reading_rows_give_the_same_seals(db: Database, books: Books) -> None:
     """Seals are written from rows read one by one (SQLAlchemy) and checked from rows read in bulk (Arrow)."""
     with db.connect() as conn:
-        raw = db.raw_duckdb(conn)
-        bulk_documents = list(integrity.issued_documents(conn, raw))
+        bulk_documents = list(integrity.issued_documents(conn, in_bulk=True))
         one_by_one = [integrity.issued_document(conn, document[0]["id"]) for document in bulk_documents]
-        bulk_payments = list(integrity.payments_with_allocations(conn, raw))
+        bulk_payments = list(integrity.payments_with_allocations(conn, in_bulk=True))
         one_payment = [integrity.payment_with_reversals(conn, p["id"])[0] for p, _ in bulk_payments]
     assert len(bulk_documents) == 5 and one_by_one == bulk_documents
     assert [seals.document_digest(d) for d in bulk_documents] == [seals.document_digest(d) for d in one_by_one if d]

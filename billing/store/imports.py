@@ -61,10 +61,8 @@ def stage(conn: Connection, table: sa.Table, import_id: str, first_position: int
     staging = staging_table(table)
     values = [{**row, "import_id": import_id, "position": first_position + n, "staged_at": staged_at}
               for n, row in enumerate(rows)]
-    if conn.dialect.name == "duckdb":  # through Arrow: ~40 ms for 10k rows, against ~4 s as single inserts
-        load_arrow(conn, conn.connection.dbapi_connection, staging, pa.Table.from_pylist(values))
-    else:
-        conn.execute(staging.insert(), values)
+    # Through Arrow: ~40 ms for 10k rows on DuckDB, against ~4 s as single inserts.
+    load_arrow(conn, staging, pa.Table.from_pylist(values))
 
 
 def unstage(conn: Connection, table: sa.Table, import_id: str) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection
 
 from billing import logic
 from billing.store import facts
+from billing.store.bulk import query_arrow
 from billing.store.invoices import balance_expr
 from billing.store.schema import (
     allocations,
@@ -39,7 +40,7 @@ Document = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]],
                  list[tuple[str, Decimal, Decimal, Decimal]]]
 
 
-def issued_documents(conn: Connection, raw: Any = None, after_id: int = 0, up_to_id: int | None = None
+def issued_documents(conn: Connection, in_bulk: bool = False, after_id: int = 0, up_to_id: int | None = None
                      ) -> Iterator[Document]:
     """Every issued or voided document (ids in (after_id, up_to_id]) with lines, allowances and stored VAT
     breakdown, in id order.
@@ -52,21 +53,21 @@ def issued_documents(conn: Connection, raw: Any = None, after_id: int = 0, up_to
     for low in range(after_id, last + 1, _BATCH):
         high = min(low + _BATCH, last)
         in_range = sa.and_(invoices.c.id > low, invoices.c.id <= high, invoices.c.status != logic.DRAFT)
-        headers = _fetch(conn, raw, sa.select(*[invoices.c[c] for c in HEADER_COLUMNS]).where(in_range)
+        headers = _fetch(conn, in_bulk, sa.select(*[invoices.c[c] for c in HEADER_COLUMNS]).where(in_range)
                          .order_by(invoices.c.id))
         if not headers:
             continue
-        lines = _grouped(_fetch(conn, raw, sa.select(*line_columns)
+        lines = _grouped(_fetch(conn, in_bulk, sa.select(*line_columns)
                                 .where(invoice_lines.c.invoice_id > low, invoice_lines.c.invoice_id <= high)
                                 .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)), LINE_COLUMNS)
-        allowances = _grouped(_fetch(conn, raw, sa.select(*[invoice_allowances.c[c] for c in ALLOWANCE_COLUMNS])
+        allowances = _grouped(_fetch(conn, in_bulk, sa.select(*[invoice_allowances.c[c] for c in ALLOWANCE_COLUMNS])
                                      .where(invoice_allowances.c.invoice_id > low,
                                             invoice_allowances.c.invoice_id <= high)
                                      .order_by(invoice_allowances.c.invoice_id, invoice_allowances.c.position)),
                               ALLOWANCE_COLUMNS)
         taxes: dict[int, list[tuple[str, Decimal, Decimal, Decimal]]] = defaultdict(list)
         row: Any
-        for row in _fetch(conn, raw, sa.select(invoice_taxes.c.invoice_id, invoice_taxes.c.vat_category,
+        for row in _fetch(conn, in_bulk, sa.select(invoice_taxes.c.invoice_id, invoice_taxes.c.vat_category,
                                                invoice_taxes.c.vat_rate, invoice_taxes.c.taxable, invoice_taxes.c.tax)
                           .where(invoice_taxes.c.invoice_id > low, invoice_taxes.c.invoice_id <= high)):
             taxes[row[0]].append((row[1], row[2], row[3], row[4]))
@@ -78,20 +79,21 @@ def issued_documents(conn: Connection, raw: Any = None, after_id: int = 0, up_to
 
 def issued_document(conn: Connection, document_id: int) -> Document | None:
     """One issued or voided document as `issued_documents` gives it; None for a draft or no document."""
-    return next(issued_documents(conn, None, document_id - 1, document_id), None)
+    return next(issued_documents(conn, False, document_id - 1, document_id), None)
 
 
-def payments_with_allocations(conn: Connection, raw: Any = None, after_id: int = 0, up_to_id: int | None = None
+def payments_with_allocations(conn: Connection, in_bulk: bool = False, after_id: int = 0,
+                              up_to_id: int | None = None
                               ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """Every payment (ids in (after_id, up_to_id]) with its allocations in id order, in payment id order."""
     last = _last_id(conn, payments, up_to_id)
     for low in range(after_id, last + 1, _BATCH):
         high = min(low + _BATCH, last)
-        rows = _fetch(conn, raw, sa.select(*[payments.c[c] for c in PAYMENT_COLUMNS])
+        rows = _fetch(conn, in_bulk, sa.select(*[payments.c[c] for c in PAYMENT_COLUMNS])
                       .where(payments.c.id > low, payments.c.id <= high).order_by(payments.c.id))
         if not rows:
             continue
-        allocated = _grouped(_fetch(conn, raw, sa.select(*[allocations.c[c] for c in ALLOCATION_COLUMNS])
+        allocated = _grouped(_fetch(conn, in_bulk, sa.select(*[allocations.c[c] for c in ALLOCATION_COLUMNS])
                                     .where(allocations.c.payment_id > low, allocations.c.payment_id <= high)
                                     .order_by(allocations.c.payment_id, allocations.c.id)), ALLOCATION_COLUMNS)
         for row in rows:
@@ -110,11 +112,11 @@ def payments_allocated_to(conn: Connection, invoice_id: int) -> list[tuple[dict[
 
 
 def _payments_where(conn: Connection, condition: Any) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    rows = _fetch(conn, None, sa.select(*[payments.c[c] for c in PAYMENT_COLUMNS]).where(condition)
+    rows = _fetch(conn, False, sa.select(*[payments.c[c] for c in PAYMENT_COLUMNS]).where(condition)
                   .order_by(payments.c.id))
     if not rows:
         return []
-    allocated = _grouped(_fetch(conn, None, sa.select(*[allocations.c[c] for c in ALLOCATION_COLUMNS])
+    allocated = _grouped(_fetch(conn, False, sa.select(*[allocations.c[c] for c in ALLOCATION_COLUMNS])
                                 .where(allocations.c.payment_id.in_([row[0] for row in rows]))
                                 .order_by(allocations.c.payment_id, allocations.c.id)), ALLOCATION_COLUMNS)
     return [(dict(zip(PAYMENT_COLUMNS, row, strict=True)), allocated.get(row[0], [])) for row in rows]
@@ -139,29 +141,31 @@ def _grouped(rows: list[tuple[Any, ...]], columns: tuple[str, ...]) -> dict[int,
     return grouped
 
 
-def _fetch(conn: Connection, raw: Any, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
-    """All rows of a query as tuples, decimals without trailing zeros (`plain_decimal`). On DuckDB through
-    Arrow with decimals as text, which is about ten times faster than DuckDB's per-value Decimal
-    conversion, and exact."""
+def _fetch(conn: Connection, in_bulk: bool, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
+    """All rows of a query as tuples, decimals without trailing zeros (`plain_decimal`).
+
+    `in_bulk` (whole tables in batches): in one Arrow transfer with decimals as text trimmed in SQL, about
+    ten times faster than the drivers' per-value Decimal conversion, and exact. Else row by row, which
+    costs less for the few rows of one document or payment.
+    """
     numeric = [isinstance(column.type, sa.Numeric) for column in query.selected_columns]
-    if raw is None:
+    if not in_bulk:
         return [tuple(plain_decimal(v) if is_numeric and v is not None else v
                       for v, is_numeric in zip(row, numeric, strict=True)) for row in conn.execute(query).all()]
     as_text = query.with_only_columns(*[_plain_text(column) if is_numeric else column
                                         for column, is_numeric in zip(query.selected_columns, numeric, strict=True)])
-    # literal_binds only renders the integer id bounds of the batch, never user input.
-    table = raw.sql(str(as_text.compile(conn, compile_kwargs={"literal_binds": True}))).to_arrow_table()
+    table = query_arrow(conn, as_text)
     columns = [[None if v is None else Decimal(v) for v in column.to_pylist()] if is_numeric else column.to_pylist()
                for column, is_numeric in zip(table.columns, numeric, strict=True)]
     return list(zip(*columns, strict=True))
 
 
 def _plain_text(column: Any) -> Any:
-    """A decimal column as text without trailing zeros, in SQL (DuckDB writes DECIMAL(18,4) 12.34 as 12.3400)."""
+    """A decimal column as text without trailing zeros, in SQL (both engines write DECIMAL(18,4) 12.34 as 12.3400)."""
     text = sa.cast(column, sa.String)
     if not column.type.scale:
         return text
-    return sa.func.rtrim(sa.func.rtrim(text, "0"), ".")
+    return sa.func.rtrim(sa.func.rtrim(text, "0"), ".", type_=sa.String)
 
 
 def plain_decimal(value: Decimal) -> Decimal:
