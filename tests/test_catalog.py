@@ -54,7 +54,7 @@ def test_bad_tax_rate_is_refused(refusals: Shared, data: dict[str, Any], match: 
 def test_changing_a_rate_leaves_issued_invoices_alone(db: Database, seeded: Seed, billed: Billed) -> None:
     catalog.update_tax_rate(db, ADMIN, seeded.s19, {"name": "Standard 20%", "category": "S", "percent": "20"})
     v = invoices.get_invoice(db, ADMIN, billed.a, as_of=TODAY)
-    assert (v.lines[0]["vat_rate"], v.header.tax_total, v.header.payable) == (D("19"), D("19.00"), D("119.00"))
+    assert (v.lines[0].vat_rate, v.header.tax_total, v.header.payable) == (D("19"), D("19.00"), D("119.00"))
     assert v.totals.payable == D("119.00")
     new = invoices.get_invoice(db, ADMIN, draft(db, seeded.acme, line(seeded.s19)), as_of=TODAY)
     assert new.header.payable == D("120.00")
@@ -114,5 +114,5 @@ def test_product_line_on_an_invoice(db: Database, seeded: Seed) -> None:
     invoice_id = draft(db, seeded.acme, line(seeded.s19, "3", "49.90", "Widget", product_id=seeded.product,
                                              unit="pcs"))
     v = invoices.get_invoice(db, ADMIN, invoice_id, as_of=TODAY)
-    assert (v.lines[0]["product_id"], v.lines[0]["unit"], v.header.payable) == (seeded.product, "pcs",
+    assert (v.lines[0].product_id, v.lines[0].unit, v.header.payable) == (seeded.product, "pcs",
                                                                                    D("178.14"))  # 149.70 + 28.44
