@@ -41,7 +41,7 @@ def main() -> None:
     for spec in specs:
         sections.setdefault(spec.section, []).append(
             st.Page(spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=spec.default))
-    navigation = st.navigation(sections, expanded=True)  # at most 14 pages: no "View more"
+    navigation = st.navigation(sections, expanded=True)  # every page listed: no "View more"
     with st.sidebar:
         company = context.company()
         if company.get("legal_name"):
