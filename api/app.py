@@ -5,7 +5,10 @@ Mounted at /api beside the portal (app.py), so the URLs are /api/v1/... and /api
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI
+from starlette.routing import Mount
 
 from api import errors
 from api.ratelimit import TokenBuckets
@@ -38,3 +41,11 @@ def create_app(rate_limits: TokenBuckets | None = None) -> FastAPI:
 
 
 api_app = create_app()
+
+
+def api_mount(app: FastAPI) -> Mount:
+    """The API mounted at /api, for every path below it: Starlette's mount pattern (`.*`) stops at a newline, so
+    a path holding %0A would fall through to the outer server's plain-text 404 instead of a problem."""
+    mount = Mount("/api", app=app)
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
+    return mount

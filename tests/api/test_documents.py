@@ -173,6 +173,7 @@ def test_refusals_name_the_field(client: TestClient, seeded: Seeded, api_db: Dat
                           "validation_error", "lines")
     assert "at least one line" in str(body["detail"])
     assert_problem(client.get(f"{V1}/invoices/999999", headers=headers), 404, "not_found")
+    assert_problem(client.get(f"{V1}/invoices/%0Ax", headers=headers), 422, "invalid_field", "invoice_id")
     assert_problem(client.get(f"{V1}/invoices?status=lost", headers=headers), 422, "invalid_field", "status")
 
 
