@@ -158,9 +158,9 @@ class InvoiceAllocationOut(Out):
     received_on: date
 
 
-class InvoiceSummaryOut(Out):
-    """A document in a list. `status`: draft, unpaid, partially_paid, overdue, paid, credited, void (invoices),
-    credit_note (an issued credit note); `stored_status`: draft, issued or void."""
+class DocumentHead(Out):
+    """What every document answer starts with. `status`: draft, unpaid, partially_paid, overdue, paid, credited,
+    void (invoices), credit_note (an issued credit note); `stored_status`: draft, issued or void."""
 
     id: int
     kind: Literal["invoice", "credit_note"]
@@ -172,6 +172,11 @@ class InvoiceSummaryOut(Out):
     currency: str
     issue_date: date | None
     due_date: date | None
+
+
+class InvoiceSummaryOut(DocumentHead):
+    """A document in a list."""
+
     tax_exclusive: Amount
     tax_total: Amount
     payable: Amount
@@ -180,19 +185,9 @@ class InvoiceSummaryOut(Out):
     balance: Amount
 
 
-class InvoiceOut(Out):
-    """An invoice or credit note as stored, money at its currency's minor unit (`status` as in the list)."""
+class InvoiceOut(DocumentHead):
+    """An invoice or credit note as stored, money at its currency's minor unit."""
 
-    id: int
-    kind: Literal["invoice", "credit_note"]
-    number: str | None
-    status: str
-    stored_status: str
-    customer_id: int
-    customer: str
-    currency: str
-    issue_date: date | None
-    due_date: date | None
     notes: str
     void_reason: str
     voided_on: date | None
