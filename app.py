@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 import streamlit as st
-from starlette.routing import Mount
 
 from billing import users
 from billing.config import current_settings
@@ -72,6 +71,6 @@ def run() -> None:
 if __name__ == "__main__":  # a session's run of this script (Streamlit runs it as __main__, AppTest too)
     run()
 else:  # imported as the server's module: serve the portal, and the API beside it on the same port
-    from api.app import api_app
+    from api.app import api_app, api_mount
 
-    app = st.App("app.py", routes=[Mount("/api", app=api_app)])
+    app = st.App("app.py", routes=[api_mount(api_app)])

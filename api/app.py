@@ -5,11 +5,14 @@ Mounted at /api beside the portal (app.py), so the URLs are /api/v1/... and /api
 
 from __future__ import annotations
 
+import re
+
 from fastapi import FastAPI
+from starlette.routing import Mount
 
 from api import errors
 from api.ratelimit import TokenBuckets
-from api.routes import admin, auth, catalog, customers, reports
+from api.routes import admin, auth, catalog, customers, invoices, payments, reports
 from api.schemas import Problem
 
 _PROBLEM = {"model": Problem, "content": {errors.MEDIA_TYPE: {}}}
@@ -26,14 +29,23 @@ def create_app(rate_limits: TokenBuckets | None = None) -> FastAPI:
     """The API: every operation authenticated (but the token's), rate limited, failing as problem details."""
     app = FastAPI(title="Billing portal API", version="1.0.0", openapi_url="/v1/openapi.json", docs_url="/docs",
                   redoc_url=None, responses=_RESPONSES,
-                  description="Customers, products, tax rates, balances, reports, users and the audit log of the "
+                  description="Customers, products, tax rates, invoices, credit notes, payments, balances, statements, "
+                              "reports, users and the audit log of the "
                               "billing portal. Authenticate with `Authorization: Bearer <token or API key>`. "
                               "Money is a decimal string; every POST takes an `Idempotency-Key` header.")
     app.state.rate_limits = rate_limits or TokenBuckets()
     errors.install(app)
-    for module in (auth, customers, catalog, reports, admin):
+    for module in (auth, customers, catalog, invoices, payments, reports, admin):
         app.include_router(module.router, prefix="/v1")
     return app
 
 
 api_app = create_app()
+
+
+def api_mount(app: FastAPI) -> Mount:
+    """The API mounted at /api, for every path below it: Starlette's mount pattern (`.*`) stops at a newline, so
+    a path holding %0A would fall through to the outer server's plain-text 404 instead of a problem."""
+    mount = Mount("/api", app=app)
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
+    return mount

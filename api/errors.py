@@ -58,8 +58,7 @@ class ParamError(errors.ValidationError):
     """A parameter the API checks itself (not through a pydantic model): the error names it."""
 
     def __init__(self, param: str, message: str) -> None:
-        super().__init__(f"{param}: {message}.")
-        self.param = param
+        super().__init__(f"{param}: {message}.", param)
 
 
 def request_id(request: Request) -> str:

@@ -17,8 +17,13 @@ class BillingError(Exception):
 class ValidationError(BillingError, ValueError):
     """Some of the input is not valid.
 
-    Also a ValueError, so that pydantic validators raising it report the field it concerns.
+    Also a ValueError, so that pydantic validators raising it report the field it concerns. `param`: the input
+    field it is about, when one is (the REST API names it in its answer).
     """
+
+    def __init__(self, message: str | None = None, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
 
 
 class NotFoundError(BillingError):

@@ -112,7 +112,7 @@ def _allowance_charge_records(conn: Connection, draft: InvoiceDraftIn, currency:
 def _priced_body(conn: Connection, draft: InvoiceDraftIn, currency: str) -> tuple[
         list[StoredLine], list[StoredAllowanceCharge], logic.Totals]:
     if not draft.lines:
-        raise ValidationError("An invoice needs at least one line.")
+        raise ValidationError("An invoice needs at least one line.", param="lines")
     lines = line_records(conn, draft.lines, currency)
     allowance_charges = _allowance_charge_records(conn, draft, currency)
     totals = computed_totals(lines, allowance_charges, currency)
@@ -218,7 +218,7 @@ def issue_invoice(db: Database, actor: Actor, invoice_id: int, today: date,
         customer = _customer_for_invoice(conn, header.customer_id)
         lines, allowance_charges = invoice_store.get_lines(conn, invoice_id)
         if not lines:
-            raise ValidationError("An invoice needs at least one line.")
+            raise ValidationError("An invoice needs at least one line.", param="lines")
         totals = computed_totals(lines, allowance_charges, header.currency)
         if totals.payable < 0:
             raise ValidationError("The invoice total would be negative. Issue a credit note instead.")
@@ -310,6 +310,15 @@ def list_invoices(db: Database, actor: Actor, as_of: date, **filters: Any) -> tu
     with db.connect() as conn:
         rows, total = invoice_store.list_page(conn, as_of=as_of, **filters)
     return [_listed(quantized(row, row.currency), as_of) for row in rows], total
+
+
+def invoices_before(db: Database, actor: Actor, as_of: date, *, before_id: int | None, limit: int,
+                    **filters: Any) -> list[InvoiceListRow]:
+    """Up to `limit` documents (the list's filters), newest id first, below the id `before_id`: cursor pages."""
+    require(db, actor, "invoices.read")
+    with db.connect() as conn:
+        rows = invoice_store.list_before_id(conn, as_of=as_of, before_id=before_id, limit=limit, **filters)
+    return [_listed(quantized(row, row.currency), as_of) for row in rows]
 
 
 def _listed(row: InvoiceListRow, as_of: date) -> InvoiceListRow:

@@ -270,6 +270,15 @@ def list_payments(db: Database, actor: Actor, **filters: Any) -> tuple[list[dict
     return [quantize_row(row, row["currency"]) for row in rows], total
 
 
+def payments_before(db: Database, actor: Actor, *, before_id: int | None, limit: int,
+                    **filters: Any) -> list[dict[str, Any]]:
+    """Up to `limit` entries (the list's filters), newest id first, below the id `before_id`: cursor pages."""
+    require(db, actor, "payments.read")
+    with db.connect() as conn:
+        rows = payment_store.list_before_id(conn, before_id=before_id, limit=limit, **filters)
+    return [quantize_row(row, row["currency"]) for row in rows]
+
+
 def open_invoices(db: Database, actor: Actor, customer_id: int, currency: str) -> list[dict[str, Any]]:
     require(db, actor, "invoices.read")
     with db.connect() as conn:

@@ -158,16 +158,10 @@ def _display_status_is(status: str, as_of: date) -> list[sa.ColumnElement[bool]]
     return conditions[status]
 
 
-def list_page(conn: Connection, *, status: str | None = None, customer_id: int | None = None,
-              date_from: date | None = None, date_to: date | None = None, currency: str | None = None,
-              kind: str | None = None, search: str = "", as_of: date, limit: int = 50,
-              offset: int = 0) -> tuple[list[InvoiceListRow], int]:
-    """A page of documents with customer name and balance, newest first, and the matching count.
-
-    `status` is a display status (`billing.logic.display_status`: draft, void, unpaid, partially_paid,
-    overdue, paid, credited), or issued (every issued document), or open (issued invoices with a balance).
-    """
-    balance = balance_expr().label("balance")
+def _list_where(*, status: str | None = None, customer_id: int | None = None, date_from: date | None = None,
+                date_to: date | None = None, currency: str | None = None, kind: str | None = None,
+                search: str = "", as_of: date) -> sa.ColumnElement[bool]:
+    """The conditions of the invoice list's filters (see `list_page`)."""
     conditions: list[sa.ColumnElement[bool]] = []
     if status in (logic.DRAFT, logic.ISSUED, logic.VOID):
         conditions.append(invoices.c.status == status)
@@ -186,20 +180,43 @@ def list_page(conn: Connection, *, status: str | None = None, customer_id: int |
         conditions.append(invoices.c.kind == kind)
     if search:
         conditions.append(sa.func.lower(invoices.c.number).like(contains(search), escape="\\"))
-    where = sa.and_(sa.true(), *conditions)
+    return sa.and_(sa.true(), *conditions)
+
+
+def _list_select() -> sa.Select[Any]:
+    return (sa.select(invoices.c.id, invoices.c.kind, invoices.c.number, invoices.c.status, invoices.c.customer_id,
+                      customers.c.name.label("customer"), invoices.c.currency, invoices.c.issue_date,
+                      invoices.c.due_date, invoices.c.tax_exclusive, invoices.c.tax_total, invoices.c.payable,
+                      invoices.c.paid_amount, invoices.c.credited_amount, balance_expr().label("balance"))
+            .select_from(invoices.join(customers, customers.c.id == invoices.c.customer_id)))
+
+
+def list_page(conn: Connection, *, as_of: date, limit: int = 50, offset: int = 0,
+              **filters: Any) -> tuple[list[InvoiceListRow], int]:
+    """A page of documents with customer name and balance, newest first, and the matching count.
+
+    Filters: `status` is a display status (`billing.logic.display_status`: draft, void, unpaid, partially_paid,
+    overdue, paid, credited), or issued (every issued document), or open (issued invoices with a balance);
+    customer_id, date_from and date_to (issue date), currency, kind, search (in the number).
+    """
+    where = _list_where(as_of=as_of, **filters)
     total = conn.execute(sa.select(sa.func.count()).select_from(invoices).where(where)).scalar_one()
-    query = (
-        sa.select(invoices.c.id, invoices.c.kind, invoices.c.number, invoices.c.status, invoices.c.customer_id,
-                  customers.c.name.label("customer"), invoices.c.currency, invoices.c.issue_date,
-                  invoices.c.due_date, invoices.c.tax_exclusive, invoices.c.tax_total, invoices.c.payable,
-                  invoices.c.paid_amount, invoices.c.credited_amount, balance)
-        .select_from(invoices.join(customers, customers.c.id == invoices.c.customer_id))
-        .where(where)
-        .order_by(sa.case((invoices.c.status == logic.DRAFT, 0), else_=1), invoices.c.issue_date.desc(),
-                  invoices.c.id.desc())
-        .limit(limit).offset(offset)
-    )
+    query = (_list_select().where(where)
+             .order_by(sa.case((invoices.c.status == logic.DRAFT, 0), else_=1), invoices.c.issue_date.desc(),
+                       invoices.c.id.desc())
+             .limit(limit).offset(offset))
     return [from_row(InvoiceListRow, r) for r in conn.execute(query).mappings()], int(total)
+
+
+def list_before_id(conn: Connection, *, as_of: date, before_id: int | None, limit: int,
+                   **filters: Any) -> list[InvoiceListRow]:
+    """Up to `limit` documents matching `list_page`'s filters, newest id first, with ids below `before_id`
+    (cursor pagination: an id never changes, so a page never shifts when documents are issued or paid)."""
+    where = _list_where(as_of=as_of, **filters)
+    if before_id is not None:
+        where = sa.and_(where, invoices.c.id < before_id)
+    query = _list_select().where(where).order_by(invoices.c.id.desc()).limit(limit)
+    return [from_row(InvoiceListRow, r) for r in conn.execute(query).mappings()]
 
 
 def open_invoices(conn: Connection, customer_id: int, currency: str) -> list[dict[str, Any]]:

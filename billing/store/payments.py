@@ -116,9 +116,8 @@ def release_allocations(conn: Connection, invoice_id: int, amount: Decimal, on: 
             remaining -= take
 
 
-def list_page(conn: Connection, *, customer_id: int | None = None, currency: str | None = None,
-              date_from: date | None = None, date_to: date | None = None, method: str | None = None,
-              limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+def _list_where(*, customer_id: int | None = None, currency: str | None = None, date_from: date | None = None,
+                date_to: date | None = None, method: str | None = None) -> sa.ColumnElement[bool]:
     conditions = []
     if customer_id is not None:
         conditions.append(payments.c.customer_id == customer_id)
@@ -130,19 +129,38 @@ def list_page(conn: Connection, *, customer_id: int | None = None, currency: str
         conditions.append(payments.c.received_on <= date_to)
     if method:
         conditions.append(payments.c.method == method)
-    where = sa.and_(sa.true(), *conditions)
-    total = conn.execute(sa.select(sa.func.count()).select_from(payments).where(where)).scalar_one()
+    return sa.and_(sa.true(), *conditions)
+
+
+def _list_select() -> sa.Select[Any]:
     alloc = sa.func.coalesce(
         sa.select(sa.func.sum(allocations.c.amount)).where(allocations.c.payment_id == payments.c.id)
         .scalar_subquery(), 0)
     reversed_ = sa.exists(sa.select(sa.literal(1)).select_from(payments.alias("r"))
                           .where(sa.literal_column("r.reverses_payment_id") == payments.c.id))
-    rows = conn.execute(
-        sa.select(payments.c.id, payments.c.kind, payments.c.received_on, payments.c.customer_id,
-                  customers.c.name.label("customer"), payments.c.currency, payments.c.amount,
-                  alloc.label("allocated"), (payments.c.amount - alloc).label("unallocated"),
-                  payments.c.method, payments.c.reference, reversed_.label("reversed"))
-        .select_from(payments.join(customers, customers.c.id == payments.c.customer_id))
-        .where(where).order_by(payments.c.received_on.desc(), payments.c.id.desc()).limit(limit).offset(offset)
-    ).mappings()
+    return (sa.select(payments.c.id, payments.c.kind, payments.c.received_on, payments.c.customer_id,
+                      customers.c.name.label("customer"), payments.c.currency, payments.c.amount,
+                      alloc.label("allocated"), (payments.c.amount - alloc).label("unallocated"),
+                      payments.c.method, payments.c.reference, reversed_.label("reversed"))
+            .select_from(payments.join(customers, customers.c.id == payments.c.customer_id)))
+
+
+def list_page(conn: Connection, *, limit: int = 50, offset: int = 0,
+              **filters: Any) -> tuple[list[dict[str, Any]], int]:
+    """A page of payments, refunds and reversals (newest received first) and the matching count; filters:
+    customer_id, currency, date_from and date_to (received), method."""
+    where = _list_where(**filters)
+    total = conn.execute(sa.select(sa.func.count()).select_from(payments).where(where)).scalar_one()
+    rows = conn.execute(_list_select().where(where).order_by(payments.c.received_on.desc(), payments.c.id.desc())
+                        .limit(limit).offset(offset)).mappings()
     return [dict(r) for r in rows], int(total)
+
+
+def list_before_id(conn: Connection, *, before_id: int | None, limit: int, **filters: Any) -> list[dict[str, Any]]:
+    """Up to `limit` entries matching `list_page`'s filters, newest id first, with ids below `before_id`
+    (cursor pagination)."""
+    where = _list_where(**filters)
+    if before_id is not None:
+        where = sa.and_(where, payments.c.id < before_id)
+    rows = conn.execute(_list_select().where(where).order_by(payments.c.id.desc()).limit(limit)).mappings()
+    return [dict(r) for r in rows]

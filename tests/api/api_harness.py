@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
-from starlette.routing import Mount
 
-from api.app import create_app
+from api.app import api_mount, create_app
 from api.ratelimit import TokenBuckets
 
 
@@ -22,4 +21,4 @@ class Seeded:
 
 def mounted(rate_limits: TokenBuckets | None = None) -> Starlette:
     """The API as app.py serves it: under /api (generous rate limits unless given)."""
-    return Starlette(routes=[Mount("/api", app=create_app(rate_limits or TokenBuckets(rate=1000, burst=1000)))])
+    return Starlette(routes=[api_mount(create_app(rate_limits or TokenBuckets(rate=1000, burst=1000)))])

@@ -4,12 +4,14 @@ by API key, exactly as the permission table says for the portal."""
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from api_harness import Seeded
 from fastapi.testclient import TestClient
+from test_document_roles import DOCUMENT_OPERATIONS
 
 from billing.permissions import PERMISSIONS, ROLES
 
@@ -76,9 +78,10 @@ def test_each_role_may_do_over_the_api_what_the_permission_table_allows(
 def test_every_operation_of_the_api_is_in_the_matrix(client: TestClient) -> None:
     schema = client.get("/api/v1/openapi.json").json()
     documented = {(method.upper(), path) for path, item in schema["paths"].items() for method in item}
-    covered = {(method, "/v1" + path.split("?")[0].replace("{customer}", "{customer_id}")
-                .replace("{product}", "{product_id}").replace("{rate}", "{rate_id}").replace("{user}", "{username}"))
-               for method, path, _, _ in OPERATIONS}
+    names = {"customer": "customer_id", "product": "product_id", "rate": "rate_id", "user": "username",
+             "draft": "invoice_id", "issued": "invoice_id", "credit_note": "credit_note_id", "payment": "payment_id"}
+    covered = {(method, "/v1" + re.sub(r"{(\w+)}", lambda m: "{" + names[m[1]] + "}", path.split("?")[0]))
+               for method, path, _, _ in [*OPERATIONS, *DOCUMENT_OPERATIONS]}
     assert documented - {("POST", "/v1/auth/token")} == covered
 
 
