@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -327,3 +329,28 @@ def test_rule_set_counts(spread: Spread) -> None:
     print("\n".join(f"{key}: {ok} passed, {bad} failed" for key, (ok, bad) in sorted(counts.items())))
     assert set(counts) == {f"{fmt} {profile}" for fmt, chosen in FORMATS.items() for profile in chosen.rules}
     assert all(result == [len(ISSUED), 0] for result in counts.values()), counts
+
+
+def test_cli_export_and_export_all(templates: Templates, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from billing.cli import main
+
+    monkeypatch.setenv("BILLING_DATABASE_URL", database_url(copy_template(templates.billed, tmp_path / "c.duckdb")))
+    one = tmp_path / "one.xml"
+    assert main(["einvoice", "export", "INV-2025-00002", "--format", "cii", "--output", str(one)]) == 0
+    assert read_invoice(one.read_bytes()).number == "INV-2025-00002" and validate_bytes(one.read_bytes()).valid
+    month = tmp_path / "march.zip"
+    assert main(["einvoice", "export-all", "--from", "2025-03-01", "--to", "2025-03-31", "--format", "ubl",
+                 "--output", str(month)]) == 0
+    with zipfile.ZipFile(month) as archive:
+        assert archive.namelist() == [f"INV-2025-0000{n}-ubl.xml" for n in (1, 2, 3)]
+        assert all(validate_bytes(archive.read(name)).valid for name in archive.namelist())
+    out = capsys.readouterr()
+    assert "Exported 3 of 3 (0 failed)" in out.err and "3 of 3 documents as UBL 2.1 (EN 16931)" in out.out
+    assert main(["einvoice", "export-all", "--from", "2025-03-01", "--to", "2025-03-31", "--format",
+                 "xrechnung-cii", "--output", str(tmp_path / "x.zip")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "3 not exported:"
+    assert lines[2].startswith("  INV-2025-00001: An e-invoice in XRechnung 3.0 (CII) needs: Leitweg-ID (buyer ")
+    assert main(["einvoice", "export", "INV-9", "--format", "ubl", "--output", str(one)]) != 0
+    assert "no invoice or credit note numbered 'INV-9'" in capsys.readouterr().err
