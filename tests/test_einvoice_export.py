@@ -354,3 +354,17 @@ def test_cli_export_and_export_all(templates: Templates, tmp_path: Path, monkeyp
     assert lines[2].startswith("  INV-2025-00001: An e-invoice in XRechnung 3.0 (CII) needs: Leitweg-ID (buyer ")
     assert main(["einvoice", "export", "INV-9", "--format", "ubl", "--output", str(one)]) != 0
     assert "no invoice or credit note numbered 'INV-9'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("fmt", ["ubl", "cii"])
+def test_the_bulk_export_gives_the_files_of_single_exports(spread: Spread, fmt: str) -> None:
+    from billing.einvoice.bulk import export_documents, period_documents
+
+    ids = period_documents(spread.db, ADMIN, TODAY, TODAY)
+    assert sorted(ids) == sorted(spread.ids[name] for name in [*ISSUED, "kwd_fine"])
+    items = list(export_documents(spread.db, ADMIN, ids, fmt))
+    for invoice_id, item in zip(ids, items, strict=True):
+        if invoice_id == spread.ids["kwd_fine"]:
+            assert item.xml is None and "BR-DEC-09" in item.problem
+        else:
+            assert (item.file_name, "application/xml", item.xml) == export_document(spread.db, ADMIN, invoice_id, fmt)

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from billing import invoices
+from billing.einvoice.bulk import export_documents, period_documents
 from billing.einvoice.export import FORMATS, export_document
 from billing.einvoice.source import MAX_FILE_BYTES, DocumentError
 from billing.einvoice.validation import EN16931, PROFILES, ValidationReport, validate_bytes
 from billing.einvoice.wording import explain
-from billing.errors import BillingError, NotFoundError
-from billing.logic import ISSUED
+from billing.errors import NotFoundError
 from billing.permissions import SYSTEM
 
 if TYPE_CHECKING:
@@ -77,21 +77,20 @@ def cmd_export(args: argparse.Namespace, db: Database) -> int:
 
 
 def cmd_export_all(args: argparse.Namespace, db: Database) -> int:
-    rows, total = invoices.list_invoices(db, SYSTEM, date.today(), status=ISSUED, date_from=args.date_from,
-                                         date_to=args.date_to, limit=10**9)
+    ids = period_documents(db, SYSTEM, args.date_from, args.date_to)
     failed: list[str] = []
     with zipfile.ZipFile(args.output, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for done, row in enumerate(reversed(rows), start=1):  # oldest first
-            try:
-                name, _, xml = export_document(db, SYSTEM, row.id, args.fmt, validate=not args.no_validate)
-                archive.writestr(name, xml)
-            except BillingError as exc:
-                failed.append(f"  {row.number}: {exc.message}")
-            if done % PROGRESS_EVERY == 0 or done == total:
-                print(f"\rExported {done - len(failed):,} of {total:,} ({len(failed):,} failed)", end="",
+        for done, item in enumerate(export_documents(db, SYSTEM, ids, args.fmt, validate=not args.no_validate),
+                                    start=1):
+            if item.xml is None:
+                failed.append(f"  {item.number}: {item.problem}")
+            else:
+                archive.writestr(item.file_name, item.xml)
+            if done % PROGRESS_EVERY == 0 or done == len(ids):
+                print(f"\rExported {done - len(failed):,} of {len(ids):,} ({len(failed):,} failed)", end="",
                       file=sys.stderr, flush=True)
     print("", file=sys.stderr)
-    print(f"Wrote {args.output}: {total - len(failed):,} of {total:,} documents as {FORMATS[args.fmt].label}")
+    print(f"Wrote {args.output}: {len(ids) - len(failed):,} of {len(ids):,} documents as {FORMATS[args.fmt].label}")
     if failed:
         print(f"{len(failed):,} not exported:", *failed, sep="\n")
     return 0 if not failed else 1
