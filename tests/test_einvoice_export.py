@@ -285,6 +285,7 @@ def test_the_permission_is_checked(spread: Spread) -> None:
     ("Hauptstraße 1\n10115 Berlin", "Hauptstraße 1", "", "Berlin", "10115"),
     ("Keizersgracht 1\nUnit 4\n1015 CJ Amsterdam\nNetherlands", "Keizersgracht 1", "Unit 4, Netherlands",
      "Amsterdam", "1015 CJ"),
+    ("ul. Żółkiewskiego 12\n00-001 Warszawa", "ul. Żółkiewskiego 12", "", "Warszawa", "00-001"),
     ("10 Downing Street\nLondon SW1A 2AA", "10 Downing Street", "London SW1A 2AA", "", ""),
     ("", "", "", "", ""),
 ])

@@ -26,8 +26,8 @@ DEFAULT_UNIT = "C62"
 MAX_DECIMALS = 2  # EN 16931 amounts have at most 2 decimals (BR-DEC-01 .. BR-DEC-25)
 # VATEX exemption reason codes (BT-121) that follow from the category alone; E needs the law's own reason (BT-120).
 EXEMPTION_CODES = {"AE": "VATEX-EU-AE", "K": "VATEX-EU-IC", "G": "VATEX-EU-G", "O": "VATEX-EU-O"}
-# "10115 Berlin", "D-10115 Berlin", "1012 AB Amsterdam", "75008 Paris": a post code, then the city.
-_TOWN = re.compile(r"^(?:[A-Z]{1,2}-)?(\d{4,5}(?: ?[A-Z]{2})?)\s+(\S.*)$")
+# "10115 Berlin", "D-10115 Berlin", "1012 AB Amsterdam", "00-001 Warszawa", "1010 Wien": a post code, then the city.
+_TOWN = re.compile(r"^(?:[A-Z]{1,2}-)?(\d{4,5}(?: ?[A-Z]{2})?|\d{2}-\d{3})\s+(\S.*)$")
 # A VAT identifier (BT-31/BT-48) starts with its country's code (Greece: EL); anything else is a tax number.
 _VAT_ID = re.compile(r"^[A-Z]{2}[0-9A-Z+*.]{2,13}$")
 _IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?)\b")
