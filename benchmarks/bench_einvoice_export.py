@@ -15,18 +15,16 @@ import statistics
 import time
 import zipfile
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
+from benchmarks.bench_reports import AS_OF, open_database
 from billing import invoices, logic, settings
-from billing.demo import load_demo
 from billing.einvoice import validation
 from billing.einvoice.bulk import export_documents
 from billing.einvoice.export import FORMATS, check_rules, export_document, facts_of, render
 from billing.permissions import SYSTEM
 from billing.store.db import Database
 
-AS_OF = date(2026, 11, 25)
 COMPANY = {"legal_name": "Acme Consulting GmbH", "address": "Hauptstraße 1\n10115 Berlin", "country": "DE",
            "tax_id": "DE123456789", "email": "billing@acme.example", "bank_details": "IBAN DE89 3704 0044 0532 0130 00",
            "base_currency": "EUR", "timezone": "Europe/Berlin"}
@@ -44,13 +42,7 @@ def timed(action: Callable[[], object], runs: int) -> tuple[float, float]:
 
 
 def database(path: Path, scale: str) -> Database:
-    db = Database(f"duckdb:///{path}")
-    db.migrate()
-    with db.connect() as conn:
-        empty = conn.exec_driver_sql("SELECT count(*) FROM invoices").scalar_one() == 0
-    if empty:
-        summary = load_demo(db, SYSTEM, scale, AS_OF)
-        print(f"built scale {scale} in {summary.seconds} s: {summary.invoices:,} invoices")
+    db = open_database(scale, path)
     if not (settings.get_company(db) or {}).get("country"):  # the demo leaves the company profile to the user
         settings.save_company(db, SYSTEM, COMPANY)
     return db

@@ -9,7 +9,6 @@ from lxml import etree
 
 from billing.documents import InvoiceDocument
 from billing.einvoice.content import (
-    Address,
     Facts,
     LineFacts,
     Party,
@@ -21,6 +20,7 @@ from billing.einvoice.content import (
     rate_text,
     vat_facts,
 )
+from billing.einvoice.records import Address
 from billing.einvoice.source import CII_NS
 
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"

@@ -14,6 +14,7 @@ from typing import Any
 
 from billing import logic
 from billing.documents import DocumentCustomer, InvoiceDocument, StoredAllowanceCharge, StoredLine
+from billing.einvoice.records import Address
 from billing.money import HUNDRED, decimals_of, minor_unit, plain_number, round_money
 
 # UN/ECE Recommendation 20 unit codes (BT-130) for the units the portal's lines use; anything else is "C62" (one).
@@ -32,17 +33,6 @@ _TOWN = re.compile(r"^(?:[A-Z]{1,2}-)?(\d{4,5}(?: ?[A-Z]{2})?|\d{2}-\d{3})\s+(\S
 _VAT_ID = re.compile(r"^[A-Z]{2}[0-9A-Z+*.]{2,13}$")
 _IBAN = re.compile(r"\b([A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?)\b")
 _BIC = re.compile(r"\b(?:BIC|SWIFT)[:\s]*([A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?)\b", re.IGNORECASE)
-
-
-@dataclass(frozen=True, slots=True)
-class Address:
-    """A postal address (BT-35..40 / BT-50..55): street, additional line, city, post code, country code."""
-
-    street: str = ""
-    additional: str = ""
-    city: str = ""
-    postcode: str = ""
-    country: str = ""
 
 
 def split_address(text: str, country: str) -> Address:

@@ -8,7 +8,6 @@ from lxml import etree
 
 from billing.documents import InvoiceDocument
 from billing.einvoice.content import (
-    Address,
     Facts,
     LineFacts,
     Party,
@@ -20,6 +19,7 @@ from billing.einvoice.content import (
     rate_text,
     vat_facts,
 )
+from billing.einvoice.records import Address
 from billing.einvoice.source import UBL_CREDIT_NOTE_NS, UBL_INVOICE_NS
 
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
