@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("adopt-database", help="bind this installation to the database file it is configured with "
                    "(after it was replaced, or to restore a backup into a new one)") \
         .set_defaults(func=cmd_adopt_database)
-    einvoice_cli.add_parser(sub)
+    einvoice_cli.add_parser(sub, _db)
     cli_api_keys.add_parser(sub, _db)
     return parser
 

@@ -13,6 +13,7 @@ from billing.documents import InvoiceDocument
 from billing.errors import BillingError, ValidationError
 from ui import access, context
 from ui import format as fmt
+from ui.einvoice_download import einvoice_button
 from ui.feedback import run_action
 from ui.format import plain
 from ui.widgets import number_text
@@ -202,6 +203,7 @@ def toolbar(view: InvoiceDocument, *, edit: Callable[[int], None], pay: Callable
             if new_id is not None:
                 edit(new_id)
         pdf_button(view)
+        einvoice_button(view)
         if write and status == logic.DRAFT and st.button("Delete…", icon=":material/delete:", key="delete",
                                                          type="tertiary"):
             _open_dialog("delete", view.id)

@@ -302,6 +302,32 @@ def test_the_pdf_download_is_a_pdf(portal: Portal, downloads: list[MediaFileMana
     assert download_payload(downloads, at, "pdf").startswith(b"%PDF")
 
 
+def test_the_einvoice_download_is_checked_xml_and_a_refusal_is_in_words(portal: Portal,
+                                                                        downloads: list[MediaFileManager]) -> None:
+    from billing.einvoice.reader import read_invoice
+    from billing.einvoice.validation import validate_bytes
+
+    invoice_id = issued_invoice(portal)
+    at = ok(open_invoice("analyst", invoice_id))
+    assert "Buyer country (BT-55)" in at.warning.values[0]  # Acme has no country: refused, in words
+    customer = customers.create_customer(portal.db, SYSTEM, {"name": "Beta GmbH", "currency": "EUR",
+                                                             "country": "DE", "address": "Ring 2\n50667 Köln"})
+    lines = [{"description": "Work", "quantity": "2", "unit_price": "100.00", "tax_rate_id": portal.s19}]
+    other = invoices.create_draft(portal.db, SYSTEM, {"customer_id": customer, "lines": lines})
+    invoices.issue_invoice(portal.db, SYSTEM, other, today=date.today())
+    at.query_params["invoice"] = str(other)
+    ok(at.run())
+    button = next(d for d in at.get("download_button") if d.key == "einvoice_download")
+    assert button.proto.deferred_file_id and not button.proto.url  # made on click, after a live check
+    xml = download_payload(downloads, at, "einvoice_download")
+    assert validate_bytes(xml).valid and read_invoice(xml).totals.payable == Decimal("238.00")
+    at.selectbox(key="einvoice_format").set_value("xrechnung-cii")
+    ok(at.run())
+    assert at.warning.values[0].replace("\\", "").startswith(
+        "An e-invoice in XRechnung 3.0 (CII) needs: Leitweg-ID (buyer reference, BT-10)")
+    assert "einvoice_download" not in {d.key for d in at.get("download_button")}
+
+
 def test_a_button_callback_that_finds_the_session_ended_shows_the_sign_in_form(portal: Portal) -> None:
     """'Add line' reads the tax rates in its callback, before the script and app.py's gate run."""
     token, expires = auth_keys.issue_token("k" * 64, "accountant", timedelta(hours=1))
