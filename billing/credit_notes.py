@@ -10,14 +10,20 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from billing import audit, logic
-from billing.documents import InvoiceHeader, StoredAllowanceCharge, StoredLine, computed_totals
+from billing.documents import (
+    HeaderValues,
+    InvoiceHeader,
+    StoredAllowanceCharge,
+    StoredLine,
+    computed_totals,
+    total_values,
+)
 from billing.errors import StateError, ValidationError
 from billing.invoices import (
     SERIES_OF_KIND,
     header_of,
     line_records,
     tax_records,
-    total_values,
     with_nets,
 )
 from billing.models import InvoiceDraftIn, LineIn, parse
@@ -127,7 +133,7 @@ def create_credit_note(db: Database, actor: Actor, invoice_id: int, today: date,
         logic.check_credit_amount(totals.payable, _remaining(invoice))
         seq, pattern = series_store.take_next(conn, SERIES_OF_KIND[logic.CREDIT_NOTE])
         number = logic.format_number(pattern, seq, today)
-        header = {
+        header: HeaderValues = {
             "kind": logic.CREDIT_NOTE, "series": SERIES_OF_KIND[logic.CREDIT_NOTE], "number": number,
             "status": logic.ISSUED, "customer_id": invoice.customer_id, "currency": currency,
             "issue_date": today, "due_date": today, "credited_invoice_id": invoice_id,

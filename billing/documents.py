@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import astuple, dataclass, field, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from billing import logic
 from billing.money import MONEY_FIELDS, round_money
@@ -88,6 +88,47 @@ class InvoiceHeader(SealedHeader):
     @property
     def is_credit_note(self) -> bool:
         return self.kind == logic.CREDIT_NOTE
+
+
+class HeaderValues(TypedDict, total=False):
+    """Header columns a service writes: all of them for a new document, the changed ones for a saved draft, an
+    issue or a void (`store.invoices.insert_header` / `update_header`); each means what it means on
+    `InvoiceHeader`. The paid and credited sums move only through `store.invoices.add_to_amounts`."""
+
+    kind: str
+    series: str
+    number: str | None
+    status: str
+    customer_id: int
+    currency: str
+    issue_date: date | None
+    due_date: date | None
+    credited_invoice_id: int | None
+    notes: str
+    void_reason: str
+    voided_on: date
+    line_total: Decimal
+    allowance_total: Decimal
+    charge_total: Decimal
+    tax_exclusive: Decimal
+    tax_total: Decimal
+    tax_inclusive: Decimal
+    prepaid: Decimal
+    rounding: Decimal
+    payable: Decimal
+    paid_amount: Decimal
+    credited_amount: Decimal
+    created_at: datetime
+    issued_at: datetime
+    created_by: str
+
+
+def total_values(totals: logic.Totals) -> HeaderValues:
+    """The header's total columns as `totals` gives them."""
+    return HeaderValues(line_total=totals.line_total, allowance_total=totals.allowance_total,
+                        charge_total=totals.charge_total, tax_exclusive=totals.tax_exclusive,
+                        tax_total=totals.tax_total, tax_inclusive=totals.tax_inclusive, prepaid=totals.prepaid,
+                        rounding=totals.rounding, payable=totals.payable)
 
 
 @dataclass(frozen=True, slots=True)

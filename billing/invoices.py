@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, astuple, replace
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -18,6 +17,7 @@ from billing.catalog import get_tax_rate
 from billing.documents import (
     CreditedInvoiceRef,
     DocumentCustomer,
+    HeaderValues,
     InvoiceDocument,
     InvoiceHeader,
     InvoiceListRow,
@@ -28,6 +28,7 @@ from billing.documents import (
     from_row,
     quantized,
     stored_totals,
+    total_values,
 )
 from billing.errors import NotFoundError, StateError, ValidationError
 from billing.models import InvoiceDraftIn, LineIn, parse
@@ -41,11 +42,6 @@ from billing.store.db import Database, utcnow
 from billing.store.schema import MAX_PRICE, customers, products, tax_rates
 
 SERIES_OF_KIND = {logic.INVOICE: "INV", logic.CREDIT_NOTE: "CN"}
-
-
-def total_values(totals: logic.Totals) -> dict[str, Decimal]:
-    """The header's total columns as `totals` gives them."""
-    return {name: getattr(totals, name) for name in invoice_store.TOTAL_COLUMNS}
 
 
 def tax_records(totals: logic.Totals) -> list[StoredTax]:
@@ -151,7 +147,7 @@ def create_draft(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, An
         currency = draft.currency or customer["currency"]
         lines, allowance_charges, totals = _priced_body(conn, draft, currency)
         logic.check_due_date(draft.issue_date, draft.due_date)
-        header = {
+        header: HeaderValues = {
             "kind": logic.INVOICE, "series": SERIES_OF_KIND[logic.INVOICE], "number": None,
             "status": logic.DRAFT, "customer_id": customer["id"], "currency": currency,
             "issue_date": draft.issue_date, "due_date": draft.due_date, "notes": draft.notes,
@@ -178,7 +174,7 @@ def update_draft(db: Database, actor: Actor, invoice_id: int, data: InvoiceDraft
         currency = draft.currency or customer["currency"]
         lines, allowance_charges, totals = _priced_body(conn, draft, currency)
         logic.check_due_date(draft.issue_date, draft.due_date)
-        values = {"customer_id": customer["id"], "currency": currency, "issue_date": draft.issue_date,
+        values: HeaderValues = {"customer_id": customer["id"], "currency": currency, "issue_date": draft.issue_date,
                   "due_date": draft.due_date, "notes": draft.notes, **total_values(totals)}
         old_lines, old_allowance_charges, _ = invoice_store.get_body(conn, invoice_id)
         invoice_store.update_header(conn, invoice_id, values)
@@ -226,7 +222,7 @@ def issue_invoice(db: Database, actor: Actor, invoice_id: int, today: date,
         due = logic.due_date_for(on, customer["terms_days"], due_date or header.due_date)
         seq, pattern = series_store.take_next(conn, header.series)
         number = logic.format_number(pattern, seq, on)
-        values: dict[str, Any] = {"status": logic.ISSUED, "number": number, "issue_date": on, "due_date": due,
+        values: HeaderValues = {"status": logic.ISSUED, "number": number, "issue_date": on, "due_date": due,
                                   "issued_at": utcnow(), **total_values(totals)}
         invoice_store.update_header(conn, invoice_id, values)
         # The draft's lines and VAT breakdown were stored from the same computation when it was
@@ -251,7 +247,7 @@ def void_invoice(db: Database, actor: Actor, invoice_id: int, reason: str, today
         header = header_of(conn, invoice_id)
         logic.check_can_void(header.status, header.paid_amount, header.credited_amount, reason,
                              credits_invoice=header.is_credit_note and header.credited_invoice_id is not None)
-        values = {"status": logic.VOID, "void_reason": reason.strip(), "voided_on": today}
+        values: HeaderValues = {"status": logic.VOID, "void_reason": reason.strip(), "voided_on": today}
         invoice_store.update_header(conn, invoice_id, values)
         facts.remove_sales(conn, invoice_id)
         audit.record(conn, actor, "invoice.void", "invoice", invoice_id,

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from billing import logic
 from billing.documents import (
     CreditNoteRef,
+    HeaderValues,
     InvoiceHeader,
     InvoiceListRow,
     StoredAllowanceCharge,
@@ -28,19 +29,19 @@ TOTAL_COLUMNS = ("line_total", "allowance_total", "charge_total", "tax_exclusive
                  "tax_inclusive", "prepaid", "rounding", "payable")
 
 
-def insert_header(conn: Connection, values: dict[str, Any]) -> int:
+def insert_header(conn: Connection, values: HeaderValues) -> int:
     is_open = values["payable"] - values["paid_amount"] - values["credited_amount"] > 0
     return int(conn.execute(invoices.insert().values(**values, is_open=is_open).returning(invoices.c.id))
                .scalar_one())
 
 
-def update_header(conn: Connection, invoice_id: int, values: dict[str, Any]) -> None:
+def update_header(conn: Connection, invoice_id: int, values: HeaderValues) -> None:
     """Header fields of a draft being saved or a document being issued or voided (the paid and
     credited sums move only through add_to_amounts)."""
-    if "payable" in values:
-        values = {**values, "is_open": sa.literal(values["payable"], invoices.c.payable.type)
-                  - invoices.c.paid_amount - invoices.c.credited_amount > 0}
-    conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(**values))
+    is_open = {} if "payable" not in values else {
+        "is_open": sa.literal(values["payable"], invoices.c.payable.type)
+        - invoices.c.paid_amount - invoices.c.credited_amount > 0}
+    conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(**values, **is_open))
 
 
 def get_header(conn: Connection, invoice_id: int) -> InvoiceHeader | None:
