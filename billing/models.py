@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import pydantic
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from billing import discounts
+from billing import bank_accounts, discounts
 from billing.errors import ValidationError
 from billing.logic import EXEMPTION_REASON_CATEGORIES, VAT_CATEGORIES, ZERO_RATE_CATEGORIES, date_problem
 from billing.money import check_currency, check_decimals, to_decimal
@@ -282,6 +282,8 @@ class CompanyIn(Record):
     tax_id: OneLine = _text(50)
     email: OneLine = _text(200)
     bank_details: str = _text(500)
+    iban: str = _text(50)  # stored compact (billing.bank_accounts); '' when payments go elsewhere
+    bic: str = _text(20)
     base_currency: str = "EUR"
     timezone: str = "UTC"
     default_terms_days: int = Field(default=30, ge=0, le=365)
@@ -291,6 +293,16 @@ class CompanyIn(Record):
     @classmethod
     def _currency(cls, value: str) -> str:
         return check_currency(value)
+
+    @field_validator("iban")
+    @classmethod
+    def _iban(cls, value: str) -> str:
+        return bank_accounts.compact_iban(value)
+
+    @field_validator("bic")
+    @classmethod
+    def _bic(cls, value: str) -> str:
+        return bank_accounts.compact_bic(value)
 
     @field_validator("page_size")
     @classmethod
@@ -324,7 +336,8 @@ class AuditEvent(BaseModel):
     hash: str
 
 
-_FIELD_NAMES = {"terms_days": "payment terms", "tax_rate_id": "tax rate", "customer_id": "customer"}
+_FIELD_NAMES = {"terms_days": "payment terms", "tax_rate_id": "tax rate", "customer_id": "customer", "iban": "IBAN",
+                "bic": "BIC"}
 
 
 def friendly_message(error: Any) -> str:
