@@ -386,18 +386,19 @@ def _draw_qr(pdf: Document, payload: str, top: float) -> None:
     """The EPC QR code at the right margin from `top`, "Scan to pay" beside it; the cursor ends below both."""
     code = qr_modules(payload)
     module = QR_SIDE / code.size  # millimetres: floats from here on, for drawing only
-    x = pdf.l_margin + pdf.epw - QR_SIDE
+    x, k = pdf.l_margin + pdf.epw - QR_SIDE, pdf.k
+    # One path of rectangles, a run of dark modules each, written as PDF operators (points, from the bottom
+    # left): ~0.4 ms, where fpdf2's rect() per run takes ~2.5 ms. A hair taller than a module, so that rows
+    # rendered apart leave no seam between them.
+    path = " ".join(f"{(x + column * module) * k:.2f} {(pdf.h - top - row * module) * k:.2f} "
+                    f"{length * module * k:.2f} {-module * 1.05 * k:.2f} re" for row, column, length in code.runs)
     with pdf.local_context(fill_color=(0, 0, 0)):
-        for row, column, length in code.runs:
-            # a hair taller than a module, so that rows rendered apart leave no seam between them
-            pdf.rect(x + column * module, top + row * module, length * module, module * 1.05, style="F")
+        pdf._out(f"{path} f")
     text_bottom = pdf.get_y()
-    caption_x = x - QR_QUIET - QR_CAPTION_WIDTH
-    pdf.set_xy(caption_x, top)
+    pdf.set_xy(x - QR_QUIET - QR_CAPTION_WIDTH, top)
     pdf.set_font(FONT_FAMILY, "B", 9)
     pdf.cell(QR_CAPTION_WIDTH, 5, "Scan to pay", align=Align.R, new_x=XPos.LEFT, new_y=YPos.NEXT)
     with pdf.local_context(text_color=GREY):
         pdf.set_font(FONT_FAMILY, "", 7.5)
-        pdf.multi_cell(QR_CAPTION_WIDTH, 3.6, "with your banking app", align=Align.R,
-                       new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.cell(QR_CAPTION_WIDTH, 3.6, "with your banking app", align=Align.R)
     pdf.set_xy(pdf.l_margin, max(text_bottom, top + QR_SIDE))
