@@ -59,6 +59,9 @@ def _lines_of_text(value: str) -> str:
 
 OneLine = Annotated[str, AfterValidator(_one_line)]
 Lines = Annotated[str, AfterValidator(_lines_of_text)]
+# A bank account's codes as typed ('de89 3704 ...'), checked and kept compact and upper case.
+Iban = Annotated[str, AfterValidator(bank_accounts.compact_iban)]
+Bic = Annotated[str, AfterValidator(bank_accounts.compact_bic)]
 
 
 def _in_books(value: date) -> date:
@@ -282,8 +285,8 @@ class CompanyIn(Record):
     tax_id: OneLine = _text(50)
     email: OneLine = _text(200)
     bank_details: str = _text(500)
-    iban: str = _text(50)  # stored compact (billing.bank_accounts); '' when payments go elsewhere
-    bic: str = _text(20)
+    iban: Iban = _text(50)  # '' when no payment QR code is wanted
+    bic: Bic = _text(20)
     base_currency: str = "EUR"
     timezone: str = "UTC"
     default_terms_days: int = Field(default=30, ge=0, le=365)
@@ -293,16 +296,6 @@ class CompanyIn(Record):
     @classmethod
     def _currency(cls, value: str) -> str:
         return check_currency(value)
-
-    @field_validator("iban")
-    @classmethod
-    def _iban(cls, value: str) -> str:
-        return bank_accounts.compact_iban(value)
-
-    @field_validator("bic")
-    @classmethod
-    def _bic(cls, value: str) -> str:
-        return bank_accounts.compact_bic(value)
 
     @field_validator("page_size")
     @classmethod
