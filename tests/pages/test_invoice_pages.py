@@ -303,6 +303,23 @@ def test_the_pdf_download_is_a_pdf(portal: Portal, downloads: list[MediaFileMana
     assert download_payload(downloads, at, "pdf").startswith(b"%PDF")
 
 
+def test_a_button_callback_that_finds_the_session_ended_shows_the_sign_in_form(portal: Portal) -> None:
+    """'Add line' reads the tax rates in its callback, before the script and app.py's gate run."""
+    token, expires = auth_keys.issue_token("k" * 64, "accountant", timedelta(hours=1))
+    users.start_session(portal.db, "accountant", token, expires)
+    draft_id = invoices.create_draft(portal.db, SYSTEM, {"customer_id": portal.acme, "lines": [
+        {"description": "Work", "quantity": "1", "unit_price": "10.00", "tax_rate_id": portal.s19}]})
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["auth_username"], at.session_state["auth_token"] = "accountant", token  # a browser's sign-in
+    at.query_params["edit"] = str(draft_id)
+    ok(at.switch_page(PAGE).run())
+    users.end_session(portal.db, token)  # signed out in another tab
+    next(b for b in at.button if b.label == "Add line").click().run()
+    assert not at.exception
+    assert "Sign in" in {b.label for b in at.button} and "Add line" not in {b.label for b in at.button}
+    assert [i.value for i in at.info] == ["Your session has ended. Please sign in again."]
+
+
 def test_an_open_invoice_shows_how_to_pay_it_and_a_paid_one_does_not(portal: Portal) -> None:
     with portal.db.engine.begin() as conn:
         conn.execute(company.update().values(iban="DE89370400440532013000", bic="COBADEFFXXX"))
@@ -319,20 +336,3 @@ def test_an_open_invoice_shows_how_to_pay_it_and_a_paid_one_does_not(portal: Por
                                                 "received_on": date.today()}, allocate=[(invoice_id, "238.00")])
     at = ok(open_invoice("analyst", invoice_id))
     assert "Payment details" not in at.caption.values and reference not in shown(at)
-
-
-def test_a_button_callback_that_finds_the_session_ended_shows_the_sign_in_form(portal: Portal) -> None:
-    """'Add line' reads the tax rates in its callback, before the script and app.py's gate run."""
-    token, expires = auth_keys.issue_token("k" * 64, "accountant", timedelta(hours=1))
-    users.start_session(portal.db, "accountant", token, expires)
-    draft_id = invoices.create_draft(portal.db, SYSTEM, {"customer_id": portal.acme, "lines": [
-        {"description": "Work", "quantity": "1", "unit_price": "10.00", "tax_rate_id": portal.s19}]})
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
-    at.session_state["auth_username"], at.session_state["auth_token"] = "accountant", token  # a browser's sign-in
-    at.query_params["edit"] = str(draft_id)
-    ok(at.switch_page(PAGE).run())
-    users.end_session(portal.db, token)  # signed out in another tab
-    next(b for b in at.button if b.label == "Add line").click().run()
-    assert not at.exception
-    assert "Sign in" in {b.label for b in at.button} and "Add line" not in {b.label for b in at.button}
-    assert [i.value for i in at.info] == ["Your session has ended. Please sign in again."]
