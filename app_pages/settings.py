@@ -12,6 +12,7 @@ from PIL import Image
 from streamlit.delta_generator import DeltaGenerator
 
 from billing import settings
+from billing.bank_accounts import format_iban
 from billing.errors import BillingError
 from billing.logic import format_number
 from billing.money import KNOWN_CURRENCIES
@@ -67,7 +68,11 @@ with company_tab, st.form("company"):
     legal_name = left.text_input("Legal name", profile.get("legal_name", ""))
     tax_id = right.text_input("Tax ID (VAT number)", profile.get("tax_id", ""))
     address = left.text_area("Address", profile.get("address", ""), height=100)
-    bank = right.text_area("Bank details (IBAN, BIC)", profile.get("bank_details", ""), height=100)
+    bank = right.text_area("Other bank details (printed as written)", profile.get("bank_details", ""), height=100)
+    left, right = st.columns([2, 1])
+    iban = left.text_input("IBAN", format_iban(profile.get("iban") or ""),
+                           help="The account invoices are paid to: printed with a payment QR code on EUR invoices.")
+    bic = right.text_input("BIC", profile.get("bic") or "", help="Optional within the SEPA area.")
     left, middle, right = st.columns(3)
     countries = fmt.countries_with(profile.get("country") or "")
     country = left.selectbox("Country", countries, countries.index(profile.get("country") or ""),
@@ -94,8 +99,8 @@ with company_tab, st.form("company"):
                                       type=["png", "jpg", "jpeg"], max_upload_size=1)
     remove_logo = upload_col.checkbox("Remove the logo", disabled=not profile.get("logo"))
     if st.form_submit_button("Save company profile", type="primary", icon=":material/save:"):
-        data = {"legal_name": legal_name, "address": address, "country": country or "",
-                "tax_id": tax_id, "email": email, "bank_details": bank, "base_currency": currency,
+        data = {"legal_name": legal_name, "address": address, "country": country or "", "tax_id": tax_id,
+                "email": email, "bank_details": bank, "iban": iban, "bic": bic, "base_currency": currency,
                 "timezone": timezone, "default_terms_days": int(terms), "page_size": page_size}
         # Only the bytes are used: billing.settings checks they are a PNG or JPEG; the name is ignored.
         logo = upload.getvalue() if upload is not None else None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import pydantic
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from billing import discounts
+from billing import bank_accounts, discounts
 from billing.errors import ValidationError
 from billing.logic import EXEMPTION_REASON_CATEGORIES, VAT_CATEGORIES, ZERO_RATE_CATEGORIES, date_problem
 from billing.money import check_currency, check_decimals, to_decimal
@@ -59,6 +59,9 @@ def _lines_of_text(value: str) -> str:
 
 OneLine = Annotated[str, AfterValidator(_one_line)]
 Lines = Annotated[str, AfterValidator(_lines_of_text)]
+# A bank account's codes as typed ('de89 3704 ...'), checked and kept compact and upper case.
+Iban = Annotated[str, AfterValidator(bank_accounts.compact_iban)]
+Bic = Annotated[str, AfterValidator(bank_accounts.compact_bic)]
 
 
 def _in_books(value: date) -> date:
@@ -282,6 +285,8 @@ class CompanyIn(Record):
     tax_id: OneLine = _text(50)
     email: OneLine = _text(200)
     bank_details: str = _text(500)
+    iban: Iban = _text(50)  # '' when no payment QR code is wanted
+    bic: Bic = _text(20)
     base_currency: str = "EUR"
     timezone: str = "UTC"
     default_terms_days: int = Field(default=30, ge=0, le=365)
@@ -324,7 +329,8 @@ class AuditEvent(BaseModel):
     hash: str
 
 
-_FIELD_NAMES = {"terms_days": "payment terms", "tax_rate_id": "tax rate", "customer_id": "customer"}
+_FIELD_NAMES = {"terms_days": "payment terms", "tax_rate_id": "tax rate", "customer_id": "customer", "iban": "IBAN",
+                "bic": "BIC"}
 
 
 def friendly_message(error: Any) -> str:

@@ -86,24 +86,25 @@ class _ParsedFont:
 
 def _font_cut(path: Path, ranges: tuple[tuple[int, int], ...]) -> tuple[bytes, bytes, tuple[str, ...]]:
     """The font reduced to `ranges`: with glyph names, without them, and the names."""
-    font = ttLib.TTFont(path, recalcTimestamp=False, lazy=True)
-    # Tables fpdf2 drops from embedded fonts anyway (kern too: PDF positions every glyph itself);
-    # deleted before subsetting, they are never parsed.
-    for tag in ("FFTM", "GDEF", "GPOS", "GSUB", "MATH", "kern"):
-        if tag in font:
-            del font[tag]
-    options = font_subset.Options(glyph_names=True, notdef_outline=True, recommended_glyphs=True,
-                                  layout_features=[])
-    subsetter = font_subset.Subsetter(options)
-    subsetter.populate(unicodes=_code_points(ranges))
-    subsetter.subset(font)
-    cmap = font["cmap"]
-    cmap.tables = [table for table in cmap.tables if (table.platformID, table.platEncID) == (3, 1)]
-    named, unnamed = io.BytesIO(), io.BytesIO()
-    font.save(named)
-    glyph_order = tuple(font.getGlyphOrder())
-    font["post"].formatType = 3.0
-    font.save(unnamed)
+    # Closed when done: a font file left open is reported as a ResourceWarning whenever it is collected.
+    with ttLib.TTFont(path, recalcTimestamp=False, lazy=True) as font:
+        # Tables fpdf2 drops from embedded fonts anyway (kern too: PDF positions every glyph itself);
+        # deleted before subsetting, they are never parsed.
+        for tag in ("FFTM", "GDEF", "GPOS", "GSUB", "MATH", "kern"):
+            if tag in font:
+                del font[tag]
+        options = font_subset.Options(glyph_names=True, notdef_outline=True, recommended_glyphs=True,
+                                      layout_features=[])
+        subsetter = font_subset.Subsetter(options)
+        subsetter.populate(unicodes=_code_points(ranges))
+        subsetter.subset(font)
+        cmap = font["cmap"]
+        cmap.tables = [table for table in cmap.tables if (table.platformID, table.platEncID) == (3, 1)]
+        named, unnamed = io.BytesIO(), io.BytesIO()
+        font.save(named)
+        glyph_order = tuple(font.getGlyphOrder())
+        font["post"].formatType = 3.0
+        font.save(unnamed)
     return named.getvalue(), unnamed.getvalue(), glyph_order
 
 

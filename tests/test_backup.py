@@ -31,14 +31,16 @@ from tests.conftest import ADMIN, TODAY, Billed, Seed, assert_refused, snapshot
 LINES_4 = {"invoice_lines": ["credits_line"]}
 API_7 = {"api_keys", "idempotency_keys"}
 CUSTOMERS_7 = {"customers": ["updated_at"]}
+COMPANY_8 = {"company": ["iban", "bic"]}
 BANK_6 = {table.name for table in BANK_TABLES}
 OLDER: dict[int, tuple[set[str], dict[str, list[str]]]] = {
     1: ({"sales_facts", "collection_facts"} | BANK_6 | API_7,
-        {"invoices": ["first_activity_on", "last_activity_on", "is_open"], **LINES_4, **CUSTOMERS_7}),
-    2: (BANK_6 | API_7, {"invoices": ["is_open"], **LINES_4, **CUSTOMERS_7}),
-    3: (BANK_6 | API_7, {**LINES_4, **CUSTOMERS_7}),
-    5: (BANK_6 | API_7, CUSTOMERS_7),
-    6: (API_7, CUSTOMERS_7),
+        {"invoices": ["first_activity_on", "last_activity_on", "is_open"], **LINES_4, **CUSTOMERS_7, **COMPANY_8}),
+    2: (BANK_6 | API_7, {"invoices": ["is_open"], **LINES_4, **CUSTOMERS_7, **COMPANY_8}),
+    3: (BANK_6 | API_7, {**LINES_4, **CUSTOMERS_7, **COMPANY_8}),
+    5: (BANK_6 | API_7, {**CUSTOMERS_7, **COMPANY_8}),
+    6: (API_7, {**CUSTOMERS_7, **COMPANY_8}),
+    7: (set(), COMPANY_8),
 }
 
 

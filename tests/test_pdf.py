@@ -6,11 +6,14 @@ import functools
 import io
 import logging
 import re
+import shutil
+import subprocess
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -34,6 +37,7 @@ from billing.documents import (
 from billing.exports import table_to_pdf
 from billing.invoices import with_nets
 from billing.money import ZERO, format_money
+from billing.payment_qr import payment_details
 from billing.pdf import render_invoice_pdf, stamp_of
 from billing.pdf_document import FONT_CUTS, FONT_DIR, MissingGlyphWarning, _parsed_fonts, font_cut_for
 from billing.store.invoices import TOTAL_COLUMNS
@@ -124,7 +128,7 @@ def test_invoice_shows_vat_breakdown_totals_and_payment_instructions(company: di
     for expected in ["€270.00", "€80.00", "-€35.00", "€12.50", "Standard rate", "Zero rated goods",
                      "€327.50", format_money(view.totals.tax_total, "EUR"),
                      format_money(view.totals.tax_inclusive, "EUR"), "-€100.00", format_money(view.balance, "EUR"),
-                     "Balance due", "IBAN DE89 3704 0044 0532 0130 00", "Payment reference: INV-2025-00042",
+                     "Balance due", "IBAN DE89 3704 0044 0532 0130 00", "Reference: RF41 INV2 0250 0042",
                      "Mar 31, 2025", "Loyalty (10% of €350.00)"]:
         assert expected in text
 
@@ -340,3 +344,91 @@ def test_documents_render_in_8_threads_at_once(company: dict[str, Any]) -> None:
         renders = list(pool.map(render, range(800)))  # an exception in any render is raised here
     expected = [_without_timestamp(data) for data in alone]
     assert sum(data == expected[kind] for kind, data in renders) == 800
+
+
+# --- payment QR code (billing.payment_qr), read back from the rendered page -----------------------------------------
+
+needs_poppler_and_zbar = pytest.mark.skipif(
+    not (shutil.which("pdftoppm") and shutil.which("zbarimg")),
+    reason="needs pdftoppm and zbarimg (Debian's poppler-utils and zbar-tools, installed by scripts/test.sh)")
+
+
+@pytest.fixture
+def account(company: dict[str, Any]) -> dict[str, Any]:
+    """The company with its account entered in Settings: EUR invoices carry a QR code paying it."""
+    return {**company, "bank_details": "Commerzbank Berlin", "iban": "DE89370400440532013000", "bic": "COBADEFFXXX"}
+
+
+def scanned(data: bytes, folder: Path) -> list[str | None]:
+    """Each page's QR code as a phone would read it: the page rendered at 100 dpi by poppler, decoded by zbar
+    (its bytes as they are, UTF-8 by the EPC character set, not zbar's guess of the encoding); None if none."""
+    (folder / "document.pdf").write_bytes(data)
+    subprocess.run(["pdftoppm", "-png", "-r", "100", str(folder / "document.pdf"), str(folder / "page")], check=True)
+    codes: list[str | None] = []
+    for page in sorted(folder.glob("page-*.png")):
+        found = subprocess.run(["zbarimg", "--raw", "-q", "-Sbinary", "-Sdisable", "-Sqrcode.enable", str(page)],
+                               capture_output=True, check=False)
+        assert found.returncode in (0, 4), found.stderr  # 4: no symbol on the page
+        codes.append(found.stdout.decode("utf-8") if found.returncode == 0 else None)
+    return codes
+
+
+@needs_poppler_and_zbar
+def test_a_partly_paid_invoice_carries_a_qr_code_for_the_amount_still_due(account: dict[str, Any],
+                                                                          tmp_path: Path) -> None:
+    view = make_view(paid="100.00", status="partially_paid")
+    data = render_invoice_pdf(view, account)
+    [code] = scanned(data, tmp_path)
+    assert code is not None
+    assert code == payment_details(view, account).qr_payload  # type: ignore[union-attr]
+    fields = code.split("\n")
+    assert fields[:4] == ["BCD", "002", "1", "SCT"]
+    assert (fields[4], fields[5], fields[6]) == ("COBADEFFXXX", "Acme Consulting GmbH", "DE89370400440532013000")
+    assert view.balance == Decimal("257.00") and fields[7] == "EUR257.00"  # 357.00 less the 100.00 paid
+    assert fields[8:] == ["", "RF41INV202500042"]
+    text = pdf_text(data)
+    for expected in ["Scan to pay", "IBAN DE89 3704 0044 0532 0130 00 · BIC COBADEFFXXX", "Commerzbank Berlin",
+                     "Reference: RF41 INV2 0250 0042", "Please pay €257.00"]:
+        assert expected in text
+
+
+@needs_poppler_and_zbar
+def test_the_qr_code_follows_a_long_invoice_to_its_last_page_and_keeps_its_utf8_name(account: dict[str, Any],
+                                                                                  tmp_path: Path) -> None:
+    company = {**account, "legal_name": "Müller & Söhne Ωμέγα GmbH", "bic": ""}
+    view = make_view([line(f"Item {n}") for n in range(1, 28)], status="overdue")
+    first, last = scanned(render_invoice_pdf(view, company), tmp_path)
+    assert first is None and last is not None
+    assert last.split("\n")[4:8] == ["", "Müller & Söhne Ωμέγα GmbH", "DE89370400440532013000", "EUR3213.00"]
+
+
+@needs_poppler_and_zbar
+@pytest.mark.parametrize(("why", "changes", "status", "kind"), [
+    ("in dollars", {"currency": "USD"}, "unpaid", logic.INVOICE),
+    ("a credit note", {}, "credit_note", logic.CREDIT_NOTE),
+    ("paid", {"paid": "357.00"}, "paid", logic.INVOICE),
+    ("a draft", {}, "draft", logic.INVOICE),
+    ("void", {}, "void", logic.INVOICE),
+])
+def test_no_qr_code_where_nothing_is_to_be_paid_in_euros(account: dict[str, Any], tmp_path: Path, why: str,
+                                                         changes: dict[str, str], status: str, kind: str) -> None:
+    view = make_view(status=status, kind=kind, **changes)
+    data = render_invoice_pdf(view, account)
+    assert scanned(data, tmp_path) == [None], why
+    assert "Scan to pay" not in pdf_text(data)
+
+
+@needs_poppler_and_zbar
+def test_without_an_iban_the_bank_details_are_printed_as_before_and_no_qr_code(company: dict[str, Any],
+                                                                               tmp_path: Path) -> None:
+    data = render_invoice_pdf(make_view(), company)
+    assert scanned(data, tmp_path) == [None]
+    text = pdf_text(data)
+    assert "IBAN DE89 3704 0044 0532 0130 00, BIC COBADEFFXXX" in text and "Reference: RF41 INV2 0250 0042" in text
+    assert "Scan to pay" not in text
+
+
+def test_a_dollar_invoice_has_the_reference_but_no_qr_payload(account: dict[str, Any]) -> None:
+    details = payment_details(make_view(currency="USD"), account)
+    assert details is not None
+    assert (details.reference, details.iban, details.qr_payload) == ("RF41INV202500042", account["iban"], None)

@@ -44,6 +44,16 @@ def test_save_and_update_company(db: Database) -> None:
     assert company is not None and company["logo"] is None
 
 
+def test_the_account_is_stored_compact_and_upper_case(db: Database) -> None:
+    settings.save_company(db, ADMIN, {"legal_name": "Example GmbH", "iban": " de89 3704 0044 0532 0130 00 ",
+                                      "bic": "cobadeff xxx"})
+    company = settings.get_company(db)
+    assert company is not None and (company["iban"], company["bic"]) == ("DE89370400440532013000", "COBADEFFXXX")
+    settings.save_company(db, ADMIN, {"legal_name": "Example GmbH"})
+    company = settings.get_company(db)
+    assert company is not None and (company["iban"], company["bic"]) == ("", "")  # no account: no QR code
+
+
 @pytest.mark.parametrize(
     ("data", "logo", "match"),
     [
@@ -54,6 +64,16 @@ def test_save_and_update_company(db: Database) -> None:
         pytest.param({"legal_name": "X", "default_terms_days": 400}, None, "terms", id="terms"),
         pytest.param({"legal_name": "X"}, b"GIF89a" + b"\x00" * 10, "PNG or JPEG", id="logo-type"),
         pytest.param({"legal_name": "X"}, PNG + b"\x00" * 1_000_000, "1 MB", id="logo-size"),
+        pytest.param({"legal_name": "X", "iban": "DE89 3704 0044 0532 0130 01"}, None,
+                     "^IBAN: the check digits are wrong", id="iban-check-digits"),
+        pytest.param({"legal_name": "X", "iban": "3704 0044 0532 0130 00"}, None, "^IBAN: an IBAN starts with",
+                     id="iban-no-country"),
+        pytest.param({"legal_name": "X", "iban": "XX46 3704 0044 0532 0130 00"}, None,
+                     "^IBAN: XX is not a country with IBANs", id="iban-country"),
+        pytest.param({"legal_name": "X", "iban": "DE05 3704 0044 0532 0130 0A"}, None,
+                     "^IBAN: the account part is not in the format of an IBAN of DE", id="iban-format"),
+        pytest.param({"legal_name": "X", "bic": "COBADE"}, None, "^BIC: a BIC has 8 or 11", id="bic-length"),
+        pytest.param({"legal_name": "X", "bic": "COBAXXFF"}, None, "^BIC: XX is not a country code", id="bic-country"),
     ],
 )
 def test_bad_company_is_refused(refusals: Shared, data: dict[str, Any], logo: bytes | None, match: str) -> None:

@@ -8,10 +8,13 @@ import pandas as pd
 import streamlit as st
 
 from billing import invoices, logic
+from billing.bank_accounts import format_iban
 from billing.discounts import format_discount
 from billing.document_totals import total_rows, vat_label
 from billing.documents import InvoiceDocument
 from billing.money import ZERO
+from billing.payment_qr import payment_details
+from billing.references import format_reference
 from ui import context
 from ui import format as fmt
 from ui.format import plain, plain_lines
@@ -107,6 +110,24 @@ def _history(view: InvoiceDocument, open_invoice: Callable[[int], None], open_pa
                     open_invoice(note.id)
 
 
+def _payment_details(view: InvoiceDocument) -> None:
+    """How to pay an open invoice, as its PDF says: the account and the RF reference to quote."""
+    details = payment_details(view, context.company())
+    if details is None:
+        return
+    st.caption("Payment details")
+    rows = []
+    if details.iban:
+        bic = f" · BIC {plain(details.bic)}" if details.bic else ""
+        rows.append(f"IBAN **{plain(format_iban(details.iban))}**{bic}")
+    if details.reference:
+        rows.append(f"Reference **{plain(format_reference(details.reference))}**")
+    if details.qr_payload:
+        rows.append("The PDF carries a payment QR code for the amount due.")
+    if rows:
+        st.markdown("  \n".join(rows))
+
+
 def invoice_view(invoice_id: int, *, back: Callable[[], None], open_invoice: Callable[[int], None],
                  edit: Callable[[int], None], pay: Callable[[InvoiceDocument], None],
                  open_payment: Callable[[int], None]) -> None:
@@ -136,4 +157,5 @@ def invoice_view(invoice_id: int, *, back: Callable[[], None], open_invoice: Cal
         if header.notes:
             st.caption("Notes")
             st.markdown(plain_lines(header.notes))
+        _payment_details(view)
         _history(view, open_invoice, open_payment)

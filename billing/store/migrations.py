@@ -96,6 +96,11 @@ def _fill_updated_at(conn: Connection) -> None:
                  .values(updated_at=schema.customers.c.created_at))
 
 
+def _v8_company_account(conn: Connection) -> None:
+    """company.iban and company.bic: the account the payment QR code pays to ('' until entered)."""
+    _add_columns(conn, "company", {"iban": "VARCHAR DEFAULT ''", "bic": "VARCHAR DEFAULT ''"})
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
@@ -104,6 +109,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (5, _v5_installation),
     (6, _v6_bank_statements),
     (7, _v7_api),
+    (8, _v8_company_account),
 ]
 
 # What each migration derives from the data, for data of an older version loaded into the current

@@ -33,6 +33,8 @@ company = sa.Table(
     sa.Column("tax_id", sa.String, nullable=False, server_default=""),
     sa.Column("email", sa.String, nullable=False, server_default=""),
     sa.Column("bank_details", sa.String, nullable=False, server_default=""),
+    sa.Column("iban", sa.String, nullable=False, server_default=""),  # compact; migration 8
+    sa.Column("bic", sa.String, nullable=False, server_default=""),
     sa.Column("base_currency", sa.String(3), nullable=False),
     sa.Column("timezone", sa.String, nullable=False),
     sa.Column("default_terms_days", sa.Integer, nullable=False),

@@ -273,6 +273,22 @@ def test_settings_saves_the_profile_with_a_logo(db: Database) -> None:
     assert (company["legal_name"], company["page_size"], company["logo"]) == ("Acme Consulting AG", "Letter", PNG)
 
 
+def test_settings_keeps_the_iban_compact_shows_it_by_four_and_names_a_wrong_one(db: Database) -> None:
+    at = app_as("admin", "app_pages/settings.py")
+    find(at.text_input, "IBAN").input("de89 3704 0044 0532 0130 00")
+    find(at.text_input, "BIC").input("cobadeffxxx")
+    at = submit(at, "Save company profile")
+    assert errors(at) == []
+    company = settings.get_company(db)
+    assert company is not None and (company["iban"], company["bic"]) == ("DE89370400440532013000", "COBADEFFXXX")
+    at = app_as("admin", "app_pages/settings.py")
+    assert find(at.text_input, "IBAN").value == "DE89 3704 0044 0532 0130 00"
+    find(at.text_input, "IBAN").input("DE89 3704 0044 0532 0130 01")
+    at = submit(at, "Save company profile")
+    assert errors(at) == ["IBAN: the check digits are wrong (a character is mistyped, missing or extra)."]
+    assert settings.get_company(db)["iban"] == "DE89370400440532013000"  # type: ignore[index]
+
+
 @pytest.mark.parametrize(("content", "problem"), [
     (b"<svg onload=alert(1)>", "The logo must be a PNG or JPEG image."),
     (b"\x89PNG\r\n\x1a\n" + bytes(64), "The logo must be a PNG or JPEG image."),  # right magic, no image

@@ -15,11 +15,12 @@ from portal import ROOT, copy_portal, download_payload, ok, open_page
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from billing import auth_keys, catalog, customers, invoices, logic, users
+from billing import auth_keys, catalog, customers, invoices, logic, payments, users
 from billing.money import format_money
 from billing.permissions import ROLES, SYSTEM
+from billing.references import creditor_reference, format_reference
 from billing.store.db import Database, forget_database, get_database
-from billing.store.schema import metadata
+from billing.store.schema import company, metadata
 
 PAGE = "app_pages/invoices.py"
 
@@ -343,3 +344,21 @@ def test_a_button_callback_that_finds_the_session_ended_shows_the_sign_in_form(p
     assert not at.exception
     assert "Sign in" in {b.label for b in at.button} and "Add line" not in {b.label for b in at.button}
     assert [i.value for i in at.info] == ["Your session has ended. Please sign in again."]
+
+
+def test_an_open_invoice_shows_how_to_pay_it_and_a_paid_one_does_not(portal: Portal) -> None:
+    with portal.db.engine.begin() as conn:
+        conn.execute(company.update().values(iban="DE89370400440532013000", bic="COBADEFFXXX"))
+    invoice_id = issued_invoice(portal)
+    number = invoices.get_invoice(portal.db, SYSTEM, invoice_id, as_of=date.today()).header.number
+    assert number is not None
+    at = ok(open_invoice("analyst", invoice_id))
+    assert "Payment details" in at.caption.values
+    reference = format_reference(creditor_reference(number))
+    for expected in ["IBAN **DE89 3704 0044 0532 0130 00** · BIC COBADEFFXXX", f"Reference **{reference}**",
+                     "The PDF carries a payment QR code for the amount due."]:
+        assert expected in shown(at)
+    payments.record_payment(portal.db, SYSTEM, {"customer_id": portal.acme, "amount": "238.00", "currency": "EUR",
+                                                "received_on": date.today()}, allocate=[(invoice_id, "238.00")])
+    at = ok(open_invoice("analyst", invoice_id))
+    assert "Payment details" not in at.caption.values and reference not in shown(at)
