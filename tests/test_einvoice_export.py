@@ -369,3 +369,30 @@ def test_the_bulk_export_gives_the_files_of_single_exports(spread: Spread, fmt: 
             assert item.xml is None and "BR-DEC-09" in item.problem
         else:
             assert (item.file_name, "application/xml", item.xml) == export_document(spread.db, ADMIN, invoice_id, fmt)
+
+
+@pytest.mark.parametrize("fmt", ["ubl", "cii"])
+def test_the_remittance_information_is_the_invoices_creditor_reference(spread: Spread, fmt: str) -> None:
+    from lxml import etree
+
+    from billing.references import creditor_reference
+
+    name = ISSUED[0]
+    document = _document(spread, name)
+    assert not document.is_credit_note and document.header.number
+    xml = export_document(spread.db, ADMIN, spread.ids[name], fmt)[2]  # validated against EN 16931
+    path = ("//cac:PaymentMeans/cbc:PaymentID" if fmt == "ubl"
+            else "//ram:ApplicableHeaderTradeSettlement/ram:PaymentReference")
+    root = etree.fromstring(xml)
+    namespaces = {"ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
+                  "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
+                  "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"}
+    assert [e.text for e in root.xpath(path, namespaces=namespaces)] == [
+        creditor_reference(document.header.number)]  # BT-83, as the PDF prints it and its QR code carries it
+
+
+def test_the_structured_company_account_comes_before_the_bank_details_text() -> None:
+    from billing.einvoice.content import payment_of
+
+    assert payment_of("IBAN DE89 3704 0044 0532 0130 00", "DE02120300000000202051", "BYLADEM1001", "RF18539007547034") \
+        == Payment("DE02120300000000202051", "BYLADEM1001", remittance="RF18539007547034")

@@ -158,6 +158,8 @@ def _line(w: _Writer, trade: Element, line: LineFacts) -> None:
 
 def _settlement(w: _Writer, settlement: Element, document: InvoiceDocument, facts: Facts) -> None:
     header, currency = document.header, document.currency
+    if facts.payment is not None and facts.payment.remittance:
+        w.add(settlement, "PaymentReference", facts.payment.remittance)
     w.add(settlement, "InvoiceCurrencyCode", currency)
     if facts.payment is not None:
         means = w.add(settlement, "SpecifiedTradeSettlementPaymentMeans")

@@ -73,11 +73,13 @@ class Party:
 
 @dataclass(frozen=True, slots=True)
 class Payment:
-    """Payment instructions (BG-16): credit transfer (means code 58, SEPA) to an IBAN (BT-84), BIC (BT-86)."""
+    """Payment instructions (BG-16): credit transfer (means code 58, SEPA) to an IBAN (BT-84), BIC (BT-86), and
+    the remittance information the payer quotes (BT-83: the invoice's RF creditor reference)."""
 
     iban: str
     bic: str = ""
     means_code: str = "58"
+    remittance: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,13 +103,16 @@ def _tax_ids(raw: str) -> tuple[str, str]:
     return (compact, "") if _VAT_ID.match(compact) else ("", (raw or "").strip())
 
 
-def payment_of(bank_details: str) -> Payment | None:
-    """The IBAN (and BIC, when labelled "BIC" or "SWIFT") in the company's bank details text, if there is one."""
+def payment_of(bank_details: str, iban: str = "", bic: str = "", remittance: str = "") -> Payment | None:
+    """The company's account: its checked IBAN and BIC (settings), else the IBAN (and BIC, when labelled "BIC" or
+    "SWIFT") in its bank details text; None without either."""
+    if iban:
+        return Payment(iban=iban, bic=bic, remittance=remittance)
     found = _IBAN.search((bank_details or "").upper())
     if found is None:
         return None
-    bic = _BIC.search(bank_details)
-    return Payment(iban=found[1].replace(" ", ""), bic=bic[1].upper() if bic else "")
+    labelled = _BIC.search(bank_details)
+    return Payment(iban=found[1].replace(" ", ""), bic=labelled[1].upper() if labelled else "", remittance=remittance)
 
 
 def seller_of(company: dict[str, Any]) -> Party:

@@ -31,6 +31,7 @@ from billing.einvoice.validation import EN16931, PEPPOL, PROFILES, XRECHNUNG, va
 from billing.einvoice.wording import explain
 from billing.errors import StateError, ValidationError
 from billing.permissions import Actor
+from billing.references import creditor_reference
 from billing.store import invoices as invoice_store
 from billing.store.db import Database
 
@@ -73,8 +74,15 @@ def facts_of(document: InvoiceDocument, company: dict[str, Any], preceding_date:
     """The parties and references from what the portal stores today: the company profile (seller, with the IBAN
     of its bank details as payment means) and the customer as the document shows it."""
     credited = document.credited_invoice
+    remittance = ""
+    if not document.is_credit_note and document.header.number:
+        try:
+            remittance = creditor_reference(document.header.number)  # BT-83, as the PDF and its QR code print it
+        except ValueError:
+            remittance = ""
     return Facts(seller=seller_of(company), buyer=buyer_of(document.customer),
-                 payment=payment_of(company.get("bank_details") or ""),
+                 payment=payment_of(company.get("bank_details") or "", company.get("iban") or "",
+                                    company.get("bic") or "", remittance),
                  preceding_number=(credited.number or "") if credited else "", preceding_date=preceding_date)
 
 

@@ -78,6 +78,8 @@ def build_ubl(document: InvoiceDocument, facts: Facts, customization: str, profi
     if facts.payment is not None:
         means = w.agg(root, "PaymentMeans")
         w.text(means, "PaymentMeansCode", facts.payment.means_code)
+        if facts.payment.remittance:
+            w.text(means, "PaymentID", facts.payment.remittance)
         account = w.agg(means, "PayeeFinancialAccount")
         w.text(account, "ID", facts.payment.iban)
         if facts.payment.bic:
