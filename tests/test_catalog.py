@@ -116,3 +116,11 @@ def test_product_line_on_an_invoice(db: Database, seeded: Seed) -> None:
     v = invoices.get_invoice(db, ADMIN, invoice_id, as_of=TODAY)
     assert (v.lines[0].product_id, v.lines[0].unit, v.header.payable) == (seeded.product, "pcs",
                                                                                    D("178.14"))  # 149.70 + 28.44
+
+
+@pytest.mark.parametrize("price", ["123456789012.345678", "999999999999.999999", "0.000001"])
+def test_a_price_is_stored_exactly_never_through_a_float(db: Database, seeded: Seed, price: str) -> None:
+    product_id = catalog.create_product(db, ADMIN, {"name": "Precise", "sku": "P-1", "unit_price": price,
+                                                    "tax_rate_id": seeded.s19})
+    [row] = [p for p in catalog.list_products(db, ADMIN) if p["id"] == product_id]
+    assert row["unit_price"] == Decimal(price)  # a float would give ...345673 or refuse 999999999999.999999
