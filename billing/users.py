@@ -193,6 +193,10 @@ def update_user(db: Database, actor: Actor, username: str, *, role: str | None =
             values["role"] = role
         if active is not None:
             values["active"] = active
+        if active is False:
+            # Credentials from before (browser sessions, API access tokens) stay void when the user is enabled
+            # again: password_changed_at is the moment from which a credential counts.
+            values["password_changed_at"] = utcnow()
         if new_hash is not None:
             values["password_hash"] = new_hash
             values["password_changed_at"] = utcnow()

@@ -92,6 +92,10 @@ def test_disabling_a_user_or_resetting_their_password_ends_their_token_at_once(
     assert client.get(CUSTOMERS, headers=headers).status_code == 200
     users.update_user(api_db, Actor("admin", "admin"), "analyst", active=False)
     assert_unauthenticated(client, headers, "credentials_ended")
+    users.update_user(api_db, Actor("admin", "admin"), "analyst", active=True)
+    assert_unauthenticated(client, headers, "credentials_ended")  # enabled again: a new sign-in, not the old token
+    fresh = client.post("/api/v1/auth/token", json={"username": "analyst", "password": PASSWORD}).json()
+    assert client.get(CUSTOMERS, headers=bearer(fresh["access_token"])).status_code == 200
     accountant = auth("accountant")
     users.update_user(api_db, Actor("admin", "admin"), "accountant", password="a brand new passphrase 42")
     assert_unauthenticated(client, accountant, "credentials_ended")
