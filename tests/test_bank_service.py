@@ -126,6 +126,10 @@ MALFORMED_CAMT = sample("camt053.xml").replace(b"<Amt Ccy=\"EUR\">2.50</Amt>", b
      "DOCTYPE"),
     (sample("mt940.sta").replace(b":61:2503120312D2,50", b":61:2503120312X2,50"), r"Line 12: '2503120312X2,50"),
     (sample("mt940.sta").replace(b"-\r\n", b"-\r\ngarbage here\r\n"), r"Line 16: 'garbage here' is not an MT940 field"),
+    (sample("mt940.sta").replace(b":61:2503120312D", b":61:2513120312D"), r"Line 12: '251312' is not a date"),
+    (sample("mt940.sta").replace(b":61:2503120312D", b":61:2502300230D"), r"Line 12: '250230' is not a date"),
+    (sample("mt940.sta").replace(b":61:2503120312D", b":61:2503121312D"), r"Line 12: '001312' is not a date"),
+    (sample("mt940.sta").replace(b"C250312EUR", b"C250332EUR"), r"Line 14: '250332' is not a date"),
     (b"Datum;Betrag\r\n", "neither a camt.05x nor an MT940 file"),
 ])
 def test_malformed_files_are_refused_naming_the_line(db: Database, billed: Billed, data: bytes, message: str) -> None:

@@ -26,10 +26,10 @@ _CONTINUED = frozenset({"61", "86", "NS"})
 # German GVC codes of returns (SEPA credit transfer return, direct debit return / reversal).
 _RETURN_GVC = frozenset({"109", "159", "184"})
 _NO_REFERENCE = frozenset({"", "NONREF", "NOTPROVIDED"})
-# The currency of an opening balance, and the amount of a :61: field as written (value date, entry date, mark,
-# funds code, amount: the mt-940 library's reading of the field).
-_BALANCE = re.compile(r"^:60[FM]:[CD]\d{6}([A-Z]{3})", re.I)
-_AMOUNT = re.compile(r"^:61:\d{6}(?:\d{4}|\s{4})?R?[DC][A-Z]? ?([0-9,.]+)", re.I)
+# A balance (its date and currency), and a :61: field as written: value date, entry date, mark, funds code and
+# amount, as the mt-940 library reads it.
+_BALANCE = re.compile(r"^:6([0-5])[FM]?:[CD](\d{6})([A-Z]{3})", re.I)
+_FIELD_61 = re.compile(r"^:61:(\d{6})(\d{4}|\s{4})?R?[DC][A-Z]? ?([0-9,.]+)", re.I)
 
 
 def is_mt940(data: bytes) -> bool:
@@ -69,16 +69,29 @@ def _line_of(text: str, value: str) -> int:
     return 0
 
 
-def _amounts(text: str) -> None:
-    """Every :61: amount as written, by the statement amount rule, in the currency of the balance before it."""
+def _check_values(text: str) -> None:
+    """Every date of a balance or :61: field a date, and every :61: amount as written by the statement amount
+    rule in the currency of the opening balance before it: the mt-940 library's errors do not name the line."""
     currency = ""
     for number, line in enumerate(text.splitlines(), start=1):
         balance = _BALANCE.match(line)
+        field = _FIELD_61.match(line)
         if balance:
-            currency = balance.group(1).upper()
-        found = _AMOUNT.match(line)
-        if found and currency:
-            statement_amount(found.group(1), currency, f"Line {number}", ",")
+            _check_date(balance.group(2), number)
+            currency = balance.group(3).upper() if balance.group(1) == "0" else currency
+        elif field:
+            _check_date(field.group(1), number)
+            if field.group(2) and field.group(2).strip():
+                _check_date("00" + field.group(2), number)  # the entry date's year is the value date's or next
+            if currency:
+                statement_amount(field.group(3), currency, f"Line {number}", ",")
+
+
+def _check_date(yymmdd: str, number: int) -> None:
+    try:
+        date(2000 + int(yymmdd[:2]), int(yymmdd[2:4]), int(yymmdd[4:]))
+    except ValueError:
+        raise StatementFormatError(f"Line {number}: '{yymmdd}' is not a date (YYMMDD).") from None
 
 
 def _field_lines(text: str) -> list[int]:
@@ -91,7 +104,7 @@ def parse_mt940(data: bytes) -> list[StatementLine]:
     check_size(data)
     text = _decode(data).replace("\r\n", "\n")
     _check_layout(text)
-    _amounts(text)
+    _check_values(text)
     transactions = mt940.models.Transactions(options=mt940.Options.all())
     quiet = logging.getLogger("mt940")
     level, quiet.level = quiet.level, logging.CRITICAL  # it logs every regex attempt of a bad field
