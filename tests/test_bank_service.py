@@ -126,6 +126,10 @@ MALFORMED_CAMT = sample("camt053.xml").replace(b"<Amt Ccy=\"EUR\">2.50</Amt>", b
      "DOCTYPE"),
     (sample("mt940.sta").replace(b":61:2503120312D2,50", b":61:2503120312X2,50"), r"Line 12: '2503120312X2,50"),
     (sample("mt940.sta").replace(b"-\r\n", b"-\r\ngarbage here\r\n"), r"Line 16: 'garbage here' is not an MT940 field"),
+    (sample("mt940.sta").replace(b":61:2503120312D", b":61:2513120312D"), r"Line 12: '251312' is not a date"),
+    (sample("mt940.sta").replace(b":61:2503120312D", b":61:2502300230D"), r"Line 12: '250230' is not a date"),
+    (sample("mt940.sta").replace(b":61:2503120312D", b":61:2503121312D"), r"Line 12: '001312' is not a date"),
+    (sample("mt940.sta").replace(b"C250312EUR", b"C250332EUR"), r"Line 14: '250332' is not a date"),
     (b"Datum;Betrag\r\n", "neither a camt.05x nor an MT940 file"),
 ])
 def test_malformed_files_are_refused_naming_the_line(db: Database, billed: Billed, data: bytes, message: str) -> None:
@@ -135,7 +139,12 @@ def test_malformed_files_are_refused_naming_the_line(db: Database, billed: Bille
 @pytest.mark.parametrize(("old", "new", "message"), [
     (b"11.03.2025;11.03.2025", b"2025-03-11;11.03.2025", r"Line 5, column 'Buchungstag': '2025-03-11' is not a date"),
     (b";59,50;", b";59;50;", r"Line 5: the currency '50' is not an ISO 4217 code"),
-    (b";-4,90;", b";-4,9x;", r"Line 7, column 'Betrag': '-4,9x' is not an amount with a decimal comma"),
+    (b";-4,90;", b";-4,9x;", r"Line 7, column 'Betrag': the amount '-4,9x' is not a number with a decimal comma"),
+    (b";-4,90;", b";0,000000001;", r"Line 7, column 'Betrag': the amount 0,000000001 has more decimals than EUR"),
+    (b";-4,90;", b";10,005;", r"Line 7, column 'Betrag': the amount 10,005 has more decimals than EUR allows \(2\)"),
+    (b";-4,90;EUR", b";-4,9;JPY", r"Line 7, column 'Betrag': the amount -4,9 has more decimals than JPY allows \(0\)"),
+    (b";-4,90;", b";1.000.000.000.000.000,00;", r"Line 7, column 'Betrag': the amount 1000000000000000,00 is too"),
+    (b";-4,90;", b";1E+30;", r"Line 7, column 'Betrag': the amount '1E\+30' is not a number"),
 ])
 def test_malformed_csv_names_line_and_column(db: Database, billed: Billed, old: bytes, new: bytes,
                                              message: str) -> None:
@@ -144,6 +153,63 @@ def test_malformed_csv_names_line_and_column(db: Database, billed: Billed, old: 
     data = sample("german.csv").replace(old, new)
     assert_refused(db, lambda: service.import_statement(db, ADMIN, data, "bad.csv", mapping), StatementFormatError,
                    match=message)
+
+
+def _counts(db: Database) -> tuple[int, int]:
+    with db.connect() as conn:
+        return tuple(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()  # type: ignore[return-value]
+                     for table in (bank_imports, bank_lines))
+
+
+CAMT_FEE = b'<Amt Ccy="EUR">2.50</Amt>'
+MT940_FEE = b":61:2503120312D2,50N"
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    *((sample("camt053.xml").replace(CAMT_FEE, f'<Amt Ccy="EUR">{amount}</Amt>'.encode()),
+       rf"Entry 4 \(line 73\): the amount {text}") for amount, text in [
+        ("10.00001", r"10.00001 has more decimals than EUR allows \(2\)"),
+        ("10.005", r"10.005 has more decimals than EUR allows \(2\)"),
+        ("100000000000000", "100000000000000 is too large"),
+        ("1E+30", r"'1E\+30' is not a number"),
+        ("NaN", "'NaN' is not a number"),
+        ("-5", "'-5' is negative"),
+    ]),
+    (sample("camt053.xml").replace(CAMT_FEE, b'<Amt Ccy="JPY">2.5</Amt>'),
+     r"Entry 4 \(line 73\): the amount 2.5 has more decimals than JPY allows \(0\)"),
+    *((sample("mt940.sta").replace(MT940_FEE, f":61:2503120312D{amount}N".encode()), rf"Line 12: the amount {text}")
+      for amount, text in [
+        ("1,2,3", "'1,2,3' is not a number with a decimal comma"),
+        ("10,005", r"10,005 has more decimals than EUR allows \(2\)"),
+        ("999999999999999,99", "999999999999999,99 is too large"),
+        ("99999999999999,999", "99999999999999,999 has more decimals"),
+    ]),
+    (sample("mt940.sta").replace(b"C250310EUR", b"C250310XYZ"), r"Transaction 1 \(line 5\): the currency 'XYZ'"),
+])
+def test_amounts_out_of_rule_are_refused_naming_the_line(db: Database, billed: Billed, data: bytes,
+                                                         message: str) -> None:
+    service.import_statement(db, ADMIN, sample("mt940.sta").replace(b"MT-000", b"OLD-"), "earlier.sta")
+    before = _counts(db)
+    assert_refused(db, lambda: service.import_statement(db, ADMIN, data, "bad"), StatementFormatError, match=message)
+    assert _counts(db) == before == (1, 3)
+
+
+@pytest.mark.parametrize(("camt", "mt940", "amount"), [
+    (b'<Amt Ccy="EUR">2.5</Amt>', b"C250310EUR", Decimal("-2.50")),
+    (b'<Amt Ccy="EUR">2.500</Amt>', b"C250310EUR", Decimal("-2.50")),
+    (b'<Amt Ccy="JPY">250</Amt>', b"C250310JPY", Decimal("-250")),
+])
+def test_amounts_within_the_currency_decimals_import(db: Database, billed: Billed, camt: bytes, mt940: bytes,
+                                                     amount: Decimal) -> None:
+    written = camt.split(b">")[1].split(b"<")[0].replace(b".", b",")
+    files = [sample("camt053.xml").replace(CAMT_FEE, camt),
+             sample("mt940.sta").replace(b"C250310EUR", mt940).replace(b"C83,30N", b"C83,00N")  # 119,00 JPY reads
+             .replace(MT940_FEE, b":61:2503120312D" + written + b"N")]
+    for data in files:
+        fee = next(line for line in service.read_statement(data)[1] if line.amount < 0 and not line.is_return)
+        assert (fee.amount, fee.currency) == (amount, mt940[-3:].decode())
+    report = service.import_statement(db, ADMIN, files[0], "fee.xml")
+    assert report.lines_new == 6 and amount in {row["amount"] for row in lines_of(db)}
 
 
 def test_a_mapping_needs_an_amount_and_a_known_encoding(db: Database) -> None:

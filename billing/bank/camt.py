@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from lxml import etree
 
@@ -14,6 +14,7 @@ from billing.bank.lines import (
     check_size,
     clean_iban,
     clean_text,
+    statement_amount,
 )
 from billing.money import check_currency
 
@@ -129,18 +130,16 @@ def _amount(element: etree._Element, path: str | etree._Element, where: str) -> 
     found = element.find(path) if isinstance(path, str) else path
     if found is None:
         raise StatementFormatError(f"{where.capitalize()}: the amount (Amt) is missing.")
-    text = (found.text or "").strip()
     try:
-        amount = Decimal(text)
         currency = check_currency(found.get("Ccy", ""))
-    except InvalidOperation:
-        raise StatementFormatError(f"{where.capitalize()}: the amount '{clean_text(text, 30)}' is not a number.") \
-            from None
     except ValueError:
         raise StatementFormatError(f"{where.capitalize()}: the currency '{clean_text(found.get('Ccy'), 10)}' "
                                    "is not an ISO 4217 code.") from None
-    if not amount.is_finite() or amount < 0 or amount.as_tuple().exponent < -5:  # type: ignore[operator]
-        raise StatementFormatError(f"{where.capitalize()}: the amount '{clean_text(text, 30)}' is not an amount.")
+    text = (found.text or "").strip()
+    amount = statement_amount(text, currency, where.capitalize())
+    if amount < 0 or text.startswith("-"):
+        raise StatementFormatError(f"{where.capitalize()}: the amount '{clean_text(text, 30)}' is negative: "
+                                   "credit or debit is told by CdtDbtInd.")
     return amount, currency
 
 

@@ -6,12 +6,20 @@ import csv
 import io
 import re
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from billing.bank.lines import StatementFormatError, StatementLine, check_count, check_size, clean_iban, clean_text
+from billing.bank.lines import (
+    StatementFormatError,
+    StatementLine,
+    check_count,
+    check_size,
+    clean_iban,
+    clean_text,
+    statement_amount,
+)
 from billing.errors import ValidationError
 from billing.models import OneLine, Record
 from billing.money import check_currency
@@ -73,13 +81,11 @@ class CsvMapping(Record):
             raise ValidationError("Account: give the IBAN or account number of the statement.")
 
 
-def _amount(text: str, decimal_comma: bool) -> Decimal:
+def _amount(text: str, decimal_comma: bool, currency: str, where: str) -> Decimal:
     value = text.strip().replace(" ", "").replace("\u00a0", "").replace("'", "")
-    value = value.replace(".", "").replace(",", ".") if decimal_comma else value.replace(",", "")
+    value = value.replace(".", "") if decimal_comma else value.replace(",", "")  # thousands separators
     negative = value.endswith("-")  # some banks write 12,50-
-    amount = Decimal(value.rstrip("-").removeprefix("+"))
-    if not amount.is_finite() or abs(amount) >= Decimal(10) ** 14:
-        raise InvalidOperation
+    amount = statement_amount(value.rstrip("-").removeprefix("+"), currency, where, "," if decimal_comma else ".")
     return -amount if negative else amount
 
 
@@ -127,29 +133,24 @@ def _row(row: list[str], where: dict[str, int], mapping: CsvMapping, number: int
             raise StatementFormatError(f"Line {number}, column '{mapping.columns[key]}': '{clean_text(value, 30)}' "
                                        f"is not a date in the format {mapping.date_format}.") from None
 
-    def money(key: str) -> Decimal:
+    def money(key: str, currency: str) -> Decimal:
         value = cell(key)
-        if not value:
-            return Decimal(0)
-        try:
-            return _amount(value, mapping.decimal_comma)
-        except (InvalidOperation, ValueError):
-            mark = "decimal comma" if mapping.decimal_comma else "decimal point"
-            raise StatementFormatError(f"Line {number}, column '{mapping.columns[key]}': '{clean_text(value, 30)}' "
-                                       f"is not an amount with a {mark}.") from None
+        return _amount(value, mapping.decimal_comma, currency, f"Line {number}, column '{mapping.columns[key]}'") \
+            if value else Decimal(0)
 
     if len(row) < len(where) and len(row) <= max(where.values()):
         raise StatementFormatError(f"Line {number}: {len(row)} columns, the header has more (a missing delimiter?).")
     booked = day("booking_date")
     if booked is None:
         raise StatementFormatError(f"Line {number}, column '{mapping.columns['booking_date']}': the date is empty.")
-    amount = money("amount") if "amount" in mapping.columns else abs(money("credit")) - abs(money("debit"))
     currency = cell("currency") or mapping.currency
     try:
         currency = check_currency(currency)
     except ValidationError:
         raise StatementFormatError(f"Line {number}: the currency '{clean_text(currency, 10)}' is not an ISO 4217 "
                                    "code.") from None
+    amount = money("amount", currency) if "amount" in mapping.columns \
+        else abs(money("credit", currency)) - abs(money("debit", currency))
     remittance = clean_text(cell("remittance"))
     return StatementLine(
         account_iban=clean_iban(mapping.account_iban), booking_date=booked, value_date=day("value_date"),

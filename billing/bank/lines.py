@@ -1,4 +1,5 @@
-"""The statement line every parser returns, the limits of an import, and the error naming the bad line."""
+"""The statement line every parser returns, the limits of an import, the one amount rule, and the error naming
+the bad line."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from datetime import date
 from decimal import Decimal
 
 from billing.errors import ValidationError
+from billing.money import MAX_AMOUNT, minor_unit, round_money
 
 MAX_FILE_BYTES = 30_000_000  # a camt.053 entry is ~1.5 kB: room for 20,000 of them
 MAX_LINES = 50_000
 MAX_TEXT = 1000  # remittance text is 140 characters per SEPA field; several fields joined stay far below
 _SPACES = re.compile(r"\s+")
+# A plain decimal number: digits, one decimal point at most, no exponent, no grouping.
+_AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)", re.ASCII)
 
 
 class StatementFormatError(ValidationError):
@@ -67,3 +71,23 @@ def check_size(data: bytes) -> None:
 def check_count(count: int) -> None:
     if count > MAX_LINES:
         raise StatementFormatError(f"The statement has more than {MAX_LINES:,} lines: split it.")
+
+
+def statement_amount(text: str, currency: str, where: str, mark: str = ".") -> Decimal:
+    """The amount rule of every statement format: a plain decimal number written with `mark` for decimals (no
+    exponent), at most the currency's decimals, below the books' maximum. Returns it in the currency's minor unit;
+    otherwise StatementFormatError naming `where` ("Line 12", "Entry 3 (line 40)") and the amount as written."""
+    shown = clean_text(text, 30)
+    plain = text.strip().replace(mark, ".") if mark != "." else text.strip()
+    if (mark != "." and "." in text) or not _AMOUNT.fullmatch(plain):
+        point = "comma" if mark == "," else "point"
+        raise StatementFormatError(f"{where}: the amount '{shown}' is not a number with a decimal {point}.")
+    allowed = minor_unit(currency)
+    if len(plain.partition(".")[2].rstrip("0")) > allowed:
+        raise StatementFormatError(f"{where}: the amount {shown} has more decimals than {currency} allows "
+                                   f"({allowed}).")
+    amount = Decimal(plain)
+    if abs(amount) >= MAX_AMOUNT:
+        raise StatementFormatError(f"{where}: the amount {shown} is too large (the books hold amounts below "
+                                   f"{MAX_AMOUNT:,}).")
+    return round_money(amount, currency)
