@@ -42,7 +42,7 @@ _STATUS: dict[type[errors.BillingError], tuple[int, str]] = {
     errors.BillingError: (400, "invalid_request"),
 }
 _TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-           409: "Conflict", 415: "Unsupported media type", 422: "Unprocessable content",
+           409: "Conflict", 413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content",
            429: "Too many requests", 500: "Internal server error", 503: "Service unavailable"}
 
 
