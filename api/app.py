@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.routing import Mount
 
 from api import errors
+from api.bodylimit import BodyLimitMiddleware
 from api.ratelimit import TokenBuckets
 from api.routes import admin, auth, catalog, customers, invoices, payments, reports
 from api.schemas import Problem
@@ -20,7 +21,8 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
     status: {**_PROBLEM, "description": text} for status, text in (
         (400, "The request cannot be read (a body that is not JSON, a bad Idempotency-Key)"),
         (401, "No valid access token or API key"), (403, "The role does not allow this"),
-        (404, "No such record"), (409, "Conflict (state, idempotency key)"), (422, "The request is not valid"),
+        (404, "No such record"), (409, "Conflict (state, idempotency key)"),
+        (413, "The request body is over 1 MB"), (422, "The request is not valid"),
         (429, "Too many requests (see Retry-After)"), (500, "Unexpected failure"),
         (503, "The database cannot be written now (nothing was saved)"))}
 
@@ -34,6 +36,7 @@ def create_app(rate_limits: TokenBuckets | None = None) -> FastAPI:
                               "billing portal. Authenticate with `Authorization: Bearer <token or API key>`. "
                               "Money is a decimal string; every POST takes an `Idempotency-Key` header.")
     app.state.rate_limits = rate_limits or TokenBuckets()
+    app.add_middleware(BodyLimitMiddleware)  # before install: inside its request-id middleware
     errors.install(app)
     for module in (auth, customers, catalog, invoices, payments, reports, admin):
         app.include_router(module.router, prefix="/v1")

@@ -42,7 +42,7 @@ _STATUS: dict[type[errors.BillingError], tuple[int, str]] = {
     errors.BillingError: (400, "invalid_request"),
 }
 _TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-           409: "Conflict", 415: "Unsupported media type", 422: "Unprocessable content",
+           409: "Conflict", 413: "Content too large", 415: "Unsupported media type", 422: "Unprocessable content",
            429: "Too many requests", 500: "Internal server error", 503: "Service unavailable"}
 
 
@@ -87,16 +87,26 @@ def _field(loc: tuple[Any, ...]) -> str | None:
 
 
 def _validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
-    found = [{"param": _field(tuple(e.get("loc", ()))), "message": _message(e), "type": str(e.get("type", ""))}
-             for e in exc.errors()]
+    found = [{"param": None if _is_bad_json(e) else _field(tuple(e.get("loc", ()))), "message": _message(e),
+              "type": str(e.get("type", ""))} for e in exc.errors()]
     first = found[0] if found else {"param": None, "message": "the request is not valid", "type": ""}
     code = {"extra_forbidden": "unknown_field", "missing": "missing_field",
             "json_invalid": "invalid_json"}.get(str(first["type"]), "invalid_field")
-    where = f"{first['param']}: " if first["param"] else ""
-    return problem(request, 422, code, f"{where}{first['message']}.", first["param"], errors=found)
+    message = str(first["message"])
+    detail = f"{first['param']}: {message}." if first["param"] else f"{message[:1].upper()}{message[1:]}."
+    return problem(request, 422, code, detail, first["param"], errors=found)
+
+
+def _is_bad_json(error: dict[str, Any]) -> bool:
+    """The body is not JSON at all: its error's location is a character offset, not a field."""
+    return error.get("type") == "json_invalid"
 
 
 def _message(error: dict[str, Any]) -> str:
+    if _is_bad_json(error):
+        loc, reason = tuple(error.get("loc", ())), str(error.get("ctx", {}).get("error", "")).rstrip(".")
+        where = f" at character {loc[1]}" if len(loc) > 1 and isinstance(loc[1], int) else ""
+        return f"the request body is not valid JSON ({reason or 'unreadable'}{where})"
     if error.get("type") == "extra_forbidden":
         return "unknown field or parameter (not part of this operation)"
     try:

@@ -11,14 +11,17 @@ from fastapi import Query
 from pydantic import BeforeValidator
 
 from api.errors import ParamError
+from billing.errors import ValidationError
 from billing.logic import date_problem
+from billing.money import check_currency
 
 T = TypeVar("T")
 MAX_ID = 2**63 - 1
 
 Limit = Annotated[int, Query(ge=1, le=100, description="How many items a page holds (1-100).")]
 IdCursor = Annotated[int | None, Query(ge=0, le=MAX_ID, description="The id of the last item of the previous page.")]
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?")
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?",
+                  re.ASCII)  # \d is [0-9] only: no Arabic-Indic or other Unicode digits
 
 
 def _iso(value: Any) -> Any:
@@ -61,3 +64,11 @@ def book_date(value: date, param: str) -> date:
     if problem:
         raise ParamError(param, problem)
     return value
+
+
+def currency_code(value: str, param: str) -> str:
+    """An ISO 4217 currency code (upper-cased), or a 422 naming the parameter (the value is not echoed)."""
+    try:
+        return check_currency(value)
+    except ValidationError:
+        raise ParamError(param, "not a known currency: use a three-letter ISO 4217 code such as EUR") from None

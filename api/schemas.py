@@ -26,11 +26,11 @@ def decimal_text(value: Decimal) -> str:
 
 # Amounts, prices and rates go out as strings: a JSON number is a float to most clients.
 Amount = Annotated[Decimal, PlainSerializer(decimal_text, return_type=str),
-                   WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d+$", "examples": ["12.30"]},
+                   WithJsonSchema({"type": "string", "pattern": r"^-?[0-9]+\.[0-9]+$", "examples": ["12.30"]},
                                   mode="serialization")]
 
 
-_DECIMAL = r"^-?\d{1,12}(\.\d{1,6})?$"
+_DECIMAL = r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$"  # [0-9], not \d: "١٢.٣٠" is no amount
 
 
 def _decimal_string(value: Any) -> Decimal:

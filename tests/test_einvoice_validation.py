@@ -192,6 +192,60 @@ def test_a_pdf_carrying_an_xml_bomb_is_refused() -> None:
         read_document(facturx_pdf_raw(BILLION_LAUGHS))
 
 
+def pdf_with_bombs(count: int, invoice: bytes | None = None) -> bytes:
+    """A small PDF carrying `count` XML attachments of 30 MB of spaces each (a few kB each compressed), and
+    `invoice` as factur-x.xml when given."""
+    import io
+    import zlib
+
+    from pypdf import PdfWriter
+    from pypdf.generic import NameObject, NumberObject
+
+    bomb = zlib.compress(b"<" + b" " * (30 * 1024 * 1024), 9)
+    writer = PdfWriter(clone_from=io.BytesIO(plain_pdf()))
+    for i in range(count):
+        writer.add_attachment(f"a{i:02}.xml", b"x")
+    for entry in list(writer.attachment_list):
+        stream = entry.pdf_object["/EF"].get_object()["/F"].get_object()
+        stream.set_data(bomb)
+        stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+        stream[NameObject("/Length")] = NumberObject(len(bomb))
+    if invoice is not None:
+        writer.add_attachment("factur-x.xml", invoice)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _read_measured(pdf: bytes) -> tuple[str, int]:
+    """What reading `pdf` gives (the syntax or the refusal) and the peak memory it took."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        outcome = read_document(pdf).syntax
+    except DocumentError as exc:
+        outcome = exc.message
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return outcome, peak
+
+
+def test_a_pdf_of_huge_compressed_attachments_is_refused_without_inflating_them() -> None:
+    pdf = pdf_with_bombs(20)  # 600 MB once inflated; a00.xml is the attachment chosen
+    assert len(pdf) < 2 * 1024 * 1024
+    outcome, peak = _read_measured(pdf)
+    assert outcome == "The XML attached to the PDF is too large (over 10 MB)."
+    assert peak < 3 * MAX_FILE_BYTES
+
+
+def test_the_invoice_beside_huge_attachments_is_read_without_inflating_them() -> None:
+    outcome, peak = _read_measured(pdf_with_bombs(20, VALID_CII.read_bytes()))
+    assert outcome == "CII"
+    assert peak < 3 * MAX_FILE_BYTES
+
+
 def facturx_pdf_raw(xml: bytes) -> bytes:
     """A PDF with `xml` attached as factur-x.xml, whatever it holds (the factur-x library refuses non-invoices)."""
     import io

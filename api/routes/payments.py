@@ -20,7 +20,7 @@ from api.document_schemas import (
     ReverseIn,
     StatementOut,
 )
-from api.pagination import MAX_ID, IdCursor, Limit, book_date, page
+from api.pagination import MAX_ID, IdCursor, Limit, book_date, currency_code, page
 from api.routing import ApiRoute
 from api.schemas import Page
 from billing import customers, payments, reports
@@ -97,7 +97,8 @@ def customer_statement(db: DatabaseDep, actor: ActorDep, customer_id: PaymentId,
                        ) -> dict[str, Any]:
     last = book_date(date_to or company_today(db), "to")
     first = book_date(date_from or date(last.year, 1, 1), "from")
-    currency = currency or str(customers.get_customer(db, actor, customer_id)["currency"])
+    currency = currency_code(currency, "currency") if currency is not None else str(
+        customers.get_customer(db, actor, customer_id)["currency"])
     statement = reports.customer_statement(db, actor, customer_id, currency, first, last)
     entries = [{**entry, "number": entry["number"] or None} for entry in statement.entries.to_dict(orient="records")]
     return {"customer_id": customer_id, "customer": statement.customer["name"], "currency": statement.currency,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,21 +101,70 @@ def pdf_attachment(data: bytes) -> bytes:
     """The e-invoice XML a Factur-X / ZUGFeRD / XRechnung PDF carries as an attachment.
 
     Read with pypdf (the factur-x library's own reader) but not parsed by facturx.get_xml_from_pdf, which
-    parses with lxml's default parser (entities expanded): the bytes go through `_parse_xml` instead.
+    parses with lxml's default parser (entities expanded): the bytes go through `_parse_xml` instead. Only the
+    chosen attachment is inflated, and never beyond MAX_FILE_BYTES (a PDF of a few MB can hold gigabytes of
+    compressed attachments).
     """
     from pypdf import PdfReader
 
     try:
-        attachments = {name.lower(): content for name, contents in PdfReader(io.BytesIO(data)).attachments.items()
-                       for content in contents[:1]}
+        streams: dict[str, Any] = {}
+        for entry in PdfReader(io.BytesIO(data)).attachment_list:
+            for name in (entry.name, entry.alternative_name):
+                if isinstance(name, str) and name.lower() not in streams:
+                    streams[name.lower()] = entry.pdf_object
+        chosen = _chosen_attachment(streams)
+        stream = _embedded_stream(chosen) if chosen is not None else None
+    except DocumentError:
+        raise
     except Exception as exc:  # hostile bytes break pypdf in many ways (NotImplementedError for a mangled filter, ...)
         raise DocumentError("The PDF cannot be read (damaged or not a PDF).") from exc
-    chosen = next((attachments[name] for name in ATTACHMENT_NAMES if name in attachments), None)
-    if chosen is None:
-        chosen = next((content for name, content in sorted(attachments.items()) if name.endswith(".xml")), None)
-    if chosen is None:
+    if stream is None:
         raise DocumentError("The PDF carries no e-invoice: no factur-x.xml, zugferd-invoice.xml or other XML is "
                             "attached to it (it is a plain PDF, not Factur-X / ZUGFeRD).")
-    if len(chosen) > MAX_FILE_BYTES:
-        raise DocumentError("The XML attached to the PDF is too large.")
+    return _bounded_content(stream)
+
+
+def _chosen_attachment(files: dict[str, Any]) -> Any:
+    """The file specification of the e-invoice among the attachments (by name: nothing is inflated to choose)."""
+    chosen = next((files[name] for name in ATTACHMENT_NAMES if name in files), None)
+    if chosen is None:
+        chosen = next((spec for name, spec in sorted(files.items()) if name.endswith(".xml")), None)
     return chosen
+
+
+def _embedded_stream(spec: Any) -> Any:
+    files = spec.get("/EF")
+    files = files.get_object() if files is not None else None
+    stream = files.get("/UF", files.get("/F")) if files is not None else None
+    return stream.get_object() if stream is not None else None
+
+
+_TOO_LARGE = f"The XML attached to the PDF is too large (over {MAX_FILE_BYTES // 1024 // 1024} MB)."
+
+
+def _bounded_content(stream: Any) -> bytes:
+    """The stream's bytes, inflated (FlateDecode or none) to at most MAX_FILE_BYTES: DocumentError beyond."""
+    params = stream.get("/Params")
+    params = params.get_object() if params is not None else {}
+    for declared in (stream.get("/DL"), params.get("/Size")):  # the sizes the PDF declares, when it does
+        if isinstance(declared, int) and declared > MAX_FILE_BYTES:
+            raise DocumentError(_TOO_LARGE)
+    filters = stream.get("/Filter")
+    filters = filters.get_object() if filters is not None else []
+    names = [str(f) for f in (filters if isinstance(filters, list) else [filters])]
+    raw: bytes = stream._data  # the stream's bytes as stored (pypdf's get_data would inflate them all)
+    if not names:
+        content = raw
+    elif names in (["/FlateDecode"], ["/Fl"]) and stream.get("/DecodeParms") is None:
+        inflater = zlib.decompressobj()
+        try:
+            content = inflater.decompress(raw, MAX_FILE_BYTES + 1)
+        except zlib.error as exc:
+            raise DocumentError("The XML attached to the PDF cannot be read (damaged compression).") from exc
+    else:
+        raise DocumentError(f"The PDF cannot be read (its XML attachment is compressed with {', '.join(names)[:80]}, "
+                            "which this portal does not read).")
+    if len(content) > MAX_FILE_BYTES:
+        raise DocumentError(_TOO_LARGE)
+    return content
