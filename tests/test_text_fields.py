@@ -1,18 +1,22 @@
 """Free text of documents and payments: control characters, bidi overrides and what XML cannot carry are refused
-(naming the field, nothing written)."""
+(naming the field, nothing written); stored legacy text an e-invoice cannot carry is refused at export."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from billing import credit_notes, invoices, payments, settings
 from billing.catalog import create_tax_rate
+from billing.einvoice.bulk import export_documents
 from billing.einvoice.export import export_document
 from billing.errors import ValidationError
 from billing.store.db import Database
+from billing.store.schema import invoice_lines
 from billing.text import check_text
 from tests.conftest import ADMIN, TODAY, Billed, Seed, assert_refused, draft, issued, line
 
@@ -96,3 +100,26 @@ def test_check_text_names_the_field_and_keeps_good_text() -> None:
     with pytest.raises(ValidationError, match=r"^Reason: must be one line") as caught:
         check_text("a\nb", "Reason", param="reason")
     assert caught.value.param == "reason"
+
+
+@pytest.fixture
+def legacy(db: Database, seeded: Seed) -> tuple[int, int]:
+    """Two issued invoices; the first's line description holds a NUL written before the check existed."""
+    bad = issued(db, seeded.acme, line(seeded.s19, description="Consulting"))
+    good = issued(db, seeded.acme, line(seeded.s19, description="Consulting"))
+    with db.engine.begin() as conn:
+        conn.execute(sa.update(invoice_lines).where(invoice_lines.c.invoice_id == bad)
+                     .values(description=f"Consult{NUL}ing"))
+    return bad, good
+
+
+@pytest.mark.parametrize("fmt", ["ubl", "cii"])
+def test_a_stored_text_an_einvoice_cannot_carry_is_refused_and_bulk_export_goes_on(
+        db: Database, legacy: tuple[int, int], fmt: str) -> None:
+    bad, good = legacy
+    today = date(2025, 3, 10)
+    with pytest.raises(ValidationError, match="cannot be exported as an e-invoice: the text of line 1 description"):
+        export_document(db, ADMIN, bad, fmt, today=lambda: today)
+    first, second = export_documents(db, ADMIN, [bad, good], fmt)
+    assert first.xml is None and "a character an e-invoice cannot carry" in first.problem
+    assert second.xml == export_document(db, ADMIN, good, fmt, today=lambda: today)[2]
