@@ -9,11 +9,11 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field
 
 from api.schemas import Amount, DecimalIn, In, Optional, Out, Time
-from billing.models import AllowanceChargeIn, BookDate, LineIn
+from billing.models import AllowanceChargeIn, BookDate, LineIn, Lines, OneLine
 
 # A date in JSON is text: strict mode would refuse it (the rest of a body stays strict).
 Day = Annotated[BookDate, Field(strict=False, description="ISO 8601 date (2026-01-31)")]
-Text = Annotated[str, Field(max_length=4000)]
+Text = Annotated[Lines, Field(max_length=4000)]
 Method = Literal["bank_transfer", "card", "cash", "cheque", "direct_debit", "other"]
 
 
@@ -71,7 +71,7 @@ class IssueIn(In):
 
 
 class VoidIn(In):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Lines = Field(min_length=1, max_length=500)
 
 
 class CreditQuantity(In):
@@ -222,12 +222,12 @@ class PaymentCreate(In):
     currency: str = Field(min_length=3, max_length=3)
     received_on: Day
     method: Method = "bank_transfer"
-    reference: str = Field(default="", max_length=200)
+    reference: OneLine = Field(default="", max_length=200)
     allocate: Literal["auto"] | Annotated[list[PaymentAllocationIn], Field(max_length=500)] | None = None
 
 
 class ReverseIn(In):
-    reason: str = Field(min_length=1, max_length=200)
+    reason: Lines = Field(min_length=1, max_length=200)
     reversed_on: Day | None = None
 
 
@@ -237,7 +237,7 @@ class RefundIn(In):
     amount: DecimalIn | None = None
     refunded_on: Day | None = None
     method: Method = "bank_transfer"
-    reference: str = Field(default="", max_length=200)
+    reference: OneLine = Field(default="", max_length=200)
 
 
 class PaymentSummaryOut(Out):

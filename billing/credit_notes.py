@@ -34,6 +34,7 @@ from billing.store import invoices as invoice_store
 from billing.store import payments as payment_store
 from billing.store import series as series_store
 from billing.store.db import Database, utcnow
+from billing.text import check_text
 
 
 def _credited_lines(invoiced: list[StoredLine], quantities: dict[int, Decimal | str],
@@ -111,6 +112,7 @@ def create_credit_note(db: Database, actor: Actor, invoice_id: int, today: date,
     logic.check_date(today, "The credit note date")
     if lines is not None and quantities is not None:
         raise ValidationError("Credit either chosen quantities of the invoice's lines or free lines, not both.")
+    check_text(reason, "Credit note reason", multiline=True, param="reason")
 
     def work(conn: Connection) -> int:
         invoice = header_of(conn, invoice_id)

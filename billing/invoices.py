@@ -40,6 +40,7 @@ from billing.store import payments as payment_store
 from billing.store import series as series_store
 from billing.store.db import Database, utcnow
 from billing.store.schema import MAX_PRICE, customers, products, tax_rates
+from billing.text import check_text
 
 SERIES_OF_KIND = {logic.INVOICE: "INV", logic.CREDIT_NOTE: "CN"}
 
@@ -242,6 +243,7 @@ def void_invoice(db: Database, actor: Actor, invoice_id: int, reason: str, today
     """Void an issued invoice that nothing was paid or credited on. It keeps its number."""
     require(db, actor, "invoices.write")
     logic.check_date(today, "The void date")
+    check_text(reason, "Void reason", multiline=True, param="reason")
 
     def work(conn: Connection) -> None:
         header = header_of(conn, invoice_id)

@@ -6,7 +6,6 @@ errors into one `ValidationError` whose message names the field, in words a user
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -18,6 +17,7 @@ from billing import bank_accounts, discounts
 from billing.errors import ValidationError
 from billing.logic import EXEMPTION_REASON_CATEGORIES, VAT_CATEGORIES, ZERO_RATE_CATEGORIES, date_problem
 from billing.money import check_currency, check_decimals, to_decimal
+from billing.text import text_problem
 
 if TYPE_CHECKING:
     from billing.documents import InvoiceDocument
@@ -38,22 +38,20 @@ def _text(max_len: int) -> Any:
     return Field(default="", max_length=max_len)
 
 
-# Bidirectional overrides and isolates reorder what a reader sees ("invoice_fdp.exe"); no name needs them.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
 def _one_line(value: str) -> str:
     """A name, number or code: one line, no control characters (a stray quote in a CSV file would
-    otherwise pull the rows after it into one customer's name)."""
-    if any(unicodedata.category(ch) == "Cc" or ch in _BIDI_CONTROLS for ch in value):
-        raise ValidationError("must be one line of text, without line breaks, tabs or control characters")
+    otherwise pull the rows after it into one customer's name), nothing an e-invoice cannot carry."""
+    problem = text_problem(value, multiline=False)
+    if problem:
+        raise ValidationError(problem)
     return value
 
 
 def _lines_of_text(value: str) -> str:
-    """An address or a note: line breaks and tabs are fine, other control characters are not."""
-    if any((unicodedata.category(ch) == "Cc" and ch not in "\n\r\t") or ch in _BIDI_CONTROLS for ch in value):
-        raise ValidationError("must not hold control characters")
+    """An address, a description or a note: line breaks and tabs are fine, other control characters are not."""
+    problem = text_problem(value, multiline=True)
+    if problem:
+        raise ValidationError(problem)
     return value
 
 
@@ -89,7 +87,7 @@ class CustomerIn(Record):
     tax_id: OneLine = _text(50)
     currency: str = "EUR"
     terms_days: int = Field(default=30, ge=0, le=365)
-    notes: str = _text(4000)
+    notes: Lines = _text(4000)
 
     @field_validator("currency")
     @classmethod
@@ -117,7 +115,7 @@ class TaxRateIn(Record):
     name: OneLine = Field(min_length=1, max_length=100)
     category: str = "S"
     percent: Dec = Decimal(0)
-    exemption_reason: str = _text(300)
+    exemption_reason: OneLine = _text(300)
     active: bool = True
 
     @field_validator("category")
@@ -148,7 +146,7 @@ class ProductIn(Record):
 
     name: OneLine = Field(min_length=1, max_length=200)
     sku: OneLine = Field(min_length=1, max_length=64)
-    unit: str = Field(default="pcs", max_length=20)
+    unit: OneLine = Field(default="pcs", max_length=20)
     unit_price: Dec
     currency: str = "EUR"
     tax_rate_id: int
@@ -169,11 +167,11 @@ class ProductIn(Record):
 class LineIn(Record):
     """An invoice line as entered. Either a product (its price and tax filled in) or free text."""
 
-    description: str = Field(min_length=1, max_length=500)
+    description: Lines = Field(min_length=1, max_length=500)
     quantity: Dec
     unit_price: Dec
     tax_rate_id: int
-    unit: str = Field(default="", max_length=20)
+    unit: OneLine = Field(default="", max_length=20)
     product_id: int | None = None
     base_quantity: Dec = Decimal(1)
     discount_percent: Dec = Decimal(0)
@@ -213,7 +211,7 @@ class AllowanceChargeIn(Record):
     """A document-level allowance (discount) or charge (e.g. shipping), taxed at a given rate."""
 
     is_charge: bool = False
-    reason: str = Field(default="", max_length=200)
+    reason: OneLine = Field(default="", max_length=200)
     amount: Dec | None = None
     percent: Dec | None = None
     tax_rate_id: int
@@ -234,7 +232,7 @@ class InvoiceDraftIn(Record):
     currency: str | None = None  # defaults to the customer's currency
     issue_date: BookDate | None = None
     due_date: BookDate | None = None
-    notes: str = _text(4000)
+    notes: Lines = _text(4000)
     lines: list[LineIn] = Field(default_factory=list, max_length=500)
     allowance_charges: list[AllowanceChargeIn] = Field(default_factory=list, max_length=20)
 
@@ -267,8 +265,8 @@ class PaymentIn(Record):
     amount: Dec
     currency: str
     received_on: BookDate
-    method: str = Field(default="bank_transfer", max_length=40)
-    reference: str = _text(200)
+    method: OneLine = Field(default="bank_transfer", max_length=40)
+    reference: OneLine = _text(200)
 
     @field_validator("currency")
     @classmethod
@@ -284,7 +282,7 @@ class CompanyIn(Record):
     country: OneLine = _text(2)
     tax_id: OneLine = _text(50)
     email: OneLine = _text(200)
-    bank_details: str = _text(500)
+    bank_details: Lines = _text(500)
     iban: Iban = _text(50)  # '' when no payment QR code is wanted
     bic: Bic = _text(20)
     base_currency: str = "EUR"

@@ -23,6 +23,7 @@ from billing.store import invoices as invoice_store
 from billing.store import payments as payment_store
 from billing.store.db import Database, utcnow
 from billing.store.schema import customers
+from billing.text import check_text
 
 PAYMENT_METHODS = ("bank_transfer", "card", "cash", "cheque", "direct_debit", "other")
 AUTO: Literal["auto"] = "auto"
@@ -140,6 +141,7 @@ def refund_credit(db: Database, actor: Actor, customer_id: int, currency: str, a
         raise ValidationError("A refund must be greater than zero.")
     if method not in PAYMENT_METHODS:
         raise ValidationError(f"Unknown payment method '{method}'.")
+    check_text(reference, "Refund reference", param="reference")
 
     def work(conn: Connection) -> int:
         # The store keeps 4 decimals; amounts are shown (and compared) in the currency's minor unit.
@@ -165,6 +167,7 @@ def reverse_payment(db: Database, actor: Actor, payment_id: int, on: date, reaso
     logic.check_date(on, "The reversal date")
     if not reason.strip():
         raise ValidationError("Please give a reason for reversing the payment.")
+    check_text(reason, "Reversal reason", multiline=True, param="reason")
 
     def work(conn: Connection) -> int:
         payment = payment_store.get_payment(conn, payment_id)

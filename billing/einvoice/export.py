@@ -8,8 +8,8 @@ fails. Every file is validated with the official rules of its profile before it 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -34,6 +34,7 @@ from billing.permissions import Actor
 from billing.references import creditor_reference
 from billing.store import invoices as invoice_store
 from billing.store.db import Database
+from billing.text import xml_unfit
 
 EN16931_ID = "urn:cen.eu:en16931:2017"
 PEPPOL_ID = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
@@ -140,9 +141,38 @@ def render(document: InvoiceDocument, facts: Facts, fmt: Format) -> bytes:
         raise ValidationError(f"An e-invoice in {fmt.label} needs: " + "; ".join(missing) + ".")
     if "O" in categories:
         facts = without_vat_ids(facts)
-    if fmt.ubl:
-        return build_ubl(document, facts, fmt.customization, fmt.process)
-    return build_cii(document, facts, fmt.customization, fmt.process)
+    try:
+        if fmt.ubl:
+            return build_ubl(document, facts, fmt.customization, fmt.process)
+        return build_cii(document, facts, fmt.customization, fmt.process)
+    except ValidationError:
+        raise
+    except ValueError as exc:  # lxml: "All strings must be XML compatible" (legacy text from before the check)
+        raise ValidationError(_unfit_message(document, facts)) from exc
+
+
+def _unfit_texts(value: object, where: str) -> Iterator[str]:
+    """Where in `value` (a document or its facts) a text holds a character XML cannot carry."""
+    if isinstance(value, str):
+        if any(xml_unfit(ch) for ch in value):
+            yield where
+    elif is_dataclass(value):
+        for field in fields(value):
+            yield from _unfit_texts(getattr(value, field.name), f"{where} {field.name.replace('_', ' ')}".strip())
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value, start=1):
+            yield from _unfit_texts(item, f"{where.removesuffix('s')} {index}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _unfit_texts(item, f"{where} {key}")
+
+
+def _unfit_message(document: InvoiceDocument, facts: Facts) -> str:
+    kind = "Credit note" if document.is_credit_note else "Invoice"
+    places = [*_unfit_texts(document, ""), *_unfit_texts(facts, "")]
+    where = f"the text of {', '.join(places[:5])}" if places else "one of its texts"
+    return (f"{kind} {document.header.number} cannot be exported as an e-invoice: {where} holds a character an "
+            "e-invoice cannot carry (a control character, U+FFFE, U+FFFF or a lone surrogate).")
 
 
 def check_rules(xml: bytes, fmt: Format) -> None:

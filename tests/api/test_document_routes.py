@@ -152,6 +152,23 @@ def test_unknown_fields_are_refused(client: TestClient, seeded: Seeded, auth: Ca
     assert_problem(answer, 422, "unknown_field", "po_number" if path == "/invoices" else "bank")
 
 
+@pytest.mark.parametrize(("text", "param", "body"), [
+    ("a\u0000b", "lines.0.description", lambda s, t: {**draft_body(s), "lines": [{
+        "description": t, "quantity": "1", "unit_price": "1.00", "tax_rate_id": s.tax_rate_id}]}),
+    ("n\u0007o", "notes", lambda s, t: {**draft_body(s), "notes": t}),
+    ("x\ufffey", "notes", lambda s, t: {**draft_body(s), "notes": t}),
+    ("r\u202ex", "allowance_charges.0.reason", lambda s, t: {**draft_body(s), "allowance_charges": [
+        {"reason": t, "amount": "1.00", "tax_rate_id": s.tax_rate_id}]}),
+])
+def test_control_characters_in_an_invoices_text_are_refused(
+        client: TestClient, seeded: Seeded, api_db: Database, auth: Callable[[str], Headers], text: str, param: str,
+        body: Callable[[Seeded, str], dict[str, Any]]) -> None:
+    before = count(api_db, "invoices")
+    answer = client.post(f"{V1}/invoices", headers=auth("admin"), json=body(seeded, text))
+    assert_problem(answer, 422, "invalid_field", param)
+    assert count(api_db, "invoices") == before
+
+
 def test_refusals_name_the_field(client: TestClient, seeded: Seeded, api_db: Database,
                                  auth: Callable[[str], Headers]) -> None:
     headers = auth("admin")
