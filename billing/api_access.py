@@ -73,7 +73,8 @@ def token_actor(db: Database, token: str) -> Actor:
     try:
         claims = jwt.decode(token, signing.api_token_key(db.url), algorithms=["HS256"], audience=AUDIENCE,
                             options={"require": ["sub", "exp", "iat", "jti", "aud"]})
-        username, issued = claims["sub"], datetime.fromtimestamp(float(claims["iat"]), UTC).replace(tzinfo=None)
+        seconds = float(claims["iat"])  # float ok: a JWT timestamp in seconds, not money
+        username, issued = claims["sub"], datetime.fromtimestamp(seconds, UTC).replace(tzinfo=None)
     except (jwt.PyJWTError, KeyError, TypeError, ValueError, OverflowError):
         raise AuthenticationError(_INVALID) from None
     if not isinstance(username, str):
