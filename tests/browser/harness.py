@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Download, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from portal import PASSWORD, seeded_database
 
 from billing import auth_keys, signing, users
@@ -155,6 +156,22 @@ def settle(page: Page) -> None:
     expect(page.get_by_test_id("stSkeleton")).to_have_count(0)
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
     expect(page.locator("[data-stale='true']")).to_have_count(0)
+
+
+def download(page: Page, button: Locator, attempts: int = 3) -> Download:
+    """Click a download button and return its download. A click that lands while a run replaces the button
+    (its file is made on the click, by the run it starts) can be lost on a busy machine: like a user, wait
+    for the page to settle and click again."""
+    for attempt in range(attempts):
+        settle(page)
+        try:
+            with page.expect_download(timeout=20_000) as started:
+                button.click()
+            return started.value
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def screenshot(page: Page, name: str, height: int = 1300) -> None:

@@ -18,7 +18,7 @@ from billing import invoices
 from billing.permissions import ACCOUNTANT, SYSTEM, Actor
 from billing.store.db import Database
 from billing.verify import verify_database
-from browser.harness import Server, database_url, pick, screenshot, settle
+from browser.harness import Server, database_url, download, pick, screenshot, settle
 
 pytestmark = pytest.mark.browser
 
@@ -185,11 +185,9 @@ def test_an_accountant_bills_collects_and_credits_a_new_customer(
     # 5. The invoice PDF, downloaded for real.
     open_url(page, app, invoice_page)
     expect_badge(page, "Partially paid")
-    settle(page)  # the file is made on click by the run that drew the button: not one a later run replaced
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Download PDF").click()
-    assert download.value.suggested_filename == f"{number}.pdf"
-    data = Path(download.value.path()).read_bytes()
+    pdf_file = download(page, page.get_by_role("button", name="Download PDF"))
+    assert pdf_file.suggested_filename == f"{number}.pdf"
+    data = Path(pdf_file.path()).read_bytes()
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
     assert number in text and TOTAL in text and CUSTOMER in text, text
 

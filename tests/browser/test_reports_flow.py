@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from browser.harness import Server, copy_database, prepared_database, screenshot, settle, start_server
+from browser.harness import Server, copy_database, download, prepared_database, screenshot, settle, start_server
 
 pytestmark = pytest.mark.browser
 
@@ -58,20 +58,17 @@ def test_revenue_bar_drills_down_and_both_exports_download(page_as: Callable[...
     total = int(count.rsplit(" ", 1)[-1].replace(",", ""))
     assert total > 0
 
-    with page.expect_download() as download:
-        drill.get_by_role("button", name="Export CSV").first.click()
-    text = Path(download.value.path()).read_bytes().decode("utf-8-sig")
+    csv_file = download(page, drill.get_by_role("button", name="Export CSV").first)
+    text = Path(csv_file.path()).read_bytes().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][:2] == ["Number", "Customer"] and "Invoiced" in rows[0]
     assert len(rows) == total + 1 and all(row[rows[0].index("Currency")] == "EUR" for row in rows[1:])
-    assert download.value.suggested_filename.endswith(".csv")
+    assert csv_file.suggested_filename.endswith(".csv")
 
     # An export's click reruns its panel (so a tab that lost access shows the sign-in form); the new run
     # makes new download buttons, and the PDF button of the run before no longer has its file.
-    settle(page)
-    with page.expect_download() as download:
-        drill.get_by_role("button", name="Export PDF").first.click()
-    assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+    pdf_file = download(page, drill.get_by_role("button", name="Export PDF").first)
+    assert Path(pdf_file.path()).read_bytes().startswith(b"%PDF")
 
     page.get_by_role("button", name="Close").click()
     expect(heading).to_have_count(0)
