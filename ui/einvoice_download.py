@@ -47,6 +47,6 @@ def einvoice_button(view: InvoiceDocument) -> None:
             return export_document(db, actor, view.id, fmt, today=lambda: today)[2]
 
         st.download_button("Download e-invoice", data=xml, file_name=file_name(view, FORMATS[fmt]),
-                           mime="application/xml", icon=":material/download:", on_click="rerun",
+                           mime=FORMATS[fmt].media_type, icon=":material/download:", on_click="rerun",
                            key="einvoice_download")
         st.caption(f"Checked against the rules of {plain(FORMATS[fmt].label)}.")
