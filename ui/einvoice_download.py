@@ -70,7 +70,7 @@ def einvoice_button(view: InvoiceDocument) -> None:
     db, actor, today = context.db(), context.actor(), context.today()
     with st.popover("E-invoice", icon=":material/receipt_long:"):
         preferred = preferred_format(db, actor, view.header.customer_id)
-        fmt = st.selectbox("Format", formats_for(preferred), key=f"einvoice_format_{view.id}",
+        fmt = st.selectbox("Format", formats_for(preferred), key="einvoice_format",
                            format_func=lambda name: FORMATS[name].label + (
                                " (the customer's format)" if preferred and name == preferred.name else ""))
         problem = _problem(view.id, fmt)

@@ -192,3 +192,17 @@ def test_exports_keep_exact_amounts_and_total_one_currency_only(db: Database) ->
     assert pdf_totals(mixed, export_frame(mixed, columns), columns, ["balance"]) == {}
     shown = display_frame(rows[:1], columns)
     assert shown["Balance"][0] == fmt.money(rows[0]["balance"], balance.currency)
+
+
+def test_the_preferred_einvoice_format_is_edited_on_the_customer_page(db: Database) -> None:
+    customer_id, _ = customer_with_open_balance(db)
+    at = app_as("accountant")
+    at.switch_page(PAGE)
+    at.query_params["customer"] = str(customer_id)
+    at.run()
+    chooser = by_label(at.selectbox, "Preferred e-invoice format")
+    assert chooser.value == "" and chooser.format_func("") == "None (PDF only)"
+    chooser.select("xrechnung-ubl")
+    by_label(at.button, "Save changes").click().run()
+    assert not at.exception and not at.error
+    assert customer_service.get_customer(db, SYSTEM, customer_id)["einvoice_format"] == "xrechnung-ubl"
