@@ -7,6 +7,7 @@ intent, associated file, embedded fonts), not every clause of ISO 19005-3.
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 
 import pikepdf
@@ -17,7 +18,7 @@ from billing.einvoice.export import export_document
 from billing.einvoice.reader import parse_document
 from billing.einvoice.source import read_document
 from billing.einvoice.validation import EN16931, validate_bytes
-from tests.conftest import ADMIN
+from tests.conftest import ADMIN, Templates, copy_template, database_url
 from tests.test_einvoice_export import ISSUED, Spread, _document, _failures, spread
 
 __all__ = ["spread"]  # the module-scoped fixture, imported to share its database of documents
@@ -141,3 +142,21 @@ def test_the_facturx_library_reads_the_xml_back_and_its_en16931_schema_accepts_i
     assert filename == "factur-x.xml"
     assert facturx.get_level(etree.fromstring(xml)) == "en16931"
     assert facturx.xml_check_xsd(xml, flavor="factur-x", level="en16931")
+
+
+def test_the_cli_exports_a_facturx_pdf_and_a_month_of_them(templates: Templates, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from billing.cli import main
+
+    monkeypatch.setenv("BILLING_DATABASE_URL", database_url(copy_template(templates.billed, tmp_path / "c.duckdb")))
+    one = tmp_path / "one.pdf"
+    assert main(["einvoice", "export", "INV-2025-00002", "--format", "facturx", "--output", str(one)]) == 0
+    assert one.read_bytes().startswith(b"%PDF-") and validate_bytes(one.read_bytes()).valid
+    month = tmp_path / "march.zip"
+    assert main(["einvoice", "export-all", "--from", "2025-03-01", "--to", "2025-03-31", "--format", "facturx",
+                 "--output", str(month)]) == 0
+    with zipfile.ZipFile(month) as archive:
+        assert archive.namelist() == [f"INV-2025-0000{n}-facturx.pdf" for n in (1, 2, 3)]
+        assert all(read_document(archive.read(name)).from_pdf for name in archive.namelist())
+    assert "3 of 3 documents as Factur-X" in capsys.readouterr().out
