@@ -13,7 +13,7 @@ from starlette.routing import Mount
 from api import errors
 from api.bodylimit import BodyLimitMiddleware
 from api.ratelimit import TokenBuckets
-from api.routes import admin, auth, catalog, customers, invoices, payments, reports
+from api.routes import admin, auth, catalog, customers, einvoices, invoices, payments, reports
 from api.schemas import Problem
 
 _PROBLEM = {"model": Problem, "content": {errors.MEDIA_TYPE: {}}}
@@ -38,7 +38,7 @@ def create_app(rate_limits: TokenBuckets | None = None) -> FastAPI:
     app.state.rate_limits = rate_limits or TokenBuckets()
     app.add_middleware(BodyLimitMiddleware)  # before install: inside its request-id middleware
     errors.install(app)
-    for module in (auth, customers, catalog, invoices, payments, reports, admin):
+    for module in (auth, customers, catalog, invoices, einvoices, payments, reports, admin):
         app.include_router(module.router, prefix="/v1")
     return app
 

@@ -13,6 +13,7 @@ from billing.invoices import list_invoices
 from billing.money import KNOWN_CURRENCIES, ZERO
 from ui import access, context
 from ui import format as fmt
+from ui.einvoice_download import einvoice_format_input
 from ui.feedback import run_action, run_change
 from ui.tables import Column, clear_selection, csv_import, paged_table
 
@@ -43,6 +44,7 @@ def customer_form(key: str, current: dict[str, Any], submit: str, disabled: bool
                                     disabled=disabled),
             "notes": st.text_area("Internal notes", current.get("notes", ""), max_chars=4000, height=80,
                                   disabled=disabled),
+            "einvoice_format": einvoice_format_input(current.get("einvoice_format", ""), disabled),
         }
         clicked = not disabled and st.form_submit_button(submit, type="primary", icon=":material/save:")
     return values if clicked else None

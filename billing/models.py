@@ -77,8 +77,12 @@ class Record(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid", frozen=True)
 
 
+# The e-invoice formats a customer may prefer (billing.einvoice.export.FORMATS; "" for none).
+EINVOICE_FORMATS = ("ubl", "cii", "peppol", "xrechnung-ubl", "xrechnung-cii", "facturx")
+
+
 class CustomerIn(Record):
-    """A customer as entered: who to bill, in which currency, on which terms."""
+    """A customer as entered: who to bill, in which currency, on which terms, in which e-invoice format."""
 
     name: OneLine = Field(min_length=1, max_length=200)
     email: OneLine = _text(200)
@@ -88,11 +92,20 @@ class CustomerIn(Record):
     currency: str = "EUR"
     terms_days: int = Field(default=30, ge=0, le=365)
     notes: Lines = _text(4000)
+    einvoice_format: str = ""
 
     @field_validator("currency")
     @classmethod
     def _currency(cls, value: str) -> str:
         return check_currency(value)
+
+    @field_validator("einvoice_format")
+    @classmethod
+    def _einvoice_format(cls, value: str) -> str:
+        if value not in ("", *EINVOICE_FORMATS):
+            raise ValidationError(f"Unknown e-invoice format {value!r}: choose from {', '.join(EINVOICE_FORMATS)} "
+                                  "(or none).")
+        return value
 
     @field_validator("email")
     @classmethod

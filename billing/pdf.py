@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
@@ -92,8 +92,10 @@ class _Column:
     align: Align = Align.L
 
 
-def render_invoice_pdf(document: InvoiceDocument, company: dict[str, Any], *, locale: str = "en_US") -> bytes:
-    """The invoice or credit note as a PDF, laid out for printing and sending."""
+def render_invoice_pdf(document: InvoiceDocument, company: dict[str, Any], *, locale: str = "en_US",
+                       compliance: str | None = None, finish: Callable[[Document], None] | None = None) -> bytes:
+    """The invoice or credit note as a PDF, laid out for printing and sending. `compliance` (e.g. "PDF/A-3B") as
+    fpdf2 enforces it; `finish` is called on the drawn document (to attach files, set its XMP metadata)."""
     footer = "  ·  ".join(part for part in (
         company.get("legal_name") or "",
         f"VAT ID {company['tax_id']}" if company.get("tax_id") else "",
@@ -113,9 +115,11 @@ def render_invoice_pdf(document: InvoiceDocument, company: dict[str, Any], *, lo
         stamp = stamp_of(document)
         if stamp:
             _draw_stamp(pdf, stamp)
+        if finish is not None:
+            finish(pdf)
 
     return build_pdf(draw, text=_printed_text(document, company), page_size=company.get("page_size") or "A4",
-                     footer_text=footer)
+                     footer_text=footer, compliance=compliance)
 
 
 def _printed_text(document: InvoiceDocument, company: dict[str, Any]) -> str:

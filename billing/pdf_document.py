@@ -160,8 +160,11 @@ class Document(FPDF):
     """A page set-up for the portal's PDFs: DejaVu embedded, a footer line and "Page X of Y"."""
 
     def __init__(self, *, page_size: str = "A4", landscape: bool = False, footer_text: str = "",
-                 font_cut: int = 0) -> None:
-        super().__init__(orientation="landscape" if landscape else "portrait", unit="mm", format=page_size)
+                 font_cut: int = 0, compliance: str | None = None) -> None:
+        # compliance "PDF/A-3B": fpdf2 then refuses anything PDF/A forbids and writes the sRGB output intent and
+        # the XMP metadata (pdfaid part and conformance) a PDF/A needs; DejaVu is embedded either way.
+        super().__init__(orientation="landscape" if landscape else "portrait", unit="mm", format=page_size,
+                         enforce_compliance=compliance)
         for index, parsed in enumerate(_fonts_of_cut(font_cut), start=1):
             self.fonts[parsed.font.fontkey] = _document_font(parsed, index)
         self.font_cut = font_cut
@@ -196,16 +199,18 @@ class Document(FPDF):
 
 
 def build_pdf(draw: Callable[[Document], None], *, text: str = "", page_size: str = "A4", landscape: bool = False,
-              footer_text: str = "") -> bytes:
+              footer_text: str = "", compliance: str | None = None) -> bytes:
     """Run `draw` on a fresh Document and return the PDF.
 
     `text` (what the document will print, as far as the caller knows) picks the font cut; should
     the drawing need more, it is done again with the wide cut. Characters even that one lacks
-    raise a MissingGlyphWarning: fpdf2 only logs them, and prints blanks.
+    raise a MissingGlyphWarning: fpdf2 only logs them, and prints blanks. `compliance` as fpdf2's
+    `enforce_compliance` (e.g. "PDF/A-3B").
     """
     cut = font_cut_for(text + footer_text)
     while True:
-        pdf = Document(page_size=page_size, landscape=landscape, footer_text=footer_text, font_cut=cut)
+        pdf = Document(page_size=page_size, landscape=landscape, footer_text=footer_text, font_cut=cut,
+                       compliance=compliance)
         draw(pdf)
         missing = pdf.missing_characters()
         if not missing or cut == len(FONT_CUTS) - 1:

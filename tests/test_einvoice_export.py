@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from billing import credit_notes, customers, invoices, payments, settings
+from billing import credit_notes, customers, invoices, logic, payments, settings
 from billing.catalog import create_tax_rate
-from billing.documents import InvoiceDocument
+from billing.documents import InvoiceDocument, computed_totals
 from billing.einvoice.content import Facts, Party, Payment, split_address
-from billing.einvoice.export import FORMATS, export_document, facts_of, format_of, render
-from billing.einvoice.reader import read_invoice
+from billing.einvoice.export import FORMATS, export_document, facts_of, format_of, packaged, render
+from billing.einvoice.reader import parse_document, read_invoice
+from billing.einvoice.source import read_document
 from billing.einvoice.validation import EN16931, ValidationReport, validate_bytes
 from billing.einvoice.wording import explain
 from billing.errors import StateError, ValidationError
@@ -116,12 +117,17 @@ def test_every_document_passes_the_schema_and_en16931(spread: Spread, name: str,
     assert export_document(spread.db, ADMIN, spread.ids[name], fmt)[2] == xml  # the service validates the same
 
 
-@pytest.mark.parametrize("fmt", ["ubl", "cii"])
+@pytest.mark.parametrize("fmt", ["ubl", "cii", "facturx"])
 @pytest.mark.parametrize("name", ISSUED)
 def test_round_trip_gives_the_stored_totals_and_vat_breakdown(spread: Spread, name: str, fmt: str) -> None:
     document = _document(spread, name)
-    parsed = read_invoice(export_document(spread.db, ADMIN, spread.ids[name], fmt, validate=False)[2])
+    parsed = parse_document(read_document(export_document(spread.db, ADMIN, spread.ids[name], fmt, validate=False)[2]))
     header = document.header
+    computed = computed_totals(document.lines, document.allowance_charges, document.currency)
+    assert (computed.tax_exclusive, computed.tax_total, computed.payable) == (
+        header.tax_exclusive, header.tax_total, header.payable + header.prepaid)
+    assert sorted((t.vat_category, t.vat_rate, t.taxable, t.tax) for t in computed.tax_breakdown) == sorted(
+        (t.vat_category, logic.rate_key(t.vat_rate), t.taxable, t.tax) for t in document.taxes)
     assert (parsed.number, parsed.currency, parsed.issue_date) == (header.number, header.currency, header.issue_date)
     assert parsed.is_credit_note == document.is_credit_note
     totals = parsed.totals
@@ -187,7 +193,7 @@ def _line_charged(document: InvoiceDocument) -> InvoiceDocument:
     return replace(document, lines=lines, taxes=taxes, header=header)
 
 
-@pytest.mark.parametrize("fmt", ["ubl", "cii", "xrechnung-ubl", "xrechnung-cii", "peppol"])
+@pytest.mark.parametrize("fmt", ["ubl", "cii", "xrechnung-ubl", "xrechnung-cii", "peppol", "facturx"])
 @pytest.mark.parametrize("variant", ["prepaid", "line_charge"])
 def test_prepaid_amount_and_line_charges(spread: Spread, fmt: str, variant: str) -> None:
     document = _document(spread, "zero")
@@ -308,28 +314,29 @@ def test_rule_set_counts(spread: Spread) -> None:
     """How many generated documents pass which rule sets (printed for the closing note; run with -s)."""
     counts: dict[str, list[int]] = {}
     company = settings.get_company(spread.db) or {}
-    for name in ISSUED:
-        document = _document(spread, name)
+    zero = _document(spread, "zero")
+    documents = [*((name, _document(spread, name)) for name in ISSUED),
+                 ("prepaid", _with_prepaid(zero, Decimal("40.00"))), ("line_charge", _line_charged(zero))]
+    for name, document in documents:
         preceding = _document(spread, "mixed").header.issue_date if document.credited_invoice else None
-        for fmt in ("ubl", "cii", "xrechnung-ubl", "xrechnung-cii", "peppol"):
-            chosen = format_of(fmt)
+        for fmt, chosen in FORMATS.items():
             facts = facts_of(document, company, preceding)
-            if chosen.name not in ("ubl", "cii"):
+            if chosen.rules != (EN16931,):
                 facts = _complete(facts)
             try:
-                xml = render(document, facts, chosen)
+                data = packaged(document, company, render(document, facts, chosen), chosen)  # Factur-X: the PDF
             except ValidationError:
                 continue
             for profile in chosen.rules:
                 key = f"{fmt} {profile}"
-                report = validate_bytes(xml, [profile])
+                report = validate_bytes(data, [profile])
                 passed = report.valid
                 if not passed:
                     print(name, fmt, profile, _failures(report))
                 counts.setdefault(key, [0, 0])[0 if passed else 1] += 1
     print("\n".join(f"{key}: {ok} passed, {bad} failed" for key, (ok, bad) in sorted(counts.items())))
     assert set(counts) == {f"{fmt} {profile}" for fmt, chosen in FORMATS.items() for profile in chosen.rules}
-    assert all(result == [len(ISSUED), 0] for result in counts.values()), counts
+    assert all(result == [len(documents), 0] for result in counts.values()), counts
 
 
 def test_cli_export_and_export_all(templates: Templates, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

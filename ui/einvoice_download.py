@@ -1,13 +1,18 @@
-"""The "E-invoice" download of an issued document: a format, the refusal or failed rules in words, or the file."""
+"""E-invoices in the UI: the download of an issued document (its customer's format first), the check before issuing,
+the customer's preferred format."""
 
 from __future__ import annotations
+
+from datetime import date
 
 import streamlit as st
 
 from billing import logic
 from billing.documents import InvoiceDocument
 from billing.einvoice.export import FORMATS, export_document, file_name
+from billing.einvoice.preissue import check_before_issue, formats_for, preferred_format
 from billing.errors import BillingError
+from billing.models import EINVOICE_FORMATS
 from ui import context
 from ui.format import plain
 
@@ -28,14 +33,46 @@ def _problem(invoice_id: int, fmt: str) -> str:
     return checked[key]
 
 
+def einvoice_format_input(current: str, disabled: bool = False) -> str:
+    """The customer's preferred e-invoice format ("" for none): offered first on their documents, and issuing
+    checks a document against its rules."""
+    options = ["", *EINVOICE_FORMATS]
+    return str(st.selectbox("Preferred e-invoice format", options, options.index(current if current in options else ""),
+                            format_func=lambda name: FORMATS[name].label if name else "None (PDF only)",
+                            disabled=disabled, help="Offered first under E-invoice on this customer's documents; "
+                            "an invoice is checked against the format's rules before it is issued."))
+
+
+def einvoice_check(invoice_id: int, today: date) -> bool:
+    """The draft checked against the rules of its customer's e-invoice format, each failed rule listed with the
+    field to fix; False if it fails (issuing is then refused), True if it passes or the customer has no format."""
+    try:
+        checked = check_before_issue(context.db(), context.actor(), invoice_id, today)
+    except BillingError as exc:
+        st.error(plain(exc.message))
+        return False
+    if checked.fmt is None:
+        return True
+    label = plain(checked.fmt.label)
+    if checked.passed:
+        st.caption(f"Checked against the rules of the customer's e-invoice format, {label}: passed.")
+        return True
+    st.error(f"The customer receives e-invoices as **{label}**, and this invoice does not pass its rules yet. "
+             "Fix these, then issue:\n\n" + "\n".join(f"- {plain(problem)}" for problem in checked.problems),
+             icon=":material/rule:")
+    return False
+
+
 def einvoice_button(view: InvoiceDocument) -> None:
     """For an issued invoice or credit note: pick a format, then download it, or read why it cannot be made."""
     if view.header.status != logic.ISSUED:
         return
     db, actor, today = context.db(), context.actor(), context.today()
     with st.popover("E-invoice", icon=":material/receipt_long:"):
-        fmt = st.selectbox("Format", list(FORMATS), format_func=lambda name: FORMATS[name].label,
-                           key="einvoice_format")
+        preferred = preferred_format(db, actor, view.header.customer_id)
+        fmt = st.selectbox("Format", formats_for(preferred), key="einvoice_format",
+                           format_func=lambda name: FORMATS[name].label + (
+                               " (the customer's format)" if preferred and name == preferred.name else ""))
         problem = _problem(view.id, fmt)
         if problem:
             st.warning(plain(problem), icon=":material/rule:")
@@ -47,6 +84,6 @@ def einvoice_button(view: InvoiceDocument) -> None:
             return export_document(db, actor, view.id, fmt, today=lambda: today)[2]
 
         st.download_button("Download e-invoice", data=xml, file_name=file_name(view, FORMATS[fmt]),
-                           mime="application/xml", icon=":material/download:", on_click="rerun",
+                           mime=FORMATS[fmt].media_type, icon=":material/download:", on_click="rerun",
                            key="einvoice_download")
         st.caption(f"Checked against the rules of {plain(FORMATS[fmt].label)}.")

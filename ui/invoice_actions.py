@@ -10,10 +10,11 @@ import streamlit as st
 
 from billing import credit_notes, invoices, logic
 from billing.documents import InvoiceDocument
+from billing.einvoice.preissue import issue_checked
 from billing.errors import BillingError, ValidationError
 from ui import access, context
 from ui import format as fmt
-from ui.einvoice_download import einvoice_button
+from ui.einvoice_download import einvoice_button, einvoice_check
 from ui.feedback import run_action
 from ui.format import plain
 from ui.widgets import number_text
@@ -55,10 +56,10 @@ def _issue_dialog(view: InvoiceDocument) -> None:
                 f"**{plain(fmt.money(view.totals.payable, view.currency))}**?")
     st.markdown(f"It gets the next invoice number, is dated **{fmt.day(on)}** and falls due on **{due}**. "
                 "After that it can no longer be edited, only voided or credited.")
+    passed = einvoice_check(view.id, today)
     yes, no = st.columns(2)
-    if yes.button("Issue invoice", type="primary", key="confirm_issue", width="stretch"):
-        _finish(lambda: invoices.issue_invoice(context.db(), context.actor(), view.id, today=today),
-                "Invoice issued")
+    if yes.button("Issue invoice", type="primary", key="confirm_issue", width="stretch", disabled=not passed):
+        _finish(lambda: issue_checked(context.db(), context.actor(), view.id, today=today), "Invoice issued")
     if no.button("Cancel", key="cancel_issue", width="stretch"):
         close_dialog()
         st.rerun()

@@ -26,6 +26,7 @@ from api.routing import ApiRoute
 from api.schemas import Page
 from billing import credit_notes, invoices, logic, settings
 from billing.documents import InvoiceDocument, InvoiceListRow
+from billing.einvoice.preissue import issue_checked
 from billing.errors import NotFoundError
 from billing.models import InvoiceDraftIn
 from billing.permissions import Actor
@@ -122,8 +123,8 @@ def delete_invoice(db: DatabaseDep, actor: ActorDep, invoice_id: DocumentId) -> 
 def issue_invoice(db: DatabaseDep, actor: ActorDep, invoice_id: DocumentId,
                   body: IssueIn | None = None) -> dict[str, Any]:
     wanted = body or IssueIn()
-    invoices.issue_invoice(db, actor, invoice_id, company_today(db), issue_date=wanted.issue_date,
-                           due_date=wanted.due_date)
+    # Checked first against the rules of the customer's preferred e-invoice format, if the customer has one.
+    issue_checked(db, actor, invoice_id, company_today(db), issue_date=wanted.issue_date, due_date=wanted.due_date)
     return _document(db, actor, invoice_id)
 
 

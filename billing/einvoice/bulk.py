@@ -8,7 +8,7 @@ from datetime import date
 
 from billing import logic, settings
 from billing.documents import CreditedInvoiceRef, DocumentCustomer, InvoiceDocument, from_row, quantized, stored_totals
-from billing.einvoice.export import check_rules, facts_of, file_name, format_of, render
+from billing.einvoice.export import check_rules, facts_of, file_name, format_of, packaged, render
 from billing.errors import BillingError
 from billing.money import ZERO
 from billing.permissions import Actor, require
@@ -20,7 +20,8 @@ BATCH = 500
 
 @dataclass(frozen=True, slots=True)
 class Exported:
-    """One document of a bulk export: its number and file name, and the XML or why there is none."""
+    """One document of a bulk export: its number and file name, and the file (XML, or the Factur-X PDF) or why
+    there is none."""
 
     number: str
     file_name: str
@@ -48,6 +49,7 @@ def export_documents(db: Database, actor: Actor, ids: list[int], fmt: str, *, va
                 xml = render(document, facts_of(document, company, preceding), chosen)
                 if validate:
                     check_rules(xml, chosen)
+                xml = packaged(document, company, xml, chosen)
             except BillingError as exc:
                 yield Exported(document.header.number or "", name, None, exc.message)
                 continue

@@ -31,7 +31,7 @@ PROGRESS_EVERY = 100  # documents between two progress lines of export-all
 def add_parser(sub: Commands, database: Callable[[], Database] | None = None) -> Commands:
     """Add the `einvoice` command with its `validate` subcommand, and `export` and `export-all` when `database`
     (which opens the installation's database) is given; returns its subcommands (to add more to)."""
-    einvoice = sub.add_parser("einvoice", help="e-invoices (UBL, CII, Peppol, XRechnung): validate, export")
+    einvoice = sub.add_parser("einvoice", help="e-invoices (UBL, CII, Peppol, XRechnung, Factur-X): validate, export")
     commands = einvoice.add_subparsers(dest="einvoice_command", required=True)
     validate = commands.add_parser("validate", help="check XML or Factur-X PDF files against the XML schema and "
                                    "the official rules; exit 0 only if all are valid")
@@ -48,7 +48,7 @@ def _add_export(commands: Commands, database: Callable[[], Database]) -> None:
     one = commands.add_parser("export", help="export one issued invoice or credit note as an e-invoice, validated")
     one.add_argument("number", metavar="NUMBER", help="the document number, e.g. INV-2025-00001")
     one.add_argument("--format", required=True, choices=list(FORMATS), dest="fmt")
-    one.add_argument("--output", required=True, metavar="PATH", help="the XML file to write")
+    one.add_argument("--output", required=True, metavar="PATH", help="the file to write (XML; a PDF for facturx)")
     one.set_defaults(func=lambda args: cmd_export(args, database()))
     many = commands.add_parser("export-all", help="export the issued documents of a period into one zip; those "
                                "that fail are listed, the others exported")

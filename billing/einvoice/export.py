@@ -1,4 +1,4 @@
-"""Issued invoices and credit notes exported as e-invoices (UBL, CII, Peppol BIS, XRechnung), checked before handed out.
+"""Issued invoices and credit notes exported as e-invoices (UBL, CII, Peppol BIS, XRechnung, Factur-X), checked first.
 
 Each format asks only for what its rules need: a plain EN 16931 export never asks for a Leitweg-ID or a seller
 contact, an XRechnung export refuses without them (naming each missing field) rather than produce a file that
@@ -26,6 +26,8 @@ from billing.einvoice.content import (
     seller_of,
     without_vat_ids,
 )
+from billing.einvoice.facturx import MEDIA_TYPE as FACTURX_MEDIA_TYPE
+from billing.einvoice.facturx import facturx_pdf
 from billing.einvoice.ubl import build_ubl
 from billing.einvoice.validation import EN16931, PEPPOL, PROFILES, XRECHNUNG, validate_bytes
 from billing.einvoice.wording import explain
@@ -46,7 +48,8 @@ MEDIA_TYPE = "application/xml"
 @dataclass(frozen=True, slots=True)
 class Format:
     """An export format: its name (the CLI's --format), label, whether UBL, the specification identifier
-    (BT-24), the business process (BT-23) and the rule sets its files are checked against."""
+    (BT-24), the business process (BT-23), the rule sets its files are checked against, and whether the XML is
+    handed out attached to the document's PDF/A-3 (Factur-X) rather than as itself."""
 
     name: str
     label: str
@@ -54,6 +57,11 @@ class Format:
     customization: str
     rules: tuple[str, ...]
     process: str = ""
+    pdf: bool = False
+
+    @property
+    def media_type(self) -> str:
+        return FACTURX_MEDIA_TYPE if self.pdf else MEDIA_TYPE
 
 
 FORMATS: dict[str, Format] = {f.name: f for f in (
@@ -62,6 +70,7 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
     Format("peppol", "Peppol BIS Billing 3.0", True, PEPPOL_ID, (EN16931, PEPPOL), PEPPOL_PROCESS),
     Format("xrechnung-ubl", "XRechnung 3.0 (UBL)", True, XRECHNUNG_ID, (EN16931, XRECHNUNG), PEPPOL_PROCESS),
     Format("xrechnung-cii", "XRechnung 3.0 (CII)", False, XRECHNUNG_ID, (EN16931, XRECHNUNG), PEPPOL_PROCESS),
+    Format("facturx", "Factur-X / ZUGFeRD (EN 16931, PDF/A-3)", False, EN16931_ID, (EN16931,), pdf=True),
 )}
 
 
@@ -188,13 +197,19 @@ def check_rules(xml: bytes, fmt: Format) -> None:
 
 def file_name(document: InvoiceDocument, fmt: Format) -> str:
     number = re.sub(r"[^A-Za-z0-9._-]+", "_", document.header.number or f"draft-{document.id}")
-    return f"{number}-{fmt.name}.xml"
+    return f"{number}-{fmt.name}.{'pdf' if fmt.pdf else 'xml'}"
+
+
+def packaged(document: InvoiceDocument, company: dict[str, Any], xml: bytes, fmt: Format) -> bytes:
+    """What the format hands out: the XML itself, or (Factur-X) the document's PDF/A-3 with the XML attached."""
+    return facturx_pdf(document, company, xml) if fmt.pdf else xml
 
 
 def export_document(db: Database, actor: Actor, invoice_id: int, fmt: str, *, validate: bool = True,
                     today: Callable[[], date] = date.today) -> tuple[str, str, bytes]:
-    """(file name, media type, XML) of an issued document in the format; the permission is checked live (reading
-    the invoice). Validated against the format's rule sets unless `validate` is False (bulk export speed)."""
+    """(file name, media type, file) of an issued document in the format (the XML, or the Factur-X PDF); the
+    permission is checked live (reading the invoice). The XML is validated against the format's rule sets unless
+    `validate` is False (bulk export speed)."""
     chosen = format_of(fmt)
     document = invoices.get_invoice(db, actor, invoice_id, as_of=today())
     company = settings.get_company(db) or {}
@@ -206,4 +221,4 @@ def export_document(db: Database, actor: Actor, invoice_id: int, fmt: str, *, va
     xml = render(document, facts_of(document, company, preceding_date), chosen)
     if validate:
         check_rules(xml, chosen)
-    return file_name(document, chosen), MEDIA_TYPE, xml
+    return file_name(document, chosen), chosen.media_type, packaged(document, company, xml, chosen)

@@ -77,6 +77,9 @@ customers = sa.Table(
     # Set by every change through billing.customers (migration 7); NULL (read as created_at) for rows a
     # bulk load wrote. The API's `updated_since` filters on it.
     sa.Column("updated_at", sa.DateTime, nullable=True),
+    # The e-invoice format the customer receives (billing.models.EINVOICE_FORMATS, "" for none; migration 17):
+    # the invoice view offers it first and issuing checks a document against its rules.
+    sa.Column("einvoice_format", sa.String, nullable=False, server_default=""),
 )
 
 products = sa.Table(

@@ -53,6 +53,16 @@ def customer_with_open_balance(db: Database) -> tuple[int, customer_overview.Ope
     return ids[0], balance
 
 
+def customer_opened(db: Database, role: str) -> tuple[int, AppTest]:
+    """A customer with an open balance, their page opened by `role`."""
+    customer_id, _ = customer_with_open_balance(db)
+    at = app_as(role)
+    at.switch_page(PAGE)
+    at.query_params["customer"] = str(customer_id)
+    at.run()
+    return customer_id, at
+
+
 @pytest.mark.parametrize("role", ["admin", "accountant", "analyst"])
 def test_list_renders_for_every_role(db: Database, role: str) -> None:
     at = app_as(role, PAGE)
@@ -123,11 +133,7 @@ def test_customer_view_shows_the_open_balance(db: Database, role: str) -> None:
 
 
 def test_archive_asks_first_and_delete_is_refused_with_the_domain_message(db: Database) -> None:
-    customer_id, _ = customer_with_open_balance(db)
-    at = app_as("accountant")
-    at.switch_page(PAGE)
-    at.query_params["customer"] = str(customer_id)
-    at.run()
+    _, at = customer_opened(db, "accountant")
     by_label(at.button, "Delete").click().run()
     events = count(db, audit_events)
     at.button(key="customers:confirmed").click().run()
@@ -192,3 +198,13 @@ def test_exports_keep_exact_amounts_and_total_one_currency_only(db: Database) ->
     assert pdf_totals(mixed, export_frame(mixed, columns), columns, ["balance"]) == {}
     shown = display_frame(rows[:1], columns)
     assert shown["Balance"][0] == fmt.money(rows[0]["balance"], balance.currency)
+
+
+def test_the_preferred_einvoice_format_is_edited_on_the_customer_page(db: Database) -> None:
+    customer_id, at = customer_opened(db, "accountant")
+    chooser = by_label(at.selectbox, "Preferred e-invoice format")
+    assert chooser.value == "" and chooser.format_func("") == "None (PDF only)"
+    chooser.select("xrechnung-ubl")
+    by_label(at.button, "Save changes").click().run()
+    assert not at.exception and not at.error
+    assert customer_service.get_customer(db, SYSTEM, customer_id)["einvoice_format"] == "xrechnung-ubl"

@@ -362,3 +362,27 @@ def test_an_open_invoice_shows_how_to_pay_it_and_a_paid_one_does_not(portal: Por
                                                 "received_on": date.today()}, allocate=[(invoice_id, "238.00")])
     at = ok(open_invoice("analyst", invoice_id))
     assert "Payment details" not in at.caption.values and reference not in shown(at)
+
+
+def test_issuing_checks_the_customers_einvoice_format_and_lists_each_failed_rule(portal: Portal) -> None:
+    current = customers.get_customer(portal.db, SYSTEM, portal.acme)
+    customers.update_customer(portal.db, SYSTEM, portal.acme, {
+        **{key: current[key] for key in ("name", "address", "currency", "terms_days")},
+        "einvoice_format": "xrechnung-cii"})
+    invoice_id = invoices.create_draft(portal.db, SYSTEM, {"customer_id": portal.acme, "lines": [
+        {"description": "Work", "quantity": "1", "unit_price": "100.00", "tax_rate_id": portal.s19}]})
+    at = ok(open_invoice("accountant", invoice_id))
+    at.button(key="issue").click().run()
+    (error,) = at.error
+    assert "The customer receives e-invoices as **XRechnung 3.0 (CII)**" in error.value
+    assert "Leitweg-ID (buyer reference, BT-10)" in error.value and "Buyer country (BT-55)" in error.value
+    assert at.button(key="confirm_issue").disabled
+    assert invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today()).header.status == logic.DRAFT
+
+
+def test_the_einvoice_download_offers_the_customers_format_first(portal: Portal) -> None:
+    current = customers.get_customer(portal.db, SYSTEM, portal.acme)
+    customers.update_customer(portal.db, SYSTEM, portal.acme, {
+        **{key: current[key] for key in ("name", "address", "currency", "terms_days")}, "einvoice_format": "cii"})
+    at = ok(open_invoice("accountant", issued_invoice(portal)))
+    assert at.selectbox(key="einvoice_format").options[0] == "UN/CEFACT CII (EN 16931) (the customer's format)"
