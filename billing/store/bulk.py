@@ -149,6 +149,14 @@ def advance_sequence(conn: Connection, sequence: str, to_value: int) -> None:
                      {"value": int(to_value)})
 
 
+def advance_sequences(conn: Connection) -> None:
+    """After loading rows with their ids: every id sequence hands out values above its table's largest id."""
+    for table in schema.metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.default, sa.Sequence):
+                advance_sequence(conn, column.default.name, max_id(conn, table.name))
+
+
 def table_names() -> list[str]:
     return [t.name for t in schema.metadata.sorted_tables]
 
