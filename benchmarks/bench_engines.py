@@ -5,7 +5,8 @@ Usage: python -m benchmarks.bench_engines --pg postgresql+psycopg://user@host/db
 Each database is loaded with the demo if it is empty (the load is timed). Prints the median ms of every report
 of benchmarks.bench_reports and of the writes (create + issue an invoice of 5 lines, record + allocate a
 payment) on each engine and the ratio PostgreSQL / DuckDB; with --copy-to, the time of `copy-to` from the
-DuckDB file into that (empty) PostgreSQL database. Run it from a scratch folder: it writes key files into ./data.
+DuckDB file into that (empty) PostgreSQL database. Run it from a scratch folder: the DuckDB file (default
+./data/bench_engines_<scale>.duckdb) and the key files go into its ./data.
 """
 
 from __future__ import annotations
@@ -82,7 +83,8 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=50)
     parser.add_argument("--copy-to", default=None, help="an empty PostgreSQL database to time copy-to into")
     args = parser.parse_args()
-    duck = opened(f"duckdb:///{Path(args.duckdb or f'/tmp/bench_engines_{args.scale}.duckdb').resolve()}", args.scale)
+    # Beside ./data's keys, which PostgreSQL uses too: one installation, so copy-to carries nothing.
+    duck = opened(f"duckdb:///{Path(args.duckdb or f'data/bench_engines_{args.scale}.duckdb').resolve()}", args.scale)
     pg = opened(args.pg, args.scale)
     if args.copy_to:
         started = time.perf_counter()

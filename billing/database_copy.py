@@ -69,6 +69,7 @@ def copy_database(source: Database, actor: Actor, target_url: str, progress: Pro
     if sa.engine.make_url(target_url) == sa.engine.make_url(source.url):
         raise ValidationError("The target is the database being copied: name another one.")
     _check_carried_files(source.url, target_url)
+    signing.key_path(target_url, COOKIE_KEY_FILE).parent.mkdir(parents=True, exist_ok=True)  # for the chain's head
     target = Database(target_url)
     try:
         apply_migrations(target)  # not migrate(): a new DuckDB file beside this installation's id is refused there
