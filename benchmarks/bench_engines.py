@@ -18,24 +18,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.bench_reports import AS_OF, median_ms, report_calls
+from benchmarks.bench_reports import AS_OF, median_ms, open_url, report_calls
 from billing import invoices, payments
 from billing.database_copy import copy_database
-from billing.demo import load_demo
 from billing.permissions import SYSTEM
 from billing.store.db import Database
-
-
-def opened(url: str, scale: str) -> Database:
-    db = Database(url)
-    db.migrate()
-    with db.connect() as conn:
-        empty = conn.exec_driver_sql("SELECT count(*) FROM invoices").scalar_one() == 0
-    if empty:
-        summary = load_demo(db, SYSTEM, scale, AS_OF)
-        print(f"{db.engine.dialect.name}: demo {scale} loaded in {summary.seconds} s ({summary.invoices:,} invoices, "
-              f"{summary.lines:,} lines, {summary.payments:,} payments)")
-    return db
 
 
 def write_calls(db: Database) -> dict[str, Callable[[], object]]:
@@ -84,8 +71,9 @@ def main() -> None:
     parser.add_argument("--copy-to", default=None, help="an empty PostgreSQL database to time copy-to into")
     args = parser.parse_args()
     # Beside ./data's keys, which PostgreSQL uses too: one installation, so copy-to carries nothing.
-    duck = opened(f"duckdb:///{Path(args.duckdb or f'data/bench_engines_{args.scale}.duckdb').resolve()}", args.scale)
-    pg = opened(args.pg, args.scale)
+    duck = open_url(f"duckdb:///{Path(args.duckdb or f'data/bench_engines_{args.scale}.duckdb').resolve()}",
+                    args.scale)
+    pg = open_url(args.pg, args.scale)
     if args.copy_to:
         started = time.perf_counter()
         report = copy_database(duck, SYSTEM, args.copy_to)

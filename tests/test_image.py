@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import stop_process
+
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(any(shutil.which(tool) is None for tool in ("podman", "buildah", "debootstrap")),
                                  reason="needs podman, buildah and debootstrap (apt-get install -y podman buildah "
@@ -106,9 +108,4 @@ def test_the_image_runs_the_portal_as_a_non_root_user_and_answers_its_health_che
                                 capture_output=True, text=True, check=True)
         assert whoami.stdout.strip() == "billing"
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        stop_process(process, grace=10)

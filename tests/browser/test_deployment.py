@@ -26,7 +26,7 @@ from billing import settings, users
 from billing.permissions import SYSTEM
 from billing.store.db import Database
 from browser.harness import ROOT, pick, settle, wait_for_cookie
-from tests.conftest import PG_BIN
+from tests.conftest import PG_BIN, stop_process
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.skipif(shutil.which("nginx") is None or not (PG_BIN / "initdb").exists(),
@@ -122,13 +122,7 @@ def site(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterat
         yield Site(f"https://127.0.0.1:{https_port}", replicas, folder)
     finally:
         for process in [nginx, *replicas.values()]:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(5)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(5)
+            stop_process(process)
 
 
 def connected_replica(site: Site) -> int:
