@@ -56,7 +56,12 @@ def rss_mb() -> tuple[float, float]:
 
 
 def open_database(scale: str, path: Path) -> Database:
-    db = Database(f"duckdb:///{path}")
+    return open_url(f"duckdb:///{path}", scale)
+
+
+def open_url(url: str, scale: str) -> Database:
+    """The database at `url`, migrated, loaded with the demo at `scale` if it holds no invoices yet."""
+    db = Database(url)
     db.migrate()
     with db.connect() as conn:
         empty = conn.exec_driver_sql("SELECT count(*) FROM invoices").scalar_one() == 0

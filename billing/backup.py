@@ -66,7 +66,7 @@ def tables_of_version(version: int) -> set[str]:
     return set(bulk.table_names()) - later
 
 
-def _checksum(table: pa.Table, name: str | None = None) -> str:
+def content_checksum(table: pa.Table, name: str | None = None) -> str:
     """SHA-256 of a table's content, independent of how its rows happen to be chunked in memory.
 
     Arrow's in-memory buffers differ for equal data (chunking, validity bitmaps); an uncompressed
@@ -100,7 +100,7 @@ def backup_database(db: Database, actor: Actor, path: Path) -> BackupReport:
             archive.writestr(f"{name}.parquet", buffer.getvalue())
             manifest["tables"][name] = {"rows": table.num_rows,
                                         "file_sha256": hashlib.sha256(buffer.getvalue()).hexdigest(),
-                                        "content_sha256": _checksum(table, name)}
+                                        "content_sha256": content_checksum(table, name)}
         manifest["signature"] = _signature(signing.backup_key(db.url), manifest)
         archive.writestr("manifest.json", json.dumps(manifest, indent=2))
     tmp.replace(path)
@@ -177,7 +177,7 @@ def restore_database(db: Database, actor: Actor, path: Path, *, trust_unsigned: 
         else:
             tables.update(_resealed_chain(db, events, tables["audit_events"].schema, tables["audit_head"].schema))
             keyed_from = 1
-            expected = {name: _checksum(table, name) for name, table in tables.items()}
+            expected = {name: content_checksum(table, name) for name, table in tables.items()}
     except (KeyError, TypeError, AttributeError, pa.ArrowException) as exc:
         raise ValidationError("The audit trail in this backup cannot be read. Nothing was restored.") from exc
 
@@ -203,13 +203,9 @@ def restore_database(db: Database, actor: Actor, path: Path, *, trust_unsigned: 
             if counts[name] != table.num_rows:
                 raise ValidationError(f"Restoring {name} gave {counts[name]} rows, expected {table.num_rows}.")
             restored = bulk.dump_table(conn, name).select(table.column_names)  # the backup's columns
-            if _checksum(restored, name) != expected[name]:
+            if content_checksum(restored, name) != expected[name]:
                 raise ValidationError(f"Restored table {name} differs from the backup (checksum).")
-        for table_name, seq in (("customers", "customers_id_seq"), ("invoices", "invoices_id_seq"),
-                                ("payments", "payments_id_seq"), ("allocations", "allocations_id_seq"),
-                                ("products", "products_id_seq"), ("tax_rates", "tax_rates_id_seq"),
-                                ("login_attempts", "login_attempts_id_seq")):
-            bulk.advance_sequence(conn, seq, bulk.max_id(conn, table_name))
+        bulk.advance_sequences(conn)
         audit.restart_chain(conn, keyed_from)
         audit.record(conn, actor, "database.restore", "database", "restore",
                      after={"backup_created_at": manifest.get("created_at"), "tables": counts, "signed": backup.signed,

@@ -1,4 +1,4 @@
-"""Command line: `python -m billing init|create-user|demo|backup|restore|import|verify|einvoice|api-key|...`."""
+"""Command line: `python -m billing init|create-user|demo|backup|restore|copy-to|import|verify|einvoice|api-key|...`."""
 
 from __future__ import annotations
 
@@ -116,6 +116,30 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_copy_to(args: argparse.Namespace) -> int:
+    from billing.database_copy import copy_database
+
+    report = copy_database(_db(), SYSTEM, args.url, _progress_bar)
+    print(f"Copied to {report.target} and proved table by table (rows, SHA-256 of the content):")
+    for name, proof in report.tables.items():
+        if proof.rows:
+            print(f"  {name:<24} {proof.rows:>12,}  {proof.checksum[:16]}")
+    print(f"Verified on the target: {report.documents_verified:,} documents, {report.audit_events:,} audit events. "
+          "All checks passed.")
+    return 0
+
+
+def _progress_bar(done: int, total: int, table: str) -> None:
+    """One line on stderr, redrawn in place on a terminal."""
+    share = done / total if total else 1.0
+    bar = "#" * int(share * 30)
+    line = f"[{bar:<30}] {share:4.0%} {done:,}/{total:,} rows  {table}"
+    if sys.stderr.isatty():
+        print(f"\r{line:<90}", end="" if table != "done" else "\n", file=sys.stderr, flush=True)
+    elif table in ("checking", "done"):
+        print(line, file=sys.stderr)
+
+
 def cmd_adopt_database(args: argparse.Namespace) -> int:
     from billing.installation import adopt_database
 
@@ -161,6 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("adopt-database", help="bind this installation to the database file it is configured with "
                    "(after it was replaced, or to restore a backup into a new one)") \
         .set_defaults(func=cmd_adopt_database)
+    copy_to = sub.add_parser("copy-to", help="copy the whole database into another, empty one (DuckDB <-> "
+                             "PostgreSQL), proving every table and verifying the copy")
+    copy_to.add_argument("url", help="the target's URL, e.g. postgresql+psycopg://billing@db/billing or "
+                         "duckdb:///data/billing.duckdb")
+    copy_to.set_defaults(func=cmd_copy_to)
     einvoice_cli.add_parser(sub, _db)
     cli_api_keys.add_parser(sub, _db)
     return parser

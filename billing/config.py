@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -21,7 +22,11 @@ SESSION_HOURS = "BILLING_SESSION_HOURS"
 AUDIT_KEY = "BILLING_AUDIT_KEY"
 BACKUP_KEY = "BILLING_BACKUP_KEY"
 BCRYPT_ROUNDS = "BILLING_BCRYPT_ROUNDS"
-VARIABLES = (DATABASE_URL, COOKIE_KEY, SESSION_HOURS, AUDIT_KEY, BACKUP_KEY, BCRYPT_ROUNDS)
+DATABASE_PASSWORD_FILE = "BILLING_DATABASE_PASSWORD_FILE"  # noqa: S105 (a variable name)
+# Secrets that may instead be read from a file named by NAME_FILE (Docker and Compose secrets).
+SECRETS_FROM_FILES = (COOKIE_KEY, AUDIT_KEY, BACKUP_KEY)
+VARIABLES = (DATABASE_URL, COOKIE_KEY, SESSION_HOURS, AUDIT_KEY, BACKUP_KEY, BCRYPT_ROUNDS, DATABASE_PASSWORD_FILE,
+             *(f"{name}_FILE" for name in SECRETS_FROM_FILES))
 
 DEFAULT_DATABASE_URL = "duckdb:///data/billing.duckdb"
 DEFAULT_SESSION_HOURS = 24.0
@@ -61,9 +66,11 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         """The settings the environment gives; a ConfigError naming every bad variable and its rule."""
         problems: list[str] = []
+        from_files = _secret_files(environ, problems)
 
         def checked(check: Callable[[str], T], name: str, default: T) -> T:
             raw = environ.get(name)
+            raw = from_files.get(name, raw)
             if raw is None:
                 return default
             try:
@@ -83,6 +90,34 @@ class Settings:
         if problems:
             raise ConfigError(" ".join(problems))
         return settings
+
+
+def _secret_files(environ: Mapping[str, str], problems: list[str]) -> dict[str, str]:
+    """The values read from files: each NAME_FILE's content as NAME (a value given directly wins), and the
+    database URL with the password in BILLING_DATABASE_PASSWORD_FILE."""
+    values: dict[str, str] = {}
+
+    def read(variable: str) -> str | None:
+        try:
+            return Path(environ[variable]).read_text().strip()
+        except OSError as exc:
+            problems.append(f"{variable} names a file that cannot be read ({exc.strerror}).")
+            return None
+
+    for name in SECRETS_FROM_FILES:
+        if f"{name}_FILE" in environ and name not in environ:
+            content = read(f"{name}_FILE")
+            if content is not None:
+                values[name] = content
+    if DATABASE_PASSWORD_FILE in environ:
+        password = read(DATABASE_PASSWORD_FILE)
+        try:
+            url = sa.engine.make_url(environ.get(DATABASE_URL, DEFAULT_DATABASE_URL))
+        except sa.exc.ArgumentError:
+            return values  # refused with its own message
+        if password is not None and url.get_backend_name() == "postgresql":
+            values[DATABASE_URL] = url.set(password=password).render_as_string(hide_password=False)
+    return values
 
 
 def current_settings() -> Settings:

@@ -153,6 +153,17 @@ def pg_url() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def stop_process(process: subprocess.Popen[Any], grace: float = 5) -> None:
+    """Terminate a server process the test started; kill it if it has not ended after `grace` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 def snapshot(db: Database) -> dict[str, list[str]]:
     """Every row of every table, each rendered as text, in primary key order: to assert that a refused
     operation changed nothing. One DuckDB query (a table alias cast to VARCHAR is its whole row):

@@ -70,7 +70,7 @@ def as_older_backup(source: Path, target: Path, version: int) -> None:
             out.writestr(f"{name}.parquet", buffer.getvalue())
             manifest["tables"][name] = {"rows": table.num_rows,
                                         "file_sha256": hashlib.sha256(buffer.getvalue()).hexdigest(),
-                                        "content_sha256": backup._checksum(table)}
+                                        "content_sha256": backup.content_checksum(table)}
         out.writestr("manifest.json", json.dumps(manifest))
 
 
@@ -184,7 +184,7 @@ def parquet(table: pa.Table, manifest: dict[str, Any], name: str) -> bytes:
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
     manifest["tables"][name] = {"rows": table.num_rows, "file_sha256": hashlib.sha256(buffer.getvalue()).hexdigest(),
-                                "content_sha256": backup._checksum(table, name)}
+                                "content_sha256": backup.content_checksum(table, name)}
     return buffer.getvalue()
 
 

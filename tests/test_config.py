@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from billing import auth_keys, cli, config, signing, users
@@ -228,3 +229,17 @@ def test_the_app_shows_the_message_and_stops(bad_environment: Path) -> None:
     assert not at.exception
     assert [error.value for error in at.error] == [plain(MESSAGE)]
     assert not at.text_input and not at.button  # no sign-in form, no set-up page
+
+
+def test_secrets_are_read_from_the_files_their_file_variables_name(tmp_path: Path) -> None:
+    (tmp_path / "cookie").write_text("c" * 40 + "\n")
+    (tmp_path / "password").write_text("s3cret/pass\n")
+    settings = Settings.from_env({"BILLING_COOKIE_KEY_FILE": str(tmp_path / "cookie"),
+                                  "BILLING_AUDIT_KEY": "a" * 40, "BILLING_AUDIT_KEY_FILE": str(tmp_path / "cookie"),
+                                  "BILLING_DATABASE_URL": "postgresql+psycopg://billing@db:5432/billing",
+                                  "BILLING_DATABASE_PASSWORD_FILE": str(tmp_path / "password")})
+    assert settings.cookie_key == "c" * 40
+    assert settings.audit_key == "a" * 40  # the variable itself wins
+    assert sa.engine.make_url(settings.database_url).password == "s3cret/pass"
+    message = refusal({"BILLING_BACKUP_KEY_FILE": str(tmp_path / "missing")})
+    assert message == "BILLING_BACKUP_KEY_FILE names a file that cannot be read (No such file or directory)."

@@ -240,3 +240,17 @@ def test_a_csv_import_on_postgresql_adds_every_row_or_none(pg_url: str, tmp_path
     assert count_rows(url, schema.audit_events) == events
     assert count_rows(url, import_store.staging_table(TABLES["products"])) == 0
     assert cli(tmp_path, url, "verify")[0] == 0
+
+
+def test_a_bank_statement_imports_in_bulk_on_postgresql_and_each_line_once(pg: Database) -> None:
+    from billing.bank import service
+
+    statement = (Path(__file__).parent / "data" / "bank" / "camt053.xml").read_bytes()
+    report = service.import_statement(pg, SYSTEM, statement, "camt053.xml")
+    assert (report.lines_in_file, report.lines_new) == (6, 6)
+    again = service.import_statement(pg, SYSTEM, statement, "camt053.xml")
+    assert (again.lines_in_file, again.lines_new) == (6, 0)
+    rows, total = service.list_lines(pg, SYSTEM, limit=100)
+    assert total == 6
+    assert len({row["id"] for row in rows}) == 6
+    assert Decimal("119.00") in {row["amount"] for row in rows}

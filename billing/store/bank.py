@@ -12,6 +12,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from billing.store import bulk
 from billing.store.invoices import balance_expr
 from billing.store.records import contains
 from billing.store.schema import (
@@ -49,21 +50,14 @@ def insert_import(conn: Connection, values: dict[str, Any]) -> int:
 
 
 def insert_lines(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Append statement lines: on DuckDB in one statement from Arrow (10,000 rows in ~50 ms instead of
-    seconds row by row), elsewhere as one executemany."""
+    """Append statement lines in one bulk transfer (`bulk.load_arrow`: DuckDB's insert from Arrow, PostgreSQL's
+    COPY), ids from the table's sequence: 10,000 lines in ~50 ms on DuckDB instead of seconds row by row."""
     if not rows:
         return
-    if conn.dialect.name != "duckdb":
-        conn.execute(bank_lines.insert(), rows)
-        return
-    types = {"amount": pa.decimal128(18, 4), "booking_date": pa.date32(), "value_date": pa.date32(),
-             "is_return": pa.bool_(), "import_id": pa.int64()}
-    data = pa.table({name: pa.array([row[name] for row in rows], type=types.get(name, pa.string()))
-                     for name in LINE_COLUMNS})
-    quoted = ", ".join(f'"{name}"' for name in LINE_COLUMNS)  # this module's column names, never input
-    with _registered(conn, "_bank_lines_in", data):
-        conn.exec_driver_sql(f"INSERT INTO bank_lines (id, {quoted}) "
-                             f"SELECT nextval('bank_lines_id_seq'), {quoted} FROM _bank_lines_in")
+    columns = {"id": pa.array(bulk.next_ids(conn, "bank_lines_id_seq", len(rows)), pa.int64())}
+    columns.update({name: pa.array([row[name] for row in rows], type=bulk.arrow_type(bank_lines.c[name].type))
+                    for name in LINE_COLUMNS})
+    bulk.load_arrow(conn, bank_lines, pa.table(columns))
 
 
 @contextmanager

@@ -149,6 +149,20 @@ def advance_sequence(conn: Connection, sequence: str, to_value: int) -> None:
                      {"value": int(to_value)})
 
 
+def advance_sequences(conn: Connection) -> None:
+    """After loading rows with their ids: every id sequence hands out values above its table's largest id."""
+    for table in schema.metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.default, sa.Sequence):
+                advance_sequence(conn, column.default.name, max_id(conn, table.name))
+
+
+def next_ids(conn: Connection, sequence: str, count: int) -> list[int]:
+    """`count` new values of a sequence, in one statement (ids for rows loaded in bulk)."""
+    rows = f"range({int(count)})" if is_duckdb(conn) else f"generate_series(1, {int(count)})"
+    return [int(value) for value in conn.exec_driver_sql(f"SELECT nextval('{sequence}') FROM {rows}").scalars()]
+
+
 def table_names() -> list[str]:
     return [t.name for t in schema.metadata.sorted_tables]
 

@@ -33,6 +33,7 @@ log = logging.getLogger("billing.store")
 T = TypeVar("T")
 
 _RETRIES = 30
+_RETRY_TURN = 0x62696C6C  # PostgreSQL advisory lock key of retried transactions ('bill')
 _CONFLICT_MARKERS = ("Conflict on", "conflict on", "could not serialize", "deadlock detected",
                      "Catalog write-write conflict", "TransactionContext Error")
 
@@ -104,7 +105,7 @@ class Database:
         # DuckDB has one writing process, so all its writers are threads of this one: taking turns
         # here costs nothing DuckDB would not serialise anyway, and avoids starving a transaction
         # that keeps losing write conflicts to the others (8 threads issuing at once ran out of
-        # retries). PostgreSQL writers may be other processes: they rely on the retries alone.
+        # retries). PostgreSQL writers may be other processes: their retries take turns (`_queued`).
         self._write_lock: threading.RLock | None = threading.RLock() if self.is_duckdb else None
 
     @contextmanager
@@ -121,8 +122,8 @@ class Database:
         """
         for attempt in range(_RETRIES):
             try:
-                with self._write_lock or nullcontext():
-                    with self.engine.begin() as conn:
+                with self._write_lock or nullcontext(), self.engine.connect() as conn:
+                    with self._queued(conn, attempt > 0), conn.begin():
                         self.check_file()
                         result = work(conn)
                         self.check_file()  # the file may have gone while the work ran: then do not commit
@@ -139,6 +140,26 @@ class Database:
                     raise ConflictError() from exc
                 time.sleep(random.uniform(0.001, 0.005) * (attempt + 1))
         raise ConflictError()
+
+    @contextmanager
+    def _queued(self, conn: Connection, after_conflict: bool) -> Iterator[None]:
+        """PostgreSQL: a transaction that lost a conflict runs again only in turn with the other retries, of
+        every process (a session advisory lock, taken before the transaction's snapshot, so the turn is not
+        lost to what committed while it waited). 32 writers issuing at once otherwise starved one of them
+        through all its retries. DuckDB's writers take turns in `_write_lock` already."""
+        if not after_conflict or self.is_duckdb:
+            yield
+            return
+        conn.exec_driver_sql(f"SELECT pg_advisory_lock({_RETRY_TURN})")
+        conn.commit()
+        try:
+            yield
+        finally:
+            try:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_RETRY_TURN})")
+                conn.commit()
+            except sa.exc.DBAPIError as exc:  # a broken connection: its session, and the lock, are gone
+                log.warning("Could not release the retry turn: %s", getattr(exc, "orig", exc))
 
     def check_file(self) -> None:
         """Raise DatabaseReplacedError if the DuckDB file this Database opened is no longer at its path.

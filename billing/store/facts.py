@@ -92,7 +92,9 @@ def rebuild_activity_dates(conn: Connection) -> None:
 def _round_vat(amount: sa.ColumnElement[Any], currency: sa.ColumnElement[Any],
                currencies: Sequence[str]) -> sa.ColumnElement[Any]:
     def rounded(code: str) -> sa.ColumnElement[Any]:
-        return sa.func.round(amount, sa.literal_column(str(int(minor_unit(code)))))
+        # Cast to the column's type: DuckDB gives a CASE over round(x, 2) and round(x, 0) (JPY) the type
+        # DECIMAL(38,0), so every currency's VAT came out in whole units.
+        return sa.cast(sa.func.round(amount, sa.literal_column(str(int(minor_unit(code))))), sales_facts.c.tax.type)
 
     if len(currencies) == 1:
         return rounded(currencies[0])

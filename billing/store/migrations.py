@@ -18,6 +18,11 @@ GENESIS_HASH = "0" * 64
 
 def _v1_initial(conn: Connection) -> None:
     schema.metadata.create_all(conn)
+    seed_new_database(conn)
+
+
+def seed_new_database(conn: Connection) -> None:
+    """The rows a new database starts with: its number series and the empty audit chain's head."""
     conn.execute(schema.series.insert(), [
         {"code": "INV", "kind": "invoice", "pattern": "INV-{YYYY}-{SEQ:05}", "next_seq": 1},
         {"code": "CN", "kind": "credit_note", "pattern": "CN-{YYYY}-{SEQ:05}", "next_seq": 1},
@@ -106,6 +111,15 @@ def _v17_preferred_einvoice_format(conn: Connection) -> None:
     _add_columns(conn, "customers", {"einvoice_format": "VARCHAR DEFAULT ''"})
 
 
+def _v16_exact_product_vat(conn: Connection) -> None:
+    """sales_facts rebuilt on DuckDB: its product rows' VAT was rounded to whole units when documents of
+    several currencies, one without minor units (JPY), were rebuilt in SQL (the demo, migration 2)."""
+    from billing.store import facts
+
+    if conn.dialect.name == "duckdb":
+        facts.rebuild_sales_facts(conn)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
@@ -115,6 +129,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (6, _v6_bank_statements),
     (7, _v7_api),
     (8, _v8_company_account),
+    (16, _v16_exact_product_vat),
     (17, _v17_preferred_einvoice_format),
 ]
 
