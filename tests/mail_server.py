@@ -3,6 +3,7 @@ that accepts connections only to drop them."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import threading
@@ -31,11 +32,14 @@ class Mailbox:
 
     received: list[Received] = field(default_factory=list)
     reply: str = "250 OK"
+    delay: float = 0.0  # seconds the server takes per message (to catch a sender in the middle)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # the name aiosmtpd calls
         if not self.reply.startswith("250"):
             return self.reply
+        if self.delay:
+            await asyncio.sleep(self.delay)
         parsed = email.message_from_bytes(envelope.content, policy=default)
         assert isinstance(parsed, EmailMessage)
         with self.lock:
