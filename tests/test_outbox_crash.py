@@ -68,7 +68,7 @@ def test_kill_9_while_sending_loses_nothing(db_path: Path) -> None:
             kills += 1
             moment += timedelta(minutes=10)  # an attempt cut off is due again after 5 minutes
         finished = sender(url, moment + timedelta(hours=1), once=True)
-        out, err = finished.communicate(timeout=120)
+        _, err = finished.communicate(timeout=120)
         assert finished.returncode == 0, err
         db = Database(url)
         with db.connect() as conn:
