@@ -22,7 +22,8 @@ AUDIT_KEY = "BILLING_AUDIT_KEY"
 BACKUP_KEY = "BILLING_BACKUP_KEY"
 BCRYPT_ROUNDS = "BILLING_BCRYPT_ROUNDS"
 SMTP_URL = "BILLING_SMTP_URL"
-VARIABLES = (DATABASE_URL, COOKIE_KEY, SESSION_HOURS, AUDIT_KEY, BACKUP_KEY, BCRYPT_ROUNDS, SMTP_URL)
+OUTBOX_WORKER = "BILLING_OUTBOX_WORKER"
+VARIABLES = (DATABASE_URL, COOKIE_KEY, SESSION_HOURS, AUDIT_KEY, BACKUP_KEY, BCRYPT_ROUNDS, SMTP_URL, OUTBOX_WORKER)
 
 DEFAULT_DATABASE_URL = "duckdb:///data/billing.duckdb"
 DEFAULT_SESSION_HOURS = 24.0
@@ -46,6 +47,7 @@ class Settings:
     session_hours: how long a sign-in lasts, more than 0 and at most 90 days.
     bcrypt_rounds: the cost of new password hashes (tests lower it to 4).
     smtp_url: the SMTP server (billing.smtp's three URL forms), replacing the one set in Settings; None: Settings'.
+    outbox_worker: whether the server process starts its outbox sender thread.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -55,6 +57,7 @@ class Settings:
     backup_key: str | None = field(default=None, repr=False)
     bcrypt_rounds: int = DEFAULT_BCRYPT_ROUNDS
     smtp_url: str | None = field(default=None, repr=False)
+    outbox_worker: bool = True
 
     @property
     def session_lifetime(self) -> timedelta:
@@ -83,6 +86,7 @@ class Settings:
             backup_key=checked(_key, BACKUP_KEY, None),
             bcrypt_rounds=checked(_bcrypt_rounds, BCRYPT_ROUNDS, DEFAULT_BCRYPT_ROUNDS),
             smtp_url=checked(_smtp_url, SMTP_URL, None),
+            outbox_worker=checked(_switch, OUTBOX_WORKER, True),
         )
         if problems:
             raise ConfigError(" ".join(problems))
@@ -168,3 +172,10 @@ def _smtp_url(raw: str) -> str | None:
     except ValidationError as exc:  # the message never repeats the URL: it may hold a password
         raise _Refused(f"is not a usable SMTP URL: {exc.message}") from exc
     return raw.strip()
+
+
+def _switch(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("1", "0", "true", "false", "on", "off", "yes", "no"):
+        raise _Refused(f"must be 1 or 0 (on or off), not {_shown(raw)}.")
+    return value in ("1", "true", "on", "yes")

@@ -132,7 +132,7 @@ def test_nothing_is_sent_while_another_runner_holds_the_lease(db: Database, bill
 def test_an_attempt_cut_off_is_sent_again_with_the_same_message_id(db: Database, billed: Billed,
                                                                     mailbox: Mailbox) -> None:
     message_id = send(db, billed.a)
-    assert db.transaction(lambda conn: outbox.store.claim(conn, message_id, NOW, NOW + outbox_worker.ATTEMPT_TIME))
+    assert db.transaction(lambda conn: outbox.store.claim(conn, [message_id], NOW, NOW + outbox_worker.ATTEMPT_TIME))
     assert outbox_worker.send_due(db, NOW + timedelta(minutes=1), holder="restarted").sent == 0
     assert outbox_worker.send_due(db, NOW + outbox_worker.ATTEMPT_TIME, holder="restarted").sent == 1
     assert mailbox.message_ids() == [status(db, message_id).message_id]

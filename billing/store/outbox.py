@@ -41,15 +41,20 @@ def due_ids(conn: Connection, now: datetime, limit: int) -> list[int]:
     return [int(i) for i in conn.execute(query).scalars()]
 
 
-def claim(conn: Connection, message_id: int, now: datetime, retry_at: datetime) -> bool:
+def claim(conn: Connection, ids: list[int], now: datetime, retry_at: datetime) -> list[dict[str, Any]]:
     """Record an attempt before it is made: status 'sending', attempts + 1, and the time after which an
-    attempt that never reported back counts as cut off. False if the message is no longer due."""
-    result = conn.execute(outbox.update()
-                          .where(outbox.c.id == message_id, outbox.c.status.in_([QUEUED, SENDING]),
-                                 outbox.c.next_attempt_at <= now)
-                          .values(status=SENDING, attempts=outbox.c.attempts + 1, last_attempt_at=now,
-                                  next_attempt_at=retry_at))
-    return result.rowcount == 1
+    attempt that never reported back counts as cut off (`retry_at`). Returns the rows claimed (those still
+    due), in the order of `ids`."""
+    if not ids:
+        return []
+    due = sa.and_(outbox.c.id.in_(ids), outbox.c.status.in_([QUEUED, SENDING]), outbox.c.next_attempt_at <= now)
+    claimed = [int(i) for i in conn.execute(sa.select(outbox.c.id).where(due)).scalars()]
+    if not claimed:
+        return []
+    conn.execute(outbox.update().where(outbox.c.id.in_(claimed))
+                 .values(status=SENDING, attempts=outbox.c.attempts + 1, last_attempt_at=now, next_attempt_at=retry_at))
+    rows = {int(r["id"]): dict(r) for r in conn.execute(sa.select(outbox).where(outbox.c.id.in_(claimed))).mappings()}
+    return [rows[i] for i in ids if i in rows]
 
 
 def finish(conn: Connection, message_id: int, values: dict[str, Any]) -> None:
