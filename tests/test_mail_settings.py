@@ -93,5 +93,5 @@ def test_the_test_email_arrives_or_says_why_not(db: Database, seeded: Seed) -> N
         [item] = mailbox.received
         assert item.recipients == ["me@example.com"] and item.message["Subject"] == "Test e-mail from Example GmbH"
         mailbox.reply = "550 5.7.1 Relaying denied"
-        with pytest.raises(ValidationError, match="not sent: 550 5.7.1 Relaying denied"):
+        with pytest.raises(ValidationError, match=r"not sent: 550 5\.7\.1 Relaying denied"):
             send_test_email(db, ADMIN, "me@example.com", NOW)
