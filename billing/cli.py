@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from billing import cli_api_keys
+from billing import cli_api_keys, cli_outbox
 from billing.config import current_settings
 from billing.einvoice import cli as einvoice_cli
 from billing.errors import BillingError
@@ -192,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     copy_to.set_defaults(func=cmd_copy_to)
     einvoice_cli.add_parser(sub, _db)
     cli_api_keys.add_parser(sub, _db)
+    cli_outbox.add_parser(sub, _db)
     return parser
 
 

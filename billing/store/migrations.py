@@ -120,6 +120,12 @@ def _v16_exact_product_vat(conn: Connection) -> None:
         facts.rebuild_sales_facts(conn)
 
 
+def _v12_mail(conn: Connection) -> None:
+    """E-mail delivery: SMTP settings, templates, the outbox, customer links and worker leases."""
+    for table in schema.MAIL_TABLES:
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
@@ -129,6 +135,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (6, _v6_bank_statements),
     (7, _v7_api),
     (8, _v8_company_account),
+    (12, _v12_mail),
     (16, _v16_exact_product_vat),
     (17, _v17_preferred_einvoice_format),
 ]
