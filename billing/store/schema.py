@@ -41,6 +41,20 @@ company = sa.Table(
     sa.Column("page_size", sa.String, nullable=False),
     sa.Column("logo", sa.LargeBinary, nullable=True),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    # Migration 10: the structured address (BT-35..39 / BT-50..54; `address` keeps its printed text), legal and
+    # tax registration, electronic address and its EAS scheme (BT-30/47, BT-32, BT-34/49).
+    sa.Column("street", sa.String, nullable=False, server_default=""),
+    sa.Column("additional_line", sa.String, nullable=False, server_default=""),
+    sa.Column("city", sa.String, nullable=False, server_default=""),
+    sa.Column("postcode", sa.String, nullable=False, server_default=""),
+    sa.Column("subdivision", sa.String, nullable=False, server_default=""),
+    sa.Column("legal_id", sa.String, nullable=False, server_default=""),
+    sa.Column("tax_registration", sa.String, nullable=False, server_default=""),
+    sa.Column("electronic_address", sa.String, nullable=False, server_default=""),
+    sa.Column("electronic_scheme", sa.String, nullable=False, server_default=""),
+    sa.Column("contact_name", sa.String, nullable=False, server_default=""),  # BT-41..43
+    sa.Column("contact_phone", sa.String, nullable=False, server_default=""),
+    sa.Column("contact_email", sa.String, nullable=False, server_default=""),
 )
 
 series = sa.Table(
@@ -77,6 +91,17 @@ customers = sa.Table(
     # Set by every change through billing.customers (migration 7); NULL (read as created_at) for rows a
     # bulk load wrote. The API's `updated_since` filters on it.
     sa.Column("updated_at", sa.DateTime, nullable=True),
+    # Migration 10: the structured address (BT-35..39 / BT-50..54; `address` keeps its printed text), legal and
+    # tax registration, electronic address and its EAS scheme (BT-30/47, BT-32, BT-34/49).
+    sa.Column("street", sa.String, nullable=False, server_default=""),
+    sa.Column("additional_line", sa.String, nullable=False, server_default=""),
+    sa.Column("city", sa.String, nullable=False, server_default=""),
+    sa.Column("postcode", sa.String, nullable=False, server_default=""),
+    sa.Column("subdivision", sa.String, nullable=False, server_default=""),
+    sa.Column("legal_id", sa.String, nullable=False, server_default=""),
+    sa.Column("tax_registration", sa.String, nullable=False, server_default=""),
+    sa.Column("electronic_address", sa.String, nullable=False, server_default=""),
+    sa.Column("electronic_scheme", sa.String, nullable=False, server_default=""),
 )
 
 products = sa.Table(
@@ -130,6 +155,21 @@ invoices = sa.Table(
     # payable - paid_amount - credited_amount > 0, kept by every write of those sums (migration 3,
     # checked by verify): a plain column test lets a scan skip the ~90 % of invoices that are settled.
     sa.Column("is_open", sa.Boolean, nullable=True),
+    # Migration 10: the details an e-invoice carries (EN 16931 terms; see models.InvoiceDraftIn) ...
+    sa.Column("buyer_reference", sa.String, nullable=False, server_default=""),
+    sa.Column("order_reference", sa.String, nullable=False, server_default=""),
+    sa.Column("delivery_date", sa.Date, nullable=True),
+    sa.Column("period_start", sa.Date, nullable=True),
+    sa.Column("period_end", sa.Date, nullable=True),
+    sa.Column("payment_means", sa.String, nullable=False, server_default=""),
+    sa.Column("mandate_reference", sa.String, nullable=False, server_default=""),
+    sa.Column("payment_terms", sa.String, nullable=False, server_default=""),
+    sa.Column("exemption_reason", sa.String, nullable=False, server_default=""),
+    sa.Column("exemption_code", sa.String, nullable=False, server_default=""),
+    # ... and seller and buyer as they were when it was issued (JSON of documents.DocumentParty), NULL on a
+    # draft: an issued document shows, prints and exports these, whatever changes in the profiles later.
+    sa.Column("seller_party", sa.String, nullable=True),
+    sa.Column("buyer_party", sa.String, nullable=True),
 )
 sa.Index("ix_invoices_customer", invoices.c.customer_id)
 
