@@ -10,6 +10,7 @@ import streamlit as st
 from billing import invoices, logic
 from billing.bank_accounts import format_iban
 from billing.discounts import format_discount
+from billing.document_details import detail_rows, identifier_texts
 from billing.document_totals import total_rows, vat_label
 from billing.documents import InvoiceDocument
 from billing.money import ZERO
@@ -34,7 +35,7 @@ def _parties(view: InvoiceDocument) -> None:
     with bill_to:
         st.caption("Bill to")
         st.markdown(f"**{plain(customer.name)}**  \n" + plain_lines(customer.address))
-        extra = [plain(customer.email), plain(customer.tax_id),
+        extra = [plain(customer.email), *(plain(text) for text in identifier_texts(customer)),
                  plain(fmt.country(customer.country))]
         extra = [item for item in extra if item]
         if extra:
@@ -47,7 +48,10 @@ def _parties(view: InvoiceDocument) -> None:
             rows.append(("Due date", fmt.day(header.due_date)
                          or (f"{terms} days after issue" if terms is not None else "set when issued")))
         rows.append(("Currency", currency))
+        rows += [(label, plain(text)) for label, text in detail_rows(header, fmt.day)]
         st.markdown("  \n".join(f"{label}: **{value}**" for label, value in rows))
+        if header.payment_terms:
+            st.caption(plain_lines(header.payment_terms))
     with due:
         if view.is_credit_note:
             st.metric("Credited", fmt.money(view.totals.payable, currency))
