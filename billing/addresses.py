@@ -12,6 +12,8 @@ _CODE_FIRST = re.compile(r"^(?:[A-Z]{1,2}-)?(\d{4,5}(?: ?[A-Z]{2})?|\d{2}-\d{3})
 _CODE_LAST = re.compile(r"^(\S.*?),?\s+(?:([A-Z]{2})\s+(\d{5}(?:-\d{4})?)|([A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})"
                         r"|(\d{3}-\d{4}))$")
 _HOUSE = re.compile(r"\d")
+# Countries whose addresses put the post code after the city.
+CITY_FIRST = frozenset({"US", "GB", "CA", "AU", "IE", "JP", "KR", "IN", "NZ", "SG", "ZA", "BR", "MX"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +31,17 @@ class AddressParts:
     def is_empty(self) -> bool:
         return not any((self.street, self.additional_line, self.city, self.postcode, self.subdivision))
 
-    def text(self) -> str:
-        """The address as printed, one line per part that is there (post code before the city)."""
-        town = " ".join(part for part in (self.postcode, self.city) if part)
-        return "\n".join(part for part in (self.street, self.additional_line, town, self.subdivision) if part)
+    def text(self, country: str = "") -> str:
+        """The address as printed, one line per part that is there: "10115 Berlin", or where the post code follows
+        the city (US, GB, ...) "Chicago IL 60601" with the region in the same line."""
+        lines: tuple[str, ...]
+        if country.upper() in CITY_FIRST:
+            lines = (self.street, self.additional_line, " ".join(p for p in (self.city, self.subdivision,
+                                                                              self.postcode) if p))
+        else:
+            lines = (self.street, self.additional_line, " ".join(p for p in (self.postcode, self.city) if p),
+                     self.subdivision)
+        return "\n".join(line for line in lines if line)
 
 
 def _town(line: str) -> tuple[str, str, str] | None:

@@ -116,7 +116,7 @@ class PartyIn(Record):
         if parts.is_empty:
             split = split_reliably(str(data.get("address") or ""))
             return data if split is None else {**data, **{name: getattr(split, name) for name in names}}
-        return {**data, "address": parts.text()}
+        return {**data, "address": parts.text(str(data.get("country") or ""))}
 
     @model_validator(mode="after")
     def _scheme(self) -> PartyIn:
