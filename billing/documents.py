@@ -265,7 +265,8 @@ class DocumentParty:
       name, email; address (the printed text) and its parts street, additional_line, city, postcode, subdivision
         (BT-35..39 / BT-50..54), country (ISO code, BT-40/55); tax_id (the VAT identifier, BT-31/48, compact),
         tax_registration (BT-32), legal_id (BT-30/47), electronic_address and electronic_scheme (BT-34/49).
-      The seller's contact_name, contact_phone, contact_email (BT-41..43) and account iban, bic (BT-84/86).
+      The seller's contact_name, contact_phone, contact_email (BT-41..43), account iban, bic (BT-84/86) and
+        bank_details (printed as written).
     """
 
     name: str
@@ -287,6 +288,7 @@ class DocumentParty:
     contact_email: str = ""
     iban: str = ""
     bic: str = ""
+    bank_details: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,15 @@ def seller_of_company(row: dict[str, Any]) -> DocumentParty:
     return DocumentParty(**{**values, "name": row.get("legal_name") or ""})
 
 
+def company_as_issued(seller: DocumentParty | None, company: dict[str, Any]) -> dict[str, Any]:
+    """The company profile with what a document froze of it (name, address, identifiers, account) in place of
+    today's values; the rest (logo, page size) as it is."""
+    if seller is None:
+        return company
+    frozen = {name: value for name, value in asdict(seller).items() if name != "name"}
+    return {**company, **frozen, "legal_name": seller.name}
+
+
 def customer_of_row(row: dict[str, Any]) -> DocumentCustomer:
     """A stored customer as a document's buyer."""
     return DocumentCustomer(**{name: row[name] for name in _CUSTOMER_FIELDS if name in row and row[name] is not None})

@@ -23,7 +23,7 @@ from billing.document_details import detail_rows, identifier_texts
 from billing.document_totals import total_rows
 from billing.documents import DocumentParty, InvoiceDocument, StoredAllowanceCharge, StoredLine
 from billing.money import decimals_of, format_money, minor_unit
-from billing.parties import seller_of_company
+from billing.parties import company_as_issued, seller_of_company
 from billing.payment_qr import PaymentDetails, payment_details, qr_modules
 from billing.pdf_document import FONT_FAMILY, GREY, LIGHT_FILL, LINE_COLOUR, Document, build_pdf
 from billing.references import format_reference
@@ -96,7 +96,8 @@ class _Column:
 
 def render_invoice_pdf(document: InvoiceDocument, company: dict[str, Any], *, locale: str = "en_US") -> bytes:
     """The invoice or credit note as a PDF, laid out for printing and sending."""
-    seller = document.seller or seller_of_company(company)  # as frozen when it was issued
+    company = company_as_issued(document.seller, company)  # the seller as frozen when it was issued
+    seller = document.seller or seller_of_company(company)
     footer = "  ·  ".join(part for part in (seller.name, f"VAT ID {seller.tax_id}" if seller.tax_id else "",
                                             seller.email) if part)
     title = "CREDIT NOTE" if document.is_credit_note else "INVOICE"

@@ -14,6 +14,7 @@ from billing.document_details import detail_rows, identifier_texts
 from billing.document_totals import total_rows, vat_label
 from billing.documents import InvoiceDocument
 from billing.money import ZERO
+from billing.parties import company_as_issued
 from billing.payment_qr import payment_details
 from billing.references import format_reference
 from ui import context
@@ -116,7 +117,7 @@ def _history(view: InvoiceDocument, open_invoice: Callable[[int], None], open_pa
 
 def _payment_details(view: InvoiceDocument) -> None:
     """How to pay an open invoice, as its PDF says: the account and the RF reference to quote."""
-    details = payment_details(view, context.company())
+    details = payment_details(view, company_as_issued(view.seller, context.company()))
     if details is None:
         return
     st.caption("Payment details")

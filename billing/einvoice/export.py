@@ -78,14 +78,14 @@ def facts_of(document: InvoiceDocument, company: dict[str, Any], preceding_date:
     header, credited = document.header, document.credited_invoice
     seller = document.seller or parties.seller_of_company(company)
     return Facts(seller=party_of(seller, seller=True), buyer=party_of(document.customer, seller=False),
-                 payment=_payment(document, seller, company), buyer_reference=header.buyer_reference,
+                 payment=_payment(document, seller), buyer_reference=header.buyer_reference,
                  order_reference=header.order_reference, delivery_date=header.delivery_date,
                  period_start=header.period_start, period_end=header.period_end,
                  payment_terms=" ".join(header.payment_terms.split()),
                  preceding_number=(credited.number or "") if credited else "", preceding_date=preceding_date)
 
 
-def _payment(document: InvoiceDocument, seller: DocumentParty, company: dict[str, Any]) -> Payment | None:
+def _payment(document: InvoiceDocument, seller: DocumentParty) -> Payment | None:
     """BG-16 as the document asks: a direct debit under its mandate, else a credit transfer to the seller's IBAN (the
     frozen one, else the one in the company's bank details text), or none without an IBAN."""
     if document.is_credit_note:
@@ -97,7 +97,7 @@ def _payment(document: InvoiceDocument, seller: DocumentParty, company: dict[str
             remittance = ""
     if document.header.payment_means == "direct_debit":
         return Payment(iban="", means_code="59", remittance=remittance, mandate=document.header.mandate_reference)
-    return payment_of(company.get("bank_details") or "", seller.iban, seller.bic, remittance)
+    return payment_of(seller.bank_details, seller.iban, seller.bic, remittance)
 
 
 def _with_email_address(party: Party) -> Party:
@@ -119,7 +119,8 @@ def missing_fields(document: InvoiceDocument, facts: Facts, fmt: Format) -> list
                    "Seller electronic address with its Peppol scheme (BT-34, e.g. 0088 GLN or 9930 DE VAT)"),
                   (bool(buyer.electronic_address and buyer.electronic_scheme != "EM"),
                    "Buyer electronic address with its Peppol scheme (BT-49)"),
-                  (bool(facts.buyer_reference), "Buyer reference (BT-10) or purchase order reference (BT-13)")]
+                  (bool(facts.buyer_reference or facts.order_reference),
+                   "Buyer reference (BT-10) or purchase order reference (BT-13)")]
     if XRECHNUNG in fmt.rules:
         needs += [(bool(facts.buyer_reference), "Leitweg-ID (buyer reference, BT-10)"),
                   (bool(seller.contact_name), "Seller contact name (BT-41)"),
