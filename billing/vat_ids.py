@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
+from babel import Locale
 from stdnum import get_cc_module
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
@@ -26,6 +28,13 @@ def _country_checker(prefix: str) -> Any:
         return None
 
 
+@cache
+def _countries() -> frozenset[str]:
+    """The ISO 3166 alpha-2 country codes (CLDR's territories without the numeric regions)."""
+    return frozenset(code for code in Locale("en").territories if isinstance(code, str) and len(code) == 2
+                     and code.isalpha())
+
+
 def _reason(exc: ValidationError) -> str:
     return next((why for kind, why in _WHY.items() if isinstance(exc, kind)), "it is not valid")
 
@@ -40,6 +49,9 @@ def compact_vat_id(value: str, field: str = "VAT ID") -> str:
         raise BillingValidationError(f"{field}: '{value.strip()}' must start with its two-letter country code, "
                                      "for example DE136695976 or EL094014201.")
     prefix = text[:2]
+    if prefix not in _countries() and prefix != "EL":
+        raise BillingValidationError(f"{field}: '{value.strip()}' must start with its two-letter country code "
+                                     f"({prefix} is none), for example DE136695976 or EL094014201.")
     try:
         if prefix.lower() in eu_vat.MEMBER_STATES or prefix == "EL":
             return str(eu_vat.validate(text))

@@ -35,6 +35,7 @@ def test_real_vat_ids_are_accepted_and_stored_compact(typed: str, stored: str) -
     ("FR 41 303 265 045", "FR VAT number (its check digit is wrong)"),
     ("EL 094 014 202", "EL VAT number (its check digit is wrong)"),
     ("136695976", "must start with its two-letter country code"),
+    ("EIN 12-3456789", "must start with its two-letter country code (EI is none)"),
 ])
 def test_a_wrong_vat_id_is_refused_naming_the_field(typed: str, why: str) -> None:
     with pytest.raises(ValidationError) as caught:
