@@ -83,6 +83,14 @@ def _email_address(value: str) -> str:
     return value
 
 
+def _compact_vat_id(data: Any, field: str) -> Any:
+    """The input with its VAT id checked and compact; the message names `field` (a model-level check: pydantic
+    would put the column name before it)."""
+    if isinstance(data, dict) and isinstance(data.get("tax_id"), str):
+        return {**data, "tax_id": compact_vat_id(data["tax_id"], field)}
+    return data
+
+
 class Record(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid", frozen=True)
 
@@ -153,10 +161,10 @@ class CustomerIn(PartyIn):
     def _email(cls, value: str) -> str:
         return _email_address(value)
 
-    @field_validator("tax_id")
+    @model_validator(mode="before")
     @classmethod
-    def _vat_id(cls, value: str) -> str:
-        return compact_vat_id(value, "Customer VAT ID (BT-48)")
+    def _vat_id(cls, data: Any) -> Any:
+        return _compact_vat_id(data, "Customer VAT ID (BT-48)")
 
     @field_validator("country")
     @classmethod
@@ -402,10 +410,10 @@ class CompanyIn(PartyIn):
     def _emails(cls, value: str) -> str:
         return _email_address(value)
 
-    @field_validator("tax_id")
+    @model_validator(mode="before")
     @classmethod
-    def _vat_id(cls, value: str) -> str:
-        return compact_vat_id(value, "Company VAT ID (BT-31)")
+    def _vat_id(cls, data: Any) -> Any:
+        return _compact_vat_id(data, "Company VAT ID (BT-31)")
 
     @field_validator("page_size")
     @classmethod
