@@ -7,92 +7,33 @@ errors into one `ValidationError` whose message names the field, in words a user
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pydantic
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from billing import bank_accounts, discounts
+from billing import discounts
 from billing.addresses import AddressParts, split_reliably
 from billing.einvoice.schemes import eas_codes
 from billing.errors import ValidationError
-from billing.logic import EXEMPTION_REASON_CATEGORIES, VAT_CATEGORIES, ZERO_RATE_CATEGORIES, date_problem
-from billing.money import check_currency, check_decimals, to_decimal
-from billing.text import text_problem
-from billing.vat_ids import compact_vat_id
+from billing.logic import EXEMPTION_REASON_CATEGORIES, VAT_CATEGORIES, ZERO_RATE_CATEGORIES
+from billing.model_types import Bic as Bic
+from billing.model_types import BookDate as BookDate
+from billing.model_types import Dec as Dec
+from billing.model_types import Iban as Iban
+from billing.model_types import Lines as Lines
+from billing.model_types import OneLine as OneLine
+from billing.model_types import Record as Record
+from billing.model_types import email_address, with_compact_vat_id
+from billing.model_types import text_field as _text
+from billing.money import check_currency, check_decimals
 
 if TYPE_CHECKING:
     from billing.documents import InvoiceDocument
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def _exact(value: Any) -> Decimal:
-    if isinstance(value, float):
-        raise ValidationError("Amounts must be entered as text or whole numbers, not floating point.")
-    return to_decimal("" if value is None else value)
-
-
-Dec = Annotated[Decimal, BeforeValidator(_exact)]
-
-
-def _text(max_len: int) -> Any:
-    return Field(default="", max_length=max_len)
-
-
-def _one_line(value: str) -> str:
-    """A name, number or code: one line, no control characters (a stray quote in a CSV file would
-    otherwise pull the rows after it into one customer's name), nothing an e-invoice cannot carry."""
-    problem = text_problem(value, multiline=False)
-    if problem:
-        raise ValidationError(problem)
-    return value
-
-
-def _lines_of_text(value: str) -> str:
-    """An address, a description or a note: line breaks and tabs are fine, other control characters are not."""
-    problem = text_problem(value, multiline=True)
-    if problem:
-        raise ValidationError(problem)
-    return value
-
-
-OneLine = Annotated[str, AfterValidator(_one_line)]
-Lines = Annotated[str, AfterValidator(_lines_of_text)]
-# A bank account's codes as typed ('de89 3704 ...'), checked and kept compact and upper case.
-Iban = Annotated[str, AfterValidator(bank_accounts.compact_iban)]
-Bic = Annotated[str, AfterValidator(bank_accounts.compact_bic)]
-
-
-def _in_books(value: date) -> date:
-    """A date the books take (billing.logic.FIRST_DATE to LAST_DATE)."""
-    problem = date_problem(value)
-    if problem:
-        raise ValidationError(problem)
-    return value
-
-
-BookDate = Annotated[date, AfterValidator(_in_books)]
-
-
-def _email_address(value: str) -> str:
-    if value and ("@" not in value or " " in value):
-        raise ValidationError(f"'{value}' is not an email address.")
-    return value
-
-
-def _compact_vat_id(data: Any, field: str) -> Any:
-    """The input with its VAT id checked and compact; the message names `field` (a model-level check: pydantic
-    would put the column name before it)."""
-    if isinstance(data, dict) and isinstance(data.get("tax_id"), str):
-        return {**data, "tax_id": compact_vat_id(data["tax_id"], field)}
-    return data
-
-
-class Record(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid", frozen=True)
 
 
 class PartyIn(Record):
@@ -159,12 +100,12 @@ class CustomerIn(PartyIn):
     @field_validator("email")
     @classmethod
     def _email(cls, value: str) -> str:
-        return _email_address(value)
+        return email_address(value)
 
     @model_validator(mode="before")
     @classmethod
     def _vat_id(cls, data: Any) -> Any:
-        return _compact_vat_id(data, "Customer VAT ID (BT-48)")
+        return with_compact_vat_id(data, "Customer VAT ID (BT-48)")
 
     @field_validator("country")
     @classmethod
@@ -408,12 +349,12 @@ class CompanyIn(PartyIn):
     @field_validator("email", "contact_email")
     @classmethod
     def _emails(cls, value: str) -> str:
-        return _email_address(value)
+        return email_address(value)
 
     @model_validator(mode="before")
     @classmethod
     def _vat_id(cls, data: Any) -> Any:
-        return _compact_vat_id(data, "Company VAT ID (BT-31)")
+        return with_compact_vat_id(data, "Company VAT ID (BT-31)")
 
     @field_validator("page_size")
     @classmethod
