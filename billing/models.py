@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pydantic
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -52,6 +52,27 @@ class PartyIn(Record):
     tax_registration: OneLine = _text(50)
     electronic_address: OneLine = _text(200)
     electronic_scheme: OneLine = _text(4)
+    email: OneLine = _text(200)
+    country: OneLine = _text(2)
+    tax_id: OneLine = _text(50)  # the VAT identifier (BT-31/48), checked and compact
+    VAT_FIELD: ClassVar[str] = "VAT ID"  # how a message names it
+
+    @model_validator(mode="before")
+    @classmethod
+    def _vat_id(cls, data: Any) -> Any:
+        return with_compact_vat_id(data, cls.VAT_FIELD)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return email_address(value)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        if value and (len(value) != 2 or not value.isalpha()):
+            raise ValidationError("Country must be a two-letter code such as DE or US.")
+        return value.upper()
 
     @model_validator(mode="before")
     @classmethod
@@ -84,10 +105,8 @@ class PartyIn(Record):
 class CustomerIn(PartyIn):
     """A customer as entered: who to bill, in which currency, on which terms."""
 
+    VAT_FIELD: ClassVar[str] = "Customer VAT ID (BT-48)"
     name: OneLine = Field(min_length=1, max_length=200)
-    email: OneLine = _text(200)
-    country: OneLine = _text(2)
-    tax_id: OneLine = _text(50)
     currency: str = "EUR"
     terms_days: int = Field(default=30, ge=0, le=365)
     notes: Lines = _text(4000)
@@ -97,22 +116,6 @@ class CustomerIn(PartyIn):
     def _currency(cls, value: str) -> str:
         return check_currency(value)
 
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        return email_address(value)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _vat_id(cls, data: Any) -> Any:
-        return with_compact_vat_id(data, "Customer VAT ID (BT-48)")
-
-    @field_validator("country")
-    @classmethod
-    def _country(cls, value: str) -> str:
-        if value and (len(value) != 2 or not value.isalpha()):
-            raise ValidationError("Country must be a two-letter code such as DE or US.")
-        return value.upper()
 
 
 class TaxRateIn(Record):
@@ -326,10 +329,8 @@ class PaymentIn(Record):
 class CompanyIn(PartyIn):
     """The company profile printed on every invoice; contact name, phone and e-mail are BT-41..43."""
 
+    VAT_FIELD: ClassVar[str] = "Company VAT ID (BT-31)"
     legal_name: OneLine = Field(min_length=1, max_length=200)
-    country: OneLine = _text(2)
-    tax_id: OneLine = _text(50)
-    email: OneLine = _text(200)
     contact_name: OneLine = _text(200)
     contact_phone: OneLine = _text(50)
     contact_email: OneLine = _text(200)
@@ -346,15 +347,10 @@ class CompanyIn(PartyIn):
     def _currency(cls, value: str) -> str:
         return check_currency(value)
 
-    @field_validator("email", "contact_email")
+    @field_validator("contact_email")
     @classmethod
-    def _emails(cls, value: str) -> str:
+    def _contact_email(cls, value: str) -> str:
         return email_address(value)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _vat_id(cls, data: Any) -> Any:
-        return with_compact_vat_id(data, "Company VAT ID (BT-31)")
 
     @field_validator("page_size")
     @classmethod

@@ -24,6 +24,15 @@ schema_version = sa.Table(
     sa.Column("applied_at", sa.DateTime, nullable=False),
 )
 
+def _party_columns() -> list[sa.Column[str]]:
+    """Migration 10's columns of company and customers: the structured address (BT-35..39 / BT-50..54; `address`
+    keeps its printed text), legal and tax registration, electronic address and its EAS scheme (BT-30/47, BT-32,
+    BT-34/49)."""
+    return [sa.Column(name, sa.String, nullable=False, server_default="")
+            for name in ("street", "additional_line", "city", "postcode", "subdivision", "legal_id",
+                         "tax_registration", "electronic_address", "electronic_scheme")]
+
+
 company = sa.Table(
     "company", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
@@ -41,17 +50,7 @@ company = sa.Table(
     sa.Column("page_size", sa.String, nullable=False),
     sa.Column("logo", sa.LargeBinary, nullable=True),
     sa.Column("updated_at", sa.DateTime, nullable=False),
-    # Migration 10: the structured address (BT-35..39 / BT-50..54; `address` keeps its printed text), legal and
-    # tax registration, electronic address and its EAS scheme (BT-30/47, BT-32, BT-34/49).
-    sa.Column("street", sa.String, nullable=False, server_default=""),
-    sa.Column("additional_line", sa.String, nullable=False, server_default=""),
-    sa.Column("city", sa.String, nullable=False, server_default=""),
-    sa.Column("postcode", sa.String, nullable=False, server_default=""),
-    sa.Column("subdivision", sa.String, nullable=False, server_default=""),
-    sa.Column("legal_id", sa.String, nullable=False, server_default=""),
-    sa.Column("tax_registration", sa.String, nullable=False, server_default=""),
-    sa.Column("electronic_address", sa.String, nullable=False, server_default=""),
-    sa.Column("electronic_scheme", sa.String, nullable=False, server_default=""),
+    *_party_columns(),
     sa.Column("contact_name", sa.String, nullable=False, server_default=""),  # BT-41..43
     sa.Column("contact_phone", sa.String, nullable=False, server_default=""),
     sa.Column("contact_email", sa.String, nullable=False, server_default=""),
@@ -91,17 +90,7 @@ customers = sa.Table(
     # Set by every change through billing.customers (migration 7); NULL (read as created_at) for rows a
     # bulk load wrote. The API's `updated_since` filters on it.
     sa.Column("updated_at", sa.DateTime, nullable=True),
-    # Migration 10: the structured address (BT-35..39 / BT-50..54; `address` keeps its printed text), legal and
-    # tax registration, electronic address and its EAS scheme (BT-30/47, BT-32, BT-34/49).
-    sa.Column("street", sa.String, nullable=False, server_default=""),
-    sa.Column("additional_line", sa.String, nullable=False, server_default=""),
-    sa.Column("city", sa.String, nullable=False, server_default=""),
-    sa.Column("postcode", sa.String, nullable=False, server_default=""),
-    sa.Column("subdivision", sa.String, nullable=False, server_default=""),
-    sa.Column("legal_id", sa.String, nullable=False, server_default=""),
-    sa.Column("tax_registration", sa.String, nullable=False, server_default=""),
-    sa.Column("electronic_address", sa.String, nullable=False, server_default=""),
-    sa.Column("electronic_scheme", sa.String, nullable=False, server_default=""),
+    *_party_columns(),
 )
 
 products = sa.Table(
