@@ -211,8 +211,10 @@ def customer_list() -> None:
                 st.session_state["customers:new"] = nonce + 1
                 open_customer(new_id)
         with tabs[2]:
-            st.caption("Columns: name (required), email, address, country (two letters), tax_id, currency "
-                       "(ISO code, default EUR), terms_days (default 30), notes. All rows are imported or none.")
+            st.caption("Columns: name (required), email, street, additional_line, postcode, city, subdivision "
+                       "(or address as one text, split where that is sure), country (two letters), tax_id (VAT ID, "
+                       "checked), tax_registration, legal_id, electronic_address, electronic_scheme, currency (ISO "
+                       "code, default EUR), terms_days (default 30), notes. All rows are imported or none.")
             if csv_import("customers", "customers:import", TEMPLATE):
                 st.rerun()
 
