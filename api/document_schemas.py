@@ -15,6 +15,8 @@ from billing.models import AllowanceChargeIn, BookDate, LineIn, Lines, OneLine
 Day = Annotated[BookDate, Field(strict=False, description="ISO 8601 date (2026-01-31)")]
 Text = Annotated[Lines, Field(max_length=4000)]
 Method = Literal["bank_transfer", "card", "cash", "cheque", "direct_debit", "other"]
+# BT-81 of an invoice: "" (credit transfer when the company has an IBAN), credit transfer, SEPA direct debit.
+Means = Literal["", "credit_transfer", "direct_debit"]
 
 
 # --- invoices in ---------------------------------------------------------------------------------
@@ -48,6 +50,16 @@ class InvoiceCreate(In):
     notes: Text = ""
     lines: list[LineCreate] = Field(min_length=1, max_length=500)
     allowance_charges: list[AllowanceChargeCreate] = Field(default_factory=list, max_length=20)
+    buyer_reference: OneLine = Field(default="", max_length=200, description="BT-10; the Leitweg-ID for XRechnung")
+    order_reference: OneLine = Field(default="", max_length=200, description="BT-13, the purchase order")
+    delivery_date: Day | None = None
+    period_start: Day | None = None
+    period_end: Day | None = None
+    payment_means: Means = ""
+    mandate_reference: OneLine = Field(default="", max_length=35, description="BT-89, for a direct debit")
+    payment_terms: Text = ""
+    exemption_reason: OneLine = Field(default="", max_length=300, description="BT-120")
+    exemption_code: OneLine = Field(default="", max_length=30, description="BT-121, a VATEX code")
 
 
 class InvoicePatch(In):
@@ -60,6 +72,16 @@ class InvoicePatch(In):
     notes: Text | Optional = None
     lines: Annotated[list[LineCreate], Field(min_length=1, max_length=500)] | Optional = None
     allowance_charges: Annotated[list[AllowanceChargeCreate], Field(max_length=20)] | Optional = None
+    buyer_reference: Annotated[OneLine, Field(max_length=200)] | Optional = None
+    order_reference: Annotated[OneLine, Field(max_length=200)] | Optional = None
+    delivery_date: Day | None = None
+    period_start: Day | None = None
+    period_end: Day | None = None
+    payment_means: Means | Optional = None
+    mandate_reference: Annotated[OneLine, Field(max_length=35)] | Optional = None
+    payment_terms: Text | Optional = None
+    exemption_reason: Annotated[OneLine, Field(max_length=300)] | Optional = None
+    exemption_code: Annotated[OneLine, Field(max_length=30)] | Optional = None
 
 
 class IssueIn(In):
@@ -158,6 +180,29 @@ class InvoiceAllocationOut(Out):
     received_on: date
 
 
+class PartyOut(Out):
+    """Seller or buyer as the document shows them (frozen when it was issued): name, e-mail, the printed address
+    and its parts, country, VAT ID, tax number, registration, electronic address and scheme, seller contact."""
+
+    name: str
+    email: str = ""
+    address: str = ""
+    street: str = ""
+    additional_line: str = ""
+    city: str = ""
+    postcode: str = ""
+    subdivision: str = ""
+    country: str = ""
+    tax_id: str = ""
+    tax_registration: str = ""
+    legal_id: str = ""
+    electronic_address: str = ""
+    electronic_scheme: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+
+
 class DocumentHead(Out):
     """What every document answer starts with. `status`: draft, unpaid, partially_paid, overdue, paid, credited,
     void (invoices), credit_note (an issued credit note); `stored_status`: draft, issued or void."""
@@ -204,6 +249,18 @@ class InvoiceOut(DocumentHead):
     allocations: list[InvoiceAllocationOut]
     created_at: Time
     issued_at: Time | None
+    buyer_reference: str = ""
+    order_reference: str = ""
+    delivery_date: date | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    payment_means: str = ""
+    mandate_reference: str = ""
+    payment_terms: str = ""
+    exemption_reason: str = ""
+    exemption_code: str = ""
+    seller: PartyOut | None = None
+    buyer: PartyOut | None = None
 
 
 # --- payments ------------------------------------------------------------------------------------

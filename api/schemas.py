@@ -132,6 +132,16 @@ class CustomerOut(Out):
     archived: bool
     created_at: Time
     updated_at: Time | None
+    # The structured address and identifiers (EN 16931 BT-47..55; `address` is the printed text of the parts)
+    street: str = ""
+    additional_line: str = ""
+    city: str = ""
+    postcode: str = ""
+    subdivision: str = ""
+    legal_id: str = ""
+    tax_registration: str = ""
+    electronic_address: str = ""
+    electronic_scheme: str = ""
 
 
 class CustomerPatch(In):
@@ -146,6 +156,15 @@ class CustomerPatch(In):
     terms_days: int | Optional = None
     notes: str | Optional = None
     einvoice_format: str | Optional = None
+    street: str | Optional = None
+    additional_line: str | Optional = None
+    city: str | Optional = None
+    postcode: str | Optional = None
+    subdivision: str | Optional = None
+    legal_id: str | Optional = None
+    tax_registration: str | Optional = None
+    electronic_address: str | Optional = None
+    electronic_scheme: str | Optional = None
 
 
 class BalanceOut(Out):

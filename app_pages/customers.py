@@ -11,7 +11,7 @@ import streamlit as st
 from billing import customer_overview, customers, logic, payments
 from billing.invoices import list_invoices
 from billing.money import KNOWN_CURRENCIES, ZERO
-from ui import access, context
+from ui import access, context, customer_panels, party_form
 from ui import format as fmt
 from ui.einvoice_download import einvoice_format_input
 from ui.feedback import run_action, run_change
@@ -26,26 +26,23 @@ TEMPLATE = "name,email,address,country,tax_id,currency,terms_days,notes\nExample
 
 def customer_form(key: str, current: dict[str, Any], submit: str, disabled: bool = False) -> dict[str, Any] | None:
     """Every CustomerIn field; returns what was entered when the form is submitted (read-only if disabled)."""
-    country = current.get("country", "")
-    countries = fmt.countries_with(country)
     with st.container() if disabled else st.form(key, border=False):
         left, right = st.columns(2)
         values = {
             "name": left.text_input("Name *", current.get("name", ""), max_chars=200, disabled=disabled),
             "email": right.text_input("Billing email", current.get("email", ""), max_chars=200, disabled=disabled),
-            "tax_id": left.text_input("VAT / tax ID", current.get("tax_id", ""), max_chars=50, disabled=disabled),
-            "country": right.selectbox("Country", countries, countries.index(country), disabled=disabled,
-                                       format_func=lambda c: fmt.country(c) or "—"),
             "currency": left.selectbox("Currency", CURRENCIES, CURRENCIES.index(current.get("currency", COMMON[0])),
                                        format_func=fmt.currency, disabled=disabled),
             "terms_days": right.number_input("Payment terms (days)", 0, 365, int(current.get("terms_days", 30)),
                                              disabled=disabled),
-            "address": st.text_area("Address", current.get("address", ""), max_chars=1000, height=100,
-                                    disabled=disabled),
-            "notes": st.text_area("Internal notes", current.get("notes", ""), max_chars=4000, height=80,
-                                  disabled=disabled),
             "einvoice_format": einvoice_format_input(current.get("einvoice_format", ""), disabled),
         }
+        st.markdown("**Address**")
+        values |= party_form.address_fields(current, current.get("country", ""), disabled=disabled)
+        st.markdown("**Identifiers**")
+        values |= party_form.identifier_fields(current, seller=False, disabled=disabled)
+        values["notes"] = st.text_area("Internal notes", current.get("notes", ""), max_chars=4000, height=80,
+                                       disabled=disabled)
         clicked = not disabled and st.form_submit_button(submit, type="primary", icon=":material/save:")
     return values if clicked else None
 
@@ -107,6 +104,7 @@ def customer_view(customer_id: int) -> None:
     cid, archived = customer["id"], customer["archived"]
     st.title(fmt.plain(customer["name"]))
     facts = [customer["email"], fmt.country(customer["country"]), customer["tax_id"] and f"VAT {customer['tax_id']}",
+             customer["tax_registration"] and f"Tax no. {customer['tax_registration']}",
              f"Bills in {customer['currency']}", f"Net {customer['terms_days']} days", archived and "Archived"]
     st.caption(" · ".join(fmt.plain(f) for f in facts if f))
     with st.container(horizontal=True):
@@ -156,6 +154,7 @@ def customer_view(customer_id: int) -> None:
     with tabs[2]:
         activity(customer)
     with tabs[3]:
+        customer_panels.learned_ibans(db, actor, cid, can_write)
         values = customer_form(f"edit{cid}", customer, "Save changes", disabled=not can_write)
         if values is not None and run_change(functools.partial(customers.update_customer, db, actor, cid, values),
                                              "Customer saved."):
@@ -191,6 +190,7 @@ def customer_list() -> None:
                                 format_func=lambda c: fmt.currency(c) if c else "All currencies")
         archived = st.toggle("Include archived", key="customers:archived")
     with tabs[0]:
+        customer_panels.incomplete_addresses(db, actor)
         filters = {k: v for k, v in {"Search": text.strip(), "Currency": currency or "",
                                      "Archived": "included" if archived else ""}.items() if v}
         chosen = paged_table("customers", lambda n, o: customers.search_customers(
@@ -213,8 +213,10 @@ def customer_list() -> None:
                 st.session_state["customers:new"] = nonce + 1
                 open_customer(new_id)
         with tabs[2]:
-            st.caption("Columns: name (required), email, address, country (two letters), tax_id, currency "
-                       "(ISO code, default EUR), terms_days (default 30), notes. All rows are imported or none.")
+            st.caption("Columns: name (required), email, street, additional_line, postcode, city, subdivision "
+                       "(or address as one text, split where that is sure), country (two letters), tax_id (VAT ID, "
+                       "checked), tax_registration, legal_id, electronic_address, electronic_scheme, currency (ISO "
+                       "code, default EUR), terms_days (default 30), notes. All rows are imported or none.")
             if csv_import("customers", "customers:import", TEMPLATE):
                 st.rerun()
 

@@ -16,7 +16,7 @@ from billing.bank_accounts import format_iban
 from billing.errors import BillingError
 from billing.logic import format_number
 from billing.money import KNOWN_CURRENCIES
-from ui import context, mail_settings, maintenance
+from ui import context, mail_settings, maintenance, party_form
 from ui import format as fmt
 from ui.feedback import run_action
 
@@ -67,18 +67,23 @@ company_tab, numbering_tab, mail_tab, database_tab = st.tabs([":material/domain:
 with company_tab, st.form("company"):
     left, right = st.columns(2)
     legal_name = left.text_input("Legal name", profile.get("legal_name", ""))
-    tax_id = right.text_input("Tax ID (VAT number)", profile.get("tax_id", ""))
-    address = left.text_area("Address", profile.get("address", ""), height=100)
-    bank = right.text_area("Other bank details (printed as written)", profile.get("bank_details", ""), height=100)
-    left, right = st.columns([2, 1])
+    email = right.text_input("Billing email", profile.get("email", ""))
+    st.markdown("**Address**")
+    party = party_form.address_fields(profile, profile.get("country") or "", key="company:")
+    st.markdown("**Identifiers**")
+    party |= party_form.identifier_fields(profile, seller=True)
+    st.markdown("**Contact on invoices**", help="Seller contact (BT-41..43): XRechnung requires all three.")
+    left, middle, right = st.columns(3)
+    party |= {"contact_name": left.text_input("Contact name", profile.get("contact_name") or "", max_chars=200),
+              "contact_phone": middle.text_input("Contact phone", profile.get("contact_phone") or "", max_chars=50),
+              "contact_email": right.text_input("Contact e-mail", profile.get("contact_email") or "", max_chars=200,
+                                                help="Empty: the billing email")}
+    st.markdown("**Bank account**")
+    bank = st.text_area("Other bank details (printed as written)", profile.get("bank_details", ""), height=80)
+    left, middle, right = st.columns([2, 1, 1])
     iban = left.text_input("IBAN", format_iban(profile.get("iban") or ""),
                            help="The account invoices are paid to: printed with a payment QR code on EUR invoices.")
-    bic = right.text_input("BIC", profile.get("bic") or "", help="Optional within the SEPA area.")
-    left, middle, right = st.columns(3)
-    countries = fmt.countries_with(profile.get("country") or "")
-    country = left.selectbox("Country", countries, countries.index(profile.get("country") or ""),
-                             format_func=lambda c: fmt.country(c) or "—")
-    email = middle.text_input("Billing email", profile.get("email", ""))
+    bic = middle.text_input("BIC", profile.get("bic") or "", help="Optional within the SEPA area.")
     current = profile.get("base_currency") or "EUR"
     currency = right.selectbox("Base currency", CURRENCIES,
                                index=CURRENCIES.index(current) if current in CURRENCIES else 0)
@@ -100,7 +105,7 @@ with company_tab, st.form("company"):
                                       type=["png", "jpg", "jpeg"], max_upload_size=1)
     remove_logo = upload_col.checkbox("Remove the logo", disabled=not profile.get("logo"))
     if st.form_submit_button("Save company profile", type="primary", icon=":material/save:"):
-        data = {"legal_name": legal_name, "address": address, "country": country or "", "tax_id": tax_id,
+        data = {"legal_name": legal_name, **party, "country": party["country"] or "",
                 "email": email, "bank_details": bank, "iban": iban, "bic": bic, "base_currency": currency,
                 "timezone": timezone, "default_terms_days": int(terms), "page_size": page_size}
         # Only the bytes are used: billing.settings checks they are a PNG or JPEG; the name is ignored.

@@ -30,7 +30,7 @@ from billing.store.invoices import TOTAL_COLUMNS
 
 COMPANY: dict[str, Any] = {
     "legal_name": "Acme Consulting GmbH", "address": "Hauptstraße 1\n10115 Berlin", "country": "DE",
-    "tax_id": "DE123456789", "email": "billing@acme.example", "bank_details": "Commerzbank Berlin",
+    "tax_id": "DE136695976", "email": "billing@acme.example", "bank_details": "Commerzbank Berlin",
     "iban": "DE89370400440532013000", "bic": "COBADEFFXXX",  # an open EUR invoice: with a payment QR code
     "base_currency": "EUR", "timezone": "Europe/Berlin", "page_size": "A4", "logo": None,
 }

@@ -34,7 +34,7 @@ from billing.store import schema
 from billing.store.db import Database, utcnow
 
 COMPANY = {"legal_name": "Acme Consulting GmbH", "address": "Hauptstraße 1\n10115 Berlin", "country": "DE",
-           "tax_id": "DE123456789", "email": "billing@acme.example", "bank_details": "IBAN DE89 3704 0044 0532 0130 00",
+           "tax_id": "DE136695976", "email": "billing@acme.example", "bank_details": "IBAN DE89 3704 0044 0532 0130 00",
            "base_currency": "EUR", "timezone": "Europe/Berlin"}
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from billing import audit, logic
+from billing import audit, logic, parties
 from billing.documents import (
     HeaderValues,
     InvoiceHeader,
@@ -141,9 +141,11 @@ def create_credit_note(db: Database, actor: Actor, invoice_id: int, today: date,
             "issue_date": today, "due_date": today, "credited_invoice_id": invoice_id,
             "notes": reason.strip() or f"Credit note for invoice {invoice.number}",
             "paid_amount": ZERO, "credited_amount": ZERO, "created_at": utcnow(), "issued_at": utcnow(),
-            "created_by": actor.username, **total_values(totals),
+            "created_by": actor.username, "buyer_reference": invoice.buyer_reference,
+            "order_reference": invoice.order_reference, **total_values(totals),
         }
         credit_id = invoice_store.insert_header(conn, header)
+        parties.freeze(conn, credit_id, invoice.customer_id)
         credited_lines = with_nets(body_lines, totals)
         invoice_store.replace_body(conn, credit_id, credited_lines, allowance_charges, tax_records(totals))
         excess = invoice.paid_amount + invoice.credited_amount + totals.payable - invoice.payable

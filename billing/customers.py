@@ -99,6 +99,14 @@ def customer_options(db: Database, actor: Actor, text: str = "") -> list[tuple[i
         return customer_store.options(conn, text.strip())
 
 
+def incomplete_addresses(db: Database, actor: Actor, limit: int = 50) -> tuple[list[tuple[int, str]], int]:
+    """(id, name) of up to `limit` customers whose address has to be completed (street, city, post code: what an
+    e-invoice needs), and how many there are."""
+    require(db, actor, "customers.read")
+    with db.connect() as conn:
+        return customer_store.incomplete_addresses(conn, limit)
+
+
 def _existing(conn: Any, customer_id: int) -> dict[str, Any]:
     row = records.get(conn, customers, customer_id)
     if row is None:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from billing import audit
-from billing.demo_names import NAME_WORDS, TRADE_WORDS, customer_name_and_address
+from billing.demo_names import NAME_WORDS, TRADE_WORDS, customer_name_and_address, customer_party
 from billing.errors import StateError
 from billing.permissions import Actor, require
 from billing.store import bulk, facts, schema
@@ -265,13 +265,16 @@ def _arrow_tables(g: dict[str, Any], as_of: date) -> dict[str, tuple[pa.Table, d
     c = g["customers"]
     n_cust = len(c["id"])
     countries = np.array([x[0] for x in COUNTRIES])[c["country"]]
-    names, addresses = zip(*(customer_name_and_address(i, int(a), int(b), str(ct)) for i, (a, b, ct)
-                             in enumerate(zip(c["name_a"], c["name_b"], countries, strict=True), start=1)), strict=True)
+    picks = list(enumerate(zip(c["name_a"], c["name_b"], countries, strict=True), start=1))
+    names, addresses = zip(*(customer_name_and_address(i, int(a), int(b), str(ct)) for i, (a, b, ct) in picks),
+                           strict=True)
+    parties = [customer_party(i, int(a), int(b), str(ct)) for i, (a, b, ct) in picks]
     customers = pa.table({
         "id": c["id"], "name": list(names),
         "email": [f"billing{i}@example.com" for i in range(1, n_cust + 1)],
-        "address": list(addresses),
-        "country": countries, "tax_id": [f"{ct}{100000000 + i}" for i, ct in enumerate(countries, start=1)],
+        "address": list(addresses), "country": countries,
+        **{part: [party[part] for party in parties] for part in ("street", "postcode", "city", "subdivision",
+                                                                 "tax_id")},
         "currency": np.array(CURRENCIES)[c["currency"]], "terms_days": c["terms"].astype(np.int32),
         "notes": np.array(["", "Pays promptly", "", "Often late", "Pays in parts", "Collections risk"])[
             np.where(c["habit"] == 0, 0, c["habit"] + 1)],

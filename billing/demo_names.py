@@ -1,6 +1,11 @@
-"""Company names and postal addresses of the demo customers, picked from small word lists by customer number."""
+"""Names, postal addresses and VAT ids of the demo customers, picked from small word lists by customer number."""
 
 from __future__ import annotations
+
+from stdnum import luhn
+from stdnum.at import uid
+from stdnum.iso7064 import mod_11_10
+from stdnum.nl import bsn
 
 NAME_WORDS = ["Nordic", "Alpine", "Blue", "Green", "Bright", "Solid", "Urban", "Rapid", "Prime", "Golden", "Silver",
               "Clear", "Smart", "Royal", "Coastal", "Summit", "Atlas", "Pioneer", "Vital", "Metro"]
@@ -50,3 +55,40 @@ def customer_name_and_address(i: int, a: int, b: int, country: str) -> tuple[str
     line = f"{street} {number}" if postcode_first and country != "FR" else f"{number} {street}"
     town = f"{postcode} {city}" if postcode_first else f"{city} {postcode}"
     return name, f"{line}\n{town}"
+
+
+def customer_party(i: int, a: int, b: int, country: str) -> dict[str, str]:
+    """The structured address (street, post code, city, US state) and VAT id of demo customer `i`, matching
+    `customer_name_and_address`; US and Japanese customers have no VAT id."""
+    streets, places, postcode_first = _PLACES[country]
+    postcode, city = places[(i * 3 + b) % len(places)]
+    street, number = streets[(i * 11) % len(streets)], 1 + (i * 37) % 180
+    subdivision = ""
+    if country == "US":
+        subdivision, postcode = postcode.split()
+    line = f"{street} {number}" if postcode_first and country != "FR" else f"{number} {street}"
+    return {"street": line, "postcode": postcode, "city": city, "subdivision": subdivision,
+            "tax_id": demo_vat_id(i, country)}
+
+
+def demo_vat_id(i: int, country: str) -> str:
+    """A VAT id with a correct check digit for customer `i` (made up, but passing the country's check)."""
+    base = f"{(i * 7_919 + 1_000_003) % 10**7:07d}"
+    if country == "DE":
+        body = "1" + base
+        return f"DE{body}{mod_11_10.calc_check_digit(body)}"
+    if country == "AT":
+        return f"ATU{base}{uid.calc_check_digit('U' + base)}"
+    if country == "FR":
+        siren = "3" + base + luhn.calc_check_digit("3" + base)
+        return f"FR{(12 + 3 * (int(siren) % 97)) % 97:02d}{siren}"
+    if country == "NL":
+        for first in range(1, 10):  # the eleven-test (BSN) holds for one of these for every base
+            for last in range(10):
+                number = f"{first}{base}{last}"
+                if bsn.checksum(number) == 0:
+                    return f"NL{number}B01"
+    if country == "GB":
+        total = sum(int(digit) * weight for digit, weight in zip(base, range(8, 1, -1), strict=True))
+        return f"GB{base}{-total % 97:02d}"
+    return ""

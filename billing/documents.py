@@ -84,6 +84,16 @@ class InvoiceHeader(SealedHeader):
     first_activity_on: date | None = None
     last_activity_on: date | None = None
     is_open: bool | None = None
+    buyer_reference: str = ""
+    order_reference: str = ""
+    delivery_date: date | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    payment_means: str = ""
+    mandate_reference: str = ""
+    payment_terms: str = ""
+    exemption_reason: str = ""
+    exemption_code: str = ""
 
     @property
     def is_credit_note(self) -> bool:
@@ -121,6 +131,16 @@ class HeaderValues(TypedDict, total=False):
     created_at: datetime
     issued_at: datetime
     created_by: str
+    buyer_reference: str
+    order_reference: str
+    delivery_date: date | None
+    period_start: date | None
+    period_end: date | None
+    payment_means: str
+    mandate_reference: str
+    payment_terms: str
+    exemption_reason: str
+    exemption_code: str
 
 
 def total_values(totals: logic.Totals) -> HeaderValues:
@@ -238,17 +258,46 @@ def stored_totals(header: InvoiceHeader, lines: Sequence[StoredLine], taxes: Seq
 
 
 @dataclass(frozen=True, slots=True)
-class DocumentCustomer:
-    """The customer as a document shows it: id, name, email, address, country (ISO code), tax_id (VAT ID),
-    terms_days (payment terms, for the due date proposed at issue)."""
+class DocumentParty:
+    """Seller or buyer as a document shows it (frozen onto the document when it is issued).
 
-    id: int
+    Attributes:
+      name, email; address (the printed text) and its parts street, additional_line, city, postcode, subdivision
+        (BT-35..39 / BT-50..54), country (ISO code, BT-40/55); tax_id (the VAT identifier, BT-31/48, compact),
+        tax_registration (BT-32), legal_id (BT-30/47), electronic_address and electronic_scheme (BT-34/49).
+      The seller's contact_name, contact_phone, contact_email (BT-41..43), account iban, bic (BT-84/86) and
+        bank_details (printed as written).
+    """
+
     name: str
-    email: str
-    address: str
-    country: str
-    tax_id: str
-    terms_days: int
+    email: str = ""
+    address: str = ""
+    street: str = ""
+    additional_line: str = ""
+    city: str = ""
+    postcode: str = ""
+    subdivision: str = ""
+    country: str = ""
+    tax_id: str = ""
+    tax_registration: str = ""
+    legal_id: str = ""
+    electronic_address: str = ""
+    electronic_scheme: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    contact_email: str = ""
+    iban: str = ""
+    bic: str = ""
+    bank_details: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentCustomer(DocumentParty):
+    """The customer as a document shows it: the party (`DocumentParty`), with its id and terms_days (payment terms,
+    for the due date proposed at issue)."""
+
+    id: int = 0
+    terms_days: int = 0
 
 
 
@@ -330,7 +379,8 @@ class InvoiceDocument:
       credit_notes, allocations: what was credited and paid on an invoice. credited_invoice: on a credit
         note, the invoice it credits.
       exemption_reasons: EN 16931 BT-120, why VAT is not charged, per category that needs a reason (E, AE,
-        K, G, O), from the document's tax rates.
+        K, G, O), from the document's tax rates (or the document's own exemption_reason).
+      seller: the company as the document shows it (frozen at issue), None when there is no company profile.
     """
 
     header: InvoiceHeader
@@ -345,6 +395,7 @@ class InvoiceDocument:
     allocations: tuple[InvoiceAllocation, ...] = ()
     credited_invoice: CreditedInvoiceRef | None = None
     exemption_reasons: Mapping[str, str] = field(default_factory=dict)
+    seller: DocumentParty | None = None
 
     @property
     def id(self) -> int:
@@ -362,5 +413,6 @@ class InvoiceDocument:
         """Every text of the header, customer, lines, allowances/charges and credited invoice (the PDF picks
         its font cut by the characters they use)."""
         records: list[DataclassInstance] = [self.header, self.customer, *self.lines, *self.allowance_charges,
-                                            *([self.credited_invoice] if self.credited_invoice else [])]
+                                            *([self.credited_invoice] if self.credited_invoice else []),
+                                            *([self.seller] if self.seller else [])]
         return [value for record in records for value in astuple(record) if isinstance(value, str)]

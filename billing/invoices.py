@@ -12,11 +12,10 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from billing import audit, logic
+from billing import audit, logic, parties
 from billing.catalog import get_tax_rate
 from billing.documents import (
     CreditedInvoiceRef,
-    DocumentCustomer,
     HeaderValues,
     InvoiceDocument,
     InvoiceHeader,
@@ -25,7 +24,6 @@ from billing.documents import (
     StoredLine,
     StoredTax,
     computed_totals,
-    from_row,
     quantized,
     stored_totals,
     total_values,
@@ -139,6 +137,15 @@ def preview_totals(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, 
         return _priced_body(conn, draft, draft.currency or customer["currency"])[2]
 
 
+def _details(draft: InvoiceDraftIn) -> HeaderValues:
+    """The header columns of the draft's "More details" (buyer and order reference, delivery, payment, exemption)."""
+    return HeaderValues(buyer_reference=draft.buyer_reference, order_reference=draft.order_reference,
+                        delivery_date=draft.delivery_date, period_start=draft.period_start,
+                        period_end=draft.period_end, payment_means=draft.payment_means,
+                        mandate_reference=draft.mandate_reference, payment_terms=draft.payment_terms,
+                        exemption_reason=draft.exemption_reason, exemption_code=draft.exemption_code)
+
+
 def create_draft(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, Any]) -> int:
     require(db, actor, "invoices.write")
     draft = parse(InvoiceDraftIn, data)
@@ -151,7 +158,7 @@ def create_draft(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, An
         header: HeaderValues = {
             "kind": logic.INVOICE, "series": SERIES_OF_KIND[logic.INVOICE], "number": None,
             "status": logic.DRAFT, "customer_id": customer["id"], "currency": currency,
-            "issue_date": draft.issue_date, "due_date": draft.due_date, "notes": draft.notes,
+            "issue_date": draft.issue_date, "due_date": draft.due_date, "notes": draft.notes, **_details(draft),
             "paid_amount": ZERO, "credited_amount": ZERO, "created_at": utcnow(), "created_by": actor.username,
             **total_values(totals),
         }
@@ -176,7 +183,7 @@ def update_draft(db: Database, actor: Actor, invoice_id: int, data: InvoiceDraft
         lines, allowance_charges, totals = _priced_body(conn, draft, currency)
         logic.check_due_date(draft.issue_date, draft.due_date)
         values: HeaderValues = {"customer_id": customer["id"], "currency": currency, "issue_date": draft.issue_date,
-                  "due_date": draft.due_date, "notes": draft.notes, **total_values(totals)}
+                  "due_date": draft.due_date, "notes": draft.notes, **_details(draft), **total_values(totals)}
         old_lines, old_allowance_charges, _ = invoice_store.get_body(conn, invoice_id)
         invoice_store.update_header(conn, invoice_id, values)
         invoice_store.replace_body(conn, invoice_id, lines, allowance_charges, tax_records(totals))
@@ -219,6 +226,8 @@ def issue_invoice(db: Database, actor: Actor, invoice_id: int, today: date,
         totals = computed_totals(lines, allowance_charges, header.currency)
         if totals.payable < 0:
             raise ValidationError("The invoice total would be negative. Issue a credit note instead.")
+        # Before the number is taken: the series row stays locked for as short a time as it can.
+        parties.freeze(conn, invoice_id, header.customer_id)
         on = issue_date or header.issue_date or today
         due = logic.due_date_for(on, customer["terms_days"], due_date or header.due_date)
         seq, pattern = series_store.take_next(conn, header.series)
@@ -272,9 +281,7 @@ def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date) -> Inv
     with db.connect() as conn:
         header = header_of(conn, invoice_id)
         lines, allowance_charges, taxes = invoice_store.get_body(conn, invoice_id)
-        customer = records.get(conn, customers, header.customer_id)
-        if customer is None:
-            raise NotFoundError(f"Customer {header.customer_id} does not exist.")
+        seller, customer = parties.parties_of(conn, header, invoice_store.frozen_parties(conn, invoice_id))
         credit_notes = invoice_store.credit_notes_of(conn, invoice_id)
         allocations = payment_store.allocations_of_invoice(conn, invoice_id)
         credited = (invoice_store.get_header(conn, header.credited_invoice_id)
@@ -282,8 +289,9 @@ def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date) -> Inv
         rate_ids = sorted({rate for rate in [*(line.tax_rate_id for line in lines),
                                              *(item.tax_rate_id for item in allowance_charges)] if rate})
         rates = records.rows_with_ids(conn, tax_rates, rate_ids)
-    reasons = {rate["category"]: rate["exemption_reason"] for rate in rates
-               if rate["category"] in logic.EXEMPTION_REASON_CATEGORIES and rate["exemption_reason"]}
+    reasons = {rate["category"]: header.exemption_reason or rate["exemption_reason"] for rate in rates
+               if rate["category"] in logic.EXEMPTION_REASON_CATEGORIES
+               and (header.exemption_reason or rate["exemption_reason"])}
     currency = header.currency
     header = quantized(header, currency)
     lines = [quantized(line, currency) for line in lines]
@@ -293,7 +301,7 @@ def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date) -> Inv
     balance = ZERO if header.is_credit_note else logic.invoice_balance(header.payable, header.paid_amount,
                                                                        header.credited_amount)
     return InvoiceDocument(
-        header=header, customer=from_row(DocumentCustomer, customer), lines=tuple(lines),
+        header=header, customer=customer, seller=seller, lines=tuple(lines),
         allowance_charges=tuple(quantized(item, currency) for item in allowance_charges), taxes=tuple(taxes),
         totals=stored_totals(header, lines, taxes), balance=balance, status=status,
         credit_notes=tuple(quantized(note, currency) for note in credit_notes),

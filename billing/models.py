@@ -6,18 +6,29 @@ errors into one `ValidationError` whose message names the field, in words a user
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import re
+from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import pydantic
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from billing import bank_accounts, discounts
+from billing import discounts
+from billing.addresses import AddressParts, split_reliably
+from billing.einvoice.schemes import eas_codes
 from billing.errors import ValidationError
-from billing.logic import EXEMPTION_REASON_CATEGORIES, VAT_CATEGORIES, ZERO_RATE_CATEGORIES, date_problem
-from billing.money import check_currency, check_decimals, to_decimal
-from billing.text import text_problem
+from billing.logic import EXEMPTION_REASON_CATEGORIES, VAT_CATEGORIES, ZERO_RATE_CATEGORIES
+from billing.model_types import Bic as Bic
+from billing.model_types import BookDate as BookDate
+from billing.model_types import Dec as Dec
+from billing.model_types import Iban as Iban
+from billing.model_types import Lines as Lines
+from billing.model_types import OneLine as OneLine
+from billing.model_types import Record as Record
+from billing.model_types import email_address, with_compact_vat_id
+from billing.model_types import text_field as _text
+from billing.money import check_currency, check_decimals
 
 if TYPE_CHECKING:
     from billing.documents import InvoiceDocument
@@ -25,70 +36,81 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=BaseModel)
 
 
-def _exact(value: Any) -> Decimal:
-    if isinstance(value, float):
-        raise ValidationError("Amounts must be entered as text or whole numbers, not floating point.")
-    return to_decimal("" if value is None else value)
+class PartyIn(Record):
+    """What seller and buyer have alike: the structured postal address (BT-35..39 / BT-50..54; `address` is its
+    printed text, kept as typed for an address entered before the parts existed), the legal registration id
+    (BT-30/47), a tax registration that is not a VAT identifier, and the electronic address with its EAS scheme
+    (BT-34/49)."""
 
+    address: Lines = _text(1000)
+    street: OneLine = _text(200)
+    additional_line: OneLine = _text(200)
+    city: OneLine = _text(100)
+    postcode: OneLine = _text(20)
+    subdivision: OneLine = _text(100)
+    legal_id: OneLine = _text(50)
+    tax_registration: OneLine = _text(50)
+    electronic_address: OneLine = _text(200)
+    electronic_scheme: OneLine = _text(4)
+    email: OneLine = _text(200)
+    country: OneLine = _text(2)
+    tax_id: OneLine = _text(50)  # the VAT identifier (BT-31/48), checked and compact
+    VAT_FIELD: ClassVar[str] = "VAT ID"  # how a message names it
 
-Dec = Annotated[Decimal, BeforeValidator(_exact)]
+    @model_validator(mode="before")
+    @classmethod
+    def _vat_id(cls, data: Any) -> Any:
+        return with_compact_vat_id(data, cls.VAT_FIELD)
 
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return email_address(value)
 
-def _text(max_len: int) -> Any:
-    return Field(default="", max_length=max_len)
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        if value and (len(value) != 2 or not value.isalpha()):
+            raise ValidationError("Country must be a two-letter code such as DE or US.")
+        return value.upper()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _address_parts(cls, data: Any) -> Any:
+        """The printed text follows the parts; text alone (an old client, an import) is split where that is sure."""
+        if not isinstance(data, dict):
+            return data
+        names = ("street", "additional_line", "city", "postcode", "subdivision")
+        given = {name: str(data.get(name) or "").strip() for name in names}
+        parts = AddressParts(**given)
+        if parts.is_empty:
+            split = split_reliably(str(data.get("address") or ""))
+            return data if split is None else {**data, **{name: getattr(split, name) for name in names}}
+        return {**data, "address": parts.text(str(data.get("country") or ""))}
 
-def _one_line(value: str) -> str:
-    """A name, number or code: one line, no control characters (a stray quote in a CSV file would
-    otherwise pull the rows after it into one customer's name), nothing an e-invoice cannot carry."""
-    problem = text_problem(value, multiline=False)
-    if problem:
-        raise ValidationError(problem)
-    return value
+    @model_validator(mode="after")
+    def _scheme(self) -> PartyIn:
+        if self.electronic_scheme and self.electronic_scheme not in eas_codes():
+            raise ValidationError(f"Electronic address scheme: '{self.electronic_scheme}' is not in the EAS code "
+                                  "list (for example 0088 GLN, 0204 Leitweg-ID, 9930 DE VAT, EM e-mail).")
+        if bool(self.electronic_address) != bool(self.electronic_scheme):
+            raise ValidationError("Electronic address: give the address and its scheme together (BT-34/BT-49).")
+        return self
 
-
-def _lines_of_text(value: str) -> str:
-    """An address, a description or a note: line breaks and tabs are fine, other control characters are not."""
-    problem = text_problem(value, multiline=True)
-    if problem:
-        raise ValidationError(problem)
-    return value
-
-
-OneLine = Annotated[str, AfterValidator(_one_line)]
-Lines = Annotated[str, AfterValidator(_lines_of_text)]
-# A bank account's codes as typed ('de89 3704 ...'), checked and kept compact and upper case.
-Iban = Annotated[str, AfterValidator(bank_accounts.compact_iban)]
-Bic = Annotated[str, AfterValidator(bank_accounts.compact_bic)]
-
-
-def _in_books(value: date) -> date:
-    """A date the books take (billing.logic.FIRST_DATE to LAST_DATE)."""
-    problem = date_problem(value)
-    if problem:
-        raise ValidationError(problem)
-    return value
-
-
-BookDate = Annotated[date, AfterValidator(_in_books)]
-
-
-class Record(BaseModel):
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid", frozen=True)
+    def address_parts(self) -> AddressParts:
+        return AddressParts(street=self.street, additional_line=self.additional_line, city=self.city,
+                            postcode=self.postcode, subdivision=self.subdivision)
 
 
 # The e-invoice formats a customer may prefer (billing.einvoice.export.FORMATS; "" for none).
 EINVOICE_FORMATS = ("ubl", "cii", "peppol", "xrechnung-ubl", "xrechnung-cii", "facturx")
 
 
-class CustomerIn(Record):
+class CustomerIn(PartyIn):
     """A customer as entered: who to bill, in which currency, on which terms, in which e-invoice format."""
 
+    VAT_FIELD: ClassVar[str] = "Customer VAT ID (BT-48)"
     name: OneLine = Field(min_length=1, max_length=200)
-    email: OneLine = _text(200)
-    address: Lines = _text(1000)
-    country: OneLine = _text(2)
-    tax_id: OneLine = _text(50)
     currency: str = "EUR"
     terms_days: int = Field(default=30, ge=0, le=365)
     notes: Lines = _text(4000)
@@ -106,20 +128,6 @@ class CustomerIn(Record):
             raise ValidationError(f"Unknown e-invoice format {value!r}: choose from {', '.join(EINVOICE_FORMATS)} "
                                   "(or none).")
         return value
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        if value and ("@" not in value or " " in value):
-            raise ValidationError(f"'{value}' is not an email address.")
-        return value
-
-    @field_validator("country")
-    @classmethod
-    def _country(cls, value: str) -> str:
-        if value and (len(value) != 2 or not value.isalpha()):
-            raise ValidationError("Country must be a two-letter code such as DE or US.")
-        return value.upper()
 
 
 class TaxRateIn(Record):
@@ -238,6 +246,14 @@ class AllowanceChargeIn(Record):
             raise ValidationError("A document discount or charge percentage must be above 0 and at most 100.")
 
 
+# BT-81 as the editor offers it: '' (credit transfer when the company has an IBAN, else none), a credit transfer
+# (UNTDID 4461 code 58, SEPA) or a SEPA direct debit (59).
+PAYMENT_MEANS = ("", "credit_transfer", "direct_debit")
+# The details a duplicate keeps (not the delivery date or period: those belong to the one delivery).
+COPIED_DETAILS = ("buyer_reference", "order_reference", "payment_means", "mandate_reference", "payment_terms",
+                  "exemption_reason", "exemption_code")
+
+
 class InvoiceDraftIn(Record):
     """A draft invoice: editable until issued. Dates may be left empty until issue."""
 
@@ -248,11 +264,46 @@ class InvoiceDraftIn(Record):
     notes: Lines = _text(4000)
     lines: list[LineIn] = Field(default_factory=list, max_length=500)
     allowance_charges: list[AllowanceChargeIn] = Field(default_factory=list, max_length=20)
+    # "More details" (EN 16931 terms): what the buyer asked to see on the document, frozen when it is issued.
+    buyer_reference: OneLine = _text(200)  # BT-10, the Leitweg-ID for a German public buyer
+    order_reference: OneLine = _text(200)  # BT-13
+    delivery_date: BookDate | None = None  # BT-72
+    period_start: BookDate | None = None  # BG-14 (BT-73/74)
+    period_end: BookDate | None = None
+    payment_means: str = ""  # BT-81: PAYMENT_MEANS
+    mandate_reference: OneLine = _text(35)  # BT-89, for a SEPA direct debit
+    payment_terms: Lines = _text(1000)  # BT-20
+    exemption_reason: OneLine = _text(300)  # BT-120, instead of the tax rate's
+    exemption_code: OneLine = _text(30)  # BT-121, a VATEX code
 
     @field_validator("currency")
     @classmethod
     def _currency(cls, value: str | None) -> str | None:
         return None if value is None else check_currency(value)
+
+    @field_validator("payment_means")
+    @classmethod
+    def _means(cls, value: str) -> str:
+        if value not in PAYMENT_MEANS:
+            raise ValidationError(f"Payment means must be one of: {', '.join(repr(m) for m in PAYMENT_MEANS)}.")
+        return value
+
+    @field_validator("exemption_code")
+    @classmethod
+    def _vatex(cls, value: str) -> str:
+        if value and not re.fullmatch(r"VATEX-[A-Z]{2}-[0-9A-Z-]{1,20}", value.upper()):
+            raise ValidationError("VAT exemption reason code (BT-121) must be a VATEX code such as VATEX-EU-IC.")
+        return value.upper()
+
+    @model_validator(mode="after")
+    def _details(self) -> InvoiceDraftIn:
+        if (self.period_start is None) != (self.period_end is None):
+            raise ValidationError("Invoicing period (BG-14): give both its start and its end date.")
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValidationError("Invoicing period (BG-14): the end date is before the start date.")
+        if self.payment_means == "direct_debit" and not self.mandate_reference:
+            raise ValidationError("SEPA direct debit needs the mandate reference (BT-89).")
+        return self
 
     @classmethod
     def from_stored(cls, document: InvoiceDocument) -> InvoiceDraftIn:
@@ -260,7 +311,7 @@ class InvoiceDraftIn(Record):
         currency, notes, lines and allowances/charges; the dates are left empty."""
         return parse(cls, {
             "customer_id": document.header.customer_id, "currency": document.header.currency,
-            "notes": document.header.notes,
+            "notes": document.header.notes, **{name: getattr(document.header, name) for name in COPIED_DETAILS},
             "lines": [{"description": line.description, "quantity": line.quantity, "unit_price": line.unit_price,
                        "unit": line.unit, "product_id": line.product_id, "base_quantity": line.base_quantity,
                        "discount_percent": line.discount_percent, "discount_amount": line.discount_amount,
@@ -287,14 +338,14 @@ class PaymentIn(Record):
         return check_currency(value)
 
 
-class CompanyIn(Record):
-    """The company profile printed on every invoice."""
+class CompanyIn(PartyIn):
+    """The company profile printed on every invoice; contact name, phone and e-mail are BT-41..43."""
 
+    VAT_FIELD: ClassVar[str] = "Company VAT ID (BT-31)"
     legal_name: OneLine = Field(min_length=1, max_length=200)
-    address: Lines = _text(1000)
-    country: OneLine = _text(2)
-    tax_id: OneLine = _text(50)
-    email: OneLine = _text(200)
+    contact_name: OneLine = _text(200)
+    contact_phone: OneLine = _text(50)
+    contact_email: OneLine = _text(200)
     bank_details: Lines = _text(500)
     iban: Iban = _text(50)  # '' when no payment QR code is wanted
     bic: Bic = _text(20)
@@ -307,6 +358,11 @@ class CompanyIn(Record):
     @classmethod
     def _currency(cls, value: str) -> str:
         return check_currency(value)
+
+    @field_validator("contact_email")
+    @classmethod
+    def _contact_email(cls, value: str) -> str:
+        return email_address(value)
 
     @field_validator("page_size")
     @classmethod

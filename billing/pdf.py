@@ -19,9 +19,11 @@ from fpdf.enums import Align, XPos, YPos
 from billing import logic
 from billing.bank_accounts import format_iban
 from billing.discounts import format_discount
+from billing.document_details import detail_rows, identifier_texts
 from billing.document_totals import total_rows
-from billing.documents import InvoiceDocument, StoredAllowanceCharge, StoredLine
+from billing.documents import DocumentParty, InvoiceDocument, StoredAllowanceCharge, StoredLine
 from billing.money import decimals_of, format_money, minor_unit
+from billing.parties import company_as_issued, seller_of_company
 from billing.payment_qr import PaymentDetails, payment_details, qr_modules
 from billing.pdf_document import FONT_FAMILY, GREY, LIGHT_FILL, LINE_COLOUR, Document, build_pdf
 from billing.references import format_reference
@@ -96,18 +98,18 @@ def render_invoice_pdf(document: InvoiceDocument, company: dict[str, Any], *, lo
                        compliance: str | None = None, finish: Callable[[Document], None] | None = None) -> bytes:
     """The invoice or credit note as a PDF, laid out for printing and sending. `compliance` (e.g. "PDF/A-3B") as
     fpdf2 enforces it; `finish` is called on the drawn document (to attach files, set its XMP metadata)."""
-    footer = "  ·  ".join(part for part in (
-        company.get("legal_name") or "",
-        f"VAT ID {company['tax_id']}" if company.get("tax_id") else "",
-        company.get("email") or "") if part)
+    company = company_as_issued(document.seller, company)  # the seller as frozen when it was issued
+    seller = document.seller or seller_of_company(company)
+    footer = "  ·  ".join(part for part in (seller.name, f"VAT ID {seller.tax_id}" if seller.tax_id else "",
+                                            seller.email) if part)
     title = "CREDIT NOTE" if document.is_credit_note else "INVOICE"
     number = document.header.number or "draft"
 
     def draw(pdf: Document) -> None:
         pdf.set_title(f"{title.title()} {number}")
-        pdf.set_author(company.get("legal_name") or "")
+        pdf.set_author(seller.name)
         pdf.add_page()
-        _draw_header(pdf, document, company, title, number, locale)
+        _draw_header(pdf, document, company, seller, (title, number), locale)
         _draw_lines(pdf, document, locale)
         _draw_allowance_charges(pdf, document, locale)
         _draw_summary(pdf, document, locale)
@@ -142,18 +144,23 @@ def _label(pdf: Document, x: float, width: float, text: str) -> None:
         pdf.cell(width, 4.5, text.upper(), new_x=XPos.LEFT, new_y=YPos.NEXT)
 
 
-def _draw_header(pdf: Document, document: InvoiceDocument, company: dict[str, Any], title: str, number: str,
-                 locale: str) -> None:
+def _party_lines(party: DocumentParty, locale: str) -> list[str]:
+    """A party block under its name: address, country, identifiers."""
+    return [party.address, _country(party.country, locale), *identifier_texts(party)]
+
+
+def _draw_header(pdf: Document, document: InvoiceDocument, company: dict[str, Any], seller: DocumentParty,
+                 heading: tuple[str, str], locale: str) -> None:
+    title, number = heading
     left, top, half = pdf.l_margin, pdf.t_margin, pdf.epw / 2
     right = left + half + 10
     if company.get("logo"):
         pdf.image(io.BytesIO(company["logo"]), x=pdf.w - pdf.r_margin - 45, y=top, w=45, h=20, keep_aspect_ratio=True)
     pdf.set_xy(left, top)
     pdf.set_font(FONT_FAMILY, "B", 13)
-    pdf.cell(half, 7, company.get("legal_name") or "", new_x=XPos.LEFT, new_y=YPos.NEXT)
-    _text_block(pdf, left, half, [company.get("address") or "", _country(company.get("country"), locale),
-                                  company.get("email") or "",
-                                  f"VAT ID: {company['tax_id']}" if company.get("tax_id") else ""])
+    pdf.cell(half, 7, seller.name, new_x=XPos.LEFT, new_y=YPos.NEXT)
+    contact = " · ".join(part for part in (seller.contact_name, seller.contact_phone) if part)
+    _text_block(pdf, left, half, [line for line in (*_party_lines(seller, locale), seller.email, contact) if line])
     company_bottom = pdf.get_y()
 
     pdf.set_xy(right, top + 24)
@@ -169,6 +176,7 @@ def _draw_header(pdf: Document, document: InvoiceDocument, company: dict[str, An
     else:
         facts.append(("Due date", _date(document.header.due_date, locale)))
     facts.append(("Currency", document.currency))
+    facts += detail_rows(document.header, lambda day: _date(day, locale))
     pdf.ln(1)
     for name, value in facts:
         pdf.set_x(right)
@@ -184,9 +192,11 @@ def _draw_header(pdf: Document, document: InvoiceDocument, company: dict[str, An
     _label(pdf, left, half, "Credit to" if document.is_credit_note else "Bill to")
     pdf.set_font(FONT_FAMILY, "B", 10)
     pdf.cell(half, 5.5, customer.name, new_x=XPos.LEFT, new_y=YPos.NEXT)
-    _text_block(pdf, left, half, [customer.address, _country(customer.country, locale),
-                                  f"VAT ID: {customer.tax_id}" if customer.tax_id else ""])
+    _text_block(pdf, left, half, [line for line in _party_lines(customer, locale) if line])
     pdf.set_xy(left, max(pdf.get_y(), facts_bottom) + 8)
+    if document.header.payment_terms:
+        _text_block(pdf, left, pdf.epw, [f"Payment terms: {document.header.payment_terms}"])
+        pdf.ln(4)
 
 
 def _draw_stamp(pdf: Document, text: str) -> None:

@@ -201,7 +201,7 @@ class Seed:
 
 def seed(db: Database) -> Seed:
     """Company profile, tax rates, customers in EUR/USD/JPY and a product."""
-    settings.save_company(db, ADMIN, {"legal_name": "Example GmbH", "country": "DE", "tax_id": "DE123456789",
+    settings.save_company(db, ADMIN, {"legal_name": "Example GmbH", "country": "DE", "tax_id": "DE136695976",
                                       "base_currency": "EUR", "timezone": "Europe/Berlin"})
     s19 = create_tax_rate(db, ADMIN, {"name": "Standard 19%", "category": "S", "percent": "19"})
     s7 = create_tax_rate(db, ADMIN, {"name": "Reduced 7%", "category": "S", "percent": "7"})

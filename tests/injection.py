@@ -69,7 +69,8 @@ def seed_payloads(db: Database, today: date) -> Payloads:
     invoice lines, notes, discounts, reasons (void, credit note, reversal) and payment references."""
     settings.save_company(db, SYSTEM, {
         "legal_name": payload("ZqCompany"), "address": lines("ZqCoAddress"), "country": "DE",
-        "tax_id": payload("ZqCoTax", 50), "email": compact("ZqCoMail"), "bank_details": lines("ZqBank")[:500],
+        "tax_id": "DE136695976", "tax_registration": payload("ZqCoTax", 50), "email": compact("ZqCoMail"),
+        "bank_details": lines("ZqBank")[:500],
         "base_currency": "EUR", "timezone": "Europe/Berlin"})
     users.create_user(db, SYSTEM, USERNAME, PASSWORD, "admin", name=payload("ZqUserName"),
                       email=compact("ZqUserMail"))
@@ -83,7 +84,8 @@ def seed_payloads(db: Database, today: date) -> Payloads:
                                                   "currency": "EUR", "tax_rate_id": rate})
     customer = customers.create_customer(db, SYSTEM, {
         "name": payload("ZqCustomer"), "email": compact("ZqCustMail"), "address": lines("ZqCustAddress"),
-        "country": "DE", "tax_id": payload("ZqCustTax", 50), "currency": "EUR", "terms_days": 30,
+        "country": "DE", "tax_id": "DE136695976", "tax_registration": payload("ZqCustTax", 50), "currency": "EUR",
+        "terms_days": 30,
         "notes": lines("ZqCustNotes")})
 
     def draft() -> int:

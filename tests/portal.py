@@ -33,7 +33,7 @@ def seeded_database(folder: Path, demo: bool = True) -> Database:
     forget_database(url)
     db = get_database(url)
     settings.save_company(db, SYSTEM, {"legal_name": "Acme Consulting GmbH", "address": "Hauptstr. 1\n10115 Berlin",
-                                       "country": "DE", "tax_id": "DE123456789", "base_currency": "EUR",
+                                       "country": "DE", "tax_id": "DE136695976", "base_currency": "EUR",
                                        "timezone": "Europe/Berlin", "bank_details": "IBAN DE89 3704 0044 0532 0130 00"})
     users.create_user(db, None, "admin", PASSWORD, "admin", name="Ada Admin")
     for role in ROLES[1:]:

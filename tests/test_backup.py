@@ -33,14 +33,32 @@ API_7 = {"api_keys", "idempotency_keys"}
 CUSTOMERS_7 = {"customers": ["updated_at"]}
 COMPANY_8 = {"company": ["iban", "bic"]}
 BANK_6 = {table.name for table in BANK_TABLES}
+_PARTY = ["street", "additional_line", "city", "postcode", "subdivision", "legal_id", "tax_registration",
+          "electronic_address", "electronic_scheme"]
+PARTY_10 = {"customers": _PARTY, "company": [*_PARTY, "contact_name", "contact_phone", "contact_email"],
+            "invoices": ["buyer_reference", "order_reference", "delivery_date", "period_start", "period_end",
+                         "payment_means", "mandate_reference", "payment_terms", "exemption_reason", "exemption_code",
+                         "seller_party", "buyer_party"]}
+
+
+def _merged(*parts: dict[str, list[str]]) -> dict[str, list[str]]:
+    merged: dict[str, list[str]] = {}
+    for part in parts:
+        for table, columns in part.items():
+            merged[table] = [*merged.get(table, []), *columns]
+    return merged
+
+
 OLDER: dict[int, tuple[set[str], dict[str, list[str]]]] = {
     1: ({"sales_facts", "collection_facts"} | BANK_6 | API_7,
-        {"invoices": ["first_activity_on", "last_activity_on", "is_open"], **LINES_4, **CUSTOMERS_7, **COMPANY_8}),
-    2: (BANK_6 | API_7, {"invoices": ["is_open"], **LINES_4, **CUSTOMERS_7, **COMPANY_8}),
-    3: (BANK_6 | API_7, {**LINES_4, **CUSTOMERS_7, **COMPANY_8}),
-    5: (BANK_6 | API_7, {**CUSTOMERS_7, **COMPANY_8}),
-    6: (API_7, {**CUSTOMERS_7, **COMPANY_8}),
-    7: (set(), COMPANY_8),
+        _merged({"invoices": ["first_activity_on", "last_activity_on", "is_open"]}, LINES_4, CUSTOMERS_7, COMPANY_8,
+                PARTY_10)),
+    2: (BANK_6 | API_7, _merged({"invoices": ["is_open"]}, LINES_4, CUSTOMERS_7, COMPANY_8, PARTY_10)),
+    3: (BANK_6 | API_7, _merged(LINES_4, CUSTOMERS_7, COMPANY_8, PARTY_10)),
+    5: (BANK_6 | API_7, _merged(CUSTOMERS_7, COMPANY_8, PARTY_10)),
+    6: (API_7, _merged(CUSTOMERS_7, COMPANY_8, PARTY_10)),
+    7: (set(), _merged(COMPANY_8, PARTY_10)),
+    8: (set(), PARTY_10),
 }
 
 

@@ -24,7 +24,7 @@ from billing.permissions import Actor
 from billing.store.db import Database
 from tests.conftest import ADMIN, TODAY, Seed, Templates, copy_template, database_url, draft, issued, line
 
-COMPANY = {"legal_name": "Example GmbH", "country": "DE", "tax_id": "DE 123 456 789", "email": "billing@example.de",
+COMPANY = {"legal_name": "Example GmbH", "country": "DE", "tax_id": "DE 136 695 976", "email": "billing@example.de",
            "address": "Hauptstraße 1\nHinterhaus\n10115 Berlin",
            "bank_details": "Example Bank, IBAN DE89 3704 0044 0532 0130 00, BIC COBADEFFXXX",
            "base_currency": "EUR", "timezone": "Europe/Berlin"}
@@ -213,7 +213,7 @@ def _complete(facts: Facts) -> Facts:
                                                                  postcode="50667")
     return replace(facts, buyer_reference="04011000-12345-67",
                    seller=replace(facts.seller, contact_name="Erika Muster", contact_phone="+49 30 1234567",
-                                  electronic_address="DE123456789", electronic_scheme="9930"),
+                                  electronic_address="DE136695976", electronic_scheme="9930"),
                    buyer=replace(buyer, address=address, electronic_address="FR40303265045",
                                  electronic_scheme="9957"))
 

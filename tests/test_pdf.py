@@ -95,7 +95,7 @@ def make_view(lines: list[StoredLine] | None = None, *, status: str = "unpaid", 
 @pytest.fixture
 def company() -> dict[str, Any]:
     return {"legal_name": "Acme Consulting GmbH", "address": "Hauptstraße 1\n10115 Berlin", "country": "DE",
-            "tax_id": "DE123456789", "email": "billing@acme.example",
+            "tax_id": "DE136695976", "email": "billing@acme.example",
             "bank_details": "IBAN DE89 3704 0044 0532 0130 00, BIC COBADEFFXXX", "base_currency": "EUR",
             "timezone": "Europe/Berlin", "page_size": "A4", "logo": None}
 
@@ -250,7 +250,7 @@ def test_stamped_long_invoice_has_the_stamp_once_and_every_footer(company: dict[
 
 
 def test_footer_names_the_company_and_its_tax_id(company: dict[str, Any]) -> None:
-    assert "VAT ID DE123456789" in pdf_text(render_invoice_pdf(make_view(), company)).splitlines()[-1]
+    assert "VAT ID DE136695976" in pdf_text(render_invoice_pdf(make_view(), company)).splitlines()[-1]
 
 
 def test_logo_is_embedded(company: dict[str, Any]) -> None:

@@ -135,7 +135,7 @@ def _pay(db: Database, ledger: Ledger, customer: str, currency: str, amount: str
 
 def build(db: Database) -> Ledger:
     ledger = Ledger()
-    settings.save_company(db, SYSTEM, {"legal_name": "Reports GmbH", "country": "DE", "tax_id": "DE1",
+    settings.save_company(db, SYSTEM, {"legal_name": "Reports GmbH", "country": "DE", "tax_id": "DE136695976",
                                        "base_currency": "EUR", "timezone": "Europe/Berlin"})
     s19 = create_tax_rate(db, SYSTEM, {"name": "S19", "category": "S", "percent": "19"})
     s7 = create_tax_rate(db, SYSTEM, {"name": "S7", "category": "S", "percent": "7"})

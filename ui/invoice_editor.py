@@ -17,7 +17,7 @@ from billing.document_totals import total_rows
 from billing.errors import BillingError, ValidationError
 from billing.models import InvoiceDraftIn
 from billing.money import ZERO, amount_text
-from ui import access, context
+from ui import access, context, invoice_details
 from ui import format as fmt
 from ui.feedback import run_action
 from ui.format import plain
@@ -71,11 +71,12 @@ def start_editing(target: int | str, customer_id: int | None = None) -> None:
     data: dict[str, Any] = {"lines": [{"tax_rate_id": _default_rate(rates)}], "allowance_charges": [],
                             "notes": "", "customer_id": customer_id, "currency": "EUR"}
     issue_date = due_date = None
+    header = None
     if target != "new":
         view = invoices.get_invoice(context.db(), context.actor(), int(target), as_of=context.today())
         logic.check_can_edit(view.header.status)
         data = InvoiceDraftIn.from_stored(view).model_dump()
-        issue_date, due_date = view.header.issue_date, view.header.due_date
+        issue_date, due_date, header = view.header.issue_date, view.header.due_date, view.header
     currency = data.get("currency") or "EUR"
     st.session_state[_STATE] = {"target": target, "lines": list(range(len(data["lines"]))),
                                 "allowance_charges": list(range(len(data["allowance_charges"]))),
@@ -88,6 +89,7 @@ def start_editing(target: int | str, customer_id: int | None = None) -> None:
     st.session_state["ie_issue_date"], st.session_state["ie_due_date"] = (
         day if day is not None and logic.date_problem(day) is None else None for day in (issue_date, due_date))
     st.session_state[_SENTINEL] = data.get("notes") or ""
+    invoice_details.load(header)
     for row, line in enumerate(data["lines"]):
         _set_line(row, line, currency)
     for row, item in enumerate(data["allowance_charges"], start=len(data["lines"])):
@@ -174,7 +176,7 @@ def draft_data(customer: CustomerChoice) -> tuple[dict[str, Any], list[int]]:
                if item is not None]
     data = {"customer_id": customer.id, "issue_date": st.session_state.get("ie_issue_date"),
             "due_date": st.session_state.get("ie_due_date"), "notes": st.session_state.get(_SENTINEL) or "",
-            "lines": lines, "allowance_charges": charges}
+            "lines": lines, "allowance_charges": charges, **invoice_details.data()}
     return data, rows
 
 
@@ -306,6 +308,7 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
                       args=("allowance_charges", True))
         st.text_area("Notes (printed on the invoice)", key=_SENTINEL, height=90,
                      placeholder="e.g. project reference, thank-you note")
+        invoice_details.section()
     with right:
         _totals_panel(totals, message, error=customer is not None and bool(rows) and totals is None)
 

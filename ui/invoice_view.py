@@ -10,9 +10,11 @@ import streamlit as st
 from billing import invoices, logic
 from billing.bank_accounts import format_iban
 from billing.discounts import format_discount
+from billing.document_details import detail_rows, identifier_texts
 from billing.document_totals import total_rows, vat_label
 from billing.documents import InvoiceDocument
 from billing.money import ZERO
+from billing.parties import company_as_issued
 from billing.payment_qr import payment_details
 from billing.references import format_reference
 from ui import context
@@ -35,7 +37,7 @@ def _parties(view: InvoiceDocument) -> None:
     with bill_to:
         st.caption("Bill to")
         st.markdown(f"**{plain(customer.name)}**  \n" + plain_lines(customer.address))
-        extra = [plain(customer.email), plain(customer.tax_id),
+        extra = [plain(customer.email), *(plain(text) for text in identifier_texts(customer)),
                  plain(fmt.country(customer.country))]
         extra = [item for item in extra if item]
         if extra:
@@ -48,7 +50,10 @@ def _parties(view: InvoiceDocument) -> None:
             rows.append(("Due date", fmt.day(header.due_date)
                          or (f"{terms} days after issue" if terms is not None else "set when issued")))
         rows.append(("Currency", currency))
+        rows += [(label, plain(text)) for label, text in detail_rows(header, fmt.day)]
         st.markdown("  \n".join(f"{label}: **{value}**" for label, value in rows))
+        if header.payment_terms:
+            st.caption(plain_lines(header.payment_terms))
     with due:
         if view.is_credit_note:
             st.metric("Credited", fmt.money(view.totals.payable, currency))
@@ -113,7 +118,7 @@ def _history(view: InvoiceDocument, open_invoice: Callable[[int], None], open_pa
 
 def _payment_details(view: InvoiceDocument) -> None:
     """How to pay an open invoice, as its PDF says: the account and the RF reference to quote."""
-    details = payment_details(view, context.company())
+    details = payment_details(view, company_as_issued(view.seller, context.company()))
     if details is None:
         return
     st.caption("Payment details")

@@ -17,6 +17,7 @@ from billing.models import CustomerIn
 router = APIRouter(prefix="/customers", tags=["customers"], route_class=ApiRoute)
 CustomerId = Annotated[int, Path(ge=1, le=MAX_ID)]
 _EDITABLE = tuple(CustomerIn.model_fields)
+ADDRESS_PARTS = frozenset({"street", "additional_line", "city", "postcode", "subdivision"})
 
 
 @router.get("", response_model=Page[CustomerOut], summary="List customers (id order)")
@@ -44,6 +45,8 @@ def get_customer(db: DatabaseDep, actor: ActorDep, customer_id: CustomerId) -> d
 def update_customer(db: DatabaseDep, actor: ActorDep, customer_id: CustomerId, body: CustomerPatch) -> dict[str, Any]:
     current = customers.get_customer(db, actor, customer_id)
     changes = body.model_dump(exclude_unset=True)
+    if "address" in changes and not ADDRESS_PARTS & changes.keys():  # a new address as text: split it again
+        changes |= dict.fromkeys(ADDRESS_PARTS, "")
     customers.update_customer(db, actor, customer_id, {**{k: current[k] for k in _EDITABLE}, **changes})
     return customers.get_customer(db, actor, customer_id)
 

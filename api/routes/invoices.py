@@ -18,6 +18,7 @@ from api.document_schemas import (
     InvoicePatch,
     InvoiceSummaryOut,
     IssueIn,
+    PartyOut,
     VoidIn,
 )
 from api.errors import ParamError
@@ -25,10 +26,10 @@ from api.pagination import MAX_ID, IdCursor, Limit, book_date, page
 from api.routing import ApiRoute
 from api.schemas import Page
 from billing import credit_notes, invoices, logic, settings
-from billing.documents import InvoiceDocument, InvoiceListRow
+from billing.documents import DocumentParty, InvoiceDocument, InvoiceListRow
 from billing.einvoice.preissue import issue_checked
 from billing.errors import NotFoundError
-from billing.models import InvoiceDraftIn
+from billing.models import COPIED_DETAILS, InvoiceDraftIn
 from billing.permissions import Actor
 from billing.store.db import Database
 
@@ -41,6 +42,9 @@ Search = Annotated[str, Query(max_length=100, description="Text in the document 
 _PDF: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
           "description": "The document as a PDF"}}
+
+
+DETAIL_FIELDS = (*COPIED_DETAILS, "delivery_date", "period_start", "period_end")
 
 
 def document_out(document: InvoiceDocument) -> dict[str, Any]:
@@ -56,7 +60,13 @@ def document_out(document: InvoiceDocument) -> dict[str, Any]:
         "lines": document.lines, "allowance_charges": document.allowance_charges, "vat_breakdown": document.taxes,
         "totals": document.totals, "paid_amount": header.paid_amount, "credited_amount": header.credited_amount,
         "balance": document.balance, "credit_notes": document.credit_notes, "allocations": document.allocations,
-        "created_at": header.created_at, "issued_at": header.issued_at}
+        "created_at": header.created_at, "issued_at": header.issued_at,
+        **{name: getattr(header, name) for name in DETAIL_FIELDS},
+        "seller": _party(document.seller) if document.seller else None, "buyer": _party(document.customer)}
+
+
+def _party(party: DocumentParty) -> dict[str, Any]:
+    return {name: getattr(party, name) for name in PartyOut.model_fields}
 
 
 def _summary(row: InvoiceListRow) -> dict[str, Any]:
@@ -106,8 +116,10 @@ def get_invoice(db: DatabaseDep, actor: ActorDep, invoice_id: DocumentId) -> dic
 def update_invoice(db: DatabaseDep, actor: ActorDep, invoice_id: DocumentId, body: InvoicePatch) -> dict[str, Any]:
     current = invoices.get_invoice(db, actor, invoice_id, as_of=company_today(db))
     logic.check_can_edit(current.header.status)
-    draft = {**InvoiceDraftIn.from_stored(current).model_dump(), "issue_date": current.header.issue_date,
-             "due_date": current.header.due_date, **body.model_dump(exclude_unset=True)}
+    header = current.header
+    draft = {**InvoiceDraftIn.from_stored(current).model_dump(), "issue_date": header.issue_date,
+             "due_date": header.due_date, "delivery_date": header.delivery_date, "period_start": header.period_start,
+             "period_end": header.period_end, **body.model_dump(exclude_unset=True)}
     invoices.update_draft(db, actor, invoice_id, draft)
     return _document(db, actor, invoice_id)
 

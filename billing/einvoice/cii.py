@@ -82,10 +82,15 @@ def build_cii(document: InvoiceDocument, facts: Facts, guideline: str, process: 
     w.opt(agreement, "BuyerReference", facts.buyer_reference)
     _party(w, agreement, "SellerTradeParty", facts.seller)
     _party(w, agreement, "BuyerTradeParty", facts.buyer)
+    if facts.order_reference:  # BT-13
+        w.add(w.add(agreement, "BuyerOrderReferencedDocument"), "IssuerAssignedID", facts.order_reference)
     delivery = w.add(trade, "ApplicableHeaderTradeDelivery")
-    if any(tax.vat_category == "K" for tax in document.taxes) and header.issue_date:  # BR-IC-11/12
+    intra_community = any(tax.vat_category == "K" for tax in document.taxes) and header.issue_date  # BR-IC-11/12
+    if intra_community:
         _address(w, w.add(w.add(delivery, "ShipToTradeParty"), "PostalTradeAddress"), facts.buyer.address)
-        w.day(w.add(delivery, "ActualDeliverySupplyChainEvent"), "OccurrenceDateTime", header.issue_date)
+    delivered = facts.delivery_date or (header.issue_date if intra_community else None)
+    if delivered:  # BT-72
+        w.day(w.add(delivery, "ActualDeliverySupplyChainEvent"), "OccurrenceDateTime", delivered)
     _settlement(w, w.add(trade, "ApplicableHeaderTradeSettlement"), document, facts)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
@@ -94,6 +99,8 @@ def _party(w: _Writer, parent: Element, name: str, party: Party) -> None:
     element = w.add(parent, name)
     w.opt(element, "ID", party.identifier)
     w.add(element, "Name", party.name)
+    if party.legal_id:  # BT-30/47
+        w.add(w.add(element, "SpecifiedLegalOrganization"), "ID", party.legal_id)
     if party.contact_name or party.contact_phone or party.email:
         contact = w.add(element, "DefinedTradeContact")
         w.opt(contact, "PersonName", party.contact_name)
@@ -116,6 +123,7 @@ def _address(w: _Writer, element: Element, address: Address) -> None:
     w.opt(element, "LineTwo", address.additional)
     w.opt(element, "CityName", address.city)
     w.add(element, "CountryID", address.country)
+    w.opt(element, "CountrySubDivisionName", address.subdivision)
 
 
 def _tax(w: _Writer, parent: Element, category: str, rate: Decimal, vat: VatFacts | None = None) -> None:
@@ -164,11 +172,16 @@ def _settlement(w: _Writer, settlement: Element, document: InvoiceDocument, fact
     if facts.payment is not None:
         means = w.add(settlement, "SpecifiedTradeSettlementPaymentMeans")
         w.add(means, "TypeCode", facts.payment.means_code)
-        w.add(w.add(means, "PayeePartyCreditorFinancialAccount"), "IBANID", facts.payment.iban)
-        if facts.payment.bic:
+        if facts.payment.iban:
+            w.add(w.add(means, "PayeePartyCreditorFinancialAccount"), "IBANID", facts.payment.iban)
+        if facts.payment.iban and facts.payment.bic:
             w.add(w.add(means, "PayeeSpecifiedCreditorFinancialInstitution"), "BICID", facts.payment.bic)
     for vat in vat_facts(document):
         _tax(w, settlement, vat.category, vat.rate, vat)
+    if facts.period_start and facts.period_end:  # BG-14
+        period = w.add(settlement, "BillingSpecifiedPeriod")
+        w.day(period, "StartDateTime", facts.period_start)
+        w.day(period, "EndDateTime", facts.period_end)
     for stored in document.allowance_charges:
         fact = allowance_facts(stored, document.totals.line_total, currency)
         element = w.add(settlement, "SpecifiedTradeAllowanceCharge")
@@ -179,11 +192,7 @@ def _settlement(w: _Writer, settlement: Element, document: InvoiceDocument, fact
         w.money(element, "ActualAmount", fact.amount)
         w.add(element, "Reason", fact.reason)
         _tax(w, element, fact.category, fact.rate)
-    if header.due_date and not document.is_credit_note:
-        w.day(w.add(settlement, "SpecifiedTradePaymentTerms"), "DueDateDateTime", header.due_date)
-    elif facts.preceding_number:  # BR-CO-25: an amount due needs a due date or payment terms
-        w.add(w.add(settlement, "SpecifiedTradePaymentTerms"), "Description",
-              f"Credit for invoice {facts.preceding_number}.")
+    _payment_terms(w, settlement, document, facts)
     total = w.add(settlement, "SpecifiedTradeSettlementHeaderMonetarySummation")
     w.money(total, "LineTotalAmount", header.line_total)
     if document.allowance_charges:
@@ -202,3 +211,19 @@ def _settlement(w: _Writer, settlement: Element, document: InvoiceDocument, fact
         w.add(reference, "IssuerAssignedID", facts.preceding_number)
         if facts.preceding_date:
             w.day(reference, "FormattedIssueDateTime", facts.preceding_date, QDT)
+
+
+def _payment_terms(w: _Writer, settlement: Element, document: InvoiceDocument, facts: Facts) -> None:
+    """The payment terms text (BT-20), due date (BT-9) and direct debit mandate (BT-89); a credit note without
+    terms says what it credits (BR-CO-25: an amount due needs a due date or payment terms)."""
+    due = document.header.due_date if not document.is_credit_note else None
+    text = facts.payment_terms or (f"Credit for invoice {facts.preceding_number}." if facts.preceding_number
+                                   and not due else "")
+    mandate = facts.payment.mandate if facts.payment is not None else ""
+    if not (text or due or mandate):
+        return
+    terms = w.add(settlement, "SpecifiedTradePaymentTerms")
+    w.opt(terms, "Description", text)
+    if due:
+        w.day(terms, "DueDateDateTime", due)
+    w.opt(terms, "DirectDebitMandateID", mandate)

@@ -10,10 +10,9 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from billing import logic
-from billing.documents import DocumentCustomer, InvoiceDocument, StoredAllowanceCharge, StoredLine
+from billing.documents import DocumentParty, InvoiceDocument, StoredAllowanceCharge, StoredLine
 from billing.einvoice.records import Address
 from billing.money import HUNDRED, decimals_of, minor_unit, plain_number, round_money
 
@@ -55,13 +54,14 @@ def split_address(text: str, country: str) -> Address:
 class Party:
     """Seller (BG-4) or buyer (BG-7) as the e-invoice names it.
 
-    name (BT-27/44); identifier (BT-29/46, no scheme); vat_id (BT-31/48, with its country prefix) or
-    tax_number (BT-32, a tax number that is not a VAT identifier); electronic_address and its EAS scheme
-    (BT-34/49); contact name, phone, e-mail (BT-41..43 / BT-56..58)."""
+    name (BT-27/44); identifier (BT-29/46, no scheme); legal_id (BT-30/47, the legal registration); vat_id
+    (BT-31/48, with its country prefix) or tax_number (BT-32, a tax number that is not a VAT identifier);
+    electronic_address and its EAS scheme (BT-34/49); contact name, phone, e-mail (BT-41..43 / BT-56..58)."""
 
     name: str
     address: Address
     identifier: str = ""
+    legal_id: str = ""
     vat_id: str = ""
     tax_number: str = ""
     electronic_address: str = ""
@@ -73,13 +73,15 @@ class Party:
 
 @dataclass(frozen=True, slots=True)
 class Payment:
-    """Payment instructions (BG-16): credit transfer (means code 58, SEPA) to an IBAN (BT-84), BIC (BT-86), and
-    the remittance information the payer quotes (BT-83: the invoice's RF creditor reference)."""
+    """Payment instructions (BG-16): credit transfer (means code 58, SEPA) to an IBAN (BT-84), BIC (BT-86), or
+    SEPA direct debit (59) under a mandate (BT-89); the remittance information the payer quotes (BT-83: the
+    invoice's RF creditor reference)."""
 
     iban: str
     bic: str = ""
     means_code: str = "58"
     remittance: str = ""
+    mandate: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,8 @@ class Facts:
     """Everything about a document that its stored record does not hold itself.
 
     seller, buyer; buyer_reference (BT-10, the Leitweg-ID for XRechnung); payment (BG-16, None: none given);
-    preceding_number and preceding_date (BG-3: the invoice a credit note credits)."""
+    preceding_number and preceding_date (BG-3: the invoice a credit note credits); order_reference (BT-13);
+    delivery_date (BT-72); period_start, period_end (BG-14); payment_terms (BT-20)."""
 
     seller: Party
     buyer: Party
@@ -95,6 +98,11 @@ class Facts:
     payment: Payment | None = None
     preceding_number: str = ""
     preceding_date: date | None = None
+    order_reference: str = ""
+    delivery_date: date | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    payment_terms: str = ""
 
 
 def _tax_ids(raw: str) -> tuple[str, str]:
@@ -115,19 +123,23 @@ def payment_of(bank_details: str, iban: str = "", bic: str = "", remittance: str
     return Payment(iban=found[1].replace(" ", ""), bic=labelled[1].upper() if labelled else "", remittance=remittance)
 
 
-def seller_of(company: dict[str, Any]) -> Party:
-    """The seller from the company profile as it is today (legal name, address text, country, tax id, e-mail)."""
-    vat_id, tax_number = _tax_ids(company.get("tax_id") or "")
-    return Party(name=company.get("legal_name") or "", address=split_address(company.get("address") or "",
-                                                                          company.get("country") or ""),
-                 vat_id=vat_id, tax_number=tax_number, email=company.get("email") or "")
+def address_of(party: DocumentParty) -> Address:
+    """The party's structured address; an address entered as text only (before the parts existed, not yet
+    completed) split by `split_address`."""
+    if not (party.street or party.city or party.postcode):
+        return split_address(party.address, party.country)
+    return Address(street=party.street, additional=party.additional_line, city=party.city, postcode=party.postcode,
+                   subdivision=party.subdivision, country=party.country.strip().upper())
 
 
-def buyer_of(customer: DocumentCustomer) -> Party:
-    """The buyer as the document shows the customer."""
-    vat_id, tax_number = _tax_ids(customer.tax_id)
-    return Party(name=customer.name, address=split_address(customer.address, customer.country), vat_id=vat_id,
-                 tax_number=tax_number, email=customer.email)
+def party_of(party: DocumentParty, *, seller: bool) -> Party:
+    """Seller or buyer as the document shows it (frozen at issue); the seller with its contact (BT-41..43)."""
+    vat_id, tax_number = _tax_ids(party.tax_id)
+    return Party(name=party.name, address=address_of(party), legal_id=party.legal_id, vat_id=vat_id,
+                 tax_number=(tax_number or party.tax_registration) if seller else tax_number,
+                 electronic_address=party.electronic_address, electronic_scheme=party.electronic_scheme,
+                 contact_name=party.contact_name if seller else "", contact_phone=party.contact_phone if seller else "",
+                 email=(party.contact_email or party.email) if seller else party.email)
 
 
 # --- amounts ----------------------------------------------------------------------------------------
@@ -238,7 +250,8 @@ def vat_facts(document: InvoiceDocument) -> list[VatFacts]:
     return [VatFacts(category=tax.vat_category, rate=tax.vat_rate, taxable=tax.taxable, tax=tax.tax,
                      reason=document.exemption_reasons.get(tax.vat_category, "")
                      if tax.vat_category in logic.EXEMPTION_REASON_CATEGORIES else "",
-                     reason_code=EXEMPTION_CODES.get(tax.vat_category, ""))
+                     reason_code=(document.header.exemption_code or EXEMPTION_CODES.get(tax.vat_category, ""))
+                     if tax.vat_category in logic.EXEMPTION_REASON_CATEGORIES else "")
             for tax in sorted(document.taxes, key=lambda t: (t.vat_category, t.vat_rate))]
 
 

@@ -13,17 +13,17 @@ from dataclasses import dataclass, fields, is_dataclass, replace
 from datetime import date
 from typing import Any
 
-from billing import invoices, logic, settings
-from billing.documents import InvoiceDocument
+from billing import invoices, logic, parties, settings
+from billing.documents import DocumentParty, InvoiceDocument
 from billing.einvoice.cii import build_cii
 from billing.einvoice.content import (
     Facts,
     Party,
-    buyer_of,
+    Payment,
     categories_of,
     finer_amounts,
+    party_of,
     payment_of,
-    seller_of,
     without_vat_ids,
 )
 from billing.einvoice.facturx import MEDIA_TYPE as FACTURX_MEDIA_TYPE
@@ -81,19 +81,32 @@ def format_of(name: str) -> Format:
 
 
 def facts_of(document: InvoiceDocument, company: dict[str, Any], preceding_date: date | None = None) -> Facts:
-    """The parties and references from what the portal stores today: the company profile (seller, with the IBAN
-    of its bank details as payment means) and the customer as the document shows it."""
-    credited = document.credited_invoice
-    remittance = ""
-    if not document.is_credit_note and document.header.number:
+    """The one place party data is filled: seller and buyer as the document shows them (frozen when it was
+    issued; the company profile `company` only for a document without a frozen seller), its references, delivery
+    and payment details (credit transfer to the seller's IBAN, or SEPA direct debit under its mandate)."""
+    header, credited = document.header, document.credited_invoice
+    seller = document.seller or parties.seller_of_company(company)
+    return Facts(seller=party_of(seller, seller=True), buyer=party_of(document.customer, seller=False),
+                 payment=_payment(document, seller), buyer_reference=header.buyer_reference,
+                 order_reference=header.order_reference, delivery_date=header.delivery_date,
+                 period_start=header.period_start, period_end=header.period_end,
+                 payment_terms=" ".join(header.payment_terms.split()),
+                 preceding_number=(credited.number or "") if credited else "", preceding_date=preceding_date)
+
+
+def _payment(document: InvoiceDocument, seller: DocumentParty) -> Payment | None:
+    """BG-16 as the document asks: a direct debit under its mandate, else a credit transfer to the seller's IBAN (the
+    frozen one, else the one in the company's bank details text), or none without an IBAN."""
+    if document.is_credit_note:
+        remittance = ""
+    else:
         try:
-            remittance = creditor_reference(document.header.number)  # BT-83, as the PDF and its QR code print it
+            remittance = creditor_reference(document.header.number or "")  # BT-83, as the PDF and QR code print it
         except ValueError:
             remittance = ""
-    return Facts(seller=seller_of(company), buyer=buyer_of(document.customer),
-                 payment=payment_of(company.get("bank_details") or "", company.get("iban") or "",
-                                    company.get("bic") or "", remittance),
-                 preceding_number=(credited.number or "") if credited else "", preceding_date=preceding_date)
+    if document.header.payment_means == "direct_debit":
+        return Payment(iban="", means_code="59", remittance=remittance, mandate=document.header.mandate_reference)
+    return payment_of(seller.bank_details, seller.iban, seller.bic, remittance)
 
 
 def _with_email_address(party: Party) -> Party:
@@ -107,19 +120,22 @@ def missing_fields(document: InvoiceDocument, facts: Facts, fmt: Format) -> list
     """What the format needs and the document or its parties lack, each field named with its business term."""
     seller, buyer = facts.seller, facts.buyer
     needs: list[tuple[bool, str]] = [(bool(seller.address.country), "Seller country (BT-40)"),
-                                     (bool(buyer.address.country), "Buyer country (BT-55)")]
+                                     (bool(buyer.address.country), "Buyer country (BT-55)"),
+                                     (document.header.payment_means != "credit_transfer" or facts.payment is not None,
+                                      "Company IBAN (BT-84) for payment by credit transfer (BT-81)")]
     if PEPPOL in fmt.rules:
         needs += [(bool(seller.electronic_address and seller.electronic_scheme != "EM"),
                    "Seller electronic address with its Peppol scheme (BT-34, e.g. 0088 GLN or 9930 DE VAT)"),
                   (bool(buyer.electronic_address and buyer.electronic_scheme != "EM"),
                    "Buyer electronic address with its Peppol scheme (BT-49)"),
-                  (bool(facts.buyer_reference), "Buyer reference (BT-10) or purchase order reference (BT-13)")]
+                  (bool(facts.buyer_reference or facts.order_reference),
+                   "Buyer reference (BT-10) or purchase order reference (BT-13)")]
     if XRECHNUNG in fmt.rules:
         needs += [(bool(facts.buyer_reference), "Leitweg-ID (buyer reference, BT-10)"),
                   (bool(seller.contact_name), "Seller contact name (BT-41)"),
                   (bool(seller.contact_phone), "Seller contact phone (BT-42)"),
                   (bool(seller.email), "Seller contact e-mail (BT-43)"),
-                  (facts.payment is not None, "Payment means (BT-81): an IBAN (BT-84) in the company's bank details"),
+                  (facts.payment is not None, "Payment means (BT-81): the company's IBAN (BT-84) in settings"),
                   (bool(seller.address.city), "Seller city (BT-37)"),
                   (bool(seller.address.postcode), "Seller post code (BT-38)"),
                   (bool(buyer.address.city), "Buyer city (BT-52)"),

@@ -11,6 +11,7 @@ from billing.einvoice.content import (
     Facts,
     LineFacts,
     Party,
+    Payment,
     VatFacts,
     allowance_facts,
     line_facts,
@@ -65,27 +66,31 @@ def build_ubl(document: InvoiceDocument, facts: Facts, customization: str, profi
     w.text(root, "Note", " ".join(header.notes.split()))
     w.text(root, "DocumentCurrencyCode", currency)
     w.text(root, "BuyerReference", facts.buyer_reference)
+    if facts.period_start and facts.period_end:  # BG-14
+        period = w.agg(root, "InvoicePeriod")
+        w.text(period, "StartDate", facts.period_start.isoformat())
+        w.text(period, "EndDate", facts.period_end.isoformat())
+    if facts.order_reference:  # BT-13
+        w.text(w.agg(root, "OrderReference"), "ID", facts.order_reference)
     if facts.preceding_number:  # BG-3: the invoice this credit note credits
         reference = w.agg(w.agg(root, "BillingReference"), "InvoiceDocumentReference")
         w.text(reference, "ID", facts.preceding_number)
         w.text(reference, "IssueDate", facts.preceding_date.isoformat() if facts.preceding_date else "")
     _party(w, w.agg(root, "AccountingSupplierParty"), facts.seller)
     _party(w, w.agg(root, "AccountingCustomerParty"), facts.buyer)
-    if any(tax.vat_category == "K" for tax in document.taxes):  # BR-IC-11/12: delivered when, where (buyer)
+    intra_community = any(tax.vat_category == "K" for tax in document.taxes)
+    if intra_community or facts.delivery_date:  # BT-72; BR-IC-11/12: delivered when, where (buyer)
         delivery = w.agg(root, "Delivery")
-        w.text(delivery, "ActualDeliveryDate", header.issue_date.isoformat() if header.issue_date else "")
-        _address(w, w.agg(w.agg(delivery, "DeliveryLocation"), "Address"), facts.buyer.address)
+        delivered = facts.delivery_date or header.issue_date
+        w.text(delivery, "ActualDeliveryDate", delivered.isoformat() if delivered else "")
+        if intra_community:
+            _address(w, w.agg(w.agg(delivery, "DeliveryLocation"), "Address"), facts.buyer.address)
     if facts.payment is not None:
-        means = w.agg(root, "PaymentMeans")
-        w.text(means, "PaymentMeansCode", facts.payment.means_code)
-        if facts.payment.remittance:
-            w.text(means, "PaymentID", facts.payment.remittance)
-        account = w.agg(means, "PayeeFinancialAccount")
-        w.text(account, "ID", facts.payment.iban)
-        if facts.payment.bic:
-            w.text(w.agg(account, "FinancialInstitutionBranch"), "ID", facts.payment.bic)
-    if credit and facts.preceding_number:  # BR-CO-25: an amount due needs a due date or payment terms
-        w.text(w.agg(root, "PaymentTerms"), "Note", f"Credit for invoice {facts.preceding_number}.")
+        _payment_means(w, root, facts.payment)
+    terms = facts.payment_terms or (f"Credit for invoice {facts.preceding_number}."  # BR-CO-25: an amount due
+                                    if credit and facts.preceding_number else "")  # needs a due date or terms
+    if terms:
+        w.text(w.agg(root, "PaymentTerms"), "Note", terms)
     for item in document.allowance_charges:
         fact = allowance_facts(item, document.totals.line_total, currency)
         element = w.agg(root, "AllowanceCharge")
@@ -107,6 +112,21 @@ def build_ubl(document: InvoiceDocument, facts: Facts, customization: str, profi
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
+def _payment_means(w: _Writer, root: Element, payment: Payment) -> None:
+    """BG-16: the means code (BT-81), remittance (BT-83), and the payee's account (BT-84/86) for a credit
+    transfer or the mandate (BT-89) for a direct debit."""
+    means = w.agg(root, "PaymentMeans")
+    w.text(means, "PaymentMeansCode", payment.means_code)
+    w.text(means, "PaymentID", payment.remittance)
+    if payment.iban:
+        account = w.agg(means, "PayeeFinancialAccount")
+        w.text(account, "ID", payment.iban)
+        if payment.bic:
+            w.text(w.agg(account, "FinancialInstitutionBranch"), "ID", payment.bic)
+    if payment.mandate:
+        w.text(w.agg(means, "PaymentMandate"), "ID", payment.mandate)
+
+
 def _party(w: _Writer, parent: Element, party: Party) -> None:
     element = w.agg(parent, "Party")
     if party.electronic_address:
@@ -119,7 +139,9 @@ def _party(w: _Writer, parent: Element, party: Party) -> None:
             tax_scheme = w.agg(element, "PartyTaxScheme")
             w.text(tax_scheme, "CompanyID", company_id)
             w.text(w.agg(tax_scheme, "TaxScheme"), "ID", scheme)
-    w.text(w.agg(element, "PartyLegalEntity"), "RegistrationName", party.name)
+    legal = w.agg(element, "PartyLegalEntity")
+    w.text(legal, "RegistrationName", party.name)
+    w.text(legal, "CompanyID", party.legal_id)  # BT-30/47
     if party.contact_name or party.contact_phone or party.email:
         contact = w.agg(element, "Contact")
         w.text(contact, "Name", party.contact_name)
@@ -132,6 +154,7 @@ def _address(w: _Writer, element: Element, address: Address) -> None:
     w.text(element, "AdditionalStreetName", address.additional)
     w.text(element, "CityName", address.city)
     w.text(element, "PostalZone", address.postcode)
+    w.text(element, "CountrySubentity", address.subdivision)
     w.text(w.agg(element, "Country"), "IdentificationCode", address.country)
 
 

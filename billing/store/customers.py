@@ -69,3 +69,14 @@ def options(conn: Connection, text: str = "", limit: int = 50) -> list[tuple[int
         query = query.where(sa.func.lower(customers.c.name).like(contains(text), escape="\\"))
     rows = conn.execute(query.order_by(customers.c.name).limit(limit)).all()
     return [(int(r.id), str(r.name), str(r.currency)) for r in rows]
+
+
+def incomplete_addresses(conn: Connection, limit: int = 50) -> tuple[list[tuple[int, str]], int]:
+    """(id, name) of active customers whose address is text only or lacks street, city or post code (migration 10
+    split only what it could split surely), and how many there are."""
+    where = sa.and_(customers.c.archived.is_(False), customers.c.address != "",
+                    sa.or_(customers.c.street == "", customers.c.city == "", customers.c.postcode == ""))
+    total = conn.execute(sa.select(sa.func.count()).select_from(customers).where(where)).scalar_one()
+    rows = conn.execute(sa.select(customers.c.id, customers.c.name).where(where)
+                        .order_by(customers.c.name, customers.c.id).limit(limit)).all()
+    return [(int(r.id), str(r.name)) for r in rows], int(total)

@@ -49,6 +49,18 @@ def get_header(conn: Connection, invoice_id: int) -> InvoiceHeader | None:
     return from_row(InvoiceHeader, row) if row is not None else None
 
 
+def frozen_parties(conn: Connection, invoice_id: int) -> dict[str, str | None]:
+    """The `seller_party` and `buyer_party` snapshots of a document (None or '' when it has none)."""
+    row = conn.execute(sa.select(invoices.c.seller_party, invoices.c.buyer_party)
+                       .where(invoices.c.id == invoice_id)).mappings().first()
+    return dict(row) if row is not None else {}
+
+
+def set_frozen_parties(conn: Connection, invoice_id: int, seller: str, buyer: str) -> None:
+    """Store seller and buyer (JSON) as a document shows them from its issue on."""
+    conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(seller_party=seller, buyer_party=buyer))
+
+
 def replace_body(conn: Connection, invoice_id: int, lines: Sequence[StoredLine],
                  allowance_charges: Sequence[StoredAllowanceCharge], taxes: Sequence[StoredTax]) -> None:
     """Replace a draft's lines, allowances/charges and VAT breakdown."""

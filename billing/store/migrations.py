@@ -125,6 +125,32 @@ def _v12_mail(conn: Connection) -> None:
     for table in schema.MAIL_TABLES:
         table.create(conn, checkfirst=True)
 
+_PARTY_COLUMNS = {name: "VARCHAR DEFAULT ''" for name in (
+    "street", "additional_line", "city", "postcode", "subdivision", "legal_id", "tax_registration",
+    "electronic_address", "electronic_scheme")}
+
+
+def _v10_party_data(conn: Connection) -> None:
+    """Structured addresses and party identifiers on customers and the company, the e-invoice details of a
+    document and its seller and buyer frozen at issue; existing data moved over by `_fill_party_data`."""
+    _add_columns(conn, "customers", _PARTY_COLUMNS)
+    _add_columns(conn, "company", {**_PARTY_COLUMNS, "contact_name": "VARCHAR DEFAULT ''",
+                                   "contact_phone": "VARCHAR DEFAULT ''", "contact_email": "VARCHAR DEFAULT ''"})
+    _add_columns(conn, "invoices", {
+        **{name: "VARCHAR DEFAULT ''" for name in ("buyer_reference", "order_reference", "payment_means",
+                                                   "mandate_reference", "payment_terms", "exemption_reason",
+                                                   "exemption_code")},
+        "delivery_date": "DATE", "period_start": "DATE", "period_end": "DATE",
+        "seller_party": "VARCHAR", "buyer_party": "VARCHAR"})
+    _fill_party_data(conn)
+
+
+def _fill_party_data(conn: Connection) -> None:
+    from billing.store import party_migration
+
+    party_migration.split_addresses(conn)
+    party_migration.freeze_issued(conn)
+
 
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
@@ -135,6 +161,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (6, _v6_bank_statements),
     (7, _v7_api),
     (8, _v8_company_account),
+    (10, _v10_party_data),
     (12, _v12_mail),
     (16, _v16_exact_product_vat),
     (17, _v17_preferred_einvoice_format),
@@ -143,7 +170,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
 # What each migration derives from the data, for data of an older version loaded into the current
 # schema (restoring an older backup): the tables and columns exist, their derived content does not.
 DATA_STEPS: dict[int, Callable[[Connection], None]] = {2: _fill_report_data, 3: _fill_open_flags,
-                                                       7: _fill_updated_at}
+                                                       7: _fill_updated_at, 10: _fill_party_data}
 
 
 def apply_migrations(db: Database) -> int:

@@ -24,6 +24,15 @@ schema_version = sa.Table(
     sa.Column("applied_at", sa.DateTime, nullable=False),
 )
 
+def _party_columns() -> list[sa.Column[str]]:
+    """Migration 10's columns of company and customers: the structured address (BT-35..39 / BT-50..54; `address`
+    keeps its printed text), legal and tax registration, electronic address and its EAS scheme (BT-30/47, BT-32,
+    BT-34/49)."""
+    return [sa.Column(name, sa.String, nullable=False, server_default="")
+            for name in ("street", "additional_line", "city", "postcode", "subdivision", "legal_id",
+                         "tax_registration", "electronic_address", "electronic_scheme")]
+
+
 company = sa.Table(
     "company", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
@@ -41,6 +50,10 @@ company = sa.Table(
     sa.Column("page_size", sa.String, nullable=False),
     sa.Column("logo", sa.LargeBinary, nullable=True),
     sa.Column("updated_at", sa.DateTime, nullable=False),
+    *_party_columns(),
+    sa.Column("contact_name", sa.String, nullable=False, server_default=""),  # BT-41..43
+    sa.Column("contact_phone", sa.String, nullable=False, server_default=""),
+    sa.Column("contact_email", sa.String, nullable=False, server_default=""),
 )
 
 series = sa.Table(
@@ -80,6 +93,7 @@ customers = sa.Table(
     # The e-invoice format the customer receives (billing.models.EINVOICE_FORMATS, "" for none; migration 17):
     # the invoice view offers it first and issuing checks a document against its rules.
     sa.Column("einvoice_format", sa.String, nullable=False, server_default=""),
+    *_party_columns(),
 )
 
 products = sa.Table(
@@ -133,6 +147,21 @@ invoices = sa.Table(
     # payable - paid_amount - credited_amount > 0, kept by every write of those sums (migration 3,
     # checked by verify): a plain column test lets a scan skip the ~90 % of invoices that are settled.
     sa.Column("is_open", sa.Boolean, nullable=True),
+    # Migration 10: the details an e-invoice carries (EN 16931 terms; see models.InvoiceDraftIn) ...
+    sa.Column("buyer_reference", sa.String, nullable=False, server_default=""),
+    sa.Column("order_reference", sa.String, nullable=False, server_default=""),
+    sa.Column("delivery_date", sa.Date, nullable=True),
+    sa.Column("period_start", sa.Date, nullable=True),
+    sa.Column("period_end", sa.Date, nullable=True),
+    sa.Column("payment_means", sa.String, nullable=False, server_default=""),
+    sa.Column("mandate_reference", sa.String, nullable=False, server_default=""),
+    sa.Column("payment_terms", sa.String, nullable=False, server_default=""),
+    sa.Column("exemption_reason", sa.String, nullable=False, server_default=""),
+    sa.Column("exemption_code", sa.String, nullable=False, server_default=""),
+    # ... and seller and buyer as they were when it was issued (JSON of documents.DocumentParty), NULL on a
+    # draft: an issued document shows, prints and exports these, whatever changes in the profiles later.
+    sa.Column("seller_party", sa.String, nullable=True),
+    sa.Column("buyer_party", sa.String, nullable=True),
 )
 sa.Index("ix_invoices_customer", invoices.c.customer_id)
 

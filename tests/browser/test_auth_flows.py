@@ -38,7 +38,7 @@ def test_first_run_setup_creates_the_owner_who_then_signs_in(server: Callable[..
     page.goto(app.url)
     expect(page.get_by_role("heading", name="Set up your billing portal")).to_be_visible()
     for label, value in {"Username": "owner", "Full name": "Olga Owner", "Legal name": "Olga's Bakery GmbH",
-                         "Tax ID (VAT number)": "DE999999999"}.items():
+                         "Tax ID (VAT number)": "DE136695976"}.items():
         page.get_by_label(label, exact=True).fill(value)
     pick(page, page.get_by_role("combobox", name="Country"), "Germany (DE)")
     page.get_by_label("Password", exact=True).fill("a long owner secret")

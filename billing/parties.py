@@ -1,0 +1,79 @@
+"""Seller and buyer of a document: read from the profiles while it is a draft, frozen onto it when it is issued."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, fields
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from billing.documents import DocumentCustomer, DocumentParty, InvoiceHeader
+from billing.errors import NotFoundError
+from billing.store import invoices as invoice_store
+from billing.store import records
+from billing.store.schema import company, customers
+
+_PARTY_FIELDS = frozenset(f.name for f in fields(DocumentParty))
+_CUSTOMER_FIELDS = frozenset(f.name for f in fields(DocumentCustomer))
+
+
+def seller_of_company(row: dict[str, Any]) -> DocumentParty:
+    """The company profile as a document's seller."""
+    values = {name: row[name] for name in _PARTY_FIELDS if name in row and row[name] is not None}
+    return DocumentParty(**{**values, "name": row.get("legal_name") or ""})
+
+
+def company_as_issued(seller: DocumentParty | None, company: dict[str, Any]) -> dict[str, Any]:
+    """The company profile with what a document froze of it (name, address, identifiers, account) in place of
+    today's values; the rest (logo, page size) as it is."""
+    if seller is None:
+        return company
+    frozen = {name: value for name, value in asdict(seller).items() if name != "name"}
+    return {**company, **frozen, "legal_name": seller.name}
+
+
+def customer_of_row(row: dict[str, Any]) -> DocumentCustomer:
+    """A stored customer as a document's buyer."""
+    return DocumentCustomer(**{name: row[name] for name in _CUSTOMER_FIELDS if name in row and row[name] is not None})
+
+
+def _customer_of_json(text: str) -> DocumentCustomer:
+    data = json.loads(text)
+    return DocumentCustomer(**{name: value for name, value in data.items() if name in _CUSTOMER_FIELDS})
+
+
+def _seller_of_json(text: str) -> DocumentParty:
+    data = json.loads(text)
+    return DocumentParty(**{name: value for name, value in data.items() if name in _PARTY_FIELDS})
+
+
+def freeze(conn: Connection, invoice_id: int, customer_id: int) -> None:
+    """Freeze seller and buyer onto a document being issued: the profiles as they are now."""
+    customer = records.get(conn, customers, customer_id)
+    if customer is None:
+        raise NotFoundError(f"Customer {customer_id} does not exist.")
+    profile = records.get(conn, company, 1)
+    seller = asdict(seller_of_company(profile)) if profile is not None else None
+    buyer = asdict(customer_of_row(customer))
+    invoice_store.set_frozen_parties(conn, invoice_id, json.dumps(seller, ensure_ascii=False) if seller else "",
+                                     json.dumps(buyer, ensure_ascii=False))
+
+
+def parties_of(conn: Connection, header: InvoiceHeader, snapshot: dict[str, Any]) -> tuple[DocumentParty | None,
+                                                                                          DocumentCustomer]:
+    """(seller, buyer) as the document shows them: frozen at issue when it was issued with them (`snapshot` holds
+    its `seller_party` and `buyer_party` columns), else the profiles as they are now (a draft, a bulk-loaded
+    document)."""
+    buyer_text, seller_text = snapshot.get("buyer_party"), snapshot.get("seller_party")
+    if buyer_text:
+        buyer = _customer_of_json(buyer_text)
+    else:
+        row = records.get(conn, customers, header.customer_id)
+        if row is None:
+            raise NotFoundError(f"Customer {header.customer_id} does not exist.")
+        buyer = customer_of_row(row)
+    if seller_text:
+        return _seller_of_json(seller_text), buyer
+    profile = records.get(conn, company, 1)
+    return (seller_of_company(profile) if profile is not None else None), buyer
