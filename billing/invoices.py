@@ -142,26 +142,27 @@ def preview_totals(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, 
 def create_draft(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, Any]) -> int:
     require(db, actor, "invoices.write")
     draft = parse(InvoiceDraftIn, data)
+    return db.transaction(lambda conn: insert_draft(conn, actor, draft))
 
-    def work(conn: Connection) -> int:
-        customer = _customer_for_invoice(conn, draft.customer_id)
-        currency = draft.currency or customer["currency"]
-        lines, allowance_charges, totals = _priced_body(conn, draft, currency)
-        logic.check_due_date(draft.issue_date, draft.due_date)
-        header: HeaderValues = {
-            "kind": logic.INVOICE, "series": SERIES_OF_KIND[logic.INVOICE], "number": None,
-            "status": logic.DRAFT, "customer_id": customer["id"], "currency": currency,
-            "issue_date": draft.issue_date, "due_date": draft.due_date, "notes": draft.notes,
-            "paid_amount": ZERO, "credited_amount": ZERO, "created_at": utcnow(), "created_by": actor.username,
-            **total_values(totals),
-        }
-        invoice_id = invoice_store.insert_header(conn, header)
-        invoice_store.replace_body(conn, invoice_id, lines, allowance_charges, tax_records(totals))
-        audit.record(conn, actor, "invoice.create_draft", "invoice", invoice_id,
-                     after={"header": header, **_audited_body(lines, allowance_charges)})
-        return invoice_id
 
-    return db.transaction(work)
+def insert_draft(conn: Connection, actor: Actor, draft: InvoiceDraftIn) -> int:
+    """Create a draft in the caller's transaction (the actor's permission already checked); its id."""
+    customer = _customer_for_invoice(conn, draft.customer_id)
+    currency = draft.currency or customer["currency"]
+    lines, allowance_charges, totals = _priced_body(conn, draft, currency)
+    logic.check_due_date(draft.issue_date, draft.due_date)
+    header: HeaderValues = {
+        "kind": logic.INVOICE, "series": SERIES_OF_KIND[logic.INVOICE], "number": None,
+        "status": logic.DRAFT, "customer_id": customer["id"], "currency": currency,
+        "issue_date": draft.issue_date, "due_date": draft.due_date, "notes": draft.notes,
+        "paid_amount": ZERO, "credited_amount": ZERO, "created_at": utcnow(), "created_by": actor.username,
+        **total_values(totals),
+    }
+    invoice_id = invoice_store.insert_header(conn, header)
+    invoice_store.replace_body(conn, invoice_id, lines, allowance_charges, tax_records(totals))
+    audit.record(conn, actor, "invoice.create_draft", "invoice", invoice_id,
+                 after={"header": header, **_audited_body(lines, allowance_charges)})
+    return invoice_id
 
 
 def update_draft(db: Database, actor: Actor, invoice_id: int, data: InvoiceDraftIn | dict[str, Any]) -> None:
@@ -207,36 +208,39 @@ def issue_invoice(db: Database, actor: Actor, invoice_id: int, today: date,
     Returns the invoice number.
     """
     require(db, actor, "invoices.write")
+    return db.transaction(lambda conn: issue_draft(conn, actor, invoice_id, today, issue_date, due_date))
 
-    def work(conn: Connection) -> str:
-        header = header_of(conn, invoice_id)
-        if header.status != logic.DRAFT:
-            raise StateError(f"Invoice {header.number} has already been issued.")
-        customer = _customer_for_invoice(conn, header.customer_id)
-        lines, allowance_charges = invoice_store.get_lines(conn, invoice_id)
-        if not lines:
-            raise ValidationError("An invoice needs at least one line.", param="lines")
-        totals = computed_totals(lines, allowance_charges, header.currency)
-        if totals.payable < 0:
-            raise ValidationError("The invoice total would be negative. Issue a credit note instead.")
-        on = issue_date or header.issue_date or today
-        due = logic.due_date_for(on, customer["terms_days"], due_date or header.due_date)
-        seq, pattern = series_store.take_next(conn, header.series)
-        number = logic.format_number(pattern, seq, on)
-        values: HeaderValues = {"status": logic.ISSUED, "number": number, "issue_date": on, "due_date": due,
-                                  "issued_at": utcnow(), **total_values(totals)}
-        invoice_store.update_header(conn, invoice_id, values)
-        # The draft's lines and VAT breakdown were stored from the same computation when it was
-        # saved; rewrite them only if they somehow differ, so issuing stays a handful of statements.
-        frozen = with_nets(lines, totals)
-        if frozen != lines or not _same_taxes(conn, invoice_id, totals):
-            invoice_store.replace_body(conn, invoice_id, frozen, allowance_charges, tax_records(totals))
-        facts.record_sales(conn, replace(header, **values), frozen, tax_records(totals))
-        audit.record(conn, actor, "invoice.issue", "invoice", invoice_id,
-                     before={"status": header.status}, after=values)
-        return number
 
-    return db.transaction(work)
+def issue_draft(conn: Connection, actor: Actor, invoice_id: int, today: date, issue_date: date | None = None,
+                due_date: date | None = None) -> str:
+    """Issue a draft in the caller's transaction (the actor's permission already checked); its number."""
+    header = header_of(conn, invoice_id)
+    if header.status != logic.DRAFT:
+        raise StateError(f"Invoice {header.number} has already been issued.")
+    customer = _customer_for_invoice(conn, header.customer_id)
+    lines, allowance_charges = invoice_store.get_lines(conn, invoice_id)
+    if not lines:
+        raise ValidationError("An invoice needs at least one line.", param="lines")
+    totals = computed_totals(lines, allowance_charges, header.currency)
+    if totals.payable < 0:
+        raise ValidationError("The invoice total would be negative. Issue a credit note instead.")
+    on = issue_date or header.issue_date or today
+    due = logic.due_date_for(on, customer["terms_days"], due_date or header.due_date)
+    seq, pattern = series_store.take_next(conn, header.series)
+    number = logic.format_number(pattern, seq, on)
+    values: HeaderValues = {"status": logic.ISSUED, "number": number, "issue_date": on, "due_date": due,
+                              "issued_at": utcnow(), **total_values(totals)}
+    invoice_store.update_header(conn, invoice_id, values)
+    # The draft's lines and VAT breakdown were stored from the same computation when it was
+    # saved; rewrite them only if they somehow differ, so issuing stays a handful of statements.
+    frozen = with_nets(lines, totals)
+    if frozen != lines or not _same_taxes(conn, invoice_id, totals):
+        invoice_store.replace_body(conn, invoice_id, frozen, allowance_charges, tax_records(totals))
+    facts.record_sales(conn, replace(header, **values), frozen, tax_records(totals))
+    audit.record(conn, actor, "invoice.issue", "invoice", invoice_id,
+                 before={"status": header.status}, after=values)
+    return number
+
 
 
 def void_invoice(db: Database, actor: Actor, invoice_id: int, reason: str, today: date) -> None:

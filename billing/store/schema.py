@@ -409,3 +409,4 @@ idempotency_keys = sa.Table(
     sa.Column("response", sa.Text, nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
+
