@@ -56,7 +56,7 @@ def with_nets(lines: list[StoredLine], totals: logic.Totals) -> list[StoredLine]
 
 # --- building a draft --------------------------------------------------------------------------
 
-def _customer_for_invoice(conn: Connection, customer_id: int) -> dict[str, Any]:
+def customer_for_invoice(conn: Connection, customer_id: int) -> dict[str, Any]:
     customer = records.get(conn, customers, customer_id)
     if customer is None:
         raise ValidationError(f"Customer {customer_id} does not exist.")
@@ -106,8 +106,9 @@ def _allowance_charge_records(conn: Connection, draft: InvoiceDraftIn, currency:
     return records_
 
 
-def _priced_body(conn: Connection, draft: InvoiceDraftIn, currency: str) -> tuple[
+def priced_body(conn: Connection, draft: InvoiceDraftIn, currency: str) -> tuple[
         list[StoredLine], list[StoredAllowanceCharge], logic.Totals]:
+    """A draft's lines (with their nets), allowances/charges and totals as `compute_totals` gives them, checked."""
     if not draft.lines:
         raise ValidationError("An invoice needs at least one line.", param="lines")
     lines = line_records(conn, draft.lines, currency)
@@ -135,8 +136,8 @@ def preview_totals(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, 
     require(db, actor, "invoices.read")
     draft = parse(InvoiceDraftIn, data)
     with db.connect() as conn:
-        customer = _customer_for_invoice(conn, draft.customer_id)
-        return _priced_body(conn, draft, draft.currency or customer["currency"])[2]
+        customer = customer_for_invoice(conn, draft.customer_id)
+        return priced_body(conn, draft, draft.currency or customer["currency"])[2]
 
 
 def create_draft(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, Any]) -> int:
@@ -147,9 +148,9 @@ def create_draft(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, An
 
 def insert_draft(conn: Connection, actor: Actor, draft: InvoiceDraftIn) -> int:
     """Create a draft in the caller's transaction (the actor's permission already checked); its id."""
-    customer = _customer_for_invoice(conn, draft.customer_id)
+    customer = customer_for_invoice(conn, draft.customer_id)
     currency = draft.currency or customer["currency"]
-    lines, allowance_charges, totals = _priced_body(conn, draft, currency)
+    lines, allowance_charges, totals = priced_body(conn, draft, currency)
     logic.check_due_date(draft.issue_date, draft.due_date)
     header: HeaderValues = {
         "kind": logic.INVOICE, "series": SERIES_OF_KIND[logic.INVOICE], "number": None,
@@ -172,9 +173,9 @@ def update_draft(db: Database, actor: Actor, invoice_id: int, data: InvoiceDraft
     def work(conn: Connection) -> None:
         before = header_of(conn, invoice_id)
         logic.check_can_edit(before.status)
-        customer = _customer_for_invoice(conn, draft.customer_id)
+        customer = customer_for_invoice(conn, draft.customer_id)
         currency = draft.currency or customer["currency"]
-        lines, allowance_charges, totals = _priced_body(conn, draft, currency)
+        lines, allowance_charges, totals = priced_body(conn, draft, currency)
         logic.check_due_date(draft.issue_date, draft.due_date)
         values: HeaderValues = {"customer_id": customer["id"], "currency": currency, "issue_date": draft.issue_date,
                   "due_date": draft.due_date, "notes": draft.notes, **total_values(totals)}
@@ -217,7 +218,7 @@ def issue_draft(conn: Connection, actor: Actor, invoice_id: int, today: date, is
     header = header_of(conn, invoice_id)
     if header.status != logic.DRAFT:
         raise StateError(f"Invoice {header.number} has already been issued.")
-    customer = _customer_for_invoice(conn, header.customer_id)
+    customer = customer_for_invoice(conn, header.customer_id)
     lines, allowance_charges = invoice_store.get_lines(conn, invoice_id)
     if not lines:
         raise ValidationError("An invoice needs at least one line.", param="lines")

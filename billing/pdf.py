@@ -71,6 +71,9 @@ def _discount(line: StoredLine, currency: str, locale: str) -> str:
                            number=functools.partial(_quantity, locale=locale))
 
 
+QUOTE_KIND = "quote"  # billing.quotes renders a quote as a document of this kind
+
+
 def stamp_of(document: InvoiceDocument) -> str | None:
     """The stamp a document carries, if any: VOID, PAID, CREDIT NOTE or DRAFT."""
     return {logic.VOID: "VOID", logic.PAID: "PAID", logic.CREDIT_NOTE: "CREDIT NOTE", logic.CREDITED: "CREDITED",
@@ -98,7 +101,8 @@ def render_invoice_pdf(document: InvoiceDocument, company: dict[str, Any], *, lo
         company.get("legal_name") or "",
         f"VAT ID {company['tax_id']}" if company.get("tax_id") else "",
         company.get("email") or "") if part)
-    title = "CREDIT NOTE" if document.is_credit_note else "INVOICE"
+    is_quote = document.header.kind == QUOTE_KIND
+    title = "CREDIT NOTE" if document.is_credit_note else "QUOTE" if is_quote else "INVOICE"
     number = document.header.number or "draft"
 
     def draw(pdf: Document) -> None:
@@ -109,7 +113,8 @@ def render_invoice_pdf(document: InvoiceDocument, company: dict[str, Any], *, lo
         _draw_lines(pdf, document, locale)
         _draw_allowance_charges(pdf, document, locale)
         _draw_summary(pdf, document, locale)
-        _draw_payment(pdf, document, company, number, locale)
+        if not is_quote:  # a quote asks for no payment yet
+            _draw_payment(pdf, document, company, number, locale)
         stamp = stamp_of(document)
         if stamp:
             _draw_stamp(pdf, stamp)
@@ -163,7 +168,8 @@ def _draw_header(pdf: Document, document: InvoiceDocument, company: dict[str, An
         if credited:
             facts.append(("Credits invoice", credited))
     else:
-        facts.append(("Due date", _date(document.header.due_date, locale)))
+        due_label = "Valid until" if document.header.kind == QUOTE_KIND else "Due date"
+        facts.append((due_label, _date(document.header.due_date, locale)))
     facts.append(("Currency", document.currency))
     pdf.ln(1)
     for name, value in facts:
