@@ -6,7 +6,7 @@ are in `billing.credit_notes`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, astuple, replace
+from dataclasses import asdict, astuple, dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -57,7 +57,11 @@ def with_nets(lines: list[StoredLine], totals: logic.Totals) -> list[StoredLine]
 # --- building a draft --------------------------------------------------------------------------
 
 def customer_for_invoice(conn: Connection, customer_id: int) -> dict[str, Any]:
-    customer = records.get(conn, customers, customer_id)
+    return checked_customer(records.get(conn, customers, customer_id), customer_id)
+
+
+def checked_customer(customer: dict[str, Any] | None, customer_id: int) -> dict[str, Any]:
+    """The customer row, if it exists and may be invoiced; else ValidationError saying why not."""
     if customer is None:
         raise ValidationError(f"Customer {customer_id} does not exist.")
     if customer["archived"]:
@@ -65,16 +69,39 @@ def customer_for_invoice(conn: Connection, customer_id: int) -> dict[str, Any]:
     return customer
 
 
-def line_records(conn: Connection, lines: list[LineIn], currency: str) -> list[StoredLine]:
+@dataclass
+class Catalogue:
+    """The tax rates and products drafts refer to: read through `conn` when first asked, or preloaded (a batch
+    of recurring invoices prices thousands of drafts with one read)."""
+
+    conn: Connection | None
+    rates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    products: set[int] = field(default_factory=set)
+
+    def tax_rate(self, rate_id: int) -> dict[str, Any]:
+        if rate_id not in self.rates:
+            if self.conn is None:
+                raise ValidationError(f"Tax rate {rate_id} does not exist.")
+            self.rates[rate_id] = get_tax_rate(self.conn, rate_id)
+        return self.rates[rate_id]
+
+    def has_product(self, product_id: int) -> bool:
+        if product_id not in self.products and self.conn is not None:
+            if records.get(self.conn, products, product_id) is None:
+                return False
+            self.products.add(product_id)
+        return product_id in self.products
+
+
+def line_records(source: Connection | Catalogue, lines: list[LineIn], currency: str) -> list[StoredLine]:
     """The lines as entered, with the VAT of their tax rates, to be stored (nets not yet computed)."""
+    catalogue = source if isinstance(source, Catalogue) else Catalogue(source)
     records_: list[StoredLine] = []
     for position, line in enumerate(lines, start=1):
         where = f"Line {position}"
-        rate = get_tax_rate(conn, line.tax_rate_id)
-        if line.product_id is not None:
-            product = records.get(conn, products, line.product_id)
-            if product is None:
-                raise ValidationError(f"{where}: product {line.product_id} does not exist.")
+        rate = catalogue.tax_rate(line.tax_rate_id)
+        if line.product_id is not None and not catalogue.has_product(line.product_id):
+            raise ValidationError(f"{where}: product {line.product_id} does not exist.")
         try:
             check_decimals(line.discount_amount, minor_unit(currency), "discount amount")
         except ValidationError as exc:
@@ -89,10 +116,11 @@ def line_records(conn: Connection, lines: list[LineIn], currency: str) -> list[S
     return records_
 
 
-def _allowance_charge_records(conn: Connection, draft: InvoiceDraftIn, currency: str) -> list[StoredAllowanceCharge]:
+def _allowance_charge_records(catalogue: Catalogue, draft: InvoiceDraftIn, currency: str
+                              ) -> list[StoredAllowanceCharge]:
     records_: list[StoredAllowanceCharge] = []
     for position, item in enumerate(draft.allowance_charges, start=1):
-        rate = get_tax_rate(conn, item.tax_rate_id)
+        rate = catalogue.tax_rate(item.tax_rate_id)
         if item.amount is not None:
             check_decimals(item.amount, minor_unit(currency), "discount or charge amount")
         if item.percent is not None:
@@ -106,13 +134,14 @@ def _allowance_charge_records(conn: Connection, draft: InvoiceDraftIn, currency:
     return records_
 
 
-def priced_body(conn: Connection, draft: InvoiceDraftIn, currency: str) -> tuple[
+def priced_body(source: Connection | Catalogue, draft: InvoiceDraftIn, currency: str) -> tuple[
         list[StoredLine], list[StoredAllowanceCharge], logic.Totals]:
     """A draft's lines (with their nets), allowances/charges and totals as `compute_totals` gives them, checked."""
     if not draft.lines:
         raise ValidationError("An invoice needs at least one line.", param="lines")
-    lines = line_records(conn, draft.lines, currency)
-    allowance_charges = _allowance_charge_records(conn, draft, currency)
+    catalogue = source if isinstance(source, Catalogue) else Catalogue(source)
+    lines = line_records(catalogue, draft.lines, currency)
+    allowance_charges = _allowance_charge_records(catalogue, draft, currency)
     totals = computed_totals(lines, allowance_charges, currency)
     if totals.payable < 0:
         raise ValidationError("The invoice total would be negative. Issue a credit note instead.")

@@ -24,6 +24,7 @@ from billing.errors import BillingError, NotFoundError, StateError, ValidationEr
 from billing.models import BookDate, InvoiceDraftIn, OneLine, Record, parse
 from billing.permissions import Actor, require
 from billing.recurrence import FREQUENCIES, Recurrence, check_recurrence, first_period_from, occurrences, upcoming
+from billing.recurring_batch import BATCH_SIZE, DuePeriod, issue_batch
 from billing.store import records
 from billing.store import recurring as recurring_store
 from billing.store.automation_schema import recurring_schedules
@@ -218,12 +219,42 @@ def run_due_schedules(db: Database, actor: Actor, as_of: date) -> RunReport:
         if not periods and schedule.next_date is None:
             report.ended.append(schedule.id)
     by_id = {schedule.id: schedule for schedule in schedules}
+    batch: list[DuePeriod] = []
     for on, schedule_id, period in sorted(due):
-        if schedule_id not in report.failed:
-            _run_period(db, actor, by_id[schedule_id], period, on, as_of, report)
+        schedule = by_id[schedule_id]
+        if schedule_id in report.failed:
+            continue
+        if batch and (schedule.action == DRAFT or len(batch) == BATCH_SIZE
+                      or any(item.schedule_id == schedule_id for item in batch)):
+            _run_batch(db, actor, batch, by_id, as_of, report)
+            batch = []
+        if schedule.action == DRAFT:
+            _run_period(db, actor, schedule, period, on, as_of, report)
+        elif schedule_id not in report.failed:
+            batch.append(DuePeriod(schedule_id, period, on, schedule.template, schedule.action == SEND))
+    if batch:
+        _run_batch(db, actor, batch, by_id, as_of, report)
     for schedule_id in report.ended:
         _set_fields(db, schedule_id, {"status": ENDED, "updated_at": utcnow()})
     return report
+
+
+def _run_batch(db: Database, actor: Actor, batch: list[DuePeriod], by_id: dict[int, Schedule], as_of: date,
+               report: RunReport) -> None:
+    def work(conn: Connection) -> tuple[list[int], dict[int, str]]:
+        return issue_batch(conn, actor, batch, as_of)
+
+    try:
+        created, failed = db.transaction(work)
+    except sa.exc.IntegrityError:  # another runner got some of these periods first: one by one, then
+        for item in batch:
+            _run_period(db, actor, by_id[item.schedule_id], item.period, item.on, as_of, report)
+        return
+    report.created.extend(created)
+    report.issued.extend(created)
+    for schedule_id, message in failed.items():
+        report.failed[schedule_id] = message
+        _set_fields(db, schedule_id, {"last_error": message[:500]})
 
 
 def _run_period(db: Database, actor: Actor, schedule: Schedule, period: int, on: date, as_of: date,

@@ -14,6 +14,7 @@ from billing.dispatch import send_requests
 from billing.errors import PermissionDeniedError, ValidationError
 from billing.store.db import Database
 from billing.store.schema import invoices as invoices_table
+from billing.verify import verify_database
 from tests.conftest import ADMIN, ANALYST, Seed, assert_refused, line
 
 START = date(2024, 1, 31)
@@ -64,6 +65,9 @@ def test_a_year_day_by_day_gives_the_same_invoices_as_one_catch_up(db: Database,
     assert hosting[:4] == [date(2024, 1, 31), date(2024, 1, 31), date(2024, 2, 29), date(2024, 2, 29)]
     assert rows[0][5] == pytest.approx(rows[2][5])  # same totals every month
     assert recurring.run_due_schedules(db, ADMIN, date(2024, 12, 31)).created == []  # a rerun adds nothing
+    for database in (db, other):  # sealed, totals and sales facts as issuing one by one leaves them
+        report = verify_database(database, ADMIN)
+        assert report.ok, report.problems
     other.dispose()
 
 

@@ -56,3 +56,30 @@ def run_counts(conn: Connection) -> dict[int, int]:
     """Schedule id -> how many invoices it created."""
     query = sa.select(recurring_runs.c.schedule_id, sa.func.count()).group_by(recurring_runs.c.schedule_id)
     return {int(schedule_id): int(count) for schedule_id, count in conn.execute(query)}
+
+
+def claim_periods(conn: Connection, periods: dict[int, int], now: datetime) -> set[int]:
+    """`claim_period` for many schedules at once (schedule id -> period): the ids this transaction claimed."""
+    if not periods:
+        return set()
+    expected = sa.case(periods, value=recurring_schedules.c.id)
+    rows = conn.execute(recurring_schedules.update().where(
+        recurring_schedules.c.id.in_(list(periods)), recurring_schedules.c.next_period == expected,
+        recurring_schedules.c.status == ACTIVE)
+        .values(next_period=recurring_schedules.c.next_period + 1, last_error="", updated_at=now)
+        .returning(recurring_schedules.c.id))
+    return {int(row[0]) for row in rows}
+
+
+def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]], chunk: int = 500) -> None:
+    """Insert rows with a few multi-row statements (one statement per row costs milliseconds each on DuckDB)."""
+    for start in range(0, len(rows), chunk):
+        conn.execute(table.insert().values(rows[start:start + chunk]))
+
+
+def insert_numbered(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Insert numbered documents in one statement: number -> the id each was given."""
+    if not rows:
+        return {}
+    result = conn.execute(table.insert().values(rows).returning(table.c.id, table.c.number))
+    return {str(number): int(row_id) for row_id, number in result}
