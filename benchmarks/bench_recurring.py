@@ -15,11 +15,13 @@ from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from benchmarks.bench_bank import copy_database
 from billing import recurring
 from billing.permissions import SYSTEM
 from billing.run_due import run_due
+from billing.store import recurring as recurring_store
 from billing.store.automation_schema import recurring_schedules
 from billing.store.db import Database
 
@@ -40,10 +42,14 @@ def make_schedules(db: Database, count: int) -> None:
     with db.connect() as conn:
         row = dict(conn.execute(sa.select(recurring_schedules).where(recurring_schedules.c.id == first))
                    .mappings().one())
-    copies = [{**{k: v for k, v in row.items() if k != "id"}, "customer_id": customer,
-               "template": row["template"].replace(f'"customer_id":{eur[0]}', f'"customer_id":{customer}')}
-              for customer in eur[1:count]]
-    db.transaction(lambda conn: conn.execute(recurring_schedules.insert(), copies))
+    def work(conn: Connection) -> None:
+        ids = recurring_store.new_ids(conn, "recurring_schedules_id_seq", len(eur) - 1)
+        copies = [{**row, "id": schedule_id, "customer_id": customer,
+                   "template": row["template"].replace(f'"customer_id":{eur[0]}', f'"customer_id":{customer}')}
+                  for schedule_id, customer in zip(ids, eur[1:count], strict=True)]
+        recurring_store.insert_rows(conn, recurring_schedules, copies)
+
+    db.transaction(work)
 
 
 def main() -> None:

@@ -75,19 +75,17 @@ def issue_batch(conn: Connection, actor: Actor, batch: list[DuePeriod], as_of: d
         return [], failed
     now = utcnow()
     first, pattern = series_store.take_many(conn, invoices_series(), len(priced))
-    headers = [_header(item, logic.format_number(pattern, first + index, item.due.on), actor, now)
-               for index, item in enumerate(priced)]
-    ids = recurring_store.insert_numbered(conn, invoices, headers)
-    new_ids = [ids[header["number"]] for header in headers]
-    bodies: dict[Any, list[dict[str, Any]]] = {invoice_lines: [], invoice_allowances: [], invoice_taxes: [],
-                                               sales_facts: [], recurring_runs: []}
+    new_ids = recurring_store.new_ids(conn, "invoices_id_seq", len(priced))
+    headers = [_header(item, invoice_id, logic.format_number(pattern, first + index, item.due.on), actor, now)
+               for index, (invoice_id, item) in enumerate(zip(new_ids, priced, strict=True))]
+    bodies: dict[Any, list[dict[str, Any]]] = {invoices: headers, invoice_lines: [], invoice_allowances: [],
+                                               invoice_taxes: [], sales_facts: [], recurring_runs: []}
     for invoice_id, item, header in zip(new_ids, priced, headers, strict=True):
         taxes = invoice_service.tax_records(item.totals)
         bodies[invoice_lines] += [{**asdict(line), "invoice_id": invoice_id} for line in item.lines]
         bodies[invoice_allowances] += [{**asdict(part), "invoice_id": invoice_id} for part in item.allowance_charges]
         bodies[invoice_taxes] += [{**asdict(tax), "invoice_id": invoice_id} for tax in taxes]
-        bodies[sales_facts] += facts.sales_rows(from_row(InvoiceHeader, {**header, "id": invoice_id}), item.lines,
-                                                taxes)
+        bodies[sales_facts] += facts.sales_rows(from_row(InvoiceHeader, header), item.lines, taxes)
         bodies[recurring_runs].append({"schedule_id": item.due.schedule_id, "period": item.due.period,
                                        "period_date": item.due.on, "invoice_id": invoice_id, "created_at": now})
         if item.due.send:
@@ -125,11 +123,12 @@ def _priced(conn: Connection, batch: list[DuePeriod]) -> tuple[list[_Priced], di
     return priced, failed
 
 
-def _header(item: _Priced, number: str, actor: Actor, now: Any) -> dict[str, Any]:
+def _header(item: _Priced, invoice_id: int, number: str, actor: Actor, now: Any) -> dict[str, Any]:
     """The header row of an issued invoice, as `insert_draft` and then `issue_draft` leave it."""
     template = item.due.template
-    return {"kind": logic.INVOICE, "series": invoices_series(), "number": number, "status": logic.ISSUED,
-            "customer_id": item.customer["id"], "currency": item.currency, "issue_date": item.due.on,
+    return {"id": invoice_id, "kind": logic.INVOICE, "series": invoices_series(), "number": number,
+            "status": logic.ISSUED, "customer_id": item.customer["id"], "currency": item.currency,
+            "issue_date": item.due.on,
             "due_date": logic.due_date_for(item.due.on, item.customer["terms_days"], None),
             "credited_invoice_id": None, "notes": template.notes, "void_reason": "", "paid_amount": ZERO,
             "credited_amount": ZERO, "created_at": now, "issued_at": now, "voided_on": None,

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from billing.store import bulk
 from billing.store.automation_schema import recurring_runs, recurring_schedules
 from billing.store.schema import customers
 
@@ -71,15 +73,16 @@ def claim_periods(conn: Connection, periods: dict[int, int], now: datetime) -> s
     return {int(row[0]) for row in rows}
 
 
-def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]], chunk: int = 500) -> None:
-    """Insert rows with a few multi-row statements (one statement per row costs milliseconds each on DuckDB)."""
-    for start in range(0, len(rows), chunk):
-        conn.execute(table.insert().values(rows[start:start + chunk]))
+def insert_rows(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Append rows (all with the same keys) through Arrow: one load whatever their number, where a statement per
+    row, or a many-row INSERT that SQLAlchemy compiles afresh each time, costs milliseconds per row."""
+    if rows:
+        columns = bulk.arrow_schema(table)
+        data = pa.Table.from_pylist(rows, schema=pa.schema([columns.field(name) for name in rows[0]]))
+        bulk.load_arrow(conn, table, data)
 
 
-def insert_numbered(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> dict[str, int]:
-    """Insert numbered documents in one statement: number -> the id each was given."""
-    if not rows:
-        return {}
-    result = conn.execute(table.insert().values(rows).returning(table.c.id, table.c.number))
-    return {str(number): int(row_id) for row_id, number in result}
+def new_ids(conn: Connection, sequence: str, count: int) -> list[int]:
+    """`count` new ids from a sequence, ascending (for rows loaded in bulk with their ids)."""
+    query = sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, count))
+    return sorted(int(value) for value in conn.execute(query).scalars())
