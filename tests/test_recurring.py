@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import date, timedelta
 from typing import Any
@@ -167,3 +168,35 @@ def test_an_analyst_may_see_but_not_create(db: Database, seeded: Seed) -> None:
         recurring.create_schedule(db, ANALYST, schedule(seeded))
     with pytest.raises(PermissionDeniedError):
         recurring.run_due_schedules(db, ANALYST, START)
+
+
+@pytest.mark.timeout(300)
+def test_two_processes_on_postgresql_create_no_duplicate(pg_url: str) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from billing import catalog, customers, settings
+
+    pg = Database(pg_url)
+    pg.migrate()
+    settings.save_company(pg, ADMIN, {"legal_name": "Acme GmbH", "base_currency": "EUR", "timezone": "Europe/Berlin"})
+    rate = catalog.create_tax_rate(pg, ADMIN, {"name": "VAT 19%", "category": "S", "percent": "19"})
+    for index in range(12):
+        customer = customers.create_customer(pg, ADMIN, {"name": f"Customer {index}", "currency": "EUR"})
+        recurring.create_schedule(pg, ADMIN, {
+            "name": f"Plan {index}", "frequency": "month", "start_date": date(2025, 1, 1 + index), "action": "issue",
+            "template": {"customer_id": customer, "lines": [line(rate, "1", f"{10 + index}.00")]}})
+    repo = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "BILLING_DATABASE_URL": pg_url, "PYTHONPATH": str(repo)}
+    runners = [subprocess.Popen([sys.executable, "-m", "billing", "run-due", "--as-of", "2025-12-31"], cwd=repo,
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for _ in range(2)]
+    outputs = [runner.communicate(timeout=240) for runner in runners]
+    assert [runner.returncode for runner in runners] == [0, 0], outputs
+    rows = issued_rows(pg)
+    assert len(rows) == 12 * 12
+    assert sorted(row[0] for row in rows) == [f"INV-2025-{n:05}" for n in range(1, 145)]
+    report = verify_database(pg, ADMIN)
+    assert report.ok, report.problems
+    pg.dispose()
