@@ -43,7 +43,13 @@ def make_year(db: Database, seed: Seed) -> None:
     recurring.create_schedule(db, ADMIN, schedule(seed, name="Rent", day_of_month=0, start_date=date(2024, 1, 1)))
     recurring.create_schedule(db, ADMIN, schedule(seed, name="Licence", frequency="quarter",
                                                   start_date=date(2024, 2, 29), template={
-                                                      "customer_id": seed.beta, "lines": [line(seed.s19)]}))
+                                                      "customer_id": seed.beta, "lines": [
+                                                          line(seed.s19, "2.5", "49.90", product_id=seed.product,
+                                                               discount_percent="12.5"),
+                                                          line(seed.e0, "1", "300", discount_amount="0.01")],
+                                                      "allowance_charges": [{"is_charge": True, "reason": "Shipping",
+                                                                             "amount": "4.95",
+                                                                             "tax_rate_id": seed.s19}]}))
 
 
 def test_a_year_day_by_day_gives_the_same_invoices_as_one_catch_up(db: Database, seeded: Seed,
