@@ -9,6 +9,7 @@ was. Each reminder is logged on the invoice (`reminders_of`) and in the audit tr
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -71,7 +72,7 @@ class DueReminder:
     level: int
 
 
-def save_levels(db: Database, actor: Actor, levels: list[ReminderLevelIn | dict[str, Any]]) -> None:
+def save_levels(db: Database, actor: Actor, levels: Sequence[ReminderLevelIn | dict[str, Any]]) -> None:
     """Replace the reminder levels (numbered 1, 2, ... in the order of their days after due)."""
     require(db, actor, "settings.write")
     parsed = sorted((parse(ReminderLevelIn, level) for level in levels), key=lambda level: level.days_after_due)
