@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import pydantic
 import sqlalchemy as sa
 from pydantic import Field, field_validator
 from sqlalchemy.engine import Connection
@@ -34,6 +35,7 @@ DRAFT, ISSUE, SEND = "draft", "issue", "send"
 ACTIONS: dict[str, str] = {DRAFT: "Create a draft to review", ISSUE: "Issue automatically",
                            SEND: "Issue and send automatically"}
 ACTIVE, PAUSED, ENDED = "active", "paused", "ended"
+UNREADABLE = "The schedule's saved invoice can no longer be read: end it and create it again."
 
 
 class ScheduleIn(Record):
@@ -211,7 +213,14 @@ def run_due_schedules(db: Database, actor: Actor, as_of: date) -> RunReport:
     require(db, actor, "invoices.write")
     report = RunReport()
     with db.connect() as conn:
-        schedules = [_schedule(row) for row in recurring_store.list_schedules(conn, status=ACTIVE)]
+        rows = recurring_store.list_schedules(conn, status=ACTIVE)
+    schedules: list[Schedule] = []
+    for row in rows:
+        try:
+            schedules.append(_schedule(row))
+        except (pydantic.ValidationError, BillingError):  # a template saved under rules that have changed since
+            report.failed[row["id"]] = UNREADABLE
+            _set_fields(db, row["id"], {"last_error": UNREADABLE})
     due: list[tuple[date, int, int]] = []
     for schedule in schedules:
         periods = list(occurrences(schedule.recurrence, schedule.next_period, as_of))

@@ -206,3 +206,15 @@ def test_two_processes_on_postgresql_create_no_duplicate(pg_url: str) -> None:
     report = verify_database(pg, ADMIN)
     assert report.ok, report.problems
     pg.dispose()
+
+
+def test_a_template_that_no_longer_reads_is_reported_not_a_crash(db: Database, seeded: Seed) -> None:
+    from billing.store.automation_schema import recurring_schedules
+
+    broken = recurring.create_schedule(db, ADMIN, schedule(seeded, name="Broken"))
+    recurring.create_schedule(db, ADMIN, schedule(seeded, name="Fine"))
+    with db.engine.begin() as conn:
+        conn.execute(recurring_schedules.update().where(recurring_schedules.c.id == broken)
+                     .values(template='{"customer_id": "x"}'))
+    report = recurring.run_due_schedules(db, ADMIN, START)
+    assert len(report.created) == 1 and "can no longer be read" in report.failed[broken]
