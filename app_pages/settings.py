@@ -16,7 +16,7 @@ from billing.bank_accounts import format_iban
 from billing.errors import BillingError
 from billing.logic import format_number
 from billing.money import KNOWN_CURRENCIES
-from ui import context, maintenance
+from ui import context, mail_settings, maintenance
 from ui import format as fmt
 from ui.feedback import run_action
 
@@ -59,9 +59,10 @@ db, actor = context.db(), context.actor()
 profile = settings.get_company(db) or {}
 
 st.title("Settings")
-company_tab, numbering_tab, database_tab = st.tabs([":material/domain: Company profile",
-                                                    ":material/tag: Invoice numbering",
-                                                    ":material/backup: Backup and verify"])
+company_tab, numbering_tab, mail_tab, database_tab = st.tabs([":material/domain: Company profile",
+                                                              ":material/tag: Invoice numbering",
+                                                              ":material/mail: E-mail",
+                                                              ":material/backup: Backup and verify"])
 
 with company_tab, st.form("company"):
     left, right = st.columns(2)
@@ -131,6 +132,10 @@ with numbering_tab:
                 code, seq, old = row["code"], int(next_seq), int(row["next_seq"])
                 apply(partial(settings.set_series, db, actor, code, pattern, None if seq == old else seq),
                       f"Numbering of series {code} saved.")
+
+
+with mail_tab:
+    mail_settings.mail_tab(db, actor)
 
 
 with database_tab:

@@ -15,6 +15,7 @@ from billing.statement_pdf import KINDS, statement_pdf, statement_totals
 from ui import context, report_filters
 from ui import format as fmt
 from ui.feedback import guarded
+from ui.send_mail import statement_send_button
 from ui.tables import Column, list_fetch, paged_table
 
 PICKER = "stmt:customer"
@@ -98,6 +99,7 @@ def show(statement: Statement, words: dict[str, str], today: date) -> None:
                        file_name=f"statement-{statement.customer.get('id', '')}-{currency}-{statement.date_to}.pdf",
                        mime="application/pdf", type="primary", icon=":material/picture_as_pdf:", on_click="rerun",
                        key="stmt:pdf", help=f"The statement for {fmt.plain(name)} as a document to send.")
+    statement_send_button(statement)
     paged_table("stmt:entries", list_fetch(entry_rows(statement)), COLUMNS, filters=words, selectable=False,
                 page_size=100, visible_rows=20,
                 title=f"Statement {name} {currency} {statement.date_from} to {statement.date_to}",

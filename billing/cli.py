@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from billing import cli_api_keys, cli_run_due
+from billing import cli_api_keys, cli_outbox, cli_run_due
 from billing.config import current_settings
 from billing.einvoice import cli as einvoice_cli
 from billing.errors import BillingError
@@ -163,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
         .set_defaults(func=cmd_adopt_database)
     einvoice_cli.add_parser(sub, _db)
     cli_api_keys.add_parser(sub, _db)
+    cli_outbox.add_parser(sub, _db)
     cli_run_due.add_parser(sub, _db)
     return parser
 

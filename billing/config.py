@@ -21,7 +21,9 @@ SESSION_HOURS = "BILLING_SESSION_HOURS"
 AUDIT_KEY = "BILLING_AUDIT_KEY"
 BACKUP_KEY = "BILLING_BACKUP_KEY"
 BCRYPT_ROUNDS = "BILLING_BCRYPT_ROUNDS"
-VARIABLES = (DATABASE_URL, COOKIE_KEY, SESSION_HOURS, AUDIT_KEY, BACKUP_KEY, BCRYPT_ROUNDS)
+SMTP_URL = "BILLING_SMTP_URL"
+OUTBOX_WORKER = "BILLING_OUTBOX_WORKER"
+VARIABLES = (DATABASE_URL, COOKIE_KEY, SESSION_HOURS, AUDIT_KEY, BACKUP_KEY, BCRYPT_ROUNDS, SMTP_URL, OUTBOX_WORKER)
 
 DEFAULT_DATABASE_URL = "duckdb:///data/billing.duckdb"
 DEFAULT_SESSION_HOURS = 24.0
@@ -44,6 +46,8 @@ class Settings:
         the database (billing.auth_keys, billing.signing). Never shown in a repr or a message.
     session_hours: how long a sign-in lasts, more than 0 and at most 90 days.
     bcrypt_rounds: the cost of new password hashes (tests lower it to 4).
+    smtp_url: the SMTP server (billing.smtp's three URL forms), replacing the one set in Settings; None: Settings'.
+    outbox_worker: whether the server process starts its outbox sender thread.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -52,6 +56,8 @@ class Settings:
     audit_key: str | None = field(default=None, repr=False)
     backup_key: str | None = field(default=None, repr=False)
     bcrypt_rounds: int = DEFAULT_BCRYPT_ROUNDS
+    smtp_url: str | None = field(default=None, repr=False)
+    outbox_worker: bool = True
 
     @property
     def session_lifetime(self) -> timedelta:
@@ -79,6 +85,8 @@ class Settings:
             audit_key=checked(_key, AUDIT_KEY, None),
             backup_key=checked(_key, BACKUP_KEY, None),
             bcrypt_rounds=checked(_bcrypt_rounds, BCRYPT_ROUNDS, DEFAULT_BCRYPT_ROUNDS),
+            smtp_url=checked(_smtp_url, SMTP_URL, None),
+            outbox_worker=checked(_switch, OUTBOX_WORKER, True),
         )
         if problems:
             raise ConfigError(" ".join(problems))
@@ -151,3 +159,23 @@ def _bcrypt_rounds(raw: str) -> int:
         raise _Refused(f"must be a whole number from {BCRYPT_ROUNDS_RANGE.start} to {BCRYPT_ROUNDS_RANGE.stop - 1}, "
                        f"not {_shown(raw)}.")
     return rounds
+
+
+def _smtp_url(raw: str) -> str | None:
+    from billing.errors import ValidationError
+    from billing.smtp import parse_smtp_url
+
+    if not raw.strip():
+        return None
+    try:
+        parse_smtp_url(raw, "it")
+    except ValidationError as exc:  # the message never repeats the URL: it may hold a password
+        raise _Refused(f"is not a usable SMTP URL: {exc.message}") from exc
+    return raw.strip()
+
+
+def _switch(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("1", "0", "true", "false", "on", "off", "yes", "no"):
+        raise _Refused(f"must be 1 or 0 (on or off), not {_shown(raw)}.")
+    return value in ("1", "true", "on", "yes")

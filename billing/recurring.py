@@ -302,7 +302,7 @@ def _create(conn: Connection, actor: Actor, schedule: Schedule, period: int, on:
     if schedule.action != DRAFT:
         invoices.issue_draft(conn, actor, invoice_id, today=as_of, issue_date=on)
     if schedule.action == SEND:
-        dispatch.request_send(conn, dispatch.INVOICE, invoice_id, "issued", as_of)
+        dispatch.request_send(conn, dispatch.INVOICE, invoice_id, "issued", as_of, created_by=actor.username)
     recurring_store.record_run(conn, schedule.id, period, on, invoice_id, now)
     return invoice_id
 

@@ -94,10 +94,11 @@ def issue_batch(conn: Connection, actor: Actor, batch: list[DuePeriod], as_of: d
                                        "period_date": item.due.on, "invoice_id": invoice_id, "created_at": now})
         seals[str(invoice_id)] = [logic.ISSUED, document_digest(integrity.written_document(header, lines, allowances,
                                                                                            tax_rows))]
-        if item.due.send:
-            dispatch.request_send(conn, dispatch.INVOICE, invoice_id, "issued", as_of)
     for table, rows in bodies.items():
         recurring_store.insert_rows(conn, table, rows)
+    for invoice_id, item in zip(new_ids, priced, strict=True):
+        if item.due.send:  # once the invoice is there: the outbox reads it
+            dispatch.request_send(conn, dispatch.INVOICE, invoice_id, "issued", as_of, created_by=actor.username)
     listed = [{"invoice_id": invoice_id, "number": header["number"], "schedule_id": item.due.schedule_id,
                "period": item.due.period, "issue_date": item.due.on, "payable": item.totals.payable}
               for invoice_id, item, header in zip(new_ids, priced, headers, strict=True)]

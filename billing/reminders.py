@@ -159,7 +159,9 @@ def _remind(conn: Connection, actor: Actor, item: DueReminder, level: dict[str, 
     values = {"invoice_id": item.invoice_id, "level": item.level, "reminded_on": as_of, "fee_invoice_id": fee_invoice,
               "created_at": utcnow()}
     reminder_store.add_reminder(conn, values)
-    dispatch.request_send(conn, dispatch.INVOICE, item.invoice_id, f"reminder-{item.level}", as_of)
+    subject, body = reminder_text(level, item)
+    dispatch.request_send(conn, dispatch.INVOICE, item.invoice_id, f"reminder-{item.level}", as_of, subject=subject,
+                          body=body or None, created_by=actor.username)
     audit.record(conn, actor, "invoice.remind", "invoice", item.invoice_id,
                  after={**values, "subject": level["subject"], "balance": item.balance})
     return fee_invoice

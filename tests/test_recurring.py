@@ -15,6 +15,7 @@ from billing.dispatch import send_requests
 from billing.errors import PermissionDeniedError, ValidationError
 from billing.store.db import Database
 from billing.store.schema import invoices as invoices_table
+from billing.store.schema import outbox
 from billing.verify import verify_database
 from tests.conftest import ADMIN, ANALYST, Seed, assert_refused, line
 
@@ -97,6 +98,8 @@ def test_draft_mode_leaves_drafts_and_send_mode_asks_to_send(db: Database, seede
     assert statuses == {"draft", "issued"}
     with db.connect() as conn:
         assert send_requests(conn, "invoice", report.issued[0]) == [("issued", START)]
+        queued = conn.execute(sa.select(outbox.c.recipients, outbox.c.document_id)).all()
+    assert [tuple(row) for row in queued] == [("ap@acme.example", report.issued[0])]  # into the e-mail outbox
 
 
 def test_threads_running_at_once_create_no_duplicate(db: Database, seeded: Seed) -> None:

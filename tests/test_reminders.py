@@ -8,10 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from billing import credit_notes, invoices, payments, reminders
 from billing.errors import PermissionDeniedError, ValidationError
 from billing.store.db import Database
+from billing.store.schema import outbox
 from tests.conftest import ACCOUNTANT, ADMIN, TODAY, Billed, Seed, assert_refused, header, issued, line
 
 DUE_B = date(2025, 3, 10)  # billed.b: 59.50, due on TODAY; a: 119.00 due 03-24; c: 23.80 due 04-30
@@ -39,6 +41,10 @@ def test_each_level_once_on_its_day(db: Database, billed: Billed, seeded: Seed) 
     assert header(db, billed.b).payable == Decimal("59.50")  # the original stays as it was
     given = reminders.reminders_of(db, ADMIN, billed.b)
     assert [(row["level"], row["reminded_on"]) for row in given] == [(1, date(2025, 3, 17)), (2, date(2025, 3, 24))]
+    with db.connect() as conn:  # each reminder into the e-mail outbox with its level's subject
+        subjects = conn.execute(sa.select(outbox.c.subject).where(outbox.c.document_id == billed.b)
+                                .order_by(outbox.c.id)).scalars().all()
+    assert subjects == ["Reminder: invoice INV-2025-00002", "Second reminder INV-2025-00002"]
 
 
 def test_after_downtime_only_the_highest_level_due_is_given(db: Database, billed: Billed, seeded: Seed) -> None:

@@ -16,6 +16,7 @@ from ui import format as fmt
 from ui.einvoice_download import einvoice_button
 from ui.feedback import run_action
 from ui.format import plain
+from ui.send_mail import send_dialog
 from ui.widgets import number_text
 
 _DIALOG = "invoice_dialog"  # (action, invoice id) of the open confirmation dialog, if any
@@ -202,6 +203,8 @@ def toolbar(view: InvoiceDocument, *, edit: Callable[[int], None], pay: Callable
                                 "Copied into a new draft")
             if new_id is not None:
                 edit(new_id)
+        if write and status == logic.ISSUED and st.button("Send…", icon=":material/forward_to_inbox:", key="send"):
+            _open_dialog("send", view.id)
         pdf_button(view)
         einvoice_button(view)
         if write and status == logic.DRAFT and st.button("Delete…", icon=":material/delete:", key="delete",
@@ -218,3 +221,5 @@ def toolbar(view: InvoiceDocument, *, edit: Callable[[int], None], pay: Callable
         _credit_dialog(view)
     elif action == "delete":
         _delete_dialog(view, on_deleted)
+    elif action == "send":
+        send_dialog(view, close_dialog)

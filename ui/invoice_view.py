@@ -19,6 +19,7 @@ from ui import context
 from ui import format as fmt
 from ui.format import plain, plain_lines
 from ui.invoice_actions import toolbar
+from ui.send_mail import mail_history
 from ui.widgets import amount_rows, money_column, number_text, status_badge, totals_rows
 
 
@@ -159,3 +160,4 @@ def invoice_view(invoice_id: int, *, back: Callable[[], None], open_invoice: Cal
             st.markdown(plain_lines(header.notes))
         _payment_details(view)
         _history(view, open_invoice, open_payment)
+        mail_history(view)

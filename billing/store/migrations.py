@@ -101,6 +101,12 @@ def _v8_company_account(conn: Connection) -> None:
     _add_columns(conn, "company", {"iban": "VARCHAR DEFAULT ''", "bic": "VARCHAR DEFAULT ''"})
 
 
+def _v12_mail(conn: Connection) -> None:
+    """E-mail delivery: SMTP settings, templates, the outbox, customer links and worker leases."""
+    for table in schema.MAIL_TABLES:
+        table.create(conn, checkfirst=True)
+
+
 def _v13_automation(conn: Connection) -> None:
     """Recurring schedules, quotes (and their QUO number series), payment reminders and the send requests."""
     for table in automation_schema.AUTOMATION_TABLES:
@@ -124,6 +130,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (6, _v6_bank_statements),
     (7, _v7_api),
     (8, _v8_company_account),
+    (12, _v12_mail),
     (13, _v13_automation),
 ]
 

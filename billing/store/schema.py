@@ -410,3 +410,86 @@ idempotency_keys = sa.Table(
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
+# E-mail delivery (migration 12). One row (id 1) of SMTP settings; the password only as a Fernet token under
+# the installation's `.mail_key` (never in a backup), so a backup carries ciphertext nobody else can read.
+mail_settings = sa.Table(
+    "mail_settings", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("smtp_url", sa.String, nullable=False),  # without the password
+    sa.Column("password_encrypted", sa.String, nullable=False, server_default=""),
+    sa.Column("sender_name", sa.String, nullable=False, server_default=""),
+    sa.Column("sender_email", sa.String, nullable=False, server_default=""),
+    sa.Column("reply_to", sa.String, nullable=False, server_default=""),
+    sa.Column("public_url", sa.String, nullable=False, server_default=""),  # the portal's address for links
+    sa.Column("link_days", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("updated_by", sa.String, nullable=False),
+)
+
+# Subject and body per document kind and language ('en' is the default every kind has in code).
+mail_templates = sa.Table(
+    "mail_templates", metadata,
+    sa.Column("kind", sa.String, primary_key=True),
+    sa.Column("language", sa.String, primary_key=True),
+    sa.Column("subject", sa.String, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+    sa.Column("updated_by", sa.String, nullable=False),
+)
+
+# The durable outbox: written in the transaction of the action that asks for the message, sent by one
+# worker holding the lease. `attempts` is raised (status 'sending') in its own commit before the SMTP
+# conversation, so a crash shows as a 'sending' row whose lease ran out; it is sent again with the same
+# Message-ID. `dedupe_key` (unique) makes a repeated request enqueue nothing more.
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", sa.BigInteger, sa.Sequence("outbox_id_seq"), primary_key=True),
+    sa.Column("message_id", sa.String, nullable=False, unique=True),
+    sa.Column("dedupe_key", sa.String, nullable=True, unique=True),
+    sa.Column("kind", sa.String, nullable=False),  # invoice | credit_note | statement | test | ...
+    sa.Column("document_id", sa.BigInteger, nullable=True),
+    sa.Column("customer_id", sa.BigInteger, nullable=True),
+    sa.Column("link_id", sa.BigInteger, nullable=True),
+    sa.Column("recipients", sa.String, nullable=False),  # comma-separated
+    sa.Column("cc", sa.String, nullable=False, server_default=""),
+    sa.Column("subject", sa.String, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # '{link}' filled in when sent (the token is never stored)
+    sa.Column("attachments", sa.Text, nullable=False),  # JSON list of attachment specs (billing.attachments)
+    sa.Column("status", sa.String, nullable=False),  # queued | sending | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime, nullable=False),
+    sa.Column("last_attempt_at", sa.DateTime, nullable=True),
+    sa.Column("sent_at", sa.DateTime, nullable=True),
+    sa.Column("last_error", sa.String, nullable=False, server_default=""),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("created_by", sa.String, nullable=False),
+)
+sa.Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
+sa.Index("ix_outbox_document", outbox.c.document_id)
+
+# A customer's link to one document: only the SHA-256 of its token is stored; the token itself is an HMAC
+# of (id, nonce) under `.mail_key`, recomputed when the message is sent.
+document_links = sa.Table(
+    "document_links", metadata,
+    sa.Column("id", sa.BigInteger, sa.Sequence("document_links_id_seq"), primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("nonce", sa.String, nullable=False),
+    sa.Column("document_id", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+    sa.Column("revoked_at", sa.DateTime, nullable=True),
+    sa.Column("first_opened_at", sa.DateTime, nullable=True),
+    sa.Column("last_opened_at", sa.DateTime, nullable=True),
+    sa.Column("open_count", sa.Integer, nullable=False),
+)
+sa.Index("ix_document_links_document", document_links.c.document_id)
+
+# Who runs background work now: one row per kind of work; a runner acts only while its lease is unexpired.
+worker_leases = sa.Table(
+    "worker_leases", metadata,
+    sa.Column("name", sa.String, primary_key=True),
+    sa.Column("holder", sa.String, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+
+MAIL_TABLES = (mail_settings, mail_templates, outbox, document_links, worker_leases)

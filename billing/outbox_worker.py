@@ -1,0 +1,167 @@
+"""Sending the outbox: one runner at a time (a lease), each attempt recorded before it is made, retries with
+backoff on temporary failures, 'failed' with the server's reply on permanent ones.
+
+Exactly-once, as far as SMTP allows: a message is marked sent right after the server accepted it. If the
+process dies between the two (a window of one message), the row stays 'sending'; once its attempt's time
+is up it is sent again with the same Message-ID, which the receiving side uses to drop the duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from billing import attachments, document_links, leases, outbox
+from billing.errors import BillingError
+from billing.mail_settings import Delivery, delivery, headers
+from billing.mail_templates import LINK_MARK
+from billing.outbox import FAILED, QUEUED, SENT, OutboxMessage
+from billing.smtp import PermanentFailure, SmtpConfig, SmtpConnection, TemporaryFailure
+from billing.store import outbox as store
+from billing.store.db import Database
+
+log = logging.getLogger("billing.outbox")
+
+LEASE = "outbox"
+LEASE_TIME = timedelta(minutes=2)
+ATTEMPT_TIME = timedelta(minutes=5)  # an attempt not reported back by then was cut off: due again
+MAX_ATTEMPTS = 8
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=6)
+BATCH = 200
+CLAIM = 25  # messages claimed per transaction: one commit before 25 attempts, one after each
+
+
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    """What one run did: sent, retried (temporary failure), failed (permanent or out of attempts);
+    `not_configured` when no SMTP server is set, `busy` when another runner holds the lease."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    not_configured: bool = False
+    busy: bool = False
+    problem: str = ""
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """1, 2, 4, ... minutes after the n-th failed attempt, at most 6 hours."""
+    factor: int = 2 ** min(max(attempts - 1, 0), 16)
+    return min(FIRST_RETRY * factor, LONGEST_RETRY)
+
+
+def build_message(db: Database, message: OutboxMessage, settings: Delivery, now: datetime) -> EmailMessage:
+    """The e-mail of an outbox row: headers, the body with its link filled in, the attachments rendered."""
+    body = message.body
+    if message.link_id is not None and LINK_MARK in body:
+        with db.connect() as conn:
+            token = document_links.token_for_link(conn, message.link_id)
+        body = body.replace(LINK_MARK, document_links.link_url(settings.public_url, token))
+    email = EmailMessage()
+    headers(email, settings, to=message.recipients, cc=message.cc, subject=message.subject,
+            message_id=message.message_id, now=now)
+    email.set_content(body)
+    for spec in message.attachments:
+        file = attachments.render(db, spec)
+        maintype, subtype = file.mime_type.split("/", 1)
+        email.add_attachment(file.data, maintype=maintype, subtype=subtype, filename=file.filename)
+    return email
+
+
+def send_due(db: Database, now: datetime, *, holder: str | None = None, limit: int = BATCH,
+             connect: Callable[[SmtpConfig], SmtpConnection] = SmtpConnection) -> SendReport:
+    """Send the messages due at `now`, if this runner gets the lease; returns what happened."""
+    holder = holder or leases.runner_name()
+    if not leases.acquire(db, LEASE, holder, now, LEASE_TIME):
+        return SendReport(busy=True)
+    try:
+        with db.connect() as conn:
+            settings = delivery(conn)
+            due = store.due_ids(conn, now, limit)
+    except BillingError as exc:
+        return SendReport(not_configured=True, problem=exc.message)
+    if settings is None:
+        return SendReport(not_configured=True, problem="No SMTP server or sender is set.")
+    connection = connect(settings.smtp)
+    counts = {SENT: 0, QUEUED: 0, FAILED: 0}
+    try:
+        for start in range(0, len(due), CLAIM):
+            if start and not leases.acquire(db, LEASE, holder, now, LEASE_TIME):
+                break  # the lease was lost (a very slow run): the next holder goes on
+            chunk = due[start:start + CLAIM]
+            for row in _claim(db, chunk, now):
+                counts[_send_one(db, connection, settings, outbox.from_row(row), now)] += 1
+    finally:
+        connection.close()
+    return SendReport(sent=counts[SENT], retried=counts[QUEUED], failed=counts[FAILED])
+
+
+def _claim(db: Database, ids: list[int], now: datetime) -> list[dict[str, Any]]:
+    return db.transaction(lambda conn: store.claim(conn, ids, now, now + ATTEMPT_TIME))
+
+
+def _send_one(db: Database, connection: SmtpConnection, settings: Delivery, message: OutboxMessage,
+              now: datetime) -> str:
+    """One claimed message (its attempt is committed): build, hand over, record the outcome at once."""
+    try:
+        email = build_message(db, message, settings, now)
+        connection.send(email, settings.sender_email, [*message.recipients, *message.cc])
+    except TemporaryFailure as exc:
+        return _record_failure(db, message, str(exc), now, permanent=False)
+    except PermanentFailure as exc:
+        return _record_failure(db, message, str(exc), now, permanent=True)
+    except BillingError as exc:  # the document or its attachment cannot be made: no retry helps
+        return _record_failure(db, message, exc.message, now, permanent=True)
+    db.transaction(lambda conn: store.finish(conn, message.id, {"status": SENT, "sent_at": now, "last_error": ""}))
+    return SENT
+
+
+def _record_failure(db: Database, message: OutboxMessage, reason: str, now: datetime, *, permanent: bool) -> str:
+    status = FAILED if permanent or message.attempts >= MAX_ATTEMPTS else QUEUED
+    if status == FAILED and not permanent:
+        reason = f"Gave up after {message.attempts} attempts: {reason}"
+    log.warning("Outbox message %s attempt %s: %s", message.id, message.attempts, reason)
+    db.transaction(lambda conn: store.finish(conn, message.id, {
+        "status": status, "last_error": reason[:1000], "next_attempt_at": now + retry_delay(message.attempts)}))
+    return status
+
+
+class OutboxRunner:
+    """The server's background thread: sends what is due every `interval` seconds until stopped."""
+
+    def __init__(self, db: Database, *, interval: float = 5.0, clock: Callable[[], datetime] | None = None) -> None:
+        from billing.store.db import utcnow
+
+        self.db = db
+        self.interval = interval
+        self.clock = clock or utcnow
+        self.holder = leases.runner_name() + ":outbox-thread"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+        try:
+            leases.release(self.db, LEASE, self.holder, self.clock())
+        except Exception:  # shutting down: the lease expires by itself
+            log.debug("Releasing the outbox lease failed", exc_info=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                report = send_due(self.db, self.clock(), holder=self.holder)
+                if report.sent or report.failed or report.retried:
+                    log.info("Outbox: %s sent, %s to retry, %s failed", report.sent, report.retried, report.failed)
+            except Exception:  # the thread must outlive a failed round (a locked file, a restart)
+                log.exception("Sending the outbox failed; trying again in %s s", self.interval)
+            self._stop.wait(self.interval)

@@ -1,0 +1,57 @@
+"""The outbox's public entry: messages written in the caller's transaction, de-duplicated, checked."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from billing import outbox
+from billing.errors import StateError, ValidationError
+from billing.store.db import Database
+from tests.conftest import Billed, Seed, draft, line
+
+NOW = datetime(2025, 3, 10, 9, 30)
+
+
+def queue(db: Database, document_id: int, **extra: object) -> int:
+    return db.transaction(lambda conn: outbox.enqueue_document(conn, "invoice", document_id, now=NOW,
+                                                               created_by="alice", **extra))  # type: ignore[arg-type]
+
+
+def message(db: Database, message_id: int) -> outbox.OutboxMessage:
+    with db.connect() as conn:
+        return outbox.from_row(outbox.store.message(conn, message_id) or {})
+
+
+def test_invoice_is_queued_to_the_customer_with_template_filled_and_pdf(db: Database, billed: Billed) -> None:
+    sent = message(db, queue(db, billed.a, cc=["boss@acme.example"]))
+    assert sent.recipients == ("ap@acme.example",) and sent.cc == ("boss@acme.example",)
+    assert sent.subject == "Invoice INV-2025-00001 from Example GmbH"
+    assert "€119.00" in sent.body and "2025-03-24" in sent.body and "{link}" in sent.body
+    assert [spec.kind for spec in sent.attachments] == ["document_pdf"]
+    assert sent.status == outbox.QUEUED and sent.attempts == 0 and sent.link_id is not None
+    assert sent.message_id.startswith("<") and sent.message_id.endswith(">")
+
+
+def test_same_dedupe_key_queues_once(db: Database, billed: Billed) -> None:
+    first = queue(db, billed.a, dedupe_key="reminder:1:7")
+    assert queue(db, billed.a, dedupe_key="reminder:1:7") == first
+    assert queue(db, billed.a, dedupe_key="reminder:1:14") != first
+
+
+def test_draft_is_refused(db: Database, seeded: Seed) -> None:
+    with pytest.raises(StateError, match="issued"):
+        queue(db, draft(db, seeded.acme, line(seeded.s19)))
+
+
+@pytest.mark.parametrize(("to", "problem"), [([], "at least one"), (["not-an-address"], "not an e-mail"),
+                                              (["a@b.example, x y@z"], "not an e-mail")])
+def test_bad_recipients_are_refused(db: Database, billed: Billed, to: list[str], problem: str) -> None:
+    with pytest.raises(ValidationError, match=problem):
+        queue(db, billed.a, to=to)
+
+
+def test_unknown_placeholder_is_refused(db: Database, billed: Billed) -> None:
+    with pytest.raises(ValidationError, match="Unknown placeholder"):
+        queue(db, billed.a, subject="Invoice {nummer}")

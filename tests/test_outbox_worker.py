@@ -1,0 +1,144 @@
+"""Sending the outbox to a real SMTP server: what arrives, retries, failures, the lease."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from pypdf import PdfReader
+
+from billing import leases, mailing, outbox, outbox_worker
+from billing.mail_settings import MailSettings, save_mail_settings
+from billing.store.db import Database
+from tests.conftest import ADMIN, Billed
+from tests.mail_server import Mailbox, dropping_server, free_port, smtp_server
+
+NOW = datetime(2025, 3, 10, 9, 30)
+
+
+def configure(db: Database, url: str) -> None:
+    save_mail_settings(db, ADMIN, MailSettings(smtp_url=url, sender_name="Example GmbH",
+                                               sender_email="billing@example.com", reply_to="ar@example.com",
+                                               public_url="https://billing.example.com"), password=None, now=NOW)
+
+
+def send(db: Database, document_id: int, **extra: object) -> int:
+    values: dict[str, object] = {"to": ["ap@acme.example"], "cc": [], "subject": "Invoice {number}",
+                                 "body": "Pay {total} by {due_date}: {link}", **extra}
+    return mailing.send_document(db, ADMIN, "invoice", document_id, now=NOW, **values)  # type: ignore[arg-type]
+
+
+def status(db: Database, message_id: int) -> outbox.OutboxMessage:
+    with db.connect() as conn:
+        return outbox.from_row(outbox.store.message(conn, message_id) or {})
+
+
+@pytest.fixture
+def mailbox(db: Database) -> Iterator[Mailbox]:
+    with smtp_server() as (url, box):
+        configure(db, url)
+        yield box
+
+
+def test_message_arrives_with_recipients_subject_body_and_pdf(db: Database, billed: Billed, mailbox: Mailbox) -> None:
+    message_id = send(db, billed.a, cc=["boss@acme.example"])
+    report = outbox_worker.send_due(db, NOW)
+    assert (report.sent, report.retried, report.failed) == (1, 0, 0)
+    [item] = mailbox.received
+    assert item.sender == "billing@example.com"
+    assert sorted(item.recipients) == ["ap@acme.example", "boss@acme.example"]
+    message = item.message
+    assert message["Subject"] == "Invoice INV-2025-00001" and message["Cc"] == "boss@acme.example"
+    assert message["From"] == "Example GmbH <billing@example.com>" and message["Reply-To"] == "ar@example.com"
+    assert message["Message-ID"] == status(db, message_id).message_id
+    body = message.get_body(("plain",)).get_content()
+    assert "Pay €119.00 by 2025-03-24: https://billing.example.com/d/" in body
+    [pdf] = list(message.iter_attachments())
+    assert pdf.get_filename() == "INV-2025-00001.pdf" and pdf.get_content_type() == "application/pdf"
+    text = PdfReader(io.BytesIO(pdf.get_content())).pages[0].extract_text()
+    assert "INV-2025-00001" in text
+    sent = status(db, message_id)
+    assert (sent.status, sent.attempts, sent.sent_at) == (outbox.SENT, 1, NOW)
+    assert outbox_worker.send_due(db, NOW + timedelta(hours=1)).sent == 0  # never twice
+
+
+def test_history_shows_the_message_and_its_link(db: Database, billed: Billed, mailbox: Mailbox) -> None:
+    send(db, billed.a)
+    outbox_worker.send_due(db, NOW)
+    history = mailing.mail_history(db, ADMIN, billed.a)
+    assert [m.status for m in history.messages] == [outbox.SENT]
+    assert history.messages[0].recipients == ("ap@acme.example",)
+    [link] = history.links
+    assert link.first_opened_at is None and link.expires_at == NOW + timedelta(days=90)
+
+
+def test_temporary_refusal_is_retried_with_backoff_then_sent(db: Database, billed: Billed, mailbox: Mailbox) -> None:
+    message_id = send(db, billed.a)
+    mailbox.reply = "451 4.3.0 Try again later"
+    report = outbox_worker.send_due(db, NOW)
+    assert report.retried == 1
+    waiting = status(db, message_id)
+    assert waiting.status == outbox.QUEUED and "451" in waiting.last_error
+    assert waiting.next_attempt_at == NOW + timedelta(minutes=1)
+    assert outbox_worker.send_due(db, NOW + timedelta(seconds=30)).retried == 0  # not due yet
+    mailbox.reply = "250 OK"
+    assert outbox_worker.send_due(db, NOW + timedelta(minutes=1)).sent == 1
+    assert len(mailbox.received) == 1 and status(db, message_id).attempts == 2
+
+
+def test_permanent_refusal_fails_with_the_servers_reply_and_can_be_sent_again(
+        db: Database, billed: Billed, mailbox: Mailbox) -> None:
+    message_id = send(db, billed.a)
+    mailbox.reply = "550 5.1.1 Mailbox unavailable"
+    assert outbox_worker.send_due(db, NOW).failed == 1
+    failed = status(db, message_id)
+    assert failed.status == outbox.FAILED and failed.last_error == "550 5.1.1 Mailbox unavailable"
+    mailbox.reply = "250 OK"
+    mailing.resend(db, ADMIN, message_id, NOW + timedelta(minutes=5))
+    assert outbox_worker.send_due(db, NOW + timedelta(minutes=5)).sent == 1
+    assert mailbox.message_ids() == [failed.message_id]
+
+
+@pytest.mark.parametrize("server", ["refused", "dropped"])
+def test_unreachable_server_leads_to_retries_then_failed_not_a_lost_message(
+        db: Database, billed: Billed, server: str) -> None:
+    def run(url: str) -> outbox.OutboxMessage:
+        configure(db, url)
+        message_id = send(db, billed.a)
+        moment = NOW
+        for _ in range(outbox_worker.MAX_ATTEMPTS):
+            outbox_worker.send_due(db, moment)
+            moment += outbox_worker.LONGEST_RETRY
+        return status(db, message_id)
+
+    if server == "refused":
+        final = run(f"smtp://127.0.0.1:{free_port()}")
+    else:
+        with dropping_server() as url:
+            final = run(url)
+    assert final.status == outbox.FAILED and final.attempts == outbox_worker.MAX_ATTEMPTS
+    assert final.last_error.startswith(f"Gave up after {outbox_worker.MAX_ATTEMPTS} attempts: Connection to 127.0.0.1")
+
+
+def test_nothing_is_sent_while_another_runner_holds_the_lease(db: Database, billed: Billed, mailbox: Mailbox) -> None:
+    send(db, billed.a)
+    assert leases.acquire(db, outbox_worker.LEASE, "other-process", NOW, timedelta(minutes=2))
+    assert outbox_worker.send_due(db, NOW, holder="me").busy
+    assert outbox_worker.send_due(db, NOW + timedelta(minutes=3), holder="me").sent == 1
+
+
+def test_an_attempt_cut_off_is_sent_again_with_the_same_message_id(db: Database, billed: Billed,
+                                                                    mailbox: Mailbox) -> None:
+    message_id = send(db, billed.a)
+    assert db.transaction(lambda conn: outbox.store.claim(conn, [message_id], NOW, NOW + outbox_worker.ATTEMPT_TIME))
+    assert outbox_worker.send_due(db, NOW + timedelta(minutes=1), holder="restarted").sent == 0
+    assert outbox_worker.send_due(db, NOW + outbox_worker.ATTEMPT_TIME, holder="restarted").sent == 1
+    assert mailbox.message_ids() == [status(db, message_id).message_id]
+
+
+def test_no_smtp_server_keeps_messages_queued(db: Database, billed: Billed) -> None:
+    message_id = send(db, billed.a)
+    report = outbox_worker.send_due(db, NOW)
+    assert report.not_configured and status(db, message_id).status == outbox.QUEUED
