@@ -32,6 +32,7 @@ PLACEHOLDERS = {
 }
 LINK_MARK = "{link}"
 _PLACEHOLDER = re.compile(r"\{(\w*)\}")
+_BRACED = re.compile(r"\{([^{}\s]*)\}")  # what looks like a placeholder when checking: {total:>10}, {x.y}
 MAX_SUBJECT = 200
 MAX_BODY = 20_000
 
@@ -66,17 +67,23 @@ KINDS = tuple(DEFAULTS)
 
 def check_template(subject: str, body: str) -> None:
     """Refuse an empty or over-long subject or body, a line break in the subject, or an unknown placeholder."""
+    check_message(subject, body)
+    for text in (subject, body):
+        for name in _BRACED.findall(text):
+            if name not in PLACEHOLDERS:
+                known = ", ".join("{" + known + "}" for known in PLACEHOLDERS)
+                raise ValidationError(f"Unknown placeholder {{{name}}}; use {known}.")
+
+
+def check_message(subject: str, body: str) -> None:
+    """Refuse an empty or over-long subject or body, or a line break in the subject. (Braces in a message as
+    typed, or in the names filled in, stay as they are.)"""
     if not subject.strip() or not body.strip():
-        raise ValidationError("A template needs a subject and a body.")
+        raise ValidationError("An e-mail needs a subject and a body.")
     if len(subject) > MAX_SUBJECT or "\n" in subject or "\r" in subject:
         raise ValidationError(f"The subject must be one line of at most {MAX_SUBJECT} characters.")
     if len(body) > MAX_BODY:
         raise ValidationError(f"The body can have at most {MAX_BODY} characters.")
-    for text in (subject, body):
-        for name in _PLACEHOLDER.findall(text):
-            if name not in PLACEHOLDERS:
-                known = ", ".join("{" + known + "}" for known in PLACEHOLDERS)
-                raise ValidationError(f"Unknown placeholder {{{name}}}; use {known}.")
 
 
 def fill(text: str, values: Mapping[str, str]) -> str:

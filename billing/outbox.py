@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 from billing import attachments, document_links, logic
 from billing.attachments import AttachmentSpec
 from billing.errors import NotFoundError, StateError, ValidationError
-from billing.mail_templates import DEFAULT_LANGUAGE, check_template, fill, template_for
+from billing.mail_templates import DEFAULT_LANGUAGE, check_message, fill, template_for
 from billing.money import format_money
 from billing.store import outbox as store
 from billing.store import records
@@ -155,7 +155,7 @@ def enqueue_document(conn: Connection, kind: str, document_id: int, *, now: date
     template = template_for(conn, kind, language)
     subject = fill(template.subject if subject is None else subject, values)
     body = fill(template.body if body is None else body, values)
-    check_template(subject, body)
+    check_message(subject, body)
     recipients = split_addresses(header["customer_email"]) if to is None else split_addresses(to)
     if not recipients and to is None:
         raise ValidationError("The customer has no e-mail address: enter the recipient.")

@@ -77,10 +77,8 @@ def build_message(db: Database, message: OutboxMessage, settings: Delivery, now:
 
 def send_due(db: Database, now: datetime, *, holder: str | None = None, limit: int = BATCH,
              connect: Callable[[SmtpConfig], SmtpConnection] = SmtpConnection) -> SendReport:
-    """Send the messages due at `now`, if this runner gets the lease; returns what happened."""
-    holder = holder or leases.runner_name()
-    if not leases.acquire(db, LEASE, holder, now, LEASE_TIME):
-        return SendReport(busy=True)
+    """Send the messages due at `now`, if this runner gets the lease; returns what happened. A round with
+    nothing due, or no SMTP server set, only reads (the server's thread asks every few seconds)."""
     try:
         with db.connect() as conn:
             settings = delivery(conn)
@@ -89,6 +87,11 @@ def send_due(db: Database, now: datetime, *, holder: str | None = None, limit: i
         return SendReport(not_configured=True, problem=exc.message)
     if settings is None:
         return SendReport(not_configured=True, problem="No SMTP server or sender is set.")
+    if not due:
+        return SendReport()
+    holder = holder or leases.runner_name()
+    if not leases.acquire(db, LEASE, holder, now, LEASE_TIME):
+        return SendReport(busy=True)
     connection = connect(settings.smtp)
     counts = {SENT: 0, QUEUED: 0, FAILED: 0}
     try:

@@ -52,6 +52,11 @@ def test_bad_recipients_are_refused(db: Database, billed: Billed, to: list[str],
         queue(db, billed.a, to=to)
 
 
-def test_unknown_placeholder_is_refused(db: Database, billed: Billed) -> None:
-    with pytest.raises(ValidationError, match="Unknown placeholder"):
-        queue(db, billed.a, subject="Invoice {nummer}")
+def test_braces_typed_or_filled_in_stay_as_they_are(db: Database, billed: Billed) -> None:
+    sent = message(db, queue(db, billed.a, subject="Invoice {number} {EU}", body="{customer}: {total:>10}"))
+    assert sent.subject == "Invoice INV-2025-00001 {EU}" and sent.body == "Acme GmbH: {total:>10}"
+
+
+def test_an_empty_subject_is_refused(db: Database, billed: Billed) -> None:
+    with pytest.raises(ValidationError, match="subject and a body"):
+        queue(db, billed.a, subject=" ")

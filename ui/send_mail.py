@@ -17,7 +17,7 @@ from billing.outbox import OutboxMessage
 from billing.reports.statements import Statement
 from billing.store.db import utcnow
 from ui import access, context
-from ui.feedback import flash, run_action
+from ui.feedback import run_action
 from ui.format import plain
 
 ATTACHMENT_NAMES = {"document_pdf": "the document as PDF", "statement_pdf": "the statement as PDF"}
@@ -54,15 +54,19 @@ def _document_dialog(view: InvoiceDocument, close: Callable[[], None]) -> None:
         return
     attached = ", ".join(ATTACHMENT_NAMES.get(name, name) for name in DOCUMENT_ATTACHMENTS.get(kind, ()))
     to, cc, subject, body = _compose(draft, f"send:{view.id}", attached)
+    _send_or_cancel("send", lambda: mailing.send_document(context.db(), context.actor(), kind, view.id, to=[to],
+                                                          cc=[cc], subject=subject, body=body, now=utcnow()),
+                    f"E-mail to {to} queued for sending.", close)
+
+
+def _send_or_cancel(key: str, send: Callable[[], int], success: str, close: Callable[[], None]) -> None:
+    """The dialog's Send and Cancel buttons (keys confirm_<key>, cancel_<key>): Send queues and closes it."""
     yes, no = st.columns(2)
-    if yes.button("Send", type="primary", icon=":material/send:", key="confirm_send", width="stretch"):
-        sent = run_action(lambda: mailing.send_document(context.db(), context.actor(), kind, view.id, to=[to],
-                                                        cc=[cc], subject=subject, body=body, now=utcnow()))
-        if sent is not None:
-            flash(f"E-mail to {to} queued for sending.")
-            close()
-            st.rerun()
-    if no.button("Cancel", key="cancel_send", width="stretch"):
+    if yes.button("Send", type="primary", icon=":material/send:", key=f"confirm_{key}",
+                  width="stretch") and run_action(send, success) is not None:
+        close()
+        st.rerun()
+    if no.button("Cancel", key=f"cancel_{key}", width="stretch"):
         close()
         st.rerun()
 
@@ -119,14 +123,6 @@ def _statement_dialog(statement: Statement) -> None:
     if draft is None:
         return
     to, cc, subject, body = _compose(draft, f"stmt-send:{statement.customer.get('id')}", "the statement as PDF")
-    yes, no = st.columns(2)
-    if yes.button("Send", type="primary", icon=":material/send:", key="confirm_stmt_send", width="stretch"):
-        sent = run_action(lambda: mailing.send_statement(context.db(), context.actor(), statement, to=[to], cc=[cc],
-                                                         subject=subject, body=body, now=utcnow()))
-        if sent is not None:
-            flash(f"Statement to {to} queued for sending.")
-            _close_statement()
-            st.rerun()
-    if no.button("Cancel", key="cancel_stmt_send", width="stretch"):
-        _close_statement()
-        st.rerun()
+    _send_or_cancel("stmt_send", lambda: mailing.send_statement(context.db(), context.actor(), statement, to=[to],
+                                                                cc=[cc], subject=subject, body=body, now=utcnow()),
+                    f"Statement to {to} queued for sending.", _close_statement)

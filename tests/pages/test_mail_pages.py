@@ -127,3 +127,18 @@ def test_outbox_page_shows_a_failure_with_the_servers_reply_and_sends_it_again(p
 def test_outbox_page_is_the_admins_only(portal: Mailing) -> None:
     at = open_page("accountant", "app_pages/outbox.py")
     assert not at.exception and not any(m.value == "Outbox" for m in at.title)
+
+
+def test_a_statement_is_sent_with_its_pdf_from_the_statements_page(portal: Mailing) -> None:
+    customer = invoices.get_invoice(portal.db, SYSTEM, portal.invoice, date.today()).customer.id
+    at = ok(open_page("accountant", "app_pages/statements.py", customer=customer, period="this_year"))
+    at.button(key="stmt:send").click().run()
+    key = f"stmt-send:{customer}"
+    assert at.text_input(key=f"{key}:to").value == "ap@acme.example"
+    assert at.text_input(key=f"{key}:subject").value == "Statement of account from Acme Consulting GmbH"
+    assert "€238.00" in at.text_area(key=f"{key}:body").value
+    at.button(key="confirm_stmt_send").click().run()
+    ok(at)
+    [message] = queued(portal.db)
+    assert message.kind == "statement" and message.customer_id == customer
+    assert [spec.kind for spec in message.attachments] == ["statement_pdf"]
