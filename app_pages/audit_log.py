@@ -15,7 +15,8 @@ from ui import context
 from ui import format as fmt
 
 PAGE_SIZE = 50
-ENTITIES = ["", "company", "customer", "database", "invoice", "payment", "product", "series", "tax_rate", "user"]
+ENTITIES = ["", "company", "customer", "database", "invoice", "payment", "product", "quote", "recurring_run",
+            "recurring_schedule", "series", "settings", "tax_rate", "user"]
 
 db, actor = context.db(), context.actor()
 zone = context.timezone()

@@ -6,7 +6,7 @@ are in `billing.credit_notes`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, astuple, replace
+from dataclasses import asdict, astuple, dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -54,8 +54,12 @@ def with_nets(lines: list[StoredLine], totals: logic.Totals) -> list[StoredLine]
 
 # --- building a draft --------------------------------------------------------------------------
 
-def _customer_for_invoice(conn: Connection, customer_id: int) -> dict[str, Any]:
-    customer = records.get(conn, customers, customer_id)
+def customer_for_invoice(conn: Connection, customer_id: int) -> dict[str, Any]:
+    return checked_customer(records.get(conn, customers, customer_id), customer_id)
+
+
+def checked_customer(customer: dict[str, Any] | None, customer_id: int) -> dict[str, Any]:
+    """The customer row, if it exists and may be invoiced; else ValidationError saying why not."""
     if customer is None:
         raise ValidationError(f"Customer {customer_id} does not exist.")
     if customer["archived"]:
@@ -63,16 +67,39 @@ def _customer_for_invoice(conn: Connection, customer_id: int) -> dict[str, Any]:
     return customer
 
 
-def line_records(conn: Connection, lines: list[LineIn], currency: str) -> list[StoredLine]:
+@dataclass
+class Catalogue:
+    """The tax rates and products drafts refer to: read through `conn` when first asked, or preloaded (a batch
+    of recurring invoices prices thousands of drafts with one read)."""
+
+    conn: Connection | None
+    rates: dict[int, dict[str, Any]] = field(default_factory=dict)
+    products: set[int] = field(default_factory=set)
+
+    def tax_rate(self, rate_id: int) -> dict[str, Any]:
+        if rate_id not in self.rates:
+            if self.conn is None:
+                raise ValidationError(f"Tax rate {rate_id} does not exist.")
+            self.rates[rate_id] = get_tax_rate(self.conn, rate_id)
+        return self.rates[rate_id]
+
+    def has_product(self, product_id: int) -> bool:
+        if product_id not in self.products and self.conn is not None:
+            if records.get(self.conn, products, product_id) is None:
+                return False
+            self.products.add(product_id)
+        return product_id in self.products
+
+
+def line_records(source: Connection | Catalogue, lines: list[LineIn], currency: str) -> list[StoredLine]:
     """The lines as entered, with the VAT of their tax rates, to be stored (nets not yet computed)."""
+    catalogue = source if isinstance(source, Catalogue) else Catalogue(source)
     records_: list[StoredLine] = []
     for position, line in enumerate(lines, start=1):
         where = f"Line {position}"
-        rate = get_tax_rate(conn, line.tax_rate_id)
-        if line.product_id is not None:
-            product = records.get(conn, products, line.product_id)
-            if product is None:
-                raise ValidationError(f"{where}: product {line.product_id} does not exist.")
+        rate = catalogue.tax_rate(line.tax_rate_id)
+        if line.product_id is not None and not catalogue.has_product(line.product_id):
+            raise ValidationError(f"{where}: product {line.product_id} does not exist.")
         try:
             check_decimals(line.discount_amount, minor_unit(currency), "discount amount")
         except ValidationError as exc:
@@ -87,10 +114,11 @@ def line_records(conn: Connection, lines: list[LineIn], currency: str) -> list[S
     return records_
 
 
-def _allowance_charge_records(conn: Connection, draft: InvoiceDraftIn, currency: str) -> list[StoredAllowanceCharge]:
+def _allowance_charge_records(catalogue: Catalogue, draft: InvoiceDraftIn, currency: str
+                              ) -> list[StoredAllowanceCharge]:
     records_: list[StoredAllowanceCharge] = []
     for position, item in enumerate(draft.allowance_charges, start=1):
-        rate = get_tax_rate(conn, item.tax_rate_id)
+        rate = catalogue.tax_rate(item.tax_rate_id)
         if item.amount is not None:
             check_decimals(item.amount, minor_unit(currency), "discount or charge amount")
         if item.percent is not None:
@@ -104,12 +132,14 @@ def _allowance_charge_records(conn: Connection, draft: InvoiceDraftIn, currency:
     return records_
 
 
-def _priced_body(conn: Connection, draft: InvoiceDraftIn, currency: str) -> tuple[
+def priced_body(source: Connection | Catalogue, draft: InvoiceDraftIn, currency: str) -> tuple[
         list[StoredLine], list[StoredAllowanceCharge], logic.Totals]:
+    """A draft's lines (with their nets), allowances/charges and totals as `compute_totals` gives them, checked."""
     if not draft.lines:
         raise ValidationError("An invoice needs at least one line.", param="lines")
-    lines = line_records(conn, draft.lines, currency)
-    allowance_charges = _allowance_charge_records(conn, draft, currency)
+    catalogue = source if isinstance(source, Catalogue) else Catalogue(source)
+    lines = line_records(catalogue, draft.lines, currency)
+    allowance_charges = _allowance_charge_records(catalogue, draft, currency)
     totals = computed_totals(lines, allowance_charges, currency)
     if totals.payable < 0:
         raise ValidationError("The invoice total would be negative. Issue a credit note instead.")
@@ -133,11 +163,11 @@ def preview_totals(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, 
     require(db, actor, "invoices.read")
     draft = parse(InvoiceDraftIn, data)
     with db.connect() as conn:
-        customer = _customer_for_invoice(conn, draft.customer_id)
-        return _priced_body(conn, draft, draft.currency or customer["currency"])[2]
+        customer = customer_for_invoice(conn, draft.customer_id)
+        return priced_body(conn, draft, draft.currency or customer["currency"])[2]
 
 
-def _details(draft: InvoiceDraftIn) -> HeaderValues:
+def detail_values(draft: InvoiceDraftIn) -> HeaderValues:
     """The header columns of the draft's "More details" (buyer and order reference, delivery, payment, exemption)."""
     return HeaderValues(buyer_reference=draft.buyer_reference, order_reference=draft.order_reference,
                         delivery_date=draft.delivery_date, period_start=draft.period_start,
@@ -149,26 +179,27 @@ def _details(draft: InvoiceDraftIn) -> HeaderValues:
 def create_draft(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, Any]) -> int:
     require(db, actor, "invoices.write")
     draft = parse(InvoiceDraftIn, data)
+    return db.transaction(lambda conn: insert_draft(conn, actor, draft))
 
-    def work(conn: Connection) -> int:
-        customer = _customer_for_invoice(conn, draft.customer_id)
-        currency = draft.currency or customer["currency"]
-        lines, allowance_charges, totals = _priced_body(conn, draft, currency)
-        logic.check_due_date(draft.issue_date, draft.due_date)
-        header: HeaderValues = {
-            "kind": logic.INVOICE, "series": SERIES_OF_KIND[logic.INVOICE], "number": None,
-            "status": logic.DRAFT, "customer_id": customer["id"], "currency": currency,
-            "issue_date": draft.issue_date, "due_date": draft.due_date, "notes": draft.notes, **_details(draft),
-            "paid_amount": ZERO, "credited_amount": ZERO, "created_at": utcnow(), "created_by": actor.username,
-            **total_values(totals),
-        }
-        invoice_id = invoice_store.insert_header(conn, header)
-        invoice_store.replace_body(conn, invoice_id, lines, allowance_charges, tax_records(totals))
-        audit.record(conn, actor, "invoice.create_draft", "invoice", invoice_id,
-                     after={"header": header, **_audited_body(lines, allowance_charges)})
-        return invoice_id
 
-    return db.transaction(work)
+def insert_draft(conn: Connection, actor: Actor, draft: InvoiceDraftIn) -> int:
+    """Create a draft in the caller's transaction (the actor's permission already checked); its id."""
+    customer = customer_for_invoice(conn, draft.customer_id)
+    currency = draft.currency or customer["currency"]
+    lines, allowance_charges, totals = priced_body(conn, draft, currency)
+    logic.check_due_date(draft.issue_date, draft.due_date)
+    header: HeaderValues = {
+        "kind": logic.INVOICE, "series": SERIES_OF_KIND[logic.INVOICE], "number": None,
+        "status": logic.DRAFT, "customer_id": customer["id"], "currency": currency,
+        "issue_date": draft.issue_date, "due_date": draft.due_date, "notes": draft.notes, **detail_values(draft),
+        "paid_amount": ZERO, "credited_amount": ZERO, "created_at": utcnow(), "created_by": actor.username,
+        **total_values(totals),
+    }
+    invoice_id = invoice_store.insert_header(conn, header)
+    invoice_store.replace_body(conn, invoice_id, lines, allowance_charges, tax_records(totals))
+    audit.record(conn, actor, "invoice.create_draft", "invoice", invoice_id,
+                 after={"header": header, **_audited_body(lines, allowance_charges)})
+    return invoice_id
 
 
 def update_draft(db: Database, actor: Actor, invoice_id: int, data: InvoiceDraftIn | dict[str, Any]) -> None:
@@ -178,12 +209,12 @@ def update_draft(db: Database, actor: Actor, invoice_id: int, data: InvoiceDraft
     def work(conn: Connection) -> None:
         before = header_of(conn, invoice_id)
         logic.check_can_edit(before.status)
-        customer = _customer_for_invoice(conn, draft.customer_id)
+        customer = customer_for_invoice(conn, draft.customer_id)
         currency = draft.currency or customer["currency"]
-        lines, allowance_charges, totals = _priced_body(conn, draft, currency)
+        lines, allowance_charges, totals = priced_body(conn, draft, currency)
         logic.check_due_date(draft.issue_date, draft.due_date)
         values: HeaderValues = {"customer_id": customer["id"], "currency": currency, "issue_date": draft.issue_date,
-                  "due_date": draft.due_date, "notes": draft.notes, **_details(draft), **total_values(totals)}
+                  "due_date": draft.due_date, "notes": draft.notes, **detail_values(draft), **total_values(totals)}
         old_lines, old_allowance_charges, _ = invoice_store.get_body(conn, invoice_id)
         invoice_store.update_header(conn, invoice_id, values)
         invoice_store.replace_body(conn, invoice_id, lines, allowance_charges, tax_records(totals))
@@ -214,38 +245,40 @@ def issue_invoice(db: Database, actor: Actor, invoice_id: int, today: date,
     Returns the invoice number.
     """
     require(db, actor, "invoices.write")
+    return db.transaction(lambda conn: issue_draft(conn, actor, invoice_id, today, issue_date, due_date))
 
-    def work(conn: Connection) -> str:
-        header = header_of(conn, invoice_id)
-        if header.status != logic.DRAFT:
-            raise StateError(f"Invoice {header.number} has already been issued.")
-        customer = _customer_for_invoice(conn, header.customer_id)
-        lines, allowance_charges = invoice_store.get_lines(conn, invoice_id)
-        if not lines:
-            raise ValidationError("An invoice needs at least one line.", param="lines")
-        totals = computed_totals(lines, allowance_charges, header.currency)
-        if totals.payable < 0:
-            raise ValidationError("The invoice total would be negative. Issue a credit note instead.")
-        # Before the number is taken: the series row stays locked for as short a time as it can.
-        parties.freeze(conn, invoice_id, header.customer_id)
-        on = issue_date or header.issue_date or today
-        due = logic.due_date_for(on, customer["terms_days"], due_date or header.due_date)
-        seq, pattern = series_store.take_next(conn, header.series)
-        number = logic.format_number(pattern, seq, on)
-        values: HeaderValues = {"status": logic.ISSUED, "number": number, "issue_date": on, "due_date": due,
-                                  "issued_at": utcnow(), **total_values(totals)}
-        invoice_store.update_header(conn, invoice_id, values)
-        # The draft's lines and VAT breakdown were stored from the same computation when it was
-        # saved; rewrite them only if they somehow differ, so issuing stays a handful of statements.
-        frozen = with_nets(lines, totals)
-        if frozen != lines or not _same_taxes(conn, invoice_id, totals):
-            invoice_store.replace_body(conn, invoice_id, frozen, allowance_charges, tax_records(totals))
-        facts.record_sales(conn, replace(header, **values), frozen, tax_records(totals))
-        audit.record(conn, actor, "invoice.issue", "invoice", invoice_id,
-                     before={"status": header.status}, after=values)
-        return number
 
-    return db.transaction(work)
+def issue_draft(conn: Connection, actor: Actor, invoice_id: int, today: date, issue_date: date | None = None,
+                due_date: date | None = None) -> str:
+    """Issue a draft in the caller's transaction (the actor's permission already checked); its number."""
+    header = header_of(conn, invoice_id)
+    if header.status != logic.DRAFT:
+        raise StateError(f"Invoice {header.number} has already been issued.")
+    customer = customer_for_invoice(conn, header.customer_id)
+    lines, allowance_charges = invoice_store.get_lines(conn, invoice_id)
+    if not lines:
+        raise ValidationError("An invoice needs at least one line.", param="lines")
+    totals = computed_totals(lines, allowance_charges, header.currency)
+    if totals.payable < 0:
+        raise ValidationError("The invoice total would be negative. Issue a credit note instead.")
+    # Before the number is taken: the series row stays locked for as short a time as it can.
+    parties.freeze(conn, invoice_id, header.customer_id)
+    on = issue_date or header.issue_date or today
+    due = logic.due_date_for(on, customer["terms_days"], due_date or header.due_date)
+    seq, pattern = series_store.take_next(conn, header.series)
+    number = logic.format_number(pattern, seq, on)
+    values: HeaderValues = {"status": logic.ISSUED, "number": number, "issue_date": on, "due_date": due,
+                              "issued_at": utcnow(), **total_values(totals)}
+    invoice_store.update_header(conn, invoice_id, values)
+    # The draft's lines and VAT breakdown were stored from the same computation when it was
+    # saved; rewrite them only if they somehow differ, so issuing stays a handful of statements.
+    frozen = with_nets(lines, totals)
+    if frozen != lines or not _same_taxes(conn, invoice_id, totals):
+        invoice_store.replace_body(conn, invoice_id, frozen, allowance_charges, tax_records(totals))
+    facts.record_sales(conn, replace(header, **values), frozen, tax_records(totals))
+    audit.record(conn, actor, "invoice.issue", "invoice", invoice_id,
+                 before={"status": header.status}, after=values)
+    return number
 
 
 def void_invoice(db: Database, actor: Actor, invoice_id: int, reason: str, today: date) -> None:

@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from billing import attachments, document_links, leases, outbox
+from billing.due_runner import DueRunner
 from billing.errors import BillingError
 from billing.mail_settings import Delivery, delivery, headers
 from billing.mail_templates import LINK_MARK
@@ -147,6 +148,7 @@ class OutboxRunner:
         self.holder = leases.runner_name() + ":outbox-thread"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
+        self.due = DueRunner(self.holder)  # recurring invoices, quote expiry, reminders: hourly, in this thread
 
     def start(self) -> None:
         self._thread.start()
@@ -167,4 +169,8 @@ class OutboxRunner:
                     log.info("Outbox: %s sent, %s to retry, %s failed", report.sent, report.retried, report.failed)
             except Exception:  # the thread must outlive a failed round (a locked file, a restart)
                 log.exception("Sending the outbox failed; trying again in %s s", self.interval)
+            try:
+                self.due.maybe_run(self.db, self.clock())
+            except Exception:
+                log.exception("Running what is due failed; trying again in %s s", self.interval)
             self._stop.wait(self.interval)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, fields
 from typing import Any
 
@@ -48,16 +49,24 @@ def _seller_of_json(text: str) -> DocumentParty:
     return DocumentParty(**{name: value for name, value in data.items() if name in _PARTY_FIELDS})
 
 
+def frozen_texts(conn: Connection, customer_ids: Iterable[int]) -> tuple[str, dict[int, str]]:
+    """The seller and each buyer as JSON, the way a document issued now freezes them (a document's
+    `seller_party` and `buyer_party`): for one document, or for a batch issued at once."""
+    profile = records.get(conn, company, 1)
+    seller = json.dumps(asdict(seller_of_company(profile)), ensure_ascii=False) if profile is not None else ""
+    buyers: dict[int, str] = {}
+    for customer_id in set(customer_ids):
+        customer = records.get(conn, customers, customer_id)
+        if customer is None:
+            raise NotFoundError(f"Customer {customer_id} does not exist.")
+        buyers[customer_id] = json.dumps(asdict(customer_of_row(customer)), ensure_ascii=False)
+    return seller, buyers
+
+
 def freeze(conn: Connection, invoice_id: int, customer_id: int) -> None:
     """Freeze seller and buyer onto a document being issued: the profiles as they are now."""
-    customer = records.get(conn, customers, customer_id)
-    if customer is None:
-        raise NotFoundError(f"Customer {customer_id} does not exist.")
-    profile = records.get(conn, company, 1)
-    seller = asdict(seller_of_company(profile)) if profile is not None else None
-    buyer = asdict(customer_of_row(customer))
-    invoice_store.set_frozen_parties(conn, invoice_id, json.dumps(seller, ensure_ascii=False) if seller else "",
-                                     json.dumps(buyer, ensure_ascii=False))
+    seller, buyers = frozen_texts(conn, [customer_id])
+    invoice_store.set_frozen_parties(conn, invoice_id, seller, buyers[customer_id])
 
 
 def parties_of(conn: Connection, header: InvoiceHeader, snapshot: dict[str, Any]) -> tuple[DocumentParty | None,

@@ -73,6 +73,9 @@ def _discount(line: StoredLine, currency: str, locale: str) -> str:
                            number=functools.partial(_quantity, locale=locale))
 
 
+QUOTE_KIND = "quote"  # billing.quotes renders a quote as a document of this kind
+
+
 def stamp_of(document: InvoiceDocument) -> str | None:
     """The stamp a document carries, if any: VOID, PAID, CREDIT NOTE or DRAFT."""
     return {logic.VOID: "VOID", logic.PAID: "PAID", logic.CREDIT_NOTE: "CREDIT NOTE", logic.CREDITED: "CREDITED",
@@ -96,13 +99,14 @@ class _Column:
 
 def render_invoice_pdf(document: InvoiceDocument, company: dict[str, Any], *, locale: str = "en_US",
                        compliance: str | None = None, finish: Callable[[Document], None] | None = None) -> bytes:
-    """The invoice or credit note as a PDF, laid out for printing and sending. `compliance` (e.g. "PDF/A-3B") as
-    fpdf2 enforces it; `finish` is called on the drawn document (to attach files, set its XMP metadata)."""
+    """The invoice, credit note or quote as a PDF, laid out for printing and sending. `compliance` (e.g.
+    "PDF/A-3B") as fpdf2 enforces it; `finish` is called on the drawn document (to attach files, set its XMP)."""
     company = company_as_issued(document.seller, company)  # the seller as frozen when it was issued
     seller = document.seller or seller_of_company(company)
     footer = "  ·  ".join(part for part in (seller.name, f"VAT ID {seller.tax_id}" if seller.tax_id else "",
                                             seller.email) if part)
-    title = "CREDIT NOTE" if document.is_credit_note else "INVOICE"
+    is_quote = document.header.kind == QUOTE_KIND
+    title = "CREDIT NOTE" if document.is_credit_note else "QUOTE" if is_quote else "INVOICE"
     number = document.header.number or "draft"
 
     def draw(pdf: Document) -> None:
@@ -113,7 +117,8 @@ def render_invoice_pdf(document: InvoiceDocument, company: dict[str, Any], *, lo
         _draw_lines(pdf, document, locale)
         _draw_allowance_charges(pdf, document, locale)
         _draw_summary(pdf, document, locale)
-        _draw_payment(pdf, document, company, number, locale)
+        if not is_quote:  # a quote asks for no payment yet
+            _draw_payment(pdf, document, company, number, locale)
         stamp = stamp_of(document)
         if stamp:
             _draw_stamp(pdf, stamp)
@@ -174,7 +179,8 @@ def _draw_header(pdf: Document, document: InvoiceDocument, company: dict[str, An
         if credited:
             facts.append(("Credits invoice", credited))
     else:
-        facts.append(("Due date", _date(document.header.due_date, locale)))
+        due_label = "Valid until" if document.header.kind == QUOTE_KIND else "Due date"
+        facts.append((due_label, _date(document.header.due_date, locale)))
     facts.append(("Currency", document.currency))
     facts += detail_rows(document.header, lambda day: _date(day, locale))
     pdf.ln(1)

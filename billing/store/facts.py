@@ -135,8 +135,16 @@ def _fact_selects(where: Condition, currencies: Sequence[str],
 def record_sales(conn: Connection, document: InvoiceHeader, lines: Sequence[StoredLine],
                  taxes: Sequence[StoredTax]) -> None:
     """Write an issued document's revenue by product and VAT entry into sales_facts, in the caller's
-    transaction: the rows `_fact_selects` gives for it (verify compares them), computed here from the
-    lines and VAT breakdown just stored, and written in one statement."""
+    transaction, in one statement."""
+    rows = sales_rows(document, lines, taxes)
+    if rows:
+        conn.execute(sales_facts.insert().values(rows))
+
+
+def sales_rows(document: InvoiceHeader, lines: Sequence[StoredLine], taxes: Sequence[StoredTax]
+               ) -> list[dict[str, Any]]:
+    """An issued document's sales_facts rows: the rows `_fact_selects` gives for it (verify compares them),
+    computed from the lines and VAT breakdown just stored."""
     sign = -1 if document.kind == CREDIT_NOTE else 1
     keys = {"kind": document.kind, "customer_id": document.customer_id, "currency": document.currency,
             "issue_date": document.issue_date}
@@ -154,8 +162,7 @@ def record_sales(conn: Connection, document: InvoiceHeader, lines: Sequence[Stor
     rows += [{**keys, "invoice_id": document.id, "dimension": "tax", "product_id": None,
               "vat_category": tax.vat_category, "vat_rate": tax.vat_rate, "net": sign * tax.taxable,
               "tax": sign * tax.tax} for tax in taxes]
-    if rows:
-        conn.execute(sales_facts.insert().values(rows))
+    return rows
 
 
 def remove_sales(conn: Connection, invoice_id: int) -> None:

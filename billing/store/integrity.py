@@ -77,6 +77,22 @@ def issued_documents(conn: Connection, in_bulk: bool = False, after_id: int = 0,
                    allowances.get(doc_id, []), taxes.get(doc_id, []))
 
 
+def written_document(header: dict[str, Any], lines: list[dict[str, Any]], allowances: list[dict[str, Any]],
+                     taxes: list[dict[str, Any]]) -> Document:
+    """A document as `issued_documents` will read it back, from the rows about to be written (a batch seals its
+    invoices without reading them again). Exact for values within their columns' scale, which the services
+    check before writing."""
+    def plain(value: Any) -> Any:
+        return plain_decimal(value) if isinstance(value, Decimal) else value
+
+    def picked(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
+        return {column: plain(row.get(column)) for column in columns}
+
+    return (picked(header, HEADER_COLUMNS), [picked(line, LINE_COLUMNS) for line in lines],
+            [picked(item, ALLOWANCE_COLUMNS) for item in allowances],
+            [(tax["vat_category"], plain(tax["vat_rate"]), plain(tax["taxable"]), plain(tax["tax"])) for tax in taxes])
+
+
 def issued_document(conn: Connection, document_id: int) -> Document | None:
     """One issued or voided document as `issued_documents` gives it; None for a draft or no document."""
     return next(issued_documents(conn, False, document_id - 1, document_id), None)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from billing.store import schema
+from billing.store import automation_schema, schema
 
 if TYPE_CHECKING:
     from billing.store.db import Database
@@ -152,6 +152,20 @@ def _fill_party_data(conn: Connection) -> None:
     party_migration.freeze_issued(conn)
 
 
+def _v13_automation(conn: Connection) -> None:
+    """Recurring schedules, quotes (and their QUO number series), payment reminders and the send requests."""
+    for table in automation_schema.AUTOMATION_TABLES:
+        table.create(conn, checkfirst=True)
+    _add_quote_series(conn)
+
+
+def _add_quote_series(conn: Connection) -> None:
+    present = conn.execute(sa.select(schema.series.c.code).where(schema.series.c.code == "QUO")).first()
+    if present is None:
+        conn.execute(schema.series.insert().values(code="QUO", kind="quote", pattern="QUO-{YYYY}-{SEQ:05}",
+                                                   next_seq=1))
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
@@ -163,6 +177,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (8, _v8_company_account),
     (10, _v10_party_data),
     (12, _v12_mail),
+    (13, _v13_automation),
     (16, _v16_exact_product_vat),
     (17, _v17_preferred_einvoice_format),
 ]
@@ -170,7 +185,8 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
 # What each migration derives from the data, for data of an older version loaded into the current
 # schema (restoring an older backup): the tables and columns exist, their derived content does not.
 DATA_STEPS: dict[int, Callable[[Connection], None]] = {2: _fill_report_data, 3: _fill_open_flags,
-                                                       7: _fill_updated_at, 10: _fill_party_data}
+                                                       7: _fill_updated_at, 10: _fill_party_data,
+                                                       13: _add_quote_series}
 
 
 def apply_migrations(db: Database) -> int:

@@ -1,0 +1,103 @@
+"""Quotes: draft, send, accepted or declined by the customer, converted into an invoice; the quote's PDF."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import streamlit as st
+
+from billing import quotes
+from billing.money import format_money
+from ui import context
+from ui.feedback import run_action, run_change
+from ui.format import plain
+from ui.lines_input import lines_input
+from ui.tables import Column, clear_selection, list_fetch, paged_table
+from ui.widgets import customer_picker
+
+db, actor = context.db(), context.actor()
+can_write = context.allowed("invoices.write")
+STATUS_NAMES = {"": "All", **{status: status.capitalize() for status in quotes.STATUSES}}
+
+
+def actions_of(quote: quotes.Quote) -> list[tuple[str, Any]]:
+    """The buttons a quote in its status offers (to a user who may write)."""
+    today = context.today()
+    found: dict[str, list[tuple[str, Any]]] = {
+        quotes.DRAFT: [("Send", partial(quotes.send_quote, db, actor, quote.id, today))],
+        quotes.SENT: [("Mark accepted", partial(quotes.accept_quote, db, actor, quote.id, today)),
+                      ("Mark declined", partial(quotes.decline_quote, db, actor, quote.id, today)),
+                      ("Send again", partial(quotes.send_quote, db, actor, quote.id, today)),
+                      ("Convert to invoice", partial(quotes.convert_quote, db, actor, quote.id))],
+        quotes.ACCEPTED: [("Convert to invoice", partial(quotes.convert_quote, db, actor, quote.id))],
+    }
+    return found.get(quote.status, [])
+
+
+def quote_panel(quote_id: int) -> None:
+    quote = quotes.get_quote(db, actor, quote_id)
+    with st.container(border=True):
+        st.subheader(plain(quote.number or f"Draft quote {quote.id}"))
+        st.caption(f"{plain(quote.customer)} · {quote.status} · dated {quote.quote_date or '-'} · valid until "
+                   f"{quote.valid_until or '30 days after sending'}"
+                   + (f" · invoice id {quote.invoice_id}" if quote.invoice_id else ""))
+        st.dataframe([{"Description": line.description, "Quantity": f"{line.quantity.normalize():f}",
+                       "Unit price": f"{line.unit_price.normalize():f}", "VAT %": f"{line.vat_rate.normalize():f}",
+                       "Net": format_money(line.net_amount, quote.currency)} for line in quote.lines],
+                     hide_index=True)
+        st.write(f"Net {format_money(quote.totals.tax_exclusive, quote.currency)} · VAT "
+                 f"{format_money(quote.totals.tax_total, quote.currency)} · **Total "
+                 f"{format_money(quote.totals.payable, quote.currency)}**")
+        buttons = st.container(horizontal=True)
+        if can_write:
+            for label, action in actions_of(quote):
+                if buttons.button(label, key=f"quote_{label}"):
+                    result = run_action(action, f"{label}: done.")
+                    if result is not None or label.startswith("Mark"):
+                        clear_selection("quotes")
+                        st.rerun()
+        pdf = run_action(partial(quotes.quote_pdf, db, actor, quote.id))
+        if pdf is not None:
+            buttons.download_button("Download PDF", pdf, file_name=f"{quote.number or f'quote-{quote.id}'}.pdf",
+                                    mime="application/pdf", icon=":material/download:")
+
+
+def new_quote() -> None:
+    customer = customer_picker("quote_customer")
+    with st.form("new_quote", border=False):
+        left, right = st.columns(2)
+        quote_date = left.date_input("Quote date (empty: the day it is sent)", value=None, format="YYYY-MM-DD")
+        valid_until = right.date_input("Valid until (empty: 30 days after sending)", value=None, format="YYYY-MM-DD")
+        notes = st.text_area("Notes", max_chars=4000)
+        lines = lines_input("quote_lines")
+        clicked = st.form_submit_button("Save draft quote", type="primary", icon=":material/save:")
+    if not clicked:
+        return
+    if customer is None:
+        st.error("Choose the customer first.")
+        return
+    data = {"customer_id": customer.id, "issue_date": quote_date, "valid_until": valid_until, "notes": notes,
+            "lines": lines}
+    if run_change(partial(quotes.create_quote, db, actor, data), "Draft quote saved."):
+        st.rerun()
+
+
+st.title("Quotes")
+tabs = st.tabs(["Quotes", *(["New quote"] if can_write else [])])
+with tabs[0]:
+    status = st.segmented_control("Status", list(STATUS_NAMES), format_func=STATUS_NAMES.__getitem__, default="")
+    rows = [{**row, "number": row["number"] or f"draft {row['id']}"}
+            for row in quotes.list_quotes(db, actor, status or None)]
+    chosen = paged_table(
+        "quotes", list_fetch(rows),
+        [Column("number", "Number"), Column("customer", "Customer", width="medium"), Column("status", "Status"),
+         Column("quote_date", "Date", "date"), Column("valid_until", "Valid until", "date"),
+         Column("payable", "Total", "money")],
+        filters={"Status": STATUS_NAMES[status or ""]}, title="Quotes",
+        empty="No quotes." + (" Make one in 'New quote'." if can_write else ""))
+    if chosen is not None:
+        quote_panel(int(chosen["id"]))
+if can_write:
+    with tabs[1]:
+        new_quote()
