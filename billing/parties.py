@@ -54,12 +54,12 @@ def frozen_texts(conn: Connection, customer_ids: Iterable[int]) -> tuple[str, di
     `seller_party` and `buyer_party`): for one document, or for a batch issued at once."""
     profile = records.get(conn, company, 1)
     seller = json.dumps(asdict(seller_of_company(profile)), ensure_ascii=False) if profile is not None else ""
-    buyers: dict[int, str] = {}
-    for customer_id in set(customer_ids):
-        customer = records.get(conn, customers, customer_id)
-        if customer is None:
-            raise NotFoundError(f"Customer {customer_id} does not exist.")
-        buyers[customer_id] = json.dumps(asdict(customer_of_row(customer)), ensure_ascii=False)
+    wanted = set(customer_ids)
+    buyers = {int(row["id"]): json.dumps(asdict(customer_of_row(row)), ensure_ascii=False)
+              for row in records.get_many(conn, customers, wanted)}
+    missing = wanted - set(buyers)
+    if missing:
+        raise NotFoundError(f"Customer {min(missing)} does not exist.")
     return seller, buyers
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +17,14 @@ def insert(conn: Connection, table: sa.Table, values: dict[str, Any]) -> int:
 def get(conn: Connection, table: sa.Table, key: object, column: str = "id") -> dict[str, Any] | None:
     row = conn.execute(sa.select(table).where(table.c[column] == key)).mappings().first()
     return dict(row) if row is not None else None
+
+
+def get_many(conn: Connection, table: sa.Table, keys: Iterable[object], column: str = "id") -> list[dict[str, Any]]:
+    """The rows whose `column` is one of `keys` (read to the end: nothing is left pending on the connection)."""
+    wanted = list(keys)
+    if not wanted:
+        return []
+    return [dict(row) for row in conn.execute(sa.select(table).where(table.c[column].in_(wanted))).mappings().all()]
 
 
 def update(conn: Connection, table: sa.Table, key: object, values: dict[str, Any], column: str = "id") -> None:
