@@ -128,6 +128,7 @@ class CustomerOut(Out):
     currency: str
     terms_days: int
     notes: str
+    language: str
     archived: bool
     created_at: Time
     updated_at: Time | None
@@ -144,6 +145,7 @@ class CustomerPatch(In):
     currency: str | Optional = None
     terms_days: int | Optional = None
     notes: str | Optional = None
+    language: str | Optional = None
 
 
 class BalanceOut(Out):

@@ -8,7 +8,8 @@ from typing import Any
 
 import streamlit as st
 
-from billing import customer_overview, customers, logic, payments
+from billing import customer_overview, customers, i18n, logic, payments
+from billing.i18n import DEFAULT_LANGUAGE
 from billing.invoices import list_invoices
 from billing.money import KNOWN_CURRENCIES, ZERO
 from ui import access, context
@@ -20,7 +21,9 @@ db, actor, today = context.db(), context.actor(), context.today()
 can_write = context.allowed("customers.write")
 COMMON = [context.base_currency(), "EUR", "USD", "GBP", "CHF", "JPY"]
 CURRENCIES = list(dict.fromkeys([*COMMON, *sorted(KNOWN_CURRENCIES)]))
-TEMPLATE = "name,email,address,country,tax_id,currency,terms_days,notes\nExample Ltd,ap@example.com,,GB,,GBP,30,\n"
+TEMPLATE = ("name,email,address,country,tax_id,currency,terms_days,notes,language\n"
+            "Example Ltd,ap@example.com,,GB,,GBP,30,,en\n")
+LANGUAGES = list(i18n.LANGUAGES)
 
 
 def customer_form(key: str, current: dict[str, Any], submit: str, disabled: bool = False) -> dict[str, Any] | None:
@@ -39,6 +42,11 @@ def customer_form(key: str, current: dict[str, Any], submit: str, disabled: bool
                                        format_func=fmt.currency, disabled=disabled),
             "terms_days": right.number_input("Payment terms (days)", 0, 365, int(current.get("terms_days", 30)),
                                              disabled=disabled),
+            "language": left.selectbox("Language of documents", LANGUAGES,
+                                       LANGUAGES.index(current.get("language") or DEFAULT_LANGUAGE),
+                                       format_func=i18n.LANGUAGES.__getitem__, disabled=disabled,
+                                       help="Invoices, credit notes, statements and e-mails to this customer are "
+                                            "written in this language, amounts and dates as its country writes them."),
             "address": st.text_area("Address", current.get("address", ""), max_chars=1000, height=100,
                                     disabled=disabled),
             "notes": st.text_area("Internal notes", current.get("notes", ""), max_chars=4000, height=80,
@@ -105,7 +113,8 @@ def customer_view(customer_id: int) -> None:
     cid, archived = customer["id"], customer["archived"]
     st.title(fmt.plain(customer["name"]))
     facts = [customer["email"], fmt.country(customer["country"]), customer["tax_id"] and f"VAT {customer['tax_id']}",
-             f"Bills in {customer['currency']}", f"Net {customer['terms_days']} days", archived and "Archived"]
+             f"Bills in {customer['currency']}", f"Net {customer['terms_days']} days",
+             f"Documents in {i18n.LANGUAGES.get(customer.get('language') or '', 'English')}", archived and "Archived"]
     st.caption(" · ".join(fmt.plain(f) for f in facts if f))
     with st.container(horizontal=True):
         if context.allowed("invoices.write") and not archived and st.button(
@@ -212,7 +221,8 @@ def customer_list() -> None:
                 open_customer(new_id)
         with tabs[2]:
             st.caption("Columns: name (required), email, address, country (two letters), tax_id, currency "
-                       "(ISO code, default EUR), terms_days (default 30), notes. All rows are imported or none.")
+                       "(ISO code, default EUR), terms_days (default 30), notes, language (en, de, fr, es, it, nl, pl; "
+                       "default en). All rows are imported or none.")
             if csv_import("customers", "customers:import", TEMPLATE):
                 st.rerun()
 

@@ -240,7 +240,7 @@ def stored_totals(header: InvoiceHeader, lines: Sequence[StoredLine], taxes: Seq
 @dataclass(frozen=True, slots=True)
 class DocumentCustomer:
     """The customer as a document shows it: id, name, email, address, country (ISO code), tax_id (VAT ID),
-    terms_days (payment terms, for the due date proposed at issue)."""
+    terms_days (payment terms, for the due date proposed at issue), language (of its documents, billing.i18n)."""
 
     id: int
     name: str
@@ -249,6 +249,7 @@ class DocumentCustomer:
     country: str
     tax_id: str
     terms_days: int
+    language: str = "en"
 
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import pydantic
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from billing import bank_accounts, discounts
+from billing import bank_accounts, discounts, i18n
 from billing.errors import ValidationError
 from billing.logic import EXEMPTION_REASON_CATEGORIES, VAT_CATEGORIES, ZERO_RATE_CATEGORIES, date_problem
 from billing.money import check_currency, check_decimals, to_decimal
@@ -78,7 +78,7 @@ class Record(BaseModel):
 
 
 class CustomerIn(Record):
-    """A customer as entered: who to bill, in which currency, on which terms."""
+    """A customer as entered: who to bill, in which currency and language, on which terms."""
 
     name: OneLine = Field(min_length=1, max_length=200)
     email: OneLine = _text(200)
@@ -88,11 +88,17 @@ class CustomerIn(Record):
     currency: str = "EUR"
     terms_days: int = Field(default=30, ge=0, le=365)
     notes: Lines = _text(4000)
+    language: str = "en"
 
     @field_validator("currency")
     @classmethod
     def _currency(cls, value: str) -> str:
         return check_currency(value)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        return i18n.check_language(value)
 
     @field_validator("email")
     @classmethod

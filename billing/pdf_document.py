@@ -160,12 +160,13 @@ class Document(FPDF):
     """A page set-up for the portal's PDFs: DejaVu embedded, a footer line and "Page X of Y"."""
 
     def __init__(self, *, page_size: str = "A4", landscape: bool = False, footer_text: str = "",
-                 font_cut: int = 0) -> None:
+                 font_cut: int = 0, page_label: str = "Page {page} of {pages}") -> None:
         super().__init__(orientation="landscape" if landscape else "portrait", unit="mm", format=page_size)
         for index, parsed in enumerate(_fonts_of_cut(font_cut), start=1):
             self.fonts[parsed.font.fontkey] = _document_font(parsed, index)
         self.font_cut = font_cut
         self.footer_text = footer_text
+        self.page_label = page_label
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(True, margin=18)
         self.set_font(FONT_FAMILY, size=9)
@@ -176,7 +177,7 @@ class Document(FPDF):
         with self.local_context(text_color=GREY):
             self.set_font(FONT_FAMILY, "", 7.5)
             self.cell(self.epw * 0.75, 5, self.footer_text)
-            self.cell(self.epw * 0.25, 5, f"Page {self.page_no()} of {{nb}}", align=Align.R)
+            self.cell(self.epw * 0.25, 5, self.page_label.format(page=self.page_no(), pages="{nb}"), align=Align.R)
 
     def normalize_text(self, text: str) -> str:
         # Composed (NFC) form: without text shaping a letter followed by a combining accent prints
@@ -196,16 +197,18 @@ class Document(FPDF):
 
 
 def build_pdf(draw: Callable[[Document], None], *, text: str = "", page_size: str = "A4", landscape: bool = False,
-              footer_text: str = "") -> bytes:
+              footer_text: str = "", page_label: str = "Page {page} of {pages}") -> bytes:
     """Run `draw` on a fresh Document and return the PDF.
 
     `text` (what the document will print, as far as the caller knows) picks the font cut; should
     the drawing need more, it is done again with the wide cut. Characters even that one lacks
-    raise a MissingGlyphWarning: fpdf2 only logs them, and prints blanks.
+    raise a MissingGlyphWarning: fpdf2 only logs them, and prints blanks. `page_label` is the footer's
+    "Page {page} of {pages}" in the document's language.
     """
-    cut = font_cut_for(text + footer_text)
+    cut = font_cut_for(text + footer_text + page_label)
     while True:
-        pdf = Document(page_size=page_size, landscape=landscape, footer_text=footer_text, font_cut=cut)
+        pdf = Document(page_size=page_size, landscape=landscape, footer_text=footer_text, font_cut=cut,
+                       page_label=page_label)
         draw(pdf)
         missing = pdf.missing_characters()
         if not missing or cut == len(FONT_CUTS) - 1:

@@ -101,6 +101,11 @@ def _v8_company_account(conn: Connection) -> None:
     _add_columns(conn, "company", {"iban": "VARCHAR DEFAULT ''", "bic": "VARCHAR DEFAULT ''"})
 
 
+def _v14_customer_language(conn: Connection) -> None:
+    """customers.language: the language of a customer's documents and e-mails ('en' for existing ones)."""
+    _add_columns(conn, "customers", {"language": "VARCHAR DEFAULT 'en' NOT NULL"})
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
@@ -110,6 +115,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (6, _v6_bank_statements),
     (7, _v7_api),
     (8, _v8_company_account),
+    (14, _v14_customer_language),
 ]
 
 # What each migration derives from the data, for data of an older version loaded into the current
