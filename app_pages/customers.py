@@ -200,11 +200,19 @@ def customer_list() -> None:
     with tabs[0]:
         filters = {k: v for k, v in {"Search": text.strip(), "Currency": currency or "",
                                      "Archived": "included" if archived else ""}.items() if v}
-        chosen = paged_table("customers", lambda n, o: customers.search_customers(
-            db, actor, text, include_archived=archived, currency=currency, limit=n, offset=o),
+        def fetch(limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+            rows, total = customers.search_customers(db, actor, text, include_archived=archived, currency=currency,
+                                                     limit=limit, offset=offset)
+            return (customer_overview.with_balances(db, actor, rows) if show_balance else rows), total
+
+        show_balance = context.allowed("invoices.read")
+        balance_columns = [Column("balance", "Balance", "money", width="small",
+                                  help="What the customer's open invoices in its own currency still owe"),
+                           Column("other_balances", "Open in other currencies", width="small")] if show_balance else []
+        chosen = paged_table("customers", fetch,
             [Column("name", "Name", width="large"), Column("email", "Email", width="medium"),
              Column("country", "Country", "country"), Column("currency", "Currency", width="small"),
-             Column("terms_days", "Terms (days)", "number", width="small"),
+             *balance_columns, Column("terms_days", "Terms (days)", "number", width="small"),
              *([Column("archived", "Archived", "bool", width="small")] if archived else [])],
             filters=filters, title="Customers", empty="No customers match. Clear the search or add a customer.")
         st.caption("Select a row to open the customer.")

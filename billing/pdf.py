@@ -21,7 +21,7 @@ from billing.bank_accounts import format_iban
 from billing.discounts import format_discount
 from billing.document_totals import total_rows
 from billing.documents import InvoiceDocument, StoredAllowanceCharge, StoredLine
-from billing.i18n import Wording, wording_for
+from billing.i18n import CATALOGUES, Wording, wording_for
 from billing.money import decimals_of, format_money, minor_unit
 from billing.payment_qr import PaymentDetails, payment_details, qr_modules
 from billing.pdf_document import FONT_FAMILY, GREY, LIGHT_FILL, LINE_COLOUR, Document, build_pdf
@@ -31,6 +31,7 @@ STAMP_COLOURS = {"VOID": (200, 30, 30), "PAID": (20, 140, 60), "DRAFT": (120, 12
                  "CREDIT NOTE": (30, 80, 180), "CREDITED": (30, 80, 180)}
 STAMP_KEYS = {"VOID": "stamp.void", "PAID": "stamp.paid", "DRAFT": "stamp.draft", "CREDIT NOTE": "stamp.credit_note",
               "CREDITED": "stamp.credited"}
+REVERSE_CHARGE_TEXTS = frozenset(catalogue["vat.reverse_charge"] for catalogue in CATALOGUES.values())
 # billing.document_totals' rows by label -> their text in the catalogue (VAT rows are worded apart)
 TOTAL_KEYS = {"Lines": "total.lines", "Discounts": "total.discounts", "Charges": "total.charges",
               "Net amount": "total.net", "Total": "total.total", "Prepaid": "total.prepaid",
@@ -87,6 +88,11 @@ def _shortened(pdf: Document, text: str, width: float) -> str:
     while text and pdf.get_string_width(text + "…") > room:
         text = text[:-1]
     return text + "…"
+
+
+def _exemption_text(reason: str, words: Wording) -> str:
+    """A tax rate's exemption reason; the catalogue's reverse-charge text (any language) in the document's."""
+    return words.text("vat.reverse_charge") if reason in REVERSE_CHARGE_TEXTS else reason
 
 
 def _discount(line: StoredLine, currency: str, locale: str) -> str:
@@ -382,7 +388,7 @@ def _draw_payment(pdf: Document, document: InvoiceDocument, company: dict[str, A
     header = document.header
     paragraphs: list[tuple[str, str, str | None]] = []  # title, text, the QR code's payload beside it
     charged = {entry.vat_category for entry in document.totals.tax_breakdown}
-    exemptions = [f"{_category(category, words)}: {reason}"
+    exemptions = [f"{_category(category, words)}: {_exemption_text(reason, words)}"
                   for category, reason in sorted(document.exemption_reasons.items()) if category in charged]
     if exemptions:  # EN 16931 BT-120: why no VAT is charged
         paragraphs.append((words.text("section.vat"), "\n".join(exemptions), None))

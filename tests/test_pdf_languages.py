@@ -115,3 +115,11 @@ def test_every_language_prints_a_statement(company: dict[str, Any], language: st
     text = pdf_text(statement_pdf(statement(language), company, today=date(2026, 12, 31)))
     for key in ["statement.title", "statement.opening", "statement.closing", "kind.invoice"]:
         assert i18n.translate(language, key) in text, key
+
+
+def test_the_reverse_charge_text_prints_in_the_invoice_language(company: dict[str, Any]) -> None:
+    view = german(make_view([line("Beratung", "1", "1000.00", "0", "AE")]))
+    view = replace(view, exemption_reasons={"AE": i18n.translate("en", "vat.reverse_charge")})
+    text = " ".join(pdf_text(render_invoice_pdf(view, company)).split())
+    assert "Reverse Charge: Steuerschuldnerschaft des Leistungsempfängers" in text
+    assert "Article 196" not in text

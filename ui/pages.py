@@ -21,6 +21,7 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/dashboard.py", "Dashboard", ":material/dashboard:", "reports.read", "Overview", "dashboard",
              default=True),
+    PageSpec("app_pages/search.py", "Search", ":material/search:", "customers.read", "Overview", "search"),
     PageSpec("app_pages/invoices.py", "Invoices", ":material/receipt_long:", "invoices.read", "Billing", "invoices"),
     PageSpec("app_pages/customers.py", "Customers", ":material/groups:", "customers.read", "Billing", "customers"),
     PageSpec("app_pages/payments.py", "Payments", ":material/payments:", "payments.read", "Billing", "payments"),
