@@ -4,12 +4,13 @@ page, the VAT help in the invoice editor."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 import pytest
-from portal import copy_portal, ok, open_page
+from portal import app_as, copy_portal, ok, open_page
 
-from billing import catalog, customers
+from billing import catalog, customers, invoices
 from billing.permissions import SYSTEM
 from billing.store.db import Database, forget_database, get_database
 
@@ -81,3 +82,16 @@ def test_the_customer_page_edits_the_language(db: Database) -> None:
     next(b for b in at.button if b.label == "Save changes").click().run()
     ok(at)
     assert customers.get_customer(db, SYSTEM, cid)["language"] == "de"
+
+
+def test_the_audit_log_names_documents_by_number(db: Database) -> None:
+    rate = catalog.list_tax_rates(db, SYSTEM)[0]["id"]
+    invoice_id = invoices.create_draft(db, SYSTEM, {"customer_id": customer_id(db, "Müller"), "lines": [
+        {"description": "Work", "quantity": "1", "unit_price": "100.00", "tax_rate_id": rate}]})
+    number = invoices.issue_invoice(db, SYSTEM, invoice_id, today=date.today())
+    at = ok(app_as("admin", "app_pages/audit_log.py"))
+    table = at.dataframe[0].value
+    shown = dict(zip(table["Action"], table["Number / name"], strict=True))
+    assert shown["Invoice issued"] == number and number.startswith("INV")
+    assert shown["Draft created"] == number  # the record is named as it is now
+    assert "Müller KG" in table["Number / name"].tolist()
