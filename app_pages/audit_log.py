@@ -27,7 +27,7 @@ def _utc(day: date) -> datetime:
 
 
 def _local(moment: datetime) -> str:
-    return moment.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    return fmt.moment(moment.replace(tzinfo=UTC).astimezone(zone), seconds=True)
 
 
 def _events(offset: int, **filters: Any) -> tuple[list[dict[str, Any]], int]:

@@ -80,16 +80,6 @@ def _territories(locale: str) -> dict[str, str]:
     return dict(Locale.parse(locale).territories)
 
 
-def _shortened(pdf: Document, text: str, width: float) -> str:
-    """`text` cut with "…" to fit a cell of `width` (a label longer in another language than in English)."""
-    room = width - 2 * pdf.c_margin
-    if pdf.get_string_width(text) <= room:
-        return text
-    while text and pdf.get_string_width(text + "…") > room:
-        text = text[:-1]
-    return text + "…"
-
-
 def _exemption_text(reason: str, words: Wording) -> str:
     """A tax rate's exemption reason; the catalogue's reverse-charge text (any language) in the document's."""
     return words.text("vat.reverse_charge") if reason in REVERSE_CHARGE_TEXTS else reason
@@ -254,7 +244,7 @@ def _table_header(pdf: Document, columns: Sequence[_Column]) -> None:
     with pdf.local_context(fill_color=LIGHT_FILL):
         pdf.set_x(pdf.l_margin)
         for column in columns:
-            pdf.cell(column.width, 6.5, _shortened(pdf, column.title, column.width), align=column.align, fill=True)
+            pdf.cell(column.width, 6.5, pdf.fitted(column.title, column.width), align=column.align, fill=True)
     pdf.ln(6.5)
     pdf.set_font(FONT_FAMILY, "", 8.5)
 
@@ -358,11 +348,11 @@ def _draw_summary(pdf: Document, document: InvoiceDocument, words: Wording) -> N
     pdf.set_font(FONT_FAMILY, "B", 8)
     with pdf.local_context(fill_color=LIGHT_FILL):
         for column in vat_columns:
-            pdf.cell(column.width, 6, _shortened(pdf, column.title, column.width), align=column.align, fill=True)
+            pdf.cell(column.width, 6, pdf.fitted(column.title, column.width), align=column.align, fill=True)
     pdf.set_font(FONT_FAMILY, "", 8)
     for entry in breakdown:
         pdf.set_xy(left, pdf.get_y() + (6 if entry is breakdown[0] else 5))
-        values = [_shortened(pdf, _category(entry.vat_category, words), vat_columns[0].width),
+        values = [pdf.fitted(_category(entry.vat_category, words), vat_columns[0].width),
                   _percent(entry.vat_rate, locale),
                   format_money(entry.taxable, currency, locale), format_money(entry.tax, currency, locale)]
         for column, value in zip(vat_columns, values, strict=True):
@@ -378,7 +368,7 @@ def _draw_summary(pdf: Document, document: InvoiceDocument, words: Wording) -> N
             with pdf.local_context(draw_color=LINE_COLOUR, line_width=0.2):
                 pdf.line(x, pdf.get_y(), x + width, pdf.get_y())
         pdf.set_x(x)
-        pdf.cell(width - 32, 5.5, _shortened(pdf, name, width - 32))
+        pdf.cell(width - 32, 5.5, pdf.fitted(name, width - 32))
         pdf.cell(32, 5.5, value, align=Align.R, new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_xy(left, max(vat_bottom, pdf.get_y()) + 6)
 

@@ -190,6 +190,16 @@ class Document(FPDF):
         widths = cast(TTFFont, self.current_font).cw
         return sum(widths[ord(char)] for char in text) * self.font_size / 1000
 
+    def fitted(self, text: str, width: float) -> str:
+        """`text` shortened with "…" to fit a cell of `width` in the current font (a long description, a label
+        longer in another language than in English)."""
+        room = width - 2 * self.c_margin
+        if self.get_string_width(text) <= room:
+            return text
+        while text and self.get_string_width(text + "…") > room:
+            text = text[:-1]
+        return text + "…"
+
     def missing_characters(self) -> list[str]:
         """The characters drawn so far that the font has no glyph for."""
         return sorted({chr(code) for font in self.fonts.values() if isinstance(font, TTFFont)

@@ -185,7 +185,7 @@ def _table_header(pdf: Document, widths: list[float], words: Wording) -> None:
     with pdf.local_context(fill_color=LIGHT_FILL):
         pdf.set_x(pdf.l_margin)
         for (key, _, right), width in zip(COLUMNS, widths, strict=True):
-            pdf.cell(width, 6.5, _fit(pdf, words.text(key), width), align=Align.R if right else Align.L, fill=True)
+            pdf.cell(width, 6.5, pdf.fitted(words.text(key), width), align=Align.R if right else Align.L, fill=True)
     pdf.ln(6.5)
 
 
@@ -196,17 +196,7 @@ def _row(pdf: Document, widths: list[float], cells: list[str], *, bold: bool = F
     pdf.set_font(FONT_FAMILY, "B" if bold else "", FONT_SIZE)
     pdf.set_x(pdf.l_margin)
     for (_, _, right), width, text in zip(COLUMNS, widths, cells, strict=True):
-        pdf.cell(width, ROW, _fit(pdf, text, width), align=Align.R if right else Align.L)
+        pdf.cell(width, ROW, pdf.fitted(text, width), align=Align.R if right else Align.L)
     pdf.ln(ROW)
     with pdf.local_context(draw_color=LINE_COLOUR, line_width=0.1):
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.l_margin + pdf.epw, pdf.get_y())
-
-
-def _fit(pdf: Document, text: str, width: float) -> str:
-    """Text shortened with "…" to fit its cell (descriptions can be long)."""
-    room = width - 2 * pdf.c_margin
-    if pdf.get_string_width(text) <= room:
-        return text
-    while text and pdf.get_string_width(text + "…") > room:
-        text = text[:-1]
-    return text + "…"
