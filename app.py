@@ -38,8 +38,14 @@ def main() -> None:
     specs = pages_for(user.actor)
     sections: dict[str, list[st.Page]] = {}
     for spec in specs:
+        # The home page is served at "/" and reserves its url_path: a hidden twin answers at that path
+        # (/dashboard in a link or bookmark), where a default page alone would say "Page not found".
         sections.setdefault(spec.section, []).append(
-            st.Page(spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=spec.default))
+            st.Page(spec.script, title=spec.title, icon=spec.icon, url_path=f"{spec.url_path}-home" if spec.default
+                    else spec.url_path, default=spec.default))
+        if spec.default:
+            sections[spec.section].append(st.Page(spec.script, title=spec.title, icon=spec.icon,
+                                                  url_path=spec.url_path, visibility="hidden"))
     navigation = st.navigation(sections, expanded=True)  # every page listed: no "View more"
     with st.sidebar:
         company = context.company()

@@ -129,6 +129,7 @@ class CustomerOut(Out):
     terms_days: int
     notes: str
     einvoice_format: str
+    language: str
     archived: bool
     created_at: Time
     updated_at: Time | None
@@ -165,6 +166,7 @@ class CustomerPatch(In):
     tax_registration: str | Optional = None
     electronic_address: str | Optional = None
     electronic_scheme: str | Optional = None
+    language: str | Optional = None
 
 
 class BalanceOut(Out):

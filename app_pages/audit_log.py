@@ -28,7 +28,7 @@ def _utc(day: date) -> datetime:
 
 
 def _local(moment: datetime) -> str:
-    return moment.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    return fmt.moment(moment.replace(tzinfo=UTC).astimezone(zone), seconds=True)
 
 
 def _events(offset: int, **filters: Any) -> tuple[list[dict[str, Any]], int]:
@@ -80,9 +80,10 @@ st.session_state["audit_page"] = page
 if not events:
     st.info("No events match these filters.", icon=":material/search_off:")
 else:
+    names = audit.record_labels(db, actor, events)  # document numbers and names, not internal ids
     table = pd.DataFrame([{"#": e["id"], "When": _local(e["occurred_at"]), "Actor": e["actor"],
                            "Action": fmt.audit_action(e["action"]), "Record": fmt.label(e["entity"]),
-                           "Id": e["entity_id"]}
+                           "Number / name": names[(str(e["entity"]), str(e["entity_id"]))]}
                           for e in events])
     picked = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
                           key=f"audit_table_{page}")
@@ -94,8 +95,9 @@ else:
     rows = picked.selection.rows if picked is not None else []
     if rows:
         event = events[rows[0]]
+        label = names[(str(event["entity"]), str(event["entity_id"]))]
         st.subheader(f"Event #{event['id']}: {fmt.audit_action(event['action'])}, {fmt.label(event['entity'])} "
-                     f"{fmt.plain(event['entity_id'])}")
+                     f"{fmt.plain(label)}")
         st.caption(f"{_local(event['occurred_at'])} by {fmt.plain(event['actor'])} · hash {event['hash'][:16]}…")
         before_col, after_col = st.columns(2)
         for column, title, payload in ((before_col, "Before", event["before"]), (after_col, "After", event["after"])):

@@ -8,7 +8,8 @@ from typing import Any
 
 import streamlit as st
 
-from billing import customer_overview, customers, logic, payments
+from billing import customer_overview, customers, i18n, logic, payments
+from billing.i18n import DEFAULT_LANGUAGE
 from billing.invoices import list_invoices
 from billing.money import KNOWN_CURRENCIES, ZERO
 from ui import access, context, customer_panels, party_form
@@ -21,7 +22,9 @@ db, actor, today = context.db(), context.actor(), context.today()
 can_write = context.allowed("customers.write")
 COMMON = [context.base_currency(), "EUR", "USD", "GBP", "CHF", "JPY"]
 CURRENCIES = list(dict.fromkeys([*COMMON, *sorted(KNOWN_CURRENCIES)]))
-TEMPLATE = "name,email,address,country,tax_id,currency,terms_days,notes\nExample Ltd,ap@example.com,,GB,,GBP,30,\n"
+TEMPLATE = ("name,email,address,country,tax_id,currency,terms_days,notes,language\n"
+            "Example Ltd,ap@example.com,,GB,,GBP,30,,en\n")
+LANGUAGES = list(i18n.LANGUAGES)
 
 
 def customer_form(key: str, current: dict[str, Any], submit: str, disabled: bool = False) -> dict[str, Any] | None:
@@ -36,6 +39,11 @@ def customer_form(key: str, current: dict[str, Any], submit: str, disabled: bool
             "terms_days": right.number_input("Payment terms (days)", 0, 365, int(current.get("terms_days", 30)),
                                              disabled=disabled),
             "einvoice_format": einvoice_format_input(current.get("einvoice_format", ""), disabled),
+            "language": left.selectbox("Language of documents", LANGUAGES,
+                                       LANGUAGES.index(current.get("language") or DEFAULT_LANGUAGE),
+                                       format_func=i18n.LANGUAGES.__getitem__, disabled=disabled,
+                                       help="Invoices, credit notes, statements and e-mails to this customer are "
+                                            "written in this language, amounts and dates as its country writes them."),
         }
         st.markdown("**Address**")
         values |= party_form.address_fields(current, current.get("country", ""), disabled=disabled)
@@ -105,7 +113,8 @@ def customer_view(customer_id: int) -> None:
     st.title(fmt.plain(customer["name"]))
     facts = [customer["email"], fmt.country(customer["country"]), customer["tax_id"] and f"VAT {customer['tax_id']}",
              customer["tax_registration"] and f"Tax no. {customer['tax_registration']}",
-             f"Bills in {customer['currency']}", f"Net {customer['terms_days']} days", archived and "Archived"]
+             f"Bills in {customer['currency']}", f"Net {customer['terms_days']} days",
+             f"Documents in {i18n.LANGUAGES.get(customer.get('language') or '', 'English')}", archived and "Archived"]
     st.caption(" · ".join(fmt.plain(f) for f in facts if f))
     with st.container(horizontal=True):
         if context.allowed("invoices.write") and not archived and st.button(
@@ -193,11 +202,19 @@ def customer_list() -> None:
         customer_panels.incomplete_addresses(db, actor)
         filters = {k: v for k, v in {"Search": text.strip(), "Currency": currency or "",
                                      "Archived": "included" if archived else ""}.items() if v}
-        chosen = paged_table("customers", lambda n, o: customers.search_customers(
-            db, actor, text, include_archived=archived, currency=currency, limit=n, offset=o),
+        def fetch(limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+            rows, total = customers.search_customers(db, actor, text, include_archived=archived, currency=currency,
+                                                     limit=limit, offset=offset)
+            return (customer_overview.with_balances(db, actor, rows) if show_balance else rows), total
+
+        show_balance = context.allowed("invoices.read")
+        balance_columns = [Column("balance", "Balance", "money", width="small",
+                                  help="What the customer's open invoices in its own currency still owe"),
+                           Column("other_balances", "Open in other currencies", width="small")] if show_balance else []
+        chosen = paged_table("customers", fetch,
             [Column("name", "Name", width="large"), Column("email", "Email", width="medium"),
              Column("country", "Country", "country"), Column("currency", "Currency", width="small"),
-             Column("terms_days", "Terms (days)", "number", width="small"),
+             *balance_columns, Column("terms_days", "Terms (days)", "number", width="small"),
              *([Column("archived", "Archived", "bool", width="small")] if archived else [])],
             filters=filters, title="Customers", empty="No customers match. Clear the search or add a customer.")
         st.caption("Select a row to open the customer.")
@@ -216,7 +233,8 @@ def customer_list() -> None:
             st.caption("Columns: name (required), email, street, additional_line, postcode, city, subdivision "
                        "(or address as one text, split where that is sure), country (two letters), tax_id (VAT ID, "
                        "checked), tax_registration, legal_id, electronic_address, electronic_scheme, currency (ISO "
-                       "code, default EUR), terms_days (default 30), notes. All rows are imported or none.")
+                       "code, default EUR), terms_days (default 30), notes, language (en, de, fr, es, it, nl, pl; "
+                       "default en). All rows are imported or none.")
             if csv_import("customers", "customers:import", TEMPLATE):
                 st.rerun()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
@@ -32,6 +33,8 @@ METRICS: tuple[tuple[str, str, str, bool | None, Literal["stretch", "content"] |
     ("open_invoices", "Open invoices", "count", None, 115, "Issued invoices not yet fully paid."),
 )
 TOP_OVERDUE = 6
+DRILL_REQUEST = "dashboard:drill"  # a bar was clicked: open the Revenue page on it
+YEAR_ON_YEAR = ("last_12_months", "this_year")  # periods compared with the same dates a year earlier
 OVERDUE_COLUMNS = [Column("customer", "Customer", width="medium"), Column("overdue", "Overdue", "money"),
                    Column("oldest_due", "Since", "date", help="Due date of the oldest open invoice")]
 LONGEST = 13  # characters of an exact amount that fit a metric of the row; beyond, the row's amounts are short
@@ -64,13 +67,17 @@ def change(value: Any, previous: Any, kind: str) -> str | None:
     return f"{int(difference):+,}" if difference else "same"
 
 
-def metric_row(row: dict[str, Any]) -> None:
+def needs_short(rows: list[dict[str, Any]]) -> bool:
+    """Whether amounts are shown short (€151.34M): one style for every currency, so figures compare at a glance."""
+    return any(len(fmt.money(row[field], row["currency"])) > LONGEST for row in rows
+               for field, _, kind, *_ in METRICS if kind == "money" and row.get(field) is not None)
+
+
+def metric_row(row: dict[str, Any], short: bool) -> None:
     currency = row["currency"]
     with st.container(border=True, key=f"kpis-{currency}", gap="small"):
         st.markdown(f"**{fmt.currency(currency)}**")
         row_of_metrics = st.container(horizontal=True, gap="medium")  # wraps on a narrow screen
-        amounts = [row.get(field) for field, _, kind, *_ in METRICS if kind == "money" and row.get(field) is not None]
-        short = any(len(fmt.money(amount, currency)) > LONGEST for amount in amounts)  # one style per row
         for field, label, kind, rise_is_good, width, help_text in METRICS:
             value, exact = shown(row.get(field), kind, currency, short)
             delta = change(row.get(field), row.get(f"{field}_prev"), kind)
@@ -101,7 +108,16 @@ def expected_cash(forecast: pd.DataFrame, currency: str) -> None:
     st.metric("Expected in, next 30 days", fmt.money(total, currency), help=reports.FORECAST_METHOD)
 
 
-def currency_panels(series: pd.DataFrame, currencies: list[str], granularity: str, today: date) -> None:
+def open_in_revenue(chart_key: str, currency: str, signature: str) -> None:
+    """on_select callback: a clicked bar opens its invoices on the Revenue page, as a click there does."""
+    point = charts.clicked(st.session_state.get(chart_key))
+    if point:
+        st.session_state[charts.REVENUE_DRILL] = (signature, currency, point)
+        st.session_state[DRILL_REQUEST] = True
+
+
+def currency_panels(series: pd.DataFrame, currencies: list[str], granularity: str, today: date,
+                    signature: str) -> None:
     forecast = reports.cash_forecast(context.db(), context.actor(), today, 30, tuple(currencies))
     tabs = st.tabs([fmt.currency(code) for code in currencies]) if len(currencies) > 1 else [st.container()]
     for tab, currency in zip(tabs, currencies, strict=True):
@@ -109,9 +125,12 @@ def currency_panels(series: pd.DataFrame, currencies: list[str], granularity: st
             left, right = st.columns([1.3, 1], gap="large")
             with left:
                 st.markdown("**Invoiced vs collected**")
+                chart_key = f"dashboard:chart:{currency}:{signature}"
                 st.plotly_chart(charts.revenue_figure(series, currency, granularity, "none", height=300,
                                                       narrow=True),
-                                key=f"dashboard:chart:{currency}", config={"displayModeBar": False})
+                                key=chart_key, config={"displayModeBar": False}, selection_mode=("points",),
+                                on_select=functools.partial(open_in_revenue, chart_key, currency, signature))
+                st.caption("Click a bar to see the invoices behind it.")
             with right:
                 expected_cash(forecast, currency)
                 st.markdown("**Top overdue customers** today")
@@ -128,20 +147,27 @@ def main() -> None:
     cells = st.columns([1.2, 1.6, 3], vertical_alignment="bottom")
     chosen = report_filters.filter_bar(("period", "currency"), cells=cells[:2])
     today = context.today()
-    before_from, before_to = report_filters.previous_range(chosen.date_from, chosen.date_to)
+    year_before = chosen.period in YEAR_ON_YEAR  # twelve months meet the same months a year earlier
+    before_from, before_to = reports.comparison_range(chosen.date_from, chosen.date_to, year_before=year_before)
     st.caption(f"{report_filters.span(chosen.date_from, chosen.date_to)}, compared with "
+               f"{'the same months a year earlier, ' if year_before else ''}"
                f"{report_filters.span(before_from, before_to)}. Outstanding and overdue as of the period's end.")
-    figures = reports.dashboard(context.db(), context.actor(), chosen.query, min(today, chosen.date_to))
+    figures = reports.dashboard(context.db(), context.actor(), chosen.query, min(today, chosen.date_to),
+                                year_before=year_before)
     if figures.empty:
         st.info("No invoices or payments yet in this period.", icon=":material/search_off:")
         return
     rows = {row["currency"]: row for row in report_filters.frame_rows(figures)}
     currencies = report_filters.currency_order(list(rows))
+    short = needs_short(list(rows.values()))
     for currency in currencies:
-        metric_row(rows[currency])
+        metric_row(rows[currency], short)
     granularity = granularity_for(chosen.date_from, chosen.date_to)
     series = reports.revenue_series(context.db(), context.actor(), chosen.query, granularity, as_of=today)
-    currency_panels(series, currencies, granularity, today)
+    signature = charts.view_signature(chosen.query, granularity, "none")
+    if st.session_state.pop(DRILL_REQUEST, False):
+        st.switch_page("app_pages/revenue.py", query_params={**st.query_params.to_dict(), "every": granularity})
+    currency_panels(series, currencies, granularity, today, signature)
 
 
 with guarded():

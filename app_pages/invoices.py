@@ -6,7 +6,6 @@ Where the user is lives in the URL: ?invoice=ID opens a document, ?edit=ID (or ?
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
 from typing import Any, NoReturn
 
 import streamlit as st
@@ -16,6 +15,7 @@ from billing.documents import InvoiceDocument
 from billing.errors import BillingError
 from billing.money import KNOWN_CURRENCIES
 from ui import context
+from ui import format as fmt
 from ui.context import go
 from ui.format import plain
 from ui.invoice_editor import invoice_editor
@@ -79,15 +79,11 @@ def invoice_list() -> None:
         return [{**asdict(row), "number": row.number or "Draft"} for row in rows], total
 
     words = {"Status": STATUSES[status], "Customer": customer.name if customer else "", "Currency": currency or "",
-             "Issued from": _day(date_from), "Issued to": _day(date_to), "Number": query["search"]}
+             "Issued from": fmt.day(date_from), "Issued to": fmt.day(date_to), "Number": query["search"]}
     selected = paged_table(TABLE, fetch, COLUMNS, filters={k: v for k, v in words.items() if v},
                            title="Invoices", empty="No invoices match these filters.")
     if selected is not None:
         go(invoice=selected["id"])
-
-
-def _day(value: date | None) -> str:
-    return value.isoformat() if value else ""
 
 
 def main() -> None:

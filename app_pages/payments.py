@@ -63,8 +63,7 @@ def payment_list() -> None:
         return payments.list_payments(db, actor, limit=limit, offset=offset, **query)
 
     words = {"Customer": customer.name if customer else "", "Currency": currency or "", "Method": fmt.label(method),
-             "Received from": date_from.isoformat() if date_from else "",
-             "Received to": date_to.isoformat() if date_to else ""}
+             "Received from": fmt.day(date_from), "Received to": fmt.day(date_to)}
     selected = paged_table(TABLE, fetch, COLUMNS, filters={k: v for k, v in words.items() if v}, title="Payments",
                            empty="No payments match these filters.")
     if selected is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 from datetime import date
 from typing import Any
 
@@ -21,7 +20,7 @@ from ui.tables import Column, list_fetch, money_total, paged_table
 GRANULARITIES = {"day": "Day", "week": "Week", "month": "Month", "quarter": "Quarter", "year": "Year"}
 BREAKDOWNS = {"none": "Total", "customer": "Customer", "product": "Product", "tax_rate": "Tax rate",
               "currency": "Currency"}
-DRILL = "revenue:drill"  # what the user last clicked: (view signature, currency, customdata)
+DRILL = charts.REVENUE_DRILL  # what the user last clicked: (view signature, currency, customdata)
 CLOSED = "revenue:closed"  # how many drill-downs were closed
 # Breakdowns whose groups add up to the total; by product or tax rate, an invoice's payments count in each
 # of its groups (and document-level discounts belong to none), so totals come from the series without one.
@@ -141,8 +140,7 @@ def main() -> None:
     if series.empty:
         st.info("No invoices or payments in this period with these filters.", icon=":material/search_off:")
         return
-    view = f"{chosen.query}|{granularity}|{breakdown}"
-    signature = hashlib.sha1(view.encode(), usedforsecurity=False).hexdigest()[:10]
+    signature = charts.view_signature(chosen.query, granularity, breakdown)
     totals = series if breakdown in ADDITIVE else reports.revenue_series(
         context.db(), context.actor(), chosen.query, granularity, "none", as_of=context.today())
     chart_tabs(series, totals, granularity, breakdown, signature, by_product=bool(chosen.query.product_ids))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from zoneinfo import available_timezones
 
 import streamlit as st
@@ -15,6 +16,7 @@ from ui import context
 from ui import format as fmt
 from ui.feedback import run_action
 
+T = TypeVar("T")
 TIMEZONES = sorted(available_timezones() | {"UTC"})
 CURRENCIES = sorted(KNOWN_CURRENCIES)
 
@@ -25,12 +27,25 @@ def _browser_timezone() -> str:
 
 
 def set_up(owner: dict[str, str], repeat: str, company: dict[str, Any], demo: bool) -> str:
-    """Create the owner and the company profile; everything is validated before anything is written."""
+    """Create the owner and the company profile; everything is validated before anything is written, and every
+    problem is reported at once (not the first one, then the next after it is fixed)."""
+    problems: list[str] = []
+
+    def checked(check: Callable[[], T]) -> T | None:
+        try:
+            return check()
+        except ValidationError as exc:
+            problems.append(exc.message)
+            return None
+
     if owner["password"] != repeat:
-        raise ValidationError("The two passwords do not match.")
-    username = users.check_username(owner["username"])
-    users.check_password_policy(username, owner["password"])
-    profile = parse(CompanyIn, company)
+        problems.append("The two passwords do not match.")
+    username = checked(lambda: users.check_username(owner["username"]))
+    if username is not None:
+        checked(lambda: users.check_password_policy(username, owner["password"]))
+    profile = checked(lambda: parse(CompanyIn, company))
+    if problems or username is None or profile is None:
+        raise ValidationError(" ".join(problems))
     db = context.db()
     user = users.create_user(db, None, username, owner["password"], "admin", name=owner["name"],
                              email=owner["email"])

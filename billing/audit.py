@@ -295,6 +295,21 @@ def list_events(db: Database, viewer: Actor, /, **filters: Any) -> tuple[list[di
         return audit_store.list_events(conn, **filters)
 
 
+def record_labels(db: Database, viewer: Actor, /, events: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """(entity, entity_id) of each event -> how people know the record: 'INV-2026-00042', a customer's name, a
+    payment's reference, or the stored id when the record has no name (a draft) or no longer exists."""
+    require(db, viewer, "audit.read")
+    wanted: dict[str, set[int]] = {}
+    for event in events:
+        if str(event["entity_id"]).isdigit():
+            wanted.setdefault(str(event["entity"]), set()).add(int(event["entity_id"]))
+    with db.connect() as conn:
+        names = {(entity, str(key)): name for entity, ids in wanted.items()
+                 for key, name in audit_store.record_names(conn, entity, sorted(ids)).items()}
+    return {(str(e["entity"]), str(e["entity_id"])): names.get((str(e["entity"]), str(e["entity_id"])),
+                                                                str(e["entity_id"])) for e in events}
+
+
 def events_before(db: Database, viewer: Actor, /, *, before_id: int | None, limit: int,
                   **filters: Any) -> list[dict[str, Any]]:
     """Up to `limit` events, newest first, below the id `before_id` (cursor pagination; filters as list_events)."""

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from billing.money import quantize_row, round_money
+from billing.money import ZERO, quantize_row, round_money
 from billing.permissions import Actor, require
 from billing.store import customer_overview as overview_store
 from billing.store.db import Database
@@ -38,6 +38,24 @@ def open_balances(db: Database, actor: Actor, customer_id: int, as_of: date) -> 
                         overdue=round_money(Decimal(r["overdue"]), r["currency"]),
                         open_count=int(r["open_count"]), overdue_count=int(r["overdue_count"]))
             for r in rows]
+
+
+def with_balances(db: Database, actor: Actor, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Customer rows (id, currency) with `balance`: what their open invoices in the customer's currency still
+    owe, and `other_balances`: what is open in other currencies, as text ('USD 120.00'), never summed."""
+    require(db, actor, "invoices.read")
+    with db.connect() as conn:
+        found = overview_store.open_balances_of(conn, [int(row["id"]) for row in rows])
+    owed: dict[tuple[int, str], Decimal] = {(int(r["customer_id"]), str(r["currency"])): round_money(
+        Decimal(r["outstanding"]), str(r["currency"])) for r in found}
+    result = []
+    for row in rows:
+        own = owed.get((int(row["id"]), str(row["currency"])), round_money(ZERO, str(row["currency"])))
+        others = sorted((currency, amount) for (cid, currency), amount in owed.items()
+                        if cid == row["id"] and currency != row["currency"])
+        result.append({**row, "balance": own,
+                       "other_balances": ", ".join(f"{currency} {amount}" for currency, amount in others)})
+    return result
 
 
 def documents_timeline(db: Database, actor: Actor, customer_id: int, limit: int = 50,

@@ -38,6 +38,8 @@ TAX_RATES = [
 # country, weight, currency, tax regime: 0 domestic, 1 EU reverse charge, 2 export
 COUNTRIES = [("DE", 55, "EUR", 0), ("AT", 8, "EUR", 1), ("FR", 8, "EUR", 1), ("NL", 6, "EUR", 1),
              ("US", 12, "USD", 2), ("GB", 8, "GBP", 2), ("JP", 3, "JPY", 2)]
+# the language of a customer's documents: its country's, English where the books have no catalogue for it
+LANGUAGE_OF_COUNTRY = {"DE": "de", "AT": "de", "FR": "fr", "NL": "nl"}
 CURRENCIES = ["EUR", "USD", "GBP", "JPY"]
 MINOR = np.array([2, 2, 2, 0])
 # price of one EUR cent in each currency's minor unit, in hundredths (USD 1.10, GBP 0.85, JPY 1.60 yen)
@@ -278,6 +280,7 @@ def _arrow_tables(g: dict[str, Any], as_of: date) -> dict[str, tuple[pa.Table, d
         "currency": np.array(CURRENCIES)[c["currency"]], "terms_days": c["terms"].astype(np.int32),
         "notes": np.array(["", "Pays promptly", "", "Often late", "Pays in parts", "Collections risk"])[
             np.where(c["habit"] == 0, 0, c["habit"] + 1)],
+        "language": [LANGUAGE_OF_COUNTRY.get(str(country), "en") for country in countries],
         "archived": np.zeros(n_cust, dtype=bool), "created_at": np.full(n_cust, c["created"]).astype("datetime64[us]"),
     })
     tax_rates = pa.table({

@@ -294,11 +294,11 @@ class DocumentParty:
 @dataclass(frozen=True, slots=True)
 class DocumentCustomer(DocumentParty):
     """The customer as a document shows it: the party (`DocumentParty`), with its id and terms_days (payment terms,
-    for the due date proposed at issue)."""
+    for the due date proposed at issue) and language (of its documents, billing.i18n)."""
 
     id: int = 0
     terms_days: int = 0
-
+    language: str = "en"
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +310,6 @@ class CreditNoteRef:
     issue_date: date | None
     payable: Decimal
     status: str
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,7 +337,6 @@ class InvoiceAllocation:
     received_on: date
 
 
-
 @dataclass(frozen=True, slots=True)
 class InvoiceListRow:
     """One row of the invoice list: a document with its customer's name, balance and display status.
@@ -364,7 +362,6 @@ class InvoiceListRow:
     credited_amount: Decimal
     balance: Decimal
     display_status: str = ""
-
 
 
 @dataclass(frozen=True, slots=True)

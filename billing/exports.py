@@ -6,6 +6,7 @@ import heapq
 import math
 import numbers
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -24,8 +25,41 @@ from billing.store.db import Database
 T = TypeVar("T")
 
 BOM = b"\xef\xbb\xbf"  # without it, Excel reads UTF-8 CSV as the local code page
-# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection").
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection"); the first
+# four also after leading blanks, which spreadsheets skip (" =1+1" is a formula to LibreOffice and Excel).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_SIGNS = ("=", "+", "-", "@")
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    """How a CSV file separates its fields and writes the decimal mark of its numbers.
+
+    Excel opens a CSV file with the separator and decimal mark of the computer's regional settings:
+    comma and point in English, semicolon and comma in German, French, Spanish, Italian, Dutch, Polish.
+    """
+
+    separator: str = ","
+    decimal: str = "."
+
+    def __post_init__(self) -> None:
+        if self.separator not in SEPARATORS:
+            raise ValidationError(f"A CSV separator is one of {', '.join(map(repr, SEPARATORS))}.")
+        if self.decimal not in (".", ","):
+            raise ValidationError("A decimal mark is '.' or ','.")
+        if self.separator == self.decimal:
+            raise ValidationError("The decimal mark cannot be the separator too: with a decimal comma, separate "
+                                  "fields with semicolons or tabs.")
+
+
+SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab"}
+# The formats an export offers, by name: what Excel expects in which regional settings.
+CSV_FORMATS = {
+    "Comma, decimal point (Excel in English, most programs)": CsvFormat(",", "."),
+    "Semicolon, decimal comma (Excel in German, French, Spanish, Italian, Dutch, Polish)": CsvFormat(";", ","),
+    "Tab, decimal point": CsvFormat("\t", "."),
+    "Tab, decimal comma": CsvFormat("\t", ","),
+}
 
 
 
@@ -42,24 +76,38 @@ def export_rows(db: Database, actor: Actor, fetch: Callable[[], T]) -> T:
 
 # --- CSV ---------------------------------------------------------------------------------------
 
-def table_to_csv(df: pd.DataFrame) -> bytes:
-    """The table as CSV for spreadsheets: UTF-8 with a BOM, formulas neutralised, numbers left numbers.
+def table_to_csv(df: pd.DataFrame, csv_format: CsvFormat | None = None) -> bytes:
+    """The table as CSV for spreadsheets: UTF-8 with a BOM, formulas neutralised, numbers left numbers,
+    fields separated and decimals marked as `csv_format` says (comma and point by default).
 
-    Text cells starting with = + - @ TAB or CR get a leading apostrophe, so a spreadsheet shows
-    them instead of running them. Numeric columns (int, float, Decimal) are written as they are,
-    so a negative amount stays a number; Decimals exactly; dates and times in ISO 8601.
+    Text cells starting with = + - @ (also after blanks), TAB or CR get a leading apostrophe, so a
+    spreadsheet shows them instead of running them. Numeric columns (int, float, Decimal) are written as
+    numbers, so a negative amount stays a number; Decimals exactly; dates and times in ISO 8601.
     Only text and mixed columns are scanned, with vectorised string operations.
     """
+    csv_format = csv_format or CsvFormat()
     arrays = [_csv_column(df.iloc[:, position]) for position in range(df.shape[1])]
+    if csv_format.decimal != ".":
+        arrays = [_with_decimal_comma(array) for array in arrays]
     names = [_neutralised_text(str(name)) for name in df.columns]
     sink = pa.BufferOutputStream()
     pa_csv.write_csv(pa.Table.from_arrays(arrays, names=names), sink,
-                     write_options=pa_csv.WriteOptions(eol="\r\n", batch_size=64 * 1024))
+                     write_options=pa_csv.WriteOptions(eol="\r\n", batch_size=64 * 1024,
+                                                       delimiter=csv_format.separator))
     return BOM + bytes(sink.getvalue())
 
 
 def _neutralised_text(text: str) -> str:
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    risky = text.startswith(FORMULA_PREFIXES) or text.lstrip().startswith(FORMULA_SIGNS)
+    return "'" + text if risky else text
+
+
+def _with_decimal_comma(array: pa.Array) -> pa.Array:
+    """A column of fractional numbers as text with a decimal comma ('-1234,50'); any other column as it is.
+    The text is written unquoted, so a spreadsheet reading a decimal comma still reads a number."""
+    if not (pa.types.is_decimal(array.type) or pa.types.is_floating(array.type)):
+        return array
+    return pc.replace_substring(pc.cast(array, pa.string()), ".", ",")
 
 
 def _csv_column(column: pd.Series[Any]) -> pa.Array:
@@ -83,7 +131,8 @@ def _arrow_column(column: pd.Series[Any]) -> pa.Array | None:
         return pa.nulls(len(column), pa.string())
     if kind == "string":
         text = column.astype("str")
-        risky = text.str.startswith(FORMULA_PREFIXES, na=False)
+        risky = text.str.startswith(FORMULA_PREFIXES, na=False) | text.str.lstrip().str.startswith(FORMULA_SIGNS,
+                                                                                                     na=False)
         if risky.any():
             text = text.where(~risky, "'" + text)
         return pa.array(text, type=pa.string(), from_pandas=True)
@@ -164,9 +213,11 @@ def column_totals(df: pd.DataFrame, columns: Sequence[str]) -> dict[str, Decimal
     return totals
 
 
-def table_to_pdf(df: pd.DataFrame, title: str, filters: str = "", totals: dict[str, Decimal] | None = None) -> bytes:
+def table_to_pdf(df: pd.DataFrame, title: str, filters: str = "", totals: dict[str, Decimal] | None = None, *,
+                 company: str = "", printed_on: str = "") -> bytes:
     """The table as a PDF: title, a line naming the filters, the header repeated on every page,
-    "Page X of Y", and a bold totals row holding `totals` (column name to total) when given.
+    "Page X of Y", and a bold totals row holding `totals` (column name to total) when given. The footer
+    names the company and the day the report was made (`printed_on`, as the portal shows dates).
 
     Landscape when the table has more than six columns; column widths fitted to the content.
     """
@@ -183,7 +234,8 @@ def table_to_pdf(df: pd.DataFrame, title: str, filters: str = "", totals: dict[s
         widths = _fitted_widths(pdf, names, texts, right, total_row)
         _draw_table(pdf, title, filters, names, texts, right, widths, total_row)
 
-    return build_pdf(draw, text=sample, landscape=len(names) > LANDSCAPE_ABOVE_COLUMNS, footer_text=title)
+    footer = " · ".join(part for part in (company, title, printed_on and f"Printed {printed_on}") if part)
+    return build_pdf(draw, text=sample, landscape=len(names) > LANDSCAPE_ABOVE_COLUMNS, footer_text=footer)
 
 
 def _is_numeric(column: pd.Series[Any]) -> bool:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import pydantic
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from billing import discounts
+from billing import discounts, i18n
 from billing.addresses import AddressParts, split_reliably
 from billing.einvoice.schemes import eas_codes
 from billing.errors import ValidationError
@@ -107,7 +107,8 @@ EINVOICE_FORMATS = ("ubl", "cii", "peppol", "xrechnung-ubl", "xrechnung-cii", "f
 
 
 class CustomerIn(PartyIn):
-    """A customer as entered: who to bill, in which currency, on which terms, in which e-invoice format."""
+    """A customer as entered: who to bill, in which currency and language, on which terms, in which e-invoice
+    format."""
 
     VAT_FIELD: ClassVar[str] = "Customer VAT ID (BT-48)"
     name: OneLine = Field(min_length=1, max_length=200)
@@ -115,6 +116,12 @@ class CustomerIn(PartyIn):
     terms_days: int = Field(default=30, ge=0, le=365)
     notes: Lines = _text(4000)
     einvoice_format: str = ""
+    language: str = "en"  # of its documents and e-mails (billing.i18n)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        return i18n.check_language(value)
 
     @field_validator("currency")
     @classmethod

@@ -160,7 +160,7 @@ class Document(FPDF):
     """A page set-up for the portal's PDFs: DejaVu embedded, a footer line and "Page X of Y"."""
 
     def __init__(self, *, page_size: str = "A4", landscape: bool = False, footer_text: str = "",
-                 font_cut: int = 0, compliance: str | None = None) -> None:
+                 font_cut: int = 0, page_label: str = "Page {page} of {pages}", compliance: str | None = None) -> None:
         # compliance "PDF/A-3B": fpdf2 then refuses anything PDF/A forbids and writes the sRGB output intent and
         # the XMP metadata (pdfaid part and conformance) a PDF/A needs; DejaVu is embedded either way.
         super().__init__(orientation="landscape" if landscape else "portrait", unit="mm", format=page_size,
@@ -169,6 +169,7 @@ class Document(FPDF):
             self.fonts[parsed.font.fontkey] = _document_font(parsed, index)
         self.font_cut = font_cut
         self.footer_text = footer_text
+        self.page_label = page_label
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(True, margin=18)
         self.set_font(FONT_FAMILY, size=9)
@@ -179,7 +180,7 @@ class Document(FPDF):
         with self.local_context(text_color=GREY):
             self.set_font(FONT_FAMILY, "", 7.5)
             self.cell(self.epw * 0.75, 5, self.footer_text)
-            self.cell(self.epw * 0.25, 5, f"Page {self.page_no()} of {{nb}}", align=Align.R)
+            self.cell(self.epw * 0.25, 5, self.page_label.format(page=self.page_no(), pages="{nb}"), align=Align.R)
 
     def normalize_text(self, text: str) -> str:
         # Composed (NFC) form: without text shaping a letter followed by a combining accent prints
@@ -192,6 +193,16 @@ class Document(FPDF):
         widths = cast(TTFFont, self.current_font).cw
         return sum(widths[ord(char)] for char in text) * self.font_size / 1000
 
+    def fitted(self, text: str, width: float) -> str:
+        """`text` shortened with "…" to fit a cell of `width` in the current font (a long description, a label
+        longer in another language than in English)."""
+        room = width - 2 * self.c_margin
+        if self.get_string_width(text) <= room:
+            return text
+        while text and self.get_string_width(text + "…") > room:
+            text = text[:-1]
+        return text + "…"
+
     def missing_characters(self) -> list[str]:
         """The characters drawn so far that the font has no glyph for."""
         return sorted({chr(code) for font in self.fonts.values() if isinstance(font, TTFFont)
@@ -199,18 +210,20 @@ class Document(FPDF):
 
 
 def build_pdf(draw: Callable[[Document], None], *, text: str = "", page_size: str = "A4", landscape: bool = False,
-              footer_text: str = "", compliance: str | None = None) -> bytes:
+              footer_text: str = "", page_label: str = "Page {page} of {pages}",
+              compliance: str | None = None) -> bytes:
     """Run `draw` on a fresh Document and return the PDF.
 
     `text` (what the document will print, as far as the caller knows) picks the font cut; should
     the drawing need more, it is done again with the wide cut. Characters even that one lacks
-    raise a MissingGlyphWarning: fpdf2 only logs them, and prints blanks. `compliance` as fpdf2's
-    `enforce_compliance` (e.g. "PDF/A-3B").
+    raise a MissingGlyphWarning: fpdf2 only logs them, and prints blanks. `page_label` is the footer's
+    "Page {page} of {pages}" in the document's language; `compliance` as fpdf2's `enforce_compliance` (e.g.
+    "PDF/A-3B").
     """
-    cut = font_cut_for(text + footer_text)
+    cut = font_cut_for(text + footer_text + page_label)
     while True:
         pdf = Document(page_size=page_size, landscape=landscape, footer_text=footer_text, font_cut=cut,
-                       compliance=compliance)
+                       page_label=page_label, compliance=compliance)
         draw(pdf)
         missing = pdf.missing_characters()
         if not missing or cut == len(FONT_CUTS) - 1:

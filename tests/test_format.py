@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 
 import pytest
 from injection import compact, lines, markup_in, payload
@@ -54,3 +55,10 @@ def test_plain_shows_the_text_as_typed(text: str) -> None:
 ])
 def test_plain_escapes_exactly_what_would_render(text: str, markdown: str) -> None:
     assert fmt.plain(text) == markdown
+
+
+def test_dates_and_moments_share_one_format() -> None:
+    assert fmt.day(date(2026, 12, 4)) == "04 Dec 2026"
+    assert fmt.moment(datetime(2026, 12, 4, 14, 5, 9)) == "04 Dec 2026, 14:05"
+    assert fmt.moment(datetime(2026, 12, 4, 14, 5, 9), seconds=True) == "04 Dec 2026, 14:05:09"
+    assert fmt.moment(None) == fmt.day(None) == ""

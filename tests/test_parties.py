@@ -58,7 +58,7 @@ def test_an_issued_invoice_keeps_its_parties_in_view_pdf_and_xml(issued_with_par
     view = invoices.get_invoice(world.db, ADMIN, world.invoice, as_of=TODAY)
     pdf = _pdf(world, world.invoice)
     xml = {fmt: export_document(world.db, ADMIN, world.invoice, fmt)[2] for fmt in ("xrechnung-ubl", "ubl", "cii")}
-    assert "Domkloster 4" in pdf and "Example GmbH" in pdf and "VAT ID DE811569869" in pdf
+    assert "Domkloster 4" in pdf and "Example GmbH" in pdf and "VAT ID: DE811569869" in pdf
     _change_everything(world)
     again = invoices.get_invoice(world.db, ADMIN, world.invoice, as_of=TODAY)
     assert (again.customer, again.seller) == (view.customer, view.seller)

@@ -8,6 +8,7 @@ import streamlit as st
 from billing import api_access, users
 from billing.permissions import ROLES, Actor
 from billing.store.db import Database
+from ui import format as fmt
 from ui.feedback import run_action, run_change
 from ui.format import plain
 
@@ -37,8 +38,8 @@ def api_keys_panel(db: Database, actor: Actor, everyone: list[users.User]) -> No
         return
     st.dataframe(pd.DataFrame([{
         "Key": f"bk_{k.id}_…", "Name": k.name, "User": k.username, "Role": k.role.capitalize(),
-        "Created": k.created_at.strftime("%Y-%m-%d %H:%M"),
-        "Last used": k.last_used_at.strftime("%Y-%m-%d %H:%M") if k.last_used_at else "never",
+        "Created": fmt.moment(k.created_at),
+        "Last used": fmt.moment(k.last_used_at) if k.last_used_at else "never",
         "Status": "Revoked" if k.revoked_at else "Live"} for k in keys]), hide_index=True, width="stretch")
     live = {k.id: k for k in keys if k.revoked_at is None}
     if not live:

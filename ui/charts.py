@@ -6,6 +6,7 @@ on_select="rerun") says exactly what was clicked: see `clicked`.
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -17,6 +18,14 @@ import plotly.graph_objects as go
 
 from billing.money import minor_unit
 from ui import format as fmt
+
+REVENUE_DRILL = "revenue:drill"  # the Revenue page's drill-down: (view signature, currency, clicked point)
+
+
+def view_signature(query: object, granularity: str, breakdown: str) -> str:
+    """A short name of one revenue view (filters, interval, breakdown): a drill-down belongs to the view it
+    was clicked in, on the Revenue page or on the dashboard that opens it there."""
+    return hashlib.sha1(f"{query}|{granularity}|{breakdown}".encode(), usedforsecurity=False).hexdigest()[:10]
 
 INVOICED, COLLECTED, EXPECTED = "#3b5bdb", "#2f9e44", "#1098ad"
 GROUP_COLOURS = ("#3b5bdb", "#f08c00", "#2f9e44", "#ae3ec9", "#1098ad", "#e8590c", "#5c940d", "#d6336c",

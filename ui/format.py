@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -44,7 +44,13 @@ def money(amount: Decimal | None, currency: str) -> str:
 
 
 def day(value: date | None) -> str:
+    """The portal's one way of showing a date: '07 Dec 2026' (documents use the customer's locale instead)."""
     return value.strftime("%d %b %Y") if value else ""
+
+
+def moment(value: datetime | None, *, seconds: bool = False) -> str:
+    """A date and time as the portal shows them: '07 Dec 2026, 14:05' (with seconds: '14:05:09')."""
+    return f"{day(value)}, {value.strftime('%H:%M:%S' if seconds else '%H:%M')}" if value else ""
 
 
 def status(value: str) -> str:

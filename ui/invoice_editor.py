@@ -21,6 +21,7 @@ from ui import access, context, invoice_details
 from ui import format as fmt
 from ui.feedback import run_action
 from ui.format import plain
+from ui.vat_help import vat_help_panel
 from ui.widgets import CustomerChoice, amount_rows, customer_picker, number_text, totals_rows
 
 _STATE = "invoice_editor"  # {"target": "new" | invoice id, "lines": [row ids], "allowance_charges": [row ids],
@@ -107,6 +108,13 @@ def _add_row(kind: str, is_charge: bool = False) -> None:
     else:
         _set_allowance_charge(row, {"is_charge": is_charge, "tax_rate_id": _default_rate(rates)}, "EUR")
     state[kind].append(row)
+
+
+def _use_rate_everywhere(rate_id: int) -> None:
+    """Put one tax rate on every line, discount and charge (the VAT help's reverse charge)."""
+    for kind, rows in (("l", _state()["lines"]), ("a", _state()["allowance_charges"])):
+        for row in rows:
+            st.session_state[_key(kind, row, "tax")] = rate_id
 
 
 def _remove_row(kind: str, row: int) -> None:
@@ -288,6 +296,8 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
     top[2].date_input("Due date", key="ie_due_date", value=None, format="YYYY-MM-DD",
                       min_value=logic.FIRST_DATE, max_value=logic.LAST_DATE,
                       help="Leave empty to use the customer's payment terms.")
+    if customer is not None:
+        vat_help_panel(customer.id, rates, _use_rate_everywhere)
     currency = customer.currency if customer else context.base_currency()
     totals, rows, message = _preview(customer)
     nets = {row: fmt.money(net, currency) for row, net in zip(rows, totals.line_nets, strict=True)} if totals else {}

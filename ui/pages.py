@@ -21,6 +21,7 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/dashboard.py", "Dashboard", ":material/dashboard:", "reports.read", "Overview", "dashboard",
              default=True),
+    PageSpec("app_pages/search.py", "Search", ":material/search:", "customers.read", "Overview", "search"),
     PageSpec("app_pages/invoices.py", "Invoices", ":material/receipt_long:", "invoices.read", "Billing", "invoices"),
     PageSpec("app_pages/quotes.py", "Quotes", ":material/request_page:", "invoices.read", "Billing", "quotes"),
     PageSpec("app_pages/recurring.py", "Recurring invoices", ":material/event_repeat:", "invoices.read", "Billing",

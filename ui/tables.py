@@ -196,19 +196,24 @@ def _raw(row: Row, column: Column) -> Any:
 def _export_buttons(key: str, fetch: Fetch, columns: Sequence[Column], total: int, title: str,
                     filters: Mapping[str, str], totals: Sequence[str]) -> None:
     stem = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "export"
-    stamp = context.today().isoformat()
+    stamp_day = context.today()
+    stamp = stamp_day.isoformat()
     too_many = total > EXPORT_CAP
     db, actor = context.db(), context.actor()  # the callables below run on click, outside any script run
 
+    csv_format = _csv_format(key)
+    company_name = str(context.company().get("legal_name") or "")
+
     def csv_bytes() -> bytes:
-        return exports.table_to_csv(export_frame(_export_rows(db, actor, fetch), columns))
+        return exports.table_to_csv(export_frame(_export_rows(db, actor, fetch), columns), csv_format)
 
     def pdf_bytes() -> bytes:
         rows = _export_rows(db, actor, fetch, PDF_CAP)
         frame = export_frame(rows, columns)
         described = " · ".join(f"{name}: {value}" for name, value in filters.items())
         sums = pdf_totals(rows, frame, columns, totals)
-        return exports.table_to_pdf(frame, title, described, sums or None)
+        return exports.table_to_pdf(frame, title, described, sums or None, company=company_name,
+                                    printed_on=fmt.day(stamp_day))
 
     name = stem if stamp in stem else f"{stem}-{stamp}"  # a title naming its date already gives the file's
     # A click also reruns the page (on_click="rerun"): a tab whose session ended meanwhile then shows the
@@ -223,6 +228,31 @@ def _export_buttons(key: str, fetch: Fetch, columns: Sequence[Column], total: in
                        disabled=total > PDF_CAP,
                        help=f"A PDF holds up to {PDF_CAP:,} rows: narrow the filters or export CSV."
                        if total > PDF_CAP else f"All {total:,} rows matching the filters, ready to print.")
+
+
+CSV_FORMAT_KEY = "csv_format"  # the user's last choice, for every table's export in this session
+
+
+def _csv_format(key: str) -> exports.CsvFormat:
+    """The separator and decimal mark picked beside a table's export: the session's last pick to begin with."""
+    names = list(exports.CSV_FORMATS)
+    remembered = st.session_state.get(CSV_FORMAT_KEY, names[0])
+
+    def remember() -> None:
+        st.session_state[CSV_FORMAT_KEY] = st.session_state[f"{key}:csv_format"]
+
+    name = st.selectbox("CSV format", names, index=names.index(remembered) if remembered in names else 0,
+                        key=f"{key}:csv_format", on_change=remember, label_visibility="collapsed", width=190,
+                        format_func=_csv_format_label,
+                        help="Excel opens a CSV file with the separator and decimal mark of its regional settings: "
+                             "semicolons and decimal commas in German, French, Spanish, Italian, Dutch, Polish.")
+    return exports.CSV_FORMATS[name]
+
+
+def _csv_format_label(name: str) -> str:
+    csv_format = exports.CSV_FORMATS[name]
+    separator = {",": "Comma", ";": "Semicolon", "\t": "Tab"}[csv_format.separator]
+    return f"{separator} · 1234{csv_format.decimal}56"
 
 
 def pdf_totals(rows: Sequence[Row], frame: pd.DataFrame, columns: Sequence[Column],

@@ -44,9 +44,25 @@ def _rate_id(category: str, rate: Decimal) -> str:
 DASHBOARD_FIGURES = ("invoiced", "collected", "outstanding", "overdue", "dso", "avg_days_to_pay", "open_invoices")
 
 
-def dashboard(db: Database, actor: Actor, filters: ReportFilters, as_of: date) -> pd.DataFrame:
+def year_earlier(day: date) -> date:
+    """The same day a year before (29 February -> 28 February)."""
+    return day.replace(year=day.year - 1) if (day.month, day.day) != (2, 29) else date(day.year - 1, 2, 28)
+
+
+def comparison_range(date_from: date, date_to: date, *, year_before: bool = False) -> tuple[date, date]:
+    """The period a dashboard compares with: the same dates a year earlier (for a year's worth of months, so
+    that each month meets itself), else the period of the same length just before."""
+    if year_before:
+        return year_earlier(date_from), year_earlier(date_to)
+    days = (date_to - date_from).days + 1
+    return date_from - timedelta(days=days), date_from - timedelta(days=1)
+
+
+def dashboard(db: Database, actor: Actor, filters: ReportFilters, as_of: date, *,
+              year_before: bool = False) -> pd.DataFrame:
     """One row per currency: invoiced, collected, outstanding, overdue, dso, avg_days_to_pay,
-    open_invoices, each also as <name>_prev for the previous period of the same length.
+    open_invoices, each also as <name>_prev for the period `comparison_range` gives (the same dates a
+    year earlier with `year_before`, else the period of the same length just before).
 
     Invoiced and collected are sums over the period (see revenue_series); outstanding, overdue and
     open_invoices are balances at the period's end (or `as_of` if earlier), the previous period's
@@ -60,15 +76,20 @@ def dashboard(db: Database, actor: Actor, filters: ReportFilters, as_of: date) -
     logic.check_date(as_of, "The as-of date")
     f = filters
     days = (f.date_to - f.date_from).days + 1
-    prev_from, prev_to = f.date_from - timedelta(days=days), f.date_from - timedelta(days=1)
+    prev_from, prev_to = comparison_range(f.date_from, f.date_to, year_before=year_before)
     common = (f.customer_ids, f.currencies, f.product_ids, f.statuses, as_of)
+    # One query over both periods, split at date_from, when they meet; else one per period (a day after
+    # the period's end splits nothing off: all of it is "previous").
+    spans = ([(prev_from, f.date_to, f.date_from)] if prev_to + timedelta(days=1) == f.date_from
+             else [(prev_from, prev_to, prev_to + timedelta(days=1)), (f.date_from, f.date_to, f.date_from)])
+    invoiced, collected, paid = [], [], []
     with db.connect() as conn:
-        invoiced = store.revenue(conn, prev_from, f.date_to, "none", None, f.date_from, *common)
-        collected = store.collected(conn, prev_from, f.date_to, "none", None, f.date_from, *common)
+        for start, end, split in spans:
+            invoiced += store.revenue(conn, start, end, "none", None, split, *common)
+            collected += store.collected(conn, start, end, "none", None, split, *common)
+            paid += store.days_to_pay(conn, start, end, split, f.customer_ids, f.currencies, f.product_ids)
         balances = point_in_time(conn, {"current": min(f.date_to, as_of), "previous": min(prev_to, as_of)},
                                  f.customer_ids, f.currencies, f.product_ids, f.statuses)
-        paid = store.days_to_pay(conn, prev_from, f.date_to, f.date_from, f.customer_ids, f.currencies,
-                                 f.product_ids)
     values: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
     for row in invoiced:
         values[(row["currency"], row["period"])]["invoiced"] = row["invoiced"]

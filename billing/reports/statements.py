@@ -35,9 +35,10 @@ class Statement:
     entries: pd.DataFrame
     closing_balance: Decimal
     notes: list[str] = field(default_factory=list)
+    voided: tuple[str, ...] = ()  # numbers of the period's voided invoices, left out (the notes say so)
 
 
-_DESCRIPTIONS = {"invoice": "Invoice", "credit_note": "Credit note", "payment": "Payment", "refund": "Refund",
+DESCRIPTIONS = {"invoice": "Invoice", "credit_note": "Credit note", "payment": "Payment", "refund": "Refund",
                  "reversal": "Payment reversed"}
 
 
@@ -64,11 +65,12 @@ def customer_statement(db: Database, actor: Actor, customer_id: int, currency: s
     notes = [f"Voided invoice{'s' if many else ''} {shown} {'are' if many else 'is'} not shown."] if voided else []
     frame = to_frame(entries, ["date", "kind", "number", "description", "debit", "credit", "balance"])
     return Statement(customer=customer, currency=currency, date_from=date_from, date_to=date_to,
-                     opening_balance=opening, entries=frame, closing_balance=closing, notes=notes)
+                     opening_balance=opening, entries=frame, closing_balance=closing, notes=notes,
+                     voided=tuple(voided))
 
 
 def _describe(row: Any) -> str:
-    text = _DESCRIPTIONS.get(str(row.kind), str(row.kind))
+    text = DESCRIPTIONS.get(str(row.kind), str(row.kind))
     if row.kind == logic.CREDIT_NOTE and row.reference:
         return f"{text} for invoice {row.reference}"
     if row.kind in ("payment", "refund", "reversal"):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from billing.store.records import contains
-from billing.store.schema import audit_events, audit_head
+from billing.store.schema import audit_events, audit_head, customers, invoices, payments, products, tax_rates
 
 
 def append_event(conn: Connection, row: dict[str, Any]) -> None:
@@ -100,3 +100,17 @@ def _conditions(actor: str | None = None, entity: str | None = None, action: str
     if until:
         conditions.append(audit_events.c.occurred_at < until)
     return sa.and_(sa.true(), *conditions)
+
+
+def record_names(conn: Connection, entity: str, ids: list[int]) -> dict[int, str]:
+    """What people call the records an event names, by id: an invoice's number, a customer's or product's
+    name, a payment's reference; only ids found and named (a draft has no number, a payment may have no
+    reference)."""
+    columns = {"invoice": (invoices, invoices.c.number), "customer": (customers, customers.c.name),
+               "payment": (payments, payments.c.reference), "product": (products, products.c.name),
+               "tax_rate": (tax_rates, tax_rates.c.name)}
+    if entity not in columns or not ids:
+        return {}
+    table, name = columns[entity]
+    rows = conn.execute(sa.select(table.c.id, name).where(table.c.id.in_(ids)))
+    return {int(row[0]): str(row[1]) for row in rows if row[1]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -26,6 +27,20 @@ def open_balances(conn: Connection, customer_id: int, as_of: date) -> list[dict[
         .where(invoices.c.customer_id == customer_id, invoices.c.status == logic.ISSUED,
                invoices.c.kind == logic.INVOICE, balance > 0)
         .group_by(invoices.c.currency).order_by(invoices.c.currency)
+    ).mappings()
+    return [dict(r) for r in rows]
+
+
+def open_balances_of(conn: Connection, customer_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """customer_id, currency and outstanding (the balance of issued invoices still open) of these customers."""
+    if not customer_ids:
+        return []
+    balance = balance_expr()
+    rows = conn.execute(
+        sa.select(invoices.c.customer_id, invoices.c.currency, sa.func.sum(balance).label("outstanding"))
+        .where(invoices.c.customer_id.in_(list(customer_ids)), invoices.c.status == logic.ISSUED,
+               invoices.c.kind == logic.INVOICE, balance > 0)
+        .group_by(invoices.c.customer_id, invoices.c.currency)
     ).mappings()
     return [dict(r) for r in rows]
 

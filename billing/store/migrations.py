@@ -166,6 +166,11 @@ def _add_quote_series(conn: Connection) -> None:
                                                    next_seq=1))
 
 
+def _v14_customer_language(conn: Connection) -> None:
+    """customers.language: the language of a customer's documents and e-mails ('en' for existing ones)."""
+    _add_columns(conn, "customers", {"language": "VARCHAR DEFAULT 'en' NOT NULL"})
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
@@ -178,6 +183,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (10, _v10_party_data),
     (12, _v12_mail),
     (13, _v13_automation),
+    (14, _v14_customer_language),
     (16, _v16_exact_product_vat),
     (17, _v17_preferred_einvoice_format),
 ]

@@ -86,6 +86,8 @@ customers = sa.Table(
     sa.Column("terms_days", sa.Integer, nullable=False),
     sa.Column("notes", sa.String, nullable=False, server_default=""),
     sa.Column("archived", sa.Boolean, nullable=False),
+    # The language of its documents and e-mails, a code of billing.i18n.LANGUAGES (migration 14).
+    sa.Column("language", sa.String(8), nullable=False, server_default="en"),
     sa.Column("created_at", sa.DateTime, nullable=False),
     # Set by every change through billing.customers (migration 7); NULL (read as created_at) for rows a
     # bulk load wrote. The API's `updated_since` filters on it.

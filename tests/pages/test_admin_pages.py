@@ -197,6 +197,19 @@ def test_setup_validates_everything_before_writing_anything(empty: Database) -> 
     assert not users.has_users(empty) and settings.get_company(empty) is None
 
 
+
+def test_setup_reports_every_problem_at_once(empty: Database) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
+    at = submit(fill_setup(at, Username="x y", Password="short", **{"Repeat password": "different", "Legal name": ""}),
+                "Create the portal")
+    assert len(errors(at)) == 1
+    for problem in ("passwords do not match", "username is 2-40 characters", "Legal name: this is required"):
+        assert problem in errors(at)[0], errors(at)
+    at = submit(fill_setup(at, Password="short", **{"Repeat password": "short", "Legal name": ""}),
+                "Create the portal")
+    assert "12 characters" in errors(at)[0] and "Legal name" in errors(at)[0]  # the policy, with the rest
+    assert not users.has_users(empty) and settings.get_company(empty) is None
+
 # --- users page ------------------------------------------------------------------------------------------------------
 
 def test_users_page_creates_a_user(db: Database) -> None:
