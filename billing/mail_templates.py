@@ -16,6 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from billing import i18n
 from billing.errors import ValidationError
 from billing.store.schema import mail_templates
 
@@ -97,14 +98,37 @@ def fill(text: str, values: Mapping[str, str]) -> str:
 
 
 def template_for(conn: Connection, kind: str, language: str = DEFAULT_LANGUAGE) -> MailTemplate:
-    """The stored template of (kind, language), else of (kind, 'en'), else the built-in default."""
+    """The stored template of (kind, language), else the built-in one of that language (billing.i18n), else the
+    stored template of (kind, 'en'), else the built-in English default."""
     for lang in dict.fromkeys((language, DEFAULT_LANGUAGE)):
         row = conn.execute(sa.select(mail_templates).where(mail_templates.c.kind == kind,
-                                                           mail_templates.c.language == lang)).mappings().first()
-        if row is not None:
-            return MailTemplate(kind, lang, str(row["subject"]), str(row["body"]), stored=True)
+                                                           mail_templates.c.language == lang)).mappings().all()
+        if row:
+            return MailTemplate(kind, lang, str(row[0]["subject"]), str(row[0]["body"]), stored=True)
+        if lang != DEFAULT_LANGUAGE and kind in TRANSLATED:
+            return translated_default(kind, lang)
     subject, body = DEFAULTS.get(kind, DEFAULTS["test"])
     return MailTemplate(kind, DEFAULT_LANGUAGE, subject, body)
+
+
+TRANSLATED = ("invoice", "credit_note", "statement")  # kinds whose wording billing.i18n has in every language
+# The catalogue's placeholders, as this module's placeholders are named.
+_CATALOGUE_NAMES = {"{name}": "{customer}", "{amount}": "{total}", "{date}": "{due_date}"}
+
+
+def translated_default(kind: str, language: str) -> MailTemplate:
+    """The built-in template of a kind in another language than English: the catalogue's greeting, sentence
+    and closing, then the customer link (an invoice or credit note) and the company."""
+    def text(key: str) -> str:
+        value = i18n.translate(language, key)
+        for name, ours in _CATALOGUE_NAMES.items():
+            value = value.replace(name, ours)
+        return value
+
+    sentence = text(f"email.{kind}.body")
+    link = "\n{link}" if kind != "statement" else ""
+    body = f"{text('email.greeting')}\n\n{sentence}{link}\n\n{text('email.closing')}\n{{company}}"
+    return MailTemplate(kind, language, text(f"email.{kind}.subject"), body)
 
 
 def save_template(conn: Connection, template: MailTemplate, username: str, now: datetime) -> None:

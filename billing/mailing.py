@@ -41,11 +41,13 @@ class MailHistory:
 
 
 def draft_for_document(db: Database, actor: Actor, kind: str, document_id: int, as_of: date,
-                       language: str = DEFAULT_LANGUAGE) -> Draft:
+                       language: str | None = None) -> Draft:
+    """The e-mail a document is sent with, from the template of its kind in `language` (the customer's unless
+    given), filled in."""
     require(db, actor, "invoices.read")
     with db.connect() as conn:
         header, values = outbox.document_values(conn, document_id, as_of)
-        template = template_for(conn, kind, language)
+        template = template_for(conn, kind, language or header["customer_language"])
     return Draft(outbox.split_addresses(header["customer_email"]), fill(template.subject, values),
                  fill(template.body, values))
 

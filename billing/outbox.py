@@ -15,9 +15,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from babel.dates import format_date
 from sqlalchemy.engine import Connection
 
-from billing import attachments, document_links, logic
+from billing import attachments, document_links, i18n, logic
 from billing.attachments import AttachmentSpec
 from billing.errors import NotFoundError, StateError, ValidationError
 from billing.mail_templates import DEFAULT_LANGUAGE, check_message, fill, template_for
@@ -125,23 +126,27 @@ def document_values(conn: Connection, document_id: int, as_of: date) -> tuple[di
     balance = (Decimal(0) if header["kind"] == logic.CREDIT_NOTE
                else logic.invoice_balance(payable, Decimal(header["paid_amount"]), Decimal(header["credited_amount"])))
     due = header["due_date"]
-    values = {"number": str(header["number"] or ""), "total": format_money(payable, currency),
-              "balance": format_money(balance, currency), "due_date": due.isoformat() if due else "",
+    language = str(customer.get("language") or DEFAULT_LANGUAGE)
+    locale = i18n.document_locale(language, str(customer.get("country") or ""))
+    values = {"number": str(header["number"] or ""), "total": format_money(payable, currency, locale),
+              "balance": format_money(balance, currency, locale),
+              "due_date": format_date(due, "long", locale=locale) if due else "",
               "customer": str(customer.get("name") or ""), "company": str(seller.get("legal_name") or ""),
-              "period": as_of.isoformat()}
-    return header | {"customer_email": str(customer.get("email") or "")}, values
+              "period": format_date(as_of, "long", locale=locale)}
+    return header | {"customer_email": str(customer.get("email") or ""), "customer_language": language}, values
 
 
 def enqueue_document(conn: Connection, kind: str, document_id: int, *, now: datetime, created_by: str,
                      to: Sequence[str] | None = None, cc: Sequence[str] = (), subject: str | None = None,
-                     body: str | None = None, language: str = DEFAULT_LANGUAGE, dedupe_key: str | None = None,
+                     body: str | None = None, language: str | None = None, dedupe_key: str | None = None,
                      link_days: int | None = None) -> int:
     """Queue an issued invoice or credit note for e-mail in the caller's transaction; returns the message id.
 
-    Recipients default to the customer's e-mail address; subject and body to the template of (kind,
-    language), filled in with the document's number, total, due date...; the body's {link} becomes a new
-    customer link (valid `link_days`, else the configured days) when the message is sent. The attachments
-    are those of DOCUMENT_ATTACHMENTS for the kind. The caller checks permissions and writes its audit event.
+    Recipients default to the customer's e-mail address; subject and body to the template of (kind, language:
+    the customer's unless given), filled in with the document's number, total, due date... in its language;
+    the body's {link} becomes a new customer link (valid `link_days`, else the configured days) when the
+    message is sent. The attachments are those of DOCUMENT_ATTACHMENTS for the kind. The caller checks
+    permissions and writes its audit event.
     """
     if kind not in DOCUMENT_KINDS:
         raise ValidationError(f"Documents of kind {kind!r} cannot be sent.")
@@ -152,7 +157,7 @@ def enqueue_document(conn: Connection, kind: str, document_id: int, *, now: date
     header, values = document_values(conn, document_id, now.date())
     if header["kind"] != kind:
         raise ValidationError(f"Document {document_id} is not a {kind.replace('_', ' ')}.")
-    template = template_for(conn, kind, language)
+    template = template_for(conn, kind, language or header["customer_language"])
     subject = fill(template.subject if subject is None else subject, values)
     body = fill(template.body if body is None else body, values)
     check_message(subject, body)

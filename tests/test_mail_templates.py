@@ -20,15 +20,19 @@ def current(db: Database, kind: str, language: str) -> MailTemplate:
         return template_for(conn, kind, language)
 
 
-def test_a_language_falls_back_to_english_then_to_the_default(db: Database) -> None:
-    assert current(db, "invoice", "de") == MailTemplate("invoice", "en", *DEFAULTS["invoice"])
+def test_a_language_without_its_own_template_gets_the_built_in_wording_of_that_language(db: Database) -> None:
+    assert current(db, "invoice", "en") == MailTemplate("invoice", "en", *DEFAULTS["invoice"])
+    german = current(db, "invoice", "de")
+    assert german.language == "de" and german.subject == "Rechnung {number} von {company}" and not german.stored
+    assert german.body.startswith("Guten Tag {customer},") and "{total}" in german.body and "{link}" in german.body
     mailing.save_mail_template(db, ADMIN, MailTemplate("invoice", "en", "Bill {number}", "Pay {total}"), NOW)
-    assert current(db, "invoice", "de").subject == "Bill {number}"
+    assert current(db, "invoice", "de") == german  # the company's English wording is not forced on a German reader
     mailing.save_mail_template(db, ADMIN, MailTemplate("invoice", "de", "Rechnung {number}", "Bitte {total}"), NOW)
     assert current(db, "invoice", "de") == MailTemplate("invoice", "de", "Rechnung {number}", "Bitte {total}", True)
     assert current(db, "invoice", "en").subject == "Bill {number}"
     mailing.reset_mail_template(db, ADMIN, "invoice", "de")
-    assert current(db, "invoice", "de").language == "en"
+    assert current(db, "invoice", "de") == german
+    assert current(db, "test", "de").language == "en"  # a kind the catalogue does not word: English
 
 
 def test_placeholders_are_filled_and_link_is_kept_for_the_sender() -> None:

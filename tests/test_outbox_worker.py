@@ -54,7 +54,7 @@ def test_message_arrives_with_recipients_subject_body_and_pdf(db: Database, bill
     assert message["From"] == "Example GmbH <billing@example.com>" and message["Reply-To"] == "ar@example.com"
     assert message["Message-ID"] == status(db, message_id).message_id
     body = message.get_body(("plain",)).get_content()
-    assert "Pay €119.00 by 2025-03-24: https://billing.example.com/d/" in body
+    assert "Pay €119.00 by March 24, 2025: https://billing.example.com/d/" in body
     [pdf] = list(message.iter_attachments())
     assert pdf.get_filename() == "INV-2025-00001.pdf" and pdf.get_content_type() == "application/pdf"
     text = PdfReader(io.BytesIO(pdf.get_content())).pages[0].extract_text()
