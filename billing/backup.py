@@ -39,7 +39,8 @@ FORMAT = "billing-backup/1"
 # The tables a later migration created: a backup of an older schema version does not have them.
 TABLES_ADDED_IN = {2: frozenset({"sales_facts", "collection_facts"}),
                    6: frozenset(table.name for table in schema.BANK_TABLES),
-                   7: frozenset({"api_keys", "idempotency_keys"})}
+                   7: frozenset({"api_keys", "idempotency_keys"}),
+                   11: frozenset(table.name for table in schema.WEBHOOK_TABLES)}
 _UNSIGNED = ("This backup is not signed by this installation: it was made by another installation or by an "
              "older version of the program, or it was changed since. Restore it only if you know where it comes "
              "from, with `python -m billing restore --trust-unsigned PATH` (README: 'Backups').")

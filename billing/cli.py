@@ -1,4 +1,4 @@
-"""Command line: `python -m billing init|create-user|demo|backup|restore|import|verify|einvoice|api-key|...`."""
+"""Command line: `python -m billing init|create-user|demo|backup|restore|import|verify|api-key|webhooks|...`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from billing import cli_api_keys
+from billing import cli_api_keys, cli_webhooks
 from billing.config import current_settings
 from billing.einvoice import cli as einvoice_cli
 from billing.errors import BillingError
@@ -163,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
         .set_defaults(func=cmd_adopt_database)
     einvoice_cli.add_parser(sub, _db)
     cli_api_keys.add_parser(sub, _db)
+    cli_webhooks.add_parser(sub, _db)
     return parser
 
 

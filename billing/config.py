@@ -21,7 +21,8 @@ SESSION_HOURS = "BILLING_SESSION_HOURS"
 AUDIT_KEY = "BILLING_AUDIT_KEY"
 BACKUP_KEY = "BILLING_BACKUP_KEY"
 BCRYPT_ROUNDS = "BILLING_BCRYPT_ROUNDS"
-VARIABLES = (DATABASE_URL, COOKIE_KEY, SESSION_HOURS, AUDIT_KEY, BACKUP_KEY, BCRYPT_ROUNDS)
+WEBHOOKS_ALLOW_PRIVATE = "BILLING_WEBHOOKS_ALLOW_PRIVATE"
+VARIABLES = (DATABASE_URL, COOKIE_KEY, SESSION_HOURS, AUDIT_KEY, BACKUP_KEY, BCRYPT_ROUNDS, WEBHOOKS_ALLOW_PRIVATE)
 
 DEFAULT_DATABASE_URL = "duckdb:///data/billing.duckdb"
 DEFAULT_SESSION_HOURS = 24.0
@@ -44,6 +45,8 @@ class Settings:
         the database (billing.auth_keys, billing.signing). Never shown in a repr or a message.
     session_hours: how long a sign-in lasts, more than 0 and at most 90 days.
     bcrypt_rounds: the cost of new password hashes (tests lower it to 4).
+    webhooks_allow_private: whether webhooks may be delivered to loopback and private addresses (off: a
+        webhook URL must not reach the server's own network; tests switch it on for a receiver on 127.0.0.1).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -52,6 +55,7 @@ class Settings:
     audit_key: str | None = field(default=None, repr=False)
     backup_key: str | None = field(default=None, repr=False)
     bcrypt_rounds: int = DEFAULT_BCRYPT_ROUNDS
+    webhooks_allow_private: bool = False
 
     @property
     def session_lifetime(self) -> timedelta:
@@ -79,6 +83,7 @@ class Settings:
             audit_key=checked(_key, AUDIT_KEY, None),
             backup_key=checked(_key, BACKUP_KEY, None),
             bcrypt_rounds=checked(_bcrypt_rounds, BCRYPT_ROUNDS, DEFAULT_BCRYPT_ROUNDS),
+            webhooks_allow_private=checked(_switch, WEBHOOKS_ALLOW_PRIVATE, False),
         )
         if problems:
             raise ConfigError(" ".join(problems))
@@ -151,3 +156,11 @@ def _bcrypt_rounds(raw: str) -> int:
         raise _Refused(f"must be a whole number from {BCRYPT_ROUNDS_RANGE.start} to {BCRYPT_ROUNDS_RANGE.stop - 1}, "
                        f"not {_shown(raw)}.")
     return rounds
+
+
+def _switch(raw: str) -> bool:
+    if raw.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.strip().lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise _Refused(f"must be 1 or 0 (true or false), not {_shown(raw)}.")

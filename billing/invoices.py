@@ -41,6 +41,7 @@ from billing.store import series as series_store
 from billing.store.db import Database, utcnow
 from billing.store.schema import MAX_PRICE, customers, products, tax_rates
 from billing.text import check_text
+from billing.webhooks import events
 
 SERIES_OF_KIND = {logic.INVOICE: "INV", logic.CREDIT_NOTE: "CN"}
 
@@ -234,6 +235,7 @@ def issue_invoice(db: Database, actor: Actor, invoice_id: int, today: date,
         facts.record_sales(conn, replace(header, **values), frozen, tax_records(totals))
         audit.record(conn, actor, "invoice.issue", "invoice", invoice_id,
                      before={"status": header.status}, after=values)
+        events.invoice_event(conn, "invoice.issued", invoice_id)
         return number
 
     return db.transaction(work)
@@ -254,6 +256,7 @@ def void_invoice(db: Database, actor: Actor, invoice_id: int, reason: str, today
         facts.remove_sales(conn, invoice_id)
         audit.record(conn, actor, "invoice.void", "invoice", invoice_id,
                      before={"status": header.status}, after=values)
+        events.invoice_event(conn, "invoice.voided", invoice_id)
 
     db.transaction(work)
 

@@ -101,6 +101,12 @@ def _v8_company_account(conn: Connection) -> None:
     _add_columns(conn, "company", {"iban": "VARCHAR DEFAULT ''", "bic": "VARCHAR DEFAULT ''"})
 
 
+def _v11_webhooks(conn: Connection) -> None:
+    """The tables of webhooks (billing.webhooks): endpoints, the event outbox, deliveries, attempts, the lease."""
+    for table in schema.WEBHOOK_TABLES:
+        table.create(conn, checkfirst=True)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
@@ -110,6 +116,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (6, _v6_bank_statements),
     (7, _v7_api),
     (8, _v8_company_account),
+    (11, _v11_webhooks),
 ]
 
 # What each migration derives from the data, for data of an older version loaded into the current

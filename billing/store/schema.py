@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData()
+metadata: sa.MetaData = sa.MetaData()
 
 MONEY = sa.Numeric(18, 4)  # amounts; the currency's minor unit (<= 3 in practice) is enforced in Python
 PRICE = sa.Numeric(18, 6)  # unit prices may carry more decimals than the currency
@@ -409,3 +409,6 @@ idempotency_keys = sa.Table(
     sa.Column("response", sa.Text, nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
+
+# Webhooks (migration 11) are defined on this metadata in their own module.
+from billing.store.webhook_tables import WEBHOOK_TABLES as WEBHOOK_TABLES  # noqa: E402
