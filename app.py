@@ -71,6 +71,6 @@ def run() -> None:
 if __name__ == "__main__":  # a session's run of this script (Streamlit runs it as __main__, AppTest too)
     run()
 else:  # imported as the server's module: serve the portal, and the API beside it on the same port
-    from api.app import api_app, api_mount
+    from api.app import api_app, api_mount, lifespan
 
-    app = st.App("app.py", routes=[api_mount(api_app)])
+    app = st.App("app.py", routes=[api_mount(api_app)], lifespan=lifespan)

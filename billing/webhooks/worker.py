@@ -13,6 +13,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -173,10 +174,14 @@ def run_once(db: Database, *, now: datetime | None = None, as_of: date | None = 
 
 
 class Worker:
-    """A background thread running `run_once` every `interval` seconds until stopped (the server's lifespan)."""
+    """A background thread running `run_once` every `interval` seconds until stopped (the server's lifespan).
 
-    def __init__(self, db: Database, interval: float = 2.0) -> None:
-        self.db = db
+    `database` gives the process's database when the thread first needs it (a server starts even while its
+    database cannot be opened; the rounds then fail and are logged until it can).
+    """
+
+    def __init__(self, database: Callable[[], Database], interval: float = 2.0) -> None:
+        self.database = database
         self.interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="webhook-worker", daemon=True)
@@ -188,16 +193,20 @@ class Worker:
         self._stop.set()
         self._thread.join(timeout=READ_TIMEOUT_MARGIN)
         try:
-            release_lease(self.db, holder_id())
-        except BillingError:
+            release_lease(self.database(), holder_id())
+        except Exception:  # stopping the server must not fail on it
             log.warning("The webhook lease could not be released; it expires by itself.")
 
     def _loop(self) -> None:
+        last_failure = ""
         while not self._stop.is_set():
             try:
-                run_once(self.db)
-            except Exception:  # a round that failed is retried next round; the thread must not die
-                log.exception("Webhook delivery round failed")
+                run_once(self.database())
+                last_failure = ""
+            except Exception as exc:  # a round that failed is retried next round; the thread must not die
+                if str(exc) != last_failure:  # logged once while the same failure repeats
+                    log.exception("Webhook delivery round failed")
+                last_failure = str(exc)
             self._stop.wait(self.interval)
 
 
