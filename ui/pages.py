@@ -40,6 +40,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/tax_rates.py", "Tax rates", ":material/percent:", "products.read", "Catalogue", "tax-rates"),
     PageSpec("app_pages/settings.py", "Settings", ":material/settings:", "settings.write", "Admin", "settings"),
     PageSpec("app_pages/users.py", "Users", ":material/manage_accounts:", "users.manage", "Admin", "users"),
+    PageSpec("app_pages/webhooks.py", "Webhooks", ":material/webhook:", "webhooks.manage", "Admin", "webhooks"),
     PageSpec("app_pages/audit_log.py", "Audit log", ":material/history:", "audit.read", "Admin", "audit-log"),
 )
 
