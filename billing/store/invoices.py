@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from billing.documents import (
     StoredTax,
     from_row,
 )
+from billing.store.db import utcnow
 from billing.store.records import contains
 from billing.store.schema import customers, invoice_allowances, invoice_lines, invoice_taxes, invoices
 
@@ -41,7 +42,8 @@ def update_header(conn: Connection, invoice_id: int, values: HeaderValues) -> No
     is_open = {} if "payable" not in values else {
         "is_open": sa.literal(values["payable"], invoices.c.payable.type)
         - invoices.c.paid_amount - invoices.c.credited_amount > 0}
-    conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(**values, **is_open))
+    conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(**values, **is_open,
+                                                                             updated_at=utcnow()))
 
 
 def get_header(conn: Connection, invoice_id: int) -> InvoiceHeader | None:
@@ -97,7 +99,7 @@ def add_to_amounts(conn: Connection, invoice_id: int, on: date, paid: Decimal = 
     day = sa.literal(on, sa.Date)
     paid_after, credited_after = invoices.c.paid_amount + paid, invoices.c.credited_amount + credited
     conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(
-        paid_amount=paid_after, credited_amount=credited_after,
+        paid_amount=paid_after, credited_amount=credited_after, updated_at=utcnow(),
         is_open=invoices.c.payable - paid_after - credited_after > 0,
         first_activity_on=sa.func.least(sa.func.coalesce(invoices.c.first_activity_on, day), day),
         last_activity_on=sa.func.greatest(sa.func.coalesce(invoices.c.last_activity_on, day), day)))
@@ -161,9 +163,11 @@ def _display_status_is(status: str, as_of: date) -> list[sa.ColumnElement[bool]]
 
 def _list_where(*, status: str | None = None, customer_id: int | None = None, date_from: date | None = None,
                 date_to: date | None = None, currency: str | None = None, kind: str | None = None,
-                search: str = "", as_of: date) -> sa.ColumnElement[bool]:
+                search: str = "", updated_since: datetime | None = None, as_of: date) -> sa.ColumnElement[bool]:
     """The conditions of the invoice list's filters (see `list_page`)."""
     conditions: list[sa.ColumnElement[bool]] = []
+    if updated_since is not None:
+        conditions.append(sa.func.coalesce(invoices.c.updated_at, invoices.c.created_at) >= updated_since)
     if status in (logic.DRAFT, logic.ISSUED, logic.VOID):
         conditions.append(invoices.c.status == status)
     elif status is not None:

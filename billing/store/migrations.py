@@ -102,9 +102,11 @@ def _v8_company_account(conn: Connection) -> None:
 
 
 def _v11_webhooks(conn: Connection) -> None:
-    """The tables of webhooks (billing.webhooks): endpoints, the event outbox, deliveries, attempts, the lease."""
+    """The tables of webhooks (billing.webhooks): endpoints, the event outbox, deliveries, attempts, the lease;
+    invoices.updated_at (NULL: unchanged since created)."""
     for table in schema.WEBHOOK_TABLES:
         table.create(conn, checkfirst=True)
+    _add_columns(conn, "invoices", {"updated_at": "TIMESTAMP"})
 
 
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [

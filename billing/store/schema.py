@@ -130,6 +130,9 @@ invoices = sa.Table(
     # payable - paid_amount - credited_amount > 0, kept by every write of those sums (migration 3,
     # checked by verify): a plain column test lets a scan skip the ~90 % of invoices that are settled.
     sa.Column("is_open", sa.Boolean, nullable=True),
+    # The last change of the header or its sums (migration 11); NULL: none since it was created (or bulk
+    # loaded). The API's `updated_since` filters on coalesce(updated_at, created_at).
+    sa.Column("updated_at", sa.DateTime, nullable=True),
 )
 sa.Index("ix_invoices_customer", invoices.c.customer_id)
 
