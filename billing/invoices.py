@@ -273,18 +273,19 @@ def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date) -> Inv
     """The document as stored, money at its currency's minor unit, with what was paid and credited on it."""
     require(db, actor, "invoices.read")
     with db.connect() as conn:
-        header = header_of(conn, invoice_id)
+        head = invoice_store.get_document_head(conn, invoice_id)
+        if head is None:
+            raise NotFoundError(f"Invoice {invoice_id} does not exist.")
+        header, customer, credited_number = head
         lines, allowance_charges, taxes = invoice_store.get_body(conn, invoice_id)
-        customer = records.get(conn, customers, header.customer_id)
-        if customer is None:
-            raise NotFoundError(f"Customer {header.customer_id} does not exist.")
-        credit_notes = invoice_store.credit_notes_of(conn, invoice_id)
-        allocations = payment_store.allocations_of_invoice(conn, invoice_id)
-        credited = (invoice_store.get_header(conn, header.credited_invoice_id)
-                    if header.credited_invoice_id else None)
-        rate_ids = sorted({rate for rate in [*(line.tax_rate_id for line in lines),
-                                             *(item.tax_rate_id for item in allowance_charges)] if rate})
-        rates = records.rows_with_ids(conn, tax_rates, rate_ids)
+        # Nothing was ever paid, credited or released on a document without a first activity date: no queries.
+        touched = header.first_activity_on is not None or header.paid_amount != 0 or header.credited_amount != 0
+        credit_notes = invoice_store.credit_notes_of(conn, invoice_id) if touched else []
+        allocations = payment_store.allocations_of_invoice(conn, invoice_id) if touched else []
+        used = [*((line.tax_rate_id, line.vat_category) for line in lines),
+                *((item.tax_rate_id, item.vat_category) for item in allowance_charges)]
+        exempt = sorted({rate for rate, category in used if rate and category in logic.EXEMPTION_REASON_CATEGORIES})
+        rates = records.rows_with_ids(conn, tax_rates, exempt)
     reasons = {rate["category"]: rate["exemption_reason"] for rate in rates
                if rate["category"] in logic.EXEMPTION_REASON_CATEGORIES and rate["exemption_reason"]}
     currency = header.currency
@@ -301,7 +302,8 @@ def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date) -> Inv
         totals=stored_totals(header, lines, taxes), balance=balance, status=status,
         credit_notes=tuple(quantized(note, currency) for note in credit_notes),
         allocations=tuple(quantized(allocation, currency) for allocation in allocations),
-        credited_invoice=CreditedInvoiceRef(credited.id, credited.number) if credited else None,
+        credited_invoice=(CreditedInvoiceRef(header.credited_invoice_id, credited_number)
+                          if header.credited_invoice_id else None),
         exemption_reasons=reasons)
 
 

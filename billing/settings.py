@@ -31,7 +31,8 @@ def get_company(db: Database) -> dict[str, Any] | None:
 
 def company_today(db: Database) -> date:
     """Today in the company's time zone (UTC when none is set or it is unknown), as the books date things."""
-    name = (get_company(db) or {}).get("timezone") or "UTC"
+    with db.connect() as conn:  # the zone alone: the profile's row carries the logo too
+        name = conn.execute(sa.select(company.c.timezone).where(company.c.id == 1)).scalar() or "UTC"
     try:
         zone = ZoneInfo(name)
     except (KeyError, ValueError):

@@ -51,6 +51,21 @@ def get_header(conn: Connection, invoice_id: int) -> InvoiceHeader | None:
     return from_row(InvoiceHeader, row) if row is not None else None
 
 
+def get_document_head(conn: Connection, invoice_id: int) -> tuple[InvoiceHeader, dict[str, Any], str | None] | None:
+    """A document's header with its customer's row and the number of the invoice it credits, in one query."""
+    credited = invoices.alias("credited")
+    customer_columns = [column.label(f"customer__{column.name}") for column in customers.c]
+    row = conn.execute(
+        sa.select(invoices, *customer_columns, credited.c.number.label("credited__number"))
+        .select_from(invoices.join(customers, customers.c.id == invoices.c.customer_id)
+                     .outerjoin(credited, credited.c.id == invoices.c.credited_invoice_id))
+        .where(invoices.c.id == invoice_id)).mappings().first()
+    if row is None:
+        return None
+    customer = {key.removeprefix("customer__"): value for key, value in row.items() if key.startswith("customer__")}
+    return from_row(InvoiceHeader, row), customer, row["credited__number"]
+
+
 def replace_body(conn: Connection, invoice_id: int, lines: Sequence[StoredLine],
                  allowance_charges: Sequence[StoredAllowanceCharge], taxes: Sequence[StoredTax]) -> None:
     """Replace a draft's lines, allowances/charges and VAT breakdown."""
@@ -220,7 +235,10 @@ def list_before_id(conn: Connection, *, as_of: date, before_id: int | None, limi
     where = _list_where(as_of=as_of, **filters)
     if before_id is not None:
         where = sa.and_(where, invoices.c.id < before_id)
-    query = _list_select().where(where).order_by(invoices.c.id.desc()).limit(limit)
+    # The page's ids first, from the invoices alone: joined first, DuckDB joined every invoice to its customer
+    # before keeping 100 (420 ms at a million invoices; 48 ms so).
+    page_ids = sa.select(invoices.c.id).where(where).order_by(invoices.c.id.desc()).limit(limit).scalar_subquery()
+    query = _list_select().where(invoices.c.id.in_(page_ids)).order_by(invoices.c.id.desc())
     return [from_row(InvoiceListRow, r) for r in conn.execute(query).mappings()]
 
 

@@ -173,5 +173,7 @@ def list_before_id(conn: Connection, *, before_id: int | None, limit: int, **fil
     where = _list_where(**filters)
     if before_id is not None:
         where = sa.and_(where, payments.c.id < before_id)
-    rows = conn.execute(_list_select().where(where).order_by(payments.c.id.desc()).limit(limit)).mappings()
+    # The page's ids first: its allocated sums and customers are then looked up for those entries only.
+    page_ids = sa.select(payments.c.id).where(where).order_by(payments.c.id.desc()).limit(limit).scalar_subquery()
+    rows = conn.execute(_list_select().where(payments.c.id.in_(page_ids)).order_by(payments.c.id.desc())).mappings()
     return [dict(r) for r in rows]
