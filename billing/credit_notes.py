@@ -146,7 +146,7 @@ def create_credit_note(db: Database, actor: Actor, invoice_id: int, today: date,
         }
         credit_id = invoice_store.insert_header(conn, header)
         credited_lines = with_nets(body_lines, totals)
-        invoice_store.replace_body(conn, credit_id, credited_lines, allowance_charges, tax_records(totals))
+        invoice_store.insert_body(conn, credit_id, credited_lines, allowance_charges, tax_records(totals))
         excess = invoice.paid_amount + invoice.credited_amount + totals.payable - invoice.payable
         released = max(excess, ZERO)
         invoice_store.add_to_amounts(conn, invoice_id, today, paid=-released, credited=totals.payable)

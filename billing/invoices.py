@@ -69,9 +69,10 @@ def _customer_for_invoice(conn: Connection, customer_id: int) -> dict[str, Any]:
 def line_records(conn: Connection, lines: list[LineIn], currency: str) -> list[StoredLine]:
     """The lines as entered, with the VAT of their tax rates, to be stored (nets not yet computed)."""
     records_: list[StoredLine] = []
+    rates: dict[int, dict[str, Any]] = {}  # lines mostly share a rate: read each once
     for position, line in enumerate(lines, start=1):
         where = f"Line {position}"
-        rate = get_tax_rate(conn, line.tax_rate_id)
+        rate = rates.get(line.tax_rate_id) or rates.setdefault(line.tax_rate_id, get_tax_rate(conn, line.tax_rate_id))
         if line.product_id is not None:
             product = records.get(conn, products, line.product_id)
             if product is None:
@@ -157,7 +158,7 @@ def create_draft(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, An
             **total_values(totals),
         }
         invoice_id = invoice_store.insert_header(conn, header)
-        invoice_store.replace_body(conn, invoice_id, lines, allowance_charges, tax_records(totals))
+        invoice_store.insert_body(conn, invoice_id, lines, allowance_charges, tax_records(totals))
         audit.record(conn, actor, "invoice.create_draft", "invoice", invoice_id,
                      after={"header": header, **_audited_body(lines, allowance_charges)})
         return invoice_id

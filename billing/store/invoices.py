@@ -71,6 +71,12 @@ def replace_body(conn: Connection, invoice_id: int, lines: Sequence[StoredLine],
     """Replace a draft's lines, allowances/charges and VAT breakdown."""
     for table in (invoice_lines, invoice_allowances, invoice_taxes):
         conn.execute(table.delete().where(table.c.invoice_id == invoice_id))
+    insert_body(conn, invoice_id, lines, allowance_charges, taxes)
+
+
+def insert_body(conn: Connection, invoice_id: int, lines: Sequence[StoredLine],
+                allowance_charges: Sequence[StoredAllowanceCharge], taxes: Sequence[StoredTax]) -> None:
+    """Write the lines, allowances/charges and VAT breakdown of a document that has none yet."""
     for table, records in ((invoice_lines, lines), (invoice_allowances, allowance_charges), (invoice_taxes, taxes)):
         if records:
             conn.execute(table.insert(), [{**asdict(record), "invoice_id": invoice_id} for record in records])
