@@ -52,18 +52,21 @@ def get_header(conn: Connection, invoice_id: int) -> InvoiceHeader | None:
 
 
 def get_document_head(conn: Connection, invoice_id: int) -> tuple[InvoiceHeader, dict[str, Any], str | None] | None:
-    """A document's header with its customer's row and the number of the invoice it credits, in one query."""
-    credited = invoices.alias("credited")
+    """A document's header with its customer's row in one query, and the number of the invoice it credits."""
     customer_columns = [column.label(f"customer__{column.name}") for column in customers.c]
     row = conn.execute(
-        sa.select(invoices, *customer_columns, credited.c.number.label("credited__number"))
-        .select_from(invoices.join(customers, customers.c.id == invoices.c.customer_id)
-                     .outerjoin(credited, credited.c.id == invoices.c.credited_invoice_id))
+        sa.select(invoices, *customer_columns)
+        .select_from(invoices.join(customers, customers.c.id == invoices.c.customer_id))
         .where(invoices.c.id == invoice_id)).mappings().first()
     if row is None:
         return None
     customer = {key.removeprefix("customer__"): value for key, value in row.items() if key.startswith("customer__")}
-    return from_row(InvoiceHeader, row), customer, row["credited__number"]
+    header = from_row(InvoiceHeader, row)
+    # Its own query, for credit notes only: an outer join of invoices to themselves made DuckDB hash a million
+    # invoices for every document read (180 ms instead of 2).
+    credited = header.credited_invoice_id and conn.execute(
+        sa.select(invoices.c.number).where(invoices.c.id == header.credited_invoice_id)).scalar()
+    return header, customer, credited or None
 
 
 def replace_body(conn: Connection, invoice_id: int, lines: Sequence[StoredLine],
