@@ -239,3 +239,10 @@ def test_the_event_body_is_json_with_money_as_strings(
     worker.run_once(db, as_of=TODAY)
     data = json.loads(got.received[0].body)["data"]
     assert data["tax_total"] == "1.92" and data["issue_date"] == "2025-03-01"
+
+
+def test_an_idle_round_writes_nothing(db: Database, seeded: Seed) -> None:
+    issued(db, seeded.acme, line(seeded.s19))  # no endpoint: no event, nothing due
+    assert worker.run_once(db, as_of=TODAY) == worker.RunSummary(True)
+    with db.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM webhook_lease").scalar_one() == 0

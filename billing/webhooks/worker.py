@@ -35,6 +35,7 @@ FIRST_RETRY = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(hours=6)
 OVERDUE_WINDOW = timedelta(days=30)  # an invoice overdue longer than this when first seen is not reported
 BATCH = 50
+OVERDUE_EVERY = 60.0  # seconds between a server's scans for newly overdue invoices
 _PROCESS = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
@@ -162,15 +163,20 @@ def _record(db: Database, row: dict[str, Any], result: delivery.Outcome, now: da
 
 
 def run_once(db: Database, *, now: datetime | None = None, as_of: date | None = None,
-             holder: str | None = None) -> RunSummary:
-    """One round: take the lease, report newly overdue invoices (as of `as_of`, default the company's today),
-    deliver what is due at `now` (default: the current time)."""
+             holder: str | None = None, overdue: bool = True) -> RunSummary:
+    """One round: take the lease, report newly overdue invoices (as of `as_of`, default the company's today;
+    unless `overdue` is false), deliver what is due at `now` (default: the current time). A round with nothing to
+    do writes nothing (not even the lease): a server's idle worker costs its readers nothing."""
     now = now or utcnow()
+    with db.connect() as conn:
+        scan = overdue and bool(store.subscribed_endpoints(conn, "invoice.overdue"))
+        if not scan and not store.due_deliveries(conn, now, 1):
+            return RunSummary(True)
     if not take_lease(db, holder or holder_id(), now):
         return RunSummary(False)
-    overdue = emit_overdue(db, as_of or company_today(db))
+    reported = emit_overdue(db, as_of or company_today(db)) if scan else 0
     sent = deliver_due(db, now)
-    return RunSummary(True, overdue, sent.delivered, sent.retrying, sent.failed)
+    return RunSummary(True, reported, sent.delivered, sent.retrying, sent.failed)
 
 
 class Worker:
@@ -199,9 +205,12 @@ class Worker:
 
     def _loop(self) -> None:
         last_failure = ""
+        last_scan = 0.0
         while not self._stop.is_set():
             try:
-                run_once(self.database())
+                scan = time.monotonic() - last_scan >= OVERDUE_EVERY
+                run_once(self.database(), overdue=scan)
+                last_scan = time.monotonic() if scan else last_scan
                 last_failure = ""
             except Exception as exc:  # a round that failed is retried next round; the thread must not die
                 if str(exc) != last_failure:  # logged once while the same failure repeats
