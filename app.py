@@ -79,6 +79,6 @@ if __name__ == "__main__":  # a session's run of this script (Streamlit runs it 
 else:  # imported as the server's module: serve the portal, and the API beside it on the same port
     from api.app import api_app, api_mount
     from api.customer_link import ROUTES as CUSTOMER_LINK_ROUTES
-    from api.worker import outbox_lifespan
+    from api.worker import server_lifespan
 
-    app = st.App("app.py", routes=[api_mount(api_app), *CUSTOMER_LINK_ROUTES], lifespan=outbox_lifespan)
+    app = st.App("app.py", routes=[api_mount(api_app), *CUSTOMER_LINK_ROUTES], lifespan=server_lifespan)

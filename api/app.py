@@ -6,6 +6,9 @@ Mounted at /api beside the portal (app.py), so the URLs are /api/v1/... and /api
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.routing import Mount
@@ -13,8 +16,10 @@ from starlette.routing import Mount
 from api import errors
 from api.bodylimit import BodyLimitMiddleware
 from api.ratelimit import TokenBuckets
-from api.routes import admin, auth, catalog, customers, einvoices, invoices, payments, reports
+from api.routes import admin, auth, catalog, customers, einvoices, invoices, payments, reports, webhooks
 from api.schemas import Problem
+from billing.store.db import get_database
+from billing.webhooks.worker import Worker
 
 _PROBLEM = {"model": Problem, "content": {errors.MEDIA_TYPE: {}}}
 _RESPONSES: dict[int | str, dict[str, object]] = {
@@ -32,13 +37,13 @@ def create_app(rate_limits: TokenBuckets | None = None) -> FastAPI:
     app = FastAPI(title="Billing portal API", version="1.0.0", openapi_url="/v1/openapi.json", docs_url="/docs",
                   redoc_url=None, responses=_RESPONSES,
                   description="Customers, products, tax rates, invoices, credit notes, payments, balances, statements, "
-                              "reports, users and the audit log of the "
+                              "reports, users, the audit log and webhooks of the "
                               "billing portal. Authenticate with `Authorization: Bearer <token or API key>`. "
                               "Money is a decimal string; every POST takes an `Idempotency-Key` header.")
     app.state.rate_limits = rate_limits or TokenBuckets()
     app.add_middleware(BodyLimitMiddleware)  # before install: inside its request-id middleware
     errors.install(app)
-    for module in (auth, customers, catalog, invoices, einvoices, payments, reports, admin):
+    for module in (auth, customers, catalog, invoices, einvoices, payments, reports, admin, webhooks):
         app.include_router(module.router, prefix="/v1")
     return app
 
@@ -52,3 +57,15 @@ def api_mount(app: FastAPI) -> Mount:
     mount = Mount("/api", app=app)
     mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
     return mount
+
+
+@asynccontextmanager
+async def lifespan(app: Any) -> AsyncIterator[None]:
+    """The server's lifespan (st.App's: a mounted app's own does not run): the webhook delivery worker runs in a
+    background thread while the server does (one process delivers at a time: billing.webhooks.worker's lease)."""
+    worker = Worker(get_database)
+    worker.start()
+    try:
+        yield
+    finally:
+        worker.stop()

@@ -2,18 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from billing.settings import company_today
 
-from billing import settings
-from billing.store.db import Database
-
-
-def company_today(db: Database) -> date:
-    """Today in the company's time zone (UTC when none is set or it is unknown)."""
-    name = (settings.get_company(db) or {}).get("timezone") or "UTC"
-    try:
-        zone = ZoneInfo(name)
-    except (KeyError, ValueError):
-        zone = ZoneInfo("UTC")
-    return datetime.now(zone).date()
+__all__ = ["company_today"]

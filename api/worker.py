@@ -35,3 +35,12 @@ async def outbox_lifespan(_app: Any) -> AsyncIterator[dict[str, Any] | None]:
     finally:
         if runner is not None:
             runner.stop()
+
+
+@asynccontextmanager
+async def server_lifespan(app: Any) -> AsyncIterator[None]:
+    """A server process's background work: the outbox sender and the webhook delivery worker."""
+    from api.app import lifespan as webhook_lifespan
+
+    async with outbox_lifespan(app), webhook_lifespan(app):
+        yield

@@ -40,6 +40,7 @@ FORMAT = "billing-backup/1"
 TABLES_ADDED_IN = {2: frozenset({"sales_facts", "collection_facts"}),
                    6: frozenset(table.name for table in schema.BANK_TABLES),
                    7: frozenset({"api_keys", "idempotency_keys"}),
+                   11: frozenset(table.name for table in schema.WEBHOOK_TABLES),
                    12: frozenset(table.name for table in schema.MAIL_TABLES),
                    13: frozenset(table.name for table in automation_schema.AUTOMATION_TABLES)}
 _UNSIGNED = ("This backup is not signed by this installation: it was made by another installation or by an "

@@ -1,4 +1,4 @@
-"""Command line: `python -m billing init|create-user|demo|backup|restore|copy-to|import|verify|run-due|...`."""
+"""Command line: `python -m billing init|create-user|demo|backup|restore|copy-to|import|verify|run-due|webhooks|...`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from billing import cli_api_keys, cli_outbox, cli_run_due
+from billing import cli_api_keys, cli_outbox, cli_run_due, cli_webhooks
 from billing.config import current_settings
 from billing.einvoice import cli as einvoice_cli
 from billing.errors import BillingError
@@ -194,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_api_keys.add_parser(sub, _db)
     cli_outbox.add_parser(sub, _db)
     cli_run_due.add_parser(sub, _db)
+    cli_webhooks.add_parser(sub, _db)
     return parser
 
 

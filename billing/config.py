@@ -25,10 +25,11 @@ BCRYPT_ROUNDS = "BILLING_BCRYPT_ROUNDS"
 DATABASE_PASSWORD_FILE = "BILLING_DATABASE_PASSWORD_FILE"  # noqa: S105 (a variable name)
 SMTP_URL = "BILLING_SMTP_URL"
 OUTBOX_WORKER = "BILLING_OUTBOX_WORKER"
+WEBHOOKS_ALLOW_PRIVATE = "BILLING_WEBHOOKS_ALLOW_PRIVATE"
 # Secrets that may instead be read from a file named by NAME_FILE (Docker and Compose secrets).
 SECRETS_FROM_FILES = (COOKIE_KEY, AUDIT_KEY, BACKUP_KEY)
 VARIABLES = (DATABASE_URL, COOKIE_KEY, SESSION_HOURS, AUDIT_KEY, BACKUP_KEY, BCRYPT_ROUNDS, DATABASE_PASSWORD_FILE,
-             *(f"{name}_FILE" for name in SECRETS_FROM_FILES), SMTP_URL, OUTBOX_WORKER)
+             *(f"{name}_FILE" for name in SECRETS_FROM_FILES), SMTP_URL, OUTBOX_WORKER, WEBHOOKS_ALLOW_PRIVATE)
 
 DEFAULT_DATABASE_URL = "duckdb:///data/billing.duckdb"
 DEFAULT_SESSION_HOURS = 24.0
@@ -53,6 +54,8 @@ class Settings:
     bcrypt_rounds: the cost of new password hashes (tests lower it to 4).
     smtp_url: the SMTP server (billing.smtp's three URL forms), replacing the one set in Settings; None: Settings'.
     outbox_worker: whether the server process starts its outbox sender thread.
+    webhooks_allow_private: whether webhooks may be delivered to loopback and private addresses (off: a
+        webhook URL must not reach the server's own network; tests switch it on for a receiver on 127.0.0.1).
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -63,6 +66,7 @@ class Settings:
     bcrypt_rounds: int = DEFAULT_BCRYPT_ROUNDS
     smtp_url: str | None = field(default=None, repr=False)
     outbox_worker: bool = True
+    webhooks_allow_private: bool = False
 
     @property
     def session_lifetime(self) -> timedelta:
@@ -94,6 +98,7 @@ class Settings:
             bcrypt_rounds=checked(_bcrypt_rounds, BCRYPT_ROUNDS, DEFAULT_BCRYPT_ROUNDS),
             smtp_url=checked(_smtp_url, SMTP_URL, None),
             outbox_worker=checked(_switch, OUTBOX_WORKER, True),
+            webhooks_allow_private=checked(_switch, WEBHOOKS_ALLOW_PRIVATE, False),
         )
         if problems:
             raise ConfigError(" ".join(problems))

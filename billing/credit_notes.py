@@ -35,6 +35,7 @@ from billing.store import payments as payment_store
 from billing.store import series as series_store
 from billing.store.db import Database, utcnow
 from billing.text import check_text
+from billing.webhooks import events
 
 
 def _credited_lines(invoiced: list[StoredLine], quantities: dict[int, Decimal | str],
@@ -147,7 +148,7 @@ def create_credit_note(db: Database, actor: Actor, invoice_id: int, today: date,
         credit_id = invoice_store.insert_header(conn, header)
         parties.freeze(conn, credit_id, invoice.customer_id)
         credited_lines = with_nets(body_lines, totals)
-        invoice_store.replace_body(conn, credit_id, credited_lines, allowance_charges, tax_records(totals))
+        invoice_store.insert_body(conn, credit_id, credited_lines, allowance_charges, tax_records(totals))
         excess = invoice.paid_amount + invoice.credited_amount + totals.payable - invoice.payable
         released = max(excess, ZERO)
         invoice_store.add_to_amounts(conn, invoice_id, today, paid=-released, credited=totals.payable)
@@ -157,6 +158,7 @@ def create_credit_note(db: Database, actor: Actor, invoice_id: int, today: date,
         facts.record_sales(conn, header_of(conn, credit_id), credited_lines, tax_records(totals))
         audit.record(conn, actor, "invoice.credit", "invoice", credit_id,
                      after={**header, "released_to_credit": released})
+        events.invoice_event(conn, "credit_note.issued", credit_id)
         return credit_id
 
     return db.transaction(work)

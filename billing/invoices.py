@@ -39,6 +39,7 @@ from billing.store import series as series_store
 from billing.store.db import Database, utcnow
 from billing.store.schema import MAX_PRICE, customers, products, tax_rates
 from billing.text import check_text
+from billing.webhooks import events
 
 SERIES_OF_KIND = {logic.INVOICE: "INV", logic.CREDIT_NOTE: "CN"}
 
@@ -196,7 +197,7 @@ def insert_draft(conn: Connection, actor: Actor, draft: InvoiceDraftIn) -> int:
         **total_values(totals),
     }
     invoice_id = invoice_store.insert_header(conn, header)
-    invoice_store.replace_body(conn, invoice_id, lines, allowance_charges, tax_records(totals))
+    invoice_store.insert_body(conn, invoice_id, lines, allowance_charges, tax_records(totals))
     audit.record(conn, actor, "invoice.create_draft", "invoice", invoice_id,
                  after={"header": header, **_audited_body(lines, allowance_charges)})
     return invoice_id
@@ -278,6 +279,7 @@ def issue_draft(conn: Connection, actor: Actor, invoice_id: int, today: date, is
     facts.record_sales(conn, replace(header, **values), frozen, tax_records(totals))
     audit.record(conn, actor, "invoice.issue", "invoice", invoice_id,
                  before={"status": header.status}, after=values)
+    events.invoice_event(conn, "invoice.issued", invoice_id)
     return number
 
 
@@ -296,6 +298,7 @@ def void_invoice(db: Database, actor: Actor, invoice_id: int, reason: str, today
         facts.remove_sales(conn, invoice_id)
         audit.record(conn, actor, "invoice.void", "invoice", invoice_id,
                      before={"status": header.status}, after=values)
+        events.invoice_event(conn, "invoice.voided", invoice_id)
 
     db.transaction(work)
 
@@ -312,16 +315,20 @@ def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date) -> Inv
     """The document as stored, money at its currency's minor unit, with what was paid and credited on it."""
     require(db, actor, "invoices.read")
     with db.connect() as conn:
-        header = header_of(conn, invoice_id)
+        head = invoice_store.get_document_head(conn, invoice_id)
+        if head is None:
+            raise NotFoundError(f"Invoice {invoice_id} does not exist.")
+        header, customer_row, credited_number, frozen = head
         lines, allowance_charges, taxes = invoice_store.get_body(conn, invoice_id)
-        seller, customer = parties.parties_of(conn, header, invoice_store.frozen_parties(conn, invoice_id))
-        credit_notes = invoice_store.credit_notes_of(conn, invoice_id)
-        allocations = payment_store.allocations_of_invoice(conn, invoice_id)
-        credited = (invoice_store.get_header(conn, header.credited_invoice_id)
-                    if header.credited_invoice_id else None)
-        rate_ids = sorted({rate for rate in [*(line.tax_rate_id for line in lines),
-                                             *(item.tax_rate_id for item in allowance_charges)] if rate})
-        rates = records.rows_with_ids(conn, tax_rates, rate_ids)
+        seller, customer = parties.parties_of(conn, header, frozen, customer_row)
+        # Nothing was ever paid, credited or released on a document without a first activity date: no queries.
+        touched = header.first_activity_on is not None or header.paid_amount != 0 or header.credited_amount != 0
+        credit_notes = invoice_store.credit_notes_of(conn, invoice_id) if touched else []
+        allocations = payment_store.allocations_of_invoice(conn, invoice_id) if touched else []
+        used = [*((line.tax_rate_id, line.vat_category) for line in lines),
+                *((item.tax_rate_id, item.vat_category) for item in allowance_charges)]
+        exempt = sorted({rate for rate, category in used if rate and category in logic.EXEMPTION_REASON_CATEGORIES})
+        rates = records.rows_with_ids(conn, tax_rates, exempt)
     reasons = {rate["category"]: header.exemption_reason or rate["exemption_reason"] for rate in rates
                if rate["category"] in logic.EXEMPTION_REASON_CATEGORIES
                and (header.exemption_reason or rate["exemption_reason"])}
@@ -339,7 +346,8 @@ def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date) -> Inv
         totals=stored_totals(header, lines, taxes), balance=balance, status=status,
         credit_notes=tuple(quantized(note, currency) for note in credit_notes),
         allocations=tuple(quantized(allocation, currency) for allocation in allocations),
-        credited_invoice=CreditedInvoiceRef(credited.id, credited.number) if credited else None,
+        credited_invoice=(CreditedInvoiceRef(header.credited_invoice_id, credited_number)
+                          if header.credited_invoice_id else None),
         exemption_reasons=reasons)
 
 

@@ -69,16 +69,16 @@ def freeze(conn: Connection, invoice_id: int, customer_id: int) -> None:
     invoice_store.set_frozen_parties(conn, invoice_id, seller, buyers[customer_id])
 
 
-def parties_of(conn: Connection, header: InvoiceHeader, snapshot: dict[str, Any]) -> tuple[DocumentParty | None,
-                                                                                          DocumentCustomer]:
+def parties_of(conn: Connection, header: InvoiceHeader, snapshot: dict[str, Any],
+               customer_row: dict[str, Any] | None = None) -> tuple[DocumentParty | None, DocumentCustomer]:
     """(seller, buyer) as the document shows them: frozen at issue when it was issued with them (`snapshot` holds
     its `seller_party` and `buyer_party` columns), else the profiles as they are now (a draft, a bulk-loaded
-    document)."""
+    document; `customer_row` when the caller already read it)."""
     buyer_text, seller_text = snapshot.get("buyer_party"), snapshot.get("seller_party")
     if buyer_text:
         buyer = _customer_of_json(buyer_text)
     else:
-        row = records.get(conn, customers, header.customer_id)
+        row = customer_row if customer_row is not None else records.get(conn, customers, header.customer_id)
         if row is None:
             raise NotFoundError(f"Customer {header.customer_id} does not exist.")
         buyer = customer_of_row(row)

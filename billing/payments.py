@@ -24,6 +24,7 @@ from billing.store import payments as payment_store
 from billing.store.db import Database, utcnow
 from billing.store.schema import customers
 from billing.text import check_text
+from billing.webhooks import events
 
 PAYMENT_METHODS = ("bank_transfer", "card", "cash", "cheque", "direct_debit", "other")
 AUTO: Literal["auto"] = "auto"
@@ -67,6 +68,7 @@ def record_payment(db: Database, actor: Actor, data: PaymentIn | dict[str, Any],
             plan = _put_against_invoices(conn, {"id": payment_id, **values}, amount, allocate, payment.received_on)
             after = {**values, "allocations": _audited(plan)}
         audit.record(conn, actor, "payment.record", "payment", payment_id, after=after)
+        events.payment_event(conn, "payment.recorded", payment_id)
         if within is not None:
             within(conn, payment_id)
         return payment_id
@@ -191,6 +193,7 @@ def reverse_payment(db: Database, actor: Actor, payment_id: int, on: date, reaso
                   "created_by": actor.username}
         reversal_id = payment_store.insert_payment(conn, values)
         audit.record(conn, actor, "payment.reverse", "payment", payment_id, before=payment, after=values)
+        events.payment_event(conn, "payment.reversed", payment_id)
         if within is not None:
             within(conn, reversal_id)
         return reversal_id
@@ -251,6 +254,7 @@ def _put_against_invoices(conn: Connection, payment: dict[str, Any], remainder: 
         payment_store.insert_allocation(conn, payment["id"], invoice_id, amount, on)
         invoice_store.add_to_amounts(conn, invoice_id, on, paid=amount)
         facts.note_collected(conn, invoice_id, on, amount)
+    events.invoices_paid(conn, [invoice_id for invoice_id, _ in plan])
     return plan
 
 

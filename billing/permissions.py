@@ -38,6 +38,7 @@ ACTIONS: dict[str, str] = {
     "settings.read": "See company settings",
     "settings.write": "Change company settings and numbering",
     "users.manage": "Manage users",
+    "webhooks.manage": "Register webhook endpoints and see their deliveries",
     "audit.read": "Browse and verify the audit trail",
 }
 

@@ -38,6 +38,7 @@ from billing.store.schema import (
     sales_facts,
     tax_rates,
 )
+from billing.webhooks import events
 
 BATCH_SIZE = 500
 
@@ -98,6 +99,7 @@ def issue_batch(conn: Connection, actor: Actor, batch: list[DuePeriod], as_of: d
                                                                                            tax_rows))]
     for table, rows in bodies.items():
         recurring_store.insert_rows(conn, table, rows)
+    events.invoices_issued(conn, new_ids)  # as `issue_draft` announces one invoice
     for invoice_id, item in zip(new_ids, priced, strict=True):
         if item.due.send:  # once the invoice is there: the outbox reads it
             dispatch.request_send(conn, dispatch.INVOICE, invoice_id, "issued", as_of, created_by=actor.username)

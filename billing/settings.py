@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from PIL import Image
@@ -25,6 +27,17 @@ def get_company(db: Database) -> dict[str, Any] | None:
     """The company profile, or None before first-run setup. Readable by every signed-in role."""
     with db.connect() as conn:
         return records.get(conn, company, 1)
+
+
+def company_today(db: Database) -> date:
+    """Today in the company's time zone (UTC when none is set or it is unknown), as the books date things."""
+    with db.connect() as conn:  # the zone alone: the profile's row carries the logo too
+        name = conn.execute(sa.select(company.c.timezone).where(company.c.id == 1)).scalar() or "UTC"
+    try:
+        zone = ZoneInfo(name)
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.now(zone).date()
 
 
 def save_company(db: Database, actor: Actor, data: CompanyIn | dict[str, Any], logo: bytes | None = None,

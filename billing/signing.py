@@ -26,6 +26,7 @@ AUDIT_KEY_FILE = ".audit_key"
 BACKUP_KEY_FILE = ".backup_key"
 API_TOKEN_KEY_FILE = ".api_token_key"  # noqa: S105 (a file name)
 MAIL_KEY_FILE = ".mail_key"
+WEBHOOK_KEY_FILE = ".webhook_key"
 HEAD_SUFFIX = ".audit_head"
 
 
@@ -53,6 +54,13 @@ def mail_key(database_url: str) -> bytes:
     """The key of e-mail delivery (created on first use): it encrypts the SMTP password in the database and
     derives the customers' link tokens, so neither can be read from a backup or a copy of the database."""
     key = _key(database_url, None, MAIL_KEY_FILE, True)
+    assert key is not None  # created when missing
+    return key
+
+
+def installation_key(database_url: str, name: str) -> bytes:
+    """The key in the file `name` beside the database (created on first use): webhooks' secrets."""
+    key = _key(database_url, None, name, True)
     assert key is not None  # created when missing
     return key
 
@@ -89,7 +97,7 @@ def copy_installation_files(source_url: str, target_url: str) -> None:
     A database without them is another installation's: its keyed chain no longer verifies. Keys
     already in the target folder are kept (they are another installation's).
     """
-    for name in (AUDIT_KEY_FILE, BACKUP_KEY_FILE, MAIL_KEY_FILE):
+    for name in (AUDIT_KEY_FILE, BACKUP_KEY_FILE, MAIL_KEY_FILE, WEBHOOK_KEY_FILE):
         source, target = key_path(source_url, name), key_path(target_url, name)
         if source.exists() and not target.exists():
             shutil.copy2(source, target)

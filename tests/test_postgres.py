@@ -28,9 +28,11 @@ from billing.imports import TABLES
 from billing.permissions import SYSTEM
 from billing.store import imports as import_store
 from billing.store import schema
-from billing.store.db import Database
+from billing.store.db import Database, utcnow
 from billing.verify import verify_database
+from billing.webhooks import endpoints, worker
 from tests.conftest import PG_BIN
+from tests.webhook_receiver import receiver
 
 pytestmark = pytest.mark.skipif(not (PG_BIN / "initdb").exists() and not os.environ.get("CI"),
                                 reason="PostgreSQL 15 server binaries are not installed")
@@ -72,6 +74,26 @@ def test_invoice_payment_credit_lifecycle_on_postgresql(pg: Database) -> None:
     assert total == 2
     assert audit.verify_chain(pg, SYSTEM).ok
     assert verify_database(pg, SYSTEM).ok
+
+
+def test_webhooks_on_postgresql(pg: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BILLING_WEBHOOKS_ALLOW_PRIVATE", "1")
+    customer = customers.create_customer(pg, SYSTEM, {"name": "Hooked KG", "currency": "EUR"})
+    rate = catalog.create_tax_rate(pg, SYSTEM, {"name": "VAT 19% hooks", "category": "S", "percent": "19"})
+    with receiver() as got:
+        endpoint, got.secret = endpoints.create_endpoint(pg, SYSTEM, got.url, ["invoice.issued", "invoice.paid"])
+        invoice_id = invoices.create_draft(pg, SYSTEM, {"customer_id": customer, "lines": [
+            {"description": "Setup", "quantity": "1", "unit_price": "100", "tax_rate_id": rate}]})
+        invoices.issue_invoice(pg, SYSTEM, invoice_id, today=date(2026, 11, 1))
+        payments.record_payment(pg, SYSTEM, {"customer_id": customer, "amount": "119.00", "currency": "EUR",
+                                             "received_on": date(2026, 11, 2)}, allocate=[(invoice_id, "119.00")])
+        assert worker.take_lease(pg, "elsewhere:1:x", utcnow())
+        assert not worker.run_once(pg).held  # another live holder has the lease
+        worker.release_lease(pg, "elsewhere:1:x")
+        assert worker.run_once(pg).delivered == 2
+    assert sorted(item.event["type"] for item in got.received) == ["invoice.issued", "invoice.paid"]
+    assert all(item.signed for item in got.received)
+    endpoints.delete_endpoint(pg, SYSTEM, endpoint.id)
 
 
 def test_concurrent_issues_are_gapless_on_postgresql(pg: Database) -> None:

@@ -47,6 +47,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/settings.py", "Settings", ":material/settings:", "settings.write", "Admin", "settings"),
     PageSpec("app_pages/outbox.py", "Outbox", ":material/outbox:", "settings.write", "Admin", "outbox"),
     PageSpec("app_pages/users.py", "Users", ":material/manage_accounts:", "users.manage", "Admin", "users"),
+    PageSpec("app_pages/webhooks.py", "Webhooks", ":material/webhook:", "webhooks.manage", "Admin", "webhooks"),
     PageSpec("app_pages/audit_log.py", "Audit log", ":material/history:", "audit.read", "Admin", "audit-log"),
 )
 

@@ -22,7 +22,7 @@ from api.document_schemas import (
     VoidIn,
 )
 from api.errors import ParamError
-from api.pagination import MAX_ID, IdCursor, Limit, book_date, page
+from api.pagination import MAX_ID, IdCursor, Limit, Since, book_date, page, utc
 from api.routing import ApiRoute
 from api.schemas import Page
 from billing import credit_notes, invoices, logic, settings
@@ -95,9 +95,10 @@ def _page(db: Database, actor: Actor, limit: int, starting_after: int | None, **
 def list_invoices(db: DatabaseDep, actor: ActorDep, limit: Limit = 20, starting_after: IdCursor = None,
                   status: Status | None = None, customer_id: CustomerFilter = None, date_from: date | None = None,
                   date_to: date | None = None, currency: Currency = None,
-                  kind: Literal["invoice", "credit_note"] | None = None, q: Search = "") -> dict[str, Any]:
+                  kind: Literal["invoice", "credit_note"] | None = None, q: Search = "",
+                  updated_since: Since = None) -> dict[str, Any]:
     return _page(db, actor, limit, starting_after, status=status, customer_id=customer_id, date_from=date_from,
-                 date_to=date_to, currency=currency, kind=kind, search=q)
+                 date_to=date_to, currency=currency, kind=kind, search=q, updated_since=utc(updated_since))
 
 
 @router.post("/invoices", response_model=InvoiceOut, status_code=201, summary="Create a draft invoice")
@@ -185,9 +186,9 @@ def invoice_pdf(db: DatabaseDep, actor: ActorDep, invoice_id: DocumentId) -> Res
 @router.get("/credit-notes", response_model=Page[InvoiceSummaryOut], summary="List credit notes (newest first)")
 def list_credit_notes(db: DatabaseDep, actor: ActorDep, limit: Limit = 20, starting_after: IdCursor = None,
                       customer_id: CustomerFilter = None, date_from: date | None = None, date_to: date | None = None,
-                      currency: Currency = None, q: Search = "") -> dict[str, Any]:
+                      currency: Currency = None, q: Search = "", updated_since: Since = None) -> dict[str, Any]:
     return _page(db, actor, limit, starting_after, customer_id=customer_id, date_from=date_from, date_to=date_to,
-                 currency=currency, kind=logic.CREDIT_NOTE, search=q)
+                 currency=currency, kind=logic.CREDIT_NOTE, search=q, updated_since=utc(updated_since))
 
 
 @router.get("/credit-notes/{credit_note_id}", response_model=InvoiceOut, summary="Get a credit note")

@@ -20,7 +20,7 @@ from api.document_schemas import (
     ReverseIn,
     StatementOut,
 )
-from api.pagination import MAX_ID, IdCursor, Limit, book_date, currency_code, page
+from api.pagination import MAX_ID, IdCursor, Limit, Since, book_date, currency_code, page, utc
 from api.routing import ApiRoute
 from api.schemas import Page
 from billing import customers, payments, reports
@@ -42,9 +42,9 @@ def list_payments(db: DatabaseDep, actor: ActorDep, limit: Limit = 20, starting_
                   customer_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
                   currency: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
                   date_from: date | None = None, date_to: date | None = None,
-                  method: Method | None = None) -> dict[str, Any]:
+                  method: Method | None = None, updated_since: Since = None) -> dict[str, Any]:
     rows = payments.payments_before(db, actor, before_id=starting_after, limit=limit + 1, customer_id=customer_id,
-                                    currency=currency, method=method,
+                                    currency=currency, method=method, updated_since=utc(updated_since),
                                     date_from=date_from and book_date(date_from, "date_from"),
                                     date_to=date_to and book_date(date_to, "date_to"))
     return page(rows, limit, lambda row: row["id"])

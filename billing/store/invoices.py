@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from billing.documents import (
     StoredTax,
     from_row,
 )
+from billing.store.db import utcnow
 from billing.store.records import contains
 from billing.store.schema import customers, invoice_allowances, invoice_lines, invoice_taxes, invoices
 
@@ -41,7 +42,8 @@ def update_header(conn: Connection, invoice_id: int, values: HeaderValues) -> No
     is_open = {} if "payable" not in values else {
         "is_open": sa.literal(values["payable"], invoices.c.payable.type)
         - invoices.c.paid_amount - invoices.c.credited_amount > 0}
-    conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(**values, **is_open))
+    conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(**values, **is_open,
+                                                                             updated_at=utcnow()))
 
 
 def get_header(conn: Connection, invoice_id: int) -> InvoiceHeader | None:
@@ -59,6 +61,25 @@ def frozen_parties(conn: Connection, invoice_id: int) -> dict[str, str | None]:
 def set_frozen_parties(conn: Connection, invoice_id: int, seller: str, buyer: str) -> None:
     """Store seller and buyer (JSON) as a document shows them from its issue on."""
     conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(seller_party=seller, buyer_party=buyer))
+def get_document_head(conn: Connection, invoice_id: int
+                      ) -> tuple[InvoiceHeader, dict[str, Any], str | None, dict[str, Any]] | None:
+    """A document's header with its customer's row in one query, the number of the invoice it credits, and its
+    frozen parties (`seller_party`, `buyer_party`: None on a draft)."""
+    customer_columns = [column.label(f"customer__{column.name}") for column in customers.c]
+    row = conn.execute(
+        sa.select(invoices, *customer_columns)
+        .select_from(invoices.join(customers, customers.c.id == invoices.c.customer_id))
+        .where(invoices.c.id == invoice_id)).mappings().first()
+    if row is None:
+        return None
+    customer = {key.removeprefix("customer__"): value for key, value in row.items() if key.startswith("customer__")}
+    header = from_row(InvoiceHeader, row)
+    # Its own query, for credit notes only: an outer join of invoices to themselves made DuckDB hash a million
+    # invoices for every document read (180 ms instead of 2).
+    credited = header.credited_invoice_id and conn.execute(
+        sa.select(invoices.c.number).where(invoices.c.id == header.credited_invoice_id)).scalar()
+    frozen = {"seller_party": row["seller_party"], "buyer_party": row["buyer_party"]}
+    return header, customer, credited or None, frozen
 
 
 def replace_body(conn: Connection, invoice_id: int, lines: Sequence[StoredLine],
@@ -66,6 +87,12 @@ def replace_body(conn: Connection, invoice_id: int, lines: Sequence[StoredLine],
     """Replace a draft's lines, allowances/charges and VAT breakdown."""
     for table in (invoice_lines, invoice_allowances, invoice_taxes):
         conn.execute(table.delete().where(table.c.invoice_id == invoice_id))
+    insert_body(conn, invoice_id, lines, allowance_charges, taxes)
+
+
+def insert_body(conn: Connection, invoice_id: int, lines: Sequence[StoredLine],
+                allowance_charges: Sequence[StoredAllowanceCharge], taxes: Sequence[StoredTax]) -> None:
+    """Write the lines, allowances/charges and VAT breakdown of a document that has none yet."""
     for table, records in ((invoice_lines, lines), (invoice_allowances, allowance_charges), (invoice_taxes, taxes)):
         if records:
             conn.execute(table.insert(), [{**asdict(record), "invoice_id": invoice_id} for record in records])
@@ -109,7 +136,7 @@ def add_to_amounts(conn: Connection, invoice_id: int, on: date, paid: Decimal = 
     day = sa.literal(on, sa.Date)
     paid_after, credited_after = invoices.c.paid_amount + paid, invoices.c.credited_amount + credited
     conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(
-        paid_amount=paid_after, credited_amount=credited_after,
+        paid_amount=paid_after, credited_amount=credited_after, updated_at=utcnow(),
         is_open=invoices.c.payable - paid_after - credited_after > 0,
         first_activity_on=sa.func.least(sa.func.coalesce(invoices.c.first_activity_on, day), day),
         last_activity_on=sa.func.greatest(sa.func.coalesce(invoices.c.last_activity_on, day), day)))
@@ -173,9 +200,11 @@ def _display_status_is(status: str, as_of: date) -> list[sa.ColumnElement[bool]]
 
 def _list_where(*, status: str | None = None, customer_id: int | None = None, date_from: date | None = None,
                 date_to: date | None = None, currency: str | None = None, kind: str | None = None,
-                search: str = "", as_of: date) -> sa.ColumnElement[bool]:
+                search: str = "", updated_since: datetime | None = None, as_of: date) -> sa.ColumnElement[bool]:
     """The conditions of the invoice list's filters (see `list_page`)."""
     conditions: list[sa.ColumnElement[bool]] = []
+    if updated_since is not None:
+        conditions.append(sa.func.coalesce(invoices.c.updated_at, invoices.c.created_at) >= updated_since)
     if status in (logic.DRAFT, logic.ISSUED, logic.VOID):
         conditions.append(invoices.c.status == status)
     elif status is not None:
@@ -228,7 +257,10 @@ def list_before_id(conn: Connection, *, as_of: date, before_id: int | None, limi
     where = _list_where(as_of=as_of, **filters)
     if before_id is not None:
         where = sa.and_(where, invoices.c.id < before_id)
-    query = _list_select().where(where).order_by(invoices.c.id.desc()).limit(limit)
+    # The page's ids first, from the invoices alone: joined first, DuckDB joined every invoice to its customer
+    # before keeping 100 (420 ms at a million invoices; 48 ms so).
+    page_ids = sa.select(invoices.c.id).where(where).order_by(invoices.c.id.desc()).limit(limit).scalar_subquery()
+    query = _list_select().where(invoices.c.id.in_(page_ids)).order_by(invoices.c.id.desc())
     return [from_row(InvoiceListRow, r) for r in conn.execute(query).mappings()]
 
 

@@ -171,6 +171,14 @@ def _v14_customer_language(conn: Connection) -> None:
     _add_columns(conn, "customers", {"language": "VARCHAR DEFAULT 'en' NOT NULL"})
 
 
+def _v11_webhooks(conn: Connection) -> None:
+    """The tables of webhooks (billing.webhooks): endpoints, the event outbox, deliveries, attempts, the lease;
+    invoices.updated_at (NULL: unchanged since created)."""
+    for table in schema.WEBHOOK_TABLES:
+        table.create(conn, checkfirst=True)
+    _add_columns(conn, "invoices", {"updated_at": "TIMESTAMP"})
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
@@ -181,6 +189,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (7, _v7_api),
     (8, _v8_company_account),
     (10, _v10_party_data),
+    (11, _v11_webhooks),
     (12, _v12_mail),
     (13, _v13_automation),
     (14, _v14_customer_language),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -117,8 +117,19 @@ def release_allocations(conn: Connection, invoice_id: int, amount: Decimal, on: 
 
 
 def _list_where(*, customer_id: int | None = None, currency: str | None = None, date_from: date | None = None,
-                date_to: date | None = None, method: str | None = None) -> sa.ColumnElement[bool]:
+                date_to: date | None = None, method: str | None = None,
+                updated_since: datetime | None = None) -> sa.ColumnElement[bool]:
     conditions = []
+    if updated_since is not None:
+        # A payment changes when it is recorded, allocated (or released) and reversed: each of these writes a
+        # row with its time, so no column of its own is needed.
+        later = payments.alias("later")
+        conditions.append(sa.or_(
+            payments.c.created_at >= updated_since,
+            sa.exists(sa.select(sa.literal(1)).where(allocations.c.payment_id == payments.c.id,
+                                                     allocations.c.created_at >= updated_since)),
+            sa.exists(sa.select(sa.literal(1)).where(later.c.reverses_payment_id == payments.c.id,
+                                                     later.c.created_at >= updated_since))))
     if customer_id is not None:
         conditions.append(payments.c.customer_id == customer_id)
     if currency:
@@ -162,5 +173,7 @@ def list_before_id(conn: Connection, *, before_id: int | None, limit: int, **fil
     where = _list_where(**filters)
     if before_id is not None:
         where = sa.and_(where, payments.c.id < before_id)
-    rows = conn.execute(_list_select().where(where).order_by(payments.c.id.desc()).limit(limit)).mappings()
+    # The page's ids first: its allocated sums and customers are then looked up for those entries only.
+    page_ids = sa.select(payments.c.id).where(where).order_by(payments.c.id.desc()).limit(limit).scalar_subquery()
+    rows = conn.execute(_list_select().where(payments.c.id.in_(page_ids)).order_by(payments.c.id.desc())).mappings()
     return [dict(r) for r in rows]

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-metadata = sa.MetaData()
+metadata: sa.MetaData = sa.MetaData()
 
 MONEY = sa.Numeric(18, 4)  # amounts; the currency's minor unit (<= 3 in practice) is enforced in Python
 PRICE = sa.Numeric(18, 6)  # unit prices may carry more decimals than the currency
@@ -164,6 +164,9 @@ invoices = sa.Table(
     # draft: an issued document shows, prints and exports these, whatever changes in the profiles later.
     sa.Column("seller_party", sa.String, nullable=True),
     sa.Column("buyer_party", sa.String, nullable=True),
+    # The last change of the header or its sums (migration 11); NULL: none since it was created (or bulk
+    # loaded). The API's `updated_since` filters on coalesce(updated_at, created_at).
+    sa.Column("updated_at", sa.DateTime, nullable=True),
 )
 sa.Index("ix_invoices_customer", invoices.c.customer_id)
 
@@ -527,3 +530,5 @@ worker_leases = sa.Table(
 )
 
 MAIL_TABLES = (mail_settings, mail_templates, outbox, document_links, worker_leases)
+# Webhooks (migration 11) are defined on this metadata in their own module.
+from billing.store.webhook_tables import WEBHOOK_TABLES as WEBHOOK_TABLES  # noqa: E402

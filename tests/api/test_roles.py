@@ -12,6 +12,7 @@ import pytest
 from api_harness import Seeded
 from fastapi.testclient import TestClient
 from test_document_roles import DOCUMENT_OPERATIONS
+from test_webhook_routes import WEBHOOK_OPERATIONS
 
 from billing.permissions import PERMISSIONS, ROLES
 
@@ -79,9 +80,10 @@ def test_every_operation_of_the_api_is_in_the_matrix(client: TestClient) -> None
     schema = client.get("/api/v1/openapi.json").json()
     documented = {(method.upper(), path) for path, item in schema["paths"].items() for method in item}
     names = {"customer": "customer_id", "product": "product_id", "rate": "rate_id", "user": "username",
-             "draft": "invoice_id", "issued": "invoice_id", "credit_note": "credit_note_id", "payment": "payment_id"}
+             "draft": "invoice_id", "issued": "invoice_id", "credit_note": "credit_note_id", "payment": "payment_id",
+             "endpoint": "endpoint_id", "delivery": "delivery_id"}
     covered = {(method, "/v1" + re.sub(r"{(\w+)}", lambda m: "{" + names[m[1]] + "}", path.split("?")[0]))
-               for method, path, _, _ in [*OPERATIONS, *DOCUMENT_OPERATIONS]}
+               for method, path, _, _ in [*OPERATIONS, *DOCUMENT_OPERATIONS, *WEBHOOK_OPERATIONS]}
     assert documented - {("POST", "/v1/auth/token")} == covered
 
 
