@@ -101,6 +101,11 @@ def _v8_company_account(conn: Connection) -> None:
     _add_columns(conn, "company", {"iban": "VARCHAR DEFAULT ''", "bic": "VARCHAR DEFAULT ''"})
 
 
+def _v9_own_passwords(conn: Connection) -> None:
+    """users.must_change_password: a password an admin set for someone else is changed at its first use."""
+    _add_columns(conn, "users", {"must_change_password": "BOOLEAN DEFAULT FALSE"})
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
@@ -110,6 +115,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (6, _v6_bank_statements),
     (7, _v7_api),
     (8, _v8_company_account),
+    (9, _v9_own_passwords),
 ]
 
 # What each migration derives from the data, for data of an older version loaded into the current
