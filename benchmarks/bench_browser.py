@@ -166,15 +166,16 @@ def serving(database: Path, app_root: Path, log: Path) -> Iterator[str]:
             process.wait(5)
 
 
-def settled_after(page: Page, started: float, ready: str) -> float:
-    """ms from `started` (the page's clock) to the last DOM change, once `ready` shows, nothing is busy and the
-    page has not changed for QUIET_MS."""
+def settled_after(page: Page, runs: RunCounter, started: float, ready: str) -> float:
+    """ms from `started` (the page's clock) to the last DOM change, once `ready` shows, the click's script run
+    has finished, nothing is busy and the page has not changed for QUIET_MS."""
     page.get_by_text(ready).first.wait_for(timeout=TIMEOUT_S * 1000)
     deadline = time.monotonic() + TIMEOUT_S
     while time.monotonic() < deadline:
         state = page.evaluate(f"""() => ({{now: Date.now(), last: window.__lastChange || 0,
                                           busy: document.querySelectorAll("{BUSY}").length}})""")
-        if not state["busy"] and state["now"] - state["last"] >= QUIET_MS:
+        done = runs.full + runs.fragments > 0 and not state["busy"]
+        if done and state["now"] - state["last"] >= QUIET_MS and state["last"] > started:
             return float(state["last"] - started)
         page.wait_for_timeout(50)
     raise RuntimeError(f"the page was still changing after {TIMEOUT_S} s: {page.url}")
@@ -190,7 +191,7 @@ def measured(page: Page, runs: RunCounter, act: str, ready: str, click: str | No
         page.get_by_test_id("stSidebarNav").locator(f'a[href="{click}"]').click()
     else:
         page.get_by_role("button", name=click).click()
-    ms = settled_after(page, started, ready)
+    ms = settled_after(page, runs, started, ready)
     return Sample(ms, runs.full)
 
 

@@ -279,15 +279,15 @@ def change_own_password(db: Database, actor: Actor, current: str, new: str, now:
     towards the lockout), the new one must pass the policy and differ from it. Every other session of the
     user ends (other browsers, API access tokens); the session the change was made in goes on."""
     now = now or utcnow()
+    if new == current:
+        raise ValidationError("The new password must differ from the current one.")
+    check_password_policy(actor.username, new)
     try:
         authenticate(db, actor.username, current, now)
     except AuthenticationError as exc:
         if exc.message == _BAD_LOGIN:
             raise ValidationError("The current password is not right.") from None
         raise
-    if new == current:
-        raise ValidationError("The new password must differ from the current one.")
-    check_password_policy(actor.username, new)
     new_hash = hash_password(new)
 
     def work(conn: sa.Connection) -> None:
