@@ -46,14 +46,14 @@ PREPARE = """
 import sys
 from billing import settings, users
 from billing.permissions import SYSTEM
-from billing.store.db import Database
-db = Database(sys.argv[1])
+from billing.store.db import forget_database, get_database
+db = get_database(sys.argv[1])  # migrated to the schema of the code under test
 if settings.get_company(db) is None:
     settings.save_company(db, SYSTEM, {"legal_name": "Benchmark GmbH", "country": "DE", "base_currency": "EUR",
                                        "timezone": "Europe/Berlin"})
 if users.get_user(db, "bench") is None:
     users.create_user(db, SYSTEM, "bench", sys.argv[2], "admin", name="Bench Mark")
-db.dispose()
+forget_database(sys.argv[1])
 """
 # Records the time of the page's last DOM change (survives nothing: installed again in every new document).
 WATCH = """
