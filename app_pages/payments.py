@@ -1,6 +1,7 @@
 """Payments page: the filtered list, recording a payment with its allocation, and one payment's view.
 
-Where the user is lives in the URL: ?payment=ID opens a payment, ?record=1 the form.
+Where the user is lives in the URL: ?payment=ID opens a payment, ?record=1 the form (with &customer=ID and
+&invoice=ID once chosen, so a reload keeps them; Cancel returns to that invoice).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from billing.money import KNOWN_CURRENCIES
 from ui import context
 from ui import format as fmt
 from ui.context import go
-from ui.payment_forms import filter_dates, payment_view, preselect, record_payment_form
+from ui.payment_forms import filter_dates, payment_view
+from ui.payment_record import preselect, record_payment_form
 from ui.tables import Column, clear_selection, paged_table
 from ui.widgets import customer_picker
 
@@ -78,7 +80,9 @@ def main() -> None:
         params.from_dict({"record": "1"})
     if "record" in params and context.allowed("payments.write"):
         st.title("Record payment", anchor=False)
-        record_payment_form(saved=lambda payment_id: go(payment=payment_id), cancel=back_to_list)
+        came_from = context.as_id(params.get("invoice", ""))
+        record_payment_form(saved=lambda payment_id: go(payment=payment_id),
+                            cancel=back_to_list if came_from is None else lambda: open_invoice(came_from))
         return
     payment_id = context.as_id(params.get("payment", ""))
     if payment_id is not None:

@@ -372,15 +372,16 @@ def check_credit_amount(credit_payable: Decimal, remaining: Decimal) -> None:
 
 
 def allocate_oldest_first(
-    amount: Decimal, open_items: Sequence[tuple[int, date, Decimal]]
+    amount: Decimal, open_items: Sequence[tuple[int, date, Decimal]], first: int | None = None
 ) -> list[tuple[int, Decimal]]:
-    """Split `amount` over open invoices (id, due date, balance), oldest due first.
+    """Split `amount` over open invoices (id, due date, balance), oldest due first; the invoice `first`
+    (the one the payment was recorded from), if given, before all others.
 
     Returns (invoice id, allocated amount) pairs whose sum is min(amount, total open) exactly.
     """
     remaining = amount
     allocations: list[tuple[int, Decimal]] = []
-    for invoice_id, _due, balance in sorted(open_items, key=lambda item: (item[1], item[0])):
+    for invoice_id, _due, balance in sorted(open_items, key=lambda item: (item[0] != first, item[1], item[0])):
         if remaining <= 0:
             break
         if balance <= 0:

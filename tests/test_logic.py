@@ -754,3 +754,8 @@ def test_a_date_in_the_books_passes(day: date) -> None:
 def test_a_due_date_never_leaves_the_books(issue: date, terms: int, given: date | None, match: str) -> None:
     with pytest.raises(ValidationError, match=match):
         due_date_for(issue, terms, given)
+
+
+def test_allocate_puts_the_invoice_paid_from_first_then_oldest_due() -> None:
+    assert allocate_oldest_first(D("150.00"), OPEN, first=3) == [(3, D("50.00")), (2, D("80.00")), (1, D("20.00"))]
+    assert allocate_oldest_first(D("150.00"), OPEN, first=99) == allocate_oldest_first(D("150.00"), OPEN)

@@ -1,5 +1,5 @@
-"""Payments on screen: record a payment and allocate it, and one payment with its allocations and actions
-(apply its remainder, refund the customer's credit, reverse it).
+"""Payments on screen: the allocation grid, and one payment with its allocations and actions (apply its
+remainder, refund the customer's credit, reverse it). Recording a payment: ui/payment_record.py.
 
 Amounts stay text until the domain parses them: st.number_input (a float) is never used for money.
 """
@@ -15,20 +15,14 @@ import pandas as pd
 import streamlit as st
 
 from billing import customers, payments
-from billing.errors import BillingError, ChangedMeanwhileError
-from billing.money import ZERO, amount_text, parse_money
+from billing.money import ZERO, amount_text
 from ui import access, context
 from ui import format as fmt
-from ui.feedback import flash, run_action, show_refusal, show_unexpected
+from ui.feedback import run_action
 from ui.format import plain
-from ui.widgets import amount_rows, customer_picker, money_column
+from ui.widgets import amount_rows, money_column
 
 _DIALOG = "payment_dialog"  # (action, payment id) of the open confirmation dialog
-_SHOWN = "pay_shown"  # (customer id, currency, {invoice id: balance}) the payment form showed last
-_PENDING = "pay_pending"  # a payment refused because its invoices changed meanwhile, awaiting a confirmation
-_SUBMIT = "pay_submit"  # the form's submit button: True in the run that takes the submission
-ALLOCATION_MODES = {"manual": "To the invoices below", "auto": "Automatically, oldest due first",
-                    "none": "Keep it all as credit"}
 TITLES = {"payment": "Payment from", "refund": "Refund to", "reversal": "Reversed payment from"}
 Allocate = list[tuple[int, str]] | Literal["auto"] | None
 
@@ -67,136 +61,6 @@ def _allocation(mode: str, edited: pd.DataFrame | None) -> Allocate:
     if mode == "manual" and edited is not None:
         return chosen_allocations(edited)
     return None
-
-
-# --- recording a payment ------------------------------------------------------------------------
-
-def preselect(customer_id: int | None, invoice_id: int | None) -> None:
-    """Start the form for a customer (and one of their invoices, its balance as the amount)."""
-    for key in [k for k in st.session_state if str(k).startswith("pay_")]:
-        del st.session_state[key]
-    if customer_id is not None:
-        st.session_state["pay_customer"] = int(customer_id)
-    st.session_state["pay_for_invoice"] = invoice_id
-
-
-def record_payment_form(saved: Callable[[int], None], cancel: Callable[[], None]) -> None:
-    """Customer first (their open invoices and currency follow), then one form for the payment."""
-    db, actor, today = context.db(), context.actor(), context.today()
-    customer = customer_picker("pay_customer", label="Received from")
-    if customer is None:
-        st.info("Choose the customer who paid to see their open invoices.", icon=":material/person_search:")
-        if st.button("Cancel", key="pay_cancel_empty"):
-            cancel()
-        return
-    customer_id, name, currency = customer.id, customer.name, customer.currency
-    shown = st.session_state.get(_SHOWN)  # the open invoices the form showed while the user filled it in
-    shown_items: list[dict[str, Any]] | None = shown[2] if shown and shown[:2] == (customer_id, currency) else None
-    # The run that takes the form's submission lays the form out over the invoices the user allocated
-    # against (an allocation grid keeps its edits by row, so a list that changed meanwhile would move
-    # them); the domain then compares those with the invoices as they are now.
-    submitting = bool(st.session_state.get(_SUBMIT))
-    items = shown_items if submitting and shown_items is not None else \
-        payments.open_invoices(db, actor, customer_id, currency)
-    st.session_state[_SHOWN] = (customer_id, currency, items)
-    for_invoice = st.session_state.get("pay_for_invoice")
-    prefill = {int(i["id"]): amount_text(i["balance"], currency) for i in items if i["id"] == for_invoice}
-    if prefill and "pay_amount" not in st.session_state:
-        st.session_state["pay_amount"] = next(iter(prefill.values()))
-    credit = payments.customer_credit(db, actor, customer_id).get(currency, ZERO)
-    open_total = sum((Decimal(i["balance"]) for i in items), ZERO)
-    st.caption(f"{len(items)} open invoice{'' if len(items) == 1 else 's'}, "
-               f"{plain(fmt.money(open_total, currency))} outstanding"
-               + (f" · {plain(fmt.money(credit, currency))} unallocated credit" if credit else ""))
-
-    # Outside the form, so the form below shows what the choice needs. Oldest due first unless the payment
-    # is for a chosen invoice: an amount typed with no allocation then goes to the customer's invoices
-    # rather than silently becoming credit.
-    mode = st.radio("Allocate the payment", list(ALLOCATION_MODES), key="pay_mode", horizontal=True,
-                    format_func=ALLOCATION_MODES.get, index=(0 if prefill else 1) if items else 2,
-                    disabled=not items)
-    with st.form("record_payment", border=True):
-        cells = st.columns([1.4, 1.4, 1.6, 2.6])
-        amount = cells[0].text_input(f"Amount ({currency})", key="pay_amount", placeholder="0.00")
-        received = cells[1].date_input("Received on", value=today, key="pay_date", format="YYYY-MM-DD")
-        method = cells[2].selectbox("Method", payments.PAYMENT_METHODS, key="pay_method", format_func=fmt.label)
-        reference = cells[3].text_input("Reference", key="pay_reference", placeholder="Bank reference, cheque no.")
-        edited = None
-        if not items:
-            st.caption("No open invoices: the payment becomes credit for this customer.")
-        elif mode == "manual":
-            edited = allocation_editor(f"pay_alloc_{customer_id}", items, currency, prefill)
-            st.caption("Type the amount for each invoice in the Allocate column. What is not allocated stays "
-                       "as credit for the customer.")
-        elif mode == "auto":
-            st.dataframe(_open_items_frame(items, currency, {}), hide_index=True, width="stretch",
-                         column_order=["Invoice", "Issued", "Due", "Total", "Balance"],
-                         column_config={"Total": money_column("Total"), "Balance": money_column("Balance")})
-            st.caption("The amount pays these invoices in this order, the oldest due first; anything left over "
-                       "stays as credit for the customer.")
-        else:
-            st.caption("The whole amount stays as credit, to allocate or refund later.")
-        with st.container(horizontal=True):
-            submitted = st.form_submit_button("Record payment", type="primary", icon=":material/check:",
-                                              key=_SUBMIT)
-            cancelled = st.form_submit_button("Cancel", type="secondary")
-    if cancelled:
-        st.session_state.pop(_PENDING, None)
-        cancel()
-    if submitted:
-        data = {"customer_id": customer_id, "amount": amount or "", "currency": currency,
-                "received_on": received or today, "method": method or payments.PAYMENT_METHODS[0],
-                "reference": reference or ""}
-        allocate = _allocation(mode or "none", edited)
-        st.session_state.pop(_PENDING, None)
-        _record(data, allocate, name, saved, {int(i["id"]): Decimal(i["balance"]) for i in items})
-    _changed_meanwhile(customer_id, saved)
-
-
-def _record(data: dict[str, Any], allocate: Allocate, name: str, saved: Callable[[int], None],
-            seen: dict[int, Decimal] | None) -> None:
-    """Record the payment; if its invoices changed since the form showed them, keep it for a confirmation
-    and show the form again over the invoices as they are now."""
-    db, actor = context.db(), context.actor()
-    try:
-        payment_id = payments.record_payment(db, actor, data, allocate=allocate, seen=seen)
-    except ChangedMeanwhileError as exc:
-        st.session_state[_PENDING] = (data, allocate, name, exc.message)
-        st.rerun()
-    except BillingError as exc:
-        show_refusal(exc)
-        return
-    except Exception as exc:
-        show_unexpected(exc)
-        return
-    flash(f"Payment from {name} recorded")
-    st.session_state.pop("pay_for_invoice", None)
-    saved(payment_id)
-
-
-def _changed_meanwhile(customer_id: int, saved: Callable[[int], None]) -> None:
-    """The payment refused because its invoices changed meanwhile: record it as things are now, or not.
-    Choosing another customer drops it (it was theirs)."""
-    pending = st.session_state.get(_PENDING)
-    if pending is None:
-        return
-    data, allocate, name, message = pending
-    if data["customer_id"] != customer_id:
-        st.session_state.pop(_PENDING, None)
-        return
-    where = ("stays as credit" if not allocate else
-             "pays the invoices open now, oldest due first; what is left stays as credit" if allocate == "auto" else
-             f"goes to the {len(allocate)} invoice(s) you allocated it to, if their balances still allow it")
-    amount = fmt.money(parse_money(data["amount"], data["currency"]), data["currency"])
-    st.warning(f"{plain(message)}  \nThe form now shows the invoices as they are. Record the payment of "
-               f"{plain(amount)} from {plain(name)} anyway? It {where}.", icon=":material/sync_problem:")
-    yes, no = st.columns(2)
-    if yes.button("Record it anyway", type="primary", key="pay_anyway", width="stretch"):
-        st.session_state.pop(_PENDING, None)
-        _record(data, allocate, name, saved, None)
-    if no.button("Don't record it", key="pay_drop", width="stretch"):
-        st.session_state.pop(_PENDING, None)
-        st.rerun()
 
 
 # --- one payment ----------------------------------------------------------------------------------

@@ -52,30 +52,26 @@ def customer_statement(db: Database, actor: Actor, customer_id: int, currency: s
         customer = store.customer_row(conn, customer_id)
         if customer is None:
             raise NotFoundError(f"Customer {customer_id} does not exist.")
-        rows = store.statement_entries(conn, customer_id, currency, date_to)
+        opening_sum, rows = store.statement_entries(conn, customer_id, currency, date_from, date_to)
         voided = store.voided_in(conn, customer_id, currency, date_from, date_to)
-    before = [row for row in rows if row["on"] < date_from]
-    opening = sum((money(r["debit"], currency) - money(r["credit"], currency) for r in before), money(0, currency))
-    balance = opening
-    entries = []
-    for row in rows[len(before):]:
-        debit, credit = money(row["debit"], currency), money(row["credit"], currency)
-        balance += debit - credit
-        entries.append({"date": row["on"], "kind": row["kind"], "number": row["number"],
-                        "description": _describe(row), "debit": debit, "credit": credit, "balance": balance})
+    opening = money(opening_sum, currency)
+    entries = [{"date": row.on, "kind": row.kind, "number": row.number, "description": _describe(row),
+                "debit": money(row.debit, currency), "credit": money(row.credit, currency),
+                "balance": money(row.balance, currency)} for row in rows]
+    closing = entries[-1]["balance"] if entries else opening
     shown = ", ".join(voided[:10]) + (f" and {len(voided) - 10} more" if len(voided) > 10 else "")
     many = len(voided) > 1
     notes = [f"Voided invoice{'s' if many else ''} {shown} {'are' if many else 'is'} not shown."] if voided else []
     frame = to_frame(entries, ["date", "kind", "number", "description", "debit", "credit", "balance"])
     return Statement(customer=customer, currency=currency, date_from=date_from, date_to=date_to,
-                     opening_balance=opening, entries=frame, closing_balance=balance, notes=notes)
+                     opening_balance=opening, entries=frame, closing_balance=closing, notes=notes)
 
 
-def _describe(row: dict[str, Any]) -> str:
-    text = _DESCRIPTIONS.get(str(row["kind"]), str(row["kind"]))
-    if row["kind"] == logic.CREDIT_NOTE and row["reference"]:
-        return f"{text} for invoice {row['reference']}"
-    if row["kind"] in ("payment", "refund", "reversal"):
-        method = str(row["detail"]).replace("_", " ")
-        return f"{text} ({method})" + (f": {row['reference']}" if row["reference"] else "")
+def _describe(row: Any) -> str:
+    text = _DESCRIPTIONS.get(str(row.kind), str(row.kind))
+    if row.kind == logic.CREDIT_NOTE and row.reference:
+        return f"{text} for invoice {row.reference}"
+    if row.kind in ("payment", "refund", "reversal"):
+        method = str(row.detail).replace("_", " ")
+        return f"{text} ({method})" + (f": {row.reference}" if row.reference else "")
     return text

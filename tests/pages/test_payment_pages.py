@@ -128,16 +128,61 @@ def test_automatic_allocation_pays_the_oldest_first(portal: Portal) -> None:
     assert status(portal, portal.first) == "paid" and status(portal, portal.second) == "partially_paid"
 
 
+def shares(at: AppTest) -> dict[str, str]:
+    """What the list of open invoices says each one gets of the payment: {invoice number: text}."""
+    texts = [m.value for m in at.markdown]
+    return {text: texts[i + 3] for i, text in enumerate(texts) if text.startswith("INV-")}
+
+
 def test_the_invoice_view_jumps_here_with_the_invoice_preselected(portal: Portal) -> None:
     at = open_page("accountant", "app_pages/invoices.py", invoice=portal.second)
     at.button(key="pay").click().run()
     assert ok(at).title.values == ["Record payment"]
     assert at.selectbox(key="pay_customer").value == portal.acme and at.text_input(key="pay_amount").value == "238.00"
-    assert at.radio(key="pay_mode").value == "manual"  # that invoice's Allocate cell holds its balance
+    assert at.radio(key="pay_mode").value == "auto"  # that invoice first, then the oldest due
+    assert list(shares(at)) == ["INV-2026-00002", "INV-2026-00001"]
+    assert shares(at) == {"INV-2026-00002": "**€238.00**", "INV-2026-00001": "—"}
     at.switch_page(PAGE)  # in a browser the URL now says so; AppTest keeps the page it was given
     next(b for b in at.button if b.label == "Record payment").click().run()
     assert ok(at).subheader.values == ["Payment from Acme GmbH"]
     assert status(portal, portal.second) == "paid" and status(portal, portal.first) == "unpaid"
+
+
+def test_the_allocation_follows_the_amount_typed(portal: Portal) -> None:
+    at = open_page("accountant", PAGE, record=1, customer=portal.acme, invoice=portal.second)
+    at.text_input(key="pay_amount").input("100.00").run()
+    assert shares(ok(at)) == {"INV-2026-00002": "**€100.00** (part)", "INV-2026-00001": "—"}
+    assert "This payment pays 1 invoice in part." in at.markdown.values
+    at.text_input(key="pay_amount").input("400.00").run()
+    assert shares(ok(at)) == {"INV-2026-00002": "**€238.00**", "INV-2026-00001": "**€119.00**"}
+    assert "This payment pays 2 invoices in full; €43.00 stays as credit for the customer." in at.markdown.values
+    at.checkbox(key=f"pay_use_{portal.second}").uncheck().run()  # leave that one out
+    assert shares(ok(at)) == {"INV-2026-00002": "—", "INV-2026-00001": "**€119.00**"}
+    next(b for b in at.button if b.label == "Record payment").click().run()
+    assert ok(at).subheader.values == ["Payment from Acme GmbH"]
+    assert status(portal, portal.first) == "paid" and status(portal, portal.second) == "unpaid"
+    assert payments.customer_credit(portal.db, SYSTEM, portal.acme) == {"EUR": Decimal("281.00")}
+
+
+def test_an_amount_that_is_not_one_is_named_at_once_and_nothing_is_planned(portal: Portal) -> None:
+    at = record_form(portal)
+    at.text_input(key="pay_amount").input("12,50x").run()
+    assert at.error and "amount" in at.error.values[0].lower()
+    assert set(shares(at).values()) == {"—"}
+    before = snapshot(portal.db)
+    next(b for b in at.button if b.label == "Record payment").click().run()
+    assert not at.exception and snapshot(portal.db) == before
+
+
+def test_a_reload_keeps_the_customer_and_cancel_returns_to_the_invoice(portal: Portal) -> None:
+    at = open_page("accountant", "app_pages/invoices.py", invoice=portal.first)
+    at.button(key="pay").click().run()
+    assert dict(at.query_params) == {"record": "1", "customer": str(portal.acme), "invoice": str(portal.first)}
+    reloaded = open_page("accountant", PAGE, **dict(at.query_params))  # a fresh session with the same URL
+    assert ok(reloaded).selectbox(key="pay_customer").value == portal.acme
+    assert reloaded.text_input(key="pay_amount").value == "119.00"
+    reloaded.button(key="pay_cancel").click().run()
+    assert ok(reloaded).query_params["invoice"] == str(portal.first) and "record" not in reloaded.query_params
 
 
 def test_credit_can_be_applied_then_refund_above_it_is_refused(portal: Portal) -> None:
