@@ -132,6 +132,15 @@ def sign_in(page: Page, server: Server, username: str, password: str = PASSWORD,
     return page
 
 
+def wait_for_cookie(page: Page) -> None:
+    """Until the browser holds the session cookie (the sign-in form's answer sets it, so after `sign_in` it is
+    there already; kept for tests that sign in by other means)."""
+    deadline = time.monotonic() + 15
+    while not any(c["name"] == auth_keys.COOKIE_NAME for c in page.context.cookies()):
+        assert time.monotonic() < deadline, "the session cookie was never stored"
+        page.wait_for_timeout(50)
+
+
 @dataclass
 class ScriptRuns:
     """The script runs the server reports to a page: each full run ends with a `script_finished` message
