@@ -1,5 +1,7 @@
-"""Entry point: page config, the login gate, and navigation built from the user's permissions; and the server
-(`app`) that `streamlit run app.py` or `uvicorn app:app` serves, with the REST API (api/) mounted at /api."""
+"""Entry point: page config, the sign-in gate, and navigation built from the user's permissions; and the server
+(`app`) that `streamlit run app.py` or `uvicorn app:app` serves: the portal, its sign-in form (signin/: the form at
+/auth/sign-in sets the session cookie, and a page requested without a live session is sent there), and the REST
+API (api/) mounted at /api."""
 
 from __future__ import annotations
 
@@ -11,15 +13,13 @@ from billing import users
 from billing.config import current_settings
 from billing.errors import BillingError, ConfigError
 
-if __name__ == "__main__":
-    # The portal's modules are imported in a session's run of this script only: a custom component (the sign-in
-    # cookie's) registers with the running server when its module is first imported, and the server's own
-    # import of this module (below) comes before the server runs; imported then, it would never register.
+if __name__ == "__main__":  # the modules a session's run needs (the server's import below needs others)
     from ui import access, context
+    from ui.account import password_change_pages
     from ui.auth import sign_in_gate, sign_out_button
     from ui.feedback import guarded, show_flashes, show_unexpected
     from ui.format import plain
-    from ui.pages import pages_for
+    from ui.pages import ACCOUNT, pages_for
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 logging.getLogger("fontTools").setLevel(logging.WARNING)  # subsetting a PDF font logs ~100 lines at INFO
@@ -35,9 +35,11 @@ def main() -> None:
     if user is None:
         return
     access.keep_user(user)
-    specs = pages_for(user.actor)
+    if user.must_change_password:  # a password an admin set: the user chooses their own before anything else
+        st.navigation(password_change_pages(db), position="hidden").run()
+        return
     sections: dict[str, list[st.Page]] = {}
-    for spec in specs:
+    for spec in (*pages_for(user.actor), ACCOUNT):
         # The home page is served at "/" and reserves its url_path: a hidden twin answers at that path
         # (/dashboard in a link or bookmark), where a default page alone would say "Page not found".
         sections.setdefault(spec.section, []).append(
@@ -77,8 +79,12 @@ def run() -> None:
 if __name__ == "__main__":  # a session's run of this script (Streamlit runs it as __main__, AppTest too)
     run()
 else:  # imported as the server's module: serve the portal, and the API beside it on the same port
+    from starlette.middleware import Middleware
+
     from api.app import api_app, api_mount
     from api.customer_link import ROUTES as CUSTOMER_LINK_ROUTES
     from api.worker import server_lifespan
+    from signin.routes import SignInRequired, routes
 
-    app = st.App("app.py", routes=[api_mount(api_app), *CUSTOMER_LINK_ROUTES], lifespan=server_lifespan)
+    app = st.App("app.py", routes=[*routes(), api_mount(api_app), *CUSTOMER_LINK_ROUTES],
+                 middleware=[Middleware(SignInRequired)], lifespan=server_lifespan)

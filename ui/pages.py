@@ -51,6 +51,9 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("app_pages/audit_log.py", "Audit log", ":material/history:", "audit.read", "Admin", "audit-log"),
 )
 
+# Every signed-in user's own page (their password), whatever their role: not in the permission table.
+ACCOUNT = PageSpec("app_pages/account.py", "My account", ":material/account_circle:", "", "Account", "account")
+
 
 def pages_for(actor: Actor) -> list[PageSpec]:
     """The pages this actor may open, in menu order (the same table the services check)."""

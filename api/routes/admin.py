@@ -35,7 +35,8 @@ def list_users(db: DatabaseDep, actor: ActorDep, limit: Limit = 20,
 
 @router.post("/users", response_model=UserOut, status_code=201, summary="Create a user")
 def create_user(db: DatabaseDep, actor: ActorDep, body: UserIn) -> users.User:
-    return users.create_user(db, actor, body.username, body.password, body.role, name=body.name, email=body.email)
+    return users.create_user(db, actor, body.username, body.password, body.role, name=body.name, email=body.email,
+                             must_change_password=True)
 
 
 @router.get("/users/{username}", response_model=UserOut, summary="Get a user")

@@ -179,6 +179,11 @@ def _v11_webhooks(conn: Connection) -> None:
     _add_columns(conn, "invoices", {"updated_at": "TIMESTAMP"})
 
 
+def _v9_own_passwords(conn: Connection) -> None:
+    """users.must_change_password: a password an admin set for someone else is changed at its first use."""
+    _add_columns(conn, "users", {"must_change_password": "BOOLEAN DEFAULT FALSE"})
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
@@ -188,6 +193,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (6, _v6_bank_statements),
     (7, _v7_api),
     (8, _v8_company_account),
+    (9, _v9_own_passwords),
     (10, _v10_party_data),
     (11, _v11_webhooks),
     (12, _v12_mail),

@@ -293,6 +293,8 @@ users = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("password_changed_at", sa.DateTime, nullable=False),
+    # set by an admin for someone else: changed by its user at the next sign-in (migration 9)
+    sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 login_attempts = sa.Table(

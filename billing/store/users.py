@@ -61,9 +61,14 @@ def revoke_session(conn: Connection, session_id: str, now: datetime) -> None:
                  .values(revoked_at=now))
 
 
-def revoke_sessions(conn: Connection, username: str, now: datetime) -> None:
-    conn.execute(auth_sessions.update().where(auth_sessions.c.username == username,
-                                              auth_sessions.c.revoked_at.is_(None)).values(revoked_at=now))
+def revoke_sessions(conn: Connection, username: str, now: datetime, keep: str | None = None) -> None:
+    """End every live session of `username`; `keep` (a session id) goes on, renewed as of `now` so that a
+    password changed at `now` does not void it."""
+    live = sa.and_(auth_sessions.c.username == username, auth_sessions.c.revoked_at.is_(None))
+    others = live if keep is None else sa.and_(live, auth_sessions.c.id != keep)
+    conn.execute(auth_sessions.update().where(others).values(revoked_at=now))
+    if keep is not None:
+        conn.execute(auth_sessions.update().where(live, auth_sessions.c.id == keep).values(created_at=now))
 
 
 def prune(conn: Connection, before: datetime) -> None:

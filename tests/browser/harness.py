@@ -20,6 +20,7 @@ import pytest
 from playwright.sync_api import Download, Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from portal import PASSWORD, seeded_database
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from billing import auth_keys, signing, users
 from billing.permissions import Actor
@@ -122,22 +123,54 @@ def mint_session(database: Path, username: str) -> str:
 
 
 def sign_in(page: Page, server: Server, username: str, password: str = PASSWORD, path: str = "") -> Page:
+    """Sign in through the form as a user does: open the page at `path` (the server answers with the sign-in
+    form, whose response sets the session cookie and leads back to the page), then wait for the portal."""
     page.goto(f"{server.url}/{path}")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Signed in as")).to_be_visible()
-    wait_for_cookie(page)
     return page
 
 
 def wait_for_cookie(page: Page) -> None:
-    """The cookie component stores the cookie in the browser just after the page renders: wait for it, so that
-    a reload or a new tab is signed in too."""
-    deadline = time.monotonic() + 15  # the component loads in an iframe: slow on a busy machine
+    """Until the browser holds the session cookie (the sign-in form's answer sets it, so after `sign_in` it is
+    there already; kept for tests that sign in by other means)."""
+    deadline = time.monotonic() + 15
     while not any(c["name"] == auth_keys.COOKIE_NAME for c in page.context.cookies()):
         assert time.monotonic() < deadline, "the session cookie was never stored"
         page.wait_for_timeout(50)
+
+
+@dataclass
+class ScriptRuns:
+    """The script runs the server reports to a page: each full run ends with a `script_finished` message
+    (a fragment's run too, counted apart)."""
+
+    full: int = 0
+    fragments: int = 0
+
+    @classmethod
+    def of(cls, page: Page) -> ScriptRuns:
+        runs = cls()
+        page.on("websocket", lambda socket: socket.on("framereceived", runs._frame))
+        return runs
+
+    def _frame(self, payload: str | bytes) -> None:
+        if isinstance(payload, bytes):
+            message = ForwardMsg.FromString(payload)
+            if message.WhichOneof("type") == "script_finished":
+                if message.script_finished == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+                    self.fragments += 1
+                else:
+                    self.full += 1
+
+    def after(self, page: Page, quiet_ms: int = 1500) -> int:
+        """The full runs so far, once the page has settled and stayed quiet (a second run would come now)."""
+        settle(page)
+        page.wait_for_timeout(quiet_ms)
+        settle(page)
+        return self.full
 
 
 def pick(page: Page, box: Locator, option: str) -> None:

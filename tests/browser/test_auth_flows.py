@@ -12,7 +12,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from portal import PASSWORD
 
 from billing import auth_keys
-from browser.harness import Server, mint_session, pick, screenshot, sign_in, wait_for_cookie
+from browser.harness import ScriptRuns, Server, mint_session, pick, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +51,6 @@ def test_first_run_setup_creates_the_owner_who_then_signs_in(server: Callable[..
     page.get_by_label("Password", exact=True).fill("a long owner secret")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text(SIGNED_IN)).to_be_visible()
-    wait_for_cookie(page)
     page.goto(f"{app.url}/users")  # the owner is an admin
     expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()
     assert (app.database.parent / ".cookie_key").stat().st_mode & 0o777 == 0o600
@@ -67,6 +66,24 @@ def test_a_sign_in_survives_a_reload_and_signing_out_ends_it(page_as: Callable[.
     screenshot(page, "login")
     page.reload()
     expect_sign_in_form(page)
+
+
+def test_a_page_load_runs_the_script_once(new_context: NewContext, shared_server: Server) -> None:
+    page = new_context().new_page()
+    runs = ScriptRuns.of(page)
+    sign_in(page, shared_server, "accountant", path="customers")  # a deep link: the form, then the page
+    expect(page).to_have_url(f"{shared_server.url}/customers")
+    expect(page.get_by_role("heading", name="Customers", exact=True)).to_be_visible()
+    assert runs.after(page) == 1
+    for load in (page.reload, lambda: page.goto(f"{shared_server.url}/payments?payment=1")):
+        runs.full = 0
+        load()
+        expect(page.get_by_text(SIGNED_IN)).to_be_visible()
+        assert runs.after(page) == 1
+    runs.full = 0
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Invoices").click()
+    expect(page.get_by_role("heading", name="Invoices", exact=True)).to_be_visible()
+    assert runs.after(page) == 1
 
 
 def test_a_copied_cookie_stops_working_after_sign_out(page_as: Callable[..., Page], new_context: NewContext,

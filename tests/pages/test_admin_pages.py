@@ -15,7 +15,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 from PIL import Image
-from portal import PASSWORD, ROOT, app_as, download_payload
+from portal import PASSWORD, ROOT, app_as, download_payload, sign_in_link
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.media_file_storage import MediaFileStorageError
 from streamlit.testing.v1 import AppTest
@@ -90,41 +90,43 @@ def test_admin_pages_are_not_registered_for_other_roles(db: Database, role: str,
 
 # --- sign-in gate ----------------------------------------------------------------------------------------------------
 
-def test_signing_in_with_the_form(db: Database) -> None:
+def test_a_tab_without_a_session_goes_to_the_sign_in_form(db: Database) -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
-    assert "Sign in" in [b.label for b in at.button]
-    at.text_input(key="login_username").input("admin")
-    at.text_input(key="login_password").input("wrong password here")
-    at = submit(at, "Sign in")
-    assert [e.value for e in at.error] == ["Wrong username or password."]
-    assert at.text_input(key="login_password").value == ""  # never kept after a failure
-    at.text_input(key="login_password").input(PASSWORD)
-    at = submit(at, "Sign in")
+    assert sign_in_link(at) == "/auth/sign-in"
+    assert "Signed in as" not in "\n".join(c.value for c in at.sidebar.caption)
+
+
+def test_a_browser_session_signs_the_tab_in_and_signing_out_revokes_it(db: Database) -> None:
+    token, expires = auth_keys.issue_token("k" * 40, "admin", timedelta(hours=1))
+    users.start_session(db, "admin", token, expires)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["auth_token"] = token  # what the gate takes from the browser's cookie at the tab's first run
+    at.run()
     assert at.session_state["auth_username"] == "admin"
     assert "Signed in as **Ada Admin**" in "\n".join(c.value for c in at.sidebar.caption)
-    token = at.session_state["auth_token"]
     live = users.session_user(db, token)
     assert live is not None and live.session is not None
     assert dataclasses.replace(live, session=None) == users.get_user(db, "admin")
     at = submit(at, "Sign out")
     assert users.session_user(db, token) is None  # revoked: a copied cookie stops working
-    assert "auth_username" not in at.session_state
+    assert "auth_username" not in at.session_state and "auth_token" not in at.session_state
     assert "You have signed out." in texts(at)
-
-
-def test_no_sign_in_without_a_recorded_session(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(users, "start_session", broken)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30).run()
-    at.text_input(key="login_username").input("admin")
-    at.text_input(key="login_password").input(PASSWORD)
-    at = submit(at, "Sign in")
-    assert any("Something went wrong" in e for e in errors(at))
-    at.run()
+    assert sign_in_link(at) == "/auth/sign-in?notice=signed-out"
+    at.run()  # the first request's cookie is not read again
     assert "auth_username" not in at.session_state
-    assert "Sign in" in [b.label for b in at.button]
+
+
+def test_a_tab_whose_session_ended_keeps_its_page_for_after_the_sign_in(db: Database) -> None:
+    token, expires = auth_keys.issue_token("k" * 40, "admin", timedelta(hours=1))
+    users.start_session(db, "admin", token, expires)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["auth_token"] = token
+    at.query_params["customer"] = "7"
+    at.switch_page("app_pages/customers.py").run()
+    users.end_session(db, token)  # signed out in another tab
+    at.run()
+    assert "Your session has ended. Please sign in again." in texts(at)
+    assert sign_in_link(at) == "/auth/sign-in?next=%2Fcustomers%3Fcustomer%3D7&notice=ended"
 
 
 def test_a_role_change_or_disabling_takes_effect_at_the_next_run(db: Database) -> None:
@@ -174,8 +176,8 @@ def test_first_run_setup_creates_the_owner_and_the_company(empty: Database) -> N
     assert owner is not None and owner.role == "admin" and owner.name == "Olga Owner"
     company = settings.get_company(empty)
     assert company is not None and company["legal_name"] == "Olga's Bakery GmbH" and company["country"] == "DE"
-    assert "Your portal is ready. Sign in as **owner** with your new password." in texts(at)
-    assert at.text_input(key="login_username").value == "owner"
+    assert "Your portal is ready. Sign in with your new password." in texts(at)
+    assert sign_in_link(at) == "/auth/sign-in?notice=ready&username=owner"
 
 
 def test_setup_can_load_the_demo_data(empty: Database) -> None:
@@ -221,7 +223,8 @@ def test_users_page_creates_a_user(db: Database) -> None:
     find(at.text_input, "Repeat password").input("dora's first secret")
     at = submit(at, "Create user")
     assert errors(at) == []
-    assert users.get_user(db, "dora") == users.User("dora", "Dora Debit", "", "accountant", True)
+    assert users.get_user(db, "dora") == users.User("dora", "Dora Debit", "", "accountant", True,
+                                                    must_change_password=True)  # an admin's password: changed at first
     assert "User dora created." in [t.value for t in at.toast]
     assert "dora" in at.dataframe[0].value["Username"].tolist()
 

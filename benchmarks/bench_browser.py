@@ -1,0 +1,278 @@
+"""The portal as felt in real headless Chromium: click to "page no longer changing", and script runs per page load.
+
+Usage: python -m benchmarks.bench_browser [--scale S] [--database PATH] [--app-root DIR] [--runs 3]
+
+Works on a copy: of PATH with the key files beside it (PATH itself is never opened), else of a demo database
+built at --scale in a temporary folder. A user `bench` (admin, random password) and a company profile are added
+to the copy by the code under test (--app-root, default this checkout: point it at another checkout to compare).
+Then `streamlit run app.py` serves the copy and Chromium (Debian's, see tests/README.md) signs in and clicks
+every page of the sidebar. Printed, in ms from the click: when the page stopped changing (the last change to the
+page's DOM, once the script run is over and nothing changed for QUIET_MS), and how many script runs the click
+caused (counted from the server's messages: each run ends with a `script_finished` message). Sign-in is
+measured from the click on "Sign in" to the dashboard settled; "load" is opening the page's URL afresh.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, WebSocket, sync_playwright
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+QUIET_MS = 800  # no DOM change for this long after the run: the page has stopped changing
+TIMEOUT_S = 60
+KEY_FILES = (".audit_key", ".backup_key", ".installation_id", ".cookie_key", ".api_token_key")
+USERNAME = "bench"
+# Run with the checkout under test's own code (its schema version): no import of this checkout's billing.
+PREPARE = """
+import sys
+from billing import settings, users
+from billing.permissions import SYSTEM
+from billing.store.db import forget_database, get_database
+db = get_database(sys.argv[1])  # migrated to the schema of the code under test
+if settings.get_company(db) is None:
+    settings.save_company(db, SYSTEM, {"legal_name": "Benchmark GmbH", "country": "DE", "base_currency": "EUR",
+                                       "timezone": "Europe/Berlin"})
+if users.get_user(db, "bench") is None:
+    users.create_user(db, SYSTEM, "bench", sys.argv[2], "admin", name="Bench Mark")
+forget_database(sys.argv[1])
+"""
+# Records the time of the page's last DOM change (survives nothing: installed again in every new document).
+WATCH = """
+window.__lastChange = Date.now();
+new MutationObserver(() => { window.__lastChange = Date.now(); })
+  .observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+"""
+BUSY = "[data-testid='stSkeleton'], [data-testid='stStatusWidget'], [data-stale='true']"
+
+
+@dataclass
+class RunCounter:
+    """Script runs reported by the server over the page's WebSockets."""
+
+    full: int = 0
+    fragments: int = 0
+    sockets: list[WebSocket] = field(default_factory=list)
+
+    def attach(self, socket: WebSocket) -> None:
+        self.sockets.append(socket)
+        socket.on("framereceived", self._frame)
+
+    def _frame(self, payload: str | bytes) -> None:
+        if isinstance(payload, str):
+            return
+        message = ForwardMsg.FromString(payload)
+        if message.WhichOneof("type") != "script_finished":
+            return
+        if message.script_finished == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+            self.fragments += 1
+        else:
+            self.full += 1
+
+    def reset(self) -> None:
+        self.full = self.fragments = 0
+
+
+@dataclass(frozen=True)
+class Sample:
+    ms: float
+    runs: int
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def copy_database(source: Path, folder: Path) -> Path:
+    """A copy of `source` and of the installation's files beside it (keys, installation id, audit head)."""
+    target = folder / source.name
+    shutil.copyfile(source, target)
+    for name in (source.name + ".wal", *KEY_FILES):
+        if (source.parent / name).exists():
+            shutil.copy2(source.parent / name, folder / name)
+    head = source.parent / f".{source.name}.audit_head"
+    if head.exists():
+        shutil.copy2(head, folder / head.name)
+    return target
+
+
+def build_demo(scale: str, folder: Path, app_root: Path) -> Path:
+    target = folder / f"demo_{scale}.duckdb"
+    env = {**os.environ, "BILLING_DATABASE_URL": f"duckdb:///{target}"}
+    for command in (["init"], ["demo", "--scale", scale]):
+        subprocess.run([sys.executable, "-m", "billing", *command], cwd=app_root, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+    return target
+
+
+def prepare(database: Path, app_root: Path) -> str:
+    password = secrets.token_urlsafe(18)
+    subprocess.run([sys.executable, "-c", PREPARE, f"duckdb:///{database}", password], cwd=app_root, check=True,
+                   env={**os.environ, "PYTHONPATH": str(app_root)})
+    return password
+
+
+@contextmanager
+def serving(database: Path, app_root: Path, log: Path) -> Iterator[str]:
+    port = _free_port()
+    env = {**os.environ, "BILLING_DATABASE_URL": f"duckdb:///{database}", "NO_PROXY": "127.0.0.1,localhost",
+           "no_proxy": "127.0.0.1,localhost"}
+    env.pop("BILLING_COOKIE_KEY", None)
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
+             str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+             "--server.fileWatcherType", "none"], cwd=app_root, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not start:\n{log.read_text(errors='replace')[-3000:]}")
+            try:
+                with opener.open(f"{url}/_stcore/health", timeout=1) as answer:
+                    if answer.read().strip() == b"ok":
+                        break
+            except OSError:
+                time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def settled_after(page: Page, runs: RunCounter, started: float, ready: str) -> float:
+    """ms from `started` (the page's clock) to the last DOM change, once `ready` shows, the click's script run
+    has finished, nothing is busy and the page has not changed for QUIET_MS."""
+    page.get_by_text(ready).first.wait_for(timeout=TIMEOUT_S * 1000)
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        state = page.evaluate(f"""() => ({{now: Date.now(), last: window.__lastChange || 0,
+                                          busy: document.querySelectorAll("{BUSY}").length}})""")
+        done = runs.full + runs.fragments > 0 and not state["busy"]
+        if done and state["now"] - state["last"] >= QUIET_MS and state["last"] > started:
+            return float(state["last"] - started)
+        page.wait_for_timeout(50)
+    raise RuntimeError(f"the page was still changing after {TIMEOUT_S} s: {page.url}")
+
+
+def measured(page: Page, runs: RunCounter, act: str, ready: str, click: str | None = None) -> Sample:
+    """One click (on the link or button named `click`, or a navigation to the URL `act`), settled."""
+    runs.reset()
+    started = float(page.evaluate("Date.now()"))
+    if click is None:
+        page.goto(act)
+    elif act == "link":
+        page.get_by_test_id("stSidebarNav").locator(f'a[href="{click}"]').click()
+    else:
+        page.get_by_role("button", name=click).click()
+    ms = settled_after(page, runs, started, ready)
+    return Sample(ms, runs.full)
+
+
+def sign_in(page: Page, runs: RunCounter, url: str, password: str) -> Sample:
+    page.goto(url)
+    page.get_by_label("Username").fill(USERNAME)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.wait_for_timeout(QUIET_MS)
+    return measured(page, runs, "button", "Signed in as", click="Sign in")
+
+
+def show(name: str, samples: list[Sample], target: float | None) -> None:
+    times = [s.ms for s in samples]
+    median = statistics.median(times)
+    verdict = "" if target is None else ("  ok" if median <= target else f"  MISSES {target:.0f}")
+    print(f"  {name:<22} median {median:7.0f}  min {min(times):7.0f}  max {max(times):7.0f}  "
+          f"runs {'/'.join(str(s.runs) for s in samples)}{verdict}", flush=True)
+
+
+def new_page(browser: Browser) -> tuple[Page, RunCounter]:
+    """A page in a new browser context (no cookies), watched for DOM changes and script runs."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_S * 1000)
+    runs = RunCounter()
+    page.on("websocket", runs.attach)
+    return page, runs
+
+
+def bench(url: str, password: str, rounds: int) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page, runs = new_page(browser)
+        sign_in(page, runs, url, password)  # warm-up: the first sign-in imports the pages' libraries
+        links = page.get_by_test_id("stSidebarNav").get_by_role("link")
+        # (a link's text starts with its icon's name: the title is its last line)
+        hrefs = dict(links.evaluate_all("links => links.map(a => [a.innerText.trim().split('\\n').pop(), "
+                                        "a.getAttribute('href')])"))
+        for href in hrefs.values():  # warm-up: each page once
+            measured(page, runs, "link", "Signed in as", click=href)
+        print(f"click to settled, ms (median of {rounds}; quiet {QUIET_MS} ms), script runs per click/load:")
+        samples = []
+        for _ in range(rounds):  # each in a new browser context, as a browser that was never signed in
+            page.context.close()
+            page, runs = new_page(browser)
+            samples.append(sign_in(page, runs, url, password))
+        show("sign-in to dashboard", samples, 1500)
+        for name, href in hrefs.items():
+            show(name, [measured(page, runs, "link", "Signed in as", click=href) for _ in range(rounds)], 800)
+        print("page loads by URL (a new browser session each: cookie, WebSocket, first run):")
+        for name, href in hrefs.items():
+            target = href if href.startswith("http") else url + "/" + href.lstrip("/")
+            show(f"load {name}", [measured(page, runs, target, "Signed in as") for _ in range(rounds)], None)
+        browser.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--scale", default="S", choices=["S", "M", "L"])
+    parser.add_argument("--database", type=Path, help="a prebuilt database (copied with its key files)")
+    parser.add_argument("--app-root", type=Path, default=ROOT, help="the checkout whose app is measured")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    app_root = args.app_root.resolve()
+    with tempfile.TemporaryDirectory(prefix="bench_browser_") as folder:
+        started = time.monotonic()
+        if args.database:
+            database = copy_database(args.database.resolve(), Path(folder))
+        else:
+            database = build_demo(args.scale, Path(folder), app_root)
+        password = prepare(database, app_root)
+        print(f"{database.name} ready in {time.monotonic() - started:.0f} s; app {app_root}", flush=True)
+        log = Path(folder) / "streamlit.log"
+        try:
+            with serving(database, app_root, log) as url:
+                bench(url, password, args.runs)
+        except Exception:
+            print(log.read_text(errors="replace")[-3000:], file=sys.stderr)
+            raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The sign-in page and session cookie served over HTTP beside the portal (Starlette routes and middleware)."""
