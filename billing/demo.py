@@ -233,6 +233,7 @@ def load_demo(db: Database, actor: Actor, scale: str, as_of: date, seed: int = 7
     def work(conn: Any) -> DemoSummary:
         if not bulk.is_empty_of_documents(conn):
             raise StateError("The demo data can only be loaded into an empty database.")
+        bulk.allow_big_sorts(conn)
         for name, (data, scaled) in tables.items():
             bulk.load_arrow(conn, schema.metadata.tables[name], data, scaled)
         bulk.refresh_statistics(conn, tables)
