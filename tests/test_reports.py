@@ -550,6 +550,9 @@ def test_statement_identities(db: Database, ledger: Ledger) -> None:
         running += row["debit"] - row["credit"]
         assert row["balance"] == running
     assert list(entries["kind"]) == ["invoice", "payment", "payment", "reversal", "credit_note", "refund"]
+    credit_note = entries[entries["kind"] == "credit_note"].iloc[0]
+    credited = {row["number"] for row in entries.to_dict("records") if row["kind"] == "invoice"}
+    assert credit_note["description"] in {f"Credit note for invoice {number}" for number in credited}
     acme = reports.customer_statement(db, SYSTEM, ledger.customers["acme"], "EUR", D(2025, 3, 1), D(2025, 3, 31))
     voided = invoices.get_invoice(db, SYSTEM, ledger.docs["a3"].id, TODAY).header.number
     assert acme.notes == [f"Voided invoice {voided} is not shown."]
