@@ -20,10 +20,7 @@ def customer_row(conn: Connection, customer_id: int) -> dict[str, Any] | None:
 
 def _statement_activity(customer_id: int, currency: str) -> sa.Subquery:
     """Every statement entry of a customer in a currency: debit and credit as positive amounts."""
-    doc = invoices
-    # A credit note is the customer's own (billing.credit_notes): look its invoice up among theirs, not among all.
-    credited = (sa.select(invoices.c.id, invoices.c.number).where(invoices.c.customer_id == customer_id)
-                .subquery("credited"))
+    doc, credited = invoices, invoices.alias("credited")
     documents = (
         sa.select(doc.c.issue_date.label("on"), doc.c.kind.label("kind"), doc.c.id.label("id"),
                   sa.func.coalesce(doc.c.number, "").label("number"),
