@@ -92,13 +92,10 @@ def granularity_for(date_from: date, date_to: date) -> str:
     return "day" if days <= 45 else "week" if days <= 120 else "month"
 
 
-def top_overdue(currency: str, as_of: date) -> None:
-    """The customers owing the most past their due date (of the 100 largest balances), with since when."""
-    frame, _ = reports.aging_by_customer(context.db(), context.actor(), as_of, currencies=(currency,), limit=100)
-    rows = [{**row, "overdue": row["Total"] - (row.get("Current") or Decimal(0))}
-            for row in report_filters.frame_rows(frame)]
-    rows = sorted((row for row in rows if row["overdue"] > 0), key=lambda row: row["overdue"], reverse=True)
-    paged_table(f"dashboard:overdue:{currency}", list_fetch(rows[:TOP_OVERDUE]), OVERDUE_COLUMNS,
+def top_overdue(overdue: pd.DataFrame, currency: str, as_of: date) -> None:
+    """The customers owing the most past their due date, with since when."""
+    rows = report_filters.frame_rows(overdue[overdue["currency"] == currency])
+    paged_table(f"dashboard:overdue:{currency}", list_fetch(rows), OVERDUE_COLUMNS,
                 page_size=TOP_OVERDUE, selectable=False, filters={"As of": fmt.day(as_of), "Currency": currency},
                 title=f"Top overdue customers {currency}", totals=("overdue",), empty="Nothing overdue.")
 
@@ -119,6 +116,7 @@ def open_in_revenue(chart_key: str, currency: str, signature: str) -> None:
 def currency_panels(series: pd.DataFrame, currencies: list[str], granularity: str, today: date,
                     signature: str) -> None:
     forecast = reports.cash_forecast(context.db(), context.actor(), today, 30, tuple(currencies))
+    overdue = reports.top_overdue(context.db(), context.actor(), today, tuple(currencies), TOP_OVERDUE)
     tabs = st.tabs([fmt.currency(code) for code in currencies]) if len(currencies) > 1 else [st.container()]
     for tab, currency in zip(tabs, currencies, strict=True):
         with tab:
@@ -134,7 +132,7 @@ def currency_panels(series: pd.DataFrame, currencies: list[str], granularity: st
             with right:
                 expected_cash(forecast, currency)
                 st.markdown("**Top overdue customers** today")
-                top_overdue(currency, today)
+                top_overdue(overdue, currency, today)
                 with st.container(horizontal=True):
                     st.page_link("app_pages/aging.py", label="AR aging", icon=":material/arrow_forward:")
                     st.page_link("app_pages/cash_collections.py", label="Collections & forecast",

@@ -6,10 +6,12 @@ Works on a copy: of PATH with the key files beside it (PATH itself is never open
 built at --scale in a temporary folder. A user `bench` (admin, random password) and a company profile are added
 to the copy by the code under test (--app-root, default this checkout: point it at another checkout to compare).
 Then `streamlit run app.py` serves the copy and Chromium (Debian's, see tests/README.md) signs in and clicks
-every page of the sidebar. Printed, in ms from the click: when the page stopped changing (the last change to the
-page's DOM, once the script run is over and nothing changed for QUIET_MS), and how many script runs the click
-caused (counted from the server's messages: each run ends with a `script_finished` message). Sign-in is
-measured from the click on "Sign in" to the dashboard settled; "load" is opening the page's URL afresh.
+every page of the sidebar, then types a quantity into a new invoice's first line and picks a product for it.
+Printed, in ms from the click: when the page stopped changing (the last change to the page's DOM, once the
+script run is over and nothing changed for QUIET_MS), and how many full script runs the click caused (counted
+from the server's messages: each run ends with a `script_finished` message; a fragment's run is not counted, so
+an edit in the invoice editor's fragment shows 0). Sign-in is measured from the click on "Sign in" to the
+dashboard settled; "load" is opening the page's URL afresh.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,16 +185,43 @@ def settled_after(page: Page, runs: RunCounter, started: float, ready: str) -> f
 
 def measured(page: Page, runs: RunCounter, act: str, ready: str, click: str | None = None) -> Sample:
     """One click (on the link or button named `click`, or a navigation to the URL `act`), settled."""
+    if click is None:
+        return timed(page, runs, lambda: page.goto(act), ready)
+    if act == "link":
+        return timed(page, runs, page.get_by_test_id("stSidebarNav").locator(f'a[href="{click}"]').click, ready)
+    return timed(page, runs, page.get_by_role("button", name=click).click, ready)
+
+
+def timed(page: Page, runs: RunCounter, action: Callable[[], object], ready: str) -> Sample:
+    """One user action, from its start to the page settled (`ready` showing)."""
     runs.reset()
     started = float(page.evaluate("Date.now()"))
-    if click is None:
-        page.goto(act)
-    elif act == "link":
-        page.get_by_test_id("stSidebarNav").locator(f'a[href="{click}"]').click()
-    else:
-        page.get_by_role("button", name=click).click()
+    action()
     ms = settled_after(page, runs, started, ready)
     return Sample(ms, runs.full)
+
+
+def open_editor(page: Page, runs: RunCounter, url: str) -> None:
+    """A new invoice for the first customer the picker offers (the timings below are in this draft)."""
+    measured(page, runs, f"{url}/invoices", "Signed in as")
+    measured(page, runs, "button", "Lines", click="New invoice")
+    page.get_by_role("combobox", name="Customer").last.click()
+    timed(page, runs, page.get_by_role("option").first.click, "Signed in as")
+
+
+def field_edit(page: Page, runs: RunCounter, value: str) -> Sample:
+    """A new quantity typed into the first line and sent (Tab): the line's net and the totals follow."""
+    quantity = page.get_by_label("Quantity", exact=True).first
+    quantity.fill(value)
+    return timed(page, runs, lambda: quantity.press("Tab"), "Signed in as")
+
+
+def product_pick(page: Page, runs: RunCounter, nth: int) -> Sample:
+    """The `nth` product chosen for the first line (its list opened first): the line fills in from it."""
+    page.get_by_role("combobox", name="Product").first.click()
+    option = page.get_by_role("option").nth(nth)
+    option.wait_for()
+    return timed(page, runs, option.click, "Signed in as")
 
 
 def sign_in(page: Page, runs: RunCounter, url: str, password: str) -> Sample:
@@ -242,6 +271,11 @@ def bench(url: str, password: str, rounds: int) -> None:
         show("sign-in to dashboard", samples, 1500)
         for name, href in hrefs.items():
             show(name, [measured(page, runs, "link", "Signed in as", click=href) for _ in range(rounds)], 800)
+        open_editor(page, runs, url)
+        field_edit(page, runs, "2")  # warm-up
+        show("editor: field edit", [field_edit(page, runs, str(n + 3)) for n in range(rounds)], 300)
+        product_pick(page, runs, 0)  # warm-up
+        show("editor: pick product", [product_pick(page, runs, n + 1) for n in range(rounds)], 500)
         print("page loads by URL (a new browser session each: cookie, WebSocket, first run):")
         for name, href in hrefs.items():
             target = href if href.startswith("http") else url + "/" + href.lstrip("/")

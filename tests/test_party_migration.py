@@ -22,6 +22,7 @@ NEW_COLUMNS = {
                  "payment_means", "mandate_reference", "payment_terms", "exemption_reason", "exemption_code",
                  "seller_party", "buyer_party"),
 }
+LATER_COLUMNS = {"customers": ("language",), "invoices": ("updated_at",)}  # added by migrations 11 and 14
 OLD = {  # customer: (address as typed before migration 10, tax id as typed)
     "acme": ("Hauptstraße 5\n10115 Berlin", "de 136 695 976"),
     "beta": ("2 rue de la Paix\nBâtiment B\n75002 Paris", "FR40303265045"),
@@ -51,7 +52,8 @@ def _as_version_8(db: Database, seeded: Seed, path: Path) -> tuple[Path, int, in
     tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
                                         "WHERE table_catalog = 'w'").fetchall()]
     for name in tables:
-        dropped = f" EXCLUDE ({', '.join(NEW_COLUMNS[name])})" if name in NEW_COLUMNS else ""
+        later = (*NEW_COLUMNS.get(name, ()), *LATER_COLUMNS.get(name, ()))
+        dropped = f" EXCLUDE ({', '.join(later)})" if later else ""
         where = " WHERE version <= 8" if name == "schema_version" else ""
         con.execute(f"CREATE TABLE {name} AS SELECT *{dropped} FROM w.{name}{where}")
     con.close()

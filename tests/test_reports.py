@@ -338,6 +338,29 @@ def test_aging_by_customer_and_drill_down(db: Database, ledger: Ledger, on: date
             assert sum(in_bucket["balance"], Decimal(0)) == row[label]
 
 
+@pytest.mark.parametrize("on", [D(2025, 3, 26), TODAY])
+def test_top_overdue_is_the_past_due_balance_per_customer_biggest_first(db: Database, ledger: Ledger,
+                                                                     on: date) -> None:
+    expected: dict[tuple[int, str], list[Doc]] = defaultdict(list)
+    overdue: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    for doc, balance in ledger.open_on(on):
+        if doc.due_date < on:
+            expected[(doc.customer, doc.currency)].append(doc)
+            overdue[(doc.customer, doc.currency)] += balance
+    assert overdue  # the ledger has past-due invoices on these days
+    top = reports.top_overdue(db, SYSTEM, on, limit=2)
+    assert len(top) == sum(min(2, len([k for k in overdue if k[1] == cur])) for cur in {k[1] for k in overdue})
+    for currency in set(top["currency"]):
+        mine = top[top["currency"] == currency]
+        wanted = sorted((amount for (_, cur), amount in overdue.items() if cur == currency), reverse=True)[:2]
+        assert list(mine["overdue"]) == wanted
+    for row in top.to_dict("records"):
+        key = (row["customer_id"], row["currency"])
+        assert row["overdue"] == overdue[key]
+        assert row["oldest_due"] == min(doc.due_date for doc in expected[key])
+    assert reports.top_overdue(db, SYSTEM, on, currencies=("XYZ",)).empty
+
+
 def test_tax_report_equals_sum_over_documents(db: Database, ledger: Ledger) -> None:
     start, end = D(2025, 1, 1), D(2025, 3, 31)
     expected: dict[tuple[str, str, Decimal], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
@@ -527,6 +550,9 @@ def test_statement_identities(db: Database, ledger: Ledger) -> None:
         running += row["debit"] - row["credit"]
         assert row["balance"] == running
     assert list(entries["kind"]) == ["invoice", "payment", "payment", "reversal", "credit_note", "refund"]
+    credit_note = entries[entries["kind"] == "credit_note"].iloc[0]
+    credited = {row["number"] for row in entries.to_dict("records") if row["kind"] == "invoice"}
+    assert credit_note["description"] in {f"Credit note for invoice {number}" for number in credited}
     acme = reports.customer_statement(db, SYSTEM, ledger.customers["acme"], "EUR", D(2025, 3, 1), D(2025, 3, 31))
     voided = invoices.get_invoice(db, SYSTEM, ledger.docs["a3"].id, TODAY).header.number
     assert acme.notes == [f"Voided invoice {voided} is not shown."]

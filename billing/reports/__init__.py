@@ -31,6 +31,7 @@ from billing.reports.receivables import (
     bucket_labels,
     cash_forecast,
     collections,
+    top_overdue,
 )
 from billing.reports.revenue import (
     BREAKDOWNS,
@@ -79,4 +80,5 @@ __all__ = [
     "revenue_invoices",
     "revenue_series",
     "tax_report",
+    "top_overdue",
 ]

@@ -85,6 +85,18 @@ def aging_by_customer(db: Database, actor: Actor, as_of: date, buckets: tuple[in
     return to_frame(result, columns), total
 
 
+def top_overdue(db: Database, actor: Actor, as_of: date, currencies: tuple[str, ...] = (),
+                limit: int = 6) -> pd.DataFrame:
+    """Per currency, the `limit` customers owing the most past their due dates as of `as_of`, largest first:
+    customer_id, customer, currency, overdue, oldest_due (the due date of their oldest overdue invoice)."""
+    require(db, actor, "reports.read")
+    logic.check_date(as_of, "The as-of date")
+    with db.connect() as conn:
+        rows = store.top_overdue(conn, as_of, currencies, limit)
+    result = [{**row, "overdue": money(row["overdue"], row["currency"])} for row in rows]
+    return to_frame(result, ["customer_id", "customer", "currency", "overdue", "oldest_due"])
+
+
 def aging_invoices(db: Database, actor: Actor, as_of: date, currency: str, bucket: str | None = None,
                    customer_id: int | None = None, buckets: tuple[int, ...] = DEFAULT_BUCKETS, limit: int = 50,
                    offset: int = 0) -> tuple[pd.DataFrame, int]:

@@ -30,12 +30,18 @@ def seed_new_database(conn: Connection) -> None:
     conn.execute(schema.audit_head.insert().values(id=1, last_id=0, last_hash=GENESIS_HASH))
 
 
+def present_columns(conn: Connection, table: str) -> set[str]:
+    """The names of the columns `table` has in the database now (a migration step may run before later ones add
+    theirs)."""
+    # information_schema rather than SQLAlchemy's inspector, which duckdb-engine cannot serve on DuckDB 2.
+    return set(conn.execute(sa.text("SELECT column_name FROM information_schema.columns WHERE table_name = :t"),
+                            {"t": table}).scalars())
+
+
 def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
     """Add the columns (name: SQL type) a table lacks. Migration 1 creates the tables of the current
     schema, so on a new database they are there already."""
-    # information_schema rather than SQLAlchemy's inspector, which duckdb-engine cannot serve on DuckDB 2.
-    present = set(conn.execute(sa.text("SELECT column_name FROM information_schema.columns WHERE table_name = :t"),
-                               {"t": table}).scalars())
+    present = present_columns(conn, table)
     for name, sql_type in columns.items():
         if name not in present:  # names and types are this module's constants, never user input
             conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}"))

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from billing.addresses import split_reliably
+from billing.store.migrations import present_columns
 from billing.store.schema import company, customers, invoices
 from billing.vat_ids import compact_vat_id, is_vat_id
 
@@ -53,9 +54,16 @@ def _update_by_key(conn: Connection, table: sa.Table, key: str, rows: list[dict[
         temporary.drop(conn)
 
 
+def _as_stored(conn: Connection, table: sa.Table) -> sa.Select[Any]:
+    """A select of the columns `table` has in the database now: later migrations add columns this step must not
+    read yet."""
+    present = present_columns(conn, table.name)
+    return sa.select(*(column for column in table.c if column.name in present))
+
+
 def split_addresses(conn: Connection) -> None:
     """Move the company's and every customer's old address and tax id over to the new columns."""
-    profile = conn.execute(sa.select(company).where(company.c.id == 1)).mappings().first()
+    profile = conn.execute(_as_stored(conn, company).where(company.c.id == 1)).mappings().first()
     if profile is not None:
         values = _moved_over(dict(profile))
         if values:
@@ -77,10 +85,10 @@ def freeze_issued(conn: Connection) -> None:
     from billing.parties import customer_of_row, seller_of_company
 
     not_draft = sa.and_(invoices.c.status != "draft", invoices.c.buyer_party.is_(None))
-    profile = conn.execute(sa.select(company).where(company.c.id == 1)).mappings().first()
+    profile = conn.execute(_as_stored(conn, company).where(company.c.id == 1)).mappings().first()
     seller = json.dumps(asdict(seller_of_company(dict(profile))), ensure_ascii=False) if profile else ""
     conn.execute(invoices.update().where(not_draft, invoices.c.seller_party.is_(None)).values(seller_party=seller))
     rows = [{"customer_id": row["id"], "buyer_party": json.dumps(asdict(customer_of_row(dict(row))),
                                                                  ensure_ascii=False)}
-            for row in conn.execute(sa.select(customers)).mappings()]
+            for row in conn.execute(_as_stored(conn, customers)).mappings()]
     _update_by_key(conn, invoices, "customer_id", rows, where=not_draft, target="customer_id")

@@ -162,8 +162,11 @@ def list_page(conn: Connection, *, limit: int = 50, offset: int = 0,
     customer_id, currency, date_from and date_to (received), method."""
     where = _list_where(**filters)
     total = conn.execute(sa.select(sa.func.count()).select_from(payments).where(where)).scalar_one()
-    rows = conn.execute(_list_select().where(where).order_by(payments.c.received_on.desc(), payments.c.id.desc())
-                        .limit(limit).offset(offset)).mappings()
+    newest_first = (payments.c.received_on.desc(), payments.c.id.desc())
+    # The page's ids first (the filters are on payments alone), then the allocated sums for those entries only.
+    page_ids = sa.select(payments.c.id).where(where).order_by(*newest_first).limit(limit).offset(offset)
+    rows = conn.execute(_list_select().where(payments.c.id.in_(page_ids.scalar_subquery()))
+                        .order_by(*newest_first)).mappings()
     return [dict(r) for r in rows], int(total)
 
 

@@ -104,6 +104,23 @@ def aging_by_customer(conn: Connection, as_of: date, edges: Sequence[date], curr
     return fetch_page(conn, page, order, limit, offset)
 
 
+def top_overdue(conn: Connection, as_of: date, currencies: Sequence[str], limit: int) -> Rows:
+    """Per currency, the `limit` customers owing the most past due as of `as_of` (largest first): customer_id,
+    customer, currency, overdue, oldest_due. One query for every currency."""
+    items = open_items(as_of, (), currencies)
+    grouped = (sa.select(items.c.customer_id, items.c.currency, sa.func.sum(items.c.balance).label("overdue"),
+                         sa.func.min(items.c.due_date).label("oldest_due"))
+               .where(items.c.due_date < sa.literal(as_of, sa.Date))
+               .group_by(items.c.customer_id, items.c.currency).subquery())
+    ranked = sa.select(grouped, sa.func.row_number().over(
+        partition_by=[grouped.c.currency], order_by=[grouped.c.overdue.desc(), grouped.c.customer_id]).label("n")
+    ).subquery()
+    return fetch_rows(conn, sa.select(ranked.c.customer_id, customers.c.name.label("customer"), ranked.c.currency,
+                                      ranked.c.overdue, ranked.c.oldest_due)
+                      .select_from(ranked.join(customers, customers.c.id == ranked.c.customer_id))
+                      .where(ranked.c.n <= limit).order_by(ranked.c.currency, ranked.c.n))
+
+
 def aging_items(conn: Connection, as_of: date, currency: str, due_from: date | None, due_to: date | None,
                 customer_id: int | None, limit: int, offset: int) -> tuple[Rows, int]:
     """Open invoices as of a date in one currency, optionally with due dates in [due_from, due_to]."""
