@@ -135,8 +135,8 @@ def _payment_details(view: InvoiceDocument) -> None:
 
 
 def invoice_view(invoice_id: int, *, back: Callable[[], None], open_invoice: Callable[[int], None],
-                 edit: Callable[[int], None], pay: Callable[[InvoiceDocument], None],
-                 open_payment: Callable[[int], None]) -> None:
+                 edit: Callable[[int], None], duplicate: Callable[[int], None],
+                 pay: Callable[[InvoiceDocument], None], open_payment: Callable[[int], None]) -> None:
     """Show one invoice or credit note with the actions the signed-in user may take on it."""
     view = invoices.get_invoice(context.db(), context.actor(), invoice_id, as_of=context.today())
     header, currency = view.header, view.currency
@@ -145,7 +145,7 @@ def invoice_view(invoice_id: int, *, back: Callable[[], None], open_invoice: Cal
     with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
         st.subheader(plain(title_of(view)), anchor=False, width="content")
         status_badge(view.status)
-    toolbar(view, edit=edit, pay=pay, on_deleted=back)
+    toolbar(view, edit=edit, duplicate=duplicate, pay=pay, on_deleted=back)
     if header.status == logic.VOID:
         st.warning(f"Voided on {fmt.day(header.voided_on)}: {plain(header.void_reason)}", icon=":material/block:")
     if view.credited_invoice and st.button(f"Open invoice {plain(view.credited_invoice.number)}", type="tertiary",
