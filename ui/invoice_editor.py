@@ -22,6 +22,7 @@ from ui import format as fmt
 from ui.feedback import run_action, run_change
 from ui.format import plain
 from ui.invoice_autosave import autosave, discard, status_line
+from ui.phone import phone_layout
 from ui.vat_help import vat_help_panel
 from ui.widgets import CustomerChoice, amount_rows, customer_picker, number_text, totals_rows
 
@@ -197,14 +198,14 @@ def draft_data(customer: CustomerChoice) -> tuple[dict[str, Any], list[int]]:
 
 def _line_rows(products: dict[int, dict[str, Any]], rates: dict[int, dict[str, Any]], currency: str,
                nets: dict[int, str]) -> None:
-    head = st.columns(LINE_COLUMNS)
+    head = st.container(key="ieline-head").columns(LINE_COLUMNS)
     helps = {"Product": "Pick a product to fill in the line, or leave empty for a free-text line.",
              "Net": "After the line discount, before VAT."}
     for column, title in zip(head, ["Product", "Description", "Qty", "Unit", "Unit price", "Discount",
                                     "Tax rate", "Net", ""], strict=True):
         column.caption(title, help=helps.get(title), text_alignment="right" if title == "Net" else "left")
     for row in list(_state()["lines"]):
-        cells = st.columns(LINE_COLUMNS, vertical_alignment="center")
+        cells = st.container(key=f"ieline-{row}").columns(LINE_COLUMNS, vertical_alignment="center")
         cells[0].selectbox("Product", list(products), key=_key("l", row, "product"), index=None,
                            placeholder="Free text", label_visibility="collapsed",
                            format_func=lambda pid: products[pid]["name"] if pid in products else str(pid),
@@ -265,7 +266,8 @@ def _totals_panel(totals: Any, message: str | None, error: bool) -> None:
     with st.container(border=True):
         st.markdown("**Totals**")
         if totals is not None:
-            amount_rows(totals_rows(total_rows(totals, kind=logic.INVOICE, status=logic.DRAFT), totals.currency))
+            amount_rows(totals_rows(total_rows(totals, kind=logic.INVOICE, status=logic.DRAFT), totals.currency),
+                        "editor-totals")
         elif error and message:
             st.error(plain(message), icon=":material/error:")
         else:
@@ -309,6 +311,7 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
         if rate_id is not None and rate_id not in rates:
             rates[rate_id] = {"id": rate_id, "name": f"Tax rate {rate_id}"}
 
+    phone_layout()
     top = st.columns([5, 1.5, 1.5], vertical_alignment="bottom", gap="medium")
     with top[0]:
         customer = customer_picker("ie_customer")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from billing import catalog, customers, invoices, logic
+from billing import invoices, logic
 from billing.permissions import SYSTEM
-from billing.store.db import Database, forget_database
-from browser.harness import Server, database_url, pick, settle, sign_in
+from billing.store.db import Database
+from browser.harness import Server, add_issued_invoice, database_url, pick, settle, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,17 +23,7 @@ CUSTOMER = "Brioche & Co"
 @pytest.fixture
 def books(fresh_database: Path) -> tuple[Path, int]:
     """The prepared database with a customer, a tax rate and one issued invoice (its id)."""
-    db = Database(database_url(fresh_database))
-    try:
-        rate = catalog.create_tax_rate(db, SYSTEM, {"name": "VAT 20%", "category": "S", "percent": "20"})
-        customer = customers.create_customer(db, SYSTEM, {"name": CUSTOMER, "currency": "EUR"})
-        invoice_id = invoices.create_draft(db, SYSTEM, {"customer_id": customer, "lines": [
-            {"description": "Croissants", "quantity": "40", "unit_price": "1.20", "tax_rate_id": rate}]})
-        invoices.issue_invoice(db, SYSTEM, invoice_id, today=date.today())
-    finally:
-        db.dispose()
-        forget_database(database_url(fresh_database))
-    return fresh_database, invoice_id
+    return fresh_database, add_issued_invoice(fresh_database, CUSTOMER)
 
 
 def drafts_after(server: Server) -> list[tuple[str, str]]:
