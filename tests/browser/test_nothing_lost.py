@@ -39,10 +39,12 @@ def drafts_after(server: Server) -> list[tuple[str, str]]:
 
 
 def type_line(page: Page, description: str, price: str) -> None:
-    page.get_by_role("textbox", name="Description").first.fill(description)
-    price_box = page.get_by_role("textbox", name="Unit price").first
-    price_box.fill(price)
-    price_box.press("Tab")
+    """Type a line's description and price, each sent to the app (Tab) before the next."""
+    for name, text in (("Description", description), ("Unit price", price)):
+        settle(page)
+        field = page.get_by_role("textbox", name=name).first
+        field.fill(text)
+        field.press("Tab")
 
 
 def test_a_draft_survives_a_sidebar_click_and_a_reload(page: Page, server: Callable[..., Server],
