@@ -24,6 +24,8 @@ from ui.tables import Column, clear_selection, paged_table
 from ui.widgets import customer_picker
 
 TABLE = "invoices"
+EDITOR = "invoice_editor"  # the editor's state (ui.invoice_editor)
+COPY_OF = "invoice_copy_of"  # the invoice Duplicate copies, for the editor's next start
 ALL = "all"
 STATUSES = {ALL: "All", logic.DRAFT: "Drafts", logic.UNPAID: "Unpaid", logic.PARTIALLY_PAID: "Partially paid",
             logic.PAID: "Paid", logic.OVERDUE: "Overdue", logic.CREDITED: "Credited", logic.VOID: "Void",
@@ -37,6 +39,18 @@ COLUMNS = [Column("number", "Number", width=125), Column("customer", "Customer",
 def back_to_list() -> NoReturn:
     clear_selection(TABLE)
     go()
+
+
+def duplicate(invoice_id: int) -> NoReturn:
+    """The editor on an unsaved copy of the invoice: stored at its first change, gone on Cancel."""
+    st.session_state.pop(EDITOR, None)
+    st.session_state[COPY_OF] = invoice_id
+    go(edit="new")
+
+
+def new_invoice() -> NoReturn:
+    st.session_state.pop(EDITOR, None)  # not the draft a previous "new invoice" became
+    go(edit="new")
 
 
 def record_payment(view: InvoiceDocument) -> NoReturn:
@@ -54,7 +68,13 @@ def invoice_list() -> None:
         st.title("Invoices", anchor=False, width="content")
         st.space("stretch")
         if context.allowed("invoices.write") and st.button("New invoice", type="primary", icon=":material/add:"):
-            go(edit="new")
+            new_invoice()
+    editing = (st.session_state.get(EDITOR) or {}).get("target")
+    if isinstance(editing, int) and context.allowed("invoices.write"):
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.info("The draft you were editing is kept.", icon=":material/edit_note:")
+            if st.button("Continue editing", icon=":material/edit:", key="inv_continue"):
+                go(edit=editing)
     status = st.segmented_control("Status", list(STATUSES), format_func=lambda s: STATUSES[s], key="inv_status",
                                   default=ALL, label_visibility="collapsed") or ALL
     cells = st.columns([1.6, 3.4, 1.2, 2], vertical_alignment="bottom")
@@ -89,22 +109,23 @@ def invoice_list() -> None:
 def main() -> None:
     params = st.query_params
     preselect = st.session_state.pop("new_invoice_customer", None)
+    copy_of = st.session_state.pop(COPY_OF, None)
     if preselect is not None and context.allowed("invoices.write"):
-        st.session_state.pop("invoice_editor", None)  # start a fresh draft for that customer
+        st.session_state.pop(EDITOR, None)  # start a fresh draft for that customer
         params.from_dict({"edit": "new"})
     if "edit" in params and context.allowed("invoices.write"):
         target = params["edit"] if params["edit"] == "new" else context.as_id(params["edit"])
         if target is not None:
             st.title("New invoice" if target == "new" else "Edit draft", anchor=False)
             invoice_editor(target, saved=lambda invoice_id: go(invoice=invoice_id),
-                           cancel=lambda: go(invoice=target) if target != "new" else back_to_list(),
-                           preselect_customer=preselect)
+                           cancel=lambda kept: go(invoice=kept) if kept is not None else back_to_list(),
+                           preselect_customer=preselect, copy_of=copy_of)
             return
     invoice_id = context.as_id(params.get("invoice", ""))
     if invoice_id is not None:
         try:
             invoice_view(invoice_id, back=back_to_list, open_invoice=lambda i: go(invoice=i),
-                         edit=lambda i: go(edit=i), pay=record_payment, open_payment=open_payment)
+                         edit=lambda i: go(edit=i), duplicate=duplicate, pay=record_payment, open_payment=open_payment)
         except BillingError as exc:
             st.error(plain(exc.message), icon=":material/error:")
             if st.button("All invoices", icon=":material/arrow_back:"):

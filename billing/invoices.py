@@ -305,12 +305,18 @@ def void_invoice(db: Database, actor: Actor, invoice_id: int, reason: str, today
     db.transaction(work)
 
 
-def duplicate_invoice(db: Database, actor: Actor, invoice_id: int) -> int:
-    """A new draft with the same customer, lines and allowances/charges (dates left empty)."""
+def copy_input(db: Database, actor: Actor, invoice_id: int) -> InvoiceDraftIn:
+    """The input of a new draft copying an invoice: its customer, lines and allowances/charges (dates left empty).
+    Nothing is stored: the editor holds the copy until its first save."""
     document = get_invoice(db, actor, invoice_id, as_of=date.today())
     if document.is_credit_note:
         raise StateError("A credit note cannot be duplicated.")
-    return create_draft(db, actor, InvoiceDraftIn.from_stored(document))
+    return InvoiceDraftIn.from_stored(document)
+
+
+def duplicate_invoice(db: Database, actor: Actor, invoice_id: int) -> int:
+    """A new draft with the same customer, lines and allowances/charges (dates left empty)."""
+    return create_draft(db, actor, copy_input(db, actor, invoice_id))
 
 
 def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date) -> InvoiceDocument:

@@ -113,4 +113,5 @@ def show_totals(invoice: ParsedInvoice) -> None:
             ("Amount due (BT-115)", totals.payable, True)]
     _, right = st.columns([1, 1])
     with right:
-        amount_rows([(label, money(value, currency), strong) for label, value, strong in rows if value is not None])
+        amount_rows([(label, money(value, currency), strong) for label, value, strong in rows if value is not None],
+                    "einvoice")

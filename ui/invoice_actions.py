@@ -176,8 +176,8 @@ def pdf_button(view: InvoiceDocument) -> None:
                        mime="application/pdf", icon=":material/picture_as_pdf:", on_click="rerun", key="pdf")
 
 
-def toolbar(view: InvoiceDocument, *, edit: Callable[[int], None], pay: Callable[[InvoiceDocument], None],
-             on_deleted: Callable[[], None]) -> None:
+def toolbar(view: InvoiceDocument, *, edit: Callable[[int], None], duplicate: Callable[[int], None],
+            pay: Callable[[InvoiceDocument], None], on_deleted: Callable[[], None]) -> None:
     """The actions the signed-in user may take on the document, and the dialog one of them opened."""
     write = context.allowed("invoices.write")
     status = view.header.status
@@ -200,10 +200,7 @@ def toolbar(view: InvoiceDocument, *, edit: Callable[[int], None], pay: Callable
             _open_dialog("void", view.id)
         if write and not view.is_credit_note and st.button("Duplicate", icon=":material/content_copy:",
                                                            key="duplicate"):
-            new_id = run_action(lambda: invoices.duplicate_invoice(context.db(), context.actor(), view.id),
-                                "Copied into a new draft")
-            if new_id is not None:
-                edit(new_id)
+            duplicate(view.id)
         if write and status == logic.ISSUED and st.button("Send…", icon=":material/forward_to_inbox:", key="send"):
             _open_dialog("send", view.id)
         pdf_button(view)

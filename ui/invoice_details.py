@@ -21,14 +21,18 @@ def _key(name: str) -> str:
     return f"ie_d_{name}"
 
 
-def load(header: InvoiceHeader | None) -> None:
-    """Put a stored draft's details (or blanks for a new invoice) into the widgets' state."""
+def load(header: InvoiceHeader | None, copied: dict[str, Any] | None = None) -> None:
+    """Put a stored draft's details (or blanks for a new invoice, with what a copy takes over) into the widgets'
+    state."""
     for name in TEXTS:
         st.session_state[_key(name)] = getattr(header, name) if header else ""
     for name in DATES:
         day: date | None = getattr(header, name) if header else None
         st.session_state[_key(name)] = day if day is not None and logic.date_problem(day) is None else None
     st.session_state[_key("payment_means")] = header.payment_means if header else ""
+    for name, value in (copied or {}).items():
+        if name in (*TEXTS, "payment_means"):
+            st.session_state[_key(name)] = value or ""
 
 
 def data() -> dict[str, Any]:

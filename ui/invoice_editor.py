@@ -19,13 +19,15 @@ from billing.models import InvoiceDraftIn
 from billing.money import ZERO, amount_text
 from ui import access, context, invoice_details
 from ui import format as fmt
-from ui.feedback import run_action
+from ui.feedback import run_action, run_change
 from ui.format import plain
+from ui.invoice_autosave import autosave, discard, status_line
+from ui.phone import phone_layout
 from ui.vat_help import vat_help_panel
 from ui.widgets import CustomerChoice, amount_rows, customer_picker, number_text, totals_rows
 
-_STATE = "invoice_editor"  # {"target": "new" | invoice id, "lines": [row ids], "allowance_charges": [row ids],
-#                            "next": int}
+_STATE = "invoice_editor"  # {"target": "new" | invoice id, "opened_as": the target it was opened with,
+#                            "lines": [row ids], "allowance_charges": [row ids], "next": int, + ui.invoice_autosave's}
 _SENTINEL = "ie_notes"  # a widget of the editor: gone from session state when the editor was not shown
 LINE_COLUMNS = [2.4, 3.1, 0.9, 0.8, 1.2, 1.1, 2.0, 1.3, 0.4]
 ALLOWANCE_CHARGE_COLUMNS = [1.6, 2.8, 1.4, 2.0, 0.4]
@@ -66,22 +68,26 @@ def _set_allowance_charge(row: int, item: dict[str, Any], currency: str) -> None
     st.session_state[_key("a", row, "tax")] = item.get("tax_rate_id")
 
 
-def start_editing(target: int | str, customer_id: int | None = None) -> None:
-    """Load a draft (or a blank invoice, "new") into the editor's widgets."""
+def start_editing(target: int | str, customer_id: int | None = None, copy_of: int | None = None) -> None:
+    """Load a draft (or a blank invoice, "new", or an unsaved copy of invoice `copy_of`) into the editor's
+    widgets."""
     rates = catalog.list_tax_rates(context.db(), context.actor(), active_only=True)
     data: dict[str, Any] = {"lines": [{"tax_rate_id": _default_rate(rates)}], "allowance_charges": [],
                             "notes": "", "customer_id": customer_id, "currency": "EUR"}
     issue_date = due_date = None
-    header = None
+    header = original = None
     if target != "new":
         view = invoices.get_invoice(context.db(), context.actor(), int(target), as_of=context.today())
         logic.check_can_edit(view.header.status)
-        data = InvoiceDraftIn.from_stored(view).model_dump()
+        original = InvoiceDraftIn.from_stored(view)
+        data = original.model_dump()
         issue_date, due_date, header = view.header.issue_date, view.header.due_date, view.header
+    elif copy_of is not None:
+        data = invoices.copy_input(context.db(), context.actor(), copy_of).model_dump()
     currency = data.get("currency") or "EUR"
-    st.session_state[_STATE] = {"target": target, "lines": list(range(len(data["lines"]))),
+    st.session_state[_STATE] = {"target": target, "opened_as": target, "lines": list(range(len(data["lines"]))),
                                 "allowance_charges": list(range(len(data["allowance_charges"]))),
-                                "next": len(data["lines"]) + len(data["allowance_charges"])}
+                                "next": len(data["lines"]) + len(data["allowance_charges"]), "original": original}
     for key in [k for k in st.session_state if str(k).startswith("ie_")]:
         del st.session_state[key]
     if data.get("customer_id") is not None:
@@ -90,7 +96,7 @@ def start_editing(target: int | str, customer_id: int | None = None) -> None:
     st.session_state["ie_issue_date"], st.session_state["ie_due_date"] = (
         day if day is not None and logic.date_problem(day) is None else None for day in (issue_date, due_date))
     st.session_state[_SENTINEL] = data.get("notes") or ""
-    invoice_details.load(header)
+    invoice_details.load(header, data if copy_of is not None else None)
     for row, line in enumerate(data["lines"]):
         _set_line(row, line, currency)
     for row, item in enumerate(data["allowance_charges"], start=len(data["lines"])):
@@ -192,14 +198,14 @@ def draft_data(customer: CustomerChoice) -> tuple[dict[str, Any], list[int]]:
 
 def _line_rows(products: dict[int, dict[str, Any]], rates: dict[int, dict[str, Any]], currency: str,
                nets: dict[int, str]) -> None:
-    head = st.columns(LINE_COLUMNS)
+    head = st.container(key="ieline-head").columns(LINE_COLUMNS)
     helps = {"Product": "Pick a product to fill in the line, or leave empty for a free-text line.",
              "Net": "After the line discount, before VAT."}
     for column, title in zip(head, ["Product", "Description", "Qty", "Unit", "Unit price", "Discount",
                                     "Tax rate", "Net", ""], strict=True):
         column.caption(title, help=helps.get(title), text_alignment="right" if title == "Net" else "left")
     for row in list(_state()["lines"]):
-        cells = st.columns(LINE_COLUMNS, vertical_alignment="center")
+        cells = st.container(key=f"ieline-{row}").columns(LINE_COLUMNS, vertical_alignment="center")
         cells[0].selectbox("Product", list(products), key=_key("l", row, "product"), index=None,
                            placeholder="Free text", label_visibility="collapsed",
                            format_func=lambda pid: products[pid]["name"] if pid in products else str(pid),
@@ -260,25 +266,43 @@ def _totals_panel(totals: Any, message: str | None, error: bool) -> None:
     with st.container(border=True):
         st.markdown("**Totals**")
         if totals is not None:
-            amount_rows(totals_rows(total_rows(totals, kind=logic.INVOICE, status=logic.DRAFT), totals.currency))
+            amount_rows(totals_rows(total_rows(totals, kind=logic.INVOICE, status=logic.DRAFT), totals.currency),
+                        "editor-totals")
         elif error and message:
             st.error(plain(message), icon=":material/error:")
         else:
             st.caption(plain(message or ""))
 
 
+def _opened(target: int | str) -> bool:
+    """Whether the editor's state is this target's (a new invoice keeps it once autosave made it a draft)."""
+    return (_STATE in st.session_state and target in (_state()["opened_as"], _state()["target"])
+            and _SENTINEL in st.session_state)
+
+
+def _autosave(customer: CustomerChoice | None) -> None:
+    try:
+        data = draft_data(customer)[0] if customer is not None else None
+    except ValidationError as exc:
+        _state()["unsaved"] = exc.message
+        return
+    autosave(_state(), data)
+
+
 @access.fragment
-def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: Callable[[], None],
-                   preselect_customer: int | None = None) -> None:
-    """Create (target "new") or edit a draft. Totals follow every change; nothing is saved until asked."""
+def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: Callable[[int | None], None],
+                   preselect_customer: int | None = None, copy_of: int | None = None) -> None:
+    """Create (target "new", or a copy of invoice `copy_of`) or edit a draft. Totals follow every change, and
+    every change that makes a valid draft is saved (ui.invoice_autosave). `cancel` gets the draft's id if it
+    is kept (it existed before), None if none is left."""
     db, actor = context.db(), context.actor()
-    if _STATE not in st.session_state or _state()["target"] != target or _SENTINEL not in st.session_state:
+    if not _opened(target):
         try:
-            start_editing(target, preselect_customer)
+            start_editing(target, preselect_customer, copy_of)
         except BillingError as exc:  # a link to an invoice that does not exist or is no longer a draft
             st.error(plain(exc.message), icon=":material/error:")
             if st.button("Back", icon=":material/arrow_back:", key="ie_back"):
-                cancel()
+                cancel(None if target == "new" else int(target))
             return
     products = {int(p["id"]): p for p in catalog.list_products(db, actor)}
     rates = {int(r["id"]): r for r in catalog.list_tax_rates(db, actor, active_only=True)}
@@ -287,6 +311,7 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
         if rate_id is not None and rate_id not in rates:
             rates[rate_id] = {"id": rate_id, "name": f"Tax rate {rate_id}"}
 
+    phone_layout()
     top = st.columns([5, 1.5, 1.5], vertical_alignment="bottom", gap="medium")
     with top[0]:
         customer = customer_picker("ie_customer")
@@ -300,6 +325,7 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
         vat_help_panel(customer.id, rates, _use_rate_everywhere)
     currency = customer.currency if customer else context.base_currency()
     totals, rows, message = _preview(customer)
+    _autosave(customer)
     nets = {row: fmt.money(net, currency) for row, net in zip(rows, totals.line_nets, strict=True)} if totals else {}
 
     st.markdown(f"**Lines** · amounts in {currency} before VAT · a discount is a percentage (10%) or an amount "
@@ -322,18 +348,28 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
     with right:
         _totals_panel(totals, message, error=customer is not None and bool(rows) and totals is None)
 
-    with st.container(horizontal=True):
+    with st.container(horizontal=True, vertical_alignment="center"):
         if st.button("Save draft", type="primary", icon=":material/save:", key="ie_save", disabled=customer is None):
-            _save(target, customer, saved)
-        if st.button("Cancel", key="ie_cancel"):
-            st.session_state.pop(_STATE, None)
-            cancel()
+            _save(customer, saved)
+        if st.button("Cancel", key="ie_cancel", help="Leave the editor: a new invoice is not kept, a draft goes "
+                                                     "back to how it was when you opened it."):
+            _cancel(cancel)
+        status_line(_state(), customer is not None)
 
 
-def _save(target: int | str, customer: CustomerChoice | None, saved: Callable[[int], None]) -> None:
+def _cancel(cancel: Callable[[int | None], None]) -> None:
+    state = _state()
+    if not run_change(lambda: discard(state)):
+        return
+    st.session_state.pop(_STATE, None)
+    cancel(None if state.get("created") or state["target"] == "new" else int(state["target"]))
+
+
+def _save(customer: CustomerChoice | None, saved: Callable[[int], None]) -> None:
     if customer is None:
         return
     db, actor = context.db(), context.actor()
+    target = _state()["target"]
 
     def save() -> int:
         data, _ = draft_data(customer)

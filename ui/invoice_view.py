@@ -21,6 +21,7 @@ from ui import context
 from ui import format as fmt
 from ui.format import plain, plain_lines
 from ui.invoice_actions import toolbar
+from ui.phone import phone_layout
 from ui.send_mail import mail_history
 from ui.widgets import amount_rows, money_column, number_text, status_badge, totals_rows
 
@@ -76,10 +77,18 @@ def _lines_table(view: InvoiceDocument) -> None:
                                                  money=fmt.money),
                      "VAT": vat_label(line.vat_category, line.vat_rate),
                      "Net": fmt.money(line.net_amount, currency)})
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="view_lines",
-                 column_config={"Description": st.column_config.TextColumn(width="large"),
-                                "Qty": money_column("Qty"), "Unit price": money_column("Unit price"),
-                                "Discount": money_column("Discount"), "Net": money_column("Net")})
+    st.container(key="lines-table").dataframe(
+        pd.DataFrame(rows), hide_index=True, width="stretch", key="view_lines",
+        column_config={"Description": st.column_config.TextColumn(width="large"), "Qty": money_column("Qty"),
+                       "Unit price": money_column("Unit price"), "Discount": money_column("Discount"),
+                       "Net": money_column("Net")})
+    with st.container(key="line-cards"):  # the same lines on a phone (ui.phone): one card each
+        for number, row in enumerate(rows, start=1):
+            with st.container(border=True):
+                st.markdown(f"**{plain(row['Description'])}**")
+                amount_rows([(label, str(row[label]), label == "Net") for label in ("Qty", "Unit price", "Discount",
+                                                                                  "VAT", "Net") if row[label]],
+                            f"line-{number}")
     if view.allowance_charges:
         charges = [{"On the whole invoice": ("Charge: " if item.is_charge else "Discount: ") + item.reason,
                     "Amount": (f"{number_text(item.percent)}% of lines" if item.percent is not None
@@ -135,8 +144,8 @@ def _payment_details(view: InvoiceDocument) -> None:
 
 
 def invoice_view(invoice_id: int, *, back: Callable[[], None], open_invoice: Callable[[int], None],
-                 edit: Callable[[int], None], pay: Callable[[InvoiceDocument], None],
-                 open_payment: Callable[[int], None]) -> None:
+                 edit: Callable[[int], None], duplicate: Callable[[int], None],
+                 pay: Callable[[InvoiceDocument], None], open_payment: Callable[[int], None]) -> None:
     """Show one invoice or credit note with the actions the signed-in user may take on it."""
     view = invoices.get_invoice(context.db(), context.actor(), invoice_id, as_of=context.today())
     header, currency = view.header, view.currency
@@ -145,7 +154,8 @@ def invoice_view(invoice_id: int, *, back: Callable[[], None], open_invoice: Cal
     with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
         st.subheader(plain(title_of(view)), anchor=False, width="content")
         status_badge(view.status)
-    toolbar(view, edit=edit, pay=pay, on_deleted=back)
+    phone_layout()
+    toolbar(view, edit=edit, duplicate=duplicate, pay=pay, on_deleted=back)
     if header.status == logic.VOID:
         st.warning(f"Voided on {fmt.day(header.voided_on)}: {plain(header.void_reason)}", icon=":material/block:")
     if view.credited_invoice and st.button(f"Open invoice {plain(view.credited_invoice.number)}", type="tertiary",
@@ -158,7 +168,7 @@ def invoice_view(invoice_id: int, *, back: Callable[[], None], open_invoice: Cal
     with totals, st.container(border=True):
         rows = total_rows(view.totals, kind=header.kind, status=header.status, paid=header.paid_amount,
                           credited=header.credited_amount, balance=view.balance)
-        amount_rows(totals_rows(rows, currency))
+        amount_rows(totals_rows(rows, currency), "view-totals")
     with notes:
         if header.notes:
             st.caption("Notes")

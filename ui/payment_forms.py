@@ -166,7 +166,7 @@ def payment_view(payment_id: int, *, back: Callable[[], None], open_invoice: Cal
                 rows += [("Allocated", fmt.money(allocated, currency), False),
                          ("Unallocated", fmt.money(remainder, currency), False)]
             rows.append((f"Customer credit ({currency})", fmt.money(credit, currency), False))
-            amount_rows(rows)
+            amount_rows(rows, "payment")
     if payment["allocations"]:
         st.markdown("**Allocated to**")
         with st.container(border=True, gap="xsmall"):

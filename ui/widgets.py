@@ -47,9 +47,10 @@ def status_badge(status: str) -> None:
     st.badge(label, icon=STATUS_ICONS.get(status), color=STATUS_COLORS.get(status, "gray"))  # type: ignore[arg-type]
 
 
-def amount_rows(rows: list[tuple[str, str, bool]]) -> None:
-    """Label/amount rows, amounts right-aligned; bold rows are the ones that matter (total, due)."""
-    with st.container(gap="xsmall"):
+def amount_rows(rows: list[tuple[str, str, bool]], key: str) -> None:
+    """Label/amount rows, amounts right-aligned; bold rows are the ones that matter (total, due). `key` names the
+    block on its page: its rows stay on one line on a phone (ui.phone)."""
+    with st.container(gap="xsmall", key=f"amounts-{key}"):
         for label, amount, strong in rows:
             left, right = st.columns([3, 2], gap="small")
             left.markdown(f"**{label}**" if strong else label)

@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from portal import PASSWORD, seeded_database
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from billing import auth_keys, signing, users
-from billing.permissions import Actor
+from billing import auth_keys, catalog, customers, invoices, signing, users
+from billing.permissions import SYSTEM, Actor
 from billing.store.db import Database, forget_database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -232,3 +233,22 @@ def copy_database(database: Path, folder: Path) -> Path:
         shutil.copyfile(wal, target.with_name(target.name + ".wal"))
     signing.copy_installation_files(database_url(database), database_url(target))  # the audit chain's key and head
     return target
+
+
+def add_issued_invoice(database: Path, customer_name: str) -> int:
+    """A tax rate, a customer named `customer_name` and an issued two-line invoice for it in the closed
+    `database` (before a server opens it): the invoice's id."""
+    url = database_url(database)
+    db = Database(url)
+    try:
+        rate = catalog.create_tax_rate(db, SYSTEM, {"name": "VAT 20%", "category": "S", "percent": "20"})
+        customer = customers.create_customer(db, SYSTEM, {"name": customer_name, "currency": "EUR"})
+        invoice_id = invoices.create_draft(db, SYSTEM, {"customer_id": customer, "lines": [
+            {"description": "Croissants", "quantity": "40", "unit_price": "1.20", "tax_rate_id": rate},
+            {"description": "Catering for the spring reception, two days", "quantity": "2", "unit": "day",
+             "unit_price": "1250.00", "discount_percent": "5", "tax_rate_id": rate}]})
+        invoices.issue_invoice(db, SYSTEM, invoice_id, today=date.today())
+    finally:
+        db.dispose()
+        forget_database(url)
+    return invoice_id

@@ -268,12 +268,64 @@ def test_the_whole_invoice_can_be_credited(portal: Portal) -> None:
     assert {"Credit note…", "Void…", "Duplicate", "Record payment"}.isdisjoint(labels(at))
 
 
-def test_duplicate_opens_a_new_draft_in_the_editor(portal: Portal) -> None:
+def drafts(portal: Portal) -> list[int]:
+    rows, _ = invoices.list_invoices(portal.db, SYSTEM, as_of=date.today(), status=logic.DRAFT)
+    return sorted(row.id for row in rows)
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def test_duplicate_opens_an_unsaved_copy_and_cancel_leaves_nothing_behind(portal: Portal) -> None:
+    invoice_id = issued_invoice(portal, "70.00")
+    before = snapshot(portal.db)
+    at = open_invoice("accountant", invoice_id)
+    at.button(key="duplicate").click().run()
+    assert ok(at).title.values == ["New invoice"] and at.query_params["edit"] == "new"
+    assert at.text_input(key="ie_l0_price").value == "70.00" and at.selectbox(key="ie_customer").value == portal.acme
+    at.button(key="ie_cancel").click().run()
+    assert ok(at).query_params == {} and snapshot(portal.db) == before
+
+
+def test_a_changed_copy_is_saved_as_a_draft_and_its_cancel_deletes_it(portal: Portal) -> None:
     invoice_id = issued_invoice(portal, "70.00")
     at = open_invoice("accountant", invoice_id)
     at.button(key="duplicate").click().run()
-    assert ok(at).title.values == ["Edit draft"] and int(at.query_params["edit"]) != invoice_id
-    assert at.text_input(key="ie_l0_price").value == "70.00"
+    at.text_input(key="ie_l0_qty").input("5").run()
+    [draft_id] = drafts(portal)
+    assert ok(at).query_params["edit"] == str(draft_id) and "Saved as draft" in captions(at)
+    assert invoices.get_invoice(portal.db, SYSTEM, draft_id, date.today()).totals.line_total == Decimal("350.00")
+    at.button(key="ie_cancel").click().run()
+    assert ok(at).query_params == {} and drafts(portal) == []
+
+
+def test_a_new_invoice_is_saved_as_a_draft_as_it_is_typed_and_reopens_by_its_url(portal: Portal) -> None:
+    at = open_page("accountant", PAGE, edit="new")
+    assert "Choose a customer" in captions(at) and drafts(portal) == []
+    at.selectbox(key="ie_customer").select(portal.acme).run()
+    at.text_input(key="ie_l0_desc").input("Workshop").run()
+    assert "Not saved yet: Line 1, unit price" in captions(at) and drafts(portal) == []
+    at.text_input(key="ie_l0_price").input("12.5").run()
+    [draft_id] = drafts(portal)
+    assert "Saved as draft" in captions(at)
+    at.text_input(key="ie_l0_price").input("250").run()
+    assert ok(at).query_params["edit"] == str(draft_id) and drafts(portal) == [draft_id]
+    stored = invoices.get_invoice(portal.db, SYSTEM, draft_id, date.today())
+    assert [(line.description, line.unit_price) for line in stored.lines] == [("Workshop", Decimal("250.00"))]
+    again = ok(open_page("accountant", PAGE, edit=draft_id))  # a reload: a new session on the same URL
+    assert again.text_input(key="ie_l0_desc").value == "Workshop"
+
+
+def test_cancel_gives_an_edited_draft_back_its_content_from_when_it_was_opened(portal: Portal) -> None:
+    draft_id = invoices.create_draft(portal.db, SYSTEM, {"customer_id": portal.acme, "lines": [
+        {"description": "Work", "quantity": "1", "unit_price": "80", "tax_rate_id": portal.s7}]})
+    at = open_page("accountant", PAGE, edit=draft_id)
+    at.text_input(key="ie_l0_qty").input("3").run()
+    assert invoices.get_invoice(portal.db, SYSTEM, draft_id, date.today()).totals.line_total == Decimal("240.00")
+    at.button(key="ie_cancel").click().run()
+    assert ok(at).query_params == {"invoice": str(draft_id)}
+    assert invoices.get_invoice(portal.db, SYSTEM, draft_id, date.today()).totals.line_total == Decimal("80.00")
 
 
 def test_an_unknown_invoice_is_a_message_not_a_traceback(portal: Portal) -> None:
