@@ -81,7 +81,8 @@ def split_addresses(conn: Connection) -> None:
 
 def freeze_issued(conn: Connection) -> None:
     """Freeze seller and buyer onto the issued and voided documents that have no snapshot yet, as the profiles
-    are now: the closest to what they showed when issued that is still known."""
+    are now: the closest to what they showed when issued that is still known. A German seller's documents
+    without a delivery date or period are delivered on their issue date (§14 UStG, as issuing now records)."""
     from billing.parties import customer_of_row, seller_of_company
 
     not_draft = sa.and_(invoices.c.status != "draft", invoices.c.buyer_party.is_(None))
@@ -92,3 +93,7 @@ def freeze_issued(conn: Connection) -> None:
                                                                  ensure_ascii=False)}
             for row in conn.execute(_as_stored(conn, customers)).mappings()]
     _update_by_key(conn, invoices, "customer_id", rows, where=not_draft, target="customer_id")
+    if profile and str(profile.get("country") or "").upper() == "DE":  # logic.delivery_date_at_issue, in SQL
+        conn.execute(invoices.update().where(invoices.c.status != "draft", invoices.c.delivery_date.is_(None),
+                                             invoices.c.period_start.is_(None))
+                     .values(delivery_date=invoices.c.issue_date))
