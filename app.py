@@ -15,6 +15,7 @@ from billing.errors import BillingError, ConfigError
 
 if __name__ == "__main__":  # the modules a session's run needs (the server's import below needs others)
     from ui import access, context
+    from ui import sandbox as sandbox_ui
     from ui.account import password_change_pages
     from ui.auth import sign_in_gate, sign_out_button
     from ui.feedback import guarded, show_flashes, show_unexpected
@@ -26,7 +27,7 @@ logging.getLogger("fontTools").setLevel(logging.WARNING)  # subsetting a PDF fon
 
 
 def main() -> None:
-    db = context.db()
+    db = context.real_db()  # the setup and the sign-in: users and sessions live in the real books
     if not users.has_users(db):
         st.navigation([st.Page("app_pages/setup.py", title="Set up", icon=":material/rocket_launch:",
                                url_path="setup", default=True)], position="hidden").run()
@@ -35,6 +36,7 @@ def main() -> None:
     if user is None:
         return
     access.keep_user(user)
+    sandbox_ui.choose_books(db)
     if user.must_change_password:  # a password an admin set: the user chooses their own before anything else
         st.navigation(password_change_pages(db), position="hidden").run()
         return
@@ -54,8 +56,10 @@ def main() -> None:
         if company.get("legal_name"):
             st.caption(plain(company["legal_name"]))
         st.caption(f"Signed in as **{plain(user.name)}** · {user.role}")
+        sandbox_ui.switch(db)
         sign_out_button(db)
     show_flashes()
+    sandbox_ui.banner()
     with guarded():
         navigation.run()
 

@@ -19,4 +19,4 @@ with left:
 with right:
     st.subheader("Change your password")
     st.caption("Changing it signs you out everywhere else: other browsers and API access tokens.")
-    password_form(context.db())
+    password_form(context.real_db())

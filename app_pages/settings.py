@@ -18,6 +18,7 @@ from billing.logic import format_number
 from billing.money import KNOWN_CURRENCIES
 from ui import context, mail_settings, maintenance, party_form
 from ui import format as fmt
+from ui import sandbox as sandbox_ui
 from ui.feedback import run_action
 
 TIMEZONES = sorted(available_timezones() | {"UTC"})
@@ -149,3 +150,5 @@ with database_tab:
     if context.allowed("audit.read"):
         st.divider()
         maintenance.verify_panel(db, actor)
+    st.divider()
+    sandbox_ui.settings_panel(context.real_db(), actor)

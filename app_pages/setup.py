@@ -1,4 +1,4 @@
-"""First-run setup: the owner's admin account, the company profile and, optionally, the demo data."""
+"""First-run setup: the owner's admin account, the company profile and, optionally, a demo sandbox beside the books."""
 
 from __future__ import annotations
 
@@ -12,14 +12,17 @@ from billing import settings, users
 from billing.errors import ValidationError
 from billing.models import CompanyIn, parse
 from billing.money import KNOWN_CURRENCIES
+from billing.sandbox import create_sandbox
 from ui import context
 from ui import format as fmt
+from ui import sandbox as sandbox_ui
 from ui.auth import signed_up
 from ui.feedback import run_action
 
 T = TypeVar("T")
 TIMEZONES = sorted(available_timezones() | {"UTC"})
 CURRENCIES = sorted(KNOWN_CURRENCIES)
+EMPTY, EXPLORE = "Start with empty books", "Explore with demo data"
 
 
 def _browser_timezone() -> str:
@@ -47,15 +50,13 @@ def set_up(owner: dict[str, str], repeat: str, company: dict[str, Any], demo: bo
     profile = checked(lambda: parse(CompanyIn, company))
     if problems or username is None or profile is None:
         raise ValidationError(" ".join(problems))
-    db = context.db()
+    db = context.real_db()
     user = users.create_user(db, None, username, owner["password"], "admin", name=owner["name"],
                              email=owner["email"])
     settings.save_company(db, user.actor, profile)
-    if demo:
-        from billing.demo import load_demo  # NumPy and Arrow: imported only when asked for
-
-        with st.spinner("Loading the demo data..."):
-            load_demo(db, user.actor, "S", context.today())
+    if demo:  # never into the real books: their numbering starts at 1 whatever is tried out here
+        with st.spinner("Creating the demo sandbox..."):
+            create_sandbox(db, user.actor, context.today(), company=profile)
     return user.username
 
 
@@ -92,8 +93,10 @@ with body, st.form("setup"):
     page_size = right.radio("Page size", ["A4", "Letter"], horizontal=True)
 
     st.divider()
-    demo = st.checkbox("Load the demo dataset (about 1,000 customers and 10,000 invoices over three years)",
-                       help="Only for trying the portal out: it fills the books with invented customers.")
+    start = st.radio("How do you want to start?", [EMPTY, EXPLORE], key="setup_start",
+                     captions=["Your books, empty: the first invoice is number 1.",
+                               "Your books stay empty; a separate sandbox with about 1,000 invented customers and "
+                               "10,000 invoices over three years opens first. Leave or delete it any time."])
     submitted = st.form_submit_button("Create the portal", type="primary", icon=":material/rocket_launch:")
 
 if submitted:
@@ -102,7 +105,8 @@ if submitted:
         company = {"legal_name": legal_name, "address": address, "country": country or "", "tax_id": tax_id,
                    "email": company_email, "bank_details": bank, "base_currency": currency, "timezone": timezone,
                    "default_terms_days": int(terms), "page_size": page_size}
-        created = run_action(lambda: set_up(owner, repeat, company, demo))
+        created = run_action(lambda: set_up(owner, repeat, company, start == EXPLORE))
         if created:
-            signed_up(created)  # the sign-in form next, the owner's username filled in
+            # the sign-in form next, the owner's username filled in; then the sandbox if asked for
+            signed_up(created, sandbox_ui.OPEN_PATH if start == EXPLORE else "/")
             st.rerun()

@@ -14,7 +14,7 @@ from ui.api_keys import api_keys_panel
 from ui.feedback import run_action
 from ui.format import plain
 
-db, actor = context.db(), context.actor()
+db, actor = context.real_db(), context.actor()  # users live in the real books, also seen from the sandbox
 def apply(change: Callable[[], object], success: str) -> None:
     """Run a domain change; on success toast and rerun so that every panel shows the new state.
 

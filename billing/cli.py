@@ -67,6 +67,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     db = _db()
     as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    if args.sandbox:
+        from billing.sandbox import create_sandbox, sandbox_folder
+
+        create_sandbox(db, SYSTEM, as_of, args.scale.upper())
+        print(f"Created the demo sandbox (scale {args.scale.upper()}) in {sandbox_folder(db.url)}; "
+              "the books are untouched. Open it from the portal's sidebar.")
+        return 0
     summary = load_demo(db, SYSTEM, args.scale.upper(), as_of=as_of)
     print(f"Loaded scale {args.scale.upper()}: {summary.customers:,} customers, {summary.invoices:,} invoices, "
           f"{summary.credit_notes:,} credit notes, {summary.lines:,} lines, {summary.payments:,} payments "
@@ -163,9 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     user.add_argument("--name")
     user.add_argument("--email")
     user.set_defaults(func=cmd_create_user)
-    demo = sub.add_parser("demo", help="load a synthetic dataset into an empty database")
+    demo = sub.add_parser("demo", help="load a synthetic dataset into an empty database (benchmarks, tests)")
     demo.add_argument("--scale", choices=["S", "M", "L", "s", "m", "l"], default="S")
     demo.add_argument("--as-of", help="the dataset's 'today' (YYYY-MM-DD)")
+    demo.add_argument("--sandbox", action="store_true",
+                      help="create the portal's demo sandbox beside the books instead (they stay untouched)")
     demo.set_defaults(func=cmd_demo)
     backup = sub.add_parser("backup", help="write a verified backup (.zip)")
     backup.add_argument("path")

@@ -116,6 +116,7 @@ def _copy_tables(source: Connection, target: Connection, keyed_from: int, progre
     totals = {name: bulk.count_rows(source, name) for name in names}
     total, done = sum(totals.values()), 0
     bulk.truncate_all(target)
+    bulk.allow_big_sorts(target)
     proofs: dict[str, TableProof] = {}
     for name in names:
         progress(done, total, name)

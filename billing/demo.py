@@ -21,7 +21,6 @@ from billing.demo_names import NAME_WORDS, TRADE_WORDS, customer_name_and_addres
 from billing.errors import StateError
 from billing.permissions import Actor, require
 from billing.store import bulk, facts, schema
-from billing.store import invoices as invoice_store
 from billing.store.db import Database
 
 SCALES = {"S": 0.01, "M": 0.1, "L": 1.0}  # float ok: a size factor, not money
@@ -234,11 +233,10 @@ def load_demo(db: Database, actor: Actor, scale: str, as_of: date, seed: int = 7
     def work(conn: Any) -> DemoSummary:
         if not bulk.is_empty_of_documents(conn):
             raise StateError("The demo data can only be loaded into an empty database.")
+        bulk.allow_big_sorts(conn)
         for name, (data, scaled) in tables.items():
             bulk.load_arrow(conn, schema.metadata.tables[name], data, scaled)
         bulk.refresh_statistics(conn, tables)
-        facts.rebuild_activity_dates(conn)
-        invoice_store.rebuild_open_flags(conn)
         facts.rebuild_sales_facts(conn)
         facts.rebuild_collection_facts(conn)
         for name, seq in (("customers", "customers_id_seq"), ("invoices", "invoices_id_seq"),
@@ -260,6 +258,21 @@ def load_demo(db: Database, actor: Actor, scale: str, as_of: date, seed: int = 7
 
     summary = db.transaction(work)
     return DemoSummary(**{**summary.__dict__, "seconds": round(time.perf_counter() - started, 1)})
+
+
+def _activity_dates(g: dict[str, Any], n_inv: int) -> dict[str, pa.Array]:
+    """Each invoice's first and last allocation or credit note date (`facts.rebuild_activity_dates`, computed
+    here: a rebuild rewrites every invoice row, which on PostgreSQL doubles the table)."""
+    owner = np.concatenate([g["alloc_inv"], g["credited"]])
+    on = np.concatenate([g["payment_date"][g["alloc_payment"]], g["cn_date"]]).astype("datetime64[D]").view(np.int64)
+    first = np.full(n_inv, np.iinfo(np.int64).max)
+    last = np.full(n_inv, np.iinfo(np.int64).min)
+    np.minimum.at(first, owner, on)
+    np.maximum.at(last, owner, on)
+    none = np.ones(n_inv, dtype=bool)
+    none[owner] = False
+    return {name: pa.array(np.where(none, 0, days).astype("datetime64[D]"), mask=none)
+            for name, days in (("first_activity_on", first), ("last_activity_on", last))}
 
 
 def _arrow_tables(g: dict[str, Any], as_of: date) -> dict[str, tuple[pa.Table, dict[str, str] | None]]:
@@ -326,6 +339,7 @@ def _arrow_tables(g: dict[str, Any], as_of: date) -> dict[str, tuple[pa.Table, d
         "issued_at": pa.array(created_at, mask=draft), "voided_on": pa.array(
             (g["issue"] + np.timedelta64(1, "D")).astype("datetime64[D]"), mask=status != 2),
         "created_by": np.full(n_inv, "demo"), "scale": _scale_col(minor),
+        "is_open": g["payable"] - g["paid"] - credited_amount > 0, **_activity_dates(g, n_inv),
     }
     # Credit notes: full copies of their invoices' lines, numbered in their own series.
     n_cn = len(credited)
@@ -350,7 +364,8 @@ def _arrow_tables(g: dict[str, Any], as_of: date) -> dict[str, tuple[pa.Table, d
         "created_at": cn_dates.astype("datetime64[us]") + np.timedelta64(10, "h"),
         "issued_at": cn_dates.astype("datetime64[us]") + np.timedelta64(10, "h"),
         "voided_on": pa.nulls(n_cn, pa.date32()), "created_by": np.full(n_cn, "demo"),
-        "scale": _scale_col(minor[credited]),
+        "scale": _scale_col(minor[credited]), "is_open": g["payable"][credited] > 0,
+        "first_activity_on": pa.nulls(n_cn, pa.date32()), "last_activity_on": pa.nulls(n_cn, pa.date32()),
     }
     money_cols = ["line_total", "allowance_total", "charge_total", "tax_exclusive", "tax_total", "tax_inclusive",
                   "prepaid", "rounding", "payable", "paid_amount", "credited_amount"]

@@ -117,7 +117,7 @@ def require(db: Database, actor: Actor, action: str) -> None:
 
 
 def _live_role(db: Database, username: str, session: str) -> str:
-    with db.connect() as conn:
+    with db.accounts.connect() as conn:  # the demo sandbox's users are the real installation's
         role = user_store.live_role(conn, session, username, utcnow())
     if role is None:
         raise SessionEndedError()

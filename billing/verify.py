@@ -3,8 +3,9 @@ seals, every balance."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import astuple, dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from billing.audit import chain_keys, check_chain
 from billing.documents import (
@@ -16,6 +17,7 @@ from billing.documents import (
     from_row,
     quantized,
 )
+from billing.logic import TaxSubtotal
 from billing.money import round_money
 from billing.permissions import Actor, require
 from billing.seals import SealBook
@@ -77,6 +79,12 @@ def verify_database(db: Database, actor: Actor) -> VerifyReport:
 _UNREAD = {"description": "", "unit": "", "tax_rate_id": None}
 
 
+def _entries(breakdown: Iterable[TaxSubtotal]) -> list[tuple[str, Decimal, Decimal, Decimal]]:
+    """A VAT breakdown as sorted plain tuples (not dataclasses.astuple, which deep-copies every Decimal: 2.0 s
+    of CPU instead of 0.4 s for the documents of scale M)."""
+    return sorted((entry.vat_category, entry.vat_rate, entry.taxable, entry.tax) for entry in breakdown)
+
+
 def _check_document(report: VerifyReport, document: integrity.Document) -> None:
     """Recompute a document's totals, line nets and VAT breakdown from its stored lines and allowances/charges,
     and compare them with what it stored."""
@@ -99,8 +107,7 @@ def _check_document(report: VerifyReport, document: integrity.Document) -> None:
     for line, net in zip(lines, totals.line_nets, strict=True):
         if round_money(line.net_amount, currency) != net:
             report.add(f"{label} line {line.position}: stored net {line.net_amount} but computed {net}")
-    expected = sorted(astuple(t) for t in totals.tax_breakdown)
-    if expected != sorted(astuple(tax.to_logic()) for tax in taxes):
+    if _entries(totals.tax_breakdown) != _entries(tax.to_logic() for tax in taxes):
         report.add(f"{label}: stored VAT breakdown differs from the computed one")
 
 

@@ -71,7 +71,7 @@ def test_accountant_cannot_change_settings(refusals: Shared, write: Any) -> None
 
 def test_accountant_sees_settings_but_not_the_audit_trail(refusals: Shared) -> None:
     db = refusals.db
-    assert [row["code"] for row in settings.list_series(db, ACCOUNTANT)] == ["CN", "INV"]
+    assert [row["code"] for row in settings.list_series(db, ACCOUNTANT)] == ["CN", "INV", "QUO"]
     assert_refused(db, lambda: audit.verify_chain(db, ACCOUNTANT), PermissionDeniedError)
     assert_refused(db, lambda: audit.list_events(db, ANALYST), PermissionDeniedError)
 

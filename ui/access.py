@@ -96,7 +96,7 @@ def _live_user() -> User | None:
     kept: User | None = st.session_state.get("user")
     if kept is None:
         return None
-    return auth.current_user(context.db(), kept.username, st.session_state.get("auth_token"))
+    return auth.current_user(context.real_db(), kept.username, st.session_state.get("auth_token"))
 
 
 def _leave_if_changed(live: User | None, rerun: bool) -> bool:

@@ -33,6 +33,7 @@ log = logging.getLogger("billing.ui.auth")
 _NOTICE = "_auth_notice"  # a key of signin.links.NOTICES: what the tab says when it goes to the form
 _SIGNED_OUT = "_auth_signed_out"  # this tab signed out: its first request's cookie is not read again
 _USERNAME = "login_username"  # the username the form is filled in with
+_NEXT = "_auth_next"  # where the form leads after the first-run set-up (the demo sandbox, if asked for)
 
 
 def sign_in_gate(db: Database) -> User | None:
@@ -76,7 +77,8 @@ def _show_signed_out(db: Database) -> None:
 def _signed_out(db: Database, url_path: str) -> None:
     notice = st.session_state.get(_NOTICE)
     query = urlencode(st.query_params.to_dict())
-    target = f"/{url_path}" + (f"?{query}" if query else "") if notice == "ended" else "/"
+    target = f"/{url_path}" + (f"?{query}" if query else "") if notice == "ended" else \
+        st.session_state.get(_NEXT, "/")
     url = sign_in_url(target, notice, st.session_state.get(_USERNAME))
     _, middle, _ = st.columns([1, 1.3, 1])
     with middle:
@@ -91,8 +93,10 @@ def _signed_out(db: Database, url_path: str) -> None:
         st.html(f"<script>window.location.replace({json.dumps(url)})</script>", unsafe_allow_javascript=True)
 
 
-def signed_up(username: str) -> None:
-    """After the first-run set-up: the tab goes to the form, with the owner's username filled in."""
+def signed_up(username: str, next_path: str = "/") -> None:
+    """After the first-run set-up: the tab goes to the form, with the owner's username filled in; after signing
+    in, to `next_path`."""
+    st.session_state[_NEXT] = next_path
     st.session_state[_NOTICE] = "ready"
     st.session_state[_USERNAME] = username
     st.session_state[_SIGNED_OUT] = True

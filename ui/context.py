@@ -1,4 +1,5 @@
-"""Per-run context for the pages: the process-wide database, the signed-in user, today's date."""
+"""Per-run context for the pages: the books this tab works in (the real ones or the demo sandbox), the signed-in
+user, today's date."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 
 from billing import settings
+from billing.errors import StateError
 from billing.permissions import Actor, can
+from billing.sandbox import open_sandbox
 from billing.store.db import Database, database_url, get_database
 from billing.users import User
 
@@ -19,9 +22,30 @@ def _database(url: str) -> Database:
     return get_database(url)
 
 
-def db() -> Database:
-    """The one Database of this server process (shared by every session; never per-user data)."""
+SANDBOX = "demo_sandbox"  # session state: this tab works in the demo sandbox (ui/sandbox.py switches it)
+SANDBOX_GONE = "The demo sandbox was deleted: nothing was saved. You are back in your real books."
+
+
+def real_db() -> Database:
+    """The one Database of the real books in this server process (shared by every session; never per-user data):
+    users and sign-in sessions live here, also while a tab works in the sandbox."""
     return _database(database_url())
+
+
+def in_sandbox() -> bool:
+    return bool(st.session_state.get(SANDBOX))
+
+
+def db() -> Database:
+    """The books this tab works in: the real ones, or the demo sandbox once the tab has switched to it. A tab in a
+    sandbox deleted meanwhile is refused, never led into the real books unawares."""
+    real = real_db()
+    if not in_sandbox():
+        return real
+    sandbox = open_sandbox(real)
+    if sandbox is None:
+        raise StateError(SANDBOX_GONE)
+    return sandbox
 
 
 def user() -> User:

@@ -127,6 +127,15 @@ def _copy_in(conn: Connection, table: sa.Table, values: pa.Table) -> None:
             copy.write(sink.getbuffer())
 
 
+def allow_big_sorts(conn: Connection) -> None:
+    """For the rest of a transaction that loads and rebuilds whole tables on PostgreSQL: memory enough to
+    sort and hash a million documents' rows in place. With the default 4 MB the rebuilds of the report
+    data sorted on disk (external merges of 30-40 MB at scale M). DuckDB sizes its memory itself."""
+    if not is_duckdb(conn):
+        conn.exec_driver_sql("SET LOCAL work_mem = '256MB'")
+        conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
+
+
 def refresh_statistics(conn: Connection, names: Iterable[str]) -> None:
     """After a bulk load, before querying what was loaded: PostgreSQL plans with the statistics its
     autovacuum gathers only after the commit; without them the demo's rebuild of the sales facts at

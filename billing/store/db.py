@@ -107,6 +107,9 @@ class Database:
         # that keeps losing write conflicts to the others (8 threads issuing at once ran out of
         # retries). PostgreSQL writers may be other processes: their retries take turns (`_queued`).
         self._write_lock: threading.RLock | None = threading.RLock() if self.is_duckdb else None
+        # Where the users and sign-in sessions that may act here live: this database, or for the demo sandbox
+        # (billing.sandbox) the real installation's.
+        self.accounts: Database = self
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -171,9 +173,17 @@ def _fetch(conn: Connection, in_bulk: bool, query: sa.Select[Any]) -> list[tuple
     as_text = query.with_only_columns(*[_plain_text(column) if is_numeric else column
                                         for column, is_numeric in zip(query.selected_columns, numeric, strict=True)])
     table = query_arrow(conn, as_text)
-    columns = [[None if v is None else Decimal(v) for v in column.to_pylist()] if is_numeric else column.to_pylist()
+    columns = [_decimals(column) if is_numeric else column.to_pylist()
                for column, is_numeric in zip(table.columns, numeric, strict=True)]
     return list(zip(*columns, strict=True))
+
+
+def _decimals(column: pa.ChunkedArray) -> list[Decimal | None]:
+    """A column of decimals as text into Decimals, each distinct text converted once (quantities, rates
+    and prices repeat a lot: a third of the cost of reading the documents for a bulk seal)."""
+    encoded = pc.dictionary_encode(column.combine_chunks())
+    values = [Decimal(text) for text in encoded.dictionary.to_pylist()]
+    return [None if index is None else values[index] for index in encoded.indices.to_pylist()]
 
 
 def _plain_text(column: Any) -> Any:

@@ -179,6 +179,12 @@ def _v11_webhooks(conn: Connection) -> None:
     _add_columns(conn, "invoices", {"updated_at": "TIMESTAMP"})
 
 
+def _v24_report_date_indexes(conn: Connection) -> None:
+    """PostgreSQL: the report data by dimension and date (schema.SALES_BY_DATE); nothing on DuckDB."""
+    for index in (schema.SALES_BY_DATE, schema.COLLECTIONS_BY_DATE):
+        index.create(conn, checkfirst=True)
+
+
 def _v9_own_passwords(conn: Connection) -> None:
     """users.must_change_password: a password an admin set for someone else is changed at its first use."""
     _add_columns(conn, "users", {"must_change_password": "BOOLEAN DEFAULT FALSE"})
@@ -207,6 +213,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (16, _v16_exact_product_vat),
     (17, _v17_preferred_einvoice_format),
     (18, _v18_quote_links),
+    (24, _v24_report_date_indexes),
 ]
 
 # What each migration derives from the data, for data of an older version loaded into the current

@@ -235,6 +235,11 @@ sales_facts = sa.Table(
     sa.Column("tax", MONEY, nullable=False),
 )
 sa.Index("ix_sales_facts_invoice", sales_facts.c.invoice_id)
+# The reports read a date range of one dimension. DuckDB skips blocks by their min/max dates (the rows
+# are written in date order) and maintains an index slowly; PostgreSQL would scan the whole table
+# (the quarter's tax report was 38x DuckDB's time at scale M). Migration 24.
+SALES_BY_DATE = sa.Index("ix_sales_facts_dimension_date", sales_facts.c.dimension,
+                         sales_facts.c.issue_date).ddl_if(dialect="postgresql")
 
 # Money allocated to documents, by allocation date and by each product and VAT entry of the document
 # (its groups in sales_facts, the whole amount under each), written with every allocation row (undoing
@@ -253,6 +258,8 @@ collection_facts = sa.Table(
     sa.Column("amount", MONEY, nullable=False),
 )
 sa.Index("ix_collection_facts_invoice", collection_facts.c.invoice_id)
+COLLECTIONS_BY_DATE = sa.Index("ix_collection_facts_dimension_date", collection_facts.c.dimension,
+                               collection_facts.c.allocated_on).ddl_if(dialect="postgresql")
 
 payments = sa.Table(
     "payments", metadata,

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import duckdb
 import pytest
@@ -21,7 +22,7 @@ from streamlit.runtime.media_file_storage import MediaFileStorageError
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import Json
 
-from billing import auth_keys, settings, users
+from billing import auth_keys, sandbox, settings, users
 from billing.errors import PermissionDeniedError
 from billing.permissions import ADMIN, Actor
 from billing.store.db import Database, forget_database, get_database
@@ -180,14 +181,21 @@ def test_first_run_setup_creates_the_owner_and_the_company(empty: Database) -> N
     assert sign_in_link(at) == "/auth/sign-in?notice=ready&username=owner"
 
 
-def test_setup_can_load_the_demo_data(empty: Database) -> None:
+def test_setup_explores_demo_data_in_a_sandbox_and_leaves_the_books_empty(empty: Database) -> None:
     at = fill_setup(AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run())
-    find(at.checkbox, "Load the demo dataset (about 1,000 customers and 10,000 invoices over three years)").check()
+    at.radio(key="setup_start").set_value("Explore with demo data")
     at = submit(at, "Create the portal")
     assert errors(at) == []
     with empty.connect() as conn:
         actions = conn.execute(sa.select(audit_events.c.actor, audit_events.c.action).order_by(audit_events.c.id)).all()
-    assert [tuple(a) for a in actions] == [("owner", "user.create"), ("owner", "company.save"), ("owner", "demo.load")]
+        invoices = conn.execute(sa.text("SELECT count(*) FROM invoices")).scalar_one()
+    assert [tuple(a) for a in actions] == [("owner", "user.create"), ("owner", "company.save"),
+                                           ("owner", "sandbox.create")]
+    assert invoices == 0  # the demo is in the sandbox, never in the books
+    box = sandbox.open_sandbox(empty)
+    assert box is not None and settings.get_company(box) == settings.get_company(empty) | {"updated_at": ANY}
+    # after signing in, the owner lands in the sandbox
+    assert sign_in_link(at) == "/auth/sign-in?next=%2F%3Fdemo%3Dopen&notice=ready&username=owner"
 
 
 def test_setup_validates_everything_before_writing_anything(empty: Database) -> None:
