@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from html import escape
 
 from billing.customer_view import CustomerDocument
+from billing.documents import StoredLine
 from billing.money import format_money
 from billing.payment_qr import PaymentDetails, qr_modules
 from billing.references import format_reference
@@ -16,7 +18,9 @@ STYLE = ("body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto
          "text-align:left}td.n,th.n{text-align:right}.status{display:inline-block;padding:.15rem .6rem;"
          "border-radius:1rem;background:#eef}.box{border:1px solid #ddd;border-radius:.5rem;padding:1rem;"
          "margin:1rem 0}a.button{display:inline-block;padding:.5rem 1rem;background:#1d4ed8;color:#fff;"
-         "border-radius:.4rem;text-decoration:none}")
+         "border-radius:.4rem;text-decoration:none}button{font:inherit;padding:.5rem 1rem;border-radius:.4rem;"
+         "border:1px solid #1d4ed8;background:#fff;color:#1d4ed8;cursor:pointer;margin-right:.5rem}"
+         "button.primary{background:#1d4ed8;color:#fff}form{display:inline}")
 NOT_VALID = ("<!doctype html><html lang=en><head><meta charset=utf-8><title>Link not valid</title>"
              f"<style>{STYLE}</style></head><body><h1>This link is not valid</h1><p>It may have expired or been "
              "withdrawn. Please ask the sender for a new one.</p></body></html>")
@@ -28,20 +32,34 @@ def _text(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def _lines_html(view: CustomerDocument) -> str:
-    document, currency = view.document, view.document.currency
+def lines_table(lines: Sequence[StoredLine], currency: str, sums: Sequence[tuple[str, Decimal]]) -> str:
+    """The lines of a document or quote as a table, with its sums (label, amount) in the footer."""
     rows = "".join(
         f"<tr><td>{_text(line.description)}</td><td class=n>{_text(line.quantity.normalize())}</td>"
         f"<td class=n>{_text(format_money(line.unit_price, currency))}</td>"
-        f"<td class=n>{_text(format_money(line.net_amount, currency))}</td></tr>" for line in document.lines)
-    totals = document.totals
-    sums = [("Net", totals.tax_exclusive), ("VAT", totals.tax_total), ("Total", totals.payable)]
-    if not document.is_credit_note:
-        sums.append(("Still due", document.balance))
+        f"<td class=n>{_text(format_money(line.net_amount, currency))}</td></tr>" for line in lines)
     footer = "".join(f"<tr><th colspan=3 class=n>{label}</th><td class=n>{_text(format_money(amount, currency))}"
                      "</td></tr>" for label, amount in sums)
     return ("<table><thead><tr><th>Description</th><th class=n>Quantity</th><th class=n>Unit price</th>"
             f"<th class=n>Amount</th></tr></thead><tbody>{rows}</tbody><tfoot>{footer}</tfoot></table>")
+
+
+def _lines_html(view: CustomerDocument) -> str:
+    document = view.document
+    totals = document.totals
+    sums = [("Net", totals.tax_exclusive), ("VAT", totals.tax_total), ("Total", totals.payable)]
+    if not document.is_credit_note:
+        sums.append(("Still due", document.balance))
+    return lines_table(document.lines, document.currency, sums)
+
+
+def page(title: str, company: dict[str, object], content: str) -> str:
+    """A whole page: the seller's name and address, the title, the content (already escaped HTML)."""
+    address = _text(company.get("address") or "").replace(chr(10), "<br>")
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+            f"<meta name=robots content=noindex><title>{_text(title)}</title><style>{STYLE}</style></head><body>"
+            f"<p>{_text(company.get('legal_name') or '')}<br>{address}</p><h1>{_text(title)}</h1>{content}"
+            "</body></html>")
 
 
 def qr_svg(payload: str, scale: int = 4) -> str:
@@ -85,10 +103,7 @@ def render_page(view: CustomerDocument, today: date) -> str:
                if document.status == "overdue" and header.due_date and header.due_date < today else "")
     payment = _payment_html(view.payment, company_name) if view.payment is not None else ""
     token = escape(view.token, quote=True)  # relative: the page is /d/<token>, its PDF /d/<token>/pdf
-    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><meta name=viewport content='width=device-width'>"
-            f"<meta name=robots content=noindex><title>{_text(title)}</title><style>{STYLE}</style></head><body>"
-            f"<p>{_text(company_name)}<br>{_text(view.company.get('address') or '').replace(chr(10), '<br>')}</p>"
-            f"<h1>{_text(title)}</h1><p><span class=status>{_text(status)}</span> {fact_html}</p>"
-            f"<p>For {_text(document.customer.name)}</p>{overdue}{_lines_html(view)}{paid_html}{payment}"
-            f'<p><a class=button href="{token}/pdf" download>Download PDF</a></p></body></html>')
-
+    return page(title, view.company,
+                f"<p><span class=status>{_text(status)}</span> {fact_html}</p>"
+                f"<p>For {_text(document.customer.name)}</p>{overdue}{_lines_html(view)}{paid_html}{payment}"
+                f'<p><a class=button href="{token}/pdf" download>Download PDF</a></p>')

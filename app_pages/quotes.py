@@ -1,4 +1,5 @@
-"""Quotes: draft, send, accepted or declined by the customer, converted into an invoice; the quote's PDF."""
+"""Quotes: draft, send by e-mail, accepted or declined by the customer (also through the quote's link), converted
+into an invoice; the quote's PDF and what was sent."""
 
 from __future__ import annotations
 
@@ -8,40 +9,55 @@ from typing import Any
 import streamlit as st
 
 from billing import quotes
+from billing.document_links import QUOTE
 from billing.money import format_money
 from ui import context
 from ui.feedback import run_action, run_change
 from ui.format import plain
 from ui.lines_input import lines_input
+from ui.send_mail import document_mail_history, send_quote_dialog
 from ui.tables import Column, clear_selection, list_fetch, paged_table
 from ui.widgets import customer_picker
 
 db, actor = context.db(), context.actor()
 can_write = context.allowed("invoices.write")
 STATUS_NAMES = {"": "All", **{status: status.capitalize() for status in quotes.STATUSES}}
+_SEND_DIALOG = "quote_send_dialog"  # the id of the quote whose Send dialog is open
+
+
+def close_send_dialog() -> None:
+    st.session_state.pop(_SEND_DIALOG, None)
 
 
 def actions_of(quote: quotes.Quote) -> list[tuple[str, Any]]:
     """The buttons a quote in its status offers (to a user who may write)."""
     today = context.today()
     found: dict[str, list[tuple[str, Any]]] = {
-        quotes.DRAFT: [("Send", partial(quotes.send_quote, db, actor, quote.id, today))],
         quotes.SENT: [("Mark accepted", partial(quotes.accept_quote, db, actor, quote.id, today)),
                       ("Mark declined", partial(quotes.decline_quote, db, actor, quote.id, today)),
-                      ("Send again", partial(quotes.send_quote, db, actor, quote.id, today)),
                       ("Convert to invoice", partial(quotes.convert_quote, db, actor, quote.id))],
         quotes.ACCEPTED: [("Convert to invoice", partial(quotes.convert_quote, db, actor, quote.id))],
     }
     return found.get(quote.status, [])
 
 
+def decision(quote: quotes.Quote) -> str:
+    """Who accepted or declined the quote and when ('' while undecided)."""
+    if quote.decided_on is None or quote.status not in (quotes.ACCEPTED, quotes.DECLINED, quotes.CONVERTED):
+        return ""
+    who = "the customer through its link" if (quote.decided_by or "").startswith("customer via link") else (
+        quote.decided_by or "a user")
+    verb = "declined" if quote.status == quotes.DECLINED else "accepted"
+    return f" · {verb} by {who} on {quote.decided_on}"
+
+
 def quote_panel(quote_id: int) -> None:
     quote = quotes.get_quote(db, actor, quote_id)
     with st.container(border=True):
         st.subheader(plain(quote.number or f"Draft quote {quote.id}"))
-        st.caption(f"{plain(quote.customer)} · {quote.status} · dated {quote.quote_date or '-'} · valid until "
-                   f"{quote.valid_until or '30 days after sending'}"
-                   + (f" · invoice id {quote.invoice_id}" if quote.invoice_id else ""))
+        st.caption(plain(f"{quote.customer} · {quote.status} · dated {quote.quote_date or '-'} · valid until "
+                         f"{quote.valid_until or '30 days after sending'}{decision(quote)}"
+                         + (f" · invoice id {quote.invoice_id}" if quote.invoice_id else "")))
         st.dataframe([{"Description": line.description, "Quantity": f"{line.quantity.normalize():f}",
                        "Unit price": f"{line.unit_price.normalize():f}", "VAT %": f"{line.vat_rate.normalize():f}",
                        "Net": format_money(line.net_amount, quote.currency)} for line in quote.lines],
@@ -50,6 +66,10 @@ def quote_panel(quote_id: int) -> None:
                  f"{format_money(quote.totals.tax_total, quote.currency)} · **Total "
                  f"{format_money(quote.totals.payable, quote.currency)}**")
         buttons = st.container(horizontal=True)
+        if can_write and quote.status in (quotes.DRAFT, quotes.SENT):
+            label = "Send…" if quote.status == quotes.DRAFT else "Send again…"
+            if buttons.button(label, type="primary", icon=":material/forward_to_inbox:", key="quote_send"):
+                st.session_state[_SEND_DIALOG] = quote.id
         if can_write:
             for label, action in actions_of(quote):
                 if buttons.button(label, key=f"quote_{label}"):
@@ -61,6 +81,9 @@ def quote_panel(quote_id: int) -> None:
         if pdf is not None:
             buttons.download_button("Download PDF", pdf, file_name=f"{quote.number or f'quote-{quote.id}'}.pdf",
                                     mime="application/pdf", icon=":material/download:")
+        document_mail_history(quote.id, QUOTE)
+    if st.session_state.get(_SEND_DIALOG) == quote.id:
+        send_quote_dialog(quote.id, close_send_dialog)
 
 
 def new_quote() -> None:

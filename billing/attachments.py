@@ -45,6 +45,14 @@ def _document_pdf(db: Database, params: dict[str, Any]) -> AttachmentFile:
                           render_invoice_pdf(document, settings.get_company(db) or {}))
 
 
+def _quote_pdf(db: Database, params: dict[str, Any]) -> AttachmentFile:
+    from billing import quotes
+
+    quote = quotes.quote_document(db, SYSTEM, int(params["document_id"]))
+    name = quote.header.number or f"quote-{quote.id}"
+    return AttachmentFile(f"{name}.pdf", "application/pdf", quotes.render_quote_pdf(db, quote))
+
+
 def _statement_pdf(db: Database, params: dict[str, Any]) -> AttachmentFile:
     from billing import settings
     from billing.reports.statements import customer_statement
@@ -61,12 +69,14 @@ def _statement_pdf(db: Database, params: dict[str, Any]) -> AttachmentFile:
 RENDERERS: dict[str, Callable[[Database, dict[str, Any]], AttachmentFile]] = {
     "document_pdf": _document_pdf,
     "statement_pdf": _statement_pdf,
+    "quote_pdf": _quote_pdf,
 }
 
 # The files each kind of document is sent with (the e-invoice in the customer's format joins these).
 DOCUMENT_ATTACHMENTS: dict[str, tuple[str, ...]] = {
     "invoice": ("document_pdf",),
     "credit_note": ("document_pdf",),
+    "quote": ("quote_pdf",),
 }
 
 

@@ -3,8 +3,8 @@
 Every request is recorded in `dispatch_requests`, in the caller's transaction, once per document and reason
 (the log of what the automation asked for). An issued invoice whose customer has a valid e-mail address also
 goes into the e-mail outbox (billing.outbox) in the same transaction, de-duplicated by the same key; a
-customer without an address, or a quote (the outbox sends invoices and credit notes), stays a request the
-portal shows as "to be sent".
+customer without an address stays a request the portal shows as "to be sent". A quote goes the same way (it is
+marked sent by billing.quotes before it asks).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def request_send(conn: Connection, kind: str, document_id: int, reason: str, on:
 def _to_outbox(conn: Connection, kind: str, document_id: int, reason: str, on: date, subject: str | None,
                body: str | None, created_by: str) -> None:
     # Checked before anything is written: a refusal must not undo the invoice or reminder that asked.
-    header, _ = outbox.document_values(conn, document_id, on)
+    header, _ = outbox.document_values(conn, document_id, on, kind)
     recipients = outbox.split_addresses(header["customer_email"])
     try:
         if not recipients:

@@ -25,13 +25,14 @@ from billing.store import outbox as store
 from billing.store.db import Database
 
 DEFAULT_DAYS = 90
+INVOICE, QUOTE = "invoice", "quote"  # what a link's document_id counts (invoices and credit notes share ids)
 MAX_DAYS = 3660
 
 
 @dataclass(frozen=True, slots=True)
 class DocumentLink:
     """A link as the document's view lists it: id, created_at, expires_at, revoked_at, first_opened_at,
-    last_opened_at, open_count."""
+    last_opened_at, open_count; `document_kind` says what `document_id` counts (INVOICE or QUOTE)."""
 
     id: int
     document_id: int
@@ -41,6 +42,7 @@ class DocumentLink:
     first_opened_at: datetime | None
     last_opened_at: datetime | None
     open_count: int
+    document_kind: str = "invoice"
 
     def is_live(self, now: datetime) -> bool:
         return self.revoked_at is None and now < self.expires_at
@@ -64,14 +66,16 @@ def hash_of(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_link(conn: Connection, document_id: int, now: datetime, days: int = DEFAULT_DAYS) -> int:
-    """A new link to the document valid for `days`, in the caller's transaction; returns its id."""
+def create_link(conn: Connection, document_id: int, now: datetime, days: int = DEFAULT_DAYS,
+                document_kind: str = INVOICE) -> int:
+    """A new link to the document (an invoice or credit note, or a quote) valid for `days`, in the caller's
+    transaction; returns its id."""
     key = signing.mail_key(url_of(conn))
     nonce = secrets.token_urlsafe(16)
     # The id comes from the insert, the token from the id: a placeholder hash first, unique by its nonce.
     link_id = store.insert_link(conn, {
         "token_hash": hash_of("pending:" + nonce), "nonce": nonce, "document_id": document_id, "created_at": now,
-        "expires_at": now + timedelta(days=days), "open_count": 0})
+        "expires_at": now + timedelta(days=days), "open_count": 0, "document_kind": document_kind})
     store.update_link(conn, link_id, {"token_hash": hash_of(token_of(key, link_id, nonce))})
     return link_id
 
@@ -109,10 +113,11 @@ def resolve(db: Database, token: str, now: datetime, *, record_open: bool) -> Do
         return work(conn)
 
 
-def links_of_document(db: Database, actor: Actor, document_id: int) -> list[DocumentLink]:
+def links_of_document(db: Database, actor: Actor, document_id: int,
+                      document_kind: str = INVOICE) -> list[DocumentLink]:
     require(db, actor, "invoices.read")
     with db.connect() as conn:
-        return [_record(row) for row in store.links_of_document(conn, document_id)]
+        return [_record(row) for row in store.links_of_document(conn, document_id, document_kind)]
 
 
 def revoke_link(db: Database, actor: Actor, link_id: int, now: datetime) -> None:
@@ -127,6 +132,7 @@ def revoke_link(db: Database, actor: Actor, link_id: int, now: datetime) -> None
             raise NotFoundError(f"Link {link_id} does not exist.")
         if row["revoked_at"] is None:
             store.update_link(conn, link_id, {"revoked_at": now})
-            audit.record(conn, actor, "document_link.revoke", "invoice", row["document_id"], after={"link": link_id})
+            audit.record(conn, actor, "document_link.revoke", str(row["document_kind"]), row["document_id"],
+                         after={"link": link_id})
 
     db.transaction(work)

@@ -25,7 +25,7 @@ PLACEHOLDERS = {
     "number": "the document's number",
     "total": "its total with currency",
     "balance": "the amount still due with currency",
-    "due_date": "the due date",
+    "due_date": "the due date (a quote's: the date it is valid until)",
     "customer": "the customer's name",
     "company": "your company's name",
     "link": "the customer's link to the document (filled in when the e-mail is sent)",
@@ -57,6 +57,9 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "credit_note": ("Credit note {number} from {company}",
                     "Hello {customer},\n\nplease find attached credit note {number} for {total}.\n"
                     "You can view and download it here:\n{link}\n\nKind regards,\n{company}"),
+    "quote": ("Quote {number} from {company}",
+              "Hello {customer},\n\nplease find attached quote {number} for {total}, valid until {due_date}.\n"
+              "You can view it and accept or decline it here:\n{link}\n\nKind regards,\n{company}"),
     "statement": ("Statement of account from {company}",
                   "Hello {customer},\n\nplease find attached your statement of account for {period}; "
                   "the balance is {balance}.\n\nKind regards,\n{company}"),
@@ -111,14 +114,14 @@ def template_for(conn: Connection, kind: str, language: str = DEFAULT_LANGUAGE) 
     return MailTemplate(kind, DEFAULT_LANGUAGE, subject, body)
 
 
-TRANSLATED = ("invoice", "credit_note", "statement")  # kinds whose wording billing.i18n has in every language
+TRANSLATED = ("invoice", "credit_note", "quote", "statement")  # kinds whose wording billing.i18n has in every language
 # The catalogue's placeholders, as this module's placeholders are named.
 _CATALOGUE_NAMES = {"{name}": "{customer}", "{amount}": "{total}", "{date}": "{due_date}"}
 
 
 def translated_default(kind: str, language: str) -> MailTemplate:
     """The built-in template of a kind in another language than English: the catalogue's greeting, sentence
-    and closing, then the customer link (an invoice or credit note) and the company."""
+    and closing, then the customer link (an invoice, credit note or quote) and the company."""
     def text(key: str) -> str:
         value = i18n.translate(language, key)
         for name, ours in _CATALOGUE_NAMES.items():

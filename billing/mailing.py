@@ -46,7 +46,7 @@ def draft_for_document(db: Database, actor: Actor, kind: str, document_id: int, 
     given), filled in."""
     require(db, actor, "invoices.read")
     with db.connect() as conn:
-        header, values = outbox.document_values(conn, document_id, as_of)
+        header, values = outbox.document_values(conn, document_id, as_of, kind)
         template = template_for(conn, kind, language or header["customer_language"])
     return Draft(outbox.split_addresses(header["customer_email"]), fill(template.subject, values),
                  fill(template.body, values))
@@ -54,14 +54,20 @@ def draft_for_document(db: Database, actor: Actor, kind: str, document_id: int, 
 
 def send_document(db: Database, actor: Actor, kind: str, document_id: int, *, to: Sequence[str], cc: Sequence[str],
                   subject: str, body: str, now: datetime) -> int:
-    """Queue an issued invoice or credit note for e-mail (with its PDF and a customer link); returns the
-    message's id. Audited on the document."""
+    """Queue an issued invoice or credit note, or a quote, for e-mail (with its PDF and a customer link); returns
+    the message's id. A draft quote is numbered and marked sent in the same transaction. Audited on the
+    document."""
+    from billing import quotes
+
     require(db, actor, "invoices.write")
+    entity = "quote" if kind == document_links.QUOTE else "invoice"
 
     def work(conn: Connection) -> int:
+        if entity == "quote":
+            quotes.mark_sent(conn, actor, document_id, now.date())
         message_id = outbox.enqueue_document(conn, kind, document_id, now=now, created_by=actor.audit_name,
                                              to=to, cc=cc, subject=subject, body=body)
-        audit.record(conn, actor, "invoice.send", "invoice", document_id,
+        audit.record(conn, actor, "quote.mail" if entity == "quote" else "invoice.send", entity, document_id,
                      after={"message": message_id, "to": list(outbox.split_addresses(to)),
                             "cc": list(outbox.split_addresses(cc))})
         return message_id
@@ -104,11 +110,14 @@ def send_statement(db: Database, actor: Actor, statement: Statement, *, to: Sequ
     return db.transaction(work)
 
 
-def mail_history(db: Database, actor: Actor, document_id: int) -> MailHistory:
+def mail_history(db: Database, actor: Actor, document_id: int,
+                 document_kind: str = document_links.INVOICE) -> MailHistory:
+    """What was sent of an invoice or credit note (`document_kind` INVOICE) or of a quote (QUOTE), and its links."""
     require(db, actor, "invoices.read")
+    quote = document_kind == document_links.QUOTE
     with db.connect() as conn:
-        messages = tuple(outbox.from_row(row) for row in store.messages_of_document(conn, document_id))
-    return MailHistory(messages, tuple(document_links.links_of_document(db, actor, document_id)))
+        messages = tuple(outbox.from_row(row) for row in store.messages_of_document(conn, document_id, quote=quote))
+    return MailHistory(messages, tuple(document_links.links_of_document(db, actor, document_id, document_kind)))
 
 
 def list_outbox(db: Database, actor: Actor, *, status: str | None = None, limit: int = 200) -> list[OutboxMessage]:

@@ -24,13 +24,14 @@ from billing.errors import NotFoundError, StateError, ValidationError
 from billing.mail_templates import DEFAULT_LANGUAGE, check_message, fill, template_for
 from billing.money import format_money
 from billing.store import outbox as store
+from billing.store import quotes as quote_store
 from billing.store import records
 from billing.store.schema import company, customers, invoices, mail_settings
 
 _ADDRESS = re.compile(r"^[^@\s,;<>\"()]+@[^@\s,;<>\"()]+\.[^@\s,;<>\"()]+$")
 MAX_RECIPIENTS = 20
 QUEUED, SENDING, SENT, FAILED = store.QUEUED, store.SENDING, store.SENT, store.FAILED
-DOCUMENT_KINDS = ("invoice", "credit_note")
+DOCUMENT_KINDS = ("invoice", "credit_note", "quote")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,20 +113,29 @@ def enqueue(conn: Connection, *, kind: str, to: Sequence[str], subject: str, bod
         "status": QUEUED, "attempts": 0, "next_attempt_at": now, "created_at": now, "created_by": created_by})
 
 
-def document_values(conn: Connection, document_id: int, as_of: date) -> tuple[dict[str, Any], dict[str, str]]:
-    """The stored header of an issued document and its placeholder values (number, total, due date, ...)."""
-    header = records.get(conn, invoices, document_id)
-    if header is None:
-        raise NotFoundError(f"Invoice {document_id} does not exist.")
-    if header["status"] != logic.ISSUED:
-        raise StateError("Only an issued document can be sent (not a draft or a void one).")
+def document_values(conn: Connection, document_id: int, as_of: date,
+                    kind: str = "invoice") -> tuple[dict[str, Any], dict[str, str]]:
+    """The stored header of an issued document (or a draft or sent quote) and its placeholder values (number,
+    total, due date or valid-until, ...); a draft quote has no number yet: {number} stays for the sending."""
+    if kind == document_links.QUOTE:
+        header = quote_store.get_quote(conn, document_id)
+        if header is None:
+            raise NotFoundError(f"Quote {document_id} does not exist.")
+        if header["status"] not in ("draft", "sent"):
+            raise StateError(f"Quote {header['number']} is {header['status']}: only a draft or sent quote is sent.")
+        payable, balance, due = Decimal(header["payable"]), Decimal(header["payable"]), header["valid_until"]
+    else:
+        header = records.get(conn, invoices, document_id)
+        if header is None:
+            raise NotFoundError(f"Invoice {document_id} does not exist.")
+        if header["status"] != logic.ISSUED:
+            raise StateError("Only an issued document can be sent (not a draft or a void one).")
+        payable, due = Decimal(header["payable"]), header["due_date"]
+        balance = (Decimal(0) if header["kind"] == logic.CREDIT_NOTE else
+                   logic.invoice_balance(payable, Decimal(header["paid_amount"]), Decimal(header["credited_amount"])))
     customer = records.get(conn, customers, header["customer_id"]) or {}
     seller = records.get(conn, company, 1) or {}
     currency = str(header["currency"])
-    payable = Decimal(header["payable"])
-    balance = (Decimal(0) if header["kind"] == logic.CREDIT_NOTE
-               else logic.invoice_balance(payable, Decimal(header["paid_amount"]), Decimal(header["credited_amount"])))
-    due = header["due_date"]
     language = str(customer.get("language") or DEFAULT_LANGUAGE)
     locale = i18n.document_locale(language, str(customer.get("country") or ""))
     values = {"number": str(header["number"] or ""), "total": format_money(payable, currency, locale),
@@ -133,14 +143,18 @@ def document_values(conn: Connection, document_id: int, as_of: date) -> tuple[di
               "due_date": format_date(due, "long", locale=locale) if due else "",
               "customer": str(customer.get("name") or ""), "company": str(seller.get("legal_name") or ""),
               "period": format_date(as_of, "long", locale=locale)}
-    return header | {"customer_email": str(customer.get("email") or ""), "customer_language": language}, values
+    if not header["number"]:
+        values = {name: value for name, value in values.items() if name not in ("number", "due_date")}
+    return header | {"kind": kind if kind == document_links.QUOTE else header["kind"],
+                     "customer_email": str(customer.get("email") or ""), "customer_language": language}, values
 
 
 def enqueue_document(conn: Connection, kind: str, document_id: int, *, now: datetime, created_by: str,
                      to: Sequence[str] | None = None, cc: Sequence[str] = (), subject: str | None = None,
                      body: str | None = None, language: str | None = None, dedupe_key: str | None = None,
                      link_days: int | None = None) -> int:
-    """Queue an issued invoice or credit note for e-mail in the caller's transaction; returns the message id.
+    """Queue an issued invoice or credit note, or a sent quote, for e-mail in the caller's transaction; the
+    message id.
 
     Recipients default to the customer's e-mail address; subject and body to the template of (kind, language:
     the customer's unless given), filled in with the document's number, total, due date... in its language;
@@ -154,7 +168,7 @@ def enqueue_document(conn: Connection, kind: str, document_id: int, *, now: date
         existing = store.message_by_dedupe_key(conn, dedupe_key)
         if existing is not None:
             return existing
-    header, values = document_values(conn, document_id, now.date())
+    header, values = document_values(conn, document_id, now.date(), kind)
     if header["kind"] != kind:
         raise ValidationError(f"Document {document_id} is not a {kind.replace('_', ' ')}.")
     template = template_for(conn, kind, language or header["customer_language"])
@@ -166,7 +180,8 @@ def enqueue_document(conn: Connection, kind: str, document_id: int, *, now: date
         raise ValidationError("The customer has no e-mail address: enter the recipient.")
     settings = records.get(conn, mail_settings, 1) or {}
     days = link_days or int(settings.get("link_days") or document_links.DEFAULT_DAYS)
-    link_id = document_links.create_link(conn, document_id, now, days)
+    link_kind = document_links.QUOTE if kind == document_links.QUOTE else document_links.INVOICE
+    link_id = document_links.create_link(conn, document_id, now, days, link_kind)
     return enqueue(conn, kind=kind, to=recipients, cc=cc, subject=subject, body=body, now=now,
                    created_by=created_by, attachment_specs=attachments.document_specs(kind, document_id, now.date()),
                    document_id=document_id, customer_id=int(header["customer_id"]), link_id=link_id,

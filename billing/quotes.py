@@ -55,7 +55,8 @@ class QuoteIn(InvoiceDraftIn):
 
 @dataclass(frozen=True)
 class Quote:
-    """A stored quote: its header, the customer's name, `body` (what converting invoices) and, priced as an
+    """A stored quote: its header, the customer's name, who decided it (`decided_by`: a user, or "customer via
+    link N"), `body` (what converting invoices) and, priced as an
     invoice would be, its lines, allowances/charges and totals."""
 
     id: int
@@ -68,6 +69,7 @@ class Quote:
     valid_until: date | None
     invoice_id: int | None
     decided_on: date | None
+    decided_by: str | None
     body: InvoiceDraftIn
     lines: tuple[StoredLine, ...]
     allowance_charges: tuple[StoredAllowanceCharge, ...]
@@ -132,27 +134,34 @@ def _check_status(row: dict[str, Any], allowed: tuple[str, ...], doing: str) -> 
         raise StateError(f"Quote {name} is {row['status']}: it cannot be {doing}.")
 
 
+def mark_sent(conn: Connection, actor: Actor, quote_id: int, as_of: date) -> str:
+    """In the caller's transaction: number a draft quote (its date `as_of` unless set; valid 30 days unless set)
+    and mark it sent; a sent quote stays as it is. Its number."""
+    row = _stored(conn, quote_id)
+    _check_status(row, (DRAFT, SENT), "sent")
+    if row["status"] == DRAFT:
+        on = row["quote_date"] or as_of
+        until = row["valid_until"] or on + timedelta(days=DEFAULT_VALID_DAYS)
+        if until < on:
+            raise ValidationError("The quote is valid until a date before its own date.", param="valid_until")
+        seq, pattern = series_store.take_next(conn, SERIES)
+        values = {"status": SENT, "number": logic.format_number(pattern, seq, on), "quote_date": on,
+                  "valid_until": until}
+        records.update(conn, quotes, quote_id, values)
+        audit.record(conn, actor, "quote.send", "quote", quote_id, before={"status": DRAFT}, after=values)
+        return str(values["number"])
+    return str(row["number"])
+
+
 def send_quote(db: Database, actor: Actor, quote_id: int, as_of: date) -> str:
-    """Number a draft quote (its date `as_of` unless set; valid 30 days unless set) and ask for it to be sent
-    to the customer; sending it again only asks again. Its number."""
+    """Mark a quote sent (see `mark_sent`) and ask for it to be sent to the customer with the quote template
+    (through the outbox when the customer has an e-mail address); sending it again only asks again. Its number."""
     require(db, actor, "invoices.write")
 
     def work(conn: Connection) -> str:
-        row = _stored(conn, quote_id)
-        _check_status(row, (DRAFT, SENT), "sent")
-        if row["status"] == DRAFT:
-            on = row["quote_date"] or as_of
-            until = row["valid_until"] or on + timedelta(days=DEFAULT_VALID_DAYS)
-            if until < on:
-                raise ValidationError("The quote is valid until a date before its own date.", param="valid_until")
-            seq, pattern = series_store.take_next(conn, SERIES)
-            values = {"status": SENT, "number": logic.format_number(pattern, seq, on), "quote_date": on,
-                      "valid_until": until}
-            records.update(conn, quotes, quote_id, values)
-            audit.record(conn, actor, "quote.send", "quote", quote_id, before={"status": DRAFT}, after=values)
-            row = {**row, **values}
+        number = mark_sent(conn, actor, quote_id, as_of)
         dispatch.request_send(conn, dispatch.QUOTE, quote_id, f"quote-{as_of.isoformat()}", as_of)
-        return str(row["number"])
+        return number
 
     return db.transaction(work)
 
@@ -239,7 +248,8 @@ def get_quote(db: Database, actor: Actor, quote_id: int) -> Quote:
     return Quote(id=row["id"], number=row["number"], status=row["status"], customer_id=row["customer_id"],
                  customer=row["customer"], currency=row["currency"], quote_date=row["quote_date"],
                  valid_until=row["valid_until"], invoice_id=row["invoice_id"], decided_on=row["decided_on"],
-                 body=body, lines=tuple(lines), allowance_charges=tuple(allowance_charges), totals=totals)
+                 decided_by=row["decided_by"], body=body, lines=tuple(lines),
+                 allowance_charges=tuple(allowance_charges), totals=totals)
 
 
 def list_quotes(db: Database, actor: Actor, status: str | None = None) -> list[dict[str, Any]]:
@@ -275,4 +285,8 @@ def quote_document(db: Database, actor: Actor, quote_id: int) -> InvoiceDocument
 
 def quote_pdf(db: Database, actor: Actor, quote_id: int) -> bytes:
     """The quote as a PDF (titled QUOTE, with its validity and no payment section)."""
-    return render_invoice_pdf(quote_document(db, actor, quote_id), settings.get_company(db) or {})
+    return render_quote_pdf(db, quote_document(db, actor, quote_id))
+
+
+def render_quote_pdf(db: Database, document: InvoiceDocument) -> bytes:
+    return render_invoice_pdf(document, settings.get_company(db) or {})

@@ -1,4 +1,4 @@
-"""Sending a document by e-mail: the Send dialog of an invoice, a credit note or a statement, and what a
+"""Sending a document by e-mail: the Send dialog of an invoice, a credit note, a quote or a statement, and what a
 document's view shows of what was sent (when, to whom, whether the customer's link was opened)."""
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from ui import access, context
 from ui.feedback import run_action
 from ui.format import plain
 
-ATTACHMENT_NAMES = {"document_pdf": "the document as PDF", "statement_pdf": "the statement as PDF"}
+ATTACHMENT_NAMES = {"document_pdf": "the document as PDF", "statement_pdf": "the statement as PDF",
+                    "quote_pdf": "the quote as PDF"}
 STATUS_WORDS = {"queued": "waiting to be sent", "sending": "being sent", "sent": "sent", "failed": "failed"}
 _STATEMENT_DIALOG = "statement_send_dialog"
 
@@ -43,18 +44,25 @@ def _compose(draft: Draft, key: str, attached: str) -> tuple[str, str, str, str]
 def send_dialog(view: InvoiceDocument, close: Callable[[], None]) -> None:
     """The Send dialog of an issued invoice or credit note (called while its dialog is open); `close` forgets
     that it is open (also when it is dismissed)."""
-    access.dialog("Send by e-mail", width="large", on_dismiss=close)(_document_dialog)(view, close)
+    access.dialog("Send by e-mail", width="large", on_dismiss=close)(_document_dialog)(view.header.kind, view.id,
+                                                                                        close)
 
 
-def _document_dialog(view: InvoiceDocument, close: Callable[[], None]) -> None:
-    kind = view.header.kind
-    draft = run_action(lambda: mailing.draft_for_document(context.db(), context.actor(), kind, view.id,
+def send_quote_dialog(quote_id: int, close: Callable[[], None]) -> None:
+    """The Send dialog of a draft or sent quote: sending numbers a draft and marks it sent."""
+    access.dialog("Send the quote by e-mail", width="large", on_dismiss=close)(_document_dialog)(
+        document_links.QUOTE, quote_id, close)
+
+
+def _document_dialog(kind: str, document_id: int, close: Callable[[], None]) -> None:
+    draft = run_action(lambda: mailing.draft_for_document(context.db(), context.actor(), kind, document_id,
                                                           context.today()))
     if draft is None:
         return
     attached = ", ".join(ATTACHMENT_NAMES.get(name, name) for name in DOCUMENT_ATTACHMENTS.get(kind, ()))
-    to, cc, subject, body = _compose(draft, f"send:{view.id}", attached)
-    _send_or_cancel("send", lambda: mailing.send_document(context.db(), context.actor(), kind, view.id, to=[to],
+    key = f"send:quote:{document_id}" if kind == document_links.QUOTE else f"send:{document_id}"
+    to, cc, subject, body = _compose(draft, key, attached)
+    _send_or_cancel("send", lambda: mailing.send_document(context.db(), context.actor(), kind, document_id, to=[to],
                                                           cc=[cc], subject=subject, body=body, now=utcnow()),
                     f"E-mail to {to} queued for sending.", close)
 
@@ -80,7 +88,12 @@ def _message_line(message: OutboxMessage) -> str:
 
 def mail_history(view: InvoiceDocument) -> None:
     """When the document was sent, to whom, whether its link was opened; revoking a live link."""
-    history = mailing.mail_history(context.db(), context.actor(), view.id)
+    document_mail_history(view.id, document_links.INVOICE)
+
+
+def document_mail_history(document_id: int, document_kind: str) -> None:
+    """The mail history of an invoice or credit note (document_links.INVOICE) or of a quote (QUOTE)."""
+    history = mailing.mail_history(context.db(), context.actor(), document_id, document_kind)
     if not history.messages and not history.links:
         return
     st.markdown("**E-mail**")

@@ -196,6 +196,11 @@ def _v9_own_passwords(conn: Connection) -> None:
     _add_columns(conn, "users", {"must_change_password": "BOOLEAN DEFAULT FALSE"})
 
 
+def _v18_quote_links(conn: Connection) -> None:
+    """document_links.document_kind: a customer link opens an invoice or credit note ('invoice') or a quote."""
+    _add_columns(conn, "document_links", {"document_kind": "VARCHAR DEFAULT 'invoice' NOT NULL"})
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_initial),
     (2, _v2_report_data),
@@ -213,6 +218,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (14, _v14_customer_language),
     (16, _v16_exact_product_vat),
     (17, _v17_preferred_einvoice_format),
+    (18, _v18_quote_links),
     (24, _v24_report_date_indexes),
 ]
 

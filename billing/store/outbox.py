@@ -68,8 +68,10 @@ def list_messages(conn: Connection, *, status: str | None, limit: int) -> list[d
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def messages_of_document(conn: Connection, document_id: int) -> list[dict[str, Any]]:
-    query = sa.select(outbox).where(outbox.c.document_id == document_id).order_by(outbox.c.id)
+def messages_of_document(conn: Connection, document_id: int, *, quote: bool) -> list[dict[str, Any]]:
+    """The messages of an invoice or credit note (its reminders too), or of a quote (their ids overlap)."""
+    of_kind = outbox.c.kind == "quote" if quote else outbox.c.kind != "quote"
+    query = sa.select(outbox).where(outbox.c.document_id == document_id, of_kind).order_by(outbox.c.id)
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
@@ -94,8 +96,10 @@ def link_by_hash(conn: Connection, token_hash: str) -> dict[str, Any] | None:
     return dict(row) if row is not None else None
 
 
-def links_of_document(conn: Connection, document_id: int) -> list[dict[str, Any]]:
-    query = sa.select(document_links).where(document_links.c.document_id == document_id).order_by(document_links.c.id)
+def links_of_document(conn: Connection, document_id: int, document_kind: str) -> list[dict[str, Any]]:
+    query = (sa.select(document_links).where(document_links.c.document_id == document_id,
+                                             document_links.c.document_kind == document_kind)
+             .order_by(document_links.c.id))
     return [dict(r) for r in conn.execute(query).mappings()]
 
 

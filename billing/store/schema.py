@@ -527,6 +527,8 @@ document_links = sa.Table(
     sa.Column("first_opened_at", sa.DateTime, nullable=True),
     sa.Column("last_opened_at", sa.DateTime, nullable=True),
     sa.Column("open_count", sa.Integer, nullable=False),
+    # What document_id counts: an invoice or credit note ('invoice') or a quote ('quote', migration 18).
+    sa.Column("document_kind", sa.String, nullable=False, server_default="invoice"),
 )
 sa.Index("ix_document_links_document", document_links.c.document_id)
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from portal import app_as, ok
 from streamlit.testing.v1 import AppTest
 
-from billing import catalog, customers, invoices, quotes, recurring, reminders
+from billing import catalog, customers, document_links, invoices, mailing, quotes, recurring, reminders
 from billing.permissions import SYSTEM
 from billing.store.db import Database
 
@@ -88,8 +88,14 @@ def test_a_quote_is_sent_accepted_and_converted(db: Database) -> None:
     quote_id = quotes.create_quote(db, SYSTEM, {"customer_id": customer, "lines": lines(rate)})
     at = ok(select_row(app_as("accountant", QUOTES), "quotes", 0))
     assert at.get("download_button")
-    at = ok(select_row(click(at, "Send"), "quotes", 0))
-    assert quotes.get_quote(db, SYSTEM, quote_id).status == "sent"
+    at = ok(click(at, "Send…"))
+    at.text_input(key=f"send:quote:{quote_id}:to").input("buyer@example.com")
+    at = ok(select_row(ok(at.button(key="confirm_send").click().run()), "quotes", 0))
+    sent = quotes.get_quote(db, SYSTEM, quote_id)
+    assert sent.status == "sent"
+    [message] = mailing.mail_history(db, SYSTEM, quote_id, document_links.QUOTE).messages
+    assert message.recipients == ("buyer@example.com",) and str(sent.number) in message.subject
+    assert "buyer\u2060@example.com" in texts(at)  # the quote shows what was sent, to whom (plain())
     at = ok(select_row(click(at, "Mark accepted"), "quotes", 0))
     ok(click(at, "Convert to invoice"))
     assert quotes.get_quote(db, SYSTEM, quote_id).status == "converted"
@@ -99,7 +105,7 @@ def test_the_analyst_sees_a_quote_without_its_actions(db: Database) -> None:
     customer, rate = ids(db)
     quotes.create_quote(db, SYSTEM, {"customer_id": customer, "lines": lines(rate)})
     at = ok(select_row(app_as("analyst", QUOTES), "quotes", 0))
-    assert not {"Send", "Convert to invoice"} & {button.label for button in at.button}
+    assert not {"Send…", "Convert to invoice"} & {button.label for button in at.button}
 
 
 def test_reminders_due_are_listed_and_given(database_copy: Callable[[Path], Database], portal_template: Path) -> None:
@@ -123,3 +129,13 @@ def test_bad_reminder_levels_are_refused_with_a_message(db: Database) -> None:
     at = click(at.run(), "Save levels")
     assert at.error and "Days after due" in at.error[0].value and not at.exception
     assert reminders.list_levels(db, SYSTEM) == []
+
+
+def test_the_customers_answer_through_the_link_shows_on_the_quote(db: Database) -> None:
+    customer, rate = ids(db)
+    quote_id = quotes.create_quote(db, SYSTEM, {"customer_id": customer, "lines": lines(rate)})
+    quotes.send_quote(db, SYSTEM, quote_id, date.today())
+    quotes.accept_quote_by_customer(db, quote_id, date.today(), link="7")
+    at = ok(select_row(app_as("accountant", QUOTES), "quotes", 0))
+    assert f"accepted by the customer through its link on {date.today()}" in texts(at)
+    assert "Convert to invoice" in {button.label for button in at.button}
