@@ -82,5 +82,6 @@ def freeze_issued(conn: Connection) -> None:
     conn.execute(invoices.update().where(not_draft, invoices.c.seller_party.is_(None)).values(seller_party=seller))
     rows = [{"customer_id": row["id"], "buyer_party": json.dumps(asdict(customer_of_row(dict(row))),
                                                                  ensure_ascii=False)}
-            for row in conn.execute(sa.select(customers)).mappings()]
+            # the columns the table has at this version (later migrations add more: `language` in 14)
+            for row in conn.exec_driver_sql("SELECT * FROM customers").mappings()]
     _update_by_key(conn, invoices, "customer_id", rows, where=not_draft, target="customer_id")
