@@ -263,13 +263,15 @@ def issue_draft(conn: Connection, actor: Actor, invoice_id: int, today: date, is
     if totals.payable < 0:
         raise ValidationError("The invoice total would be negative. Issue a credit note instead.")
     # Before the number is taken: the series row stays locked for as short a time as it can.
-    parties.freeze(conn, invoice_id, header.customer_id)
+    seller = parties.freeze(conn, invoice_id, header.customer_id)
     on = issue_date or header.issue_date or today
     due = logic.due_date_for(on, customer["terms_days"], due_date or header.due_date)
+    delivered = logic.delivery_date_at_issue(seller.country if seller else "", header.delivery_date,
+                                             header.period_start, on)
     seq, pattern = series_store.take_next(conn, header.series)
     number = logic.format_number(pattern, seq, on)
     values: HeaderValues = {"status": logic.ISSUED, "number": number, "issue_date": on, "due_date": due,
-                              "issued_at": utcnow(), **total_values(totals)}
+                              "delivery_date": delivered, "issued_at": utcnow(), **total_values(totals)}
     invoice_store.update_header(conn, invoice_id, values)
     # The draft's lines and VAT breakdown were stored from the same computation when it was
     # saved; rewrite them only if they somehow differ, so issuing stays a handful of statements.

@@ -371,6 +371,16 @@ def check_credit_amount(credit_payable: Decimal, remaining: Decimal) -> None:
         )
 
 
+def delivery_date_at_issue(seller_country: str, delivery_date: date | None, period_start: date | None,
+                           issue_date: date) -> date | None:
+    """The delivery date (BT-72) an invoice is issued with. A German seller's invoice must state when it
+    delivered (§14 (4) no. 6 UStG): without a delivery date or an invoicing period it is the issue date, as
+    "delivery date = invoice date" says on paper. Elsewhere it stays as entered (none is fine)."""
+    if delivery_date is None and period_start is None and seller_country.upper() == "DE":
+        return issue_date
+    return delivery_date
+
+
 def allocate_oldest_first(
     amount: Decimal, open_items: Sequence[tuple[int, date, Decimal]], first: int | None = None
 ) -> list[tuple[int, Decimal]]:

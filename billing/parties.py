@@ -49,24 +49,26 @@ def _seller_of_json(text: str) -> DocumentParty:
     return DocumentParty(**{name: value for name, value in data.items() if name in _PARTY_FIELDS})
 
 
-def frozen_texts(conn: Connection, customer_ids: Iterable[int]) -> tuple[str, dict[int, str]]:
+def frozen_texts(conn: Connection, customer_ids: Iterable[int]) -> tuple[str, dict[int, str], DocumentParty | None]:
     """The seller and each buyer as JSON, the way a document issued now freezes them (a document's
-    `seller_party` and `buyer_party`): for one document, or for a batch issued at once."""
+    `seller_party` and `buyer_party`), for one document or for a batch issued at once; and the seller itself."""
     profile = records.get(conn, company, 1)
-    seller = json.dumps(asdict(seller_of_company(profile)), ensure_ascii=False) if profile is not None else ""
+    seller = seller_of_company(profile) if profile is not None else None
+    seller_text = json.dumps(asdict(seller), ensure_ascii=False) if seller is not None else ""
     wanted = set(customer_ids)
     buyers = {int(row["id"]): json.dumps(asdict(customer_of_row(row)), ensure_ascii=False)
               for row in records.get_many(conn, customers, wanted)}
     missing = wanted - set(buyers)
     if missing:
         raise NotFoundError(f"Customer {min(missing)} does not exist.")
-    return seller, buyers
+    return seller_text, buyers, seller
 
 
-def freeze(conn: Connection, invoice_id: int, customer_id: int) -> None:
-    """Freeze seller and buyer onto a document being issued: the profiles as they are now."""
-    seller, buyers = frozen_texts(conn, [customer_id])
-    invoice_store.set_frozen_parties(conn, invoice_id, seller, buyers[customer_id])
+def freeze(conn: Connection, invoice_id: int, customer_id: int) -> DocumentParty | None:
+    """Freeze seller and buyer onto a document being issued: the profiles as they are now. Returns the seller."""
+    seller_text, buyers, seller = frozen_texts(conn, [customer_id])
+    invoice_store.set_frozen_parties(conn, invoice_id, seller_text, buyers[customer_id])
+    return seller
 
 
 def parties_of(conn: Connection, header: InvoiceHeader, snapshot: dict[str, Any],

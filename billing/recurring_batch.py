@@ -77,10 +77,14 @@ def issue_batch(conn: Connection, actor: Actor, batch: list[DuePeriod], as_of: d
     now = utcnow()
     first, pattern = series_store.take_many(conn, invoices_series(), len(priced))
     new_ids = recurring_store.new_ids(conn, "invoices_id_seq", len(priced))
-    seller, buyers = parties.frozen_texts(conn, [int(item.customer["id"]) for item in priced])
+    seller_text, buyers, seller = parties.frozen_texts(conn, [int(item.customer["id"]) for item in priced])
     headers = [{**_header(item, invoice_id, logic.format_number(pattern, first + index, item.due.on), actor, now),
-                "seller_party": seller, "buyer_party": buyers[int(item.customer["id"])]}
+                "seller_party": seller_text, "buyer_party": buyers[int(item.customer["id"])]}
                for index, (invoice_id, item) in enumerate(zip(new_ids, priced, strict=True))]
+    seller_country = seller.country if seller else ""
+    for header in headers:  # as `issue_draft` dates a German seller's delivery
+        header["delivery_date"] = logic.delivery_date_at_issue(seller_country, header["delivery_date"],
+                                                               header["period_start"], header["issue_date"])
     bodies: dict[Any, list[dict[str, Any]]] = {invoices: headers, invoice_lines: [], invoice_allowances: [],
                                                invoice_taxes: [], sales_facts: [], recurring_runs: []}
     seals: dict[str, list[str]] = {}

@@ -38,6 +38,7 @@ from billing.logic import (
     compute_totals,
     creditable_amount,
     creditable_quantity,
+    delivery_date_at_issue,
     display_status,
     document_display_status,
     due_date_for,
@@ -759,3 +760,11 @@ def test_a_due_date_never_leaves_the_books(issue: date, terms: int, given: date 
 def test_allocate_puts_the_invoice_paid_from_first_then_oldest_due() -> None:
     assert allocate_oldest_first(D("150.00"), OPEN, first=3) == [(3, D("50.00")), (2, D("80.00")), (1, D("20.00"))]
     assert allocate_oldest_first(D("150.00"), OPEN, first=99) == allocate_oldest_first(D("150.00"), OPEN)
+
+
+def test_a_german_sellers_invoice_is_dated_for_delivery_at_issue_when_nothing_else_is_given() -> None:
+    issued, delivered = date(2026, 3, 10), date(2026, 3, 2)
+    assert delivery_date_at_issue("DE", None, None, issued) == issued
+    assert delivery_date_at_issue("de", delivered, None, issued) == delivered
+    assert delivery_date_at_issue("DE", None, date(2026, 2, 1), issued) is None  # an invoicing period says when
+    assert delivery_date_at_issue("FR", None, None, issued) is None

@@ -34,6 +34,8 @@ DOCUMENT_OPERATIONS: list[tuple[str, str, Callable[[Seeded], dict[str, Any]] | N
     ("POST", "/invoices/{issued}/credit", lambda s: {"reason": "returned"}, "invoices.write"),
     ("POST", "/invoices/{issued}/duplicate", None, "invoices.write"),
     ("GET", "/invoices/{issued}/pdf", None, "invoices.read"),
+    ("GET", "/invoices/{issued}/einvoice?format=cii", None, "invoices.read"),
+    ("GET", "/credit-notes/{credit_note}/einvoice?format=ubl", None, "invoices.read"),
     ("GET", "/credit-notes", None, "invoices.read"),
     ("GET", "/credit-notes/{credit_note}", None, "invoices.read"),
     ("GET", "/payments", None, "payments.read"),

@@ -32,7 +32,10 @@ def test_streamlit_run_serves_the_portal_and_the_api_on_one_port(tmp_path: Path)
         assert status == 200 and "admin" in [u["username"] for u in users["data"]]
         assert headers["x-request-id"]
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(f"{server.url}/", timeout=30) as portal:
-            assert portal.status == 200 and b"<div id=\"root\">" in portal.read()
+        with opener.open(f"{server.url}/", timeout=30) as portal:  # no session: the sign-in form, same port
+            assert portal.status == 200 and "/auth/sign-in" in portal.url and b'<button type="submit">Sign in' \
+                in portal.read()
+        with opener.open(f"{server.url}/_stcore/health", timeout=30) as health:
+            assert health.status == 200
     finally:
         server.stop()

@@ -81,7 +81,7 @@ def test_a_page_load_runs_the_script_once(new_context: NewContext, shared_server
         expect(page.get_by_text(SIGNED_IN)).to_be_visible()
         assert runs.after(page) == 1
     runs.full = 0
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Invoices").click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Invoices", exact=True).click()
     expect(page.get_by_role("heading", name="Invoices", exact=True)).to_be_visible()
     assert runs.after(page) == 1
 
@@ -145,7 +145,7 @@ def test_an_analyst_opening_admin_pages_by_url_sees_no_data(page_as: Callable[..
         expect(page.get_by_text("Page not found")).to_be_visible()
         for marker in ("Ada Admin", "Create user", "Company profile", "Verify chain"):
             expect(page.get_by_text(marker)).to_have_count(0)
-    expect(page.get_by_role("link", name="Users")).to_have_count(0)
+    expect(page.get_by_role("link", name="Users", exact=True)).to_have_count(0)
 
 
 def test_the_first_request_to_a_fresh_server_cannot_open_an_admin_page(
