@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from billing import customers, invoices, logic
 from billing.einvoice.export import FORMATS
@@ -46,6 +47,23 @@ def test_without_a_preferred_format_nothing_is_checked_and_issuing_goes_ahead(db
     checked = check_before_issue(db, ADMIN, invoice_id, TODAY)
     assert (checked.fmt, checked.passed) == (None, True)
     assert issue_checked(db, ADMIN, invoice_id, TODAY) == header(db, invoice_id).number
+
+
+def test_without_a_preferred_format_the_draft_is_read_once_to_issue_it(db: Database, seeded: Seed) -> None:
+    invoice_id = draft(db, seeded.acme, line(seeded.s19))
+    statements: list[str] = []
+
+    def executed(*args: Any) -> None:
+        statements.append(" ".join(args[2].split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", executed)
+    try:
+        issue_checked(db, ADMIN, invoice_id, TODAY)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", executed)
+    lines_read = [text for text in statements if "FROM invoice_lines WHERE invoice_lines.invoice_id = " in text]
+    assert len(lines_read) == 1, lines_read
+    assert header(db, invoice_id).status == logic.ISSUED
 
 
 @pytest.mark.parametrize("fmt", ["ubl", "cii", "facturx"])

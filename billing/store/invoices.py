@@ -82,6 +82,14 @@ def get_document_head(conn: Connection, invoice_id: int
     return header, customer, credited or None, frozen
 
 
+def customer_einvoice_format(conn: Connection, invoice_id: int) -> str | None:
+    """The preferred e-invoice format of a document's customer as stored now ('' for none; None: no such document)."""
+    value = conn.execute(sa.select(customers.c.einvoice_format)
+                         .select_from(invoices.join(customers, customers.c.id == invoices.c.customer_id))
+                         .where(invoices.c.id == invoice_id)).first()
+    return None if value is None else str(value[0] or "")
+
+
 def replace_body(conn: Connection, invoice_id: int, lines: Sequence[StoredLine],
                  allowance_charges: Sequence[StoredAllowanceCharge], taxes: Sequence[StoredTax]) -> None:
     """Replace a draft's lines, allowances/charges and VAT breakdown."""
