@@ -83,7 +83,7 @@ def test_bad_company_is_refused(refusals: Shared, data: dict[str, Any], logo: by
 
 def test_list_series(db: Database) -> None:
     assert [(row["code"], row["pattern"], row["next_seq"]) for row in settings.list_series(db, ADMIN)] == [
-        ("CN", "CN-{YYYY}-{SEQ:05}", 1), ("INV", "INV-{YYYY}-{SEQ:05}", 1)]
+        ("CN", "CN-{YYYY}-{SEQ:05}", 1), ("INV", "INV-{YYYY}-{SEQ:05}", 1), ("QUO", "QUO-{YYYY}-{SEQ:05}", 1)]
 
 
 def issue_one(db: Database, seeded: Seed) -> str:

@@ -29,8 +29,10 @@ from ui.pages import PAGES
 # Elements whose strings are never Markdown (data grids, JSON, code); plotly and HTML are checked apart.
 PLAIN_ELEMENTS = {"arrow_data_frame", "json", "code", "text", "plotly_chart", "html", "pagination", "space"}
 # Fields that hold a widget's value or a select box's options: shown as text, not Markdown.
+# `columns`: a data grid's column configuration (JSON: labels and a select column's options, such as product
+# names), drawn as plain text on the grid's canvas.
 PLAIN_FIELDS = {"default", "value", "raw_value", "raw_values", "placeholder", "id", "form_id", "url", "icon",
-                "deferred_file_id", "page", "page_script_hash", "data", "spec", "format"}
+                "deferred_file_id", "page", "page_script_hash", "data", "spec", "format", "columns"}
 PLAIN_OPTIONS = {"selectbox", "multiselect"}
 TODAY = company_today()
 
