@@ -162,10 +162,11 @@ def test_an_sku_taken_while_the_rows_were_staged_refuses_the_whole_import(db: Da
 
 @pytest.mark.slow
 def test_other_writes_go_on_during_a_large_import_and_numbers_stay_unique(db: Database) -> None:
-    """One transaction for 30k rows made every other write wait for all of it (~25 s here, 82 s for 100k):
-    now each waits at most for one batch or the last transaction."""
+    """One transaction for 30k rows made every other write wait for all of it (~25 s here, 82 s for 100k): one
+    write at most could finish while the import ran. Now each waits at most for one batch or the last
+    transaction, so writes keep finishing while it runs. (Counted, not timed: a loaded machine stretches both.)"""
     rows = 30_000
-    waits: list[float] = []
+    during: list[int] = []  # writes that finished while the import was still running
     result: list[int | BaseException] = []
 
     def run_import() -> None:
@@ -178,13 +179,13 @@ def test_other_writes_go_on_during_a_large_import_and_numbers_stay_unique(db: Da
     importer.start()
     created = []
     while importer.is_alive() or not created:
-        start = time.perf_counter()
         created.append(customers.create_customer(db, ADMIN, {"name": f"Walk-in {len(created)}", "currency": "EUR"}))
-        waits.append(time.perf_counter() - start)
+        if importer.is_alive():
+            during.append(created[-1])
         time.sleep(0.02)
     importer.join()
     assert result == [rows]
-    assert len(waits) >= 5 and max(waits) < 2.0, sorted(waits)[-5:]
+    assert len(during) >= 3, f"only {len(during)} writes finished during the import"
     with db.connect() as conn:
         ids = conn.execute(sa.select(customers_table.c.id, customers_table.c.name)).all()
     assert len(ids) == rows + len(created) and len({i for i, _ in ids}) == len(ids)

@@ -14,7 +14,7 @@ from pypdf import PdfReader
 from billing import catalog, customers, invoices
 from billing.permissions import SYSTEM
 from billing.store.db import Database
-from browser.harness import Server, database_url, settle
+from browser.harness import Server, database_url, download
 
 pytestmark = pytest.mark.browser
 
@@ -41,10 +41,7 @@ def test_a_german_customer_downloads_a_german_invoice(server: Callable[..., Serv
     page = page_as("accountant", app)
     page.goto(f"{app.url}/invoices?invoice={invoice_id}")
     expect(page.get_by_text("Signed in as")).to_be_visible()
-    settle(page)
-    with page.expect_download() as download:
-        page.get_by_role("button", name="Download PDF").click()
-    data = Path(download.value.path()).read_bytes()
+    data = Path(download(page, page.get_by_role("button", name="Download PDF")).path()).read_bytes()
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
     for expected in ("RECHNUNG", "Rechnungsdatum", "4. Dezember 2026", "1.234,56\xa0€", "Offener Betrag"):
         assert expected in text, text

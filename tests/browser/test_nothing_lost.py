@@ -64,6 +64,9 @@ def test_a_draft_survives_a_sidebar_click_and_a_reload(page: Page, server: Calla
     page.get_by_role("button", name="Continue editing").click()
     expect(page.get_by_role("textbox", name="Description").first).to_have_value("Wedding cake")
     type_line(page, "Wedding cake, three tiers", "420")
+    # "Saved as draft" still shows from the first save: the new net total says the change was run and stored.
+    expect(page.get_by_text("420.00").first).to_be_visible()
+    settle(page)
     expect(page.get_by_text("Saved as draft")).to_be_visible()
 
     page.reload()
