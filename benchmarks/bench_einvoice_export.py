@@ -28,11 +28,14 @@ from billing.einvoice import validation
 from billing.einvoice.bulk import export_documents, period_documents
 from billing.einvoice.export import FORMATS, check_rules, export_document, facts_of, packaged, render
 from billing.errors import ConfigError
+from billing.installation import ID_FILE
 from billing.models import CompanyIn
 from billing.permissions import SYSTEM
+from billing.signing import AUDIT_KEY_FILE
 from billing.store import schema
 from billing.store.db import Database, utcnow
 
+FOLDER_FILES = (AUDIT_KEY_FILE, ID_FILE)  # beside a DuckDB file, bound to the database in that folder
 COMPANY = {"legal_name": "Acme Consulting GmbH", "address": "Hauptstraße 1\n10115 Berlin", "country": "DE",
            "tax_id": "DE136695976", "email": "billing@acme.example", "bank_details": "IBAN DE89 3704 0044 0532 0130 00",
            "base_currency": "EUR", "timezone": "Europe/Berlin"}
@@ -64,11 +67,14 @@ def database(path: Path, scale: str) -> Database:
 
 
 def copied(source: Path) -> Path:
-    """A copy of the database file and the dot-files beside it (audit head, keys) in a new temporary folder."""
+    """A copy of the database file, the dot-files of that file (audit head) and of its folder (audit key,
+    installation id) in a new temporary folder: the original is only read."""
     folder = Path(tempfile.mkdtemp(prefix="bench_einvoice_"))
     shutil.copy2(source, folder / source.name)
-    for extra in source.parent.glob(f".{source.name}*"):
-        shutil.copy2(extra, folder / extra.name)
+    extras = [*source.parent.glob(f".{source.name}*"), *(source.parent / name for name in FOLDER_FILES)]
+    for extra in extras:
+        if extra.is_file():
+            shutil.copy2(extra, folder / extra.name)
     return folder / source.name
 
 

@@ -265,8 +265,9 @@ class DocumentParty:
       name, email; address (the printed text) and its parts street, additional_line, city, postcode, subdivision
         (BT-35..39 / BT-50..54), country (ISO code, BT-40/55); tax_id (the VAT identifier, BT-31/48, compact),
         tax_registration (BT-32), legal_id (BT-30/47), electronic_address and electronic_scheme (BT-34/49).
-      The seller's contact_name, contact_phone, contact_email (BT-41..43), account iban, bic (BT-84/86) and
-        bank_details (printed as written).
+      The seller's contact_name, contact_phone, contact_email (BT-41..43), account iban, bic (BT-84/86),
+        bank_details (printed as written) and SEPA creditor_id (BT-90). The buyer's iban is the account its SEPA
+        direct debit mandate debits (BT-91).
     """
 
     name: str
@@ -289,6 +290,7 @@ class DocumentParty:
     iban: str = ""
     bic: str = ""
     bank_details: str = ""
+    creditor_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -185,6 +185,13 @@ def _v11_webhooks(conn: Connection) -> None:
     _add_columns(conn, "invoices", {"updated_at": "TIMESTAMP"})
 
 
+def _v19_direct_debit(conn: Connection) -> None:
+    """SEPA direct debit: company.creditor_id (BT-90) and customers.iban, the account debited (BT-91); '' until
+    entered."""
+    _add_columns(conn, "company", {"creditor_id": "VARCHAR DEFAULT ''"})
+    _add_columns(conn, "customers", {"iban": "VARCHAR DEFAULT ''"})
+
+
 def _v24_report_date_indexes(conn: Connection) -> None:
     """PostgreSQL: the report data by dimension and date (schema.SALES_BY_DATE); nothing on DuckDB."""
     for index in (schema.SALES_BY_DATE, schema.COLLECTIONS_BY_DATE):
@@ -219,6 +226,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (16, _v16_exact_product_vat),
     (17, _v17_preferred_einvoice_format),
     (18, _v18_quote_links),
+    (19, _v19_direct_debit),
     (24, _v24_report_date_indexes),
 ]
 
