@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from billing import invoices, logic, settings
+from billing import customers, invoices, logic, settings
 from billing.documents import InvoiceDocument, computed_totals
 from billing.einvoice.content import Party, Payment, split_address
 from billing.einvoice.export import FORMATS, export_document, facts_of, format_of, render
@@ -19,6 +19,7 @@ from billing.einvoice.source import read_document
 from billing.einvoice.validation import EN16931, ValidationReport, validate_bytes
 from billing.einvoice.wording import explain
 from billing.errors import StateError, ValidationError
+from billing.models import CustomerIn
 from billing.permissions import Actor
 from billing.store.db import Database
 from tests.conftest import ADMIN, TODAY, Templates, copy_template, database_url
@@ -275,12 +276,26 @@ def test_the_bulk_export_gives_the_files_of_single_exports(spread: Spread, fmt: 
 
     ids = period_documents(spread.db, ADMIN, TODAY, TODAY)
     assert sorted(ids) == sorted(spread.ids[name] for name in [*ISSUED, "kwd_fine"])
-    items = list(export_documents(spread.db, ADMIN, ids, fmt))
-    for invoice_id, item in zip(ids, items, strict=True):
-        if invoice_id == spread.ids["kwd_fine"]:
-            assert item.xml is None and "BR-DEC-09" in item.problem
-        else:
-            assert (item.file_name, "application/xml", item.xml) == export_document(spread.db, ADMIN, invoice_id, fmt)
+    before = {invoice_id: export_document(spread.db, ADMIN, invoice_id, fmt) for invoice_id in ids
+              if invoice_id != spread.ids["kwd_fine"]}
+    customer_id = _document(spread, "direct_debit").header.customer_id
+    customer = customers.get_customer(spread.db, ADMIN, customer_id)
+    fields = {name: value for name, value in customer.items() if name in CustomerIn.model_fields}
+    settings.save_company(spread.db, ADMIN, {**COMPANY, "legal_name": "Example AG", "creditor_id": ""})
+    customers.update_customer(spread.db, ADMIN, customer_id, {**fields, "name": "Beta SAS", "street": "Avenue Foch 1",
+                                                              "iban": "DE02120300000000202051"})
+    try:  # issued documents show their parties as frozen at issue, in bulk as one by one
+        items = list(export_documents(spread.db, ADMIN, ids, fmt))
+        for invoice_id, item in zip(ids, items, strict=True):
+            if invoice_id == spread.ids["kwd_fine"]:
+                assert item.xml is None and "BR-DEC-09" in item.problem
+            else:
+                assert (item.file_name, "application/xml", item.xml) == before[invoice_id]
+                assert export_document(spread.db, ADMIN, invoice_id, fmt) == before[invoice_id]
+    finally:
+        settings.save_company(spread.db, ADMIN, COMPANY)
+        customers.update_customer(spread.db, ADMIN, customer_id, fields)
+    assert b"Exempt educational services" in before[spread.ids["kwd"]][2]
 
 
 @pytest.mark.parametrize("fmt", ["ubl", "cii"])

@@ -234,7 +234,7 @@ def export_document(db: Database, actor: Actor, invoice_id: int, fmt: str, *, va
     permission is checked live (reading the invoice). The XML is validated against the format's rule sets unless
     `validate` is False (bulk export speed)."""
     chosen = format_of(fmt)
-    document = invoices.get_invoice(db, actor, invoice_id, as_of=today())
+    document = invoices.get_invoice(db, actor, invoice_id, as_of=today(), activity=False)
     company = settings.get_company(db) or {}
     preceding_date = None
     if document.credited_invoice is not None:
