@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 R = TypeVar("R", bound="DataclassInstance")
+DIRECT_DEBIT = "direct_debit"  # the payment means (BT-81, models.PAYMENT_MEANS) of a SEPA direct debit
 
 
 def quantized(record: R, currency: str) -> R:

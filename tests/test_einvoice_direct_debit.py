@@ -10,13 +10,14 @@ from dataclasses import dataclass
 import pytest
 from lxml import etree
 
-from billing import customers, settings
+from billing import customers, invoices, settings
 from billing.einvoice.export import FORMATS, export_document, format_of
 from billing.einvoice.preissue import check_before_issue
 from billing.einvoice.source import read_document
 from billing.einvoice.validation import XRECHNUNG, validate_bytes
 from billing.errors import ValidationError
 from billing.models import CompanyIn, CustomerIn, parse
+from billing.payment_qr import payment_details
 from billing.store.db import Database
 from tests.conftest import ADMIN, TODAY, Templates, copy_template, database_url, draft, issued, line
 from tests.test_einvoice_export import _failures
@@ -120,6 +121,25 @@ def test_creditor_id_and_debited_account_are_frozen_at_issue(world: World) -> No
     finally:
         settings.save_company(world.db, ADMIN, SELLER)
         customers.update_customer(world.db, ADMIN, world.customer, {**BUYER, "iban": DEBITED})
+
+
+def test_the_pdf_and_the_payment_details_announce_the_direct_debit_without_a_transfer(world: World) -> None:
+    from billing.parties import company_as_issued
+    from billing.pdf import render_invoice_pdf
+    from tests.test_pdf import pdf_text
+
+    document = invoices.get_invoice(world.db, ADMIN, world.debit, as_of=TODAY)
+    company = company_as_issued(document.seller, settings.get_company(world.db) or {})
+    details = payment_details(document, company)
+    assert details is not None and details.direct_debit and details.qr_payload is None and details.iban == ""
+    assert (details.mandate, details.creditor_id, details.debited_iban) == ("MANDATE-0815", CREDITOR_ID, DEBITED)
+    text = " ".join(pdf_text(render_invoice_pdf(document, company)).split())
+    assert "€357.00 will be collected by SEPA direct debit on or after" in text
+    assert all(part in text for part in ("From account: DE02 1203 0000 0000 2020 51",
+                                         "Mandate reference: MANDATE-0815", f"Creditor identifier: {CREDITOR_ID}"))
+    assert "Please pay" not in text and "Scan to pay" not in text and "DE89 3704" not in text
+    german = " ".join(pdf_text(render_invoice_pdf(document, company, language="de")).split())
+    assert "per SEPA-Lastschrift eingezogen" in german and "Mandatsreferenz: MANDATE-0815" in german
 
 
 def test_the_check_before_issue_asks_for_the_creditor_id_only_for_a_direct_debit(

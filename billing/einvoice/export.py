@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from billing import invoices, logic, parties, settings
-from billing.documents import DocumentParty, InvoiceDocument
+from billing.documents import DIRECT_DEBIT, DocumentParty, InvoiceDocument
 from billing.einvoice.cii import build_cii
 from billing.einvoice.content import (
     Facts,
@@ -43,7 +43,6 @@ PEPPOL_ID = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:bill
 PEPPOL_PROCESS = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 XRECHNUNG_ID = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
 MEDIA_TYPE = "application/xml"
-DIRECT_DEBIT = "direct_debit"  # the payment means (BT-81) of models.PAYMENT_MEANS that is a SEPA direct debit
 
 
 @dataclass(frozen=True, slots=True)
