@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -39,14 +41,19 @@ class World:
     debit: int
 
 
+def _database(templates: Templates, folder: Path, company: dict[str, Any], buyer: dict[str, Any]) -> Database:
+    """A copy of the seeded database with the company profile and the customer Acme's profile given."""
+    db = Database(database_url(copy_template(templates.seeded, folder / "debit.duckdb")))
+    db.migrate()
+    settings.save_company(db, ADMIN, company)
+    customers.update_customer(db, ADMIN, templates.seed.acme, buyer)
+    return db
+
+
 @pytest.fixture(scope="module")
 def world(templates: Templates, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    path = copy_template(templates.seeded, tmp_path_factory.mktemp("debit") / "debit.duckdb")
-    db = Database(database_url(path))
-    db.migrate()
     seed = templates.seed
-    settings.save_company(db, ADMIN, SELLER)
-    customers.update_customer(db, ADMIN, seed.acme, {**BUYER, "iban": DEBITED})
+    db = _database(templates, tmp_path_factory.mktemp("debit"), SELLER, {**BUYER, "iban": DEBITED})
     yield World(db, seed.acme, issued(db, seed.acme, line(seed.s19, "2", "150.00"), **DEBIT))
     db.dispose()
 
@@ -80,14 +87,9 @@ def test_a_direct_debit_passes_the_official_rules_of_every_format(world: World, 
         assert text(f"{settlement}/ram:SpecifiedTradePaymentTerms/ram:DirectDebitMandateID") == "MANDATE-0815"
 
 
-def test_without_the_creditor_id_xrechnung_fails_its_rule_and_the_export_names_the_fields(
-        templates: Templates, tmp_path_factory: pytest.TempPathFactory) -> None:
-    path = copy_template(templates.seeded, tmp_path_factory.mktemp("bare") / "bare.duckdb")
-    db = Database(database_url(path))
-    db.migrate()
+def test_without_the_creditor_id_and_the_iban_the_export_names_both(templates: Templates, tmp_path: Path) -> None:
     seed = templates.seed
-    settings.save_company(db, ADMIN, COMPANY)
-    customers.update_customer(db, ADMIN, seed.acme, BUYER)
+    db = _database(templates, tmp_path, COMPANY, BUYER)
     invoice_id = issued(db, seed.acme, line(seed.s19, "1", "10.00"), **DEBIT)
     for fmt in ("xrechnung-cii", "ubl"):
         with pytest.raises(ValidationError) as caught:
@@ -142,14 +144,10 @@ def test_the_pdf_and_the_payment_details_announce_the_direct_debit_without_a_tra
     assert "per SEPA-Lastschrift eingezogen" in german and "Mandatsreferenz: MANDATE-0815" in german
 
 
-def test_the_check_before_issue_asks_for_the_creditor_id_only_for_a_direct_debit(
-        templates: Templates, tmp_path_factory: pytest.TempPathFactory) -> None:
-    path = copy_template(templates.seeded, tmp_path_factory.mktemp("pre") / "pre.duckdb")
-    db = Database(database_url(path))
-    db.migrate()
+def test_the_check_before_issue_asks_for_the_creditor_id_only_for_a_direct_debit(templates: Templates,
+                                                                                  tmp_path: Path) -> None:
     seed = templates.seed
-    settings.save_company(db, ADMIN, COMPANY)
-    customers.update_customer(db, ADMIN, seed.acme, {**BUYER, "einvoice_format": "xrechnung-ubl"})
+    db = _database(templates, tmp_path, COMPANY, {**BUYER, "einvoice_format": "xrechnung-ubl"})
     debit = draft(db, seed.acme, line(seed.s19), **DEBIT)
     transfer = draft(db, seed.acme, line(seed.s19), buyer_reference="05315-12345-67")
     assert check_before_issue(db, ADMIN, transfer, TODAY).passed
