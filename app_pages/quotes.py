@@ -77,10 +77,11 @@ def quote_panel(quote_id: int) -> None:
                     if result is not None or label.startswith("Mark"):
                         clear_selection("quotes")
                         st.rerun()
-        pdf = run_action(partial(quotes.quote_pdf, db, actor, quote.id))
-        if pdf is not None:
-            buttons.download_button("Download PDF", pdf, file_name=f"{quote.number or f'quote-{quote.id}'}.pdf",
-                                    mime="application/pdf", icon=":material/download:")
+        # Made on click by a call that checks the session and role then (as an invoice's PDF): a tab left open
+        # after its user lost access gets no file, and showing the quote renders no PDF.
+        buttons.download_button("Download PDF", partial(quotes.quote_pdf, db, actor, quote.id),
+                                file_name=f"{quote.number or f'quote-{quote.id}'}.pdf", mime="application/pdf",
+                                icon=":material/download:", on_click="rerun", key="quote_pdf")
         document_mail_history(quote.id, QUOTE)
     if st.session_state.get(_SEND_DIALOG) == quote.id:
         send_quote_dialog(quote.id, close_send_dialog)
