@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from api.bodylimit import read_limited
 from api.customer_page import NOT_VALID, render_page
 from api.customer_quote_page import NONCE_FIELD, render_quote_page
 from billing import customer_view
@@ -74,27 +75,14 @@ def _answer(token: str, accept: bool) -> customer_view.CustomerQuote | customer_
         return customer_view.open_link(get_database(), token, now, today, record_open=False)
 
 
-async def _form_field(request: Request, name: str) -> str | None:
-    """A field of the small form a quote's page posts; None for a body over MAX_FORM bytes, which is not read
-    further (anyone may post here: no body is held in memory whole)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM:
-        return None
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM:
-            return None
-    return parse_qs(body.decode("utf-8", "replace")).get(name, [""])[0]
-
-
 async def answer_quote(request: Request) -> Response:
     """Accept or decline the quote of a link (POST from its page); back to the page, which shows the outcome."""
     page = request.url.path.rsplit("/", 1)[0]
     expected = request.cookies.get(NONCE_COOKIE, "")
-    sent = await _form_field(request, NONCE_FIELD) if expected else ""
-    if sent is None:
+    body = await read_limited(request, MAX_FORM) if expected else b""
+    if body is None:
         return HTMLResponse(TOO_LARGE, status_code=413, headers=SECURITY_HEADERS)
+    sent = parse_qs(body.decode("utf-8", "replace")).get(NONCE_FIELD, [""])[0]
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         return RedirectResponse(page, status_code=303, headers=SECURITY_HEADERS)  # answered from elsewhere
     token, accept = str(request.path_params["token"]), request.url.path.endswith("/accept")
