@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 import streamlit as st
 
@@ -11,25 +9,11 @@ from billing import users
 from billing.permissions import ACTIONS, PERMISSIONS, ROLES
 from ui import context
 from ui.api_keys import api_keys_panel
-from ui.feedback import run_action
+from ui.feedback import apply
 from ui.format import plain
 from ui.widgets import PASSWORD_RULES, new_password
 
 db, actor = context.real_db(), context.actor()  # users live in the real books, also seen from the sandbox
-
-
-def apply(change: Callable[[], object], success: str) -> None:
-    """Run a domain change; on success toast and rerun so that every panel shows the new state.
-
-    (run_action returns the action's result, which is None for these changes: hence the True.)
-    """
-
-    def done() -> bool:
-        change()
-        return True
-
-    if run_action(done, success=success):
-        st.rerun()
 
 
 ROLE_HELP = "  \n".join(
