@@ -80,7 +80,7 @@ company = sa.Table(
     sa.Column("contact_phone", sa.String, nullable=False, server_default=""),
     sa.Column("contact_email", sa.String, nullable=False, server_default=""),
     # The SEPA creditor identifier (BT-90, compact) invoices paid by direct debit name (migration 19).
-    sa.Column("creditor_id", sa.String, nullable=False, server_default=""),
+    blank_text("creditor_id"),
 )
 
 series = sa.Table(
@@ -124,7 +124,7 @@ customers = sa.Table(
     sa.Column("einvoice_format", sa.String, nullable=False, server_default=""),
     *_party_columns(),
     # The account (IBAN, compact) its SEPA direct debit mandate lets the company debit (BT-91; migration 19).
-    sa.Column("iban", sa.String, nullable=False, server_default=""),
+    blank_text("iban"),
 )
 
 products = sa.Table(
