@@ -43,7 +43,8 @@ CLAIM = 25  # messages claimed per transaction: one commit before 25 attempts, o
 @dataclass(frozen=True, slots=True)
 class SendReport:
     """What one run did: sent, retried (temporary failure), failed (permanent or out of attempts);
-    `not_configured` when no SMTP server is set, `busy` when another runner holds the lease."""
+    `not_configured` when no SMTP server is set, `busy` when another runner holds the lease; `more_due` when
+    the run took as many messages as it may (`limit`): more may be waiting, to be sent without a pause."""
 
     sent: int = 0
     retried: int = 0
@@ -51,6 +52,7 @@ class SendReport:
     not_configured: bool = False
     busy: bool = False
     problem: str = ""
+    more_due: bool = False
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -95,15 +97,18 @@ def send_due(db: Database, now: datetime, *, holder: str | None = None, limit: i
     if not leases.acquire(db, LEASE, holder, now, LEASE_TIME):
         return SendReport(busy=True)
     run = _Run(db, connect(settings.smtp), settings, now)
+    more_due = len(due) == limit
     try:
         for start in range(0, len(due), CLAIM):
             run.wait_recorded()
             if start and not leases.acquire(db, LEASE, holder, now, LEASE_TIME):
-                break  # the lease was lost (a very slow run): the next holder goes on
+                more_due = False  # the lease was lost (a very slow run): the next holder goes on
+                break
             run.send([outbox.from_row(row) for row in _claim(db, due[start:start + CLAIM], now)])
     finally:
         run.close()
-    return SendReport(sent=run.counts[SENT], retried=run.counts[QUEUED], failed=run.counts[FAILED])
+    return SendReport(sent=run.counts[SENT], retried=run.counts[QUEUED], failed=run.counts[FAILED],
+                      more_due=more_due)
 
 
 def _claim(db: Database, ids: list[int], now: datetime) -> list[dict[str, Any]]:
@@ -197,6 +202,7 @@ class OutboxRunner:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            report = SendReport()
             try:
                 report = send_due(self.db, self.clock(), holder=self.holder)
                 if report.sent or report.failed or report.retried:
@@ -207,4 +213,5 @@ class OutboxRunner:
                 self.due.maybe_run(self.db, self.clock())
             except Exception:
                 log.exception("Running what is due failed; trying again in %s s", self.interval)
-            self._stop.wait(self.interval)
+            if not report.more_due:  # a full batch: the next one goes at once, not `interval` later
+                self._stop.wait(self.interval)
