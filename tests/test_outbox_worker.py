@@ -156,6 +156,15 @@ def test_each_message_is_taken_only_once_the_one_before_is_recorded_as_sent(db: 
     assert recorded_when_taken == [0, 1, 2, 3]  # never two messages taken and not yet recorded
 
 
+def test_lines_starting_with_a_dot_arrive_as_written(db: Database, mailbox: Mailbox) -> None:
+    body = ".\n.. two dots\n.one\nend\n"  # a lone dot would end the message if it were not doubled on the wire
+    db.transaction(lambda conn: outbox.enqueue(conn, kind="test", to=["c@example.com"], subject="Dots", body=body,
+                                               now=NOW, created_by="test"))
+    assert outbox_worker.send_due(db, NOW).sent == 1
+    [item] = mailbox.received
+    assert item.message.get_body(("plain",)).get_content().replace("\r\n", "\n") == body
+
+
 def test_a_full_batch_says_more_is_due_and_the_rest_follows(db: Database, mailbox: Mailbox) -> None:
     queue_plain(db, 3)
     first = outbox_worker.send_due(db, NOW, limit=2)
