@@ -14,6 +14,7 @@ from billing.errors import ValidationError
 from billing.money import ZERO, round_money
 from billing.permissions import Actor, require
 from billing.reports.common import (
+    kept_report,
     money,
     ratio,
     to_frame,
@@ -40,6 +41,7 @@ def _edges(as_of: date, buckets: tuple[int, ...]) -> list[date]:
     return [as_of - timedelta(days=b) for b in buckets]
 
 
+@kept_report
 def aging(db: Database, actor: Actor, as_of: date, buckets: tuple[int, ...] = DEFAULT_BUCKETS,
           currencies: tuple[str, ...] = (), customer_ids: tuple[int, ...] = ()) -> pd.DataFrame:
     """AR aging as of ANY date, rebuilt from issue, payment, allocation, credit and void dates.
@@ -63,6 +65,7 @@ def aging(db: Database, actor: Actor, as_of: date, buckets: tuple[int, ...] = DE
     return to_frame((table[c] for c in sorted(table)), ["currency", *labels, "Total", "open_invoices"])
 
 
+@kept_report
 def aging_by_customer(db: Database, actor: Actor, as_of: date, buckets: tuple[int, ...] = DEFAULT_BUCKETS,
                       currencies: tuple[str, ...] = (), customer_ids: tuple[int, ...] = (), limit: int = 50,
                       offset: int = 0) -> tuple[pd.DataFrame, int]:
@@ -85,6 +88,7 @@ def aging_by_customer(db: Database, actor: Actor, as_of: date, buckets: tuple[in
     return to_frame(result, columns), total
 
 
+@kept_report
 def top_overdue(db: Database, actor: Actor, as_of: date, currencies: tuple[str, ...] = (),
                 limit: int = 6) -> pd.DataFrame:
     """Per currency, the `limit` customers owing the most past their due dates as of `as_of`, largest first:
@@ -97,6 +101,7 @@ def top_overdue(db: Database, actor: Actor, as_of: date, currencies: tuple[str, 
     return to_frame(result, ["customer_id", "customer", "currency", "overdue", "oldest_due"])
 
 
+@kept_report
 def aging_invoices(db: Database, actor: Actor, as_of: date, currency: str, bucket: str | None = None,
                    customer_id: int | None = None, buckets: tuple[int, ...] = DEFAULT_BUCKETS, limit: int = 50,
                    offset: int = 0) -> tuple[pd.DataFrame, int]:
@@ -128,6 +133,7 @@ def aging_invoices(db: Database, actor: Actor, as_of: date, currency: str, bucke
     return to_frame(result, columns), total
 
 
+@kept_report
 def collections(db: Database, actor: Actor, as_of: date, currencies: tuple[str, ...] = (), limit: int = 50,
                 offset: int = 0) -> tuple[pd.DataFrame, int]:
     """Overdue invoices ranked by balance and age: id, number, customer_id, customer, currency,
@@ -183,6 +189,7 @@ FORECAST_METHOD = (
 )
 
 
+@kept_report
 def cash_forecast(db: Database, actor: Actor, as_of: date, horizon_days: int = 90,
                   currencies: tuple[str, ...] = ()) -> pd.DataFrame:
     """Expected cash-in per week for the next `horizon_days` from open invoices: columns week
