@@ -21,7 +21,9 @@ from billing.reports.common import (
 )
 from billing.store import receivables as store
 from billing.store.db import Database
+from billing.store.result_cache import BOOKS
 
+FORECAST_SPAN = 90  # days of forecast items read at once, whatever the horizon asked (up to it)
 DEFAULT_BUCKETS: tuple[int, ...] = (30, 60, 90)  # -> current, 1-30, 31-60, 61-90, 90+
 MAX_BUCKET_DAYS = 3650  # ten years overdue is the oldest bucket worth telling apart
 
@@ -189,7 +191,6 @@ FORECAST_METHOD = (
 )
 
 
-@kept_report
 def cash_forecast(db: Database, actor: Actor, as_of: date, horizon_days: int = 90,
                   currencies: tuple[str, ...] = ()) -> pd.DataFrame:
     """Expected cash-in per week for the next `horizon_days` from open invoices: columns week
@@ -202,9 +203,7 @@ def cash_forecast(db: Database, actor: Actor, as_of: date, horizon_days: int = 9
     if horizon_days <= 0:
         raise ValidationError("The forecast horizon must be at least one day.")
     horizon = as_of + timedelta(days=horizon_days)
-    with db.connect() as conn:
-        rows = store.forecast_items(conn, as_of, as_of - timedelta(days=HISTORY_DAYS), MIN_HISTORY,
-                                    as_of - timedelta(days=DOUBTFUL_DAYS), horizon, currencies)
+    rows = _forecast_items(db, as_of, max(horizon_days, FORECAST_SPAN), tuple(currencies))
     this_week = as_of - timedelta(days=as_of.weekday())
     weeks = [this_week + timedelta(days=7 * n) for n in range((horizon - this_week).days // 7 + 1)]
     expected: dict[tuple[str, date], Decimal] = defaultdict(lambda: ZERO)
@@ -212,13 +211,14 @@ def cash_forecast(db: Database, actor: Actor, as_of: date, horizon_days: int = 9
     spread: dict[str, Decimal] = defaultdict(lambda: ZERO)
     spread_count: dict[str, int] = defaultdict(int)
     for row in rows:
-        currency, amount = row["currency"], Decimal(row["amount"])
-        if row["week"] is None:
+        currency, amount, day = row["currency"], Decimal(row["amount"]), row["day"]
+        if day is None:
             spread[currency] += amount
             spread_count[currency] += int(row["invoices"])
-        else:
-            expected[(currency, row["week"])] += amount
-            counts[(currency, row["week"])] += int(row["invoices"])
+        elif day <= horizon:
+            week = day - timedelta(days=day.weekday())
+            expected[(currency, week)] += amount
+            counts[(currency, week)] += int(row["invoices"])
     for currency, amount in spread.items():
         for week, part in zip(weeks, _split(round_money(amount, currency), min(SPREAD_WEEKS, len(weeks)), currency),
                               strict=False):
@@ -228,6 +228,19 @@ def cash_forecast(db: Database, actor: Actor, as_of: date, horizon_days: int = 9
     result = [{"week": week, "currency": currency, "expected": money(expected.get((currency, week)), currency),
                "invoices": counts.get((currency, week), 0)} for currency in shown for week in weeks]
     return to_frame(result, ["week", "currency", "expected", "invoices"])
+
+
+def _forecast_items(db: Database, as_of: date, span_days: int, currencies: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The store's forecast items by day for `span_days` (kept: every horizon up to FORECAST_SPAN days, the
+    Collections page's three and the dashboard's, is cut from one query)."""
+
+    def fetch() -> list[dict[str, Any]]:
+        with db.connect() as conn:
+            return store.forecast_items(conn, as_of, as_of - timedelta(days=HISTORY_DAYS), MIN_HISTORY,
+                                        as_of - timedelta(days=DOUBTFUL_DAYS), as_of + timedelta(days=span_days),
+                                        currencies)
+
+    return db.results.get(("forecast_items", as_of, span_days, currencies), (BOOKS,), fetch)
 
 
 def _split(amount: Decimal, parts: int, currency: str) -> list[Decimal]:
