@@ -256,14 +256,14 @@ def issue_draft(conn: Connection, actor: Actor, invoice_id: int, today: date, is
     if header.status != logic.DRAFT:
         raise StateError(f"Invoice {header.number} has already been issued.")
     customer = customer_for_invoice(conn, header.customer_id)
-    lines, allowance_charges = invoice_store.get_lines(conn, invoice_id)
+    lines, allowance_charges, taxes = invoice_store.get_body(conn, invoice_id)
     if not lines:
         raise ValidationError("An invoice needs at least one line.", param="lines")
     totals = computed_totals(lines, allowance_charges, header.currency)
     if totals.payable < 0:
         raise ValidationError("The invoice total would be negative. Issue a credit note instead.")
     # Before the number is taken: the series row stays locked for as short a time as it can.
-    seller = parties.freeze(conn, invoice_id, header.customer_id)
+    seller = parties.freeze(conn, invoice_id, header.customer_id, customer)
     on = issue_date or header.issue_date or today
     due = logic.due_date_for(on, customer["terms_days"], due_date or header.due_date)
     delivered = logic.delivery_date_at_issue(seller.country if seller else "", header.delivery_date,
@@ -276,7 +276,7 @@ def issue_draft(conn: Connection, actor: Actor, invoice_id: int, today: date, is
     # The draft's lines and VAT breakdown were stored from the same computation when it was
     # saved; rewrite them only if they somehow differ, so issuing stays a handful of statements.
     frozen = with_nets(lines, totals)
-    if frozen != lines or not _same_taxes(conn, invoice_id, totals):
+    if frozen != lines or not _same_taxes(taxes, totals):
         invoice_store.replace_body(conn, invoice_id, frozen, allowance_charges, tax_records(totals))
     facts.record_sales(conn, replace(header, **values), frozen, tax_records(totals))
     audit.record(conn, actor, "invoice.issue", "invoice", invoice_id,
@@ -326,9 +326,9 @@ def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date) -> Inv
         head = invoice_store.get_document_head(conn, invoice_id)
         if head is None:
             raise NotFoundError(f"Invoice {invoice_id} does not exist.")
-        header, customer_row, credited_number, frozen = head
+        header, credited_number, frozen = head
         lines, allowance_charges, taxes = invoice_store.get_body(conn, invoice_id)
-        seller, customer = parties.parties_of(conn, header, frozen, customer_row)
+        seller, customer = parties.parties_of(conn, header, frozen)
         # Nothing was ever paid, credited or released on a document without a first activity date: no queries.
         touched = header.first_activity_on is not None or header.paid_amount != 0 or header.credited_amount != 0
         credit_notes = invoice_store.credit_notes_of(conn, invoice_id) if touched else []
@@ -382,8 +382,8 @@ def _listed(row: InvoiceListRow, as_of: date) -> InvoiceListRow:
     return replace(row, display_status=status, balance=ZERO if row.kind == logic.CREDIT_NOTE else row.balance)
 
 
-def _same_taxes(conn: Connection, invoice_id: int, totals: logic.Totals) -> bool:
-    stored = sorted(astuple(t.to_logic()) for t in invoice_store.get_taxes(conn, invoice_id))
+def _same_taxes(taxes: list[StoredTax], totals: logic.Totals) -> bool:
+    stored = sorted(astuple(t.to_logic()) for t in taxes)
     return stored == sorted(astuple(t) for t in totals.tax_breakdown)
 
 

@@ -61,32 +61,28 @@ def frozen_parties(conn: Connection, invoice_id: int) -> dict[str, str | None]:
 def set_frozen_parties(conn: Connection, invoice_id: int, seller: str, buyer: str) -> None:
     """Store seller and buyer (JSON) as a document shows them from its issue on."""
     conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(seller_party=seller, buyer_party=buyer))
-def get_document_head(conn: Connection, invoice_id: int
-                      ) -> tuple[InvoiceHeader, dict[str, Any], str | None, dict[str, Any]] | None:
-    """A document's header with its customer's row in one query, the number of the invoice it credits, and its
-    frozen parties (`seller_party`, `buyer_party`: None on a draft)."""
-    customer_columns = [column.label(f"customer__{column.name}") for column in customers.c]
-    row = conn.execute(
-        sa.select(invoices, *customer_columns)
-        .select_from(invoices.join(customers, customers.c.id == invoices.c.customer_id))
-        .where(invoices.c.id == invoice_id)).mappings().first()
+def get_document_head(conn: Connection, invoice_id: int) -> tuple[InvoiceHeader, str | None, dict[str, Any]] | None:
+    """A document's header, the number of the invoice it credits, and its frozen parties (`seller_party`,
+    `buyer_party`: None on a draft)."""
+    # The invoice alone: joined to its customer, DuckDB hashed all customers (2.3 ms at 100k instead of 0.9), and
+    # an issued document shows the customer it froze; parties.parties_of reads the customer when it is needed.
+    row = conn.execute(sa.select(invoices).where(invoices.c.id == invoice_id)).mappings().first()
     if row is None:
         return None
-    customer = {key.removeprefix("customer__"): value for key, value in row.items() if key.startswith("customer__")}
     header = from_row(InvoiceHeader, row)
     # Its own query, for credit notes only: an outer join of invoices to themselves made DuckDB hash a million
     # invoices for every document read (180 ms instead of 2).
     credited = header.credited_invoice_id and conn.execute(
         sa.select(invoices.c.number).where(invoices.c.id == header.credited_invoice_id)).scalar()
     frozen = {"seller_party": row["seller_party"], "buyer_party": row["buyer_party"]}
-    return header, customer, credited or None, frozen
+    return header, credited or None, frozen
 
 
 def customer_einvoice_format(conn: Connection, invoice_id: int) -> str | None:
     """The preferred e-invoice format of a document's customer as stored now ('' for none; None: no such document)."""
-    value = conn.execute(sa.select(customers.c.einvoice_format)
-                         .select_from(invoices.join(customers, customers.c.id == invoices.c.customer_id))
-                         .where(invoices.c.id == invoice_id)).first()
+    # IN (the invoice's customer), not a join: DuckDB would hash every customer (0.9 ms instead of 1.3 CPU, 2.4 wall).
+    value = conn.execute(sa.select(customers.c.einvoice_format).where(customers.c.id.in_(
+        sa.select(invoices.c.customer_id).where(invoices.c.id == invoice_id)))).first()
     return None if value is None else str(value[0] or "")
 
 
@@ -108,10 +104,36 @@ def insert_body(conn: Connection, invoice_id: int, lines: Sequence[StoredLine],
 
 def get_body(conn: Connection, invoice_id: int) -> tuple[list[StoredLine], list[StoredAllowanceCharge],
                                                          list[StoredTax]]:
-    """Lines, allowances/charges and the stored VAT breakdown (by category and rate) of a document."""
-    lines, allowance_charges = get_lines(conn, invoice_id)
-    taxes = sorted(get_taxes(conn, invoice_id), key=lambda t: (t.vat_category, t.vat_rate))
-    return lines, allowance_charges, taxes
+    """Lines, allowances/charges and the stored VAT breakdown (by category and rate) of a document, in one query
+    (three cost DuckDB three times the planning and scheduling of one: 2.3 ms instead of 0.7 at a million
+    invoices)."""
+    found: tuple[list[dict[str, Any]], ...] = ([], [], [])
+    for row in conn.execute(_BODY, {"invoice_id": invoice_id}).mappings():
+        part = int(row["part"])
+        prefix = f"{_BODY_TABLES[part].name}__"
+        found[part].append({key.removeprefix(prefix): value for key, value in row.items() if key.startswith(prefix)})
+    lines, allowance_charges, taxes = found
+    return ([from_row(StoredLine, r) for r in sorted(lines, key=lambda r: r["position"])],
+            [from_row(StoredAllowanceCharge, r) for r in sorted(allowance_charges, key=lambda r: r["position"])],
+            sorted((from_row(StoredTax, r) for r in taxes), key=lambda t: (t.vat_category, t.vat_rate)))
+
+
+def _body_query() -> sa.CompoundSelect[Any]:
+    """The rows of a document's three body tables as one UNION ALL: `part` says whose row it is (the index in
+    _BODY_TABLES), each table's columns are `<table>__<column>`, NULL in the other tables' rows."""
+    columns = [(table, column) for table in _BODY_TABLES for column in table.c if column.name != "invoice_id"]
+    invoice_id = sa.bindparam("invoice_id", type_=sa.BigInteger)
+
+    def part_of(table: sa.Table) -> list[sa.ColumnElement[Any]]:
+        return [(column if owner is table else sa.cast(sa.null(), column.type)).label(f"{owner.name}__{column.name}")
+                for owner, column in columns]
+
+    return sa.union_all(*(sa.select(sa.literal_column(str(part)).label("part"), *part_of(table))
+                          .where(table.c.invoice_id == invoice_id) for part, table in enumerate(_BODY_TABLES)))
+
+
+_BODY_TABLES = (invoice_lines, invoice_allowances, invoice_taxes)
+_BODY = _body_query()
 
 
 def get_lines(conn: Connection, invoice_id: int) -> tuple[list[StoredLine], list[StoredAllowanceCharge]]:
