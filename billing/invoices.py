@@ -14,8 +14,8 @@ from sqlalchemy.engine import Connection
 
 from billing import audit, logic, parties
 from billing.catalog import get_tax_rate
+from billing.document_view import exempt_rate_ids, shown_document
 from billing.documents import (
-    CreditedInvoiceRef,
     HeaderValues,
     InvoiceDocument,
     InvoiceHeader,
@@ -24,8 +24,8 @@ from billing.documents import (
     StoredLine,
     StoredTax,
     computed_totals,
+    from_row,
     quantized,
-    stored_totals,
     total_values,
 )
 from billing.errors import NotFoundError, StateError, ValidationError
@@ -183,11 +183,38 @@ def create_draft(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, An
     return db.transaction(lambda conn: insert_draft(conn, actor, draft))
 
 
+def create_draft_shown(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, Any], as_of: date
+                       ) -> InvoiceDocument:
+    """Create a draft like `create_draft`; the draft as `get_invoice` would read it back, put together from what
+    was written (the REST API answers with it: reading it again cost five queries)."""
+    require(db, actor, "invoices.write")
+    require(db, actor, "invoices.read")
+    draft = parse(InvoiceDraftIn, data)
+
+    def work(conn: Connection) -> InvoiceDocument:
+        catalogue = Catalogue(conn)
+        invoice_id, header, customer, lines, allowance_charges, totals = _insert_draft(conn, actor, draft, catalogue)
+        stored = from_row(InvoiceHeader, {**header, "id": invoice_id, "credited_invoice_id": None, "void_reason": "",
+                                          "issued_at": None, "voided_on": None, "is_open": header["payable"] > 0})
+        taxes = sorted(tax_records(totals), key=lambda t: (t.vat_category, t.vat_rate))
+        rates = [catalogue.rates[rate_id] for rate_id in exempt_rate_ids(lines, allowance_charges)]
+        return shown_document(stored, lines, allowance_charges, taxes, parties.parties_of(conn, stored, {}, customer),
+                              rates, as_of)
+
+    return db.transaction(work)
+
+
 def insert_draft(conn: Connection, actor: Actor, draft: InvoiceDraftIn) -> int:
     """Create a draft in the caller's transaction (the actor's permission already checked); its id."""
+    return _insert_draft(conn, actor, draft, Catalogue(conn))[0]
+
+
+def _insert_draft(conn: Connection, actor: Actor, draft: InvoiceDraftIn, catalogue: Catalogue) -> tuple[
+        int, HeaderValues, dict[str, Any], list[StoredLine], list[StoredAllowanceCharge], logic.Totals]:
+    """insert_draft's work: the id, header, customer row, lines, allowances/charges and totals it wrote."""
     customer = customer_for_invoice(conn, draft.customer_id)
     currency = draft.currency or customer["currency"]
-    lines, allowance_charges, totals = priced_body(conn, draft, currency)
+    lines, allowance_charges, totals = priced_body(catalogue, draft, currency)
     logic.check_due_date(draft.issue_date, draft.due_date)
     header: HeaderValues = {
         "kind": logic.INVOICE, "series": SERIES_OF_KIND[logic.INVOICE], "number": None,
@@ -200,7 +227,7 @@ def insert_draft(conn: Connection, actor: Actor, draft: InvoiceDraftIn) -> int:
     invoice_store.insert_body(conn, invoice_id, lines, allowance_charges, tax_records(totals))
     audit.record(conn, actor, "invoice.create_draft", "invoice", invoice_id,
                  after={"header": header, **_audited_body(lines, allowance_charges)})
-    return invoice_id
+    return invoice_id, header, customer, lines, allowance_charges, totals
 
 
 def update_draft(db: Database, actor: Actor, invoice_id: int, data: InvoiceDraftIn | dict[str, Any]) -> None:
@@ -333,30 +360,9 @@ def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date) -> Inv
         touched = header.first_activity_on is not None or header.paid_amount != 0 or header.credited_amount != 0
         credit_notes = invoice_store.credit_notes_of(conn, invoice_id) if touched else []
         allocations = payment_store.allocations_of_invoice(conn, invoice_id) if touched else []
-        used = [*((line.tax_rate_id, line.vat_category) for line in lines),
-                *((item.tax_rate_id, item.vat_category) for item in allowance_charges)]
-        exempt = sorted({rate for rate, category in used if rate and category in logic.EXEMPTION_REASON_CATEGORIES})
-        rates = records.rows_with_ids(conn, tax_rates, exempt)
-    reasons = {rate["category"]: header.exemption_reason or rate["exemption_reason"] for rate in rates
-               if rate["category"] in logic.EXEMPTION_REASON_CATEGORIES
-               and (header.exemption_reason or rate["exemption_reason"])}
-    currency = header.currency
-    header = quantized(header, currency)
-    lines = [quantized(line, currency) for line in lines]
-    taxes = [quantized(tax, currency) for tax in taxes]
-    status = logic.document_display_status(header.kind, header.status, header.payable, header.paid_amount,
-                                           header.credited_amount, header.due_date, as_of)
-    balance = ZERO if header.is_credit_note else logic.invoice_balance(header.payable, header.paid_amount,
-                                                                       header.credited_amount)
-    return InvoiceDocument(
-        header=header, customer=customer, seller=seller, lines=tuple(lines),
-        allowance_charges=tuple(quantized(item, currency) for item in allowance_charges), taxes=tuple(taxes),
-        totals=stored_totals(header, lines, taxes), balance=balance, status=status,
-        credit_notes=tuple(quantized(note, currency) for note in credit_notes),
-        allocations=tuple(quantized(allocation, currency) for allocation in allocations),
-        credited_invoice=(CreditedInvoiceRef(header.credited_invoice_id, credited_number)
-                          if header.credited_invoice_id else None),
-        exemption_reasons=reasons)
+        rates = records.rows_with_ids(conn, tax_rates, exempt_rate_ids(lines, allowance_charges))
+    return shown_document(header, lines, allowance_charges, taxes, (seller, customer), rates, as_of, credit_notes,
+                          allocations, credited_number)
 
 
 def list_invoices(db: Database, actor: Actor, as_of: date, **filters: Any) -> tuple[list[InvoiceListRow], int]:
