@@ -3,12 +3,13 @@ the company profile kept in memory (billing.store.company_profile) follows every
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from billing import customers, settings
+from billing import catalog, customers, invoices, payments, settings
 from billing.errors import ValidationError
 from billing.store.company_profile import company_profile
 from billing.store.db import Database, request_scope, utcnow
@@ -104,3 +105,41 @@ def test_company_today_is_in_the_company_time_zone(db: Database) -> None:
     with request_scope():
         today = settings.company_today(db)
     assert today in {(utcnow() + timedelta(hours=14)).date(), (utcnow() + timedelta(hours=14, seconds=-5)).date()}
+
+
+@pytest.fixture(scope="module")
+def pg(pg_url: str) -> Iterator[Database]:
+    db = Database(pg_url)
+    db.migrate()
+    settings.save_company(db, ADMIN, PROFILE)
+    yield db
+    db.dispose()
+
+
+def test_a_request_on_postgresql_writes_reads_and_survives_a_failed_statement(pg: Database) -> None:
+    customer = customers.create_customer(pg, ADMIN, {"name": "Müller AG", "currency": "EUR", "terms_days": 14})
+    rate = catalog.create_tax_rate(pg, ADMIN, {"name": "VAT 19%", "category": "S", "percent": "19"})
+    with request_scope():
+        draft = invoices.create_draft_shown(pg, ADMIN, {"customer_id": customer, "lines": [
+            {"description": "Consulting", "quantity": "3", "unit_price": "120", "tax_rate_id": rate}]},
+            date(2026, 11, 2))
+        assert draft == invoices.get_invoice(pg, ADMIN, draft.id, as_of=date(2026, 11, 2))
+        with pytest.raises(sa.exc.DBAPIError), pg.connect() as conn:  # PostgreSQL aborts the transaction
+            conn.exec_driver_sql("SELECT no_such_column FROM invoices")
+        invoices.issue_invoice(pg, ADMIN, draft.id, today=date(2026, 11, 2))
+        shown = payments.record_payment_shown(pg, ADMIN, {"customer_id": customer, "amount": "428.40",
+                                                          "currency": "EUR", "received_on": date(2026, 11, 3)},
+                                              [(draft.id, "428.40")])
+        assert shown == payments.get_payment(pg, ADMIN, shown["id"])
+        assert invoices.get_invoice(pg, ADMIN, draft.id, as_of=date(2026, 11, 3)).status == "paid"
+    assert pg.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_postgresql_company_changes_by_another_process_are_seen(pg: Database) -> None:
+    with pg.connect() as conn:
+        assert company_profile(conn)["legal_name"] == "Acme GmbH"  # type: ignore[index]
+    other = Database(pg.url)
+    settings.save_company(other, ADMIN, {**PROFILE, "legal_name": "Acme AG"})
+    other.dispose()
+    with pg.connect() as conn:
+        assert company_profile(conn)["legal_name"] == "Acme AG"  # type: ignore[index]
