@@ -9,8 +9,10 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from billing import catalog, customers, invoices, payments, settings
+from billing import catalog, customers, invoices, payments, settings, signing
 from billing.errors import ValidationError
+from billing.store import audit as audit_store
+from billing.store import audit_files
 from billing.store.company_profile import company_profile
 from billing.store.db import Database, request_scope, utcnow
 from billing.store.schema import company
@@ -35,8 +37,21 @@ def test_a_request_reads_on_one_connection_and_returns_it(db: Database, seeded: 
             name_of(db, seeded.acme)
         customers.update_customer(db, ADMIN, seeded.acme, {"name": "Acme Renamed", "country": "DE", "currency": "EUR"})
         assert name_of(db, seeded.acme) == "Acme Renamed"  # the write ended the old snapshot: the next read sees it
-    assert len(checkouts) == 1
+    assert len(checkouts) == 2  # the reads'; after the write gave it back, the read after it took one again
     assert db.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_the_audit_head_file_is_written_when_the_write_commits_not_when_the_request_ends(db: Database) -> None:
+    # The head file is written when the connection of a commit goes back to the pool: inside the write lock, so in
+    # commit order, as it was with a fresh connection per write.
+    path = signing.head_path(db.url)
+    assert path is not None
+    with request_scope():
+        with db.connect() as conn:
+            last_id, _ = audit_store.head(conn)
+        customers.create_customer(db, ADMIN, {"name": "Head GmbH", "country": "DE", "currency": "EUR"})
+        head = audit_files.read_head(path)  # nothing read since the write
+        assert head is not None and head.last_id == last_id + 1
 
 
 def test_a_write_in_a_request_sees_what_others_committed_after_its_first_read(db: Database, seeded: Seed) -> None:

@@ -6,9 +6,9 @@ DuckDB connections are not thread-safe and DuckDB reports a write-write conflict
 A full disk, a file held by another process or a file deleted under the server are not conflicts:
 they become one clear StorageError each, never retried.
 
-Inside `request_scope()` (one REST API request) every read and write of the request runs on one connection
-instead of one per operation: each DuckDB statement, checkout, begin and rollback costs CPU, and a document
-read took four connections. See `RequestScope` for the rules that keep this equivalent to separate connections.
+Inside `request_scope()` (one REST API request) the reads of a request share one connection instead of one per
+operation (each checkout, begin and rollback costs CPU; a document read took four connections), and a write
+runs on it too. See `RequestScope` for the rules that keep this equivalent to separate connections.
 """
 
 from __future__ import annotations
@@ -95,11 +95,12 @@ def storage_error(exc: BaseException) -> StorageError | None:
 
 class RequestScope:
     """One request's connection per Database, opened at its first use and closed with the scope, and a memo of
-    what the request has read (its credential, the company's settings version) for `Database.memo`.
+    what the request has read (its credential, the company's time zone) for `Database.memo`.
 
     Equivalent to a fresh connection per operation because: reads share one snapshot, which begins at the first
     read (as the first fresh connection's would); a write transaction first ends that snapshot, so it sees
-    everything committed, and later reads begin a new one, which sees the write; reads made while a write
+    everything committed, and returns the connection when it ends (as a fresh connection did: the audit head file
+    is written then), so later reads see the write on a connection of their own; reads made while a write
     transaction of the request is open (`writing`) take a connection of their own, as they did; and a failed
     statement rolls the connection back, so an error caught by the caller does not poison the next read. The
     parts of a request run one after another (in the event loop or a worker thread), never at once.
@@ -200,7 +201,11 @@ class Database:
 
     @contextmanager
     def _write_connection(self) -> Iterator[Connection]:
-        """A connection for one attempt of a transaction: fresh, or the request's with its read snapshot ended."""
+        """A connection for one attempt of a transaction: fresh, or the request's with its read snapshot ended.
+
+        Either way it goes back to the pool when the attempt ends, still inside `_write_lock`: what a commit leaves
+        for the connection's return (the audit chain's head file, billing.store.audit_files) is done then, in
+        commit order. A read after the write takes a connection again."""
         scope = _request_scope.get()
         if scope is None or scope.writing:
             with self.engine.connect() as conn:
@@ -214,8 +219,8 @@ class Database:
             yield conn
         finally:
             scope.writing = False
-            if conn.in_transaction():  # an attempt that failed before its commit or rollback
-                conn.rollback()
+            scope.connections.pop(id(self), None)
+            conn.close()
 
     def transaction(self, work: Callable[[Connection], T]) -> T:
         """Run `work(conn)` in one transaction; on a write conflict, retry it from the start.
