@@ -25,9 +25,15 @@ MAX_LOGO_BYTES = 1_000_000
 
 
 def get_company(db: Database) -> dict[str, Any] | None:
-    """The company profile, or None before first-run setup. Readable by every signed-in role."""
-    with db.connect() as conn:
-        return company_profile(conn)
+    """The company profile, or None before first-run setup. Readable by every signed-in role. Kept until the
+    profile changes: every page reads it several times (on DuckDB in the result cache; on PostgreSQL, where other
+    processes write, billing.store.company_profile checks its version)."""
+
+    def read() -> dict[str, Any] | None:
+        with db.connect() as conn:
+            return company_profile(conn)
+
+    return db.results.get("company", ("company",), read)
 
 
 def company_today(db: Database) -> date:

@@ -185,6 +185,13 @@ def _v11_webhooks(conn: Connection) -> None:
     _add_columns(conn, "invoices", {"updated_at": "TIMESTAMP"})
 
 
+def _v19_direct_debit(conn: Connection) -> None:
+    """SEPA direct debit: company.creditor_id (BT-90) and customers.iban, the account debited (BT-91); '' until
+    entered."""
+    _add_columns(conn, "company", {"creditor_id": "VARCHAR DEFAULT ''"})
+    _add_columns(conn, "customers", {"iban": "VARCHAR DEFAULT ''"})
+
+
 def _v21_outbox_due_index(conn: Connection) -> None:
     """The outbox's due index kept on PostgreSQL only (mail_schema.OUTBOX_DUE): dropped from DuckDB files."""
     if conn.dialect.name == "duckdb":
@@ -225,6 +232,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (16, _v16_exact_product_vat),
     (17, _v17_preferred_einvoice_format),
     (18, _v18_quote_links),
+    (19, _v19_direct_debit),
     (21, _v21_outbox_due_index),
     (24, _v24_report_date_indexes),
 ]
