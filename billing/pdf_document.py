@@ -27,6 +27,8 @@ from fpdf import FPDF
 from fpdf.enums import Align
 from fpdf.fonts import SubsetMap, TTFFont
 
+from billing.pdf_fonts import DocumentTTFont, FontOutput
+
 FONT_DIR = Path(__file__).parent / "fonts"
 FONT_FAMILY = "dejavu"
 _FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
@@ -138,7 +140,7 @@ def _document_font(parsed: _ParsedFont, index: int) -> TTFFont:
     font.desc = copy.copy(parsed.font.desc)
     # recalcBBoxes=False: recomputing bounds decompiles and recompiles every glyph used (~20 ms per
     # font); the whole font's bounding box and maxima stay valid for any subset of it.
-    font.ttfont = ttLib.TTFont(io.BytesIO(parsed.data), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
+    font.ttfont = DocumentTTFont(io.BytesIO(parsed.data), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
     font.ttfont.setGlyphOrder(list(parsed.glyph_order))
     font.missing_glyphs = []
     font.biggest_size_pt = 0
@@ -233,4 +235,4 @@ def build_pdf(draw: Callable[[Document], None], *, text: str = "", page_size: st
         shown = ", ".join(f"{char!r} (U+{ord(char):04X})" for char in missing[:10])
         warnings.warn(f"The PDF font has no glyph for {shown}: they print as blanks.", MissingGlyphWarning,
                       stacklevel=3)
-    return bytes(pdf.output())
+    return bytes(pdf.output(output_producer_class=FontOutput))
