@@ -15,6 +15,7 @@ from starlette.routing import Mount
 
 from api import errors
 from api.bodylimit import BodyLimitMiddleware
+from api.dbscope import DatabaseScopeMiddleware
 from api.ratelimit import TokenBuckets
 from api.routes import admin, auth, catalog, customers, einvoices, invoices, payments, reports, webhooks
 from api.schemas import Problem
@@ -41,6 +42,7 @@ def create_app(rate_limits: TokenBuckets | None = None) -> FastAPI:
                               "billing portal. Authenticate with `Authorization: Bearer <token or API key>`. "
                               "Money is a decimal string; every POST takes an `Idempotency-Key` header.")
     app.state.rate_limits = rate_limits or TokenBuckets()
+    app.add_middleware(DatabaseScopeMiddleware)  # innermost: a request is refused by the others before it connects
     app.add_middleware(BodyLimitMiddleware)  # before install: inside its request-id middleware
     errors.install(app)
     for module in (auth, customers, catalog, invoices, einvoices, payments, reports, admin, webhooks):

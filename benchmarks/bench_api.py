@@ -49,6 +49,7 @@ class Figures:
     """Latencies (ms) per operation, and the failures, of all clients."""
 
     samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    cpu: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # server CPU ms, quiet calls
     errors: Counter[str] = field(default_factory=Counter)
     throttled: int = 0
     numbers: list[str] = field(default_factory=list)
@@ -58,16 +59,17 @@ class Figures:
 class Client:
     """One API client: a keep-alive HTTP connection with an API key."""
 
-    def __init__(self, port: int, key: str, figures: Figures) -> None:
+    def __init__(self, port: int, key: str, figures: Figures, server_pid: int | None = None) -> None:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         self.figures = figures
+        self.server_pid = server_pid  # given: the server's CPU time per call is recorded too
 
     def call(self, operation: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """The answer's JSON, its time recorded under `operation`; None (an error counted) on a failure. A 429
         waits as Retry-After says and tries again (counted, not timed)."""
         while True:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), server_cpu(self.server_pid)
             try:
                 self.connection.request(method, "/api/v1" + path, None if body is None else json.dumps(body),
                                         self.headers)
@@ -79,6 +81,7 @@ class Client:
                     self.figures.errors[f"{operation}: {type(exc).__name__}"] += 1
                 return None
             elapsed = (time.perf_counter() - start) * 1000
+            cpu = server_cpu(self.server_pid) - cpu_start
             with self.figures.lock:
                 if answer.status == 429:
                     self.figures.throttled += 1
@@ -86,9 +89,19 @@ class Client:
                     self.figures.errors[f"{operation}: {answer.status} {payload[:120]!r}"] += 1
                 else:
                     self.figures.samples[operation].append(elapsed)
+                    if self.server_pid is not None:
+                        self.figures.cpu[operation].append(cpu)
             if answer.status != 429:
                 return json.loads(payload) if answer.status < 400 else None
             time.sleep(float(answer.getheader("Retry-After") or 1))
+
+
+def server_cpu(pid: int | None) -> float:
+    """CPU milliseconds (user + system, all threads) the process has used; 0 without a pid."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -168,13 +181,15 @@ def work(client: Client, customers: list[int], rate: int, until: float, seed: in
         customer = rng.choice(customers)
         lines = [{"description": f"Item {n}", "quantity": str(rng.randint(1, 9)),
                   "unit_price": f"{rng.randint(100, 99999) / 100:.2f}", "tax_rate_id": rate} for n in range(5)]
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), server_cpu(client.server_pid)
         draft = client.call("create draft", "POST", "/invoices", {"customer_id": customer, "lines": lines})
         invoice = draft and client.call("issue", "POST", f"/invoices/{draft['id']}/issue", {})
         if invoice is None:
             continue
         with client.figures.lock:
             client.figures.samples["create + issue"].append((time.perf_counter() - started) * 1000)
+            if client.server_pid is not None:
+                client.figures.cpu["create + issue"].append(server_cpu(client.server_pid) - cpu_started)
             client.figures.numbers.append(invoice["number"])
         client.call("record payment", "POST", "/payments", {
             "customer_id": customer, "amount": invoice["balance"], "currency": "EUR",
@@ -192,10 +207,11 @@ def quiet(client: Client, ids: list[int], customers: list[int], rate: int, round
         page = client.call("GET /invoices?limit=100", "GET", f"/invoices?limit=100{cursor}")
         cursor = f"&starting_after={page['next_cursor']}" if page and page["next_cursor"] else ""
     alone = Figures()
-    work(Client(client.connection.port, client.headers["Authorization"].split()[1], alone), customers, rate,
-         time.monotonic() + rounds / 20, 7)
+    work(Client(client.connection.port, client.headers["Authorization"].split()[1], alone, client.server_pid),
+         customers, rate, time.monotonic() + rounds / 20, 7)
     for operation in ("create + issue", "record payment"):
         client.figures.samples[f"alone: {operation}"] = alone.samples[operation]
+        client.figures.cpu[f"alone: {operation}"] = alone.cpu[operation]
     client.figures.numbers += alone.numbers
 
 
@@ -241,7 +257,7 @@ def main() -> None:
             for thread in threads:
                 thread.join()
             elapsed = time.monotonic() - started
-            quiet(Client(port, keys[0], figures), ids, customers, rate, 200)
+            quiet(Client(port, keys[0], figures, process.pid), ids, customers, rate, 200)
         finally:
             process.terminate()
             process.wait(30)
@@ -263,13 +279,17 @@ def report(args: argparse.Namespace, figures: Figures, elapsed: float) -> None:
     issued = len(figures.samples["create + issue"])
     requests = sum(len(v) for k, v in figures.samples.items()
                    if k != "create + issue" and not k.startswith(("GET", "alone")))
-    print(f"{args.clients} clients, {elapsed:.1f} s, scale {args.scale}, {args.server} on 127.0.0.1 "
+    data = args.database or f"scale {args.scale}"
+    print(f"{args.clients} clients, {elapsed:.1f} s, {data}, {args.server} on 127.0.0.1 "
           f"(CPUs: {os.cpu_count()}; the figures include the clients' own Python threads)")
     print(f"throughput: {issued / elapsed:.1f} invoices created+issued+paid/s; "
           f"{requests / elapsed:.1f} requests/s during the load")
     for operation, values in figures.samples.items():
+        cpu = figures.cpu.get(operation)
+        # the mean: the kernel counts CPU time in ticks (10 ms), so one call's figure is 0, 10, 20 ...
+        server = f"  server CPU mean {statistics.fmean(cpu):6.1f} ms" if cpu else ""
         print(f"  {operation:<26} n={len(values):>6}  p50 {statistics.median(values):7.1f} ms  "
-              f"p95 {percentile(values, 0.95):7.1f} ms")
+              f"p95 {percentile(values, 0.95):7.1f} ms{server}")
     print(f"errors: {sum(figures.errors.values())}; rate limited (retried): {figures.throttled}")
     for error, count in figures.errors.most_common(5):
         print(f"  {count} x {error}")

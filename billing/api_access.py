@@ -4,7 +4,9 @@ An access token is issued for a username and password through the sign-in form's
 lockout) and lives 15 minutes; it is signed with the installation's own key (billing.signing), and its
 algorithm, audience and required claims are pinned when it is read. An API key is `bk_<id>_<secret>`
 (32 random bytes); only its SHA-256 is stored. Either way the user (and the key) is re-read at every
-`require`: a disabled user, a lowered role, a new password or a revoked key takes effect at once.
+`require`: a disabled user, a lowered role, a new password or a revoked key takes effect at once. Within one
+REST API request (a request scope, billing.store.db) they are read once, when the request is authenticated,
+and every `require` of that request uses what was read then: the request is one act.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
+from sqlalchemy.engine import Connection
 
 from billing import audit, signing, users
 from billing.errors import AuthenticationError, NotFoundError, SessionEndedError, ValidationError
@@ -24,6 +28,7 @@ from billing.permissions import ROLES, Actor, ApiCredential, rank, require
 from billing.store import api_keys as key_store
 from billing.store.db import Database, utcnow
 
+T = TypeVar("T")
 TOKEN_LIFETIME = timedelta(minutes=15)
 AUDIENCE = "billing-api"
 KEY_PREFIX = "bk"
@@ -88,8 +93,7 @@ def key_actor(db: Database, presented: str) -> Actor:
     parts = presented.split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise AuthenticationError(_INVALID)
-    with db.connect() as conn:
-        row = key_store.live_key(conn, parts[1])
+    row = _live_key(db, parts[1])
     if row is None or not hmac.compare_digest(row["secret_hash"], _hash(presented)) or not row["active"]:
         raise AuthenticationError(_INVALID)
     now = utcnow()
@@ -100,13 +104,12 @@ def key_actor(db: Database, presented: str) -> Actor:
 
 def live_role(db: Database, username: str, credential: ApiCredential) -> str:
     """The role an API credential acts with now; SessionEndedError if it can no longer act."""
-    with db.connect() as conn:
-        if credential.key_id is not None:
-            key = key_store.live_key(conn, credential.key_id)
-            if key is None or key["username"] != username or not key["active"]:
-                raise SessionEndedError(_ENDED)
-            return _lower(key["role"], key["user_role"])
-        user = key_store.user_state(conn, username)
+    if credential.key_id is not None:
+        key = _live_key(db, credential.key_id)
+        if key is None or key["username"] != username or not key["active"]:
+            raise SessionEndedError(_ENDED)
+        return _lower(key["role"], key["user_role"])
+    user = db.memo(("api_user", username), lambda: _read(db, lambda conn: key_store.user_state(conn, username)))
     if (user is None or not user["active"] or credential.issued_at is None
             or credential.issued_at < user["password_changed_at"]):
         raise SessionEndedError(_ENDED)
@@ -158,6 +161,16 @@ def revoke_key(db: Database, actor: Actor, key_id: str) -> None:
         audit.record(conn, actor, "api_key.revoke", "api_key", key_id)
 
     db.transaction(work)
+
+
+def _live_key(db: Database, key_id: str) -> dict[str, Any] | None:
+    """The key's row (key_store.live_key), read once per request."""
+    return db.memo(("api_key", key_id), lambda: _read(db, lambda conn: key_store.live_key(conn, key_id)))
+
+
+def _read(db: Database, query: Callable[[Connection], T]) -> T:
+    with db.connect() as conn:
+        return query(conn)
 
 
 def _hash(secret: str) -> str:

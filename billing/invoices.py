@@ -14,8 +14,8 @@ from sqlalchemy.engine import Connection
 
 from billing import audit, logic, parties
 from billing.catalog import get_tax_rate
+from billing.document_view import exempt_rate_ids, shown_document
 from billing.documents import (
-    CreditedInvoiceRef,
     HeaderValues,
     InvoiceDocument,
     InvoiceHeader,
@@ -24,8 +24,8 @@ from billing.documents import (
     StoredLine,
     StoredTax,
     computed_totals,
+    from_row,
     quantized,
-    stored_totals,
     total_values,
 )
 from billing.errors import NotFoundError, StateError, ValidationError
@@ -183,11 +183,38 @@ def create_draft(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, An
     return db.transaction(lambda conn: insert_draft(conn, actor, draft))
 
 
+def create_draft_shown(db: Database, actor: Actor, data: InvoiceDraftIn | dict[str, Any], as_of: date
+                       ) -> InvoiceDocument:
+    """Create a draft like `create_draft`; the draft as `get_invoice` would read it back, put together from what
+    was written (the REST API answers with it: reading it again cost five queries)."""
+    require(db, actor, "invoices.write")
+    require(db, actor, "invoices.read")
+    draft = parse(InvoiceDraftIn, data)
+
+    def work(conn: Connection) -> InvoiceDocument:
+        catalogue = Catalogue(conn)
+        invoice_id, header, customer, lines, allowance_charges, totals = _insert_draft(conn, actor, draft, catalogue)
+        stored = from_row(InvoiceHeader, {**header, "id": invoice_id, "credited_invoice_id": None, "void_reason": "",
+                                          "issued_at": None, "voided_on": None, "is_open": header["payable"] > 0})
+        taxes = sorted(tax_records(totals), key=lambda t: (t.vat_category, t.vat_rate))
+        rates = [catalogue.rates[rate_id] for rate_id in exempt_rate_ids(lines, allowance_charges)]
+        return shown_document(stored, lines, allowance_charges, taxes, parties.parties_of(conn, stored, {}, customer),
+                              rates, as_of)
+
+    return db.transaction(work)
+
+
 def insert_draft(conn: Connection, actor: Actor, draft: InvoiceDraftIn) -> int:
     """Create a draft in the caller's transaction (the actor's permission already checked); its id."""
+    return _insert_draft(conn, actor, draft, Catalogue(conn))[0]
+
+
+def _insert_draft(conn: Connection, actor: Actor, draft: InvoiceDraftIn, catalogue: Catalogue) -> tuple[
+        int, HeaderValues, dict[str, Any], list[StoredLine], list[StoredAllowanceCharge], logic.Totals]:
+    """insert_draft's work: the id, header, customer row, lines, allowances/charges and totals it wrote."""
     customer = customer_for_invoice(conn, draft.customer_id)
     currency = draft.currency or customer["currency"]
-    lines, allowance_charges, totals = priced_body(conn, draft, currency)
+    lines, allowance_charges, totals = priced_body(catalogue, draft, currency)
     logic.check_due_date(draft.issue_date, draft.due_date)
     header: HeaderValues = {
         "kind": logic.INVOICE, "series": SERIES_OF_KIND[logic.INVOICE], "number": None,
@@ -200,7 +227,7 @@ def insert_draft(conn: Connection, actor: Actor, draft: InvoiceDraftIn) -> int:
     invoice_store.insert_body(conn, invoice_id, lines, allowance_charges, tax_records(totals))
     audit.record(conn, actor, "invoice.create_draft", "invoice", invoice_id,
                  after={"header": header, **_audited_body(lines, allowance_charges)})
-    return invoice_id
+    return invoice_id, header, customer, lines, allowance_charges, totals
 
 
 def update_draft(db: Database, actor: Actor, invoice_id: int, data: InvoiceDraftIn | dict[str, Any]) -> None:
@@ -256,14 +283,14 @@ def issue_draft(conn: Connection, actor: Actor, invoice_id: int, today: date, is
     if header.status != logic.DRAFT:
         raise StateError(f"Invoice {header.number} has already been issued.")
     customer = customer_for_invoice(conn, header.customer_id)
-    lines, allowance_charges = invoice_store.get_lines(conn, invoice_id)
+    lines, allowance_charges, taxes = invoice_store.get_body(conn, invoice_id)
     if not lines:
         raise ValidationError("An invoice needs at least one line.", param="lines")
     totals = computed_totals(lines, allowance_charges, header.currency)
     if totals.payable < 0:
         raise ValidationError("The invoice total would be negative. Issue a credit note instead.")
     # Before the number is taken: the series row stays locked for as short a time as it can.
-    seller = parties.freeze(conn, invoice_id, header.customer_id)
+    seller = parties.freeze(conn, invoice_id, header.customer_id, customer)
     on = issue_date or header.issue_date or today
     due = logic.due_date_for(on, customer["terms_days"], due_date or header.due_date)
     delivered = logic.delivery_date_at_issue(seller.country if seller else "", header.delivery_date,
@@ -276,7 +303,7 @@ def issue_draft(conn: Connection, actor: Actor, invoice_id: int, today: date, is
     # The draft's lines and VAT breakdown were stored from the same computation when it was
     # saved; rewrite them only if they somehow differ, so issuing stays a handful of statements.
     frozen = with_nets(lines, totals)
-    if frozen != lines or not _same_taxes(conn, invoice_id, totals):
+    if frozen != lines or not _same_taxes(taxes, totals):
         invoice_store.replace_body(conn, invoice_id, frozen, allowance_charges, tax_records(totals))
     facts.record_sales(conn, replace(header, **values), frozen, tax_records(totals))
     audit.record(conn, actor, "invoice.issue", "invoice", invoice_id,
@@ -328,38 +355,17 @@ def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date, *, act
         head = invoice_store.get_document_head(conn, invoice_id)
         if head is None:
             raise NotFoundError(f"Invoice {invoice_id} does not exist.")
-        header, customer_row, credited_number, frozen = head
+        header, credited_number, frozen = head
         lines, allowance_charges, taxes = invoice_store.get_body(conn, invoice_id)
-        seller, customer = parties.parties_of(conn, header, frozen, customer_row)
+        seller, customer = parties.parties_of(conn, header, frozen)
         # Nothing was ever paid, credited or released on a document without a first activity date: no queries.
         touched = activity and (header.first_activity_on is not None or header.paid_amount != 0
                                 or header.credited_amount != 0)
         credit_notes = invoice_store.credit_notes_of(conn, invoice_id) if touched else []
         allocations = payment_store.allocations_of_invoice(conn, invoice_id) if touched else []
-        used = [*((line.tax_rate_id, line.vat_category) for line in lines),
-                *((item.tax_rate_id, item.vat_category) for item in allowance_charges)]
-        exempt = sorted({rate for rate, category in used if rate and category in logic.EXEMPTION_REASON_CATEGORIES})
-        rates = records.rows_with_ids(conn, tax_rates, exempt)
-    reasons = {rate["category"]: header.exemption_reason or rate["exemption_reason"] for rate in rates
-               if rate["category"] in logic.EXEMPTION_REASON_CATEGORIES
-               and (header.exemption_reason or rate["exemption_reason"])}
-    currency = header.currency
-    header = quantized(header, currency)
-    lines = [quantized(line, currency) for line in lines]
-    taxes = [quantized(tax, currency) for tax in taxes]
-    status = logic.document_display_status(header.kind, header.status, header.payable, header.paid_amount,
-                                           header.credited_amount, header.due_date, as_of)
-    balance = ZERO if header.is_credit_note else logic.invoice_balance(header.payable, header.paid_amount,
-                                                                       header.credited_amount)
-    return InvoiceDocument(
-        header=header, customer=customer, seller=seller, lines=tuple(lines),
-        allowance_charges=tuple(quantized(item, currency) for item in allowance_charges), taxes=tuple(taxes),
-        totals=stored_totals(header, lines, taxes), balance=balance, status=status,
-        credit_notes=tuple(quantized(note, currency) for note in credit_notes),
-        allocations=tuple(quantized(allocation, currency) for allocation in allocations),
-        credited_invoice=(CreditedInvoiceRef(header.credited_invoice_id, credited_number)
-                          if header.credited_invoice_id else None),
-        exemption_reasons=reasons)
+        rates = records.rows_with_ids(conn, tax_rates, exempt_rate_ids(lines, allowance_charges))
+    return shown_document(header, lines, allowance_charges, taxes, (seller, customer), rates, as_of, credit_notes,
+                          allocations, credited_number)
 
 
 def list_invoices(db: Database, actor: Actor, as_of: date, **filters: Any) -> tuple[list[InvoiceListRow], int]:
@@ -385,8 +391,8 @@ def _listed(row: InvoiceListRow, as_of: date) -> InvoiceListRow:
     return replace(row, display_status=status, balance=ZERO if row.kind == logic.CREDIT_NOTE else row.balance)
 
 
-def _same_taxes(conn: Connection, invoice_id: int, totals: logic.Totals) -> bool:
-    stored = sorted(astuple(t.to_logic()) for t in invoice_store.get_taxes(conn, invoice_id))
+def _same_taxes(taxes: list[StoredTax], totals: logic.Totals) -> bool:
+    stored = sorted(astuple(t.to_logic()) for t in taxes)
     return stored == sorted(astuple(t) for t in totals.tax_breakdown)
 
 

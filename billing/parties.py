@@ -13,7 +13,8 @@ from billing.documents import DocumentCustomer, DocumentParty, InvoiceHeader
 from billing.errors import NotFoundError
 from billing.store import invoices as invoice_store
 from billing.store import records
-from billing.store.schema import company, customers
+from billing.store.company_profile import company_profile
+from billing.store.schema import customers
 
 _PARTY_FIELDS = frozenset(f.name for f in fields(DocumentParty))
 _CUSTOMER_FIELDS = frozenset(f.name for f in fields(DocumentCustomer))
@@ -49,24 +50,30 @@ def _seller_of_json(text: str) -> DocumentParty:
     return DocumentParty(**{name: value for name, value in data.items() if name in _PARTY_FIELDS})
 
 
-def frozen_texts(conn: Connection, customer_ids: Iterable[int]) -> tuple[str, dict[int, str], DocumentParty | None]:
+def frozen_texts(conn: Connection, customer_ids: Iterable[int], known: Iterable[dict[str, Any]] = ()
+                 ) -> tuple[str, dict[int, str], DocumentParty | None]:
     """The seller and each buyer as JSON, the way a document issued now freezes them (a document's
-    `seller_party` and `buyer_party`), for one document or for a batch issued at once; and the seller itself."""
-    profile = records.get(conn, company, 1)
+    `seller_party` and `buyer_party`), for one document or for a batch issued at once; and the seller itself.
+    `known`: customer rows the caller read in this transaction (not read again)."""
+    profile = company_profile(conn)
     seller = seller_of_company(profile) if profile is not None else None
     seller_text = json.dumps(asdict(seller), ensure_ascii=False) if seller is not None else ""
     wanted = set(customer_ids)
-    buyers = {int(row["id"]): json.dumps(asdict(customer_of_row(row)), ensure_ascii=False)
-              for row in records.get_many(conn, customers, wanted)}
+    rows = {int(row["id"]): row for row in known if int(row["id"]) in wanted}
+    rows |= {int(row["id"]): row for row in records.get_many(conn, customers, wanted - set(rows))}
+    buyers = {customer_id: json.dumps(asdict(customer_of_row(row)), ensure_ascii=False)
+              for customer_id, row in rows.items()}
     missing = wanted - set(buyers)
     if missing:
         raise NotFoundError(f"Customer {min(missing)} does not exist.")
     return seller_text, buyers, seller
 
 
-def freeze(conn: Connection, invoice_id: int, customer_id: int) -> DocumentParty | None:
-    """Freeze seller and buyer onto a document being issued: the profiles as they are now. Returns the seller."""
-    seller_text, buyers, seller = frozen_texts(conn, [customer_id])
+def freeze(conn: Connection, invoice_id: int, customer_id: int,
+           customer: dict[str, Any] | None = None) -> DocumentParty | None:
+    """Freeze seller and buyer onto a document being issued: the profiles as they are now (`customer`: its row,
+    when the caller read it in this transaction). Returns the seller."""
+    seller_text, buyers, seller = frozen_texts(conn, [customer_id], [customer] if customer is not None else [])
     invoice_store.set_frozen_parties(conn, invoice_id, seller_text, buyers[customer_id])
     return seller
 
@@ -81,7 +88,7 @@ def parties_of(conn: Connection, header: InvoiceHeader, snapshot: dict[str, Any]
         customer_row = records.get(conn, customers, header.customer_id)
         if customer_row is None:
             raise NotFoundError(f"Customer {header.customer_id} does not exist.")
-    profile = None if seller_text else records.get(conn, company, 1)
+    profile = None if seller_text else company_profile(conn)
     return parties_from(snapshot, customer_row or {}, profile)
 
 

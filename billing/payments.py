@@ -44,6 +44,19 @@ def record_payment(db: Database, actor: Actor, data: PaymentIn | dict[str, Any],
     `within(conn, payment_id)` runs in the same transaction once the payment is written (a bank statement
     line linking itself to it): what it raises records nothing.
     """
+    return int(_record(db, actor, data, allocate, seen, within)["id"])
+
+
+def record_payment_shown(db: Database, actor: Actor, data: PaymentIn | dict[str, Any],
+                         allocate: Sequence[Allocation] | Literal["auto"] | None = None) -> dict[str, Any]:
+    """Record a payment like `record_payment`; the payment as `get_payment` would read it back, built from what
+    was written (the REST API answers with it: reading it again cost four queries)."""
+    return _record(db, actor, data, allocate, None, None)
+
+
+def _record(db: Database, actor: Actor, data: PaymentIn | dict[str, Any],
+            allocate: Sequence[Allocation] | Literal["auto"] | None, seen: Mapping[int, Decimal] | None,
+            within: Callable[[Connection, int], None] | None) -> dict[str, Any]:
     require(db, actor, "payments.write")
     payment = parse(PaymentIn, data)
     amount = parse_money(payment.amount, payment.currency)
@@ -52,7 +65,7 @@ def record_payment(db: Database, actor: Actor, data: PaymentIn | dict[str, Any],
     if payment.method not in PAYMENT_METHODS:
         raise ValidationError(f"Unknown payment method '{payment.method}'.")
 
-    def work(conn: Connection) -> int:
+    def work(conn: Connection) -> dict[str, Any]:
         customer = records.get(conn, customers, payment.customer_id)
         if customer is None:
             raise ValidationError(f"Customer {payment.customer_id} does not exist.")
@@ -63,17 +76,35 @@ def record_payment(db: Database, actor: Actor, data: PaymentIn | dict[str, Any],
             _check_unchanged(conn, payment.customer_id, payment.currency, seen)
         payment_id = payment_store.insert_payment(conn, values)
         after: dict[str, Any] = values
+        numbers: dict[int, str | None] = {}
+        plan: list[tuple[int, Decimal]] = []
         if allocate is not None:
             # A new payment is all remainder, and within the customer's credit (never negative).
-            plan = _put_against_invoices(conn, {"id": payment_id, **values}, amount, allocate, payment.received_on)
+            plan = _put_against_invoices(conn, {"id": payment_id, **values}, amount, allocate, payment.received_on,
+                                         numbers)
             after = {**values, "allocations": _audited(plan)}
         audit.record(conn, actor, "payment.record", "payment", payment_id, after=after)
         events.payment_event(conn, "payment.recorded", payment_id)
         if within is not None:
             within(conn, payment_id)
-        return payment_id
+        return _shown({"id": payment_id, **values, "reverses_payment_id": None}, plan, numbers)
 
     return db.transaction(work)
+
+
+def _shown(payment: dict[str, Any], plan: list[tuple[int, Decimal]], numbers: dict[int, str | None]
+           ) -> dict[str, Any]:
+    """A new payment as `get_payment` reads it: its row, its allocations summed per invoice (in invoice id
+    order, those summing to zero left out), not reversed; money in its currency's minor unit."""
+    per_invoice: dict[int, Decimal] = {}
+    for invoice_id, amount in plan:
+        per_invoice[invoice_id] = per_invoice.get(invoice_id, ZERO) + amount
+    shown = {**payment, "reversed": False, "allocations": [
+        {"invoice_id": invoice_id, "number": numbers.get(invoice_id), "amount": amount}
+        for invoice_id, amount in sorted(per_invoice.items()) if amount != 0]}
+    for row in [shown, *shown["allocations"]]:
+        quantize_row(row, payment["currency"])
+    return shown
 
 
 def _check_unchanged(conn: Connection, customer_id: int, currency: str, seen: Mapping[int, Decimal]) -> None:
@@ -221,8 +252,10 @@ def _allocate(conn: Connection, actor: Actor, payment_id: int,
 
 
 def _put_against_invoices(conn: Connection, payment: dict[str, Any], remainder: Decimal,
-                          allocate: Sequence[Allocation] | Literal["auto"], on: date) -> list[tuple[int, Decimal]]:
-    """Write the allocations of `payment` (at most `remainder`) and keep each invoice's sums."""
+                          allocate: Sequence[Allocation] | Literal["auto"], on: date,
+                          numbers: dict[int, str | None] | None = None) -> list[tuple[int, Decimal]]:
+    """Write the allocations of `payment` (at most `remainder`) and keep each invoice's sums; `numbers` gets
+    each invoice's number."""
     currency = payment["currency"]
     remainder = round_money(remainder, currency)
     if allocate == AUTO:
@@ -241,6 +274,8 @@ def _put_against_invoices(conn: Connection, payment: dict[str, Any], remainder: 
         if invoice is None:
             raise ValidationError(f"Invoice {invoice_id} does not exist.")
         label = invoice.number or "draft"
+        if numbers is not None:
+            numbers[invoice_id] = invoice.number
         if invoice.status != logic.ISSUED or invoice.kind != logic.INVOICE:
             raise StateError(f"Invoice {label} is {invoice.status}; payments can only go to issued invoices.")
         if invoice.customer_id != payment["customer_id"]:

@@ -17,6 +17,7 @@ from billing.models import CompanyIn, parse
 from billing.permissions import Actor, require
 from billing.store import records
 from billing.store import series as series_store
+from billing.store.company_profile import company_profile
 from billing.store.db import Database, utcnow
 from billing.store.schema import company, series
 
@@ -25,24 +26,31 @@ MAX_LOGO_BYTES = 1_000_000
 
 def get_company(db: Database) -> dict[str, Any] | None:
     """The company profile, or None before first-run setup. Readable by every signed-in role. Kept until the
-    profile changes: every page reads it several times."""
+    profile changes: every page reads it several times (on DuckDB in the result cache; on PostgreSQL, where other
+    processes write, billing.store.company_profile checks its version)."""
 
     def read() -> dict[str, Any] | None:
         with db.connect() as conn:
-            return records.get(conn, company, 1)
+            return company_profile(conn)
 
     return db.results.get("company", ("company",), read)
 
 
 def company_today(db: Database) -> date:
-    """Today in the company's time zone (UTC when none is set or it is unknown), as the books date things."""
-    with db.connect() as conn:  # the zone alone: the profile's row carries the logo too
-        name = conn.execute(sa.select(company.c.timezone).where(company.c.id == 1)).scalar() or "UTC"
+    """Today in the company's time zone (UTC when none is set or it is unknown), as the books date things. Read
+    once per request (billing.store.db.request_scope)."""
+    name = db.memo(("company_timezone",), lambda: _timezone(db)) or "UTC"
     try:
         zone = ZoneInfo(name)
     except (KeyError, ValueError):
         zone = ZoneInfo("UTC")
     return datetime.now(zone).date()
+
+
+def _timezone(db: Database) -> str | None:
+    with db.connect() as conn:  # the zone alone: the profile's row carries the logo too
+        zone = conn.execute(sa.select(company.c.timezone).where(company.c.id == 1)).scalar()
+    return None if zone is None else str(zone)
 
 
 def save_company(db: Database, actor: Actor, data: CompanyIn | dict[str, Any], logo: bytes | None = None,

@@ -63,6 +63,20 @@ def test_create_draft_prices_lines_and_stores_the_vat_breakdown(db: Database, se
     assert v.balance == D("134.58")
 
 
+@pytest.mark.parametrize("customer", ["acme", "jpy"])
+def test_a_created_draft_is_shown_as_it_reads_back(db: Database, seeded: Seed, customer: str) -> None:
+    # The API answers with create_draft_shown instead of reading the draft again: it must be what get_invoice reads
+    # (lines in order, the VAT breakdown by category and rate, the exemption reason, money in the minor unit).
+    document = invoices.create_draft_shown(db, ADMIN, {
+        "customer_id": getattr(seeded, customer), "notes": "Thanks", "buyer_reference": "PO-7",
+        "lines": [line(seeded.s19, "2", "49.955", "Widget"), line(seeded.e0, "1.5", "10.00", "Exempt service"),
+                  {**line(seeded.s7, "3", "7.10", "Book"), "discount_percent": "10", "product_id": seeded.product}],
+        "allowance_charges": [{"percent": "5", "tax_rate_id": seeded.s19, "reason": "Loyalty"},
+                              {"is_charge": True, "amount": "2", "tax_rate_id": seeded.s7}]}, TODAY)
+    assert document == view(db, document.id)
+    assert document.exemption_reasons and document.status == "draft"
+
+
 def test_draft_currency_defaults_to_the_customers(db: Database, seeded: Seed) -> None:
     invoice_id = draft(db, seeded.jpy, line(seeded.s19, "3", "333.5"))
     v = view(db, invoice_id)

@@ -55,6 +55,18 @@ def test_manual_allocation_over_several_invoices(db: Database, seeded: Seed, bil
     assert allocated == {a: D("119.00"), b: D("50.00"), c: D("10.00")}
 
 
+@pytest.mark.parametrize("allocate", [None, "auto", "twice"])
+def test_a_recorded_payment_is_shown_as_it_reads_back(db: Database, seeded: Seed, billed: Billed,
+                                                       allocate: str | None) -> None:
+    # The API answers with record_payment_shown instead of reading the payment again: it must be what get_payment
+    # reads (an invoice named twice is one allocation; amounts in the minor unit).
+    plan: Any = [(billed.b, "10.5"), (billed.a, "19.00"), (billed.b, "5")] if allocate == "twice" else allocate
+    shown = payments.record_payment_shown(db, ADMIN, {"customer_id": seeded.acme, "amount": "150", "currency": "EUR",
+                                                      "received_on": TODAY, "reference": "R-1"}, plan)
+    assert shown == payments.get_payment(db, ADMIN, shown["id"])
+    assert shown["allocations"] or allocate is None
+
+
 def test_auto_allocation_pays_the_oldest_due_first(db: Database, seeded: Seed, billed: Billed) -> None:
     a, b, c = billed.a, billed.b, billed.c
     pay(db, seeded.acme, "150.00", "auto")

@@ -103,7 +103,7 @@ def list_invoices(db: DatabaseDep, actor: ActorDep, limit: Limit = 20, starting_
 
 @router.post("/invoices", response_model=InvoiceOut, status_code=201, summary="Create a draft invoice")
 def create_invoice(db: DatabaseDep, actor: ActorDep, body: InvoiceCreate) -> dict[str, Any]:
-    return _document(db, actor, invoices.create_draft(db, actor, body.model_dump()))
+    return document_out(invoices.create_draft_shown(db, actor, body.model_dump(), company_today(db)))
 
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceOut,

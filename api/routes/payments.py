@@ -56,7 +56,7 @@ def record_payment(db: DatabaseDep, actor: ActorDep, body: PaymentCreate) -> dic
     data = body.model_dump(exclude={"allocate"})
     allocate = (body.allocate if body.allocate is None or body.allocate == payments.AUTO
                 else [(item.invoice_id, item.amount) for item in body.allocate])
-    return _payment(db, actor, payments.record_payment(db, actor, data, allocate))
+    return payments.record_payment_shown(db, actor, data, allocate)
 
 
 @router.get("/payments/{payment_id}", response_model=PaymentOut, summary="Get a payment and its allocations")

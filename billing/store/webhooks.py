@@ -24,6 +24,7 @@ PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 # --- endpoints ---------------------------------------------------------------------------------
 
 def insert_endpoint(conn: Connection, values: dict[str, Any]) -> int:
+    conn.info.pop(_ACTIVE, None)
     return records.insert(conn, webhook_endpoints, values)
 
 
@@ -36,11 +37,13 @@ def list_endpoints(conn: Connection) -> list[dict[str, Any]]:
 
 
 def update_endpoint(conn: Connection, endpoint_id: int, values: dict[str, Any]) -> None:
+    conn.info.pop(_ACTIVE, None)
     records.update(conn, webhook_endpoints, endpoint_id, values)
 
 
 def delete_endpoint(conn: Connection, endpoint_id: int, now: datetime) -> None:
     """Delete an endpoint; what was still to be delivered to it fails (its history stays)."""
+    conn.info.pop(_ACTIVE, None)
     conn.execute(webhook_deliveries.update()
                  .where(webhook_deliveries.c.endpoint_id == endpoint_id, webhook_deliveries.c.status == PENDING)
                  .values(status=FAILED, next_attempt_at=None, finished_at=now, last_error="The endpoint was deleted."))
@@ -48,10 +51,20 @@ def delete_endpoint(conn: Connection, endpoint_id: int, now: datetime) -> None:
 
 
 def subscribed_endpoints(conn: Connection, event_type: str) -> list[int]:
-    """The active endpoints that take events of this type."""
-    rows = conn.execute(sa.select(webhook_endpoints.c.id, webhook_endpoints.c.events)
-                        .where(webhook_endpoints.c.active.is_(True)).order_by(webhook_endpoints.c.id))
-    return [int(row.id) for row in rows if event_type in row.events.split(",")]
+    """The active endpoints that take events of this type (read once per transaction: recording a payment asks for
+    payment.recorded and invoice.paid)."""
+    transaction = conn.get_transaction()
+    held = conn.info.get(_ACTIVE)
+    if transaction is None or held is None or held[0] is not transaction:
+        rows = conn.execute(sa.select(webhook_endpoints.c.id, webhook_endpoints.c.events)
+                            .where(webhook_endpoints.c.active.is_(True)).order_by(webhook_endpoints.c.id))
+        held = (transaction, [(int(row.id), row.events.split(",")) for row in rows])
+        if transaction is not None:  # the transaction object is kept with it, so its identity is never reused
+            conn.info[_ACTIVE] = held
+    return [endpoint_id for endpoint_id, types in held[1] if event_type in types]
+
+
+_ACTIVE = "billing.active_webhook_endpoints"  # conn.info: (transaction, [(endpoint id, event types)])
 
 
 # --- the outbox ----------------------------------------------------------------------------------
