@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from billing import logic
+from billing import bulk_seals, logic
 from billing.store import integrity
 
 BUCKET = 10_000
@@ -103,10 +103,13 @@ def _bulk_seal(conn: Connection) -> dict[str, Any] | None:
     if not last_document and not last_payment:
         return None
     documents, payments = _Buckets(), _Buckets()
-    for document in integrity.issued_documents(conn, True, 0, last_document):
-        documents.add(document[0]["id"], document_digest(document))
-    for payment, allocations in integrity.payments_with_allocations(conn, True, 0, last_payment):
-        payments.add(payment["id"], payment_digests(payment, allocations, [last_allocation])[last_allocation])
+    # Column-wise (bulk_seals): the digests document_digest and payment_digests give, at a fraction of the cost.
+    for batch in integrity.document_batches(conn, 0, last_document):
+        for document_id, digest in bulk_seals.document_digests(batch):
+            documents.add(document_id, digest)
+    for payments_batch in integrity.payment_batches(conn, 0, last_payment):
+        for payment_id, digest in bulk_seals.payment_digests(payments_batch):  # all its allocations: <= the last
+            payments.add(payment_id, digest)
     return {"documents_through": last_document, "payments_through": last_payment,
             "allocations_through": last_allocation, "documents": documents.digests(),
             "payments": payments.digests()}
