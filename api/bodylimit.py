@@ -1,4 +1,5 @@
-"""The request body size limit of the API: a body over MAX_BODY_BYTES is refused (413) before it is read."""
+"""Request body size limits: the API's (a body over MAX_BODY_BYTES is refused with 413 before it is read), and
+`read_limited` for the small forms anyone may post (the sign-in form, a quote link's answer)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,16 @@ class BodyLimitMiddleware:
 def _over(value: bytes, limit: int) -> bool:
     text = value.decode("latin-1").strip()
     return text.isdigit() and text.isascii() and int(text) > limit
+
+
+async def read_limited(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None if it is over `limit` bytes: a declared length over it is refused unread, any
+    other body after its first chunk over it, so that no body is ever held in memory whole."""
+    if _over(request.headers.get("content-length", "").encode("latin-1"), limit):
+        return None
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return body

@@ -8,6 +8,8 @@ every value escaped and a Content-Security-Policy that allows no script at all.
 The link's token is the credential of a quote's answer. Against a forged cross-site POST the page also sets a
 fresh random nonce both as a SameSite=Strict cookie (limited to the link's path) and as a hidden field of its
 forms: an answer counts only when the two match, which another site can neither read nor make a browser send.
+Anyone may post to a link: a post without the cookie is not read, and one over MAX_FORM bytes is refused (413)
+after its first chunk over the limit, never held in memory whole.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from api.bodylimit import read_limited
 from api.customer_page import NOT_VALID, render_page
 from api.customer_quote_page import NONCE_FIELD, render_quote_page
 from billing import customer_view
@@ -29,7 +32,8 @@ from billing.errors import BillingError
 from billing.store.db import get_database, utcnow
 
 NONCE_COOKIE = "quote_answer"
-MAX_FORM = 2048
+MAX_FORM = 2048  # the answer form holds one nonce
+TOO_LARGE = "<!doctype html><html lang=en><title>Too large</title><p>This request is too large.</p></html>"
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
@@ -74,9 +78,11 @@ def _answer(token: str, accept: bool) -> customer_view.CustomerQuote | customer_
 async def answer_quote(request: Request) -> Response:
     """Accept or decline the quote of a link (POST from its page); back to the page, which shows the outcome."""
     page = request.url.path.rsplit("/", 1)[0]
-    body = await request.body()
-    sent = parse_qs(body[:MAX_FORM].decode("utf-8", "replace")).get(NONCE_FIELD, [""])[0]
     expected = request.cookies.get(NONCE_COOKIE, "")
+    body = await read_limited(request, MAX_FORM) if expected else b""
+    if body is None:
+        return HTMLResponse(TOO_LARGE, status_code=413, headers=SECURITY_HEADERS)
+    sent = parse_qs(body.decode("utf-8", "replace")).get(NONCE_FIELD, [""])[0]
     if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
         return RedirectResponse(page, status_code=303, headers=SECURITY_HEADERS)  # answered from elsewhere
     token, accept = str(request.path_params["token"]), request.url.path.endswith("/accept")

@@ -3,8 +3,8 @@ into an invoice; the quote's PDF and what was sent."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 import streamlit as st
 
@@ -12,11 +12,11 @@ from billing import quotes
 from billing.document_links import QUOTE
 from billing.money import format_money
 from ui import context
-from ui.feedback import run_action, run_change
+from ui.feedback import run_change
 from ui.format import plain
 from ui.lines_input import lines_input
 from ui.send_mail import document_mail_history, send_quote_dialog
-from ui.tables import Column, clear_selection, list_fetch, paged_table
+from ui.tables import Column, list_fetch, paged_table, row_actions
 from ui.widgets import customer_picker
 
 db, actor = context.db(), context.actor()
@@ -29,10 +29,10 @@ def close_send_dialog() -> None:
     st.session_state.pop(_SEND_DIALOG, None)
 
 
-def actions_of(quote: quotes.Quote) -> list[tuple[str, Any]]:
+def actions_of(quote: quotes.Quote) -> list[tuple[str, Callable[[], object]]]:
     """The buttons a quote in its status offers (to a user who may write)."""
     today = context.today()
-    found: dict[str, list[tuple[str, Any]]] = {
+    found: dict[str, list[tuple[str, Callable[[], object]]]] = {
         quotes.SENT: [("Mark accepted", partial(quotes.accept_quote, db, actor, quote.id, today)),
                       ("Mark declined", partial(quotes.decline_quote, db, actor, quote.id, today)),
                       ("Convert to invoice", partial(quotes.convert_quote, db, actor, quote.id))],
@@ -71,16 +71,12 @@ def quote_panel(quote_id: int) -> None:
             if buttons.button(label, type="primary", icon=":material/forward_to_inbox:", key="quote_send"):
                 st.session_state[_SEND_DIALOG] = quote.id
         if can_write:
-            for label, action in actions_of(quote):
-                if buttons.button(label, key=f"quote_{label}"):
-                    result = run_action(action, f"{label}: done.")
-                    if result is not None or label.startswith("Mark"):
-                        clear_selection("quotes")
-                        st.rerun()
-        pdf = run_action(partial(quotes.quote_pdf, db, actor, quote.id))
-        if pdf is not None:
-            buttons.download_button("Download PDF", pdf, file_name=f"{quote.number or f'quote-{quote.id}'}.pdf",
-                                    mime="application/pdf", icon=":material/download:")
+            row_actions(buttons, actions_of(quote), "quotes")
+        # Made on click by a call that checks the session and role then (as an invoice's PDF): a tab left open
+        # after its user lost access gets no file, and showing the quote renders no PDF.
+        buttons.download_button("Download PDF", partial(quotes.quote_pdf, db, actor, quote.id),
+                                file_name=f"{quote.number or f'quote-{quote.id}'}.pdf", mime="application/pdf",
+                                icon=":material/download:", on_click="rerun", key="quote_pdf")
         document_mail_history(quote.id, QUOTE)
     if st.session_state.get(_SEND_DIALOG) == quote.id:
         send_quote_dialog(quote.id, close_send_dialog)

@@ -15,7 +15,7 @@ from ui import context
 from ui.feedback import run_action, run_change
 from ui.format import plain
 from ui.lines_input import lines_input
-from ui.tables import Column, clear_selection, list_fetch, paged_table
+from ui.tables import Column, list_fetch, paged_table, row_actions
 from ui.widgets import customer_picker
 
 db, actor = context.db(), context.actor()
@@ -45,10 +45,7 @@ def schedule_panel(chosen: dict[str, Any]) -> None:
                                                      context.today()))]}.get(schedule.status, [])
             if schedule.status != "ended":
                 actions.append(("End", partial(recurring.end_schedule, db, actor, schedule.id)))
-            for label, change in actions:
-                if buttons.button(label, key=f"schedule_{label}") and run_change(change, f"{label}: done."):
-                    clear_selection("schedules")
-                    st.rerun()
+            row_actions(buttons, actions, "schedules")
         st.write(f"Invoices created: {len(runs)}")
         if runs:
             st.dataframe([{"Period": run["period"] + 1, "Date": run["period_date"], "Invoice id": run["invoice_id"]}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from functools import partial
 from zoneinfo import available_timezones
 
@@ -19,24 +18,11 @@ from billing.money import KNOWN_CURRENCIES
 from ui import context, mail_settings, maintenance, party_form
 from ui import format as fmt
 from ui import sandbox as sandbox_ui
-from ui.feedback import run_action
+from ui.feedback import apply
 
 TIMEZONES = sorted(available_timezones() | {"UTC"})
 CURRENCIES = sorted(KNOWN_CURRENCIES)
 PAGE_SIZES = ["A4", "Letter"]
-
-def apply(change: Callable[[], object], success: str) -> None:
-    """Run a domain change; on success toast and rerun so that every panel shows the new state.
-
-    (run_action returns the action's result, which is None for these changes: hence the True.)
-    """
-
-    def done() -> bool:
-        change()
-        return True
-
-    if run_action(done, success=success):
-        st.rerun()
 
 
 def readable_image(data: bytes) -> bool:

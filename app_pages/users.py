@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 import streamlit as st
 
@@ -11,22 +9,11 @@ from billing import users
 from billing.permissions import ACTIONS, PERMISSIONS, ROLES
 from ui import context
 from ui.api_keys import api_keys_panel
-from ui.feedback import run_action
+from ui.feedback import apply
 from ui.format import plain
+from ui.widgets import PASSWORD_RULES, new_password
 
 db, actor = context.real_db(), context.actor()  # users live in the real books, also seen from the sandbox
-def apply(change: Callable[[], object], success: str) -> None:
-    """Run a domain change; on success toast and rerun so that every panel shows the new state.
-
-    (run_action returns the action's result, which is None for these changes: hence the True.)
-    """
-
-    def done() -> bool:
-        change()
-        return True
-
-    if run_action(done, success=success):
-        st.rerun()
 
 
 ROLE_HELP = "  \n".join(
@@ -48,17 +35,12 @@ with add, st.form("add_user", clear_on_submit=True):
     name = right.text_input("Full name")
     email = left.text_input("Email")
     role = right.selectbox("Role", ROLES, index=ROLES.index("analyst"), format_func=str.capitalize, help=ROLE_HELP)
-    password = left.text_input("Initial password", type="password", autocomplete="new-password",
-                               help=f"At least {users.MIN_PASSWORD_LENGTH} characters, not the username. The user "
-                                    "chooses their own password at the first sign-in.")
-    repeat = right.text_input("Repeat password", type="password", autocomplete="new-password")
-    if st.form_submit_button("Create user", type="primary", icon=":material/person_add:"):
-        if password != repeat:
-            st.error("The two passwords do not match.", icon=":material/error:")
-        elif run_action(lambda: users.create_user(db, actor, username, password, role, name=name, email=email,
-                                                          must_change_password=True),
-                        success=f"User {username.strip().lower()} created."):
-            st.rerun()
+    password = new_password("Initial password", "Repeat password", beside=(left, right),
+                            help=f"{PASSWORD_RULES} The user chooses their own password at the first sign-in.")
+    if st.form_submit_button("Create user", type="primary", icon=":material/person_add:") and password is not None:
+        initial = password  # (a str for the lambda: mypy does not narrow `password` into it)
+        apply(lambda: users.create_user(db, actor, username, initial, role, name=name, email=email,
+                                        must_change_password=True), f"User {username.strip().lower()} created.")
 
 with manage:
     by_name = {u.username: u for u in everyone}
@@ -81,16 +63,12 @@ with manage:
                 st.caption("You cannot change your own role.")
         with password_col, st.form("reset_password", clear_on_submit=True):
             st.markdown("**Reset password**")
-            new_password = st.text_input("New password", type="password", autocomplete="new-password")
-            new_repeat = st.text_input("Repeat new password", type="password", autocomplete="new-password")
+            reset = new_password("New password", "Repeat new password")
             st.caption("Signs the user out everywhere; they choose their own password at the next sign-in."
                        if not is_me else "Signs you out everywhere.")
-            if st.form_submit_button("Reset password"):
-                if new_password != new_repeat:
-                    st.error("The two passwords do not match.", icon=":material/error:")
-                else:
-                    apply(lambda: users.update_user(db, actor, target, password=new_password),
-                          f"Password of {chosen.username} reset.")
+            if st.form_submit_button("Reset password") and reset is not None:
+                apply(lambda: users.update_user(db, actor, target, password=reset),
+                      f"Password of {chosen.username} reset.")
         with access_col, st.form("access"):
             st.markdown("**Access**")
             if chosen.active:

@@ -31,17 +31,17 @@ import sqlalchemy as sa
 from billing import audit, signing
 from billing.errors import ValidationError
 from billing.permissions import Actor, require
-from billing.store import automation_schema, bulk, schema
+from billing.store import automation_schema, bank_schema, bulk, mail_schema, schema, webhook_schema
 from billing.store.db import Database, utcnow
 from billing.store.migrations import DATA_STEPS, GENESIS_HASH, MIGRATIONS
 
 FORMAT = "billing-backup/1"
 # The tables a later migration created: a backup of an older schema version does not have them.
 TABLES_ADDED_IN = {2: frozenset({"sales_facts", "collection_facts"}),
-                   6: frozenset(table.name for table in schema.BANK_TABLES),
+                   6: frozenset(table.name for table in bank_schema.BANK_TABLES),
                    7: frozenset({"api_keys", "idempotency_keys"}),
-                   11: frozenset(table.name for table in schema.WEBHOOK_TABLES),
-                   12: frozenset(table.name for table in schema.MAIL_TABLES),
+                   11: frozenset(table.name for table in webhook_schema.WEBHOOK_TABLES),
+                   12: frozenset(table.name for table in mail_schema.MAIL_TABLES),
                    13: frozenset(table.name for table in automation_schema.AUTOMATION_TABLES)}
 _UNSIGNED = ("This backup is not signed by this installation: it was made by another installation or by an "
              "older version of the program, or it was changed since. Restore it only if you know where it comes "

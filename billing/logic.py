@@ -403,6 +403,7 @@ def allocate_oldest_first(
 
 
 _SEQ = re.compile(r"\{SEQ(?::0?(\d+))?\}")
+MAX_SEQ_WIDTH = 12  # {SEQ:012}: a wider padding is a typing mistake (and {SEQ:0999999999} would fill the memory)
 
 
 def format_number(pattern: str, seq: int, issue_date: date) -> str:
@@ -412,8 +413,10 @@ def format_number(pattern: str, seq: int, issue_date: date) -> str:
     match = _SEQ.search(text)
     if match is None:
         raise ValidationError("A numbering pattern must contain {SEQ} or {SEQ:05}.")
-    width = int(match.group(1) or 0)
-    return text[: match.start()] + f"{seq:0{width}d}" + text[match.end():]
+    digits = (match.group(1) or "0").lstrip("0") or "0"
+    if len(digits) > 2 or int(digits) > MAX_SEQ_WIDTH:
+        raise ValidationError(f"{{SEQ}} can be padded with zeros to at most {MAX_SEQ_WIDTH} digits ({{SEQ:05}}: 5).")
+    return text[: match.start()] + f"{seq:0{int(digits)}d}" + text[match.end():]
 
 
 def check_pattern(pattern: str) -> str:

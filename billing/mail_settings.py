@@ -29,7 +29,8 @@ from billing.permissions import Actor, require
 from billing.smtp import PermanentFailure, SmtpConfig, SmtpConnection, TemporaryFailure, parse_smtp_url
 from billing.store import records
 from billing.store.db import Database
-from billing.store.schema import company, mail_settings
+from billing.store.mail_schema import mail_settings
+from billing.store.schema import company
 
 DEFAULT_PUBLIC_URL = "http://localhost:8501"
 

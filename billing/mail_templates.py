@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from billing import i18n
 from billing.errors import ValidationError
-from billing.store.schema import mail_templates
+from billing.store.mail_schema import mail_templates
 
 DEFAULT_LANGUAGE = "en"
 PLACEHOLDERS = {

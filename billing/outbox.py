@@ -26,7 +26,8 @@ from billing.money import format_money
 from billing.store import outbox as store
 from billing.store import quotes as quote_store
 from billing.store import records
-from billing.store.schema import company, customers, invoices, mail_settings
+from billing.store.mail_schema import mail_settings
+from billing.store.schema import company, customers, invoices
 
 _ADDRESS = re.compile(r"^[^@\s,;<>\"()]+@[^@\s,;<>\"()]+\.[^@\s,;<>\"()]+$")
 MAX_RECIPIENTS = 20

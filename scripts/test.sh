@@ -21,4 +21,4 @@ python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 
 echo "== ruff"; ruff check .
 echo "== mypy"; mypy
-echo "== pytest"; python -m pytest -q -p no:cacheprovider "$@"
+echo "== pytest"; python -m pytest -q -p no:cacheprovider --durations=25 "$@"

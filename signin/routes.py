@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.bodylimit import read_limited
 from billing import auth_keys, settings, users
 from billing.errors import BillingError
 from billing.store.db import Database, get_database
@@ -131,8 +132,8 @@ def _sign_in(request: Request, body: bytes) -> Response:
 async def sign_in_page(request: Request) -> Response:
     if request.method == "GET":
         return await run_in_threadpool(_show_form, request)
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
+    body = await read_limited(request, MAX_FORM_BYTES)
+    if body is None:
         return _secured(HTMLResponse("The form is too large.", status_code=413))
     return await run_in_threadpool(_sign_in, request, body)
 

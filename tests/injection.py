@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from billing import catalog, credit_notes, customers, invoices, payments, settings, users
+from billing import catalog, credit_notes, customers, invoices, mailing, payments, quotes, recurring, settings, users
 from billing.permissions import SYSTEM
-from billing.store.db import Database
+from billing.store.db import Database, utcnow
 
 USERNAME = "zq"  # an admin whose full name is a payload: the sidebar shows it on every page
 PASSWORD = "Zq injection 4f1c9e27"
@@ -66,7 +66,8 @@ class Payloads:
 
 def seed_payloads(db: Database, today: date) -> Payloads:
     """Payloads in the company profile, a user's name, a customer, a tax rate, a product, numbering patterns,
-    invoice lines, notes, discounts, reasons (void, credit note, reversal) and payment references."""
+    invoice lines, notes, discounts, reasons (void, credit note, reversal), payment references, an accepted
+    quote, a recurring schedule's name and the subject of an e-mail sent."""
     settings.save_company(db, SYSTEM, {
         "legal_name": payload("ZqCompany"), "address": lines("ZqCoAddress"), "country": "DE",
         "tax_id": "DE136695976", "tax_registration": payload("ZqCoTax", 50), "email": compact("ZqCoMail"),
@@ -109,6 +110,16 @@ def seed_payloads(db: Database, today: date) -> Payloads:
     refund = payments.refund_credit(db, SYSTEM, customer, "EUR", "5.00", on=today, reference=payload("ZqRefund"))
     bounced = payments.record_payment(db, SYSTEM, {**paid, "amount": "7.00", "reference": payload("ZqBounced")})
     reversal = payments.reverse_payment(db, SYSTEM, bounced, on=today, reason=payload("ZqReverse"))
+    quote_lines = [{"description": payload("ZqQuoteLine", 500), "quantity": "1", "unit_price": "10.00",
+                    "tax_rate_id": rate}]
+    quote = quotes.create_quote(db, SYSTEM, {"customer_id": customer, "notes": lines("ZqQuoteNotes"),
+                                             "lines": quote_lines})
+    quotes.send_quote(db, SYSTEM, quote, today)
+    quotes.accept_quote(db, SYSTEM, quote, today)
+    recurring.create_schedule(db, SYSTEM, {"name": payload("ZqSchedule"), "frequency": "month", "start_date": today,
+                                           "template": {"customer_id": customer, "lines": quote_lines}})
+    mailing.send_document(db, SYSTEM, "invoice", issued, to=["buyer@example.com"], cc=[],
+                          subject=payload("ZqSubject"), body="The invoice.", now=utcnow())
     return Payloads(customer, product, rate, draft(), issued, voided, credit_note, payment, refund, reversal,
                     payload("ZqCustomer"), payload("ZqProduct"), payload("ZqRate", 100))
 

@@ -21,8 +21,9 @@ from billing import api_access, audit, backup, payments, signing
 from billing.errors import ValidationError
 from billing.permissions import SYSTEM
 from billing.store import audit_files
+from billing.store.bank_schema import BANK_TABLES
 from billing.store.db import Database
-from billing.store.schema import BANK_TABLES, audit_events, invoices, users
+from billing.store.schema import audit_events, invoices, users
 from billing.store.schema import payments as payments_table
 from billing.verify import verify_database
 from tests.conftest import ADMIN, TODAY, Billed, Seed, assert_refused, snapshot

@@ -19,8 +19,9 @@ from billing.bank.matching import LIKELY, REVERSAL, SURE
 from billing.catalog import create_tax_rate
 from billing.errors import BillingError, PermissionDeniedError, StateError
 from billing.invoices import get_invoice
+from billing.store.bank_schema import BANK_TABLES, bank_decisions, customer_ibans
 from billing.store.db import Database
-from billing.store.schema import BANK_TABLES, audit_events, bank_decisions, customer_ibans, users
+from billing.store.schema import audit_events, users
 from billing.store.schema import payments as payments_table
 from tests.conftest import (
     ACCOUNTANT,

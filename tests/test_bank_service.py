@@ -14,8 +14,8 @@ from billing.bank import service
 from billing.bank.lines import StatementFormatError
 from billing.bank.matching import LIKELY, OTHER, PAYMENT, POSSIBLE, SURE
 from billing.errors import PermissionDeniedError, ValidationError
+from billing.store.bank_schema import bank_imports, bank_lines
 from billing.store.db import Database
-from billing.store.schema import bank_imports, bank_lines
 from tests.conftest import ADMIN, ANALYST, Billed, Seed, assert_refused
 
 DATA = Path(__file__).parent / "data" / "bank"

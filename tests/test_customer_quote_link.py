@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-from api.customer_link import ROUTES
+from api.customer_link import MAX_FORM, ROUTES
 from billing import attachments, audit, document_links, mailing, quotes
 from billing.outbox import OutboxMessage
 from billing.store.db import Database, forget_database, get_database
@@ -155,6 +155,16 @@ def test_a_forged_post_without_the_pages_nonce_changes_nothing(served: tuple[Dat
     client.cookies.clear()  # another site's form: the SameSite=Strict cookie is not sent with it
     client.post(f"/d/{token}/accept", data={"nonce": nonce})
     assert quotes.get_quote(db, ADMIN, quote_id).status == "sent"
+
+
+def test_an_oversized_answer_is_refused(served: tuple[Database, TestClient], seeded: Seed) -> None:
+    db, client = served
+    quote_id = new_quote(db, seeded)
+    token = token_of(db, mail_quote(db, quote_id))
+    nonce = form_nonce(client.get(f"/d/{token}").text)
+    padded = client.post(f"/d/{token}/accept", content=f"nonce={nonce}&pad={'x' * MAX_FORM}",
+                         headers={"content-type": "application/x-www-form-urlencoded"})
+    assert padded.status_code == 413 and quotes.get_quote(db, ADMIN, quote_id).status == "sent"
 
 
 def test_an_expired_quote_says_so_and_takes_no_answer(served: tuple[Database, TestClient], seeded: Seed) -> None:

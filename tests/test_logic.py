@@ -565,6 +565,12 @@ def test_format_number_needs_seq() -> None:
         format_number("INV-{YYYY}", 1, date(2024, 3, 15))
 
 
+@pytest.mark.parametrize("pattern", ["INV-{SEQ:013}", "INV-{SEQ:0999999999}", "INV-{SEQ:0" + "9" * 5000 + "}"])
+def test_format_number_refuses_a_padding_wider_than_12_digits(pattern: str) -> None:
+    with pytest.raises(ValidationError, match="at most 12 digits"):  # not a gigabyte string, not a crash
+        format_number(pattern, 1, date(2024, 3, 15))
+
+
 def test_check_pattern() -> None:
     assert check_pattern("INV-{YYYY}-{SEQ:05}") == "INV-{YYYY}-{SEQ:05}"
     with pytest.raises(ValidationError):

@@ -14,8 +14,8 @@ from billing import invoices, recurring
 from billing.dispatch import send_requests
 from billing.errors import PermissionDeniedError, ValidationError
 from billing.store.db import Database
+from billing.store.mail_schema import outbox
 from billing.store.schema import invoices as invoices_table
-from billing.store.schema import outbox
 from billing.verify import verify_database
 from tests.conftest import ADMIN, ANALYST, Seed, assert_refused, line
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from billing import credit_notes, invoices, payments, reminders
 from billing.errors import PermissionDeniedError, ValidationError
 from billing.store.db import Database
-from billing.store.schema import outbox
+from billing.store.mail_schema import outbox
 from tests.conftest import ACCOUNTANT, ADMIN, TODAY, Billed, Seed, assert_refused, header, issued, line
 
 DUE_B = date(2025, 3, 10)  # billed.b: 59.50, due on TODAY; a: 119.00 due 03-24; c: 23.80 due 04-30

@@ -218,3 +218,9 @@ def test_before_set_up_the_portal_opens_without_a_session(client: TestClient, db
     monkeypatch.setattr(users, "has_users", lambda database: False)
     assert client.get("/").text == "portal"
     assert client.get("/auth/sign-in").headers["location"] == "/"
+
+
+def test_a_form_over_4_kB_is_refused_and_signs_nobody_in(client: TestClient) -> None:
+    fields = {**form_of(client), "username": "bob", "password": PASSWORD, "padding": "x" * routes.MAX_FORM_BYTES}
+    answer = client.post("/auth/sign-in", data=fields)
+    assert answer.status_code == 413 and COOKIE not in answer.cookies

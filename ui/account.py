@@ -13,6 +13,7 @@ from ui.auth import sign_out_button
 from ui.feedback import run_change
 from ui.format import plain
 from ui.pages import ACCOUNT, PAGES
+from ui.widgets import new_password
 
 _CHANGED = "Your password was changed. Your other sessions (other browsers, API access tokens) were signed out."
 
@@ -21,16 +22,11 @@ def password_form(db: Database, *, forced: bool = False) -> None:
     """Current password, new password twice. The run after a change shows the portal as usual."""
     with st.form("change_password", clear_on_submit=True):
         current = st.text_input("Current password", type="password", autocomplete="current-password")
-        new = st.text_input("New password", type="password", autocomplete="new-password",
-                            help=f"At least {users.MIN_PASSWORD_LENGTH} characters, not your username, not a "
-                                 "commonly used password.")
-        repeat = st.text_input("Repeat new password", type="password", autocomplete="new-password")
-        if st.form_submit_button("Change password", type="primary", icon=":material/password:"):
-            if new != repeat:
-                st.error("The two new passwords do not match.", icon=":material/error:")
-            elif run_change(lambda: users.change_own_password(db, context.actor(), current, new), _CHANGED) \
-                    and forced:
-                st.rerun()  # on to the page asked for
+        new = new_password("New password", "Repeat new password")
+        if st.form_submit_button("Change password", type="primary", icon=":material/password:") and new is not None \
+                and run_change(lambda: users.change_own_password(db, context.actor(), current, new), _CHANGED) \
+                and forced:
+            st.rerun()  # on to the page asked for
 
 
 def password_change_pages(db: Database) -> list[st.Page]:

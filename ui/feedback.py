@@ -71,6 +71,12 @@ def run_change(change: Callable[[], object], success: str | None = None) -> bool
     return bool(run_action(done, success))
 
 
+def apply(change: Callable[[], object], success: str) -> None:
+    """`run_change`; once it is done, rerun so that every panel of the page shows the new state."""
+    if run_change(change, success):
+        st.rerun()
+
+
 def flash(message: str) -> None:
     """A toast that survives the rerun that usually follows a successful action (plain text, shown as typed)."""
     st.session_state.setdefault("_flash", []).append(message)

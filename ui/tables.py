@@ -27,7 +27,7 @@ from billing.permissions import Actor
 from billing.store.db import Database
 from ui import context
 from ui import format as fmt
-from ui.feedback import flash, run_action
+from ui.feedback import flash, run_action, run_change
 
 log = logging.getLogger("billing.ui")
 
@@ -121,6 +121,15 @@ def list_fetch(rows: Sequence[Row]) -> Fetch:
 def clear_selection(key: str) -> None:
     """Forget the selected row of a table (e.g. after the user opened it and came back)."""
     st.session_state[f"{key}:generation"] = st.session_state.get(f"{key}:generation", 0) + 1
+
+
+def row_actions(container: Any, actions: Sequence[tuple[str, Callable[[], object]]], key: str) -> None:
+    """Buttons (in `container`) acting on the record selected in table `key`, each a (label, domain call): a click
+    runs the call, and once it is done toasts "<label>: done.", forgets the selection and reruns."""
+    for label, action in actions:
+        if container.button(label, key=f"{key}:{label}") and run_change(action, f"{label}: done."):
+            clear_selection(key)
+            st.rerun()
 
 
 def display_frame(rows: Sequence[Row], columns: Sequence[Column]) -> pd.DataFrame:

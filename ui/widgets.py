@@ -1,4 +1,5 @@
-"""Widgets shared by several pages: the customer picker, status badges, label/amount rows, money columns."""
+"""Widgets shared by several pages: the customer picker, status badges, label/amount rows, money columns, a new
+password typed twice."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import streamlit as st
 
-from billing import customers
+from billing import customers, users
 from billing.document_totals import TotalRow
 from billing.errors import BillingError
 from billing.money import plain_number
@@ -65,6 +66,25 @@ def totals_rows(rows: Sequence[TotalRow], currency: str) -> list[tuple[str, str,
 
 def money_column(label: str) -> Any:
     return st.column_config.TextColumn(label, alignment="right")
+
+
+# --- a new password ------------------------------------------------------------------------------
+
+PASSWORD_RULES = f"At least {users.MIN_PASSWORD_LENGTH} characters, not the username, not a commonly used password."
+
+
+def new_password(label: str, repeat_label: str, *, help: str = PASSWORD_RULES,
+                 beside: Sequence[Any] = ()) -> str | None:
+    """A new password and its repetition (in the two columns `beside`, else one under the other), offered to the
+    browser's password generator. The password typed; None, with the mismatch said under the fields, when the two
+    differ (in a form: only in the run its button sent)."""
+    first, second = beside or (st, st)
+    password = first.text_input(label, type="password", autocomplete="new-password", help=help)
+    repeat = second.text_input(repeat_label, type="password", autocomplete="new-password")
+    if password != repeat:
+        st.error("The two passwords do not match.", icon=":material/error:")
+        return None
+    return str(password)
 
 
 # --- customer picker -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from billing.store.schema import MONEY, RATE, metadata
+from billing.store.schema import MONEY, RATE, blank_text, metadata, sequence_id
 
 # Recurring invoices (migration 13, billing.recurring). `template` is the InvoiceDraftIn (customer, currency,
 # notes, lines, allowances/charges) as JSON, validated when saved and again at every run. `next_period` is
@@ -13,7 +13,7 @@ from billing.store.schema import MONEY, RATE, metadata
 # for a period whatever happens.
 recurring_schedules = sa.Table(
     "recurring_schedules", metadata,
-    sa.Column("id", sa.BigInteger, sa.Sequence("recurring_schedules_id_seq"), primary_key=True),
+    sequence_id("recurring_schedules"),
     sa.Column("customer_id", sa.BigInteger, nullable=False),
     sa.Column("name", sa.String, nullable=False),
     sa.Column("frequency", sa.String, nullable=False),  # week | month | quarter | year
@@ -25,7 +25,7 @@ recurring_schedules = sa.Table(
     sa.Column("status", sa.String, nullable=False),  # active | paused | ended
     sa.Column("template", sa.Text, nullable=False),
     sa.Column("next_period", sa.Integer, nullable=False),
-    sa.Column("last_error", sa.String, nullable=False, server_default=""),
+    blank_text("last_error"),
     sa.Column("created_by", sa.String, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("updated_at", sa.DateTime, nullable=False),
@@ -45,7 +45,7 @@ recurring_runs = sa.Table(
 # totals must equal them to the cent.
 quotes = sa.Table(
     "quotes", metadata,
-    sa.Column("id", sa.BigInteger, sa.Sequence("quotes_id_seq"), primary_key=True),
+    sequence_id("quotes"),
     sa.Column("number", sa.String, nullable=True, unique=True),  # given when first sent
     sa.Column("status", sa.String, nullable=False),  # draft | sent | accepted | declined | expired | converted
     sa.Column("customer_id", sa.BigInteger, nullable=False),
@@ -58,7 +58,7 @@ quotes = sa.Table(
     sa.Column("payable", MONEY, nullable=False),
     sa.Column("invoice_id", sa.BigInteger, nullable=True),
     sa.Column("decided_on", sa.Date, nullable=True),
-    sa.Column("decided_by", sa.String, nullable=False, server_default=""),
+    blank_text("decided_by"),
     sa.Column("created_by", sa.String, nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )

@@ -13,19 +13,17 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from billing.store import bulk
-from billing.store.invoices import balance_expr
-from billing.store.records import contains
-from billing.store.schema import (
+from billing.store.bank_schema import (
     bank_csv_mappings,
     bank_decisions,
     bank_imports,
     bank_lines,
     bank_settings,
     customer_ibans,
-    customers,
-    invoices,
-    payments,
 )
+from billing.store.invoices import balance_expr
+from billing.store.records import contains
+from billing.store.schema import customers, invoices, payments
 
 _CHUNK = 5_000
 LINE_COLUMNS = [c.name for c in bank_lines.columns if c.name != "id"]

@@ -7,7 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from billing.store.schema import customer_ibans
+from billing.store.bank_schema import customer_ibans
 
 
 def learned_of(conn: Connection, customer_id: int) -> list[dict[str, Any]]:

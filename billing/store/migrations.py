@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from billing.store import automation_schema, schema
+from billing.store import automation_schema, bank_schema, mail_schema, schema, webhook_schema
 
 if TYPE_CHECKING:
     from billing.store.db import Database
@@ -90,7 +90,7 @@ def _v5_installation(conn: Connection) -> None:
 
 def _v6_bank_statements(conn: Connection) -> None:
     """The tables of bank statement import and matching (billing.bank)."""
-    for table in schema.BANK_TABLES:
+    for table in bank_schema.BANK_TABLES:
         table.create(conn, checkfirst=True)
 
 
@@ -128,7 +128,7 @@ def _v16_exact_product_vat(conn: Connection) -> None:
 
 def _v12_mail(conn: Connection) -> None:
     """E-mail delivery: SMTP settings, templates, the outbox, customer links and worker leases."""
-    for table in schema.MAIL_TABLES:
+    for table in mail_schema.MAIL_TABLES:
         table.create(conn, checkfirst=True)
 
 _PARTY_COLUMNS = {name: "VARCHAR DEFAULT ''" for name in (
@@ -180,7 +180,7 @@ def _v14_customer_language(conn: Connection) -> None:
 def _v11_webhooks(conn: Connection) -> None:
     """The tables of webhooks (billing.webhooks): endpoints, the event outbox, deliveries, attempts, the lease;
     invoices.updated_at (NULL: unchanged since created)."""
-    for table in schema.WEBHOOK_TABLES:
+    for table in webhook_schema.WEBHOOK_TABLES:
         table.create(conn, checkfirst=True)
     _add_columns(conn, "invoices", {"updated_at": "TIMESTAMP"})
 

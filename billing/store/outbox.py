@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from billing.store.schema import document_links, outbox, worker_leases
+from billing.store.mail_schema import document_links, outbox, worker_leases
 
 QUEUED, SENDING, SENT, FAILED = "queued", "sending", "sent", "failed"
 

@@ -1,7 +1,11 @@
-"""Tables of the billing database (SQLAlchemy Core), portable between DuckDB and PostgreSQL.
+"""Tables of the billing database (SQLAlchemy Core), portable between DuckDB and PostgreSQL: the column types and
+helpers, and the core tables (company, catalogue, documents, payments, report facts, users, audit, API access).
 
-Money columns are exact NUMERIC/DECIMAL, never DOUBLE. Foreign keys are enforced by the domain
-services (DuckDB refuses some updates of rows referenced by foreign keys), and `verify` checks them.
+The tables of later features live beside it on the same `metadata`, one module each with a tuple of its tables
+for backup and migration: bank_schema (migration 6), webhook_schema (11), mail_schema (12), automation_schema
+(13); billing/store/__init__.py imports them all. Money columns are exact NUMERIC/DECIMAL, never DOUBLE.
+Foreign keys are enforced by the domain services (DuckDB refuses some updates of rows referenced by foreign
+keys), and `verify` checks them.
 """
 
 from __future__ import annotations
@@ -18,6 +22,27 @@ MAX_PRICE = Decimal(10) ** 12  # PRICE holds less than this (the database refuse
 QTY = sa.Numeric(18, 4)
 RATE = sa.Numeric(7, 4)  # VAT percent, e.g. 19.0000
 
+
+def sequence_id(table: str) -> sa.Column[int]:
+    """A table's BIGINT primary key `id`, numbered by the table's own sequence (the same on DuckDB and PostgreSQL)."""
+    return sa.Column("id", sa.BigInteger, sa.Sequence(f"{table}_id_seq"), primary_key=True)
+
+
+def blank_text(name: str) -> sa.Column[str]:
+    """A text column that holds '' rather than NULL when nothing was given."""
+    return sa.Column(name, sa.String, nullable=False, server_default="")
+
+
+def lease_table(name: str) -> sa.Table:
+    """Who runs a kind of background work now: one row per kind (`name`); its `holder` acts only while
+    `expires_at` is ahead, and renews it while it works; another process takes over once it passed."""
+    return sa.Table(
+        name, metadata,
+        sa.Column("name", sa.String, primary_key=True),
+        sa.Column("holder", sa.String, nullable=False),
+        sa.Column("expires_at", sa.DateTime, nullable=False),
+    )
+
 schema_version = sa.Table(
     "schema_version", metadata,
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
@@ -28,7 +53,7 @@ def _party_columns() -> list[sa.Column[str]]:
     """Migration 10's columns of company and customers: the structured address (BT-35..39 / BT-50..54; `address`
     keeps its printed text), legal and tax registration, electronic address and its EAS scheme (BT-30/47, BT-32,
     BT-34/49)."""
-    return [sa.Column(name, sa.String, nullable=False, server_default="")
+    return [blank_text(name)
             for name in ("street", "additional_line", "city", "postcode", "subdivision", "legal_id",
                          "tax_registration", "electronic_address", "electronic_scheme")]
 
@@ -66,11 +91,11 @@ series = sa.Table(
 
 tax_rates = sa.Table(
     "tax_rates", metadata,
-    sa.Column("id", sa.BigInteger, sa.Sequence("tax_rates_id_seq"), primary_key=True),
+    sequence_id("tax_rates"),
     sa.Column("name", sa.String, nullable=False),
     sa.Column("category", sa.String(2), nullable=False),
     sa.Column("percent", RATE, nullable=False),
-    sa.Column("exemption_reason", sa.String, nullable=False, server_default=""),
+    blank_text("exemption_reason"),
     sa.Column("active", sa.Boolean, nullable=False),
 )
 
@@ -100,7 +125,7 @@ customers = sa.Table(
 
 products = sa.Table(
     "products", metadata,
-    sa.Column("id", sa.BigInteger, sa.Sequence("products_id_seq"), primary_key=True),
+    sequence_id("products"),
     sa.Column("name", sa.String, nullable=False),
     sa.Column("sku", sa.String, nullable=False, unique=True),
     sa.Column("unit", sa.String, nullable=False),
@@ -112,7 +137,7 @@ products = sa.Table(
 
 invoices = sa.Table(
     "invoices", metadata,
-    sa.Column("id", sa.BigInteger, sa.Sequence("invoices_id_seq"), primary_key=True),
+    sequence_id("invoices"),
     sa.Column("kind", sa.String, nullable=False),  # invoice | credit_note
     sa.Column("series", sa.String, nullable=False),
     sa.Column("number", sa.String, nullable=True, unique=True),  # NULL while draft
@@ -122,8 +147,8 @@ invoices = sa.Table(
     sa.Column("issue_date", sa.Date, nullable=True),
     sa.Column("due_date", sa.Date, nullable=True),
     sa.Column("credited_invoice_id", sa.BigInteger, nullable=True),
-    sa.Column("notes", sa.String, nullable=False, server_default=""),
-    sa.Column("void_reason", sa.String, nullable=False, server_default=""),
+    blank_text("notes"),
+    blank_text("void_reason"),
     sa.Column("line_total", MONEY, nullable=False),
     sa.Column("allowance_total", MONEY, nullable=False),
     sa.Column("charge_total", MONEY, nullable=False),
@@ -150,16 +175,16 @@ invoices = sa.Table(
     # checked by verify): a plain column test lets a scan skip the ~90 % of invoices that are settled.
     sa.Column("is_open", sa.Boolean, nullable=True),
     # Migration 10: the details an e-invoice carries (EN 16931 terms; see models.InvoiceDraftIn) ...
-    sa.Column("buyer_reference", sa.String, nullable=False, server_default=""),
-    sa.Column("order_reference", sa.String, nullable=False, server_default=""),
+    blank_text("buyer_reference"),
+    blank_text("order_reference"),
     sa.Column("delivery_date", sa.Date, nullable=True),
     sa.Column("period_start", sa.Date, nullable=True),
     sa.Column("period_end", sa.Date, nullable=True),
-    sa.Column("payment_means", sa.String, nullable=False, server_default=""),
-    sa.Column("mandate_reference", sa.String, nullable=False, server_default=""),
-    sa.Column("payment_terms", sa.String, nullable=False, server_default=""),
-    sa.Column("exemption_reason", sa.String, nullable=False, server_default=""),
-    sa.Column("exemption_code", sa.String, nullable=False, server_default=""),
+    blank_text("payment_means"),
+    blank_text("mandate_reference"),
+    blank_text("payment_terms"),
+    blank_text("exemption_reason"),
+    blank_text("exemption_code"),
     # ... and seller and buyer as they were when it was issued (JSON of documents.DocumentParty), NULL on a
     # draft: an issued document shows, prints and exports these, whatever changes in the profiles later.
     sa.Column("seller_party", sa.String, nullable=True),
@@ -177,7 +202,7 @@ invoice_lines = sa.Table(
     sa.Column("product_id", sa.BigInteger, nullable=True),
     sa.Column("description", sa.String, nullable=False),
     sa.Column("quantity", QTY, nullable=False),
-    sa.Column("unit", sa.String, nullable=False, server_default=""),
+    blank_text("unit"),
     sa.Column("unit_price", PRICE, nullable=False),
     sa.Column("base_quantity", QTY, nullable=False),
     sa.Column("discount_percent", RATE, nullable=False),
@@ -197,7 +222,7 @@ invoice_allowances = sa.Table(
     sa.Column("invoice_id", sa.BigInteger, primary_key=True),
     sa.Column("position", sa.Integer, primary_key=True),
     sa.Column("is_charge", sa.Boolean, nullable=False),
-    sa.Column("reason", sa.String, nullable=False, server_default=""),
+    blank_text("reason"),
     sa.Column("amount", MONEY, nullable=True),
     sa.Column("percent", RATE, nullable=True),
     sa.Column("tax_rate_id", sa.BigInteger, nullable=True),
@@ -263,14 +288,14 @@ COLLECTIONS_BY_DATE = sa.Index("ix_collection_facts_dimension_date", collection_
 
 payments = sa.Table(
     "payments", metadata,
-    sa.Column("id", sa.BigInteger, sa.Sequence("payments_id_seq"), primary_key=True),
+    sequence_id("payments"),
     sa.Column("kind", sa.String, nullable=False),  # payment | refund | reversal
     sa.Column("customer_id", sa.BigInteger, nullable=False),
     sa.Column("currency", sa.String(3), nullable=False),
     sa.Column("amount", MONEY, nullable=False),  # refunds and reversals are negative
     sa.Column("received_on", sa.Date, nullable=False),
     sa.Column("method", sa.String, nullable=False),
-    sa.Column("reference", sa.String, nullable=False, server_default=""),
+    blank_text("reference"),
     sa.Column("reverses_payment_id", sa.BigInteger, nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Column("created_by", sa.String, nullable=False),
@@ -280,7 +305,7 @@ sa.Index("ix_payments_customer", payments.c.customer_id)
 # Money of a payment put against an invoice. Undoing is a negative row, never a delete.
 allocations = sa.Table(
     "allocations", metadata,
-    sa.Column("id", sa.BigInteger, sa.Sequence("allocations_id_seq"), primary_key=True),
+    sequence_id("allocations"),
     sa.Column("payment_id", sa.BigInteger, nullable=False),
     sa.Column("invoice_id", sa.BigInteger, nullable=False),
     sa.Column("amount", MONEY, nullable=False),
@@ -294,7 +319,7 @@ users = sa.Table(
     "users", metadata,
     sa.Column("username", sa.String, primary_key=True),
     sa.Column("name", sa.String, nullable=False),
-    sa.Column("email", sa.String, nullable=False, server_default=""),
+    blank_text("email"),
     sa.Column("role", sa.String, nullable=False),
     sa.Column("password_hash", sa.String, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False),
@@ -306,7 +331,7 @@ users = sa.Table(
 
 login_attempts = sa.Table(
     "login_attempts", metadata,
-    sa.Column("id", sa.BigInteger, sa.Sequence("login_attempts_id_seq"), primary_key=True),
+    sequence_id("login_attempts"),
     sa.Column("username", sa.String, nullable=False),
     sa.Column("occurred_at", sa.DateTime, nullable=False),
     sa.Column("success", sa.Boolean, nullable=False),
@@ -346,86 +371,6 @@ audit_head = sa.Table(
     sa.Column("last_hash", sa.String(64), nullable=False),
 )
 
-# Bank statements (migration 6). A statement file imported: which account, which format, how many of its
-# lines were new (the others were imported before, from this or an overlapping file).
-bank_imports = sa.Table(
-    "bank_imports", metadata,
-    sa.Column("id", sa.BigInteger, sa.Sequence("bank_imports_id_seq"), primary_key=True),
-    sa.Column("file_name", sa.String, nullable=False),
-    sa.Column("file_format", sa.String, nullable=False),  # camt | mt940 | csv
-    sa.Column("file_sha256", sa.String(64), nullable=False),
-    sa.Column("lines_in_file", sa.Integer, nullable=False),
-    sa.Column("lines_new", sa.Integer, nullable=False),
-    sa.Column("imported_at", sa.DateTime, nullable=False),
-    sa.Column("imported_by", sa.String, nullable=False),
-)
-
-# Each booked line once: line_key is a hash of the account and the bank's reference, or of the account,
-# date, amount, counterparty, text and the line's ordinal among identical lines of its file (billing.bank).
-# proposal: the matcher's proposal as JSON, made at import and renewed on request.
-bank_lines = sa.Table(
-    "bank_lines", metadata,
-    sa.Column("id", sa.BigInteger, sa.Sequence("bank_lines_id_seq"), primary_key=True),
-    sa.Column("import_id", sa.BigInteger, nullable=False),
-    sa.Column("line_key", sa.String(64), nullable=False, unique=True),
-    sa.Column("account_iban", sa.String, nullable=False),
-    sa.Column("booking_date", sa.Date, nullable=False),
-    sa.Column("value_date", sa.Date, nullable=True),
-    sa.Column("amount", MONEY, nullable=False),
-    sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("counterparty_name", sa.String, nullable=False, server_default=""),
-    sa.Column("counterparty_iban", sa.String, nullable=False, server_default=""),
-    sa.Column("remittance", sa.String, nullable=False, server_default=""),
-    sa.Column("bank_reference", sa.String, nullable=False, server_default=""),
-    sa.Column("end_to_end_id", sa.String, nullable=False, server_default=""),
-    sa.Column("is_return", sa.Boolean, nullable=False),
-    sa.Column("return_code", sa.String, nullable=False, server_default=""),
-    sa.Column("confidence", sa.String, nullable=False),  # sure | likely | possible | none
-    sa.Column("proposal", sa.Text, nullable=False),
-)
-sa.Index("ix_bank_lines_import", bank_lines.c.import_id)
-
-# What a line was decided to be, once: a payment or reversal recorded through billing.payments, or
-# not a customer payment (category fee, other_income, outgoing, other).
-bank_decisions = sa.Table(
-    "bank_decisions", metadata,
-    sa.Column("line_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("kind", sa.String, nullable=False),  # payment | reversal | other
-    sa.Column("payment_id", sa.BigInteger, nullable=True),
-    sa.Column("category", sa.String, nullable=False, server_default=""),
-    sa.Column("decided_at", sa.DateTime, nullable=False),
-    sa.Column("decided_by", sa.String, nullable=False),
-)
-
-# A bank's CSV export layout, saved by the user (billing.bank.csv_format.CsvMapping as JSON).
-bank_csv_mappings = sa.Table(
-    "bank_csv_mappings", metadata,
-    sa.Column("bank", sa.String, primary_key=True),
-    sa.Column("mapping", sa.Text, nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-    sa.Column("updated_by", sa.String, nullable=False),
-)
-
-# IBANs a customer paid from, learned when a statement line of theirs was confirmed.
-customer_ibans = sa.Table(
-    "customer_ibans", metadata,
-    sa.Column("customer_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("iban", sa.String, primary_key=True),
-    sa.Column("learned_at", sa.DateTime, nullable=False),
-    sa.Column("line_id", sa.BigInteger, nullable=True),
-)
-
-# One row (id 1) once the owner changed it: record payments of exact reference matches without review.
-bank_settings = sa.Table(
-    "bank_settings", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("auto_confirm_exact", sa.Boolean, nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-    sa.Column("updated_by", sa.String, nullable=False),
-)
-
-BANK_TABLES = (bank_imports, bank_lines, bank_decisions, bank_csv_mappings, customer_ibans, bank_settings)
-
 # API keys (migration 7): `id` is the key's public prefix, shown in lists; only the SHA-256 of the whole
 # key is kept (the key is 32 random bytes, so a fast hash is enough). A key acts as its user, with its
 # role or the user's current one, whichever is lower; a revoked key or a disabled user stops it at once.
@@ -455,91 +400,3 @@ idempotency_keys = sa.Table(
     sa.Column("response", sa.Text, nullable=True),
     sa.Column("created_at", sa.DateTime, nullable=False),
 )
-
-# E-mail delivery (migration 12). One row (id 1) of SMTP settings; the password only as a Fernet token under
-# the installation's `.mail_key` (never in a backup), so a backup carries ciphertext nobody else can read.
-mail_settings = sa.Table(
-    "mail_settings", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("smtp_url", sa.String, nullable=False),  # without the password
-    sa.Column("password_encrypted", sa.String, nullable=False, server_default=""),
-    sa.Column("sender_name", sa.String, nullable=False, server_default=""),
-    sa.Column("sender_email", sa.String, nullable=False, server_default=""),
-    sa.Column("reply_to", sa.String, nullable=False, server_default=""),
-    sa.Column("public_url", sa.String, nullable=False, server_default=""),  # the portal's address for links
-    sa.Column("link_days", sa.Integer, nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-    sa.Column("updated_by", sa.String, nullable=False),
-)
-
-# Subject and body per document kind and language ('en' is the default every kind has in code).
-mail_templates = sa.Table(
-    "mail_templates", metadata,
-    sa.Column("kind", sa.String, primary_key=True),
-    sa.Column("language", sa.String, primary_key=True),
-    sa.Column("subject", sa.String, nullable=False),
-    sa.Column("body", sa.Text, nullable=False),
-    sa.Column("updated_at", sa.DateTime, nullable=False),
-    sa.Column("updated_by", sa.String, nullable=False),
-)
-
-# The durable outbox: written in the transaction of the action that asks for the message, sent by one
-# worker holding the lease. `attempts` is raised (status 'sending') in its own commit before the SMTP
-# conversation, so a crash shows as a 'sending' row whose lease ran out; it is sent again with the same
-# Message-ID. `dedupe_key` (unique) makes a repeated request enqueue nothing more.
-outbox = sa.Table(
-    "outbox", metadata,
-    sa.Column("id", sa.BigInteger, sa.Sequence("outbox_id_seq"), primary_key=True),
-    sa.Column("message_id", sa.String, nullable=False, unique=True),
-    sa.Column("dedupe_key", sa.String, nullable=True, unique=True),
-    sa.Column("kind", sa.String, nullable=False),  # invoice | credit_note | statement | test | ...
-    sa.Column("document_id", sa.BigInteger, nullable=True),
-    sa.Column("customer_id", sa.BigInteger, nullable=True),
-    sa.Column("link_id", sa.BigInteger, nullable=True),
-    sa.Column("recipients", sa.String, nullable=False),  # comma-separated
-    sa.Column("cc", sa.String, nullable=False, server_default=""),
-    sa.Column("subject", sa.String, nullable=False),
-    sa.Column("body", sa.Text, nullable=False),  # '{link}' filled in when sent (the token is never stored)
-    sa.Column("attachments", sa.Text, nullable=False),  # JSON list of attachment specs (billing.attachments)
-    sa.Column("status", sa.String, nullable=False),  # queued | sending | sent | failed
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("next_attempt_at", sa.DateTime, nullable=False),
-    sa.Column("last_attempt_at", sa.DateTime, nullable=True),
-    sa.Column("sent_at", sa.DateTime, nullable=True),
-    sa.Column("last_error", sa.String, nullable=False, server_default=""),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("created_by", sa.String, nullable=False),
-)
-sa.Index("ix_outbox_due", outbox.c.status, outbox.c.next_attempt_at)
-sa.Index("ix_outbox_document", outbox.c.document_id)
-
-# A customer's link to one document: only the SHA-256 of its token is stored; the token itself is an HMAC
-# of (id, nonce) under `.mail_key`, recomputed when the message is sent.
-document_links = sa.Table(
-    "document_links", metadata,
-    sa.Column("id", sa.BigInteger, sa.Sequence("document_links_id_seq"), primary_key=True),
-    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
-    sa.Column("nonce", sa.String, nullable=False),
-    sa.Column("document_id", sa.BigInteger, nullable=False),
-    sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("expires_at", sa.DateTime, nullable=False),
-    sa.Column("revoked_at", sa.DateTime, nullable=True),
-    sa.Column("first_opened_at", sa.DateTime, nullable=True),
-    sa.Column("last_opened_at", sa.DateTime, nullable=True),
-    sa.Column("open_count", sa.Integer, nullable=False),
-    # What document_id counts: an invoice or credit note ('invoice') or a quote ('quote', migration 18).
-    sa.Column("document_kind", sa.String, nullable=False, server_default="invoice"),
-)
-sa.Index("ix_document_links_document", document_links.c.document_id)
-
-# Who runs background work now: one row per kind of work; a runner acts only while its lease is unexpired.
-worker_leases = sa.Table(
-    "worker_leases", metadata,
-    sa.Column("name", sa.String, primary_key=True),
-    sa.Column("holder", sa.String, nullable=False),
-    sa.Column("expires_at", sa.DateTime, nullable=False),
-)
-
-MAIL_TABLES = (mail_settings, mail_templates, outbox, document_links, worker_leases)
-# Webhooks (migration 11) are defined on this metadata in their own module.
-from billing.store.webhook_tables import WEBHOOK_TABLES as WEBHOOK_TABLES  # noqa: E402

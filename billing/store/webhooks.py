@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from billing.store import records
 from billing.store.schema import invoices, payments
-from billing.store.webhook_tables import (
+from billing.store.webhook_schema import (
     webhook_attempts,
     webhook_deliveries,
     webhook_endpoints,

@@ -199,3 +199,8 @@ def test_a_signed_in_user_carries_on_when_the_replica_serving_them_dies(site: Si
     listed = api.client.get("/customers").json()
     assert [customer["name"] for customer in listed["data"]] == [CUSTOMER]
     context.close()
+
+    # A customer link's token never reaches NGINX's access log.
+    httpx.get(f"{site.url}/d/some-secret-token/pdf", verify=False, timeout=10)
+    logged = (site.folder / "nginx.log").read_text()
+    assert "/d/<link>/pdf" in logged and "some-secret-token" not in logged

@@ -49,7 +49,7 @@ def test_a_user_changes_their_own_password_and_their_other_sessions_end(db: Data
     at = change(at, "not my password at all", NEW)
     assert [e.value for e in at.error] == ["The current password is not right."]
     at = change(at, PASSWORD, NEW, "a typo in the repeat")
-    assert [e.value for e in at.error] == ["The two new passwords do not match."]
+    assert [e.value for e in at.error] == ["The two passwords do not match."]
     at = ok(change(at, PASSWORD, NEW))
     assert users.session_user(db, token) is not None and users.session_user(db, other) is None
     assert users.authenticate(db, "analyst", NEW).username == "analyst"

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from portal import app_as, ok
+from portal import ROOT, app_as, download_payload, ok
+from streamlit.runtime.media_file_manager import MediaFileManager
+from streamlit.runtime.media_file_storage import MediaFileStorageError
 from streamlit.testing.v1 import AppTest
 
 from billing import catalog, customers, document_links, invoices, mailing, quotes, recurring, reminders
+from billing.auth_keys import issue_token
 from billing.permissions import SYSTEM
 from billing.store.db import Database
+from billing.users import end_session, start_session
 
 RECURRING, QUOTES, REMINDERS = "app_pages/recurring.py", "app_pages/quotes.py", "app_pages/reminders.py"
 
@@ -99,6 +103,23 @@ def test_a_quote_is_sent_accepted_and_converted(db: Database) -> None:
     at = ok(select_row(click(at, "Mark accepted"), "quotes", 0))
     ok(click(at, "Convert to invoice"))
     assert quotes.get_quote(db, SYSTEM, quote_id).status == "converted"
+
+
+def test_the_quote_pdf_is_made_on_click_and_refused_to_a_tab_whose_session_ended(
+        db: Database, downloads: list[MediaFileManager]) -> None:
+    customer, rate = ids(db)
+    quotes.create_quote(db, SYSTEM, {"customer_id": customer, "lines": lines(rate)})
+    token, expires = issue_token("k" * 40, "analyst", timedelta(hours=1))
+    start_session(db, "analyst", token, expires)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=30)
+    at.session_state["auth_username"], at.session_state["auth_token"] = "analyst", token  # a browser's sign-in
+    at = ok(select_row(at.switch_page(QUOTES).run(), "quotes", 0))
+    button = next(d for d in at.get("download_button") if d.key == "quote_pdf")
+    assert button.proto.deferred_file_id and not button.proto.url  # not made with the page: on the click
+    assert download_payload(downloads, at, "quote_pdf").startswith(b"%PDF")
+    end_session(db, token)  # signed out in another tab: the page still shows the button
+    with pytest.raises(MediaFileStorageError, match="Your session has ended"):
+        download_payload(downloads, at, "quote_pdf")
 
 
 def test_the_analyst_sees_a_quote_without_its_actions(db: Database) -> None:

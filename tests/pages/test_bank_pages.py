@@ -17,8 +17,9 @@ from streamlit.testing.v1 import AppTest
 from billing import catalog, customers, invoices
 from billing.bank import service
 from billing.permissions import SYSTEM, Actor
+from billing.store.bank_schema import bank_decisions
 from billing.store.db import Database, forget_database, get_database
-from billing.store.schema import bank_decisions, payments
+from billing.store.schema import payments
 from ui.pages import pages_for
 
 PAGE = "app_pages/bank.py"

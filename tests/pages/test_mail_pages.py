@@ -14,7 +14,7 @@ from portal import copy_portal, ok, open_page
 from billing import catalog, customers, invoices, mailing, outbox
 from billing.permissions import SYSTEM
 from billing.store.db import Database, forget_database, get_database, utcnow
-from billing.store.schema import mail_settings
+from billing.store.mail_schema import mail_settings
 
 INVOICES = "app_pages/invoices.py"
 

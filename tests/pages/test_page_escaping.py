@@ -2,11 +2,11 @@
 
 The walk opens each page of the menu as an admin, every detail view its URL leads to (a customer, each kind
 of invoice, the draft editor, each kind of payment), the confirmation dialogs, the selected rows of the
-catalogue and the audit log, the report drill-downs and the sign-in page. In each run it reads every
-string Streamlit renders as Markdown (bodies, labels, titles, help, tab and dialog titles, radio and
-segmented-control options, toasts, alerts) and fails on any payload that would render as markup
-(`injection.markup_in`); plotly figures must not carry the payload's HTML either. Each view also names the
-payloads it must show, so the walk proves it reached them.
+catalogue, the audit log, the quotes and the recurring schedules, the report drill-downs and the sign-in page.
+In each run it reads every string Streamlit renders as Markdown (bodies, labels, titles, help, tab and dialog
+titles, radio and segmented-control options, toasts, alerts) and fails on any payload that would render as
+markup (`injection.markup_in`); plotly figures must not carry the payload's HTML either. Each view also names
+the payloads it must show, so the walk proves it reached them.
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ SIDEBAR = ("ZqCompany", "ZqUserName")
 
 
 # What each page of the menu shows besides the sidebar (most lists are data grids: text, never Markdown).
-MENU = {"app_pages/settings.py": ("ZqNo", "ZqCn")}
+MENU = {"app_pages/settings.py": ("ZqNo", "ZqCn"), "app_pages/outbox.py": ("ZqSubject",)}
 
 
 @pytest.mark.parametrize("page", [spec.script for spec in PAGES])
@@ -230,6 +230,8 @@ def test_a_revenue_drill_down_names_the_customer_as_text(ids: Payloads) -> None:
     ("app_pages/products.py", "products:grid:", "ZqSku", ("ZqProduct", "ZqSku")),
     ("app_pages/tax_rates.py", "tax_rates:grid:", None, ("ZqRate",)),
     ("app_pages/audit_log.py", "audit_table_", None, ()),
+    ("app_pages/quotes.py", "quotes:grid:", None, ("ZqCustomer",)),
+    ("app_pages/recurring.py", "schedules:grid:", None, ("ZqSchedule", "ZqCustomer")),
 ])
 def test_a_selected_row(ids: Payloads, page: str, grid: str, search: str | None, tags: tuple[str, ...]) -> None:
     at = visit(page)

@@ -12,8 +12,9 @@ from streamlit.testing.v1 import AppTest
 
 from billing import customer_accounts, customers, invoices, settings
 from billing.permissions import SYSTEM
+from billing.store.bank_schema import customer_ibans
 from billing.store.db import Database, utcnow
-from billing.store.schema import audit_events, customer_ibans
+from billing.store.schema import audit_events
 from billing.store.schema import customers as customer_table
 
 CUSTOMERS = "app_pages/customers.py"
