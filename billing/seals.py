@@ -198,14 +198,15 @@ class SealBook:
             self.bulk = _Bulk(event_id, int(bulk["documents_through"]), int(bulk["payments_through"]),
                               int(bulk["allocations_through"]), dict(bulk["documents"]), dict(bulk["payments"]))
 
-    def check_document(self, document: integrity.Document) -> Iterator[str]:
-        """Problems of one issued or voided document (documents come in id order)."""
+    def check_document(self, document: integrity.Document, digest: str | None = None) -> Iterator[str]:
+        """Problems of one issued or voided document (documents come in id order); `digest`: its
+        `document_digest`, when already computed."""
         header = document[0]
         document_id = int(header["id"])
         self._seen_documents.add(document_id)
         label = header["number"] or f"document {document_id}"
         seals = self.documents.get(document_id)
-        digest = document_digest(document)
+        digest = digest or document_digest(document)
         if seals is not None and seals.last_digest != digest:
             yield (f"{label}: its number, amounts, lines or VAT differ from what audit event {seals.last_event} "
                    "sealed (changed outside the program)")

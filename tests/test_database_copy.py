@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from billing.store import bulk, schema
+from billing.store.bank_schema import bank_lines
 from billing.store.db import Database
 from billing.store.migrations import apply_migrations
 from tests.conftest import PG_BIN
@@ -101,9 +102,9 @@ _BANK_LINE = {"id": 1, "import_id": 7, "line_key": "k|1", "account_iban": "DE021
 _COMPANY = {"id": 1, "legal_name": "Acme", "base_currency": "EUR", "timezone": "UTC", "default_terms_days": 14,
             "page_size": "A4", "logo": b"\x00\xffPNG", "updated_at": datetime(1969, 12, 31, 23, 59, 59, 120)}
 _CHANGES: list[tuple[sa.Table, dict[str, Any]]] = [
-    (schema.bank_lines, {"amount": Decimal("-12.5001")}), (schema.bank_lines, {"value_date": date(2026, 3, 1)}),
-    (schema.bank_lines, {"is_return": True}), (schema.bank_lines, {"remittance": "-"}),
-    (schema.bank_lines, {"counterparty_name": "Müller | Söhne 'GmbH' 👍"}),
+    (bank_lines, {"amount": Decimal("-12.5001")}), (bank_lines, {"value_date": date(2026, 3, 1)}),
+    (bank_lines, {"is_return": True}), (bank_lines, {"remittance": "-"}),
+    (bank_lines, {"counterparty_name": "Müller | Söhne 'GmbH' 👍"}),
     (schema.company, {"logo": b""}), (schema.company, {"logo": None}),
     (schema.company, {"updated_at": datetime(1969, 12, 31, 23, 59, 59, 121)}),
     (schema.company, {"default_terms_days": 15})]
@@ -114,7 +115,7 @@ def test_fingerprints_agree_across_engines_and_tell_any_change(pg_url: str, tmp_
     try:
         for db in engines:
             apply_migrations(db)
-            db.transaction(lambda conn: [conn.execute(schema.bank_lines.insert().values(**_BANK_LINE)),
+            db.transaction(lambda conn: [conn.execute(bank_lines.insert().values(**_BANK_LINE)),
                                          conn.execute(schema.company.insert().values(**_COMPANY))])
         duck, postgres = (_fingerprints(db) for db in engines)
         assert duck == postgres and duck["bank_lines"][0] == duck["company"][0] == 1

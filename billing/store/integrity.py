@@ -94,20 +94,30 @@ def issued_documents(conn: Connection, in_bulk: bool = False, after_id: int = 0,
     Read in id ranges of 50,000 documents; rows come as plain tuples (a million documents and
     five million lines make per-row mapping objects the main cost).
     """
-    for header_query, line_query, allowance_query, tax_query in _document_queries(conn, after_id, up_to_id):
-        headers = _fetch(conn, in_bulk, header_query)
-        if not headers:
-            continue
-        lines = _grouped(_fetch(conn, in_bulk, line_query), LINE_COLUMNS)
-        allowances = _grouped(_fetch(conn, in_bulk, allowance_query), ALLOWANCE_COLUMNS)
-        taxes: dict[int, list[tuple[str, Decimal, Decimal, Decimal]]] = defaultdict(list)
-        row: Any
-        for row in _fetch(conn, in_bulk, tax_query):
-            taxes[row[0]].append((row[1], row[2], row[3], row[4]))
-        for header in headers:
-            doc_id = header[0]
-            yield (dict(zip(HEADER_COLUMNS, header, strict=True)), lines.get(doc_id, []),
-                   allowances.get(doc_id, []), taxes.get(doc_id, []))
+    if in_bulk:
+        for batch in document_batches(conn, after_id, up_to_id):
+            yield from batch_documents(batch)
+        return
+    for queries in _document_queries(conn, after_id, up_to_id):
+        yield from _documents(*(_fetch(conn, False, query) for query in queries))
+
+
+def batch_documents(batch: DocumentBatch) -> Iterator[Document]:
+    """The documents of a batch as `issued_documents` gives them."""
+    return _documents(*(_tuples(table) for table in (batch.headers, batch.lines, batch.allowances, batch.taxes)))
+
+
+def _documents(headers: list[tuple[Any, ...]], line_rows: list[tuple[Any, ...]],
+               allowance_rows: list[tuple[Any, ...]], tax_rows: list[tuple[Any, ...]]) -> Iterator[Document]:
+    lines = _grouped(line_rows, LINE_COLUMNS)
+    allowances = _grouped(allowance_rows, ALLOWANCE_COLUMNS)
+    taxes: dict[int, list[tuple[str, Decimal, Decimal, Decimal]]] = defaultdict(list)
+    for row in tax_rows:
+        taxes[row[0]].append((row[1], row[2], row[3], row[4]))
+    for header in headers:
+        doc_id = header[0]
+        yield (dict(zip(HEADER_COLUMNS, header, strict=True)), lines.get(doc_id, []), allowances.get(doc_id, []),
+               taxes.get(doc_id, []))
 
 
 def written_document(header: dict[str, Any], lines: list[dict[str, Any]], allowances: list[dict[str, Any]],
@@ -225,9 +235,13 @@ def _fetch(conn: Connection, in_bulk: bool, query: sa.Select[Any]) -> list[tuple
     if not in_bulk:
         return [tuple(plain_decimal(v) if is_numeric and v is not None else v
                       for v, is_numeric in zip(row, numeric, strict=True)) for row in conn.execute(query).all()]
-    table = _arrow(conn, query)
-    columns = [_decimals(column) if is_numeric else column.to_pylist()
-               for column, is_numeric in zip(table.columns, numeric, strict=True)]
+    return _tuples(_arrow(conn, query))
+
+
+def _tuples(table: pa.Table) -> list[tuple[Any, ...]]:
+    """The rows of a batch's table as tuples of Python values, decimals as Decimal."""
+    columns = [_decimals(column) if holds_decimals(field) else column.to_pylist()
+               for column, field in zip(table.columns, table.schema, strict=True)]
     return list(zip(*columns, strict=True))
 
 
