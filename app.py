@@ -20,6 +20,7 @@ if __name__ == "__main__":  # the modules a session's run needs (the server's im
     from ui.auth import sign_in_gate, sign_out_button
     from ui.feedback import guarded, show_flashes, show_unexpected
     from ui.format import plain
+    from ui.keyboard import enter_applies_dates
     from ui.pages import ACCOUNT, pages_for
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -58,6 +59,7 @@ def main() -> None:
         st.caption(f"Signed in as **{plain(user.name)}** · {user.role}")
         sandbox_ui.switch(db)
         sign_out_button(db)
+        enter_applies_dates()
     show_flashes()
     sandbox_ui.banner()
     with guarded():

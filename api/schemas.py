@@ -143,6 +143,7 @@ class CustomerOut(Out):
     tax_registration: str = ""
     electronic_address: str = ""
     electronic_scheme: str = ""
+    iban: str = ""  # the account its SEPA direct debit mandate debits (BT-91)
 
 
 class CustomerPatch(In):
@@ -167,6 +168,7 @@ class CustomerPatch(In):
     electronic_address: str | Optional = None
     electronic_scheme: str | Optional = None
     language: str | Optional = None
+    iban: str | Optional = None
 
 
 class BalanceOut(Out):

@@ -75,8 +75,7 @@ def headline(summary: pd.DataFrame, labels: list[str]) -> None:
 def bucket_chart(summary: pd.DataFrame, labels: list[str]) -> None:
     rows = {row["currency"]: row for row in report_filters.frame_rows(summary)}
     currencies = report_filters.currency_order(list(rows))
-    tabs = st.tabs([fmt.currency(code) for code in currencies]) if len(currencies) > 1 else [st.container()]
-    for tab, currency in zip(tabs, currencies, strict=True):
+    for tab, currency in report_filters.currency_tabs("aging:tab", currencies):
         chart_key = f"aging:chart:{currency}:{'|'.join(labels)}:{st.session_state.get(CLOSED, 0)}"
         with tab:
             st.plotly_chart(charts.aging_figure(rows[currency], labels, currency), key=chart_key,

@@ -38,8 +38,7 @@ def forecast(today: date, currencies: tuple[str, ...]) -> None:
     horizons = {days: reports.cash_forecast(context.db(), context.actor(), today, days, currencies)
                 for days in (30, 60)} | {HORIZON: frame}
     codes = report_filters.currency_order(frame["currency"].unique().tolist())
-    tabs = st.tabs([fmt.currency(code) for code in codes]) if len(codes) > 1 else [st.container()]
-    for tab, currency in zip(tabs, codes, strict=True):
+    for tab, currency in report_filters.currency_tabs("collections:forecast-tab", codes):
         with tab:
             with st.container(horizontal=True):
                 for days, cut in horizons.items():
@@ -88,8 +87,7 @@ def methods(currencies: tuple[str, ...]) -> None:
         st.info("No payments received in this period.", icon=":material/search_off:")
         return
     codes = report_filters.currency_order(frame["currency"].unique().tolist())
-    tabs = st.tabs([fmt.currency(code) for code in codes]) if len(codes) > 1 else [st.container()]
-    for tab, currency in zip(tabs, codes, strict=True):
+    for tab, currency in report_filters.currency_tabs("collections:methods-tab", codes):
         with tab:
             st.plotly_chart(charts.methods_figure(frame, currency, granularity), key=f"collections:methods:{currency}",
                             config={"displayModeBar": False})

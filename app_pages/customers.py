@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from billing import customer_overview, customers, i18n, logic, payments
+from billing.bank_accounts import format_iban
 from billing.i18n import DEFAULT_LANGUAGE
 from billing.invoices import list_invoices
 from billing.money import KNOWN_CURRENCIES, ZERO
@@ -49,6 +50,10 @@ def customer_form(key: str, current: dict[str, Any], submit: str, disabled: bool
         values |= party_form.address_fields(current, current.get("country", ""), disabled=disabled)
         st.markdown("**Identifiers**")
         values |= party_form.identifier_fields(current, seller=False, disabled=disabled)
+        values["iban"] = st.text_input("IBAN for SEPA direct debit", format_iban(current.get("iban") or ""),
+                                       max_chars=50, disabled=disabled,
+                                       help="The account the customer's direct debit mandate lets you debit (BT-91): "
+                                            "needed for invoices paid by direct debit.")
         values["notes"] = st.text_area("Internal notes", current.get("notes", ""), max_chars=4000, height=80,
                                        disabled=disabled)
         clicked = not disabled and st.form_submit_button(submit, type="primary", icon=":material/save:")

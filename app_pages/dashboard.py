@@ -117,8 +117,7 @@ def currency_panels(series: pd.DataFrame, currencies: list[str], granularity: st
                     signature: str) -> None:
     forecast = reports.cash_forecast(context.db(), context.actor(), today, 30, tuple(currencies))
     overdue = reports.top_overdue(context.db(), context.actor(), today, tuple(currencies), TOP_OVERDUE)
-    tabs = st.tabs([fmt.currency(code) for code in currencies]) if len(currencies) > 1 else [st.container()]
-    for tab, currency in zip(tabs, currencies, strict=True):
+    for tab, currency in report_filters.currency_tabs("dashboard:tab", currencies):
         with tab:
             left, right = st.columns([1.3, 1], gap="large")
             with left:

@@ -12,7 +12,6 @@ import streamlit as st
 from billing import reports
 from billing.money import ZERO
 from ui import charts, context, report_filters
-from ui import format as fmt
 from ui.feedback import guarded
 from ui.format import plain
 from ui.tables import Column, list_fetch, money_total, paged_table
@@ -54,8 +53,7 @@ def chart_tabs(series: pd.DataFrame, totals: pd.DataFrame, granularity: str, bre
                signature: str, by_product: bool = False) -> None:
     """A chart per currency; `totals` is the series without breakdown (what the headline adds up)."""
     currencies = report_filters.currency_order(series["currency"].unique().tolist())
-    tabs = st.tabs([fmt.currency(code) for code in currencies]) if len(currencies) > 1 else [st.container()]
-    for tab, currency in zip(tabs, currencies, strict=True):
+    for tab, currency in report_filters.currency_tabs("revenue:tab", currencies):
         rows = totals[totals["currency"] == currency]
         with tab:
             invoiced, collected = ({currency: sum(rows[name].tolist(), ZERO)} for name in ("invoiced", "collected"))

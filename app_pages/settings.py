@@ -67,14 +67,17 @@ with company_tab, st.form("company"):
                                                 help="Empty: the billing email")}
     st.markdown("**Bank account**")
     bank = st.text_area("Other bank details (printed as written)", profile.get("bank_details", ""), height=80)
-    left, middle, right = st.columns([2, 1, 1])
+    left, middle, right = st.columns([2, 1, 2])
     iban = left.text_input("IBAN", format_iban(profile.get("iban") or ""),
                            help="The account invoices are paid to: printed with a payment QR code on EUR invoices.")
     bic = middle.text_input("BIC", profile.get("bic") or "", help="Optional within the SEPA area.")
+    creditor_id = right.text_input("SEPA creditor identifier", profile.get("creditor_id") or "", max_chars=50,
+                                   help="Needed to collect invoices by SEPA direct debit (BT-90), e.g. "
+                                        "DE98ZZZ09999999999; checked and stored without spaces.")
     current = profile.get("base_currency") or "EUR"
-    currency = right.selectbox("Base currency", CURRENCIES,
-                               index=CURRENCIES.index(current) if current in CURRENCIES else 0)
-    left, middle, right = st.columns(3)
+    currency_col, left, middle, right = st.columns(4)
+    currency = currency_col.selectbox("Base currency", CURRENCIES,
+                                      index=CURRENCIES.index(current) if current in CURRENCIES else 0)
     zone = profile.get("timezone") or "UTC"
     timezone = left.selectbox("Time zone", TIMEZONES, index=TIMEZONES.index(zone) if zone in TIMEZONES else 0)
     terms = middle.number_input("Default payment terms (days)", min_value=0, max_value=365,
@@ -93,8 +96,9 @@ with company_tab, st.form("company"):
     remove_logo = upload_col.checkbox("Remove the logo", disabled=not profile.get("logo"))
     if st.form_submit_button("Save company profile", type="primary", icon=":material/save:"):
         data = {"legal_name": legal_name, **party, "country": party["country"] or "",
-                "email": email, "bank_details": bank, "iban": iban, "bic": bic, "base_currency": currency,
-                "timezone": timezone, "default_terms_days": int(terms), "page_size": page_size}
+                "email": email, "bank_details": bank, "iban": iban, "bic": bic, "creditor_id": creditor_id,
+                "base_currency": currency, "timezone": timezone, "default_terms_days": int(terms),
+                "page_size": page_size}
         # Only the bytes are used: billing.settings checks they are a PNG or JPEG; the name is ignored.
         logo = upload.getvalue() if upload is not None else None
         if logo is not None and not readable_image(logo):

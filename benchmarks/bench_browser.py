@@ -1,6 +1,6 @@
 """The portal as felt in real headless Chromium: click to "page no longer changing", and script runs per page load.
 
-Usage: python -m benchmarks.bench_browser [--scale S] [--database PATH] [--app-root DIR] [--runs 3]
+Usage: python -m benchmarks.bench_browser [--scale S] [--database PATH] [--app-root DIR] [--runs 3] [--no-loads]
 
 Works on a copy: of PATH with the key files beside it (PATH itself is never opened), else of a demo database
 built at --scale in a temporary folder. A user `bench` (admin, random password) and a company profile are added
@@ -10,7 +10,8 @@ every page of the sidebar, then types a quantity into a new invoice's first line
 Printed, in ms from the click: when the page stopped changing (the last change to the page's DOM, once the
 script run is over and nothing changed for QUIET_MS), and how many full script runs the click caused (counted
 from the server's messages: each run ends with a `script_finished` message; a fragment's run is not counted, so
-an edit in the invoice editor's fragment shows 0). Sign-in is measured from the click on "Sign in" to the
+an edit in the invoice editor's fragment shows 0), and the CPU time the server process used meanwhile (on a
+shared machine the wall time waits for CPU; this does not). Sign-in is measured from the click on "Sign in" to the
 dashboard settled; "load" is opening the page's URL afresh.
 """
 
@@ -73,6 +74,7 @@ class RunCounter:
     full: int = 0
     fragments: int = 0
     sockets: list[WebSocket] = field(default_factory=list)
+    server_pid: int | None = None  # the server process, whose CPU time each click costs is read from /proc
 
     def attach(self, socket: WebSocket) -> None:
         self.sockets.append(socket)
@@ -97,6 +99,16 @@ class RunCounter:
 class Sample:
     ms: float
     runs: int
+    server_cpu_ms: float = 0.0
+
+
+def process_cpu_ms(pid: int | None) -> float:
+    """CPU time (user + system) a process has used so far, in ms (0 where /proc cannot tell)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -135,7 +147,7 @@ def prepare(database: Path, app_root: Path) -> str:
 
 
 @contextmanager
-def serving(database: Path, app_root: Path, log: Path) -> Iterator[str]:
+def serving(database: Path, app_root: Path, log: Path) -> Iterator[tuple[str, int]]:
     port = _free_port()
     env = {**os.environ, "BILLING_DATABASE_URL": f"duckdb:///{database}", "NO_PROXY": "127.0.0.1,localhost",
            "no_proxy": "127.0.0.1,localhost"}
@@ -158,7 +170,7 @@ def serving(database: Path, app_root: Path, log: Path) -> Iterator[str]:
                         break
             except OSError:
                 time.sleep(0.2)
-        yield url
+        yield url, process.pid
     finally:
         process.terminate()
         try:
@@ -196,9 +208,10 @@ def timed(page: Page, runs: RunCounter, action: Callable[[], object], ready: str
     """One user action, from its start to the page settled (`ready` showing)."""
     runs.reset()
     started = float(page.evaluate("Date.now()"))
+    cpu = process_cpu_ms(runs.server_pid)
     action()
     ms = settled_after(page, runs, started, ready)
-    return Sample(ms, runs.full)
+    return Sample(ms, runs.full, process_cpu_ms(runs.server_pid) - cpu)
 
 
 def open_editor(page: Page, runs: RunCounter, url: str) -> None:
@@ -236,25 +249,26 @@ def show(name: str, samples: list[Sample], target: float | None) -> None:
     times = [s.ms for s in samples]
     median = statistics.median(times)
     verdict = "" if target is None else ("  ok" if median <= target else f"  MISSES {target:.0f}")
-    print(f"  {name:<22} median {median:7.0f}  min {min(times):7.0f}  max {max(times):7.0f}  "
+    cpu = statistics.median(s.server_cpu_ms for s in samples)
+    print(f"  {name:<22} median {median:7.0f}  min {min(times):7.0f}  max {max(times):7.0f}  server cpu {cpu:5.0f}  "
           f"runs {'/'.join(str(s.runs) for s in samples)}{verdict}", flush=True)
 
 
-def new_page(browser: Browser) -> tuple[Page, RunCounter]:
+def new_page(browser: Browser, server_pid: int | None = None) -> tuple[Page, RunCounter]:
     """A page in a new browser context (no cookies), watched for DOM changes and script runs."""
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     context.add_init_script(WATCH)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_S * 1000)
-    runs = RunCounter()
+    runs = RunCounter(server_pid=server_pid)
     page.on("websocket", runs.attach)
     return page, runs
 
 
-def bench(url: str, password: str, rounds: int) -> None:
+def bench(url: str, server_pid: int, password: str, rounds: int, loads: bool = True) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page, runs = new_page(browser)
+        page, runs = new_page(browser, server_pid)
         sign_in(page, runs, url, password)  # warm-up: the first sign-in imports the pages' libraries
         links = page.get_by_test_id("stSidebarNav").get_by_role("link")
         # (a link's text starts with its icon's name: the title is its last line)
@@ -262,11 +276,12 @@ def bench(url: str, password: str, rounds: int) -> None:
                                         "a.getAttribute('href')])"))
         for href in hrefs.values():  # warm-up: each page once
             measured(page, runs, "link", "Signed in as", click=href)
-        print(f"click to settled, ms (median of {rounds}; quiet {QUIET_MS} ms), script runs per click/load:")
+        print(f"click to settled, ms (median of {rounds}; quiet {QUIET_MS} ms), the server process's CPU ms, script "
+              f"runs per click/load; load average {os.getloadavg()[0]:.1f}:")
         samples = []
         for _ in range(rounds):  # each in a new browser context, as a browser that was never signed in
             page.context.close()
-            page, runs = new_page(browser)
+            page, runs = new_page(browser, server_pid)
             samples.append(sign_in(page, runs, url, password))
         show("sign-in to dashboard", samples, 1500)
         for name, href in hrefs.items():
@@ -276,6 +291,9 @@ def bench(url: str, password: str, rounds: int) -> None:
         show("editor: field edit", [field_edit(page, runs, str(n + 3)) for n in range(rounds)], 300)
         product_pick(page, runs, 0)  # warm-up
         show("editor: pick product", [product_pick(page, runs, n + 1) for n in range(rounds)], 500)
+        if not loads:
+            browser.close()
+            return
         print("page loads by URL (a new browser session each: cookie, WebSocket, first run):")
         for name, href in hrefs.items():
             target = href if href.startswith("http") else url + "/" + href.lstrip("/")
@@ -289,6 +307,7 @@ def main() -> None:
     parser.add_argument("--database", type=Path, help="a prebuilt database (copied with its key files)")
     parser.add_argument("--app-root", type=Path, default=ROOT, help="the checkout whose app is measured")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-loads", action="store_true", help="leave out the page loads by URL")
     args = parser.parse_args()
     app_root = args.app_root.resolve()
     with tempfile.TemporaryDirectory(prefix="bench_browser_") as folder:
@@ -301,8 +320,9 @@ def main() -> None:
         print(f"{database.name} ready in {time.monotonic() - started:.0f} s; app {app_root}", flush=True)
         log = Path(folder) / "streamlit.log"
         try:
-            with serving(database, app_root, log) as url:
-                bench(url, password, args.runs)
+            with serving(database, app_root, log) as (url, server_pid):
+                bench(url, server_pid, password, args.runs, loads=not args.no_loads)
+            print(f"load average at the end {os.getloadavg()[0]:.1f}")
         except Exception:
             print(log.read_text(errors="replace")[-3000:], file=sys.stderr)
             raise

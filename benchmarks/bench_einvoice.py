@@ -1,23 +1,29 @@
 """E-invoice checking speed: stylesheet compile times, warm validation per example and profile, reading.
 
-Usage (from the repository root): python -m benchmarks.bench_einvoice [--runs 5]. Reads the official examples
-in ../shared (beside the clone, or beside the main checkout of a git worktree); without them, the copies in
+Usage (from the repository root): python -m benchmarks.bench_einvoice [--runs 5] [--counts]. Reads the official
+examples in ../shared (beside the clone, or beside the main checkout of a git worktree); without them, the copies in
 tests/data/einvoice. Prints wall-clock figures in ms: the median over the examples of each example's best of
 `--runs` warm runs. Reference (shared/einvoice/README): compile CEN UBL 0.3-1.7 s, XRechnung and Peppol < 0.2 s;
-a warm validation 2-17 ms.
+a warm validation 2-17 ms. --counts instead issues the tests' spread of documents (tests.einvoice_spread: every VAT
+category, allowances and charges, JPY and KWD, credit notes, partly paid, prepaid, direct debit) into a new
+database and prints how many of them pass which rule set in each format (exit 1 if any fails).
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
+import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from billing.einvoice import validation
 from billing.einvoice.reader import parse_document
 from billing.einvoice.source import read_document
 from billing.einvoice.validation import EN16931, PEPPOL, PROFILES, RULE_FILES, XRECHNUNG, schema_errors
+from billing.store.db import Database
 from tests.einvoice_files import ALL_EXAMPLES, DATA, facturx_pdf
 from tests.einvoice_files import PEPPOL as PEPPOL_FILES
 from tests.einvoice_files import XRECHNUNG as XRECHNUNG_FILES
@@ -76,10 +82,34 @@ def reading_times(runs: int) -> None:
           f"validated (EN 16931) {best_ms(lambda: validation.validate_bytes(pdf), runs):.1f} ms")
 
 
+def rule_set_counts() -> int:
+    """Issue the spread into a new database, print the counts per format and rule set; 1 if any failed."""
+    from tests.conftest import database_url, seed
+    from tests.einvoice_spread import rule_set_counts, spread_documents
+
+    with tempfile.TemporaryDirectory(prefix="bench_einvoice_counts_") as folder:
+        db = Database(database_url(Path(folder) / "spread.duckdb"))
+        db.migrate()
+        ids = spread_documents(db, seed(db))
+        start = time.perf_counter()
+        counts, failures = rule_set_counts(db, ids)
+        seconds = time.perf_counter() - start
+        db.dispose()
+    print(f"Generated documents through the official rules (schema + rule set, each on its own; {seconds:.1f} s):")
+    for count in counts:
+        print(f"  {count}")
+    for failure in failures:
+        print(f"  FAILED {failure}")
+    return 1 if failures else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--counts", action="store_true", help="count the spread's documents passing each rule set")
     args = parser.parse_args()
+    if args.counts:
+        sys.exit(rule_set_counts())
     compile_times()
     validation_times(args.runs)
     reading_times(args.runs)

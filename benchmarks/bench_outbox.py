@@ -3,16 +3,18 @@
 Usage (from the repository root): python -m benchmarks.bench_outbox [--messages 1000] [--invoices 100].
 Queues `--messages` plain messages and `--invoices` invoice e-mails (each with its PDF rendered and a customer
 link) in a fresh DuckDB file, then runs the sender until the outbox is empty, and prints messages per second
-(wall clock, CPU beside it). Each message is claimed (the attempt committed) before it is handed over and
-marked sent after, as in production. Target: >= 50 messages/s.
+(wall clock, CPU beside it: the sending process's, the SMTP server runs in a process of its own). Each message
+is claimed (the attempt committed) before it is handed over and marked sent after, as in production; the load
+average is printed with each figure (the machine may be shared). Target: >= 50 messages/s.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import socket
 import tempfile
-import threading
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -31,16 +33,28 @@ NOW = datetime(2026, 12, 7, 12, 0)
 
 
 class Counter:
-    """An SMTP handler that counts what arrives."""
+    """An SMTP handler that counts what arrives (in a number shared with the benchmark's process)."""
 
-    def __init__(self) -> None:
-        self.count = 0
-        self.lock = threading.Lock()
+    def __init__(self, count: Any) -> None:
+        self.count = count
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # the name aiosmtpd calls
-        with self.lock:
-            self.count += 1
+        with self.count.get_lock():
+            self.count.value += 1
         return "250 OK"
+
+    @property
+    def received(self) -> int:
+        return int(self.count.value)
+
+
+def serve(port: int, count: Any, ready: Any, stop: Any) -> None:
+    """The SMTP server's process: counts messages until `stop` is set."""
+    controller = Controller(Counter(count), hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()
+    stop.wait()
+    controller.stop()
 
 
 def prepare(db: Database, messages: int) -> None:
@@ -63,16 +77,14 @@ def prepare(db: Database, messages: int) -> None:
 
 def run(kind: str, db: Database, counter: Counter, expected: int) -> None:
     start, cpu = time.perf_counter(), time.process_time()
-    before = counter.count
-    while True:
-        report = outbox_worker.send_due(db, NOW, limit=1000)
-        if not report.sent:
-            break
+    before = counter.received
+    while outbox_worker.send_due(db, NOW).more_due:
+        pass
     wall, used = time.perf_counter() - start, time.process_time() - cpu
-    sent = counter.count - before
+    sent = counter.received - before
     assert sent == expected, f"{sent} of {expected} arrived"
     print(f"{kind:<28} {sent:>6} messages in {wall:6.2f} s: {sent / wall:7.1f} messages/s "
-          f"(CPU {used:.2f} s: {sent / max(used, 1e-9):.1f}/s of CPU)")
+          f"(CPU {used:.2f} s: {sent / max(used, 1e-9):.1f}/s of CPU; load average {os.getloadavg()[0]:.1f})")
 
 
 def main() -> None:
@@ -80,12 +92,14 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--invoices", type=int, default=100)
     args = parser.parse_args()
-    counter = Counter()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = int(probe.getsockname()[1])
-    controller = Controller(counter, hostname="127.0.0.1", port=port)
-    controller.start()
+    processes = multiprocessing.get_context("spawn")
+    counter, ready, stop = Counter(processes.Value("i", 0)), processes.Event(), processes.Event()
+    server = processes.Process(target=serve, args=(port, counter.count, ready, stop), daemon=True)
+    server.start()
+    ready.wait(30)
     with tempfile.TemporaryDirectory() as folder:
         db = Database(f"duckdb:///{Path(folder) / 'bench.duckdb'}")
         db.migrate()
@@ -96,7 +110,8 @@ def main() -> None:
         prepare_invoices(db, args.invoices)
         run("invoice e-mails (PDF, link)", db, counter, args.invoices)
         db.dispose()
-    controller.stop()
+    stop.set()
+    server.join(10)
 
 
 def prepare_invoices(db: Database, count: int) -> None:

@@ -43,9 +43,12 @@ def update_tax_rate(db: Database, actor: Actor, rate_id: int, data: TaxRateIn | 
 
 def list_tax_rates(db: Database, actor: Actor, active_only: bool = False) -> list[dict[str, Any]]:
     require(db, actor, "products.read")
-    with db.connect() as conn:
-        rows = records.all_rows(conn, tax_rates)
-    return [r for r in rows if r["active"] or not active_only]
+
+    def read() -> list[dict[str, Any]]:
+        with db.connect() as conn:
+            return records.all_rows(conn, tax_rates)
+
+    return [r for r in db.results.get("tax_rates", ("tax_rates",), read) if r["active"] or not active_only]
 
 
 def get_tax_rate(conn: Any, rate_id: int) -> dict[str, Any]:
@@ -99,6 +102,9 @@ def _check_price(product: ProductIn) -> ProductIn:
 
 def list_products(db: Database, actor: Actor, include_archived: bool = False) -> list[dict[str, Any]]:
     require(db, actor, "products.read")
-    with db.connect() as conn:
-        rows = records.all_rows(conn, products, order_by="name")
-    return [r for r in rows if include_archived or not r["archived"]]
+
+    def read() -> list[dict[str, Any]]:
+        with db.connect() as conn:
+            return records.all_rows(conn, products, order_by="name")
+
+    return [r for r in db.results.get("products", ("products",), read) if include_archived or not r["archived"]]

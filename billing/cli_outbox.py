@@ -18,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], databas
     box = sub.add_parser("outbox", help="send the e-mail outbox, or list it")
     actions = box.add_subparsers(dest="action", required=True)
     run = actions.add_parser("run", help="send what is due (until stopped, or once with --once)")
-    run.add_argument("--once", action="store_true", help="one round, then exit (for cron)")
+    run.add_argument("--once", action="store_true", help="send everything due, then exit (for cron)")
     run.add_argument("--interval", type=float, default=5.0, help="seconds between rounds (default 5)")
     run.add_argument("--now", type=datetime.fromisoformat, help="the moment to act as of (UTC; tests)")
     run.set_defaults(func=lambda args: _run(database(), args))
@@ -37,6 +37,8 @@ def _run(db: Database, args: argparse.Namespace) -> int:
             print(f"Nothing sent: {report.problem}")
         else:
             print(f"Sent {report.sent}, to retry {report.retried}, failed {report.failed}.", flush=True)
+        if report.more_due:
+            continue  # a full batch: the next one at once
         if args.once:
             return 1 if report.not_configured else 0
         time.sleep(args.interval)

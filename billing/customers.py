@@ -29,9 +29,14 @@ def create_customer(db: Database, actor: Actor, data: CustomerIn | dict[str, Any
 
 
 def get_customer(db: Database, actor: Actor, customer_id: int) -> dict[str, Any]:
+    """A customer's record (kept until a customer changes: the invoice editor reads it on every change)."""
     require(db, actor, "customers.read")
-    with db.connect() as conn:
-        row = records.get(conn, customers, customer_id)
+
+    def read() -> dict[str, Any] | None:
+        with db.connect() as conn:
+            return records.get(conn, customers, customer_id)
+
+    row = db.results.get(("customer", customer_id), ("customers",), read)
     if row is None:
         raise NotFoundError(f"Customer {customer_id} does not exist.")
     return row
@@ -79,9 +84,15 @@ def delete_customer(db: Database, actor: Actor, customer_id: int) -> None:
 
 
 def search_customers(db: Database, actor: Actor, text: str = "", **kwargs: Any) -> tuple[list[dict[str, Any]], int]:
+    """A page of customers matching `text` (name, email, tax id) and how many match; kept until a customer
+    changes (a picker asks again on every run of its page)."""
     require(db, actor, "customers.read")
-    with db.connect() as conn:
-        return customer_store.search(conn, text.strip(), **kwargs)
+
+    def read() -> tuple[list[dict[str, Any]], int]:
+        with db.connect() as conn:
+            return customer_store.search(conn, text.strip(), **kwargs)
+
+    return db.results.get(("customers", text.strip(), tuple(sorted(kwargs.items()))), ("customers",), read)
 
 
 def customers_after(db: Database, actor: Actor, *, limit: int, starting_after: int | None = None,

@@ -319,8 +319,10 @@ def duplicate_invoice(db: Database, actor: Actor, invoice_id: int) -> int:
     return create_draft(db, actor, copy_input(db, actor, invoice_id))
 
 
-def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date) -> InvoiceDocument:
-    """The document as stored, money at its currency's minor unit, with what was paid and credited on it."""
+def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date, *, activity: bool = True
+                ) -> InvoiceDocument:
+    """The document as stored, money at its currency's minor unit, with what was paid and credited on it (its
+    credit notes and allocations; not read with `activity` False, for an e-invoice, which shows neither)."""
     require(db, actor, "invoices.read")
     with db.connect() as conn:
         head = invoice_store.get_document_head(conn, invoice_id)
@@ -330,7 +332,8 @@ def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date) -> Inv
         lines, allowance_charges, taxes = invoice_store.get_body(conn, invoice_id)
         seller, customer = parties.parties_of(conn, header, frozen, customer_row)
         # Nothing was ever paid, credited or released on a document without a first activity date: no queries.
-        touched = header.first_activity_on is not None or header.paid_amount != 0 or header.credited_amount != 0
+        touched = activity and (header.first_activity_on is not None or header.paid_amount != 0
+                                or header.credited_amount != 0)
         credit_notes = invoice_store.credit_notes_of(conn, invoice_id) if touched else []
         allocations = payment_store.allocations_of_invoice(conn, invoice_id) if touched else []
         used = [*((line.tax_rate_id, line.vat_category) for line in lines),

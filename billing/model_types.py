@@ -52,6 +52,7 @@ Lines = Annotated[str, AfterValidator(_lines_of_text)]
 # A bank account's codes as typed ('de89 3704 ...'), checked and kept compact and upper case.
 Iban = Annotated[str, AfterValidator(bank_accounts.compact_iban)]
 Bic = Annotated[str, AfterValidator(bank_accounts.compact_bic)]
+CreditorId = Annotated[str, AfterValidator(bank_accounts.compact_creditor_id)]
 
 
 def _in_books(value: date) -> date:

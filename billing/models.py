@@ -21,6 +21,7 @@ from billing.errors import ValidationError
 from billing.logic import EXEMPTION_REASON_CATEGORIES, VAT_CATEGORIES, ZERO_RATE_CATEGORIES
 from billing.model_types import Bic as Bic
 from billing.model_types import BookDate as BookDate
+from billing.model_types import CreditorId as CreditorId
 from billing.model_types import Dec as Dec
 from billing.model_types import Iban as Iban
 from billing.model_types import Lines as Lines
@@ -108,7 +109,7 @@ EINVOICE_FORMATS = ("ubl", "cii", "peppol", "xrechnung-ubl", "xrechnung-cii", "f
 
 class CustomerIn(PartyIn):
     """A customer as entered: who to bill, in which currency and language, on which terms, in which e-invoice
-    format."""
+    format, and the account its invoices paid by SEPA direct debit are debited from."""
 
     VAT_FIELD: ClassVar[str] = "Customer VAT ID (BT-48)"
     name: OneLine = Field(min_length=1, max_length=200)
@@ -117,6 +118,7 @@ class CustomerIn(PartyIn):
     notes: Lines = _text(4000)
     einvoice_format: str = ""
     language: str = "en"  # of its documents and e-mails (billing.i18n)
+    iban: Iban = _text(50)  # the account its SEPA direct debit mandate lets the company debit (BT-91)
 
     @field_validator("language")
     @classmethod
@@ -356,6 +358,7 @@ class CompanyIn(PartyIn):
     bank_details: Lines = _text(500)
     iban: Iban = _text(50)  # '' when no payment QR code is wanted
     bic: Bic = _text(20)
+    creditor_id: CreditorId = _text(35)  # SEPA creditor identifier (BT-90), for invoices paid by direct debit
     base_currency: str = "EUR"
     timezone: str = "UTC"
     default_terms_days: int = Field(default=30, ge=0, le=365)
@@ -404,7 +407,7 @@ class AuditEvent(BaseModel):
 
 
 _FIELD_NAMES = {"terms_days": "payment terms", "tax_rate_id": "tax rate", "customer_id": "customer", "iban": "IBAN",
-                "bic": "BIC"}
+                "bic": "BIC", "creditor_id": "Creditor identifier (BT-90)"}
 
 
 def friendly_message(error: Any) -> str:

@@ -1,9 +1,10 @@
 """Sending the outbox: one runner at a time (a lease), each attempt recorded before it is made, retries with
 backoff on temporary failures, 'failed' with the server's reply on permanent ones.
 
-Exactly-once, as far as SMTP allows: a message is marked sent right after the server accepted it. If the
-process dies between the two (a window of one message), the row stays 'sending'; once its attempt's time
-is up it is sent again with the same Message-ID, which the receiving side uses to drop the duplicate.
+Exactly-once, as far as SMTP allows: a message is marked sent right after the server accepted it, and the
+next one is not accepted before that is committed. If the process dies between the two (a window of one
+message), the row stays 'sending'; once its attempt's time is up it is sent again with the same Message-ID,
+which the receiving side uses to drop the duplicate.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -41,7 +43,8 @@ CLAIM = 25  # messages claimed per transaction: one commit before 25 attempts, o
 @dataclass(frozen=True, slots=True)
 class SendReport:
     """What one run did: sent, retried (temporary failure), failed (permanent or out of attempts);
-    `not_configured` when no SMTP server is set, `busy` when another runner holds the lease."""
+    `not_configured` when no SMTP server is set, `busy` when another runner holds the lease; `more_due` when
+    the run took as many messages as it may (`limit`): more may be waiting, to be sent without a pause."""
 
     sent: int = 0
     retried: int = 0
@@ -49,6 +52,7 @@ class SendReport:
     not_configured: bool = False
     busy: bool = False
     problem: str = ""
+    more_due: bool = False
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -92,41 +96,76 @@ def send_due(db: Database, now: datetime, *, holder: str | None = None, limit: i
     holder = holder or leases.runner_name()
     if not leases.acquire(db, LEASE, holder, now, LEASE_TIME):
         return SendReport(busy=True)
-    connection = connect(settings.smtp)
-    counts = {SENT: 0, QUEUED: 0, FAILED: 0}
+    run = _Run(db, connect(settings.smtp), settings, now)
+    more_due = len(due) == limit
     try:
         for start in range(0, len(due), CLAIM):
+            run.wait_recorded()
             if start and not leases.acquire(db, LEASE, holder, now, LEASE_TIME):
-                break  # the lease was lost (a very slow run): the next holder goes on
-            chunk = due[start:start + CLAIM]
-            for row in _claim(db, chunk, now):
-                counts[_send_one(db, connection, settings, outbox.from_row(row), now)] += 1
+                more_due = False  # the lease was lost (a very slow run): the next holder goes on
+                break
+            run.send([outbox.from_row(row) for row in _claim(db, due[start:start + CLAIM], now)])
     finally:
-        connection.close()
-    return SendReport(sent=counts[SENT], retried=counts[QUEUED], failed=counts[FAILED])
+        run.close()
+    return SendReport(sent=run.counts[SENT], retried=run.counts[QUEUED], failed=run.counts[FAILED],
+                      more_due=more_due)
 
 
 def _claim(db: Database, ids: list[int], now: datetime) -> list[dict[str, Any]]:
     return db.transaction(lambda conn: store.claim(conn, ids, now, now + ATTEMPT_TIME))
 
 
-def _send_one(db: Database, connection: SmtpConnection, settings: Delivery, message: OutboxMessage,
-              now: datetime) -> str:
-    """One claimed message (its attempt is committed): build, hand over, record the outcome at once."""
-    try:
-        email = build_message(db, message, settings, now)
-        connection.send(email, settings.sender_email, [*message.recipients, *message.cc])
-    except TemporaryFailure as exc:
-        return _record_failure(db, message, str(exc), now, permanent=False)
-    except PermanentFailure as exc:
-        return _record_failure(db, message, str(exc), now, permanent=True)
-    except BillingError as exc:  # the document or its attachment cannot be made: no retry helps
-        return _record_failure(db, message, exc.message, now, permanent=True)
-    db.transaction(lambda conn: store.finish(conn, message.id, {"status": SENT, "sent_at": now, "last_error": ""}))
-    return SENT
+class _Run:
+    """One run's claimed messages, sent over one SMTP connection with the work overlapped: a thread builds the
+    e-mails ahead (attachments rendered), and the commit recording one message as sent runs while the next is
+    handed over, up to the final dot of its DATA, which waits for that commit (`SmtpConnection.send`'s gate):
+    so at most one message is ever taken by the server and not yet recorded as sent."""
+
+    def __init__(self, db: Database, connection: SmtpConnection, settings: Delivery, now: datetime) -> None:
+        self.db, self.connection, self.settings, self.now = db, connection, settings, now
+        self.builder = ThreadPoolExecutor(1, thread_name_prefix="outbox-build")
+        self.recorder = ThreadPoolExecutor(1, thread_name_prefix="outbox-record")
+        self.recording: Future[None] | None = None
+        self.counts = {SENT: 0, QUEUED: 0, FAILED: 0}
+
+    def send(self, messages: list[OutboxMessage]) -> None:
+        """Send claimed messages (their attempts committed) in order, recording each outcome."""
+        built = [self.builder.submit(build_message, self.db, message, self.settings, self.now) for message in messages]
+        for message, email in zip(messages, built, strict=True):
+            try:
+                self.connection.send(email.result(), self.settings.sender_email, [*message.recipients, *message.cc],
+                                     gate=self.wait_recorded)
+            except (TemporaryFailure, PermanentFailure, BillingError) as exc:
+                self.wait_recorded()
+                self.counts[_record_failure(self.db, message, exc, self.now)] += 1
+                continue
+            self.recording = self.recorder.submit(self._record_sent, message.id)
+            self.counts[SENT] += 1
+
+    def _record_sent(self, message_id: int) -> None:
+        values = {"status": SENT, "sent_at": self.now, "last_error": ""}
+        self.db.transaction(lambda conn: store.finish(conn, message_id, values))
+
+    def wait_recorded(self) -> None:
+        """Until the message sent last is recorded as sent (its commit's exception, if any, goes on)."""
+        recording, self.recording = self.recording, None
+        if recording is not None:
+            recording.result()
+
+    def close(self) -> None:
+        try:
+            self.wait_recorded()
+        finally:
+            self.builder.shutdown(cancel_futures=True)
+            self.recorder.shutdown()
+            self.connection.close()
 
 
-def _record_failure(db: Database, message: OutboxMessage, reason: str, now: datetime, *, permanent: bool) -> str:
+def _record_failure(db: Database, message: OutboxMessage, exc: Exception, now: datetime) -> str:
+    """Record a failed attempt: retried later with backoff, or failed for good (a 5xx reply, a document that
+    cannot be made, or out of attempts)."""
+    permanent = not isinstance(exc, TemporaryFailure)
+    reason = exc.message if isinstance(exc, BillingError) else str(exc)
     status = FAILED if permanent or message.attempts >= MAX_ATTEMPTS else QUEUED
     if status == FAILED and not permanent:
         reason = f"Gave up after {message.attempts} attempts: {reason}"
@@ -163,6 +202,7 @@ class OutboxRunner:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            report = SendReport()
             try:
                 report = send_due(self.db, self.clock(), holder=self.holder)
                 if report.sent or report.failed or report.retried:
@@ -173,4 +213,5 @@ class OutboxRunner:
                 self.due.maybe_run(self.db, self.clock())
             except Exception:
                 log.exception("Running what is due failed; trying again in %s s", self.interval)
-            self._stop.wait(self.interval)
+            if not report.more_due:  # a full batch: the next one goes at once, not `interval` later
+                self._stop.wait(self.interval)

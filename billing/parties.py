@@ -77,14 +77,20 @@ def parties_of(conn: Connection, header: InvoiceHeader, snapshot: dict[str, Any]
     its `seller_party` and `buyer_party` columns), else the profiles as they are now (a draft, a bulk-loaded
     document; `customer_row` when the caller already read it)."""
     buyer_text, seller_text = snapshot.get("buyer_party"), snapshot.get("seller_party")
-    if buyer_text:
-        buyer = _customer_of_json(buyer_text)
-    else:
-        row = customer_row if customer_row is not None else records.get(conn, customers, header.customer_id)
-        if row is None:
+    if not buyer_text and customer_row is None:
+        customer_row = records.get(conn, customers, header.customer_id)
+        if customer_row is None:
             raise NotFoundError(f"Customer {header.customer_id} does not exist.")
-        buyer = customer_of_row(row)
+    profile = None if seller_text else records.get(conn, company, 1)
+    return parties_from(snapshot, customer_row or {}, profile)
+
+
+def parties_from(snapshot: dict[str, Any], customer_row: dict[str, Any], company_row: dict[str, Any] | None
+                 ) -> tuple[DocumentParty | None, DocumentCustomer]:
+    """(seller, buyer) as frozen in `snapshot` (a document's `seller_party` and `buyer_party`), else as the rows
+    of the customer and the company profile (None: not set up) are now."""
+    buyer_text, seller_text = snapshot.get("buyer_party"), snapshot.get("seller_party")
+    buyer = _customer_of_json(buyer_text) if buyer_text else customer_of_row(customer_row)
     if seller_text:
         return _seller_of_json(seller_text), buyer
-    profile = records.get(conn, company, 1)
-    return (seller_of_company(profile) if profile is not None else None), buyer
+    return (seller_of_company(company_row) if company_row is not None else None), buyer

@@ -15,7 +15,7 @@ from stdnum import iban as stdnum_iban
 from stdnum import iso11649
 
 from billing import logic
-from billing.documents import InvoiceDocument
+from billing.documents import DIRECT_DEBIT, InvoiceDocument
 from billing.references import creditor_reference
 
 # EPC069-12 version 002: the lines of the payload, in this order.
@@ -66,7 +66,10 @@ class PaymentDetails:
       amount, currency: what is still due. reference: the RF creditor reference (compact), '' when the
         invoice number gives none. iban, bic: the company's account, compact ('' when not entered).
       qr_payload: the EPC QR code's text, or None when the invoice cannot be paid by scanning one (not
-        in euros, no IBAN, no reference).
+        in euros, no IBAN, no reference) or is collected by direct debit.
+      direct_debit: the company collects it by SEPA direct debit under the mandate (BT-89) with its creditor_id
+        (BT-90) from the customer's debited_iban (BT-91), as frozen at issue ('' when not entered); iban and bic
+        are then '': nobody should pay it by transfer as well.
     """
 
     amount: Decimal
@@ -75,6 +78,10 @@ class PaymentDetails:
     iban: str
     bic: str
     qr_payload: str | None
+    direct_debit: bool = False
+    mandate: str = ""
+    creditor_id: str = ""
+    debited_iban: str = ""
 
 
 def payment_details(document: InvoiceDocument, company: Mapping[str, Any]) -> PaymentDetails | None:
@@ -88,6 +95,10 @@ def payment_details(document: InvoiceDocument, company: Mapping[str, Any]) -> Pa
         reference = creditor_reference(number)
     except ValueError:
         reference = ""
+    if document.header.payment_means == DIRECT_DEBIT:
+        return PaymentDetails(document.balance, document.currency, reference, "", "", None, direct_debit=True,
+                              mandate=document.header.mandate_reference, creditor_id=company.get("creditor_id") or "",
+                              debited_iban=document.customer.iban)
     iban, bic = company.get("iban") or "", company.get("bic") or ""
     payload = None
     if iban and reference and document.currency == EPC_CURRENCY:

@@ -437,8 +437,18 @@ def _draw_payment(pdf: Document, document: InvoiceDocument, company: dict[str, A
 
 def _payment_text(document: InvoiceDocument, company: dict[str, Any], details: PaymentDetails, number: str,
                   words: Wording) -> str:
-    """Please pay what, by when, to which account, quoting which reference."""
+    """Please pay what, by when, to which account, quoting which reference; or what is collected by direct debit
+    from which account, under which mandate (the SEPA pre-notification)."""
     due, amount = document.header.due_date, format_money(details.amount, details.currency, words.locale)
+    if details.direct_debit:
+        collected = [words.text("payment.direct_debit", amount=amount, date=_date(due, words.locale))]
+        if details.debited_iban:
+            collected.append(words.text("payment.debited_account", iban=format_iban(details.debited_iban)))
+        if details.mandate:
+            collected.append(words.text("payment.mandate", mandate=details.mandate))
+        if details.creditor_id:
+            collected.append(words.text("payment.creditor_id", creditor_id=details.creditor_id))
+        return "\n".join(collected)
     if document.status == logic.OVERDUE:
         lines = [words.text("payment.overdue", amount=amount, date=_date(due, words.locale))]
     elif due:

@@ -24,9 +24,14 @@ MAX_LOGO_BYTES = 1_000_000
 
 
 def get_company(db: Database) -> dict[str, Any] | None:
-    """The company profile, or None before first-run setup. Readable by every signed-in role."""
-    with db.connect() as conn:
-        return records.get(conn, company, 1)
+    """The company profile, or None before first-run setup. Readable by every signed-in role. Kept until the
+    profile changes: every page reads it several times."""
+
+    def read() -> dict[str, Any] | None:
+        with db.connect() as conn:
+            return records.get(conn, company, 1)
+
+    return db.results.get("company", ("company",), read)
 
 
 def company_today(db: Database) -> date:

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import re
 import smtplib
+import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
@@ -73,21 +76,58 @@ def _reply(code: int, message: bytes | str) -> str:
     return f"{code} {' '.join(text.split())}"[:500]
 
 
+Gate = Callable[[], None]
+
+
+def _data(smtp: smtplib.SMTP, message: bytes | str, gate: Gate) -> tuple[int, bytes]:
+    """DATA as smtplib sends it, except that the final dot (the moment the server takes the message) waits
+    for `gate`; if the gate fails, the connection is dropped without the dot, so the server discards it."""
+    smtp.putcmd("data")
+    code, reply = smtp.getreply()
+    if code != 354:
+        raise smtplib.SMTPDataError(code, reply)
+    data = re.sub(r"(?:\r\n|\n|\r(?!\n))", "\r\n", message).encode("ascii") if isinstance(message, str) else message
+    data = re.sub(rb"(?m)^\.", b"..", data)  # a line starting with a dot gets another (RFC 5321 4.5.2)
+    smtp.send(data if data.endswith(b"\r\n") else data + b"\r\n")
+    try:
+        gate()
+    except BaseException:
+        smtp.close()
+        raise
+    smtp.send(b".\r\n")
+    return smtp.getreply()
+
+
+class _GatedSMTP(smtplib.SMTP):
+    gate: Gate | None = None
+
+    def data(self, msg: bytes | str) -> tuple[int, bytes]:  # type: ignore[override]
+        return super().data(msg) if self.gate is None else _data(self, msg, self.gate)
+
+
+class _GatedSMTPSSL(_GatedSMTP, smtplib.SMTP_SSL):
+    pass
+
+
 class SmtpConnection:
     """One SMTP session, opened on first use and reused for the messages of a run; `close` ends it."""
 
     def __init__(self, config: SmtpConfig) -> None:
         self.config = config
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _GatedSMTP | None = None
 
-    def _open(self) -> smtplib.SMTP:
+    def _open(self) -> _GatedSMTP:
         config = self.config
         context = ssl.create_default_context()
-        smtp: smtplib.SMTP
+        smtp: _GatedSMTP
         if config.scheme == "smtps":
-            smtp = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=context)
+            smtp = _GatedSMTPSSL(config.host, config.port, timeout=config.timeout, context=context)
         else:
-            smtp = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+            smtp = _GatedSMTP(config.host, config.port, timeout=config.timeout)
+        # The final dot of DATA goes in a write of its own (see `_data`): without this it would wait for the
+        # acknowledgement of the message (Nagle's algorithm meeting delayed ACKs: some 40 ms a message).
+        if smtp.sock is not None:
+            smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             if config.scheme == "smtp+starttls":
                 smtp.starttls(context=context)
@@ -98,11 +138,17 @@ class SmtpConnection:
             raise
         return smtp
 
-    def send(self, message: EmailMessage, sender: str, recipients: list[str]) -> None:
-        """Hand the message over; TemporaryFailure or PermanentFailure (with the server's reply) if not."""
+    def send(self, message: EmailMessage, sender: str, recipients: list[str], *, gate: Gate | None = None) -> None:
+        """Hand the message over; TemporaryFailure or PermanentFailure (with the server's reply) if not.
+
+        `gate` runs once the server holds the whole message but before the final dot that makes it take it
+        (the caller finishes recording the previous message there, so at most one message is ever taken and
+        not yet recorded as sent). A failing gate drops the connection and its exception goes on.
+        """
         try:
             if self._smtp is None:
                 self._smtp = self._open()
+            self._smtp.gate = gate
             # Recipients refused while others took it are in the answer: the message was delivered.
             self._smtp.send_message(message, from_addr=sender, to_addrs=recipients)
         except smtplib.SMTPRecipientsRefused as exc:

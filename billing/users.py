@@ -129,8 +129,13 @@ def _user(row: dict[str, Any]) -> User:
 
 
 def has_users(db: Database) -> bool:
-    with db.connect() as conn:
-        return records.count(conn, users) > 0
+    """Whether any user exists (the set-up is done); kept until the users change, as every page load asks."""
+
+    def read() -> bool:
+        with db.connect() as conn:
+            return records.count(conn, users) > 0
+
+    return db.results.get("has_users", ("users",), read)
 
 
 def create_user(db: Database, actor: Actor | None, username: str, password: str, role: str, name: str = "",

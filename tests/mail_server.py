@@ -7,7 +7,7 @@ import asyncio
 import email
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -33,6 +33,7 @@ class Mailbox:
     received: list[Received] = field(default_factory=list)
     reply: str = "250 OK"
     delay: float = 0.0  # seconds the server takes per message (to catch a sender in the middle)
+    on_receive: Callable[[], None] | None = None  # called as each message is taken, before the server answers
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # the name aiosmtpd calls
@@ -40,6 +41,8 @@ class Mailbox:
             return self.reply
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.on_receive is not None:
+            self.on_receive()
         parsed = email.message_from_bytes(envelope.content, policy=default)
         assert isinstance(parsed, EmailMessage)
         with self.lock:

@@ -41,6 +41,8 @@ PARTY_10 = {"customers": _PARTY, "company": [*_PARTY, "contact_name", "contact_p
                          "payment_means", "mandate_reference", "payment_terms", "exemption_reason", "exemption_code",
                          "seller_party", "buyer_party"]}
 
+DIRECT_DEBIT_19 = {"company": ["creditor_id"], "customers": ["iban"]}
+
 
 def _merged(*parts: dict[str, list[str]]) -> dict[str, list[str]]:
     merged: dict[str, list[str]] = {}
@@ -60,6 +62,7 @@ OLDER: dict[int, tuple[set[str], dict[str, list[str]]]] = {
     6: (API_7, _merged(CUSTOMERS_7, COMPANY_8, PARTY_10)),
     7: (set(), _merged(COMPANY_8, PARTY_10)),
     8: (set(), PARTY_10),
+    18: (set(), DIRECT_DEBIT_19),
 }
 
 

@@ -11,7 +11,7 @@ from lxml import etree
 
 from billing import customers, settings
 from billing.einvoice.export import export_document, format_of
-from billing.einvoice.validation import EN16931, validate_bytes
+from billing.einvoice.validation import validate_bytes
 from billing.errors import ValidationError
 from billing.store.db import Database
 from tests.conftest import ADMIN, Templates, copy_template, database_url, issued, line
@@ -47,8 +47,6 @@ def world(templates: Templates, tmp_path_factory: pytest.TempPathFactory) -> Ite
                          period_start="2025-02-01", period_end="2025-02-28"),
         "exempt": issued(db, seed.acme, line(seed.e0, "1", "80.00"), buyer_reference="05315-12345-67",
                          exemption_reason="Steuerfrei nach § 4 Nr. 21 UStG", exemption_code="VATEX-EU-132-1I"),
-        "debit": issued(db, seed.acme, line(seed.s19, "1", "10.00"), buyer_reference="05315-12345-67",
-                        payment_means="direct_debit", mandate_reference="MANDATE-0815"),
         "no_leitweg": issued(db, seed.acme, line(seed.s19, "1", "10.00")),
         "peppol": issued(db, peppol, line(seed.s19, "1", "10.00"), order_reference="PO-12"),
     }
@@ -91,14 +89,6 @@ def test_the_xml_carries_the_party_data_and_the_details(world: World) -> None:
     _, _, cii = export_document(world.db, ADMIN, world.ids["exempt"], "xrechnung-cii")
     assert b"<ram:ExemptionReasonCode>VATEX-EU-132-1I</ram:ExemptionReasonCode>" in cii
     assert "Steuerfrei nach § 4 Nr. 21 UStG".encode() in cii
-
-
-@pytest.mark.parametrize("fmt", ["ubl", "cii"])
-def test_a_sepa_direct_debit_with_its_mandate_passes_en16931(world: World, fmt: str) -> None:
-    _, _, xml = export_document(world.db, ADMIN, world.ids["debit"], fmt, validate=False)
-    report = validate_bytes(xml, [EN16931])
-    assert report.valid, _failures(report)
-    assert b"MANDATE-0815" in xml and b">59<" in xml
 
 
 @pytest.mark.parametrize("fmt", ["peppol", "ubl", "cii"])

@@ -138,6 +138,42 @@ def test_an_attempt_cut_off_is_sent_again_with_the_same_message_id(db: Database,
     assert mailbox.message_ids() == [status(db, message_id).message_id]
 
 
+def queue_plain(db: Database, count: int) -> None:
+    db.transaction(lambda conn: [outbox.enqueue(conn, kind="test", to=[f"c{n}@example.com"], subject=f"Message {n}",
+                                                body="Hello", now=NOW, created_by="test") for n in range(count)])
+
+
+def test_each_message_is_taken_only_once_the_one_before_is_recorded_as_sent(db: Database, mailbox: Mailbox) -> None:
+    queue_plain(db, 4)
+    recorded_when_taken: list[int] = []
+
+    def count_sent() -> None:
+        with db.connect() as conn:
+            recorded_when_taken.append(outbox.store.counts_by_status(conn).get(outbox.SENT, 0))
+
+    mailbox.on_receive = count_sent
+    assert outbox_worker.send_due(db, NOW).sent == 4
+    assert recorded_when_taken == [0, 1, 2, 3]  # never two messages taken and not yet recorded
+
+
+def test_lines_starting_with_a_dot_arrive_as_written(db: Database, mailbox: Mailbox) -> None:
+    body = ".\n.. two dots\n.one\nend\n"  # a lone dot would end the message if it were not doubled on the wire
+    db.transaction(lambda conn: outbox.enqueue(conn, kind="test", to=["c@example.com"], subject="Dots", body=body,
+                                               now=NOW, created_by="test"))
+    assert outbox_worker.send_due(db, NOW).sent == 1
+    [item] = mailbox.received
+    assert item.message.get_body(("plain",)).get_content().replace("\r\n", "\n") == body
+
+
+def test_a_full_batch_says_more_is_due_and_the_rest_follows(db: Database, mailbox: Mailbox) -> None:
+    queue_plain(db, 3)
+    first = outbox_worker.send_due(db, NOW, limit=2)
+    assert (first.sent, first.more_due) == (2, True)
+    second = outbox_worker.send_due(db, NOW, limit=2)
+    assert (second.sent, second.more_due) == (1, False)
+    assert len(mailbox.received) == 3
+
+
 def test_no_smtp_server_keeps_messages_queued(db: Database, billed: Billed) -> None:
     message_id = send(db, billed.a)
     report = outbox_worker.send_due(db, NOW)

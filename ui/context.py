@@ -16,20 +16,15 @@ from billing.sandbox import open_sandbox
 from billing.store.db import Database, database_url, get_database
 from billing.users import User
 
-
-@st.cache_resource(show_spinner=False)
-def _database(url: str) -> Database:
-    return get_database(url)
-
-
 SANDBOX = "demo_sandbox"  # session state: this tab works in the demo sandbox (ui/sandbox.py switches it)
 SANDBOX_GONE = "The demo sandbox was deleted: nothing was saved. You are back in your real books."
 
 
 def real_db() -> Database:
     """The one Database of the real books in this server process (shared by every session; never per-user data):
-    users and sign-in sessions live here, also while a tab works in the sandbox."""
-    return _database(database_url())
+    users and sign-in sessions live here, also while a tab works in the sandbox. (billing.store.db keeps it: a
+    dictionary look-up, where st.cache_resource cost a millisecond of hashing on each of a run's many calls.)"""
+    return get_database(database_url())
 
 
 def in_sandbox() -> bool:

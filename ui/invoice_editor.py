@@ -325,7 +325,6 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
         vat_help_panel(customer.id, rates, _use_rate_everywhere)
     currency = customer.currency if customer else context.base_currency()
     totals, rows, message = _preview(customer)
-    _autosave(customer)
     nets = {row: fmt.money(net, currency) for row, net in zip(rows, totals.line_nets, strict=True)} if totals else {}
 
     st.markdown(f"**Lines** · amounts in {currency} before VAT · a discount is a percentage (10%) or an amount "
@@ -348,12 +347,16 @@ def invoice_editor(target: int | str, *, saved: Callable[[int], None], cancel: C
     with right:
         _totals_panel(totals, message, error=customer is not None and bool(rows) and totals is None)
 
-    with st.container(horizontal=True, vertical_alignment="center"):
+    buttons = st.container(horizontal=True, vertical_alignment="center")
+    with buttons:
         if st.button("Save draft", type="primary", icon=":material/save:", key="ie_save", disabled=customer is None):
             _save(customer, saved)
         if st.button("Cancel", key="ie_cancel", help="Leave the editor: a new invoice is not kept, a draft goes "
                                                      "back to how it was when you opened it."):
             _cancel(cancel)
+    # Stored last: the page has shown the change (lines, totals) before the write; only the line saying so waits.
+    _autosave(customer)
+    with buttons:
         status_line(_state(), customer is not None)
 
 

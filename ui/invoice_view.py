@@ -132,6 +132,12 @@ def _payment_details(view: InvoiceDocument) -> None:
         return
     st.caption("Payment details")
     rows = []
+    if details.direct_debit:
+        rows.append("Collected by **SEPA direct debit**" + (f" from IBAN **{plain(format_iban(details.debited_iban))}**"
+                                                           if details.debited_iban else ""))
+        rows += [f"{label} **{plain(value)}**" for label, value in (("Mandate reference", details.mandate),
+                                                                   ("Creditor identifier", details.creditor_id))
+                 if value]
     if details.iban:
         bic = f" · BIC {plain(details.bic)}" if details.bic else ""
         rows.append(f"IBAN **{plain(format_iban(details.iban))}**{bic}")

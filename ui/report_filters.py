@@ -411,3 +411,12 @@ def currency_order(codes: Sequence[str]) -> list[str]:
     base = context.base_currency()
     unique = sorted(set(codes))
     return [base, *[code for code in unique if code != base]] if base in unique else unique
+
+
+def currency_tabs(key: str, codes: Sequence[str]) -> list[tuple[Any, str]]:
+    """A tab per currency (none for one), and of them only the open one with its currency to draw into: each
+    hidden tab's chart was drawn too (Plotly) before the page stood still. Opening another tab reruns the page."""
+    if len(codes) <= 1:
+        return [(st.container(), code) for code in codes]
+    tabs = st.tabs([fmt.currency(code) for code in codes], key=key, on_change="rerun")
+    return [(tab, code) for tab, code in zip(tabs, codes, strict=True) if tab.open]

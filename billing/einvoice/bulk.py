@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from billing import logic, settings
-from billing.documents import CreditedInvoiceRef, DocumentCustomer, InvoiceDocument, from_row, quantized, stored_totals
+from billing import parties, settings
+from billing.documents import CreditedInvoiceRef, InvoiceDocument, quantized, stored_totals
 from billing.einvoice.export import check_rules, facts_of, file_name, format_of, packaged, render
 from billing.errors import BillingError
 from billing.money import ZERO
@@ -43,7 +44,7 @@ def export_documents(db: Database, actor: Actor, ids: list[int], fmt: str, *, va
     chosen = format_of(fmt)
     company = settings.get_company(db) or {}
     for start in range(0, len(ids), BATCH):
-        for document, preceding in _documents(db, actor, ids[start:start + BATCH]):
+        for document, preceding in _documents(db, actor, ids[start:start + BATCH], company):
             name = file_name(document, chosen)
             try:
                 xml = render(document, facts_of(document, company, preceding), chosen)
@@ -56,29 +57,34 @@ def export_documents(db: Database, actor: Actor, ids: list[int], fmt: str, *, va
             yield Exported(document.header.number or "", name, xml)
 
 
-def _documents(db: Database, actor: Actor, ids: list[int]) -> list[tuple[InvoiceDocument, date | None]]:
-    """The documents as `invoices.get_invoice` gives them (without payments and credit notes, which an e-invoice
-    does not show), each with the issue date of the invoice it credits."""
+def _documents(db: Database, actor: Actor, ids: list[int], company: dict[str, Any]
+               ) -> list[tuple[InvoiceDocument, date | None]]:
+    """The documents as `invoices.get_invoice` gives them (seller and buyer as frozen at issue, the header's
+    exemption reason before the tax rate's; without payments and credit notes, which an e-invoice does not show),
+    each with the issue date of the invoice it credits."""
     require(db, actor, "invoices.read")
     with db.connect() as conn:
-        headers = document_batch.headers(conn, ids)
+        heads = document_batch.headers_with_parties(conn, ids)
         bodies = document_batch.bodies(conn, ids)
-        customers = document_batch.customer_rows(conn, sorted({h.customer_id for h in headers.values()}))
-        credited = document_batch.headers(conn, sorted({h.credited_invoice_id for h in headers.values()
+        customers = document_batch.customer_rows(conn, sorted({h.customer_id for h, _ in heads.values()}))
+        credited = document_batch.headers(conn, sorted({h.credited_invoice_id for h, _ in heads.values()
                                                         if h.credited_invoice_id}))
         reasons = document_batch.exemption_reasons(conn)
     found = []
     for invoice_id in ids:
-        header = quantized(headers[invoice_id], headers[invoice_id].currency)
+        stored, frozen = heads[invoice_id]
+        header = quantized(stored, stored.currency)
         lines, allowances, taxes = bodies[invoice_id]
         lines = [quantized(line, header.currency) for line in lines]
         taxes = [quantized(tax, header.currency) for tax in taxes]
         rate_ids = {line.tax_rate_id for line in lines} | {item.tax_rate_id for item in allowances}
-        exemptions = {reasons[rate][0]: reasons[rate][1] for rate in sorted(r for r in rate_ids if r in reasons)
-                      if reasons[rate][0] in logic.EXEMPTION_REASON_CATEGORIES}
+        exemptions = {reasons[rate][0]: header.exemption_reason or reasons[rate][1]
+                      for rate in sorted(r for r in rate_ids if r in reasons)
+                      if header.exemption_reason or reasons[rate][1]}
+        seller, buyer = parties.parties_from(frozen, customers[header.customer_id], company or None)
         source = credited.get(header.credited_invoice_id or 0)
         document = InvoiceDocument(
-            header=header, customer=from_row(DocumentCustomer, customers[header.customer_id]), lines=tuple(lines),
+            header=header, customer=buyer, seller=seller, lines=tuple(lines),
             allowance_charges=tuple(quantized(item, header.currency) for item in allowances), taxes=tuple(taxes),
             totals=stored_totals(header, lines, taxes), balance=ZERO, status=header.status,
             credited_invoice=CreditedInvoiceRef(source.id, source.number) if source else None,

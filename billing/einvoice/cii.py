@@ -165,17 +165,20 @@ def _line(w: _Writer, trade: Element, line: LineFacts) -> None:
 
 
 def _settlement(w: _Writer, settlement: Element, document: InvoiceDocument, facts: Facts) -> None:
-    header, currency = document.header, document.currency
-    if facts.payment is not None and facts.payment.remittance:
-        w.add(settlement, "PaymentReference", facts.payment.remittance)
+    header, currency, payment = document.header, document.currency, facts.payment
+    if payment is not None:  # BT-90, BT-83 (the schema's order)
+        w.opt(settlement, "CreditorReferenceID", payment.creditor_id)
+        w.opt(settlement, "PaymentReference", payment.remittance)
     w.add(settlement, "InvoiceCurrencyCode", currency)
-    if facts.payment is not None:
+    if payment is not None:
         means = w.add(settlement, "SpecifiedTradeSettlementPaymentMeans")
-        w.add(means, "TypeCode", facts.payment.means_code)
-        if facts.payment.iban:
-            w.add(w.add(means, "PayeePartyCreditorFinancialAccount"), "IBANID", facts.payment.iban)
-        if facts.payment.iban and facts.payment.bic:
-            w.add(w.add(means, "PayeeSpecifiedCreditorFinancialInstitution"), "BICID", facts.payment.bic)
+        w.add(means, "TypeCode", payment.means_code)
+        if payment.debited_iban:  # BT-91
+            w.add(w.add(means, "PayerPartyDebtorFinancialAccount"), "IBANID", payment.debited_iban)
+        if payment.iban:
+            w.add(w.add(means, "PayeePartyCreditorFinancialAccount"), "IBANID", payment.iban)
+        if payment.iban and payment.bic:
+            w.add(w.add(means, "PayeeSpecifiedCreditorFinancialInstitution"), "BICID", payment.bic)
     for vat in vat_facts(document):
         _tax(w, settlement, vat.category, vat.rate, vat)
     if facts.period_start and facts.period_end:  # BG-14

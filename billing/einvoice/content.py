@@ -74,14 +74,17 @@ class Party:
 @dataclass(frozen=True, slots=True)
 class Payment:
     """Payment instructions (BG-16): credit transfer (means code 58, SEPA) to an IBAN (BT-84), BIC (BT-86), or
-    SEPA direct debit (59) under a mandate (BT-89); the remittance information the payer quotes (BT-83: the
-    invoice's RF creditor reference)."""
+    SEPA direct debit (59, BG-19) under a mandate (BT-89) by the seller's creditor identifier (BT-90) from the
+    buyer's account (BT-91); the remittance information the payer quotes (BT-83: the invoice's RF creditor
+    reference)."""
 
     iban: str
     bic: str = ""
     means_code: str = "58"
     remittance: str = ""
     mandate: str = ""
+    creditor_id: str = ""
+    debited_iban: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from billing import invoices, logic, parties, settings
-from billing.documents import DocumentParty, InvoiceDocument
+from billing.documents import DIRECT_DEBIT, DocumentParty, InvoiceDocument
 from billing.einvoice.cii import build_cii
 from billing.einvoice.content import (
     Facts,
@@ -95,8 +95,8 @@ def facts_of(document: InvoiceDocument, company: dict[str, Any], preceding_date:
 
 
 def _payment(document: InvoiceDocument, seller: DocumentParty) -> Payment | None:
-    """BG-16 as the document asks: a direct debit under its mandate, else a credit transfer to the seller's IBAN (the
-    frozen one, else the one in the company's bank details text), or none without an IBAN."""
+    """BG-16 as the document asks: a direct debit under its mandate (BG-19), else a credit transfer to the seller's
+    IBAN (the frozen one, else the one in the company's bank details text), or none without an IBAN."""
     if document.is_credit_note:
         remittance = ""
     else:
@@ -104,8 +104,9 @@ def _payment(document: InvoiceDocument, seller: DocumentParty) -> Payment | None
             remittance = creditor_reference(document.header.number or "")  # BT-83, as the PDF and QR code print it
         except ValueError:
             remittance = ""
-    if document.header.payment_means == "direct_debit":
-        return Payment(iban="", means_code="59", remittance=remittance, mandate=document.header.mandate_reference)
+    if document.header.payment_means == DIRECT_DEBIT:  # seller and buyer as frozen at issue, like the rest
+        return Payment(iban="", means_code="59", remittance=remittance, mandate=document.header.mandate_reference,
+                       creditor_id=seller.creditor_id, debited_iban=document.customer.iban)
     return payment_of(seller.bank_details, seller.iban, seller.bic, remittance)
 
 
@@ -123,6 +124,11 @@ def missing_fields(document: InvoiceDocument, facts: Facts, fmt: Format) -> list
                                      (bool(buyer.address.country), "Buyer country (BT-55)"),
                                      (document.header.payment_means != "credit_transfer" or facts.payment is not None,
                                       "Company IBAN (BT-84) for payment by credit transfer (BT-81)")]
+    if document.header.payment_means == DIRECT_DEBIT:  # a SEPA direct debit is collected with both (BG-19)
+        payment = facts.payment or Payment(iban="")
+        needs += [(bool(payment.creditor_id),
+                   "Company SEPA creditor identifier (BT-90) in settings, for payment by direct debit"),
+                  (bool(payment.debited_iban), "Customer's IBAN to debit (BT-91), for payment by direct debit")]
     if PEPPOL in fmt.rules:
         needs += [(bool(seller.electronic_address and seller.electronic_scheme != "EM"),
                    "Seller electronic address with its Peppol scheme (BT-34, e.g. 0088 GLN or 9930 DE VAT)"),
@@ -227,7 +233,7 @@ def export_document(db: Database, actor: Actor, invoice_id: int, fmt: str, *, va
     permission is checked live (reading the invoice). The XML is validated against the format's rule sets unless
     `validate` is False (bulk export speed)."""
     chosen = format_of(fmt)
-    document = invoices.get_invoice(db, actor, invoice_id, as_of=today())
+    document = invoices.get_invoice(db, actor, invoice_id, as_of=today(), activity=False)
     company = settings.get_company(db) or {}
     preceding_date = None
     if document.credited_invoice is not None:

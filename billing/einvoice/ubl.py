@@ -76,7 +76,8 @@ def build_ubl(document: InvoiceDocument, facts: Facts, customization: str, profi
         reference = w.agg(w.agg(root, "BillingReference"), "InvoiceDocumentReference")
         w.text(reference, "ID", facts.preceding_number)
         w.text(reference, "IssueDate", facts.preceding_date.isoformat() if facts.preceding_date else "")
-    _party(w, w.agg(root, "AccountingSupplierParty"), facts.seller)
+    creditor_id = facts.payment.creditor_id if facts.payment is not None else ""
+    _party(w, w.agg(root, "AccountingSupplierParty"), facts.seller, creditor_id)
     _party(w, w.agg(root, "AccountingCustomerParty"), facts.buyer)
     intra_community = any(tax.vat_category == "K" for tax in document.taxes)
     if intra_community or facts.delivery_date:  # BT-72; BR-IC-11/12: delivered when, where (buyer)
@@ -114,7 +115,7 @@ def build_ubl(document: InvoiceDocument, facts: Facts, customization: str, profi
 
 def _payment_means(w: _Writer, root: Element, payment: Payment) -> None:
     """BG-16: the means code (BT-81), remittance (BT-83), and the payee's account (BT-84/86) for a credit
-    transfer or the mandate (BT-89) for a direct debit."""
+    transfer, or the mandate (BT-89) and the account debited (BT-91) for a direct debit."""
     means = w.agg(root, "PaymentMeans")
     w.text(means, "PaymentMeansCode", payment.means_code)
     w.text(means, "PaymentID", payment.remittance)
@@ -123,16 +124,22 @@ def _payment_means(w: _Writer, root: Element, payment: Payment) -> None:
         w.text(account, "ID", payment.iban)
         if payment.bic:
             w.text(w.agg(account, "FinancialInstitutionBranch"), "ID", payment.bic)
-    if payment.mandate:
-        w.text(w.agg(means, "PaymentMandate"), "ID", payment.mandate)
+    if payment.mandate or payment.debited_iban:
+        mandate = w.agg(means, "PaymentMandate")
+        w.text(mandate, "ID", payment.mandate)
+        if payment.debited_iban:
+            w.text(w.agg(mandate, "PayerFinancialAccount"), "ID", payment.debited_iban)
 
 
-def _party(w: _Writer, parent: Element, party: Party) -> None:
+def _party(w: _Writer, parent: Element, party: Party, creditor_id: str = "") -> None:
+    """A party; the seller with its SEPA creditor identifier (BT-90) as an identification of scheme SEPA."""
     element = w.agg(parent, "Party")
     if party.electronic_address:
         w.text(element, "EndpointID", party.electronic_address, schemeID=party.electronic_scheme)
     if party.identifier:
         w.text(w.agg(element, "PartyIdentification"), "ID", party.identifier)
+    if creditor_id:
+        w.text(w.agg(element, "PartyIdentification"), "ID", creditor_id, schemeID="SEPA")
     _address(w, w.agg(element, "PostalAddress"), party.address)
     for company_id, scheme in ((party.vat_id, "VAT"), (party.tax_number, "FC")):
         if company_id:

@@ -75,6 +75,10 @@ MESSAGES: dict[str, str] = {
     "payment.please_pay": "Bitte zahlen Sie {amount}.",
     "payment.reference": "Verwendungszweck: {reference}",
     "payment.number_reference": "Verwendungszweck: {number}",
+    "payment.direct_debit": "{amount} wird ab dem {date} per SEPA-Lastschrift eingezogen.",
+    "payment.debited_account": "Von Konto: {iban}",
+    "payment.mandate": "Mandatsreferenz: {mandate}",
+    "payment.creditor_id": "Gläubiger-Identifikationsnummer: {creditor_id}",
     "payment.scan": "Scannen und zahlen",
     "payment.scan_hint": "mit Ihrer Banking-App",
     "vat.reverse_charge": "Steuerschuldnerschaft des Leistungsempfängers (Reverse Charge, Art. 196 "

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pandas as pd
 
 from billing import logic
 from billing.errors import ValidationError
 from billing.money import round_money
+from billing.permissions import Actor, require
+from billing.store.db import Database
+from billing.store.result_cache import BOOKS
 
 GRANULARITIES = ("day", "week", "month", "quarter", "year")
 STATUSES = (logic.UNPAID, logic.PARTIALLY_PAID, logic.PAID, logic.OVERDUE, logic.CREDITED)  # display statuses
@@ -34,6 +38,28 @@ class ReportFilters:
     product_ids: tuple[int, ...] = ()
     statuses: tuple[str, ...] = ()
     currencies: tuple[str, ...] = ()
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def kept_report(func: Callable[Concatenate[Database, Actor, P], R]) -> Callable[Concatenate[Database, Actor, P], R]:
+    """A report whose result is kept per arguments (and today's date) until the books change
+    (billing.store.result_cache): a page shown again, by anyone, costs no query. The permission and the
+    session are checked on every call."""
+
+    @functools.wraps(func)
+    def report(db: Database, actor: Actor, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        require(db, actor, "reports.read")
+        key = (func.__name__, date.today(), args, tuple(sorted(kwargs.items())))
+        try:
+            hash(key)
+        except TypeError:  # a list where a tuple is expected: computed, not kept
+            return func(db, actor, *args, **kwargs)
+        return db.results.get(key, (BOOKS,), lambda: func(db, actor, *args, **kwargs))
+
+    return report
 
 
 def check_range(date_from: date, date_to: date) -> None:

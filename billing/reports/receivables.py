@@ -14,13 +14,16 @@ from billing.errors import ValidationError
 from billing.money import ZERO, round_money
 from billing.permissions import Actor, require
 from billing.reports.common import (
+    kept_report,
     money,
     ratio,
     to_frame,
 )
 from billing.store import receivables as store
 from billing.store.db import Database
+from billing.store.result_cache import BOOKS
 
+FORECAST_SPAN = 90  # days of forecast items read at once, whatever the horizon asked (up to it)
 DEFAULT_BUCKETS: tuple[int, ...] = (30, 60, 90)  # -> current, 1-30, 31-60, 61-90, 90+
 MAX_BUCKET_DAYS = 3650  # ten years overdue is the oldest bucket worth telling apart
 
@@ -40,6 +43,7 @@ def _edges(as_of: date, buckets: tuple[int, ...]) -> list[date]:
     return [as_of - timedelta(days=b) for b in buckets]
 
 
+@kept_report
 def aging(db: Database, actor: Actor, as_of: date, buckets: tuple[int, ...] = DEFAULT_BUCKETS,
           currencies: tuple[str, ...] = (), customer_ids: tuple[int, ...] = ()) -> pd.DataFrame:
     """AR aging as of ANY date, rebuilt from issue, payment, allocation, credit and void dates.
@@ -63,6 +67,7 @@ def aging(db: Database, actor: Actor, as_of: date, buckets: tuple[int, ...] = DE
     return to_frame((table[c] for c in sorted(table)), ["currency", *labels, "Total", "open_invoices"])
 
 
+@kept_report
 def aging_by_customer(db: Database, actor: Actor, as_of: date, buckets: tuple[int, ...] = DEFAULT_BUCKETS,
                       currencies: tuple[str, ...] = (), customer_ids: tuple[int, ...] = (), limit: int = 50,
                       offset: int = 0) -> tuple[pd.DataFrame, int]:
@@ -85,6 +90,7 @@ def aging_by_customer(db: Database, actor: Actor, as_of: date, buckets: tuple[in
     return to_frame(result, columns), total
 
 
+@kept_report
 def top_overdue(db: Database, actor: Actor, as_of: date, currencies: tuple[str, ...] = (),
                 limit: int = 6) -> pd.DataFrame:
     """Per currency, the `limit` customers owing the most past their due dates as of `as_of`, largest first:
@@ -97,6 +103,7 @@ def top_overdue(db: Database, actor: Actor, as_of: date, currencies: tuple[str, 
     return to_frame(result, ["customer_id", "customer", "currency", "overdue", "oldest_due"])
 
 
+@kept_report
 def aging_invoices(db: Database, actor: Actor, as_of: date, currency: str, bucket: str | None = None,
                    customer_id: int | None = None, buckets: tuple[int, ...] = DEFAULT_BUCKETS, limit: int = 50,
                    offset: int = 0) -> tuple[pd.DataFrame, int]:
@@ -128,6 +135,7 @@ def aging_invoices(db: Database, actor: Actor, as_of: date, currency: str, bucke
     return to_frame(result, columns), total
 
 
+@kept_report
 def collections(db: Database, actor: Actor, as_of: date, currencies: tuple[str, ...] = (), limit: int = 50,
                 offset: int = 0) -> tuple[pd.DataFrame, int]:
     """Overdue invoices ranked by balance and age: id, number, customer_id, customer, currency,
@@ -195,9 +203,7 @@ def cash_forecast(db: Database, actor: Actor, as_of: date, horizon_days: int = 9
     if horizon_days <= 0:
         raise ValidationError("The forecast horizon must be at least one day.")
     horizon = as_of + timedelta(days=horizon_days)
-    with db.connect() as conn:
-        rows = store.forecast_items(conn, as_of, as_of - timedelta(days=HISTORY_DAYS), MIN_HISTORY,
-                                    as_of - timedelta(days=DOUBTFUL_DAYS), horizon, currencies)
+    rows = _forecast_items(db, as_of, max(horizon_days, FORECAST_SPAN), tuple(currencies))
     this_week = as_of - timedelta(days=as_of.weekday())
     weeks = [this_week + timedelta(days=7 * n) for n in range((horizon - this_week).days // 7 + 1)]
     expected: dict[tuple[str, date], Decimal] = defaultdict(lambda: ZERO)
@@ -205,13 +211,14 @@ def cash_forecast(db: Database, actor: Actor, as_of: date, horizon_days: int = 9
     spread: dict[str, Decimal] = defaultdict(lambda: ZERO)
     spread_count: dict[str, int] = defaultdict(int)
     for row in rows:
-        currency, amount = row["currency"], Decimal(row["amount"])
-        if row["week"] is None:
+        currency, amount, day = row["currency"], Decimal(row["amount"]), row["day"]
+        if day is None:
             spread[currency] += amount
             spread_count[currency] += int(row["invoices"])
-        else:
-            expected[(currency, row["week"])] += amount
-            counts[(currency, row["week"])] += int(row["invoices"])
+        elif day <= horizon:
+            week = day - timedelta(days=day.weekday())
+            expected[(currency, week)] += amount
+            counts[(currency, week)] += int(row["invoices"])
     for currency, amount in spread.items():
         for week, part in zip(weeks, _split(round_money(amount, currency), min(SPREAD_WEEKS, len(weeks)), currency),
                               strict=False):
@@ -221,6 +228,19 @@ def cash_forecast(db: Database, actor: Actor, as_of: date, horizon_days: int = 9
     result = [{"week": week, "currency": currency, "expected": money(expected.get((currency, week)), currency),
                "invoices": counts.get((currency, week), 0)} for currency in shown for week in weeks]
     return to_frame(result, ["week", "currency", "expected", "invoices"])
+
+
+def _forecast_items(db: Database, as_of: date, span_days: int, currencies: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The store's forecast items by day for `span_days` (kept: every horizon up to FORECAST_SPAN days, the
+    Collections page's three and the dashboard's, is cut from one query)."""
+
+    def fetch() -> list[dict[str, Any]]:
+        with db.connect() as conn:
+            return store.forecast_items(conn, as_of, as_of - timedelta(days=HISTORY_DAYS), MIN_HISTORY,
+                                        as_of - timedelta(days=DOUBTFUL_DAYS), as_of + timedelta(days=span_days),
+                                        currencies)
+
+    return db.results.get(("forecast_items", as_of, span_days, currencies), (BOOKS,), fetch)
 
 
 def _split(amount: Decimal, parts: int, currency: str) -> list[Decimal]:

@@ -18,6 +18,7 @@ from billing.reports.common import (
     check_filters,
     check_granularity,
     check_range,
+    kept_report,
     money,
     period_end,
     ratio,
@@ -58,6 +59,7 @@ def comparison_range(date_from: date, date_to: date, *, year_before: bool = Fals
     return date_from - timedelta(days=days), date_from - timedelta(days=1)
 
 
+@kept_report
 def dashboard(db: Database, actor: Actor, filters: ReportFilters, as_of: date, *,
               year_before: bool = False) -> pd.DataFrame:
     """One row per currency: invoiced, collected, outstanding, overdue, dso, avg_days_to_pay,
@@ -116,6 +118,7 @@ def dashboard(db: Database, actor: Actor, filters: ReportFilters, as_of: date, *
     return to_frame(result, columns)
 
 
+@kept_report
 def revenue_series(db: Database, actor: Actor, filters: ReportFilters, granularity: str = "month",
                    breakdown: str = "none", as_of: date | None = None,
                    top: int | None = TOP_CUSTOMERS) -> pd.DataFrame:
@@ -208,6 +211,7 @@ def _period_start(day: date, granularity: str) -> date:
     return day
 
 
+@kept_report
 def revenue_invoices(db: Database, actor: Actor, filters: ReportFilters, granularity: str, period: date,
                      currency: str, breakdown: str = "none", group_id: object = None, limit: int = 50,
                      offset: int = 0, as_of: date | None = None) -> tuple[pd.DataFrame, int]:
@@ -249,6 +253,7 @@ def revenue_invoices(db: Database, actor: Actor, filters: ReportFilters, granula
     return to_frame(result, columns), total
 
 
+@kept_report
 def tax_report(db: Database, actor: Actor, date_from: date, date_to: date,
                currencies: tuple[str, ...] = ()) -> pd.DataFrame:
     """Columns: currency, vat_category, vat_rate, invoices_taxable, invoices_tax, credit_taxable,
@@ -280,6 +285,7 @@ def tax_report(db: Database, actor: Actor, date_from: date, date_to: date,
     return to_frame((table[k] for k in sorted(table)), columns)
 
 
+@kept_report
 def payments_by_method(db: Database, actor: Actor, filters: ReportFilters,
                        granularity: str = "month") -> pd.DataFrame:
     """Columns: period, method, currency, count, amount (refunds and reversals negative).

@@ -28,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from billing.config import current_settings
 from billing.errors import ConflictError, DatabaseLockedError, DatabaseReplacedError, DiskFullError, StorageError
 from billing.store import schema
+from billing.store.result_cache import ResultCache, start_tracking, stop_tracking, track_writes
 
 log = logging.getLogger("billing.store")
 T = TypeVar("T")
@@ -110,6 +111,11 @@ class Database:
         # Where the users and sign-in sessions that may act here live: this database, or for the demo sandbox
         # (billing.sandbox) the real installation's.
         self.accounts: Database = self
+        # Results kept until a write to their tables (billing.store.result_cache): only where every write is
+        # this process's own.
+        self.results = ResultCache(enabled=self.is_duckdb)
+        if self.is_duckdb:
+            track_writes(self.engine)
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -126,10 +132,15 @@ class Database:
         for attempt in range(_RETRIES):
             try:
                 with self._write_lock or nullcontext(), self.engine.connect() as conn:
-                    with self._queued(conn, attempt > 0), conn.begin():
-                        self.check_file()
-                        result = work(conn)
-                        self.check_file()  # the file may have gone while the work ran: then do not commit
+                    written = start_tracking(conn)
+                    try:
+                        with self._queued(conn, attempt > 0), conn.begin():
+                            self.check_file()
+                            result = work(conn)
+                            self.check_file()  # the file may have gone while the work ran: then do not commit
+                    finally:
+                        stop_tracking(conn)
+                    self.results.note_commit(written)
                     self._keep_log_on_file()
                     return result
             except sa.exc.DBAPIError as exc:
@@ -186,6 +197,7 @@ class Database:
             installation.check_database(self)
             version = apply_migrations(self)
             installation.claim_database(self)
+            self.results.clear()  # migrations write outside `transaction`
             return version
 
     def raw_duckdb(self, conn: Connection) -> Any:

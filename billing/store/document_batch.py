@@ -28,6 +28,13 @@ def headers(conn: Connection, ids: list[int]) -> dict[int, InvoiceHeader]:
     return {row["id"]: from_row(InvoiceHeader, row) for row in rows_with_ids(conn, invoices, ids)}
 
 
+def headers_with_parties(conn: Connection, ids: list[int]) -> dict[int, tuple[InvoiceHeader, dict[str, Any]]]:
+    """Each header with the parties frozen onto it at issue (`seller_party`, `buyer_party`: JSON, or None)."""
+    return {row["id"]: (from_row(InvoiceHeader, row), {"seller_party": row["seller_party"],
+                                                        "buyer_party": row["buyer_party"]})
+            for row in rows_with_ids(conn, invoices, ids)}
+
+
 def bodies(conn: Connection, ids: list[int]) -> dict[int, Body]:
     """Lines and allowances/charges in position order and the VAT breakdown (by category and rate) per document."""
     found: dict[int, Body] = {invoice_id: ([], [], []) for invoice_id in ids}
@@ -47,7 +54,7 @@ def customer_rows(conn: Connection, ids: list[int]) -> dict[int, dict[str, Any]]
 
 
 def exemption_reasons(conn: Connection) -> dict[int, tuple[str, str]]:
-    """Tax rate id -> (category, exemption reason), for every rate that has a reason."""
+    """Tax rate id -> (category, exemption reason, '' for none), for every rate of an exemption category."""
     rows = conn.execute(sa.select(tax_rates.c.id, tax_rates.c.category, tax_rates.c.exemption_reason)
-                        .where(tax_rates.c.exemption_reason != ""))
+                        .where(tax_rates.c.category.in_(logic.EXEMPTION_REASON_CATEGORIES)))
     return {int(row[0]): (str(row[1]), str(row[2])) for row in rows}

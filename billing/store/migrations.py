@@ -185,6 +185,19 @@ def _v11_webhooks(conn: Connection) -> None:
     _add_columns(conn, "invoices", {"updated_at": "TIMESTAMP"})
 
 
+def _v19_direct_debit(conn: Connection) -> None:
+    """SEPA direct debit: company.creditor_id (BT-90) and customers.iban, the account debited (BT-91); '' until
+    entered."""
+    _add_columns(conn, "company", {"creditor_id": "VARCHAR DEFAULT ''"})
+    _add_columns(conn, "customers", {"iban": "VARCHAR DEFAULT ''"})
+
+
+def _v21_outbox_due_index(conn: Connection) -> None:
+    """The outbox's due index kept on PostgreSQL only (mail_schema.OUTBOX_DUE): dropped from DuckDB files."""
+    if conn.dialect.name == "duckdb":
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {mail_schema.OUTBOX_DUE.name}")
+
+
 def _v24_report_date_indexes(conn: Connection) -> None:
     """PostgreSQL: the report data by dimension and date (schema.SALES_BY_DATE); nothing on DuckDB."""
     for index in (schema.SALES_BY_DATE, schema.COLLECTIONS_BY_DATE):
@@ -219,6 +232,8 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (16, _v16_exact_product_vat),
     (17, _v17_preferred_einvoice_format),
     (18, _v18_quote_links),
+    (19, _v19_direct_debit),
+    (21, _v21_outbox_due_index),
     (24, _v24_report_date_indexes),
 ]
 
@@ -230,17 +245,22 @@ DATA_STEPS: dict[int, Callable[[Connection], None]] = {2: _fill_report_data, 3: 
 
 
 def apply_migrations(db: Database) -> int:
+    """Apply every migration of MIGRATIONS not yet recorded in schema_version, in order; the version reached.
+
+    Each is applied by itself, not only those above the highest recorded: numbers are handed out in
+    parallel, so a lower one (21) can arrive after a file has recorded a higher one (24).
+    """
     with db.engine.begin() as conn:
         schema.schema_version.create(conn, checkfirst=True)
     with db.connect() as conn:
-        current = conn.execute(sa.select(sa.func.max(schema.schema_version.c.version))).scalar() or 0
+        applied = {int(v) for v in conn.execute(sa.select(schema.schema_version.c.version)).scalars()}
     from billing.store.db import utcnow
 
     for version, migration in MIGRATIONS:
-        if version <= current:
+        if version in applied:
             continue
         with db.engine.begin() as conn:
             migration(conn)
             conn.execute(schema.schema_version.insert().values(version=version, applied_at=utcnow()))
-        current = version
-    return current
+        applied.add(version)
+    return max(applied, default=0)

@@ -17,7 +17,6 @@ from billing.store.report_filters import (
     fetch_page,
     fetch_rows,
     one_of,
-    period_start,
     with_products,
     without_total,
 )
@@ -206,14 +205,14 @@ def paying_habits(conn: Connection, as_of: date, customer_ids: Sequence[int]) ->
 
 def forecast_items(conn: Connection, as_of: date, since: date, min_history: int, doubtful_before: date,
                    horizon: date, currencies: Sequence[str]) -> Rows:
-    """Open invoices' balances by currency and week of expected payment (`week`, a Monday), and
-    per currency the overdue balance of late payers to spread over the coming weeks (`week` NULL).
+    """Open invoices' balances by currency and day of expected payment (`day`), and per currency
+    the overdue balance of late payers to spread over the coming weeks (`day` NULL).
 
     The expected date is issue date + the customer's median days to pay (invoices settled since
     `since`, at least `min_history` of them), else the due date; when it has passed it becomes
     `as_of`, except for a late payer (a customer who paid fewer than half of those invoices by their
     due date), whose balance is spread. Invoices due before `doubtful_before` and those expected
-    after `horizon` are left out. Grouped here, so a few dozen rows leave the database.
+    after `horizon` are left out. Grouped here, so at most a row per currency and day leaves the database.
     """
     open_now = open_items(as_of, (), currencies)
     items = sa.select(open_now).cte("open_now").prefix_with("MATERIALIZED")
@@ -233,9 +232,9 @@ def forecast_items(conn: Connection, as_of: date, since: date, min_history: int,
                        items.c.balance)
              .select_from(items.outerjoin(habits, habits.c.customer_id == items.c.customer_id))
              .where(items.c.due_date >= sa.literal(doubtful_before, sa.Date)).subquery("dated"))
-    week = sa.case((dated.c.spread, sa.null()), else_=period_start(sa.func.greatest(dated.c.expected_on, day), "week"))
-    inner = (sa.select(dated.c.currency, week.label("week"), dated.c.balance)
+    expected_day = sa.case((dated.c.spread, sa.null()), else_=sa.func.greatest(dated.c.expected_on, day))
+    inner = (sa.select(dated.c.currency, expected_day.label("day"), dated.c.balance)
              .where(sa.or_(dated.c.spread, dated.c.expected_on <= sa.literal(horizon, sa.Date))).subquery())
-    keys = [inner.c.currency, inner.c.week]
+    keys = [inner.c.currency, inner.c.day]
     return fetch_rows(conn, sa.select(*keys, sa.func.sum(inner.c.balance).label("amount"),
                                       sa.func.count().label("invoices")).group_by(*keys))

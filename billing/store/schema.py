@@ -79,6 +79,8 @@ company = sa.Table(
     sa.Column("contact_name", sa.String, nullable=False, server_default=""),  # BT-41..43
     sa.Column("contact_phone", sa.String, nullable=False, server_default=""),
     sa.Column("contact_email", sa.String, nullable=False, server_default=""),
+    # The SEPA creditor identifier (BT-90, compact) invoices paid by direct debit name (migration 19).
+    blank_text("creditor_id"),
 )
 
 series = sa.Table(
@@ -121,6 +123,8 @@ customers = sa.Table(
     # the invoice view offers it first and issuing checks a document against its rules.
     sa.Column("einvoice_format", sa.String, nullable=False, server_default=""),
     *_party_columns(),
+    # The account (IBAN, compact) its SEPA direct debit mandate lets the company debit (BT-91; migration 19).
+    blank_text("iban"),
 )
 
 products = sa.Table(

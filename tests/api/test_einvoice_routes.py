@@ -33,6 +33,18 @@ def test_the_customers_preferred_format_is_the_default(client: TestClient, seede
     assert answer.content.startswith(b"%PDF") and b"factur-x.xml" in answer.content
 
 
+def test_the_customers_iban_for_direct_debit_is_read_and_written(client: TestClient, seeded: Seeded,
+                                                                   auth: Callable[[str], Headers]) -> None:
+    headers = auth("accountant")
+    url = f"{V1}/customers/{seeded.customer_id}"
+    patched = client.patch(url, headers=headers, json={"iban": "de02 1203 0000 0000 2020 51"})
+    assert patched.status_code == 200 and patched.json()["iban"] == "DE02120300000000202051"
+    assert client.get(url, headers=headers).json()["iban"] == "DE02120300000000202051"
+    problem = assert_problem(client.patch(url, headers=headers, json={"iban": "DE03120300000000202051"}), 422,
+                             "validation_error")
+    assert "IBAN: the check digits are wrong" in str(problem)
+
+
 def test_a_credit_note_has_its_own_route(client: TestClient, seeded: Seeded, auth: Callable[[str], Headers]) -> None:
     headers = auth("accountant")
     invoice = issued(client, headers, seeded, "80.00")

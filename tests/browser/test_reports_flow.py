@@ -1,4 +1,5 @@
-"""The report pages in a real browser: a click on a revenue bar drills down, both exports download, bookmarks work."""
+"""The report pages in a real browser: a click on a revenue bar drills down, both exports download, bookmarks work,
+a typed date applies on Enter."""
 
 from __future__ import annotations
 
@@ -98,3 +99,11 @@ def test_every_report_page_renders(page_as: Callable[..., Page], demo_server: Se
         settle(page)
         expect(page.get_by_text("Something went wrong")).to_have_count(0)
         screenshot(page, f"reports-{path.split('?')[0] or 'dashboard'}", height=2000)
+
+
+def test_a_date_typed_into_a_filter_applies_on_enter(page_as: Callable[..., Page], demo_server: Server) -> None:
+    page = open_report(page_as, demo_server, "revenue?period=custom&dates=2026-03-01..2026-03-31")
+    page.get_by_role("spinbutton", name="year, From – to start date").click()
+    page.keyboard.type("2025")
+    page.keyboard.press("Enter")  # no click elsewhere, no Escape: Enter alone applies it
+    expect(page).to_have_url(re.compile(r"dates=2025-03-01(\.\.|%2E%2E)2026-03-31"), timeout=30_000)

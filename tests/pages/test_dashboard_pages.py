@@ -1,5 +1,5 @@
 """AppTest of the dashboard's issue-13 changes: twelve months against the same months a year earlier, one
-number format for every currency, a bar opening its invoices on the Revenue page."""
+number format for every currency, a bar opening its invoices on the Revenue page, only the open currency tab drawn."""
 
 from __future__ import annotations
 
@@ -44,3 +44,14 @@ def test_a_clicked_bar_opens_its_invoices_on_the_revenue_page(demo_db: Database)
     assert at.title[0].value == "Revenue"
     assert any(s.value.startswith("Invoices · ") and "EUR" in s.value for s in at.subheader), \
         [s.value for s in at.subheader]
+
+
+def test_only_the_open_currency_tab_draws_its_chart(demo_db: Database) -> None:
+    at = ok(open_page("analyst", PAGE))
+    assert len(at.tabs) > 1  # demo data bills in several currencies
+    assert [chart.key.split(":")[2] for chart in at.get("plotly_chart")] == ["EUR"]
+    second = at.tabs[1].label
+    at.session_state["dashboard:tab"] = second
+    ok(at.run())
+    [chart] = at.get("plotly_chart")
+    assert chart.key.split(":")[2] in second

@@ -21,6 +21,7 @@ from billing.permissions import ROLES, SYSTEM
 from billing.references import creditor_reference, format_reference
 from billing.store.db import Database, forget_database, get_database
 from billing.store.schema import company, metadata
+from billing.store.schema import customers as customer_table
 
 PAGE = "app_pages/invoices.py"
 
@@ -414,6 +415,22 @@ def test_an_open_invoice_shows_how_to_pay_it_and_a_paid_one_does_not(portal: Por
                                                 "received_on": date.today()}, allocate=[(invoice_id, "238.00")])
     at = ok(open_invoice("analyst", invoice_id))
     assert "Payment details" not in at.caption.values and reference not in shown(at)
+
+
+def test_a_direct_debit_invoice_says_it_is_collected_and_offers_no_account_to_pay_to(portal: Portal) -> None:
+    with portal.db.engine.begin() as conn:
+        conn.execute(company.update().values(iban="DE89370400440532013000", creditor_id="DE98ZZZ09999999999"))
+        conn.execute(customer_table.update().where(customer_table.c.id == portal.acme)
+                     .values(iban="DE02120300000000202051"))
+    invoice_id = invoices.create_draft(portal.db, SYSTEM, {
+        "customer_id": portal.acme, "payment_means": "direct_debit", "mandate_reference": "M-0815",
+        "lines": [{"description": "Work", "quantity": "1", "unit_price": "100.00", "tax_rate_id": portal.s19}]})
+    invoices.issue_invoice(portal.db, SYSTEM, invoice_id, today=date.today())
+    text = shown(ok(open_invoice("analyst", invoice_id)))
+    for expected in ["Collected by **SEPA direct debit** from IBAN **DE02 1203 0000 0000 2020 51**",
+                     "Mandate reference **M-0815**", "Creditor identifier **DE98ZZZ09999999999**"]:
+        assert expected in text
+    assert "DE89 3704" not in text and "payment QR code" not in text
 
 
 def test_issuing_checks_the_customers_einvoice_format_and_lists_each_failed_rule(portal: Portal) -> None:

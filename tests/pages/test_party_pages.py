@@ -41,12 +41,13 @@ def new_customer(at: AppTest, **values: str) -> AppTest:
 def test_a_customer_is_created_with_address_parts_and_a_checked_vat_id(db: Database) -> None:
     at = new_customer(app_as("accountant", CUSTOMERS), **{
         "Name *": "Stadt Köln", "Street and number": "Domkloster 4", "Post code": "50667", "City": "Köln",
-        "VAT ID": "de 811 569 869", "Company registration": "HRB 1234"})
+        "VAT ID": "de 811 569 869", "Company registration": "HRB 1234",
+        "IBAN for SEPA direct debit": "de02 1203 0000 0000 2020 51"})
     ok(at)
     [found], _ = customers.search_customers(db, SYSTEM, "Stadt Köln")
     row = customers.get_customer(db, SYSTEM, found["id"])
-    assert (row["street"], row["postcode"], row["city"], row["tax_id"], row["legal_id"]) == (
-        "Domkloster 4", "50667", "Köln", "DE811569869", "HRB 1234")
+    assert (row["street"], row["postcode"], row["city"], row["tax_id"], row["legal_id"], row["iban"]) == (
+        "Domkloster 4", "50667", "Köln", "DE811569869", "HRB 1234", "DE02120300000000202051")
     assert row["address"] == "Domkloster 4\n50667 Köln"
 
 
@@ -88,21 +89,27 @@ def test_settings_saves_the_address_parts_identifiers_and_contact(db: Database) 
     at = app_as("admin", "app_pages/settings.py")
     for label, value in {"Street and number": "Friedrichstraße 10", "Post code": "10117", "City": "Berlin",
                          "Contact name": "Erika Muster", "Contact phone": "+49 30 1234567",
-                         "Electronic address": "4000001123452"}.items():
+                         "Electronic address": "4000001123452",
+                         "SEPA creditor identifier": "de98 zzz0 9999 9999 99"}.items():
         find(at.text_input, label).input(value)
     find(at.selectbox, "Electronic address scheme").select("0088")
     find(at.button, "Save company profile").click()
     ok(at.run())
     company = settings.get_company(db) or {}
-    assert (company["street"], company["city"], company["contact_name"], company["electronic_scheme"]) == (
-        "Friedrichstraße 10", "Berlin", "Erika Muster", "0088")
-    at = app_as("admin", "app_pages/settings.py")
-    find(at.text_input, "Electronic address").input("")
-    find(at.button, "Save company profile").click()
-    at.run()
-    assert [e.value for e in at.error] == ["Electronic address: give the address and its scheme together "
-                                           "(BT-34/BT-49)."]
+    assert (company["street"], company["city"], company["contact_name"], company["electronic_scheme"],
+            company["creditor_id"]) == ("Friedrichstraße 10", "Berlin", "Erika Muster", "0088", "DE98ZZZ09999999999")
+    for label, value, error in [
+        ("SEPA creditor identifier", "DE99ZZZ09999999999",
+         "Creditor identifier (BT-90): the check digits are wrong (a character is mistyped, missing or extra)."),
+        ("Electronic address", "", "Electronic address: give the address and its scheme together (BT-34/BT-49)."),
+    ]:
+        at = app_as("admin", "app_pages/settings.py")
+        find(at.text_input, label).input(value)
+        find(at.button, "Save company profile").click()
+        at.run()
+        assert [e.value for e in at.error] == [error]
     assert (settings.get_company(db) or {})["electronic_address"] == "4000001123452"
+    assert (settings.get_company(db) or {})["creditor_id"] == "DE98ZZZ09999999999"
 
 
 def test_the_editor_keeps_more_details_collapsed_and_saves_them(db: Database) -> None:
