@@ -234,11 +234,13 @@ def load_demo(db: Database, actor: Actor, scale: str, as_of: date, seed: int = 7
         if not bulk.is_empty_of_documents(conn):
             raise StateError("The demo data can only be loaded into an empty database.")
         bulk.allow_big_sorts(conn)
-        for name, (data, scaled) in tables.items():
-            bulk.load_arrow(conn, schema.metadata.tables[name], data, scaled)
+        with bulk.indexes_deferred(conn, tables):
+            for name, (data, scaled) in tables.items():
+                bulk.load_arrow(conn, schema.metadata.tables[name], data, scaled)
         bulk.refresh_statistics(conn, tables)
-        facts.rebuild_sales_facts(conn)
-        facts.rebuild_collection_facts(conn)
+        with bulk.indexes_deferred(conn, ("sales_facts", "collection_facts")):
+            facts.rebuild_sales_facts(conn)
+            facts.rebuild_collection_facts(conn)
         for name, seq in (("customers", "customers_id_seq"), ("invoices", "invoices_id_seq"),
                           ("payments", "payments_id_seq"), ("allocations", "allocations_id_seq"),
                           ("products", "products_id_seq"), ("tax_rates", "tax_rates_id_seq")):

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from billing import logic
+from billing import bulk_seals, logic
 from billing.store import integrity
 
 BUCKET = 10_000
@@ -103,10 +103,13 @@ def _bulk_seal(conn: Connection) -> dict[str, Any] | None:
     if not last_document and not last_payment:
         return None
     documents, payments = _Buckets(), _Buckets()
-    for document in integrity.issued_documents(conn, True, 0, last_document):
-        documents.add(document[0]["id"], document_digest(document))
-    for payment, allocations in integrity.payments_with_allocations(conn, True, 0, last_payment):
-        payments.add(payment["id"], payment_digests(payment, allocations, [last_allocation])[last_allocation])
+    # Column-wise (bulk_seals): the digests document_digest and payment_digests give, at a fraction of the cost.
+    for batch in integrity.document_batches(conn, 0, last_document):
+        for document_id, digest in bulk_seals.document_digests(batch):
+            documents.add(document_id, digest)
+    for payments_batch in integrity.payment_batches(conn, 0, last_payment):
+        for payment_id, digest in bulk_seals.payment_digests(payments_batch):  # all its allocations: <= the last
+            payments.add(payment_id, digest)
     return {"documents_through": last_document, "payments_through": last_payment,
             "allocations_through": last_allocation, "documents": documents.digests(),
             "payments": payments.digests()}
@@ -195,14 +198,15 @@ class SealBook:
             self.bulk = _Bulk(event_id, int(bulk["documents_through"]), int(bulk["payments_through"]),
                               int(bulk["allocations_through"]), dict(bulk["documents"]), dict(bulk["payments"]))
 
-    def check_document(self, document: integrity.Document) -> Iterator[str]:
-        """Problems of one issued or voided document (documents come in id order)."""
+    def check_document(self, document: integrity.Document, digest: str | None = None) -> Iterator[str]:
+        """Problems of one issued or voided document (documents come in id order); `digest`: its
+        `document_digest`, when already computed."""
         header = document[0]
         document_id = int(header["id"])
         self._seen_documents.add(document_id)
         label = header["number"] or f"document {document_id}"
         seals = self.documents.get(document_id)
-        digest = document_digest(document)
+        digest = digest or document_digest(document)
         if seals is not None and seals.last_digest != digest:
             yield (f"{label}: its number, amounts, lines or VAT differ from what audit event {seals.last_event} "
                    "sealed (changed outside the program)")

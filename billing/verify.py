@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from billing import bulk_seals
 from billing.audit import chain_keys, check_chain
 from billing.documents import (
     SealedHeader,
@@ -61,11 +62,14 @@ def verify_database(db: Database, actor: Actor) -> VerifyReport:
             report.add(f"Audit trail: {chain.problem}")
         # An unkeyed chain of an older version sealed nothing yet; a broken chain's seals are not evidence.
         book.complete = keys.keyed_from is not None and keys.keyed_from <= chain.events
-        for document in integrity.issued_documents(conn, in_bulk=True):
-            report.documents_checked += 1
-            _check_document(report, document)
-            if chain.ok:
-                report.extend(book.check_document(document))
+        for batch in integrity.document_batches(conn):
+            # The seals column-wise (bulk_seals): the digests document_digest gives, at a fraction of the cost.
+            digests = dict(bulk_seals.document_digests(batch)) if chain.ok else {}
+            for document in integrity.batch_documents(batch):
+                report.documents_checked += 1
+                _check_document(report, document)
+                if chain.ok:
+                    report.extend(book.check_document(document, digests[document[0]["id"]]))
         if chain.ok:
             for payment, allocations in integrity.payments_with_allocations(conn, in_bulk=True):
                 report.extend(book.check_payment(payment, allocations))

@@ -7,11 +7,19 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+import pyarrow as pa
 import pytest
+import sqlalchemy as sa
 
-from billing.store import schema
+from billing.store import bulk, schema
+from billing.store.bank_schema import bank_lines
+from billing.store.db import Database
+from billing.store.migrations import apply_migrations
 from tests.conftest import PG_BIN
 from tests.test_postgres import OWNER_PASSWORD, cli, count_rows, new_database
 
@@ -66,3 +74,65 @@ def test_copy_to_refuses_a_database_that_is_not_empty(pg_url: str, tmp_path: Pat
     assert count_rows(target, schema.users) == 1
     code, _out, err = cli(tmp_path, duckdb_url, "copy-to", duckdb_url)
     assert code == 2 and "the database being copied" in err
+
+
+def test_a_row_changed_on_the_way_refuses_the_copy(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                  ) -> None:
+    duckdb_url = f"duckdb:///{tmp_path}/data/billing.duckdb"
+    assert cli(tmp_path, duckdb_url, "init")[0] == 0
+    assert cli(tmp_path, duckdb_url, "create-user", "owner", stdin=f"{OWNER_PASSWORD}\n")[0] == 0
+    load = bulk.load_arrow
+
+    def altered(conn: Any, table: sa.Table, data: pa.Table, scaled: dict[str, str] | None = None) -> int:
+        if table.name == "users":  # the engine or the wire changed one value of one row
+            data = data.set_column(data.schema.get_field_index("name"), "name", pa.array(["Mallory"]))
+        return load(conn, table, data, scaled)
+
+    monkeypatch.setattr(bulk, "load_arrow", altered)
+    target = new_database(pg_url, "copy_altered")
+    code, _out, err = cli(tmp_path, duckdb_url, "copy-to", target)
+    assert code == 2 and "The copy of table users differs from the original" in err
+    assert count_rows(target, schema.users) == 0 and count_rows(target, schema.audit_events) == 0
+
+
+_BANK_LINE = {"id": 1, "import_id": 7, "line_key": "k|1", "account_iban": "DE02120300000000202051",
+              "booking_date": date(2026, 2, 28), "value_date": None, "amount": Decimal("-12.5"), "currency": "EUR",
+              "counterparty_name": "Müller | Söhne 'GmbH' 👍🏽", "remittance": "", "is_return": False,
+              "confidence": "sure", "proposal": "{}"}
+_COMPANY = {"id": 1, "legal_name": "Acme", "base_currency": "EUR", "timezone": "UTC", "default_terms_days": 14,
+            "page_size": "A4", "logo": b"\x00\xffPNG", "updated_at": datetime(1969, 12, 31, 23, 59, 59, 120)}
+_CHANGES: list[tuple[sa.Table, dict[str, Any]]] = [
+    (bank_lines, {"amount": Decimal("-12.5001")}), (bank_lines, {"value_date": date(2026, 3, 1)}),
+    (bank_lines, {"is_return": True}), (bank_lines, {"remittance": "-"}),
+    (bank_lines, {"counterparty_name": "Müller | Söhne 'GmbH' 👍"}),
+    (schema.company, {"logo": b""}), (schema.company, {"logo": None}),
+    (schema.company, {"updated_at": datetime(1969, 12, 31, 23, 59, 59, 121)}),
+    (schema.company, {"default_terms_days": 15})]
+
+
+def test_fingerprints_agree_across_engines_and_tell_any_change(pg_url: str, tmp_path: Path) -> None:
+    engines = [Database(f"duckdb:///{tmp_path}/fingerprint.duckdb"), Database(new_database(pg_url, "fingerprints"))]
+    try:
+        for db in engines:
+            apply_migrations(db)
+            db.transaction(lambda conn: [conn.execute(bank_lines.insert().values(**_BANK_LINE)),
+                                         conn.execute(schema.company.insert().values(**_COMPANY))])
+        duck, postgres = (_fingerprints(db) for db in engines)
+        assert duck == postgres and duck["bank_lines"][0] == duck["company"][0] == 1
+        for table, change in _CHANGES:
+            with engines[1].engine.connect() as conn, conn.begin() as transaction:
+                conn.execute(table.update().values(**change))
+                changed = _fingerprints(conn)
+                transaction.rollback()
+            assert changed[table.name] != postgres[table.name], change
+            assert all(changed[other] == postgres[other] for other in changed if other != table.name)
+    finally:
+        for db in engines:
+            db.dispose()
+
+
+def _fingerprints(source: Database | sa.Connection) -> dict[str, tuple[int, int, int]]:
+    if isinstance(source, sa.Connection):
+        return {name: bulk.table_fingerprint(source, name) for name in ("bank_lines", "company")}
+    with source.connect() as conn:
+        return _fingerprints(conn)

@@ -136,6 +136,41 @@ def allow_big_sorts(conn: Connection) -> None:
         conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
 
 
+@contextmanager
+def indexes_deferred(conn: Connection, names: Iterable[str]) -> Iterator[None]:
+    """PostgreSQL: load tables without their indexes, then build each index once from the loaded rows.
+
+    For a transaction that fills empty tables in bulk (demo, copy-to): the tables' indexes, primary keys
+    and unique constraints are dropped and made again as they were when the block ends (PostgreSQL's DDL
+    is transactional: a failure rolls the drop back too). Building an index over a loaded table is a
+    few times cheaper than maintaining it row by row, and a duplicate key still fails the load, when
+    the index is made. The tables stay locked until the commit. DuckDB keeps its indexes as they are.
+    """
+    if is_duckdb(conn):
+        yield
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    statements: list[str] = []
+    for name in names:
+        constraints = conn.execute(sa.text(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = CAST(:table AS regclass) AND contype IN ('p', 'u')"), {"table": name}).all()
+        indexes = conn.execute(sa.text(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND tablename = :table"),
+            {"table": name}).all()
+        owned = {constraint for constraint, _ in constraints}
+        for constraint, definition in constraints:
+            conn.exec_driver_sql(f"ALTER TABLE {quote(name)} DROP CONSTRAINT {quote(constraint)}")
+            statements.append(f"ALTER TABLE {quote(name)} ADD CONSTRAINT {quote(constraint)} {definition}")
+        for index, definition in indexes:
+            if index not in owned:
+                conn.exec_driver_sql(f"DROP INDEX {quote(index)}")
+                statements.append(definition)
+    yield
+    for statement in statements:
+        conn.exec_driver_sql(statement)
+
+
 def refresh_statistics(conn: Connection, names: Iterable[str]) -> None:
     """After a bulk load, before querying what was loaded: PostgreSQL plans with the statistics its
     autovacuum gathers only after the commit; without them the demo's rebuild of the sales facts at
@@ -239,6 +274,45 @@ def _read_csv(source: IO[bytes], columns: pa.Schema) -> pa.Table:
         convert_options=pa_csv.ConvertOptions(column_types=columns, null_values=[""], strings_can_be_null=True,
                                               quoted_strings_can_be_null=False, true_values=["t"],
                                               false_values=["f"]))
+
+
+def table_fingerprint(conn: Connection, name: str) -> tuple[int, int, int]:
+    """A table's row count and two sums over its rows of 60-bit slices of each row's MD5, computed by the
+    database itself, over a text form of a row that is the same on DuckDB and PostgreSQL.
+
+    Two tables hold the same rows (in any order) when their fingerprints agree: a changed, missing or
+    extra row moves both sums, but for a chance of 2^-120. The check of a copy, without reading either
+    table out of its database.
+    """
+    table = schema.metadata.tables[name]
+    duck = is_duckdb(conn)
+    row = " || '|' || ".join(f"COALESCE({_canonical_text(column, duck)}, '-')" for column in table.columns)
+    digest = f"md5({row})" if duck else f"md5(convert_to({row}, 'UTF8'))"  # UTF-8 whatever the server's encoding
+    half = ("CAST('0x' || substr(h, {}, 15) AS BIGINT)" if duck else "CAST(CAST('x' || substr(h, {}, 15) AS bit(60)) "
+            "AS BIGINT)")
+    found = conn.exec_driver_sql(f"SELECT count(*), sum({half.format(1)}), sum({half.format(16)}) "
+                                 f"FROM (SELECT {digest} AS h FROM {table.name}) AS rows").one()
+    return int(found[0]), int(found[1] or 0), int(found[2] or 0)
+
+
+def _canonical_text(column: sa.Column[Any], duck: bool) -> str:
+    """A column's values as text, alike on both engines (NULL stays NULL): timestamps as microseconds since
+    1970, dates as YYYY-MM-DD, booleans t/f, bytes as lower-case hex, text after its length in characters
+    (so no value can pass for two), numbers as the engines print them (the same: 12.3400 in a NUMERIC(18,4))."""
+    name = f'"{column.name}"'
+    kind = column.type
+    if isinstance(kind, sa.DateTime):
+        return f"CAST(epoch_us({name}) AS VARCHAR)" if duck else \
+            f"CAST(CAST(extract(epoch FROM {name}) * 1000000 AS BIGINT) AS VARCHAR)"
+    if isinstance(kind, sa.Date):
+        return f"strftime({name}, '%Y-%m-%d')" if duck else f"to_char({name}, 'YYYY-MM-DD')"
+    if isinstance(kind, sa.Boolean):
+        return f"CASE WHEN {name} THEN 't' WHEN NOT {name} THEN 'f' END"
+    if isinstance(kind, sa.LargeBinary):
+        return f"lower(hex({name}))" if duck else f"encode({name}, 'hex')"
+    if isinstance(kind, sa.String):
+        return f"CAST(length({name}) AS VARCHAR) || ':' || {name}"
+    return f"CAST({name} AS VARCHAR)"
 
 
 def count_rows(conn: Connection, name: str) -> int:

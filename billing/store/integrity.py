@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +43,49 @@ Document = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]],
                  list[tuple[str, Decimal, Decimal, Decimal]]]
 
 
+@dataclass(frozen=True)
+class DocumentBatch:
+    """The issued or voided documents of one id range as Arrow tables, columns as named by HEADER_COLUMNS,
+    LINE_COLUMNS, ALLOWANCE_COLUMNS and (invoice_id, vat_category, vat_rate, taxable, tax), decimals as
+    text without trailing zeros (`plain_decimal`); headers in id order, lines and allowances in
+    (document, position) order, VAT entries unordered. Lines, allowances and VAT entries of drafts in
+    the range come too."""
+
+    headers: pa.Table
+    lines: pa.Table
+    allowances: pa.Table
+    taxes: pa.Table
+
+
+def document_batches(conn: Connection, after_id: int = 0, up_to_id: int | None = None) -> Iterator[DocumentBatch]:
+    """Every issued or voided document (ids in (after_id, up_to_id]) in batches of 50,000 ids, in one Arrow
+    transfer per table and batch (the rows of `issued_documents`, not yet turned into Python values)."""
+    for queries in _document_queries(conn, after_id, up_to_id):
+        headers = _arrow(conn, queries[0])
+        if headers.num_rows:
+            yield DocumentBatch(headers, *(_arrow(conn, query) for query in queries[1:]))
+
+
+def _document_queries(conn: Connection, after_id: int, up_to_id: int | None) -> Iterator[list[sa.Select[Any]]]:
+    """Per range of 50,000 ids: the queries of headers, lines, allowances and VAT entries."""
+    last = _last_id(conn, invoices, up_to_id)
+    line_columns = [invoice_lines.c[c] for c in LINE_COLUMNS]
+    for low in range(after_id, last + 1, _BATCH):
+        high = min(low + _BATCH, last)
+        yield [sa.select(*[invoices.c[c] for c in HEADER_COLUMNS])
+               .where(invoices.c.id > low, invoices.c.id <= high, invoices.c.status != logic.DRAFT)
+               .order_by(invoices.c.id),
+               sa.select(*line_columns)
+               .where(invoice_lines.c.invoice_id > low, invoice_lines.c.invoice_id <= high)
+               .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position),
+               sa.select(*[invoice_allowances.c[c] for c in ALLOWANCE_COLUMNS])
+               .where(invoice_allowances.c.invoice_id > low, invoice_allowances.c.invoice_id <= high)
+               .order_by(invoice_allowances.c.invoice_id, invoice_allowances.c.position),
+               sa.select(invoice_taxes.c.invoice_id, invoice_taxes.c.vat_category, invoice_taxes.c.vat_rate,
+                         invoice_taxes.c.taxable, invoice_taxes.c.tax)
+               .where(invoice_taxes.c.invoice_id > low, invoice_taxes.c.invoice_id <= high)]
+
+
 def issued_documents(conn: Connection, in_bulk: bool = False, after_id: int = 0, up_to_id: int | None = None
                      ) -> Iterator[Document]:
     """Every issued or voided document (ids in (after_id, up_to_id]) with lines, allowances and stored VAT
@@ -50,33 +94,30 @@ def issued_documents(conn: Connection, in_bulk: bool = False, after_id: int = 0,
     Read in id ranges of 50,000 documents; rows come as plain tuples (a million documents and
     five million lines make per-row mapping objects the main cost).
     """
-    last = _last_id(conn, invoices, up_to_id)
-    line_columns = [invoice_lines.c[c] for c in LINE_COLUMNS]
-    for low in range(after_id, last + 1, _BATCH):
-        high = min(low + _BATCH, last)
-        in_range = sa.and_(invoices.c.id > low, invoices.c.id <= high, invoices.c.status != logic.DRAFT)
-        headers = _fetch(conn, in_bulk, sa.select(*[invoices.c[c] for c in HEADER_COLUMNS]).where(in_range)
-                         .order_by(invoices.c.id))
-        if not headers:
-            continue
-        lines = _grouped(_fetch(conn, in_bulk, sa.select(*line_columns)
-                                .where(invoice_lines.c.invoice_id > low, invoice_lines.c.invoice_id <= high)
-                                .order_by(invoice_lines.c.invoice_id, invoice_lines.c.position)), LINE_COLUMNS)
-        allowances = _grouped(_fetch(conn, in_bulk, sa.select(*[invoice_allowances.c[c] for c in ALLOWANCE_COLUMNS])
-                                     .where(invoice_allowances.c.invoice_id > low,
-                                            invoice_allowances.c.invoice_id <= high)
-                                     .order_by(invoice_allowances.c.invoice_id, invoice_allowances.c.position)),
-                              ALLOWANCE_COLUMNS)
-        taxes: dict[int, list[tuple[str, Decimal, Decimal, Decimal]]] = defaultdict(list)
-        row: Any
-        for row in _fetch(conn, in_bulk, sa.select(invoice_taxes.c.invoice_id, invoice_taxes.c.vat_category,
-                                               invoice_taxes.c.vat_rate, invoice_taxes.c.taxable, invoice_taxes.c.tax)
-                          .where(invoice_taxes.c.invoice_id > low, invoice_taxes.c.invoice_id <= high)):
-            taxes[row[0]].append((row[1], row[2], row[3], row[4]))
-        for header in headers:
-            doc_id = header[0]
-            yield (dict(zip(HEADER_COLUMNS, header, strict=True)), lines.get(doc_id, []),
-                   allowances.get(doc_id, []), taxes.get(doc_id, []))
+    if in_bulk:
+        for batch in document_batches(conn, after_id, up_to_id):
+            yield from batch_documents(batch)
+        return
+    for queries in _document_queries(conn, after_id, up_to_id):
+        yield from _documents(*(_fetch(conn, False, query) for query in queries))
+
+
+def batch_documents(batch: DocumentBatch) -> Iterator[Document]:
+    """The documents of a batch as `issued_documents` gives them."""
+    return _documents(*(_tuples(table) for table in (batch.headers, batch.lines, batch.allowances, batch.taxes)))
+
+
+def _documents(headers: list[tuple[Any, ...]], line_rows: list[tuple[Any, ...]],
+               allowance_rows: list[tuple[Any, ...]], tax_rows: list[tuple[Any, ...]]) -> Iterator[Document]:
+    lines = _grouped(line_rows, LINE_COLUMNS)
+    allowances = _grouped(allowance_rows, ALLOWANCE_COLUMNS)
+    taxes: dict[int, list[tuple[str, Decimal, Decimal, Decimal]]] = defaultdict(list)
+    for row in tax_rows:
+        taxes[row[0]].append((row[1], row[2], row[3], row[4]))
+    for header in headers:
+        doc_id = header[0]
+        yield (dict(zip(HEADER_COLUMNS, header, strict=True)), lines.get(doc_id, []), allowances.get(doc_id, []),
+               taxes.get(doc_id, []))
 
 
 def written_document(header: dict[str, Any], lines: list[dict[str, Any]], allowances: list[dict[str, Any]],
@@ -100,20 +141,44 @@ def issued_document(conn: Connection, document_id: int) -> Document | None:
     return next(issued_documents(conn, False, document_id - 1, document_id), None)
 
 
+@dataclass(frozen=True)
+class PaymentBatch:
+    """The payments of one id range (PAYMENT_COLUMNS, in id order) and their allocations (ALLOCATION_COLUMNS,
+    in payment and allocation id order) as Arrow tables, decimals as text without trailing zeros."""
+
+    payments: pa.Table
+    allocations: pa.Table
+
+
+def payment_batches(conn: Connection, after_id: int = 0, up_to_id: int | None = None) -> Iterator[PaymentBatch]:
+    """Every payment (ids in (after_id, up_to_id]) with its allocations, in batches of 50,000 ids."""
+    for payment_query, allocation_query in _payment_queries(conn, after_id, up_to_id):
+        rows = _arrow(conn, payment_query)
+        if rows.num_rows:
+            yield PaymentBatch(rows, _arrow(conn, allocation_query))
+
+
+def _payment_queries(conn: Connection, after_id: int, up_to_id: int | None
+                     ) -> Iterator[tuple[sa.Select[Any], sa.Select[Any]]]:
+    last = _last_id(conn, payments, up_to_id)
+    for low in range(after_id, last + 1, _BATCH):
+        high = min(low + _BATCH, last)
+        yield (sa.select(*[payments.c[c] for c in PAYMENT_COLUMNS])
+               .where(payments.c.id > low, payments.c.id <= high).order_by(payments.c.id),
+               sa.select(*[allocations.c[c] for c in ALLOCATION_COLUMNS])
+               .where(allocations.c.payment_id > low, allocations.c.payment_id <= high)
+               .order_by(allocations.c.payment_id, allocations.c.id))
+
+
 def payments_with_allocations(conn: Connection, in_bulk: bool = False, after_id: int = 0,
                               up_to_id: int | None = None
                               ) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """Every payment (ids in (after_id, up_to_id]) with its allocations in id order, in payment id order."""
-    last = _last_id(conn, payments, up_to_id)
-    for low in range(after_id, last + 1, _BATCH):
-        high = min(low + _BATCH, last)
-        rows = _fetch(conn, in_bulk, sa.select(*[payments.c[c] for c in PAYMENT_COLUMNS])
-                      .where(payments.c.id > low, payments.c.id <= high).order_by(payments.c.id))
+    for payment_query, allocation_query in _payment_queries(conn, after_id, up_to_id):
+        rows = _fetch(conn, in_bulk, payment_query)
         if not rows:
             continue
-        allocated = _grouped(_fetch(conn, in_bulk, sa.select(*[allocations.c[c] for c in ALLOCATION_COLUMNS])
-                                    .where(allocations.c.payment_id > low, allocations.c.payment_id <= high)
-                                    .order_by(allocations.c.payment_id, allocations.c.id)), ALLOCATION_COLUMNS)
+        allocated = _grouped(_fetch(conn, in_bulk, allocation_query), ALLOCATION_COLUMNS)
         for row in rows:
             yield dict(zip(PAYMENT_COLUMNS, row, strict=True)), allocated.get(row[0], [])
 
@@ -162,20 +227,40 @@ def _grouped(rows: list[tuple[Any, ...]], columns: tuple[str, ...]) -> dict[int,
 def _fetch(conn: Connection, in_bulk: bool, query: sa.Select[Any]) -> list[tuple[Any, ...]]:
     """All rows of a query as tuples, decimals without trailing zeros (`plain_decimal`).
 
-    `in_bulk` (whole tables in batches): in one Arrow transfer with decimals as text trimmed in SQL, about
-    ten times faster than the drivers' per-value Decimal conversion, and exact. Else row by row, which
-    costs less for the few rows of one document or payment.
+    `in_bulk` (whole tables in batches): in one Arrow transfer (`_arrow`), about ten times faster than the
+    drivers' per-value Decimal conversion, and exact. Else row by row, which costs less for the few rows
+    of one document or payment.
     """
     numeric = [isinstance(column.type, sa.Numeric) for column in query.selected_columns]
     if not in_bulk:
         return [tuple(plain_decimal(v) if is_numeric and v is not None else v
                       for v, is_numeric in zip(row, numeric, strict=True)) for row in conn.execute(query).all()]
-    as_text = query.with_only_columns(*[_plain_text(column) if is_numeric else column
-                                        for column, is_numeric in zip(query.selected_columns, numeric, strict=True)])
-    table = query_arrow(conn, as_text)
-    columns = [_decimals(column) if is_numeric else column.to_pylist()
-               for column, is_numeric in zip(table.columns, numeric, strict=True)]
+    return _tuples(_arrow(conn, query))
+
+
+def _tuples(table: pa.Table) -> list[tuple[Any, ...]]:
+    """The rows of a batch's table as tuples of Python values, decimals as Decimal."""
+    columns = [_decimals(column) if holds_decimals(field) else column.to_pylist()
+               for column, field in zip(table.columns, table.schema, strict=True)]
     return list(zip(*columns, strict=True))
+
+
+def _arrow(conn: Connection, query: sa.Select[Any]) -> pa.Table:
+    """A query's rows in one Arrow transfer, named after its columns, decimals as text trimmed in SQL."""
+    as_text = query.with_only_columns(*[_plain_text(column) if isinstance(column.type, sa.Numeric) else column
+                                        for column in query.selected_columns])
+    table = query_arrow(conn, as_text)
+    fields = [pa.field(column.name, data.type, metadata=_DECIMAL_TEXT if isinstance(column.type, sa.Numeric) else None)
+              for column, data in zip(query.selected_columns, table.columns, strict=True)]
+    return pa.Table.from_arrays(table.columns, schema=pa.schema(fields))
+
+
+_DECIMAL_TEXT = {b"decimal": b"text"}
+
+
+def holds_decimals(field: pa.Field) -> bool:
+    """Whether a column of a batch holds decimals (as text), whose values are Decimal(text)."""
+    return bool(field.metadata and field.metadata.get(b"decimal") == b"text")
 
 
 def _decimals(column: pa.ChunkedArray) -> list[Decimal | None]:
