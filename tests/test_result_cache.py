@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from billing import catalog, customers, reports, settings, users
 from billing.errors import SessionEndedError
 from billing.models import CompanyIn
-from billing.store.db import Database, utcnow
+from billing.store.db import Database, request_scope, utcnow
 from billing.store.result_cache import BOOKS, ResultCache
 from billing.store.schema import login_attempts, products
 from tests.conftest import ADMIN, ANALYST, TODAY, Seed, issued, line
@@ -78,6 +78,19 @@ def test_a_failed_transaction_counts_nothing(db: Database) -> None:
         db.transaction(fails)
     db.results.get("k", ("products",), compute)
     assert compute.runs == 1
+
+
+def test_a_result_read_in_a_request_s_snapshot_is_used_but_not_kept(db: Database) -> None:
+    """An API request reads through one snapshot, begun at its first read: a write committed since then has moved
+    the counts, so what the request computes could be kept under counts newer than what it saw."""
+    compute = Counted()
+    with request_scope():
+        with db.connect() as conn:  # the request's first read: its snapshot begins
+            conn.execute(sa.select(products.c.id)).all()
+        db.transaction(lambda conn: conn.execute(sa.update(products).values(name="x")))  # another request's write
+        assert db.results.get("k", ("products",), compute) == [{"run": 1}]
+    assert db.results.get("k", ("products",), compute) == [{"run": 2}]  # not kept: computed again
+    assert db.results.get("k", ("products",), compute) == [{"run": 2}]
 
 
 def test_the_caller_gets_a_copy() -> None:

@@ -125,6 +125,11 @@ class RequestScope:
 _request_scope: ContextVar[RequestScope | None] = ContextVar("billing_request_scope", default=None)
 
 
+def _in_request_scope() -> bool:
+    """Whether reads go through a request's one connection, whose snapshot began at its first read."""
+    return _request_scope.get() is not None
+
+
 @contextmanager
 def request_scope() -> Iterator[RequestScope]:
     """Run the body (a request) with one connection per Database; closed at the end. Nested: the outer one."""
@@ -166,7 +171,7 @@ class Database:
         self.accounts: Database = self
         # Results kept until a write to their tables (billing.store.result_cache): only where every write is
         # this process's own.
-        self.results = ResultCache(enabled=self.is_duckdb)
+        self.results = ResultCache(enabled=self.is_duckdb, in_old_snapshot=_in_request_scope)
         if self.is_duckdb:
             track_writes(self.engine)
 

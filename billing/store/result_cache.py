@@ -77,8 +77,11 @@ def kept_copy(value: T) -> T:
 class ResultCache:
     """Results of one database, with the write counts of its tables (thread-safe; at most MAX_RESULTS)."""
 
-    def __init__(self, enabled: bool) -> None:
+    def __init__(self, enabled: bool, in_old_snapshot: Callable[[], bool] = lambda: False) -> None:
         self.enabled = enabled
+        # True while the caller reads through a snapshot that may predate the write counts (an API request's one
+        # connection): what it computes may be older than the counts say, so it is used but never kept.
+        self._in_old_snapshot = in_old_snapshot
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
         self._results: OrderedDict[Hashable, Any] = OrderedDict()
@@ -111,6 +114,8 @@ class ResultCache:
                 self._results.move_to_end(full_key)
                 return kept_copy(self._results[full_key])  # type: ignore[no-any-return]
         result = compute()
+        if self._in_old_snapshot():
+            return result
         with self._lock:
             self._results[full_key] = kept_copy(result)
             while len(self._results) > MAX_RESULTS:
