@@ -15,7 +15,7 @@ from portal import ROOT, copy_portal, download_payload, ok, open_page, sign_in_l
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.testing.v1 import AppTest
 
-from billing import auth_keys, catalog, customers, invoices, logic, payments, users
+from billing import auth_keys, catalog, customers, invoices, logic, payments, settings, users
 from billing.money import format_money
 from billing.permissions import ROLES, SYSTEM
 from billing.references import creditor_reference, format_reference
@@ -89,7 +89,8 @@ def test_every_role_sees_the_list_and_an_invoice(demo_db: Database, role: str) -
     assert "Invoices" in at.title.values
     at.segmented_control(key="inv_status").set_value("overdue").run()
     grid = at.dataframe[0]
-    _, overdue = invoices.list_invoices(demo_db, SYSTEM, date.today(), status="overdue", limit=1)
+    # the page's today is the company's (Europe/Berlin): between 23:00 and 24:00 UTC a day after date.today()
+    _, overdue = invoices.list_invoices(demo_db, SYSTEM, settings.company_today(demo_db), status="overdue", limit=1)
     assert ok(at).caption.values[0].endswith(f"of {overdue:,}")
     at.session_state[grid.key] = {"selection": {"rows": [0], "columns": [], "cells": []}}  # a click on row 1
     ok(at.run())
@@ -220,7 +221,8 @@ def test_void_without_a_reason_is_refused_and_changes_nothing(portal: Portal) ->
     at.text_area(key="void_reason").input("Issued to the wrong customer")
     at.button(key="confirm_void").click().run()
     assert invoices.get_invoice(portal.db, SYSTEM, invoice_id, date.today()).status == "void"
-    assert ok(at).warning.values == ["Voided on " + format(date.today(), "%d %b %Y") + ": Issued to the wrong customer"]
+    voided_on = format(settings.company_today(portal.db), "%d %b %Y")  # the company's date (Europe/Berlin)
+    assert ok(at).warning.values == [f"Voided on {voided_on}: Issued to the wrong customer"]
 
 
 def test_a_credit_note_for_chosen_lines_reduces_the_balance(portal: Portal) -> None:
