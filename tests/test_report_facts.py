@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,9 +18,10 @@ from billing import credit_notes, invoices, payments, reports
 from billing.catalog import create_product
 from billing.permissions import SYSTEM
 from billing.reports import ReportFilters
+from billing.store import facts
 from billing.store.db import Database
 from billing.verify import verify_database
-from tests.conftest import ADMIN, TODAY, Seed, Templates, copy_template, database_url, line
+from tests.conftest import ADMIN, TODAY, Billed, Seed, Templates, copy_template, database_url, line
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +106,23 @@ def test_collected_with_a_product_filter_counts_each_document_once(db: Database,
     dashboard = reports.dashboard(db, ADMIN, ReportFilters(march, date(2025, 3, 31), product_ids=(widget, gadget)),
                                   TODAY)
     assert list(dashboard["collected"]) == [Decimal("52.00")]
+
+
+def test_verify_names_the_documents_whose_report_data_differs(db: Database, seeded: Seed, billed: Billed) -> None:
+    """One pass over each side finds rows lost from the report data and rows added to it, each way per table."""
+    payments.record_payment(db, ADMIN, {"customer_id": seeded.acme, "amount": "59.50", "currency": "EUR",
+                                        "received_on": TODAY}, allocate=[(billed.b, "59.50")])
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM sales_facts WHERE invoice_id = :a AND dimension = 'product'"),
+                     {"a": billed.a})
+        conn.execute(sa.text("INSERT INTO sales_facts SELECT * FROM sales_facts WHERE invoice_id = :c"),
+                     {"c": billed.c})
+        conn.execute(sa.text("UPDATE collection_facts SET amount = amount + 1 WHERE invoice_id = :b"),
+                     {"b": billed.b})
+    with db.connect() as conn:
+        problems = facts.maintained_problems(conn)
+    assert problems == [f"document {billed.a}: rows missing from sales_facts",
+                        f"document {billed.c}: rows unexpected in sales_facts",
+                        f"document {billed.b}: rows missing from collection_facts",
+                        f"document {billed.b}: rows unexpected in collection_facts"]
+    assert verify_database(db, SYSTEM).problems == problems
