@@ -136,6 +136,15 @@ def allow_big_sorts(conn: Connection) -> None:
         conn.exec_driver_sql("SET LOCAL maintenance_work_mem = '512MB'")
 
 
+def without_jit(conn: Connection) -> None:
+    """For the rest of a transaction that scans whole tables on PostgreSQL (verify, the proof of a copy):
+    no JIT compilation. PostgreSQL compiles a query it costs as expensive with LLVM first, seconds each time
+    (2.1 of the 10.6 s of verify's recomputation of the report data at scale M), which a single scan never
+    earns back. DuckDB compiles nothing."""
+    if not is_duckdb(conn):
+        conn.exec_driver_sql("SET LOCAL jit = off")
+
+
 @contextmanager
 def indexes_deferred(conn: Connection, names: Iterable[str]) -> Iterator[None]:
     """PostgreSQL: load tables without their indexes, then build each index once from the loaded rows.
