@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -118,22 +119,27 @@ def _copy_tables(source: Connection, target: Connection, keyed_from: int, progre
     total, done = sum(totals.values()), 0
     bulk.truncate_all(target)
     bulk.allow_big_sorts(target)
+    for conn in (source, target):
+        bulk.without_jit(conn)
     proofs: dict[str, TableProof] = {}
-    with bulk.indexes_deferred(target, names):
-        for name in names:
-            progress(done, total, name)
-            rows = bulk.dump_table(source, name)
-            bulk.load_arrow(target, schema.metadata.tables[name], rows)
-            proofs[name] = TableProof(rows.num_rows, content_checksum(rows, name))
-            done += rows.num_rows
-        progress(done, total, "checking")
-    bulk.refresh_statistics(target, names)
-    # Each side fingerprints its own rows in SQL: the copy is not read back out of the target.
-    for name, proof in proofs.items():
-        copied = bulk.table_fingerprint(target, name)
-        if copied != bulk.table_fingerprint(source, name):
-            raise ValidationError(f"The copy of table {name} differs from the original ({copied[0]:,} rows, "
-                                  f"{proof.rows:,} expected). Nothing was copied.")
+    with ThreadPoolExecutor(1, thread_name_prefix="copy-proof") as pool:
+        with bulk.indexes_deferred(target, names):
+            for name in names:
+                progress(done, total, name)
+                rows = bulk.dump_table(source, name)
+                bulk.load_arrow(target, schema.metadata.tables[name], rows)
+                proofs[name] = TableProof(rows.num_rows, content_checksum(rows, name))
+                done += rows.num_rows
+            progress(done, total, "checking")
+            # Each side fingerprints its own rows in SQL, the copy is not read back out of the target; the
+            # source (read by nothing else from here on) in a thread while the target builds its indexes.
+            originals = pool.submit(lambda: {name: bulk.table_fingerprint(source, name) for name in names})
+        bulk.refresh_statistics(target, names)
+        for name, proof in proofs.items():
+            copied = bulk.table_fingerprint(target, name)
+            if copied != originals.result()[name]:
+                raise ValidationError(f"The copy of table {name} differs from the original ({copied[0]:,} rows, "
+                                      f"{proof.rows:,} expected). Nothing was copied.")
     bulk.advance_sequences(target)
     audit.restart_chain(target, keyed_from)  # the copied chain's head, recorded beside the target
     progress(total, total, "done")

@@ -60,6 +60,28 @@ def test_copy_to_postgresql_and_back_gives_identical_tables(pg_url: str, tmp_pat
     assert code == 0, out
     # The copy is recorded in the source's audit trail, after the copy.
     assert count_rows(duckdb_url, schema.audit_events) == count_rows(back_url, schema.audit_events) + 1
+    # `verify` of the copy on PostgreSQL is a real check (its SQL half runs beside the Python half): a changed
+    # line, a lost row of the report data and a changed audit event there are found.
+    problems = tampered(home, postgres_url, "UPDATE invoice_lines SET quantity = quantity + 1 WHERE invoice_id = "
+                        "(SELECT min(id) FROM invoices WHERE status = 'issued')",
+                        "DELETE FROM sales_facts WHERE invoice_id = (SELECT max(invoice_id) FROM sales_facts)")
+    assert any(p.startswith("documents 1-9,999: differ from what audit event") for p in problems), problems
+    assert any(p.startswith("INV-") and "but its lines give" in p for p in problems), problems
+    assert any(p.endswith("rows missing from sales_facts") for p in problems), problems
+    assert tampered(home, postgres_url, "UPDATE audit_events SET actor = 'mallory' WHERE id = 1")[0] == \
+        "Audit trail: event 1 was changed after it was written"
+
+
+def tampered(folder: Path, url: str, *statements: str) -> list[str]:
+    """Run `statements` behind the program's back; the problems `verify` then reports."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(sa.text(statement))
+    engine.dispose()
+    code, out, _err = cli(folder, url, "verify")
+    assert code == 1, out
+    return [line.removeprefix("PROBLEM: ") for line in out.splitlines() if line.startswith("PROBLEM: ")]
 
 
 def test_copy_to_refuses_a_database_that_is_not_empty(pg_url: str, tmp_path: Path) -> None:
