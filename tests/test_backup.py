@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from billing import api_access, audit, backup, payments, signing
 from billing.errors import ValidationError
 from billing.permissions import SYSTEM
-from billing.store import audit_files
+from billing.store import audit_files, bulk, schema
 from billing.store.bank_schema import BANK_TABLES
 from billing.store.db import Database
 from billing.store.schema import audit_events, invoices, users
@@ -319,3 +319,14 @@ def test_api_keys_are_in_a_backup_as_hashes_and_work_after_a_restore(db: Databas
     api_access.revoke_key(db, SYSTEM, key.id)
     backup.restore_database(db, SYSTEM, tmp_path / "b.zip")
     assert api_access.key_actor(db, secret).role == "accountant"
+
+
+def test_a_table_whose_columns_a_migration_appended_dumps_in_the_schemas_order(db: Database) -> None:
+    """A file migrated from an older version has the columns it gained at the end of its tables (company's iban
+    and bic came after its updated_at): read in the schema's order, its backup or copy is the same as a new file's."""
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE company DROP COLUMN bic"))
+        conn.execute(sa.text("ALTER TABLE company ADD COLUMN bic VARCHAR"))
+    with db.connect() as conn:
+        dumped = bulk.dump_table(conn, "company")
+    assert dumped.schema == bulk.arrow_schema(schema.company)

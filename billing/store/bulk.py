@@ -226,7 +226,9 @@ def dump_table(conn: Connection, name: str) -> pa.Table:
     table = schema.metadata.tables[name]
     if is_duckdb(conn):
         order = ", ".join(f'"{c.name}"' for c in table.primary_key.columns) or "1"
-        statement = f"SELECT * FROM {name} ORDER BY {order}"
+        # The columns named in the schema's order: a migrated file has the columns it gained at its end.
+        columns = ", ".join(f'"{c.name}"' for c in table.columns)
+        statement = f"SELECT {columns} FROM {name} ORDER BY {order}"
         with _driver_errors(statement):
             result: pa.Table = driver_connection(conn).sql(statement).to_arrow_table()
         return result.cast(arrow_schema(table))
