@@ -18,7 +18,7 @@ from billing.seals import SealBook
 from billing.store import integrity
 from billing.store.bulk import without_jit
 from billing.store.db import Database
-from billing.store.snapshots import Beside
+from billing.store.snapshots import Beside, read_ahead
 
 MAX_PROBLEMS = 50
 
@@ -61,7 +61,7 @@ def verify_database(db: Database, actor: Actor) -> VerifyReport:
             report.add(f"Audit trail: {chain.problem}")
         # An unkeyed chain of an older version sealed nothing yet; a broken chain's seals are not evidence.
         book.complete = keys.keyed_from is not None and keys.keyed_from <= chain.events
-        for batch in integrity.document_batches(conn):
+        for batch in read_ahead(integrity.document_batches(conn)):
             # The seals column-wise (bulk_seals): the digests document_digest gives, at a fraction of the cost.
             digests = dict(bulk_seals.document_digests(batch)) if chain.ok else {}
             for document in integrity.batch_documents(batch):

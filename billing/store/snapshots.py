@@ -1,9 +1,9 @@
-"""SQL work in a thread beside Python work, both reading one PostgreSQL snapshot (verify's two halves at once)."""
+"""Reading in a thread beside Python work: SQL checks in the same PostgreSQL snapshot, and the next batch read ahead."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Generic, TypeVar
 
@@ -48,3 +48,14 @@ class Beside(Generic[T]):
         if self._future is None:
             return self._work(self._conn)
         return self._future.result()
+
+
+def read_ahead(batches: Iterator[T]) -> Iterator[T]:
+    """The items of `batches`, each next one read in a thread while the caller works on the one before: the
+    database and Arrow (both let go of Python's lock) read batch n + 1 while Python checks batch n. The caller
+    leaves the connection that `batches` reads from alone until it is done with them."""
+    with ThreadPoolExecutor(1, thread_name_prefix="read-ahead") as pool:
+        pending = pool.submit(next, batches, None)
+        while (item := pending.result()) is not None:
+            pending = pool.submit(next, batches, None)
+            yield item
