@@ -33,6 +33,7 @@ from billing.store import bulk, schema
 from billing.store import installation as installation_store
 from billing.store.db import Database, utcnow
 from billing.store.migrations import apply_migrations, seed_new_database
+from billing.store.snapshots import read_ahead
 from billing.verify import verify_database
 
 # Called with the rows copied so far, the rows to copy in all, and the table being copied.
@@ -124,9 +125,9 @@ def _copy_tables(source: Connection, target: Connection, keyed_from: int, progre
     proofs: dict[str, TableProof] = {}
     with ThreadPoolExecutor(1, thread_name_prefix="copy-proof") as pool:
         with bulk.indexes_deferred(target, names):
-            for name in names:
+            # The source reads its next table while the target loads this one.
+            for name, rows in read_ahead((name, bulk.dump_table(source, name)) for name in names):
                 progress(done, total, name)
-                rows = bulk.dump_table(source, name)
                 bulk.load_arrow(target, schema.metadata.tables[name], rows)
                 proofs[name] = TableProof(rows.num_rows, content_checksum(rows, name))
                 done += rows.num_rows
