@@ -21,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -125,11 +126,11 @@ def _copy_tables(source: Connection, target: Connection, keyed_from: int, progre
     proofs: dict[str, TableProof] = {}
     with ThreadPoolExecutor(1, thread_name_prefix="copy-proof") as pool:
         with bulk.indexes_deferred(target, names):
-            # The source reads its next table while the target loads this one.
-            for name, rows in read_ahead((name, bulk.dump_table(source, name)) for name in names):
+            # The source reads its next table (and its checksum is taken) while the target loads this one.
+            for name, rows, checksum in read_ahead(_dumped(source, name) for name in names):
                 progress(done, total, name)
                 bulk.load_arrow(target, schema.metadata.tables[name], rows)
-                proofs[name] = TableProof(rows.num_rows, content_checksum(rows, name))
+                proofs[name] = TableProof(rows.num_rows, checksum)
                 done += rows.num_rows
             progress(done, total, "checking")
             # Each side fingerprints its own rows in SQL, the copy is not read back out of the target; the
@@ -145,6 +146,12 @@ def _copy_tables(source: Connection, target: Connection, keyed_from: int, progre
     audit.restart_chain(target, keyed_from)  # the copied chain's head, recorded beside the target
     progress(total, total, "done")
     return proofs
+
+
+def _dumped(source: Connection, name: str) -> tuple[str, pa.Table, str]:
+    """A table of the source with its content checksum (that of backups)."""
+    rows = bulk.dump_table(source, name)
+    return name, rows, content_checksum(rows, name)
 
 
 def _check_carried_files(source_url: str, target_url: str) -> None:
