@@ -6,8 +6,8 @@ Each database is loaded with the demo if it is empty (the load is timed). Prints
 benchmarks.bench_reports (computed each time: no kept results) and the writes (create + issue an invoice of 5
 lines, record + allocate a payment), the median wall ms on each engine, the ratio PostgreSQL / DuckDB, and the
 median CPU ms: this process's (DuckDB's work included) and, when the PostgreSQL server runs on this machine
-and its processes can be read, the server's (every process of the cluster, parallel workers included); with
-the machine's load average, as figures measured on a shared machine need it. With --copy-to, the time of
+and its processes can be read, the server's (the backends of this database and parallel workers); with the
+machine's load average, as figures measured on a shared machine need it. With --copy-to, the time of
 `copy-to` from the DuckDB file into that (empty) PostgreSQL database. Run it from a scratch folder: the DuckDB
 file (default ./data/bench_engines_<scale>.duckdb) and the key files go into its ./data.
 """
