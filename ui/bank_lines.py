@@ -94,14 +94,25 @@ def line_panel(row: dict[str, Any]) -> None:
             return
         st.markdown(f"**Proposal ({fmt.plain(proposal.confidence)}):** "
                     f"{fmt.plain(describe(proposal, row.get('numbers')))}")
+        seen = _seen_proposal(int(row["id"]), proposal)
         confirmable = (proposal.kind == PAYMENT and proposal.customer_id is not None) or \
             (proposal.kind == REVERSAL and proposal.reverses is not None)
         if confirmable and st.button("Confirm", type="primary", icon=":material/check:",
                                      key=f"bank_confirm_{row['id']}"):
-            _done(run_change(lambda: decisions.confirm_line(db, actor, int(row["id"])), "Payment recorded."))
+            _done(run_change(lambda: decisions.confirm_line(db, actor, int(row["id"]), seen=seen),
+                             "Payment recorded."))
         if row["amount"] > 0:
             _split_form(row, proposal)
         _not_payment_form(row, proposal)
+
+
+def _seen_proposal(line_id: int, proposal: Proposal) -> Proposal:
+    """The proposal this tab showed for the line in its previous run, which a click on Confirm approves (this run
+    reads the line again: another user may have matched it anew since); remembers the one shown now."""
+    key = f"bank_shown_{line_id}"
+    seen = st.session_state.get(key, proposal)
+    st.session_state[key] = proposal
+    return seen if isinstance(seen, Proposal) else proposal
 
 
 def _split_form(row: dict[str, Any], proposal: Proposal) -> None:

@@ -120,6 +120,11 @@ def set_proposals(conn: Connection, proposals: Iterable[tuple[int, str, str]]) -
                      .values(confidence=sa.bindparam("b_confidence"), proposal=sa.bindparam("b_proposal")), rows)
 
 
+def proposal_text(conn: Connection, line_id: int) -> str | None:
+    value = conn.execute(sa.select(bank_lines.c.proposal).where(bank_lines.c.id == line_id)).scalar()
+    return None if value is None else str(value)
+
+
 def is_decided(conn: Connection, line_id: int) -> bool:
     return conn.execute(sa.select(sa.literal(1)).where(bank_decisions.c.line_id == line_id)).first() is not None
 
