@@ -24,6 +24,7 @@ from billing.store.db import Database
 from billing.store.schema import audit_events, users
 from billing.store.schema import payments as payments_table
 from billing.webhooks import EVENT_TYPES, endpoints
+from tests.bank_statements import camt053
 from tests.conftest import (
     ACCOUNTANT,
     ADMIN,
@@ -191,6 +192,25 @@ def test_a_proposal_that_changed_since_it_was_seen_is_not_confirmed(db: Database
     assert_refused(db, lambda: decisions.confirm_line(db, ADMIN, line["id"], seen=shown), StateError,
                    match="matched again since you looked at it")
     assert count(db, payments_table) == 1 and count(db, bank_decisions) == 0
+
+
+@pytest.mark.parametrize("confirm", ["one", "all sure"])
+def test_lines_proposed_for_an_invoice_just_paid_are_matched_again(db: Database, billed: Billed,
+                                                                   confirm: str) -> None:
+    acme = {"name": "Acme GmbH", "iban": ACME_IBAN, "date": "2025-03-12", "currency": "EUR"}
+    data = camt053([{**acme, "amount": "119.00", "text": "RF81 INV2 0250 0001", "ref": "R-1"},
+                    {**acme, "amount": "50.00", "text": "INV-2025-00001 Teilzahlung", "ref": "R-2"}])
+    service.import_statement(db, ADMIN, data, "two.xml")
+    first, second = service.list_lines(db, ADMIN, limit=10)[0]
+    assert (second["proposal"].invoice_ids, second["proposal"].confidence) == ({billed.a}, LIKELY)
+    if confirm == "one":
+        decisions.confirm_line(db, ADMIN, first["id"])
+    else:
+        assert decisions.confirm_sure(db, ADMIN) == (1, [])
+    again = service.get_line(db, ADMIN, second["id"])["proposal"]
+    assert billed.a not in again.invoice_ids and "INV-2025-00001" not in again.reason
+    decisions.confirm_line(db, ADMIN, second["id"], seen=again)
+    assert balance(db, billed.a) == 0
 
 
 def test_a_line_of_zero_is_not_confirmed_as_a_payment(db: Database, billed: Billed) -> None:

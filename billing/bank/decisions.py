@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from billing import audit, payments
+from billing.bank import service
 from billing.bank.matching import OTHER, PAYMENT, REVERSAL, SURE, Proposal
 from billing.bank.service import proposal_of
 from billing.errors import BillingError, NotFoundError, StateError, ValidationError
@@ -72,8 +73,18 @@ def confirm_line(db: Database, actor: Actor, line_id: int, *, customer_id: int |
     """Record what a line is: its proposal, or (with `allocations`) a payment put against those invoices
     (the customer is theirs, or `customer_id`; what is not allocated stays credit). Returns the payment or
     reversal id. Refused, with nothing recorded, if the line was decided meanwhile, or if its proposal is no
-    longer `seen`, the one the user looked at (the line was matched again meanwhile)."""
+    longer `seen`, the one the user looked at (the line was matched again meanwhile). The other undecided lines
+    whose proposal put money on an invoice this payment paid are matched again."""
     require(db, actor, "payments.write")
+    payment_id, touched = _confirm(db, actor, line_id, customer_id, allocations, seen)
+    service.rematch(db, actor, touched)
+    return payment_id
+
+
+def _confirm(db: Database, actor: Actor, line_id: int, customer_id: int | None,
+             allocations: Sequence[tuple[int, Decimal | str]] | None, seen: Proposal | None
+             ) -> tuple[int, set[int]]:
+    """confirm_line without matching again: the payment or reversal id, and the invoices it paid."""
     row = _line(db, line_id)
     proposal = proposal_of(row["proposal"])
     as_proposed = allocations is None and customer_id is None
@@ -84,9 +95,10 @@ def confirm_line(db: Database, actor: Actor, line_id: int, *, customer_id: int |
     if as_proposed and proposal.kind == REVERSAL and proposal.reverses is not None:
         reason = f"Returned by the bank ({row['return_code'] or 'R-transaction'}), statement line {line_id}"
         with _decided_meanwhile(db, line_id):
-            return payments.reverse_payment(
+            reversal_id = payments.reverse_payment(
                 db, actor, proposal.reverses, row["booking_date"], reason,
                 within=lambda conn, _id: _decide(conn, actor, row, REVERSAL, proposal.reverses, proposal=checked))
+        return reversal_id, set()
     if amount == 0:
         raise ValidationError("A line of zero moves no money: mark it as not a customer payment.")
     if amount < 0:
@@ -106,9 +118,11 @@ def confirm_line(db: Database, actor: Actor, line_id: int, *, customer_id: int |
     data = {"customer_id": target, "amount": amount, "currency": currency, "received_on": row["booking_date"],
             "method": "bank_transfer", "reference": _reference(row)}
     with _decided_meanwhile(db, line_id):
-        return payments.record_payment(db, actor, data, allocate=plan,
-                                       within=lambda conn, payment_id: _decide(conn, actor, row, PAYMENT, payment_id,
-                                                                               customer_id=target, proposal=checked))
+        payment_id = payments.record_payment(
+            db, actor, data, allocate=plan,
+            within=lambda conn, payment_id: _decide(conn, actor, row, PAYMENT, payment_id, customer_id=target,
+                                                    proposal=checked))
+    return payment_id, {invoice_id for invoice_id, _ in plan}
 
 
 @contextmanager
@@ -149,18 +163,20 @@ def mark_not_payment(db: Database, actor: Actor, line_id: int, category: str) ->
 
 def confirm_sure(db: Database, actor: Actor, import_id: int | None = None) -> tuple[int, list[str]]:
     """Confirm every undecided line whose proposal is sure (of one import, or all): how many were recorded,
-    and why the others were not (an invoice paid meanwhile, ...)."""
+    and why the others were not (an invoice paid meanwhile, ...). Then the lines left whose proposal put money
+    on an invoice now paid are matched again."""
     require(db, actor, "payments.write")
     with db.connect() as conn:
         rows = [r for r in bank_store.undecided_lines(conn, confidence=SURE)
                 if import_id is None or r["import_id"] == import_id]
-    done, problems = 0, []
+    done, problems, touched = 0, [], set()
     for row in rows:
         try:
-            confirm_line(db, actor, int(row["id"]))
+            touched |= _confirm(db, actor, int(row["id"]), None, None, None)[1]
             done += 1
         except BillingError as exc:
             problems.append(f"{row['booking_date']} {row['amount']:.2f} {row['currency']}: {exc.message}")
+    service.rematch(db, actor, touched)
     return done, problems
 
 

@@ -111,6 +111,23 @@ def undecided_lines(conn: Connection, confidence: str | None = None) -> list[dic
     return list_lines(conn, undecided=True, confidence=confidence, limit=1_000_000)[0]
 
 
+def undecided_proposals(conn: Connection) -> list[tuple[int, str]]:
+    """(line id, proposal JSON) of every undecided line."""
+    rows = conn.execute(sa.select(bank_lines.c.id, bank_lines.c.proposal).select_from(
+        bank_lines.outerjoin(bank_decisions, bank_decisions.c.line_id == bank_lines.c.id))
+        .where(bank_decisions.c.line_id.is_(None))).all()
+    return [(int(r.id), str(r.proposal)) for r in rows]
+
+
+def lines_by_id(conn: Connection, ids: Sequence[int]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start:start + _CHUNK])
+        rows += [dict(r) for r in conn.execute(sa.select(bank_lines).where(bank_lines.c.id.in_(chunk))
+                                               .order_by(bank_lines.c.id)).mappings()]
+    return rows
+
+
 def set_proposals(conn: Connection, proposals: Iterable[tuple[int, str, str]]) -> None:
     """(line id, confidence, proposal JSON) for lines still undecided."""
     rows = [{"b_id": line_id, "b_confidence": confidence, "b_proposal": proposal}
