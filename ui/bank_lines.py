@@ -17,10 +17,11 @@ from ui.feedback import run_action, run_change
 from ui.tables import Column, clear_selection, paged_table
 
 TABLE = "bank_lines"
-COLUMNS = [Column("booking_date", "Booked", "date", width=100), Column("amount", "Amount", "money", width=90),
-           Column("counterparty_name", "From / to", width="medium"), Column("remittance", "Text", width="medium"),
-           Column("confidence", "Match", "label", width=75), Column("proposed", "Proposal", width="medium"),
-           Column("why", "Why", width="large"), Column("decided", "Decided", width="small")]
+COLUMNS = [Column("booking_date", "Booked", "date", width=95), Column("amount", "Amount", "money", width=85),
+           Column("counterparty_name", "From / to", width=140), Column("remittance", "Text", width=170),
+           Column("confidence", "Match", "label", width=70), Column("proposed", "Proposal", width=190),
+           Column("why", "Why", width=250)]
+DECIDED = Column("decided", "Decided", width=140)
 VIEWS = {"To review": True, "Decided": False, "All": None}
 SPLIT_ROWS = 4
 PINNED = "bank_lines:pinned"  # (row index, line id) of the line whose panel the previous run showed
@@ -68,7 +69,8 @@ def lines_table(view: str) -> dict[str, Any] | None:
             shown.extend(int(row["id"]) for row in rows)
         return rows, total
 
-    selected = paged_table(TABLE, fetch, COLUMNS, filters={"View": view}, title="Bank statement lines",
+    columns = COLUMNS if undecided else [*COLUMNS, DECIDED]  # nothing is decided among the lines to review
+    selected = paged_table(TABLE, fetch, columns, filters={"View": view}, title="Bank statement lines",
                            empty="No statement lines here. Import a statement above.")
     return _same_line(selected, shown)
 
