@@ -158,7 +158,7 @@ def _split_form(row: dict[str, Any], proposal: Proposal) -> None:
     """Pick other invoices, or split the amount across several: what is left stays customer credit."""
     db, actor = context.db(), context.actor()
     currency = row["currency"]
-    with st.expander("Pick other invoices or split"):
+    with st.expander("Pick other invoices or split", key=f"bank_split_open_{row['id']}"):
         search = st.text_input("Find open invoices (number or customer)", key=f"bank_find_{row['id']}",
                                max_chars=100)
         found = run_action(lambda: decisions.find_open_invoices(db, actor, search, currency)) or []
