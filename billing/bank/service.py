@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from billing import audit
@@ -147,7 +148,15 @@ def import_statement(db: Database, actor: Actor, data: bytes, file_name: str,
                      after={**values, "confidences": dict(confidences)})
         return ImportReport(import_id, file_format, len(lines), len(fresh), dict(confidences))
 
-    report = db.transaction(work)
+    try:
+        report = db.transaction(work)
+    except sa.exc.DBAPIError as exc:
+        # PostgreSQL: another import stored some of these lines after this one looked (two tabs importing one
+        # file): a unique violation of line_key (23505; the bulk COPY reports it as a DBAPIError). Looking again
+        # finds them stored and adds only the rest.
+        if getattr(exc.orig, "sqlstate", None) != "23505":
+            raise
+        report = db.transaction(work)
     with db.connect() as conn:
         auto = bank_store.auto_confirm(conn)
     if auto and report.confidences.get("sure"):
