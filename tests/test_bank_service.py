@@ -258,6 +258,24 @@ def test_amounts_read_by_the_mappings_decimal_mark(db: Database, billed: Billed)
                        else f"Line 2: {message}")
 
 
+def test_odd_headers_of_a_mapping(db: Database, billed: Billed) -> None:
+    """A header with a line break cannot be saved; one the file lacks is named with the headers it has; blanks,
+    quotes and a byte order mark around a header do not matter; of two columns of one name the first is read."""
+    with pytest.raises(ValidationError, match="one line"):
+        service.save_mapping(db, ADMIN, {**MAPPING, "columns": {**MAPPING["columns"],
+                                                                "remittance": "Verwendungs\nzweck"}})
+    formula = '=cmd|" /C calc"!A0'
+    odd = service.save_mapping(db, ADMIN, {**MAPPING, "bank": "Odd", "columns": {**MAPPING["columns"],
+                                                                                 "remittance": formula}})
+    assert_refused(db, lambda: service.import_statement(db, ADMIN, sample("german.csv"), "x.csv", odd),
+                   StatementFormatError, match=r"Line 3: the header has no column '=cmd\|\" /C calc\"!A0' \(found: "
+                                           r"Buchungstag, Valuta, Auftraggeber/Empfänger, IBAN, Verwendungszweck")
+    plain = service.save_mapping(db, ADMIN, {**MAPPING, "bank": "Plain", "encoding": "utf-8", "skip_rows": 0,
+                                             "columns": {"booking_date": "Buchungstag", "amount": "Betrag"}})
+    data = '\ufeff Buchungstag ;"Betrag";Betrag\r\n10.03.2025;119,00;5,00\r\n'.encode()
+    assert [line.amount for line in service.read_statement(data, plain)[1]] == [Decimal("119.00")]
+
+
 def test_a_mapping_needs_an_amount_and_a_known_encoding(db: Database) -> None:
     with pytest.raises(ValidationError, match="amount column"):
         service.save_mapping(db, ADMIN, {**MAPPING, "columns": {"booking_date": "Buchungstag"}})
