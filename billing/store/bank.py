@@ -71,10 +71,19 @@ def _registered(conn: Connection, name: str, data: pa.Table) -> Iterator[None]:
 
 
 def lines_of_keys(conn: Connection, keys: Sequence[str]) -> list[dict[str, Any]]:
+    return _lines_where(conn, bank_lines.c.line_key, keys)
+
+
+def lines_by_id(conn: Connection, ids: Sequence[int]) -> list[dict[str, Any]]:
+    return _lines_where(conn, bank_lines.c.id, ids)
+
+
+def _lines_where(conn: Connection, column: sa.Column[Any], values: Sequence[Any]) -> list[dict[str, Any]]:
+    """The stored lines whose `column` is one of `values`, in chunks of bound parameters, oldest first."""
     rows: list[dict[str, Any]] = []
-    for start in range(0, len(keys), _CHUNK):
-        chunk = list(keys[start:start + _CHUNK])
-        rows += [dict(r) for r in conn.execute(sa.select(bank_lines).where(bank_lines.c.line_key.in_(chunk))
+    for start in range(0, len(values), _CHUNK):
+        chunk = list(values[start:start + _CHUNK])
+        rows += [dict(r) for r in conn.execute(sa.select(bank_lines).where(column.in_(chunk))
                                                .order_by(bank_lines.c.id)).mappings()]
     return rows
 
@@ -117,15 +126,6 @@ def undecided_proposals(conn: Connection) -> list[tuple[int, str]]:
         bank_lines.outerjoin(bank_decisions, bank_decisions.c.line_id == bank_lines.c.id))
         .where(bank_decisions.c.line_id.is_(None))).all()
     return [(int(r.id), str(r.proposal)) for r in rows]
-
-
-def lines_by_id(conn: Connection, ids: Sequence[int]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for start in range(0, len(ids), _CHUNK):
-        chunk = list(ids[start:start + _CHUNK])
-        rows += [dict(r) for r in conn.execute(sa.select(bank_lines).where(bank_lines.c.id.in_(chunk))
-                                               .order_by(bank_lines.c.id)).mappings()]
-    return rows
 
 
 def set_proposals(conn: Connection, proposals: Iterable[tuple[int, str, str]]) -> None:
