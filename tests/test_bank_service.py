@@ -108,6 +108,25 @@ def test_an_overlapping_statement_adds_only_its_new_lines(db: Database, billed: 
     assert len(lines_of(db)) == 3
 
 
+def test_overlapping_camt_and_csv_statements_add_only_their_new_lines(db: Database, billed: Billed) -> None:
+    """An intraday camt.052 of the first two entries (three lines: one is a batch of two), then the day's
+    camt.053; a CSV export of 10-11 March, then one of 11-12 March (the CSV has no bank reference: its lines are
+    known by what they say)."""
+    camt = sample("camt053.xml").decode()
+    entries = camt.split("<Ntry>")
+    report = "<Ntry>".join(entries[:3]).replace("BkToCstmrStmt", "BkToCstmrAcctRpt").replace("<Stmt>", "<Rpt>") + \
+        "</Rpt></BkToCstmrAcctRpt></Document>"
+    assert service.import_statement(db, ADMIN, report.encode(), "intraday.xml").lines_new == 3
+    assert service.import_statement(db, ADMIN, camt.encode(), "day.xml").lines_new == 3
+    service.save_mapping(db, ADMIN, MAPPING)
+    mapping = service.get_mapping(db, ADMIN, "Sparkasse")
+    rows = sample("german.csv").split(b"\r\n")  # 3 lines of heading, then 10, 11, 12, 12, 12 March
+    early, late = b"\r\n".join([*rows[:5], b""]), b"\r\n".join(rows[:3] + rows[4:])
+    assert service.import_statement(db, ADMIN, early, "early.csv", mapping).lines_new == 2
+    assert service.import_statement(db, ADMIN, late, "late.csv", mapping).lines_new == 3
+    assert len(lines_of(db)) == 6 + 5
+
+
 def test_identical_lines_of_one_file_are_each_kept(db: Database, billed: Billed) -> None:
     service.save_mapping(db, ADMIN, MAPPING)
     data = sample("german.csv")
