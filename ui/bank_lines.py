@@ -23,6 +23,9 @@ COLUMNS = [Column("booking_date", "Booked", "date", width=95), Column("amount", 
            Column("why", "Why", width=250)]
 DECIDED = Column("decided", "Decided", width=140)
 VIEWS = {"To review": True, "Decided": False, "All": None}
+EMPTY = {"To review": "Nothing to review: every imported line is decided (see Decided). Import the next statement "
+                      "above.", "Decided": "No line is decided yet.", "All": "No statement lines yet. Import a "
+                      "statement above."}
 SPLIT_ROWS = 4
 PINNED = "bank_lines:pinned"  # (row index, line id) of the line whose panel the previous run showed
 
@@ -71,7 +74,7 @@ def lines_table(view: str) -> dict[str, Any] | None:
 
     columns = COLUMNS if undecided else [*COLUMNS, DECIDED]  # nothing is decided among the lines to review
     selected = paged_table(TABLE, fetch, columns, filters={"View": view}, title="Bank statement lines",
-                           empty="No statement lines here. Import a statement above.")
+                           empty=EMPTY[view])
     return _same_line(selected, shown)
 
 

@@ -179,7 +179,7 @@ def test_import_review_and_decide_a_statement(server: Callable[..., Server], fre
     panel.get_by_role("button", name="Record payment to these invoices").click()
     expect(page.get_by_text("Payment recorded.")).to_be_visible()
     settle(page)
-    expect(page.get_by_text("No statement lines here")).to_be_visible()
+    expect(page.get_by_text("Nothing to review: every imported line is decided")).to_be_visible()
     screenshot(page, "bank-all-decided")
 
     # 6. The balances: everything paid but Gamma's invoice; Acme keeps 8.60 credit.
