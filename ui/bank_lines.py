@@ -78,6 +78,13 @@ def lines_table(view: str) -> dict[str, Any] | None:
     return _same_line(selected, shown)
 
 
+def forget_selection() -> None:
+    """After this tab changed the lines (an import, Confirm all): no line stays open, and the moved rows are no
+    other user's doing."""
+    clear_selection(TABLE)
+    st.session_state.pop(PINNED, None)
+
+
 def _same_line(selected: dict[str, Any] | None, shown: list[int]) -> dict[str, Any] | None:
     """The selected line, unless another line moved under the selection since the previous run (another user
     decided a line above it, or imported lines): a click meant for the line the user had open is then not taken
@@ -110,6 +117,7 @@ def confirm_sure_button() -> None:
                        icon=":material/done_all:"):
         result = run_action(lambda: decisions.confirm_sure(db, actor))
         if result is not None:
+            forget_selection()  # this tab decided the lines: the one it had open may be among them
             done, problems = result
             st.success(f"{done} payment(s) recorded.", icon=":material/check_circle:")
             for problem in problems:
@@ -202,5 +210,5 @@ def _not_payment_form(row: dict[str, Any], proposal: Proposal) -> None:
 
 def _done(changed: bool) -> None:
     if changed:
-        clear_selection(TABLE)
+        forget_selection()
         st.rerun()

@@ -154,6 +154,14 @@ def test_a_stale_tab_records_nothing_for_a_line_another_user_decided(portal: Por
     assert not [b for b in at.button if b.label == "Confirm"]  # no other line's panel took its place
 
 
+def test_confirm_all_with_a_sure_line_open_raises_no_alarm(portal: Portal) -> None:
+    service.import_statement(portal.db, SYSTEM, (DATA / "camt053.xml").read_bytes(), "camt053.xml")
+    at = select_row(ok(open_page("accountant", PAGE)), 0)  # a sure line, which Confirm all decides
+    ok(next(b for b in at.button if b.label.startswith("Confirm all sure matches")).click().run())
+    assert [s.value for s in at.success] == ["3 payment(s) recorded."] and not at.warning
+    assert not [b for b in at.button if b.label == "Confirm"]  # no line open
+
+
 def test_confirm_in_a_stale_tab_whose_line_was_matched_again_records_nothing(portal: Portal) -> None:
     service.import_statement(portal.db, SYSTEM, (DATA / "mt940.sta").read_bytes(), "mt940.sta")
     at = select_row(ok(open_page("accountant", PAGE)), 0)
