@@ -213,6 +213,15 @@ def test_lines_proposed_for_an_invoice_just_paid_are_matched_again(db: Database,
     assert balance(db, billed.a) == 0
 
 
+def test_a_line_pays_only_invoices_of_its_currency(db: Database, billed: Billed, seeded: Seed) -> None:
+    dollars = customers.create_customer(db, ADMIN, {"name": "Yank Inc", "currency": "USD", "terms_days": 14})
+    usd = issued(db, dollars, line(seeded.s19, "1", "50.00"), currency="USD")
+    euros = imported(db)["50.00 Advance payment"]
+    assert_refused(db, lambda: decisions.confirm_line(db, ADMIN, euros["id"], allocations=[(usd, "50.00")]),
+                   BillingError, match="is in USD, the payment in EUR")
+    assert decisions.find_open_invoices(db, ADMIN, "Yank", "EUR") == []
+
+
 def test_a_line_of_zero_is_not_confirmed_as_a_payment(db: Database, billed: Billed) -> None:
     data = (DATA / "camt053.xml").read_bytes().replace(b'<Amt Ccy="EUR">50.00</Amt>', b'<Amt Ccy="EUR">0.00</Amt>')
     service.import_statement(db, ADMIN, data, "zero.xml")
