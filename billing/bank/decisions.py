@@ -7,6 +7,7 @@ follow; the decision is written in the same transaction, and refuses a line deci
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
@@ -26,6 +27,7 @@ from billing.store import bank as bank_store
 from billing.store import invoices as invoice_store
 from billing.store.db import Database, utcnow
 
+log = logging.getLogger("billing.bank")
 CATEGORIES = ("fee", "other_income", "outgoing", "other")
 _DECIDED = "This statement line was decided meanwhile (in another tab?): nothing was recorded."
 _CHANGED = ("This line was matched again since you looked at it, and its proposal changed: look at the new one; "
@@ -77,7 +79,7 @@ def confirm_line(db: Database, actor: Actor, line_id: int, *, customer_id: int |
     whose proposal put money on an invoice this payment paid are matched again."""
     require(db, actor, "payments.write")
     payment_id, touched = _confirm(db, actor, line_id, customer_id, allocations, seen)
-    service.rematch(db, actor, touched)
+    _match_again(db, actor, touched)
     return payment_id
 
 
@@ -123,6 +125,15 @@ def _confirm(db: Database, actor: Actor, line_id: int, customer_id: int | None,
             within=lambda conn, payment_id: _decide(conn, actor, row, PAYMENT, payment_id, customer_id=target,
                                                     proposal=checked))
     return payment_id, {invoice_id for invoice_id, _ in plan}
+
+
+def _match_again(db: Database, actor: Actor, paid: set[int]) -> None:
+    """Propose again for the lines whose proposal put money on an invoice just paid. The payment is recorded by
+    then: should this fail, the lines keep their proposals ("Match the open lines again" renews them)."""
+    try:
+        service.rematch(db, actor, paid)
+    except (BillingError, sa.exc.DBAPIError):
+        log.warning("Matching the open statement lines again failed after a confirmation", exc_info=True)
 
 
 @contextmanager
@@ -176,7 +187,7 @@ def confirm_sure(db: Database, actor: Actor, import_id: int | None = None) -> tu
             done += 1
         except BillingError as exc:
             problems.append(f"{row['booking_date']} {row['amount']:.2f} {row['currency']}: {exc.message}")
-    service.rematch(db, actor, touched)
+    _match_again(db, actor, touched)
     return done, problems
 
 
