@@ -95,6 +95,9 @@ def test_upload_then_confirm_all_sure_matches(portal: Portal) -> None:
     assert not at.toggle  # only the owner may switch auto-confirm on
     again = ok(upload(at, "camt053.xml"))
     assert any("0 new line(s) imported, 6 already there" in s.value for s in again.success)
+    decided = ok(at.segmented_control(key="bank_view").set_value("Decided").run()).dataframe[0].value
+    assert len(decided) == 3 and list(decided.columns)[-1] == "Decided"
+    assert sorted(decided["Decided"].str.split().str[0]) == ["Payment"] * 3
 
 
 def test_a_malformed_file_is_refused_with_its_line(portal: Portal) -> None:
