@@ -119,8 +119,8 @@ def test_a_row_changed_on_the_way_refuses_the_copy(pg_url: str, tmp_path: Path, 
 
 _BANK_LINE = {"id": 1, "import_id": 7, "line_key": "k|1", "account_iban": "DE02120300000000202051",
               "booking_date": date(2026, 2, 28), "value_date": None, "amount": Decimal("-12.5"), "currency": "EUR",
-              "counterparty_name": "Müller | Söhne 'GmbH' 👍🏽", "remittance": "", "is_return": False,
-              "confidence": "sure", "proposal": "{}"}
+              "counterparty_name": "Müller | Söhne 'GmbH' 👍🏽", "remittance": "Invoice 7\nand 8, \"paid\"",
+              "is_return": False, "confidence": "sure", "proposal": "{}"}
 _COMPANY = {"id": 1, "legal_name": "Acme", "base_currency": "EUR", "timezone": "UTC", "default_terms_days": 14,
             "page_size": "A4", "logo": b"\x00\xffPNG", "updated_at": datetime(1969, 12, 31, 23, 59, 59, 120)}
 _CHANGES: list[tuple[sa.Table, dict[str, Any]]] = [
@@ -132,7 +132,9 @@ _CHANGES: list[tuple[sa.Table, dict[str, Any]]] = [
     (schema.company, {"default_terms_days": 15})]
 
 
-def test_fingerprints_agree_across_engines_and_tell_any_change(pg_url: str, tmp_path: Path) -> None:
+def test_fingerprints_agree_across_engines_and_tell_any_change(pg_url: str, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "_COPY_READ_BLOCK", 128)  # PostgreSQL's CSV read in blocks that end inside a value
     engines = [Database(f"duckdb:///{tmp_path}/fingerprint.duckdb"), Database(new_database(pg_url, "fingerprints"))]
     try:
         for db in engines:
@@ -140,6 +142,10 @@ def test_fingerprints_agree_across_engines_and_tell_any_change(pg_url: str, tmp_
             db.transaction(lambda conn: [conn.execute(bank_lines.insert().values(**_BANK_LINE)),
                                          conn.execute(schema.company.insert().values(**_COMPANY))])
         duck, postgres = (_fingerprints(db) for db in engines)
+        for db in engines:  # read back whole, a value of two lines too (PostgreSQL's CSV quotes it)
+            with db.connect() as conn:
+                [read] = bulk.dump_table(conn, "bank_lines").to_pylist()
+            assert {name: read[name] for name in _BANK_LINE} == _BANK_LINE
         assert duck == postgres and duck["bank_lines"][0] == duck["company"][0] == 1
         for table, change in _CHANGES:
             with engines[1].engine.connect() as conn, conn.begin() as transaction:

@@ -276,12 +276,13 @@ def _copy_query(conn: Connection, sql: str, columns: pa.Schema) -> pa.Table:
 
 
 def _read_csv(source: IO[bytes], columns: pa.Schema) -> pa.Table:
-    """PostgreSQL's CSV: NULL empty and unquoted, '' quoted, booleans t/f."""
+    """PostgreSQL's CSV: NULL empty and unquoted, '' quoted, booleans t/f, line breaks inside quoted values."""
     if not source.read(1):  # Arrow cannot read an empty CSV without a header
         return columns.empty_table()
     source.seek(0)
     return pa_csv.read_csv(
         source, read_options=pa_csv.ReadOptions(column_names=columns.names, block_size=_COPY_READ_BLOCK),
+        parse_options=pa_csv.ParseOptions(newlines_in_values=True),  # an address of several lines, quoted
         convert_options=pa_csv.ConvertOptions(column_types=columns, null_values=[""], strings_can_be_null=True,
                                               quoted_strings_can_be_null=False, true_values=["t"],
                                               false_values=["f"]))
