@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
 from pypdf import PdfReader
 
-from billing import leases, mailing, outbox, outbox_worker
+from billing import customer_view, drawing_pool, leases, mailing, outbox, outbox_worker
 from billing.mail_settings import MailSettings, save_mail_settings
 from billing.store.db import Database
-from tests.conftest import ADMIN, Billed
+from tests.conftest import ADMIN, Billed, header
 from tests.mail_server import Mailbox, dropping_server, free_port, smtp_server
 
 NOW = datetime(2025, 3, 10, 9, 30)
@@ -178,3 +179,44 @@ def test_no_smtp_server_keeps_messages_queued(db: Database, billed: Billed) -> N
     message_id = send(db, billed.a)
     report = outbox_worker.send_due(db, NOW)
     assert report.not_configured and status(db, message_id).status == outbox.QUEUED
+
+
+def without_moment(pdf: bytes) -> bytes:
+    """A PDF without the time it was drawn (to the second) and the file id derived from it: drawn twice, the same."""
+    return re.sub(rb"/ID \[<[0-9A-F]+><[0-9A-F]+>\]", b"/ID []",
+                  re.sub(rb"/CreationDate \(D:[^)]*\)", b"/CreationDate ()", pdf))
+
+
+def test_pdfs_drawn_in_the_drawing_processes_are_the_customers_download(
+        db: Database, billed: Billed, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(drawing_pool, "POOL_FROM", 2)
+    documents = [billed.a, billed.b, billed.c, billed.a]
+    for document_id in documents:
+        send(db, document_id)
+    try:
+        assert outbox_worker.send_due(db, NOW).sent == len(documents)
+        assert (drawing_pool._pool is not None) == (drawing_pool.processes() > 0)  # drawn in other processes
+    finally:
+        drawing_pool.shutdown()
+    for document_id, item in zip(documents, mailbox.received, strict=True):
+        token = item.message.get_body(("plain",)).get_content().split("/d/")[1].split()[0]
+        name, download = customer_view.document_pdf(db, token, NOW, NOW.date()) or ("", b"")
+        [pdf] = list(item.message.iter_attachments())
+        assert pdf.get_filename() == name == f"{header(db, document_id).number}.pdf"
+        assert without_moment(pdf.get_content()) == without_moment(download)
+    assert len({without_moment(pdf) for item in mailbox.received for pdf in
+                [next(item.message.iter_attachments()).get_content()]}) == 3  # three invoices, one sent twice
+
+
+def test_a_pool_that_cannot_take_work_leaves_the_drawing_to_the_sender(db: Database, billed: Billed) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from billing import attachments
+
+    [drawing] = attachments.read_all(db, attachments.document_specs("invoice", billed.a, NOW.date()))
+    assert isinstance(drawing, attachments.Drawing)
+    stopped = ProcessPoolExecutor(1)
+    stopped.shutdown()
+    drawn = drawing_pool.submit(drawing, stopped)  # refused by the stopped pool: drawn here
+    assert drawn.done() and drawing_pool.result(drawn, drawing).data.startswith(b"%PDF")
+
