@@ -88,24 +88,40 @@ def _statement_pdf(db: Database, params: dict[str, Any]) -> Drawing:
                    "application/pdf", statement_pdf, (statement, settings.get_company(db) or {}), {"today": as_of})
 
 
+def _einvoice(db: Database, params: dict[str, Any]) -> Drawing:
+    from billing.einvoice import export
+
+    chosen = export.format_of(str(params["format"]))
+    document, company, preceding_date = export.inputs_of(db, SYSTEM, int(params["document_id"]),
+                                                         date.fromisoformat(params["as_of"]))
+    return Drawing(export.file_name(document, chosen), chosen.media_type, export.exported_file,
+                   (document, company, preceding_date, chosen.name))
+
+
 READERS: dict[str, Callable[[Database, dict[str, Any]], Drawing]] = {
     "document_pdf": _document_pdf,
+    "einvoice": _einvoice,
     "statement_pdf": _statement_pdf,
     "quote_pdf": _quote_pdf,
 }
 
-# The files each kind of document is sent with (the e-invoice in the customer's format joins these).
+# The files each kind of document is sent with; an invoice or credit note also with its e-invoice in the format its
+# customer prefers, if any (billing.models.EINVOICE_FORMATS).
 DOCUMENT_ATTACHMENTS: dict[str, tuple[str, ...]] = {
     "invoice": ("document_pdf",),
     "credit_note": ("document_pdf",),
     "quote": ("quote_pdf",),
 }
+EINVOICE_KINDS = ("invoice", "credit_note")
 
 
-def document_specs(kind: str, document_id: int, as_of: date) -> list[AttachmentSpec]:
-    """The attachments of a document of `kind` sent on `as_of`."""
-    return [AttachmentSpec(name, {"document_id": document_id, "as_of": as_of.isoformat()})
-            for name in DOCUMENT_ATTACHMENTS.get(kind, ())]
+def document_specs(kind: str, document_id: int, as_of: date, einvoice_format: str = "") -> list[AttachmentSpec]:
+    """The attachments of a document of `kind` sent on `as_of` to a customer preferring `einvoice_format`."""
+    params: dict[str, Any] = {"document_id": document_id, "as_of": as_of.isoformat()}
+    specs = [AttachmentSpec(name, params) for name in DOCUMENT_ATTACHMENTS.get(kind, ())]
+    if einvoice_format and kind in EINVOICE_KINDS:
+        specs.append(AttachmentSpec("einvoice", params | {"format": einvoice_format}))
+    return specs
 
 
 def to_json(specs: list[AttachmentSpec]) -> str:

@@ -10,10 +10,12 @@ from datetime import datetime, timedelta
 import pytest
 from pypdf import PdfReader
 
-from billing import customer_view, drawing_pool, leases, mailing, outbox, outbox_worker
+from billing import customer_view, customers, drawing_pool, leases, mailing, outbox, outbox_worker
+from billing.einvoice import export
+from billing.einvoice.validation import validate_bytes
 from billing.mail_settings import MailSettings, save_mail_settings
 from billing.store.db import Database
-from tests.conftest import ADMIN, Billed, header
+from tests.conftest import ADMIN, Billed, Seed, header
 from tests.mail_server import Mailbox, dropping_server, free_port, smtp_server
 
 NOW = datetime(2025, 3, 10, 9, 30)
@@ -220,3 +222,34 @@ def test_a_pool_that_cannot_take_work_leaves_the_drawing_to_the_sender(db: Datab
     drawn = drawing_pool.submit(drawing, stopped)  # refused by the stopped pool: drawn here
     assert drawn.done() and drawing_pool.result(drawn, drawing).data.startswith(b"%PDF")
 
+
+def prefer(db: Database, customer_id: int, fmt: str) -> None:
+    current = customers.get_customer(db, ADMIN, customer_id)
+    customers.update_customer(db, ADMIN, customer_id, {
+        **{key: current[key] for key in ("name", "email", "address", "country", "tax_id", "currency", "terms_days",
+                                         "notes")}, "einvoice_format": fmt})
+
+
+def test_the_e_invoice_in_the_customers_format_is_attached_as_its_download(
+        db: Database, seeded: Seed, billed: Billed, mailbox: Mailbox) -> None:
+    prefer(db, seeded.acme, "ubl")
+    assert mailing.draft_for_document(db, ADMIN, "invoice", billed.a, NOW.date()).einvoice_format == "ubl"
+    send(db, billed.a)
+    assert outbox_worker.send_due(db, NOW).sent == 1
+    [item] = mailbox.received
+    pdf, xml = item.message.iter_attachments()
+    assert pdf.get_filename() == "INV-2025-00001.pdf"
+    assert (xml.get_filename(), xml.get_content_type()) == ("INV-2025-00001-ubl.xml", "application/xml")
+    name, media_type, download = export.export_document(db, ADMIN, billed.a, "ubl", today=lambda: NOW.date())
+    assert (name, media_type) == (xml.get_filename(), xml.get_content_type())
+    assert xml.get_content() == download and validate_bytes(download).valid
+
+
+def test_an_e_invoice_the_document_cannot_give_fails_the_message_saying_why(
+        db: Database, seeded: Seed, billed: Billed, mailbox: Mailbox) -> None:
+    prefer(db, seeded.acme, "xrechnung-ubl")  # needs a buyer reference, the seller's contact... which are not set
+    message_id = send(db, billed.a)
+    report = outbox_worker.send_due(db, NOW)
+    assert (report.sent, report.failed, mailbox.received) == (0, 1, [])
+    failed = status(db, message_id)
+    assert failed.status == outbox.FAILED and "XRechnung 3.0 (UBL) needs" in failed.last_error
