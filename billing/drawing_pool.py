@@ -5,7 +5,8 @@ process, which holds the database) and hands it to a child process, which draws 
 never opens the database (a DuckDB file held for writing cannot be opened by another process). The bytes are the
 same as drawn anywhere else (the download): the same function on the same records. Children are forked from a
 fresh forkserver (nothing of the server's threads or open database is inherited), parse the fonts once and live
-as long as the process; a broken pool (a child killed) is replaced, and its drawings are made here instead.
+as long as the process (and end within a second or so of it, however it ended); a broken pool (a child killed) is
+replaced, and its drawings are made here instead.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -23,6 +25,7 @@ log = logging.getLogger("billing.outbox")
 
 MAX_PROCESSES = 2
 POOL_FROM = 4  # messages with attachments in one claim before the pool is worth starting (about a second)
+WATCH_SECONDS = 1.0  # how often a child looks whether its parent is still there
 
 _lock = threading.Lock()
 _pool: ProcessPoolExecutor | None = None
@@ -34,11 +37,34 @@ def processes() -> int:
     return 0 if cores < 2 else min(MAX_PROCESSES, cores)
 
 
-def _warm() -> None:
-    """A child's start: the fonts of the common cut parsed before the first drawing asks for them."""
+def _start(parent: int) -> None:
+    """A child's start: it watches its parent, and parses the fonts of the common cut before the first drawing."""
     from billing.pdf_document import font_cut_for, warm_fonts
 
+    threading.Thread(target=_watch, args=(parent,), name="drawing-parent-watch", daemon=True).start()
     warm_fonts(font_cut_for("a"))
+
+
+def _watch(parent: int) -> None:
+    """End this child once the process it draws for is gone (killed with -9, say): its pool's queue never closes
+    (every child holds both ends), and the forkserver ends only after its children."""
+    while _alive(parent):
+        time.sleep(WATCH_SECONDS)
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie, not yet collected, is gone too
+    except OSError:
+        return True
 
 
 def pool() -> ProcessPoolExecutor | None:
@@ -51,7 +77,7 @@ def pool() -> ProcessPoolExecutor | None:
         if _pool is None:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["billing.pdf", "billing.statement_pdf"])
-            _pool = ProcessPoolExecutor(count, mp_context=context, initializer=_warm)
+            _pool = ProcessPoolExecutor(count, mp_context=context, initializer=_start, initargs=(os.getpid(),))
         return _pool
 
 
