@@ -253,3 +253,29 @@ def test_an_e_invoice_the_document_cannot_give_fails_the_message_saying_why(
     assert (report.sent, report.failed, mailbox.received) == (0, 1, [])
     failed = status(db, message_id)
     assert failed.status == outbox.FAILED and "XRechnung 3.0 (UBL) needs" in failed.last_error
+
+
+def test_a_credit_note_and_a_statement_arrive_with_their_pdfs(db: Database, seeded: Seed, billed: Billed,
+                                                              mailbox: Mailbox) -> None:
+    from datetime import date
+
+    from billing import credit_notes
+    from billing.reports.statements import customer_statement
+
+    note = credit_notes.create_credit_note(db, ADMIN, billed.c, NOW.date())
+    mailing.send_document(db, ADMIN, "credit_note", note, to=["ap@acme.example"], cc=[], subject="Credit {number}",
+                          body="{link}", now=NOW)
+    statement = customer_statement(db, ADMIN, seeded.acme, "EUR", date(2025, 1, 1), NOW.date())
+    mailing.send_statement(db, ADMIN, statement, to=["ap@acme.example"], cc=[], subject="Your statement",
+                           body="Attached.", now=NOW)
+    assert outbox_worker.send_due(db, NOW).sent == 2
+    credit, sent_statement = mailbox.received
+    [pdf] = list(credit.message.iter_attachments())
+    number = header(db, note).number
+    assert credit.message["Subject"] == f"Credit {number}" and pdf.get_filename() == f"{number}.pdf"
+    assert number in PdfReader(io.BytesIO(pdf.get_content())).pages[0].extract_text()
+    [link] = mailing.mail_history(db, ADMIN, note).links
+    assert link.expires_at == NOW + timedelta(days=90)  # the default
+    [listing] = list(sent_statement.message.iter_attachments())
+    assert listing.get_filename() == f"statement-{seeded.acme}-EUR-{NOW.date().isoformat()}.pdf"
+    assert "INV-2025-00001" in PdfReader(io.BytesIO(listing.get_content())).pages[0].extract_text()
