@@ -67,12 +67,14 @@ def payment_digests(payment: dict[str, Any], allocations: list[dict[str, Any]], 
     return result
 
 
-def seal_for(conn: Connection, entity: str, entity_id: str, everything: bool) -> dict[str, Any] | None:
-    """What an audit event on `entity` seals (None: nothing); `everything` adds a bulk seal of all."""
+def seal_for(conn: Connection, entity: str, entity_id: str, everything: bool,
+             written: integrity.Document | None = None) -> dict[str, Any] | None:
+    """What an audit event on `entity` seals (None: nothing); `everything` adds a bulk seal of all. `written`: the
+    issued document as this transaction wrote it (integrity.written_document), sealed without reading it back."""
     documents: dict[str, list[str]] = {}
     payments: dict[str, list[Any]] = {}
     if entity == "invoice" and entity_id.isdigit():
-        document = integrity.issued_document(conn, int(entity_id))
+        document = written or integrity.issued_document(conn, int(entity_id))
         if document is not None:
             header = document[0]
             documents[entity_id] = [header["status"], document_digest(document)]

@@ -98,8 +98,10 @@ def issued_documents(conn: Connection, in_bulk: bool = False, after_id: int = 0,
         for batch in document_batches(conn, after_id, up_to_id):
             yield from batch_documents(batch)
         return
-    for queries in _document_queries(conn, after_id, up_to_id):
-        yield from _documents(*(_fetch(conn, False, query) for query in queries))
+    for header_query, *body_queries in _document_queries(conn, after_id, up_to_id):
+        headers = _fetch(conn, False, header_query)
+        if headers:  # a range of drafts alone (a draft's audit event): its bodies are not read
+            yield from _documents(headers, *(_fetch(conn, False, query) for query in body_queries))
 
 
 def batch_documents(batch: DocumentBatch) -> Iterator[Document]:
