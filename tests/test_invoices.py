@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -75,6 +75,21 @@ def test_a_created_draft_is_shown_as_it_reads_back(db: Database, seeded: Seed, c
                               {"is_charge": True, "amount": "2", "tax_rate_id": seeded.s7}]}, TODAY)
     assert document == view(db, document.id)
     assert document.exemption_reasons and document.status == "draft"
+
+
+@pytest.mark.parametrize("customer", ["acme", "jpy"])
+def test_an_issued_invoice_is_shown_as_it_reads_back(db: Database, seeded: Seed, customer: str) -> None:
+    # The API answers with issue_invoice_shown instead of reading the invoice again: it must be what get_invoice
+    # reads (number, dates, frozen seller and buyer, lines with their nets, VAT breakdown, exemption reasons).
+    invoice_id = invoices.create_draft(db, ADMIN, {
+        "customer_id": getattr(seeded, customer), "notes": "Thanks", "buyer_reference": "PO-7",
+        "lines": [line(seeded.s19, "2", "49.955", "Widget"), line(seeded.e0, "1.5", "10.00", "Exempt service"),
+                  {**line(seeded.s7, "3", "7.10", "Book"), "discount_percent": "10", "product_id": seeded.product}],
+        "allowance_charges": [{"percent": "5", "tax_rate_id": seeded.s19, "reason": "Loyalty"},
+                              {"is_charge": True, "amount": "2", "tax_rate_id": seeded.s7}]})
+    document = invoices.issue_invoice_shown(db, ADMIN, invoice_id, TODAY, due_date=TODAY + timedelta(days=30))
+    assert document == view(db, invoice_id)
+    assert document.header.number and document.status == "unpaid" and document.seller is not None
 
 
 def test_draft_currency_defaults_to_the_customers(db: Database, seeded: Seed) -> None:
