@@ -268,10 +268,7 @@ def delete_draft(db: Database, actor: Actor, invoice_id: int) -> None:
 
 def issue_invoice(db: Database, actor: Actor, invoice_id: int, today: date,
                   issue_date: date | None = None, due_date: date | None = None) -> str:
-    """Issue a draft: next gapless number of its series, totals frozen, due date from terms.
-
-    Returns the invoice number.
-    """
+    """Issue a draft: next gapless number of its series, totals frozen, due date from terms. Returns its number."""
     require(db, actor, "invoices.write")
     return db.transaction(lambda conn: issue_draft(conn, actor, invoice_id, today, issue_date, due_date))
 
@@ -294,8 +291,7 @@ def issue_invoice_shown(db: Database, actor: Actor, invoice_id: int, today: date
 
 @dataclass(frozen=True)
 class _Issued:
-    """What issuing a draft wrote: its header, body (VAT breakdown by category and rate), frozen parties
-    (`seller_party`, `buyer_party`), and the customer row it was issued to."""
+    """What issuing a draft wrote: header, body (taxes by category and rate), frozen parties, the customer's row."""
 
     header: InvoiceHeader
     lines: list[StoredLine]
@@ -323,8 +319,7 @@ def _issue_draft(conn: Connection, actor: Actor, invoice_id: int, today: date, i
     totals = computed_totals(lines, allowance_charges, header.currency)
     if totals.payable < 0:
         raise ValidationError("The invoice total would be negative. Issue a credit note instead.")
-    # Read before the number is taken (the series row stays locked for as short a time as it can); written with
-    # the header, in one statement.
+    # Read before the number is taken (the series row stays locked as briefly as it can), written with the header.
     seller_text, buyers, seller = parties.frozen_texts(conn, [header.customer_id], [customer])
     frozen = {"seller_party": seller_text, "buyer_party": buyers[header.customer_id]}
     on = issue_date or header.issue_date or today
