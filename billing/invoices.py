@@ -344,7 +344,7 @@ def _issue_draft(conn: Connection, actor: Actor, invoice_id: int, today: date, i
         [{**asdict(part), "invoice_id": invoice_id} for part in allowance_charges],
         [asdict(tax) for tax in issued_taxes])
     audit.record(conn, actor, "invoice.issue", "invoice", invoice_id,
-                 before={"status": header.status}, after=values, written=written)
+                 before={"status": header.status}, after=values, written_document=written)
     events.invoice_event(conn, "invoice.issued", invoice_id)
     return _Issued(issued, frozen_lines, allowance_charges,
                    sorted(issued_taxes, key=lambda t: (t.vat_category, t.vat_rate)), frozen, customer)

@@ -191,3 +191,22 @@ def test_issuing_seals_the_invoice_from_what_it_wrote_as_it_reads_back(db: Datab
             assert stored is not None
             assert json.loads(after)["sealed"]["documents"][str(document_id)] == ["issued",
                                                                                   seals.document_digest(stored)]
+
+
+def test_recording_a_payment_seals_it_from_what_it_wrote_as_it_reads_back(db: Database, books: Books,
+                                                                          seeded: Seed) -> None:
+    """_record seals the new payment and its allocations from the rows it wrote: the digest of its rows read back."""
+    several = payments.record_payment(db, ADMIN, {"customer_id": seeded.acme, "amount": "150.00", "currency": "EUR",
+                                                  "received_on": TODAY}, allocate="auto")
+    unallocated = payments.record_payment(db, ADMIN, {"customer_id": seeded.acme, "amount": "10.50", "currency": "EUR",
+                                                      "received_on": TODAY})
+    with db.connect() as conn:
+        read_back = {payment_id: integrity.payment_with_reversals(conn, payment_id)
+                     for payment_id in (books.p, several, unallocated)}
+        events = dict(conn.execute(sa.text("SELECT entity_id, after FROM audit_events WHERE action = 'payment.record'"))
+                      .tuples().all())
+    assert len(read_back[several][0][1]) >= 2 and not read_back[unallocated][0][1]
+    for payment_id, [(stored, allocations)] in read_back.items():
+        through = allocations[-1]["id"] if allocations else 0
+        assert json.loads(events[str(payment_id)])["sealed"]["payments"][str(payment_id)] == [
+            through, seals.payment_digests(stored, allocations, [through])[through]]
