@@ -36,13 +36,14 @@ def insert_header(conn: Connection, values: HeaderValues) -> int:
                .scalar_one())
 
 
-def update_header(conn: Connection, invoice_id: int, values: HeaderValues) -> None:
+def update_header(conn: Connection, invoice_id: int, values: HeaderValues,
+                  frozen: dict[str, str] | None = None) -> None:
     """Header fields of a draft being saved or a document being issued or voided (the paid and
-    credited sums move only through add_to_amounts)."""
+    credited sums move only through add_to_amounts); `frozen`: its `seller_party` and `buyer_party` at issue."""
     is_open = {} if "payable" not in values else {
         "is_open": sa.literal(values["payable"], invoices.c.payable.type)
         - invoices.c.paid_amount - invoices.c.credited_amount > 0}
-    conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(**values, **is_open,
+    conn.execute(invoices.update().where(invoices.c.id == invoice_id).values(**values, **is_open, **(frozen or {}),
                                                                              updated_at=utcnow()))
 
 
