@@ -22,6 +22,7 @@ from billing import auth_keys, settings, users
 from billing.permissions import SYSTEM, Actor
 from billing.store.db import Database
 from signin import routes
+from signin.assets import STATIC
 from signin.links import safe_next, sign_in_url
 
 PASSWORD = "purple tugboat jingles at noon"
@@ -74,7 +75,17 @@ def test_the_form_carries_a_csrf_token_and_refuses_framing_and_scripts(client: T
     assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in page.headers[
         "content-security-policy"] and page.headers["cache-control"] == "no-store"
     assert client.cookies["billing_csrf"] in page.text
-    assert "script" not in page.text.lower()
+    assert "<script" not in page.text.lower()
+
+
+def test_the_form_prefetches_the_portals_files_and_still_runs_no_script(client: TestClient) -> None:
+    page = client.get("/auth/sign-in")
+    prefetched = re.findall(r'<link rel="prefetch" href="\.\./(static/[^"]+)" crossorigin>', page.text)
+    assert any(re.fullmatch(r"static/js/index\.[\w-]+\.js", path) for path in prefetched)
+    assert any("ArrowVegaLiteChart" in path for path in prefetched)  # the dashboard's chart
+    assert all((STATIC / path).is_file() for path in prefetched)  # served by Streamlit at /static/...
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "connect-src 'self'" in policy and "script-src" not in policy
 
 
 def test_a_notice_is_only_one_of_the_apps_own(client: TestClient) -> None:
