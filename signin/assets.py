@@ -19,6 +19,8 @@ STATIC = Path(streamlit.__file__).parent / "static"
 # The chunks of the elements on the dashboard (metrics, filters, the chart, the overdue table, links, buttons).
 DASHBOARD_CHUNKS = ("Metric", "Selectbox", "Multiselect", "Button", "DownloadButton", "PageLink",
                     "ArrowVegaLiteChart", "loadVegaEmbed", "embed", "vega-interpreter", "DataFrame")
+# Plotly's, which the report pages draw with: prefetched too, so their first visit waits for no 4.7 MB download.
+REPORT_CHUNKS = ("PlotlyChart",)
 _INDEX_FILES = re.compile(r'(?:src|href)="\./(static/[\w./-]+)"')
 _IMPORTS = re.compile(r'(?:from|import)\s*"\./([\w.-]+\.js)"')
 _CHUNK = re.compile(r"^(?P<name>.+)\.[\w-]{8}\.(?:js|css)$")
@@ -33,22 +35,38 @@ def _imports(folder: Path, name: str, seen: set[str]) -> None:
         _imports(folder, imported, seen)
 
 
-@functools.cache
-def dashboard_assets(static: Path = STATIC) -> tuple[str, ...]:
-    """Paths (below the server's root, `static/...`) of the files the portal's first page loads; () when
-    Streamlit's frontend is not where it should be (nothing is prefetched then)."""
+def _index_files(static: Path) -> list[str]:
     try:
-        index = (static / "index.html").read_text(encoding="utf-8")
+        return list(dict.fromkeys(_INDEX_FILES.findall((static / "index.html").read_text(encoding="utf-8"))))
+    except OSError:
+        return []
+
+
+@functools.cache
+def element_modules(chunks: tuple[str, ...] = DASHBOARD_CHUNKS, static: Path = STATIC) -> tuple[str, ...]:
+    """Paths (`static/js/...`) of the named element chunks and every module they import, but those Streamlit's
+    index.html loads itself."""
+    try:
         files = sorted((static / "static" / "js").iterdir())
     except OSError:
         return ()
-    paths = list(dict.fromkeys(_INDEX_FILES.findall(index)))
     scripts: set[str] = set()
     for file in files:
         match = _CHUNK.match(file.name)
-        if match and match["name"] in DASHBOARD_CHUNKS:
+        if match and match["name"] in chunks:
             _imports(file.parent, file.name, scripts)
-    paths += [f"static/js/{name}" for name in sorted(scripts) if f"static/js/{name}" not in paths]
+    loaded = set(_index_files(static))
+    return tuple(path for path in (f"static/js/{name}" for name in sorted(scripts)) if path not in loaded)
+
+
+@functools.cache
+def dashboard_assets(static: Path = STATIC) -> tuple[str, ...]:
+    """Paths (below the server's root, `static/...`) of the files the portal's first page loads, and Plotly's;
+    () when Streamlit's frontend is not where it should be (nothing is prefetched then)."""
+    paths = _index_files(static)
+    if not paths:
+        return ()
+    paths += element_modules(DASHBOARD_CHUNKS + REPORT_CHUNKS, static)
     for folder, kinds in (("css", (".css",)), ("media", (".woff2",))):
         for file in sorted((static / "static" / folder).glob("*")):
             match = _CHUNK.match(file.name) if kinds == (".css",) else None

@@ -6,7 +6,8 @@ by an HTTP response, so the Streamlit script only reads it (`st.context.cookies`
   in the database, sets the cookie (HttpOnly, SameSite=Lax, Path=/, Secure over HTTPS) and answers 303 to `next`.
   Login CSRF is refused with a double-submit token (a cookie of its own and a form field that must match).
 - `SignInRequired`: a page of the portal requested without a live session is answered with 303 to the form,
-  before Streamlit's page is sent: nothing of the portal loads for a browser that is not signed in.
+  before Streamlit's page is sent: nothing of the portal loads for a browser that is not signed in. With a live
+  session it answers with Streamlit's page as `signin/portal_page.py` serves it.
 Sign-out happens in the script (ui/auth.py: the tab's session revoked at once); the form's page then drops a
 cookie whose session is no longer live.
 """
@@ -31,6 +32,7 @@ from billing.errors import BillingError
 from billing.store.db import Database, get_database
 from signin.links import PAGE_PATHS, SIGN_IN_PATH, safe_next, sign_in_url
 from signin.page import SECURITY_HEADERS, sign_in_html
+from signin.portal_page import portal_response
 
 log = logging.getLogger("billing.signin")
 
@@ -162,7 +164,8 @@ def _gate(request: Request) -> Response | None:
 
 
 class SignInRequired:
-    """ASGI middleware: a GET of a portal page without a live session is sent to the sign-in form."""
+    """ASGI middleware: a GET of a portal page without a live session is sent to the sign-in form; with one, it
+    gets the portal's page (Streamlit's own for a HEAD, or where that page cannot be read)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -172,5 +175,9 @@ class SignInRequired:
             redirect = await run_in_threadpool(_gate, Request(scope))
             if redirect is not None:
                 await redirect(scope, receive, send)
+                return
+            page = portal_response() if scope["method"] == "GET" else None
+            if page is not None:
+                await page(scope, receive, send)
                 return
         await self.app(scope, receive, send)
