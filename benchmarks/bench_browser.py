@@ -11,7 +11,8 @@ Printed, in ms from the click: when the page stopped changing (the last change t
 script run is over and nothing changed for QUIET_MS), and how many full script runs the click caused (counted
 from the server's messages: each run ends with a `script_finished` message; a fragment's run is not counted, so
 an edit in the invoice editor's fragment shows 0), and the CPU time the server process used meanwhile (on a
-shared machine the wall time waits for CPU; this does not), the cumulative layout shift (CLS, as web-vitals count
+shared machine the wall time waits for CPU; this does not) and the browser's (Chromium's processes, from the click
+to the end of the quiet wait), the cumulative layout shift (CLS, as web-vitals count
 it) and the longest a grey skeleton (stAppSkeleton, stSkeleton, stSkeletonElement) stayed visible. Sign-in is
 measured from the click on "Sign in" to the dashboard settled, the form having been open TYPING_MS (the user types;
 the page prefetches the portal's files meanwhile); "load" is opening the page's URL afresh.
@@ -128,6 +129,7 @@ class Sample:
     ms: float
     runs: int
     server_cpu_ms: float = 0.0
+    browser_cpu_ms: float = 0.0  # the browser's CPU time meanwhile (all its processes)
     cls: float = 0.0  # cumulative layout shift from the click to settled
     skeleton_ms: float = 0.0  # the longest a grey skeleton was visible meanwhile
 
@@ -139,6 +141,29 @@ def process_cpu_ms(pid: int | None) -> float:
     except (OSError, IndexError, TypeError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process started (directly or not) by process `pid`."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], list(children.get(pid, []))
+    while queue:
+        child = queue.pop()
+        found.append(child)
+        queue.extend(children.get(child, []))
+    return found
+
+
+def browser_cpu_ms(server_pid: int | None) -> float:
+    """CPU time used so far by the processes this benchmark started other than the server: Chromium's (and
+    Playwright's driver, a small part)."""
+    return sum(process_cpu_ms(pid) for pid in descendants(os.getpid()) if pid != server_pid)
 
 
 def _free_port() -> int:
@@ -238,11 +263,13 @@ def timed(page: Page, runs: RunCounter, action: Callable[[], object], ready: str
     """One user action, from its start to the page settled (`ready` showing)."""
     runs.reset()
     started = float(page.evaluate("Date.now()"))
-    cpu = process_cpu_ms(runs.server_pid)
+    cpu, browser_cpu = process_cpu_ms(runs.server_pid), browser_cpu_ms(runs.server_pid)
     action()
     ms = settled_after(page, runs, started, ready)
+    # (the browser's CPU is read after the quiet wait, which costs it little: a few polls)
+    spent = browser_cpu_ms(runs.server_pid) - browser_cpu
     shown = page.evaluate(SINCE, started)
-    return Sample(ms, runs.full, process_cpu_ms(runs.server_pid) - cpu, float(shown["cls"]),
+    return Sample(ms, runs.full, process_cpu_ms(runs.server_pid) - cpu, spent, float(shown["cls"]),
                   float(shown["skeleton"]))
 
 
@@ -283,10 +310,12 @@ def show(name: str, samples: list[Sample], target: float | None) -> None:
     verdict = "" if target is None else ("  ok" if median <= target else f"  MISSES {target:.0f}")
     cpu = statistics.median(s.server_cpu_ms for s in samples)
     cls, skeleton = max(s.cls for s in samples), max(s.skeleton_ms for s in samples)
+    browser = statistics.median(s.browser_cpu_ms for s in samples)
     if cls > CLS_TARGET or skeleton > SKELETON_TARGET_MS:
         verdict += f"  (CLS over {CLS_TARGET} or skeleton over {SKELETON_TARGET_MS} ms)"
     print(f"  {name:<22} median {median:7.0f}  min {min(times):7.0f}  max {max(times):7.0f}  server cpu {cpu:5.0f}  "
-          f"CLS {cls:5.3f}  skeleton {skeleton:4.0f}  runs {'/'.join(str(s.runs) for s in samples)}{verdict}",
+          f"browser cpu {browser:5.0f}  CLS {cls:5.3f}  skeleton {skeleton:4.0f}  "
+          f"runs {'/'.join(str(s.runs) for s in samples)}{verdict}",
           flush=True)
 
 
@@ -313,8 +342,9 @@ def bench(url: str, server_pid: int, password: str, rounds: int, loads: bool = T
         for href in hrefs.values():  # warm-up: each page once
             measured(page, runs, "link", "Signed in as", click=href)
         print(f"click to settled, ms (median of {rounds}; quiet {QUIET_MS} ms; the sign-in form open {TYPING_MS} ms "
-              f"before its click, as a user types), the server process's CPU ms, the largest CLS and the longest "
-              f"skeleton (ms) of the runs, script runs per click/load; load average {os.getloadavg()[0]:.1f}:")
+              f"before its click, as a user types), the server process's and the browser's CPU ms, the largest CLS "
+              f"and the longest skeleton (ms) of the runs, script runs per click/load; load average "
+              f"{os.getloadavg()[0]:.1f}:")
         samples = []
         for _ in range(rounds):  # each in a new browser context, as a browser that never saw the portal
             page.context.close()
