@@ -10,6 +10,7 @@ the matching precision on a month of its payments (as tests/test_bank_precision.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import tempfile
@@ -130,8 +131,8 @@ def main() -> None:
         start, cpu = time.perf_counter(), time.process_time()
         report = service.import_statement(db, SYSTEM, data, "bench.xml")
         total = time.perf_counter() - start
-        print(f"import and match: {total:.2f} s ({time.process_time() - cpu:.2f} s of CPU) for {report.lines_new:,} "
-              "new lines "
+        print(f"import and match: {total:.2f} s ({time.process_time() - cpu:.2f} s of CPU, load average "
+              f"{os.getloadavg()[0]:.1f}) for {report.lines_new:,} new lines "
               f"({'within' if total <= GOAL_SECONDS else 'OVER'} the {GOAL_SECONDS:.0f} s goal); proposals: "
               + ", ".join(f"{k} {v:,}" for k, v in sorted(report.confidences.items())))
         start = time.perf_counter()

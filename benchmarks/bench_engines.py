@@ -2,23 +2,29 @@
 
 Usage: python -m benchmarks.bench_engines --pg postgresql+psycopg://user@host/db [--scale M] [--duckdb PATH]
        [--runs 5] [--writes 50] [--copy-to postgresql+psycopg://user@host/other_empty_db]
-Each database is loaded with the demo if it is empty (the load is timed). Prints the median ms of every report
-of benchmarks.bench_reports and of the writes (create + issue an invoice of 5 lines, record + allocate a
-payment) on each engine and the ratio PostgreSQL / DuckDB; with --copy-to, the time of `copy-to` from the
-DuckDB file into that (empty) PostgreSQL database. Run it from a scratch folder: the DuckDB file (default
-./data/bench_engines_<scale>.duckdb) and the key files go into its ./data.
+Each database is loaded with the demo if it is empty (the load is timed). Prints, for every report of
+benchmarks.bench_reports (computed each time: no kept results) and the writes (create + issue an invoice of 5
+lines, record + allocate a payment), the median wall ms on each engine, the ratio PostgreSQL / DuckDB, and the
+median CPU ms: this process's (DuckDB's work included) and, when the PostgreSQL server runs on this machine
+and its processes can be read, the server's (the backends of this database and parallel workers); with the
+machine's load average, as figures measured on a shared machine need it. With --copy-to, the time of
+`copy-to` from the DuckDB file into that (empty) PostgreSQL database. Run it from a scratch folder: the DuckDB
+file (default ./data/bench_engines_<scale>.duckdb) and the key files go into its ./data.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import re
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.bench_reports import AS_OF, median_ms, open_url, report_calls
+from benchmarks.bench_reports import AS_OF, open_url, report_calls
 from billing import invoices, payments
 from billing.database_copy import copy_database
 from billing.permissions import SYSTEM
@@ -51,14 +57,90 @@ def write_calls(db: Database) -> dict[str, Callable[[], object]]:
             "read: one customer's invoices": one_customer_invoices}
 
 
-def figures(db: Database, runs: int, writes: int) -> dict[str, float]:
+@dataclass(frozen=True)
+class Figure:
+    """Medians of one operation: wall ms, CPU ms of this process, CPU ms of the PostgreSQL server (None: unknown
+    or DuckDB, whose work is this process's)."""
+
+    wall: float
+    cpu: float
+    server: float | None
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def server_cpu(db: Database) -> Callable[[], float] | None:
+    """A function giving the CPU seconds the PostgreSQL server has used so far for this database: its backends
+    and parallel workers (by their process titles), and the children of the postmaster that ended (workers);
+    None when the server's processes cannot be read here."""
+    if db.is_duckdb:
+        return None
+    with db.connect() as conn:
+        backend, name = conn.exec_driver_sql("SELECT pg_backend_pid(), current_database()").one()
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        postmaster = int(_stat(int(backend))[1])
+    except OSError:
+        return None
+    ours = re.compile(rf"postgres: \S+ {re.escape(str(name))} |postgres: parallel worker")
+
+    def used() -> float:
+        ticks = sum(int(v) for v in _stat(postmaster)[13:15])  # children that ended: parallel workers
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = _stat(int(entry.name))
+                    title = (entry / "cmdline").read_bytes().decode(errors="replace")
+                except OSError:
+                    continue
+                if int(fields[1]) == postmaster and ours.match(title):
+                    ticks += int(fields[11]) + int(fields[12])
+        return ticks / tick
+
+    return used
+
+
+def measure(call: Callable[[], object], runs: int, server: Callable[[], float] | None) -> Figure:
+    call()  # warm-up: first touch of the file pages and the statement cache
+    walls, cpus, servers = [], [], []
+    for _ in range(runs):
+        before = server() if server else 0.0
+        started, cpu = time.perf_counter(), time.process_time()
+        call()
+        walls.append((time.perf_counter() - started) * 1000)
+        cpus.append((time.process_time() - cpu) * 1000)
+        servers.append(((server() if server else 0.0) - before) * 1000)
+    return Figure(statistics.median(walls), statistics.median(cpus), statistics.median(servers) if server else None)
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def figures(db: Database, runs: int, writes: int) -> dict[str, Figure]:
     with db.connect() as conn:
         big_customer = int(conn.exec_driver_sql(
             "SELECT customer_id FROM invoices WHERE currency = 'EUR' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
         ).scalar_one())
-    result = {name: median_ms(call, runs) for name, call in report_calls(db, big_customer).items()}
-    result.update({name: median_ms(call, writes) for name, call in write_calls(db).items()})
+    server = server_cpu(db)
+    result = {name: measure(call, runs, server) for name, call in report_calls(db, big_customer).items()}
+    result.update({name: measure(call, writes, server) for name, call in write_calls(db).items()})
     return result
+
+
+def print_table(scale: str, on_duck: dict[str, Figure], on_pg: dict[str, Figure]) -> None:
+    """Wall ms and ratio, then CPU ms: DuckDB (in this process), PostgreSQL's client and server."""
+    print(f"\n{'median ms at scale ' + scale:<40} {'DuckDB':>8} {'PG':>8} {'PG/Duck':>8} "
+          f"{'CPU Duck':>9} {'CPU PG client':>14} {'server':>7}")
+    for name, duck in on_duck.items():
+        pg = on_pg[name]
+        server = f"{pg.server:7.0f}" if pg.server is not None else f"{'-':>7}"
+        print(f"{name:<40} {duck.wall:>8.1f} {pg.wall:>8.1f} {pg.wall / duck.wall:>7.1f}x "
+              f"{duck.cpu:>9.0f} {pg.cpu:>14.0f} {server}")
+    ratios = [on_pg[name].wall / on_duck[name].wall for name in on_duck]
+    print(f"\nmedian ratio PostgreSQL / DuckDB: {statistics.median(ratios):.1f}x")
 
 
 def main() -> None:
@@ -80,12 +162,15 @@ def main() -> None:
         print(f"copy-to DuckDB -> PostgreSQL at {args.scale}: {time.perf_counter() - started:.1f} s, "
               f"{time.process_time() - cpu:.1f} s CPU in this process "
               f"({sum(p.rows for p in report.tables.values()):,} rows, proven and verified)")
-    on_duck, on_pg = figures(duck, args.runs, args.writes), figures(pg, args.runs, args.writes)
-    print(f"\n{'median ms at scale ' + args.scale:<44} {'DuckDB':>9} {'PostgreSQL':>11} {'PG/Duck':>8}")
-    for name in on_duck:
-        print(f"{name:<44} {on_duck[name]:>9.1f} {on_pg[name]:>11.1f} {on_pg[name] / on_duck[name]:>7.1f}x")
-    ratios = [on_pg[name] / on_duck[name] for name in on_duck]
-    print(f"\nmedian ratio PostgreSQL / DuckDB: {statistics.median(ratios):.1f}x")
+    with pg.connect() as conn:
+        print("PostgreSQL " + ", ".join(f"{name} {conn.exec_driver_sql(f'SHOW {name}').scalar_one()}" for name in (
+            "server_version", "jit", "work_mem", "shared_buffers", "max_parallel_workers_per_gather")))
+    print(f"load before DuckDB: {load()}")
+    on_duck = figures(duck, args.runs, args.writes)
+    print(f"load before PostgreSQL: {load()}")
+    on_pg = figures(pg, args.runs, args.writes)
+    print(f"load after: {load()}")
+    print_table(args.scale, on_duck, on_pg)
     duck.dispose()
     pg.dispose()
 

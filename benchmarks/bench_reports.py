@@ -29,6 +29,7 @@ from billing.demo import load_demo
 from billing.permissions import SYSTEM
 from billing.reports import ReportFilters
 from billing.store.db import Database
+from billing.store.result_cache import ResultCache
 
 AS_OF = date(2026, 11, 25)
 YEAR_AGO = AS_OF - timedelta(days=365)
@@ -72,6 +73,9 @@ def open_database(scale: str, path: Path) -> Database:
 def open_url(url: str, scale: str) -> Database:
     """The database at `url`, migrated, loaded with the demo at `scale` if it holds no invoices yet."""
     db = Database(url)
+    # Every call computes: DuckDB would otherwise answer a repeated report from its kept results in no time
+    # (PostgreSQL keeps none), which measures nothing.
+    db.results = ResultCache(enabled=False)
     db.migrate()
     with db.connect() as conn:
         empty = conn.exec_driver_sql("SELECT count(*) FROM invoices").scalar_one() == 0

@@ -19,10 +19,12 @@ from billing.bank.matching import LIKELY, REVERSAL, SURE
 from billing.catalog import create_tax_rate
 from billing.errors import BillingError, PermissionDeniedError, StateError
 from billing.invoices import get_invoice
-from billing.store.bank_schema import BANK_TABLES, bank_decisions, customer_ibans
+from billing.store.bank_schema import BANK_TABLES, bank_decisions, bank_lines, customer_ibans
 from billing.store.db import Database
 from billing.store.schema import audit_events, users
 from billing.store.schema import payments as payments_table
+from billing.webhooks import EVENT_TYPES, endpoints
+from tests.bank_statements import camt053
 from tests.conftest import (
     ACCOUNTANT,
     ADMIN,
@@ -165,6 +167,92 @@ def test_two_tabs_confirming_the_same_line_record_one_payment(db: Database, bill
     assert balance(db, billed.a) == 0
 
 
+def test_a_line_another_user_decided_is_refused_naming_them(db: Database, billed: Billed) -> None:
+    lines = imported(db)
+    fee, first = lines["-2.50 Kontofuehrungsgebuehr Maerz"], lines["119.00 RF81 INV2 0250 0001"]
+    decisions.mark_not_payment(db, ACCOUNTANT, fee["id"], "fee")
+    assert_refused(db, lambda: decisions.confirm_line(db, ADMIN, fee["id"], customer_id=1), StateError,
+                   match=r"decided already by bob \(not a customer payment: fee\): nothing was recorded")
+    payment_id = decisions.confirm_line(db, ACCOUNTANT, first["id"])
+    assert_refused(db, lambda: decisions.mark_not_payment(db, ADMIN, first["id"], "other_income"), StateError,
+                   match=rf"decided already by bob \(payment {payment_id}\)")
+
+
+def test_a_proposal_that_changed_since_it_was_seen_is_not_confirmed(db: Database, billed: Billed,
+                                                                    seeded: Seed) -> None:
+    """A stale tab shows the line's old proposal; meanwhile the invoice was paid by hand and the line matched
+    again: confirming what the tab showed records nothing."""
+    line = imported(db)["119.00 RF81 INV2 0250 0001"]
+    shown = line["proposal"]
+    payments.record_payment(db, ADMIN, {"customer_id": seeded.acme, "currency": "EUR", "amount": "119.00",
+                                        "received_on": TODAY, "method": "cash"}, [(billed.a, "119.00")])
+    service.rematch(db, ADMIN)
+    now = service.get_line(db, ADMIN, line["id"])["proposal"]
+    assert now != shown and billed.a not in now.invoice_ids
+    assert_refused(db, lambda: decisions.confirm_line(db, ADMIN, line["id"], seen=shown), StateError,
+                   match="matched again since you looked at it")
+    assert count(db, payments_table) == 1 and count(db, bank_decisions) == 0
+
+
+@pytest.mark.parametrize("confirm", ["one", "all sure"])
+def test_lines_proposed_for_an_invoice_just_paid_are_matched_again(db: Database, billed: Billed,
+                                                                   confirm: str) -> None:
+    acme = {"name": "Acme GmbH", "iban": ACME_IBAN, "date": "2025-03-12", "currency": "EUR"}
+    data = camt053([{**acme, "amount": "119.00", "text": "RF81 INV2 0250 0001", "ref": "R-1"},
+                    {**acme, "amount": "50.00", "text": "INV-2025-00001 Teilzahlung", "ref": "R-2"}])
+    service.import_statement(db, ADMIN, data, "two.xml")
+    first, second = service.list_lines(db, ADMIN, limit=10)[0]
+    assert (second["proposal"].invoice_ids, second["proposal"].confidence) == ({billed.a}, LIKELY)
+    if confirm == "one":
+        decisions.confirm_line(db, ADMIN, first["id"])
+    else:
+        assert decisions.confirm_sure(db, ADMIN) == (1, [])
+    again = service.get_line(db, ADMIN, second["id"])["proposal"]
+    assert billed.a not in again.invoice_ids and "INV-2025-00001" not in again.reason
+    decisions.confirm_line(db, ADMIN, second["id"], seen=again)
+    assert balance(db, billed.a) == 0
+
+
+def test_a_line_pays_only_invoices_of_its_currency(db: Database, billed: Billed, seeded: Seed) -> None:
+    dollars = customers.create_customer(db, ADMIN, {"name": "Yank Inc", "currency": "USD", "terms_days": 14})
+    usd = issued(db, dollars, line(seeded.s19, "1", "50.00"), currency="USD")
+    euros = imported(db)["50.00 Advance payment"]
+    assert_refused(db, lambda: decisions.confirm_line(db, ADMIN, euros["id"], allocations=[(usd, "50.00")]),
+                   BillingError, match="is in USD, the payment in EUR")
+    assert decisions.find_open_invoices(db, ADMIN, "Yank", "EUR") == []
+
+
+def test_a_line_of_zero_is_not_confirmed_as_a_payment(db: Database, billed: Billed) -> None:
+    data = (DATA / "camt053.xml").read_bytes().replace(b'<Amt Ccy="EUR">50.00</Amt>', b'<Amt Ccy="EUR">0.00</Amt>')
+    service.import_statement(db, ADMIN, data, "zero.xml")
+    zero = next(row for row in service.list_lines(db, ADMIN, limit=100)[0] if row["amount"] == 0)
+    assert_refused(db, lambda: decisions.confirm_line(db, ADMIN, zero["id"], customer_id=1), BillingError,
+                   match="A line of zero moves no money")
+    decisions.mark_not_payment(db, ADMIN, zero["id"], "other")
+
+
+def test_webhooks_and_the_audit_trail_follow_a_confirmation(db: Database, billed: Billed,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BILLING_WEBHOOKS_ALLOW_PRIVATE", "1")
+    endpoints.create_endpoint(db, ADMIN, "http://127.0.0.1:9/hook", EVENT_TYPES, "ERP")
+    lines = imported(db)
+    decisions.confirm_sure(db, ADMIN)
+    service.rematch(db, ADMIN)
+    reversal = decisions.confirm_line(db, ADMIN, lines["-59.50 Account closed"]["id"])
+    with db.connect() as conn:
+        events = conn.execute(sa.text("SELECT type, entity_id FROM webhook_events ORDER BY created_at, id")).all()
+        actions = conn.execute(sa.select(audit_events.c.action, audit_events.c.entity_id)
+                               .order_by(audit_events.c.id)).all()
+    paid = [(t, int(i)) for t, i in events if t == "invoice.paid"]
+    assert sorted(paid) == sorted([("invoice.paid", billed.a), ("invoice.paid", billed.b),
+                                   ("invoice.paid", billed.c)])
+    assert [t for t, _ in events].count("payment.recorded") == 3
+    returned = payments.get_payment(db, ADMIN, reversal)["reverses_payment_id"]
+    assert ("payment.reversed", returned) in [(t, int(i)) for t, i in events]
+    assert [a for a, _ in actions].count("bank.decide") == 4
+    assert ("payment.reverse", str(returned)) in [(a, str(i)) for a, i in actions]
+
+
 def test_a_learned_iban_finds_the_customer_next_time(db: Database, billed: Billed, seeded: Seed) -> None:
     decisions.confirm_line(db, ADMIN, imported(db)["119.00 RF81 INV2 0250 0001"]["id"])
     data = (DATA / "mt940.sta").read_bytes().replace(b"Acme GmbH Sammelzahlung fuer die Rechnungen", b"Danke") \
@@ -217,6 +305,7 @@ def test_statements_and_decisions_are_in_backups_and_restores(db: Database, bill
 
 @pytest.mark.skipif(not (PG_BIN / "initdb").exists(), reason="PostgreSQL 15 server binaries are not installed")
 def test_import_and_confirm_on_postgresql(pg_url: str) -> None:
+    """Also two tabs importing one file at the same moment: its lines stored once, neither tab refused."""
     pg = Database(pg_url)
     pg.migrate()
     try:
@@ -225,8 +314,10 @@ def test_import_and_confirm_on_postgresql(pg_url: str) -> None:
         acme = customers.create_customer(pg, ADMIN, {"name": "Acme GmbH", "currency": "EUR", "terms_days": 14})
         for price in ("100.00", "50.00", "20.00"):
             issued(pg, acme, line(s19, "1", price))
-        report = service.import_statement(pg, ADMIN, (DATA / "camt053.xml").read_bytes(), "camt053.xml")
-        assert (report.lines_new, report.confidences.get(SURE)) == (6, 3)
+        data = (DATA / "camt053.xml").read_bytes()
+        assert both_tabs(lambda: service.import_statement(pg, ADMIN, data, "camt053.xml")) == ["recorded"] * 2
+        assert service.list_lines(pg, ADMIN, confidence=SURE)[1] == 3
+        assert count(pg, bank_lines) == 6
         assert service.import_statement(pg, ADMIN, (DATA / "camt053.xml").read_bytes(), "again.xml").lines_new == 0
         first = service.list_lines(pg, ADMIN, confidence=SURE)[0][0]
         assert sorted(both_tabs(lambda: decisions.confirm_line(pg, ADMIN, first["id"])))[-1] == "recorded"

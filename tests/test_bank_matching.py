@@ -134,6 +134,13 @@ def test_fees_and_money_going_out_are_not_customer_payments(matcher: Matcher) ->
     assert matcher.propose(line("-100.00", "Rent")).category == "outgoing"
 
 
+@pytest.mark.parametrize("text", ["", "INV-2025-00011", format_reference(creditor_reference("INV-2025-00011"))])
+def test_a_line_of_zero_moves_no_money_whatever_its_text(matcher: Matcher, text: str) -> None:
+    proposal = matcher.propose(line("0.00", text, iban=IBAN_ACME))
+    assert (proposal.kind, proposal.category, proposal.allocations) == (OTHER, "other", ())
+    assert proposal.reason == "the amount is zero: no money moved"
+
+
 def test_names_compared_without_legal_form_or_case() -> None:
     assert normal_name("ACME GmbH.") == normal_name("Acme") == "acme"
     assert normal_name("Müller & Söhne KG") == "muller sohne"

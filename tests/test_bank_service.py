@@ -17,6 +17,7 @@ from billing.errors import PermissionDeniedError, ValidationError
 from billing.store.bank_schema import bank_imports, bank_lines
 from billing.store.db import Database
 from tests.conftest import ADMIN, ANALYST, Billed, Seed, assert_refused
+from tests.einvoice_files import BILLION_LAUGHS, EXTERNAL_ENTITY, NETWORK_DTD, RANDOM_BYTES
 
 DATA = Path(__file__).parent / "data" / "bank"
 MAPPING = {"bank": "Sparkasse", "account_iban": "DE89 3704 0044 0532 0130 00", "encoding": "cp1252",
@@ -107,6 +108,25 @@ def test_an_overlapping_statement_adds_only_its_new_lines(db: Database, billed: 
     assert len(lines_of(db)) == 3
 
 
+def test_overlapping_camt_and_csv_statements_add_only_their_new_lines(db: Database, billed: Billed) -> None:
+    """An intraday camt.052 of the first two entries (three lines: one is a batch of two), then the day's
+    camt.053; a CSV export of 10-11 March, then one of 11-12 March (the CSV has no bank reference: its lines are
+    known by what they say)."""
+    camt = sample("camt053.xml").decode()
+    entries = camt.split("<Ntry>")
+    report = "<Ntry>".join(entries[:3]).replace("BkToCstmrStmt", "BkToCstmrAcctRpt").replace("<Stmt>", "<Rpt>") + \
+        "</Rpt></BkToCstmrAcctRpt></Document>"
+    assert service.import_statement(db, ADMIN, report.encode(), "intraday.xml").lines_new == 3
+    assert service.import_statement(db, ADMIN, camt.encode(), "day.xml").lines_new == 3
+    service.save_mapping(db, ADMIN, MAPPING)
+    mapping = service.get_mapping(db, ADMIN, "Sparkasse")
+    rows = sample("german.csv").split(b"\r\n")  # 3 lines of heading, then 10, 11, 12, 12, 12 March
+    early, late = b"\r\n".join([*rows[:5], b""]), b"\r\n".join(rows[:3] + rows[4:])
+    assert service.import_statement(db, ADMIN, early, "early.csv", mapping).lines_new == 2
+    assert service.import_statement(db, ADMIN, late, "late.csv", mapping).lines_new == 3
+    assert len(lines_of(db)) == 6 + 5
+
+
 def test_identical_lines_of_one_file_are_each_kept(db: Database, billed: Billed) -> None:
     service.save_mapping(db, ADMIN, MAPPING)
     data = sample("german.csv")
@@ -116,6 +136,15 @@ def test_identical_lines_of_one_file_are_each_kept(db: Database, billed: Billed)
     assert service.import_statement(db, ADMIN, data, "x.csv", mapping).lines_new == 0
 
 
+def as_camt(ubl: bytes) -> bytes:
+    """A hostile UBL upload of the e-invoice tests as a camt.053 document (the same DOCTYPE, entities or DTD)."""
+    return ubl.replace(b'<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"',
+                       b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"').replace(b"Invoice>",
+                                                                                                b"Document>")
+
+
+DEEP_CAMT = sample("camt053.xml").replace(b"<Ustrd>Advance payment</Ustrd>",
+                                          b"<Ustrd>" + b"<x>" * 5000 + b"</x>" * 5000 + b"</Ustrd>")
 MALFORMED_CAMT = sample("camt053.xml").replace(b"<Amt Ccy=\"EUR\">2.50</Amt>", b"<Amt Ccy=\"EUR\">2,50</Amt>")
 
 
@@ -131,6 +160,12 @@ MALFORMED_CAMT = sample("camt053.xml").replace(b"<Amt Ccy=\"EUR\">2.50</Amt>", b
     (sample("mt940.sta").replace(b":61:2503120312D", b":61:2503121312D"), r"Line 12: '001312' is not a date"),
     (sample("mt940.sta").replace(b"C250312EUR", b"C250332EUR"), r"Line 14: '250332' is not a date"),
     (b"Datum;Betrag\r\n", "neither a camt.05x nor an MT940 file"),
+    pytest.param(as_camt(BILLION_LAUGHS), "DOCTYPE", id="xml-bomb"),
+    pytest.param(as_camt(EXTERNAL_ENTITY), "DOCTYPE", id="external-entity"),
+    pytest.param(as_camt(NETWORK_DTD), "DOCTYPE", id="network-dtd"),
+    pytest.param(as_camt(NETWORK_DTD).replace(b"DOCTYPE", b"doctype"), "DOCTYPE", id="lower-case-doctype"),
+    pytest.param(DEEP_CAMT, r"not well-formed XML \(line 92\): Excessive depth", id="5000-deep"),
+    pytest.param(RANDOM_BYTES, "neither a camt.05x nor an MT940 file", id="random-bytes"),
 ])
 def test_malformed_files_are_refused_naming_the_line(db: Database, billed: Billed, data: bytes, message: str) -> None:
     assert_refused(db, lambda: service.import_statement(db, ADMIN, data, "bad"), StatementFormatError, match=message)
@@ -145,6 +180,13 @@ def test_malformed_files_are_refused_naming_the_line(db: Database, billed: Bille
     (b";-4,90;EUR", b";-4,9;JPY", r"Line 7, column 'Betrag': the amount -4,9 has more decimals than JPY allows \(0\)"),
     (b";-4,90;", b";1.000.000.000.000.000,00;", r"Line 7, column 'Betrag': the amount 1000000000000000,00 is too"),
     (b";-4,90;", b";1E+30;", r"Line 7, column 'Betrag': the amount '1E\+30' is not a number"),
+    (b";-4,90;", b";1e9;", r"Line 7, column 'Betrag': the amount '1e9' is not a number"),
+    (b";-4,90;", b";NaN;", r"Line 7, column 'Betrag': the amount 'NaN' is not a number"),
+    (b";-4,90;", b";-4.90;", r"Line 7, column 'Betrag': the amount '-4.90' is not a number with a decimal comma "
+                             r"\(is the mapping's decimal mark right\?\)"),
+    (b";-4,90;", b";1.2.3,00;", r"Line 7, column 'Betrag': the amount '1.2.3,00' is not a number with a decimal"),
+    (b";-4,90;", b";-4,90-;", r"Line 7, column 'Betrag': the amount '-4,90-' is not a number with a decimal"),
+    (b";-4,90;", b";;", r"Line 7, column 'Betrag': the amount is empty"),
 ])
 def test_malformed_csv_names_line_and_column(db: Database, billed: Billed, old: bytes, new: bytes,
                                              message: str) -> None:
@@ -212,6 +254,47 @@ def test_amounts_within_the_currency_decimals_import(db: Database, billed: Bille
     assert report.lines_new == 6 and amount in {row["amount"] for row in lines_of(db)}
 
 
+def test_amounts_read_by_the_mappings_decimal_mark(db: Database, billed: Billed) -> None:
+    """Thousands grouped by threes either way; a zero line ('-0') is stored as 0.00, proposed as no money moved;
+    debit and credit columns give the sign."""
+    data = (b"Date,Debit,Credit,Text\r\n10.03.2025,,\"1,234.56\",Big one\r\n11.03.2025,4.90,,Fee\r\n"
+            b"12.03.2025,,-0,INV-2025-00001\r\n")
+    point = service.save_mapping(db, ADMIN, {**MAPPING, "bank": "Point", "encoding": "utf-8", "delimiter": ",",
+                                             "decimal_comma": False, "skip_rows": 0, "columns": {
+                                                 "booking_date": "Date", "debit": "Debit", "credit": "Credit",
+                                                 "remittance": "Text"}})
+    assert [line.amount for line in service.read_statement(data, point)[1]] == \
+        [Decimal("1234.56"), Decimal("-4.90"), Decimal("0.00")]
+    assert str(service.read_statement(data, point)[1][2].amount) == "0.00"
+    service.import_statement(db, ADMIN, data, "point.csv", point)
+    zero = next(row for row in lines_of(db) if row["amount"] == 0)
+    assert (zero["proposal"].kind, zero["proposal"].reason) == (OTHER, "the amount is zero: no money moved")
+    for bad, message in [("59,50", "'59,50' is not a number with a decimal point"),
+                         ("", "both the debit column 'Debit' and the credit column 'Credit' are empty")]:
+        wrong = f"Date,Debit,Credit,Text\r\n10.03.2025,,\"{bad}\",x\r\n".encode()
+        assert_refused(db, lambda: service.import_statement(db, ADMIN, wrong, "bad.csv", point),  # noqa: B023
+                       StatementFormatError, match=f"Line 2, column 'Credit': the amount {message}" if bad
+                       else f"Line 2: {message}")
+
+
+def test_odd_headers_of_a_mapping(db: Database, billed: Billed) -> None:
+    """A header with a line break cannot be saved; one the file lacks is named with the headers it has; blanks,
+    quotes and a byte order mark around a header do not matter; of two columns of one name the first is read."""
+    with pytest.raises(ValidationError, match="one line"):
+        service.save_mapping(db, ADMIN, {**MAPPING, "columns": {**MAPPING["columns"],
+                                                                "remittance": "Verwendungs\nzweck"}})
+    formula = '=cmd|" /C calc"!A0'
+    odd = service.save_mapping(db, ADMIN, {**MAPPING, "bank": "Odd", "columns": {**MAPPING["columns"],
+                                                                                 "remittance": formula}})
+    assert_refused(db, lambda: service.import_statement(db, ADMIN, sample("german.csv"), "x.csv", odd),
+                   StatementFormatError, match=r"Line 3: the header has no column '=cmd\|\" /C calc\"!A0' \(found: "
+                                           r"Buchungstag, Valuta, Auftraggeber/Empfänger, IBAN, Verwendungszweck")
+    plain = service.save_mapping(db, ADMIN, {**MAPPING, "bank": "Plain", "encoding": "utf-8", "skip_rows": 0,
+                                             "columns": {"booking_date": "Buchungstag", "amount": "Betrag"}})
+    data = '\ufeff Buchungstag ;"Betrag";Betrag\r\n10.03.2025;119,00;5,00\r\n'.encode()
+    assert [line.amount for line in service.read_statement(data, plain)[1]] == [Decimal("119.00")]
+
+
 def test_a_mapping_needs_an_amount_and_a_known_encoding(db: Database) -> None:
     with pytest.raises(ValidationError, match="amount column"):
         service.save_mapping(db, ADMIN, {**MAPPING, "columns": {"booking_date": "Buchungstag"}})
@@ -223,6 +306,13 @@ def test_too_large_a_file_is_refused(db: Database, billed: Billed, monkeypatch: 
     monkeypatch.setattr("billing.bank.lines.MAX_FILE_BYTES", 1000)
     assert_refused(db, lambda: service.import_statement(db, ADMIN, sample("camt053.xml"), "big.xml"),
                    StatementFormatError, match="larger than")
+
+
+def test_a_50_mb_upload_is_refused_before_it_is_read(db: Database, billed: Billed) -> None:
+    huge = sample("camt053.xml").replace(b"</Document>", b"<!--" + b"x" * 50_000_000 + b"--></Document>")
+    assert_refused(db, lambda: service.import_statement(db, ADMIN, huge, "huge.xml"), StatementFormatError,
+                   match="larger than 30 MB")
+    assert _counts(db) == (0, 0)
 
 
 def test_an_analyst_may_not_import(db: Database, billed: Billed) -> None:

@@ -4,22 +4,26 @@ revocable; recorded when first opened; nothing else reachable."""
 from __future__ import annotations
 
 import io
+import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from unittest.mock import patch
 
 import pytest
+from PIL import Image, ImageDraw
 from pypdf import PdfReader
 from sqlalchemy.engine import Connection
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.customer_link import ROUTES
-from billing import document_links, mailing, settings
+from billing import document_links, mailing, payments, settings
 from billing.store import outbox as store
 from billing.store.db import Database, forget_database, get_database
-from tests.conftest import ADMIN, Billed, database_url
+from tests.conftest import ADMIN, Billed, Seed, database_url
 
 NOW = datetime(2025, 3, 10, 9, 30)
 IBAN = "DE89370400440532013000"
@@ -61,6 +65,34 @@ def test_page_shows_the_document_status_and_how_to_pay(served: tuple[Database, T
     csp = answer.headers["content-security-policy"]
     assert "default-src 'none'" in csp and "script" not in csp
     assert answer.headers["referrer-policy"] == "no-referrer" and answer.headers["cache-control"] == "no-store"
+
+
+def scanned_svg(page: str, folder: Path) -> str:
+    """The page's QR code as a phone reads it: its SVG's dark rectangles drawn into an image, decoded by zbar."""
+    svg = page[page.index("<svg"):page.index("</svg>")]
+    side = int(re.search(r'width="(\d+)"', svg).group(1))  # type: ignore[union-attr]
+    image = Image.new("L", (side, side), 255)
+    draw = ImageDraw.Draw(image)
+    for x, y, width, height in re.findall(r'<rect x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)"/>', svg):
+        draw.rectangle((int(x), int(y), int(x) + int(width) - 1, int(y) + int(height) - 1), fill=0)
+    image.save(folder / "qr.png")
+    found = subprocess.run(["zbarimg", "--raw", "-q", "-Sbinary", "-Sdisable", "-Sqrcode.enable",
+                            str(folder / "qr.png")], capture_output=True, check=True)
+    return found.stdout.decode("utf-8")
+
+
+@pytest.mark.skipif(not shutil.which("zbarimg"), reason="needs zbarimg (Debian's zbar-tools, in scripts/test.sh)")
+def test_a_partly_paid_invoice_asks_for_what_is_still_due(served: tuple[Database, TestClient], billed: Billed,
+                                                          seeded: Seed, tmp_path: Path) -> None:
+    db, client = served
+    payments.record_payment(db, ADMIN, {"customer_id": seeded.acme, "currency": "EUR", "amount": "19.00",
+                                        "received_on": NOW.date(), "method": "bank_transfer"}, [(billed.a, "19.00")])
+    _, token = link_token(db, billed.a)
+    page = client.get(f"/d/{token}").text
+    how = page[page.index("How to pay"):]
+    assert "<th>Amount</th><td>€100.00</td>" in how and "<th>BIC</th><td>COBADEFFXXX</td>" in how
+    assert scanned_svg(page, tmp_path).split("\n") == ["BCD", "002", "1", "SCT", "COBADEFFXXX", "Example GmbH", IBAN,
+                                                        "EUR100.00", "", "RF81INV202500001"]
 
 
 def test_pdf_downloads(served: tuple[Database, TestClient], billed: Billed) -> None:

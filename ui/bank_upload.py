@@ -8,6 +8,7 @@ from billing.bank import service
 from billing.bank.csv_format import COLUMNS, DATE_FORMATS, DELIMITERS, ENCODINGS, CsvMapping
 from billing.bank.lines import MAX_FILE_BYTES
 from ui import context
+from ui.bank_lines import forget_selection
 from ui.feedback import run_action, run_change
 from ui.format import plain
 
@@ -45,6 +46,7 @@ def upload_panel() -> None:
 
             report = run_action(do_import)
             if report is not None:
+                forget_selection()
                 summary = (f"{report.lines_new} new line(s) imported, {report.lines_known} already there"
                            + (f"; {report.auto_confirmed} sure match(es) recorded" if report.auto_confirmed else ""))
                 st.success(plain(summary), icon=":material/check_circle:")

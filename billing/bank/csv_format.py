@@ -22,13 +22,15 @@ from billing.bank.lines import (
 )
 from billing.errors import ValidationError
 from billing.models import OneLine, Record
-from billing.money import check_currency
+from billing.money import check_currency, round_money
 
 ENCODINGS = ("utf-8", "cp1252", "latin-1")
 DELIMITERS = (";", ",", "\t")
 DATE_FORMATS = ("%d.%m.%Y", "%d.%m.%y", "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y")
 _CHOICES = {"encoding": ENCODINGS, "delimiter": DELIMITERS, "date_format": DATE_FORMATS}
 # The statement columns a mapping may name (a header of the file each).
+# The whole part of an amount with thousands separators: '1.234.567' (decimal comma) or '1,234,567'.
+_GROUPED = {sep: re.compile(rf"[+-]?[0-9]{{1,3}}(?:\{sep}[0-9]{{3}})+") for sep in ".,"}
 COLUMNS = ("booking_date", "value_date", "amount", "debit", "credit", "currency", "counterparty_name",
            "counterparty_iban", "remittance", "bank_reference", "end_to_end_id")
 
@@ -82,10 +84,17 @@ class CsvMapping(Record):
 
 
 def _amount(text: str, decimal_comma: bool, currency: str, where: str) -> Decimal:
+    """An amount as the mapping's decimal mark writes it, thousands grouped by threes ('1.234,56'); '59.50' under a
+    decimal comma is refused, not read as 5950 (a mapping with the wrong decimal mark would multiply amounts)."""
     value = text.strip().replace(" ", "").replace("\u00a0", "").replace("'", "")
-    value = value.replace(".", "") if decimal_comma else value.replace(",", "")  # thousands separators
+    group, mark = (".", ",") if decimal_comma else (",", ".")
     negative = value.endswith("-")  # some banks write 12,50-
-    amount = statement_amount(value.rstrip("-").removeprefix("+"), currency, where, "," if decimal_comma else ".")
+    value = value.removesuffix("-") if negative else value
+    whole = value.partition(mark)[0]
+    if (group in whole and not _GROUPED[group].fullmatch(whole)) or (negative and value[:1] in "+-"):
+        raise StatementFormatError(f"{where}: the amount '{clean_text(text, 30)}' is not a number with a decimal "
+                                   f"{'comma' if decimal_comma else 'point'} (is the mapping's decimal mark right?).")
+    amount = statement_amount(value.replace(group, "").removeprefix("+"), currency, where, mark)
     return -amount if negative else amount
 
 
@@ -133,10 +142,10 @@ def _row(row: list[str], where: dict[str, int], mapping: CsvMapping, number: int
             raise StatementFormatError(f"Line {number}, column '{mapping.columns[key]}': '{clean_text(value, 30)}' "
                                        f"is not a date in the format {mapping.date_format}.") from None
 
-    def money(key: str, currency: str) -> Decimal:
+    def money(key: str, currency: str) -> Decimal | None:
         value = cell(key)
         return _amount(value, mapping.decimal_comma, currency, f"Line {number}, column '{mapping.columns[key]}'") \
-            if value else Decimal(0)
+            if value else None
 
     if len(row) < len(where) and len(row) <= max(where.values()):
         raise StatementFormatError(f"Line {number}: {len(row)} columns, the header has more (a missing delimiter?).")
@@ -149,8 +158,17 @@ def _row(row: list[str], where: dict[str, int], mapping: CsvMapping, number: int
     except ValidationError:
         raise StatementFormatError(f"Line {number}: the currency '{clean_text(currency, 10)}' is not an ISO 4217 "
                                    "code.") from None
-    amount = money("amount", currency) if "amount" in mapping.columns \
-        else abs(money("credit", currency)) - abs(money("debit", currency))
+    if "amount" in mapping.columns:
+        amount = money("amount", currency)
+        if amount is None:
+            raise StatementFormatError(f"Line {number}, column '{mapping.columns['amount']}': the amount is empty.")
+    else:
+        credit, debit = money("credit", currency), money("debit", currency)
+        if credit is None and debit is None:
+            raise StatementFormatError(f"Line {number}: both the debit column '{mapping.columns['debit']}' and the "
+                                       f"credit column '{mapping.columns['credit']}' are empty.")
+        amount = round_money(abs(credit if credit is not None else Decimal(0))
+                             - abs(debit if debit is not None else Decimal(0)), currency) + 0
     remittance = clean_text(cell("remittance"))
     return StatementLine(
         account_iban=clean_iban(mapping.account_iban), booking_date=booked, value_date=day("value_date"),

@@ -90,4 +90,4 @@ def statement_amount(text: str, currency: str, where: str, mark: str = ".") -> D
     if abs(amount) >= MAX_AMOUNT:
         raise StatementFormatError(f"{where}: the amount {shown} is too large (the books hold amounts below "
                                    f"{MAX_AMOUNT:,}).")
-    return round_money(amount, currency)
+    return round_money(amount, currency) + 0  # + 0: '-0' is 0, as a line of no money is shown

@@ -92,6 +92,7 @@ class Proposal:
 
 
 NO_IDEA = Proposal(NOTHING, NONE, "no invoice, customer or earlier payment fits this line")
+NO_MONEY = Proposal(OTHER, POSSIBLE, "the amount is zero: no money moved", category="other")
 
 
 def normal_name(name: str) -> str:
@@ -137,6 +138,8 @@ class Matcher:
 
         A reference whose amounts fit wins; a payer's invoices adding up to the amount exactly win over a
         reference that does not fit (a typo can name somebody else's invoice); else the reference."""
+        if line.amount == 0:
+            return NO_MONEY
         if line.amount < 0 or line.is_return:
             return self._outgoing(line)
         counterparty = functools.cache(lambda: self._counterparty(line))  # only worked out when needed

@@ -6,11 +6,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from billing import audit
@@ -147,7 +148,15 @@ def import_statement(db: Database, actor: Actor, data: bytes, file_name: str,
                      after={**values, "confidences": dict(confidences)})
         return ImportReport(import_id, file_format, len(lines), len(fresh), dict(confidences))
 
-    report = db.transaction(work)
+    try:
+        report = db.transaction(work)
+    except sa.exc.DBAPIError as exc:
+        # PostgreSQL: another import stored some of these lines after this one looked (two tabs importing one
+        # file): a unique violation of line_key (23505; the bulk COPY reports it as a DBAPIError). Looking again
+        # finds them stored and adds only the rest.
+        if getattr(exc.orig, "sqlstate", None) != "23505":
+            raise
+        report = db.transaction(work)
     with db.connect() as conn:
         auto = bank_store.auto_confirm(conn)
     if auto and report.confidences.get("sure"):
@@ -159,12 +168,23 @@ def import_statement(db: Database, actor: Actor, data: bytes, file_name: str,
     return report
 
 
-def rematch(db: Database, actor: Actor) -> int:
-    """Propose again for every undecided line (invoices were paid or issued since): how many lines."""
+def rematch(db: Database, actor: Actor, invoice_ids: Collection[int] | None = None) -> int:
+    """Propose again for every undecided line (invoices were paid or issued since), or, given `invoice_ids`
+    (just paid), for those whose proposal puts money on one of them: how many lines."""
     require(db, actor, "payments.write")
+    paid = None if invoice_ids is None else set(invoice_ids)
+    if paid is not None and not paid:
+        return 0
 
     def work(conn: Connection) -> int:
-        rows = bank_store.undecided_lines(conn)
+        if paid is None:
+            rows = bank_store.undecided_lines(conn)
+        else:
+            ids = [line_id for line_id, text in bank_store.undecided_proposals(conn)
+                   if paid & proposal_of(text).invoice_ids]
+            rows = bank_store.lines_by_id(conn, ids) if ids else []
+        if not rows:
+            return 0
         match = matcher(conn, sorted({row["currency"] for row in rows}))
         updates = []
         for row in rows:

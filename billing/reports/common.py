@@ -15,6 +15,7 @@ from billing import logic
 from billing.errors import ValidationError
 from billing.money import round_money
 from billing.permissions import Actor, require
+from billing.settings import company_today
 from billing.store.db import Database
 from billing.store.result_cache import BOOKS
 
@@ -45,14 +46,14 @@ R = TypeVar("R")
 
 
 def kept_report(func: Callable[Concatenate[Database, Actor, P], R]) -> Callable[Concatenate[Database, Actor, P], R]:
-    """A report whose result is kept per arguments (and today's date) until the books change
+    """A report whose result is kept per arguments (and the company's today) until the books change
     (billing.store.result_cache): a page shown again, by anyone, costs no query. The permission and the
     session are checked on every call."""
 
     @functools.wraps(func)
     def report(db: Database, actor: Actor, /, *args: P.args, **kwargs: P.kwargs) -> R:
         require(db, actor, "reports.read")
-        key = (func.__name__, date.today(), args, tuple(sorted(kwargs.items())))
+        key = (func.__name__, company_today(db), args, tuple(sorted(kwargs.items())))
         try:
             hash(key)
         except TypeError:  # a list where a tuple is expected: computed, not kept

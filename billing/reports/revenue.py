@@ -24,6 +24,7 @@ from billing.reports.common import (
     ratio,
     to_frame,
 )
+from billing.settings import company_today
 from billing.store import revenue as store
 from billing.store.db import Database
 from billing.store.receivables import point_in_time
@@ -140,7 +141,7 @@ def revenue_series(db: Database, actor: Actor, filters: ReportFilters, granulari
     if breakdown not in BREAKDOWNS:
         raise ValidationError(f"Unknown breakdown '{breakdown}'. Choose from: {', '.join(BREAKDOWNS)}.")
     f = filters
-    on = as_of or date.today()
+    on = as_of or company_today(db)
     args = (f.customer_ids, f.currencies, f.product_ids, f.statuses, on)
     with db.connect() as conn:
         top_ids = None
@@ -226,7 +227,7 @@ def revenue_invoices(db: Database, actor: Actor, filters: ReportFilters, granula
     check_filters(filters)
     check_granularity(granularity)
     f = filters
-    on = as_of or date.today()
+    on = as_of or company_today(db)
     start, end = max(period, f.date_from), min(period_end(period, granularity), f.date_to)
     value: Any = group_id
     if breakdown == "tax_rate":

@@ -71,10 +71,19 @@ def _registered(conn: Connection, name: str, data: pa.Table) -> Iterator[None]:
 
 
 def lines_of_keys(conn: Connection, keys: Sequence[str]) -> list[dict[str, Any]]:
+    return _lines_where(conn, bank_lines.c.line_key, keys)
+
+
+def lines_by_id(conn: Connection, ids: Sequence[int]) -> list[dict[str, Any]]:
+    return _lines_where(conn, bank_lines.c.id, ids)
+
+
+def _lines_where(conn: Connection, column: sa.Column[Any], values: Sequence[Any]) -> list[dict[str, Any]]:
+    """The stored lines whose `column` is one of `values`, in chunks of bound parameters, oldest first."""
     rows: list[dict[str, Any]] = []
-    for start in range(0, len(keys), _CHUNK):
-        chunk = list(keys[start:start + _CHUNK])
-        rows += [dict(r) for r in conn.execute(sa.select(bank_lines).where(bank_lines.c.line_key.in_(chunk))
+    for start in range(0, len(values), _CHUNK):
+        chunk = list(values[start:start + _CHUNK])
+        rows += [dict(r) for r in conn.execute(sa.select(bank_lines).where(column.in_(chunk))
                                                .order_by(bank_lines.c.id)).mappings()]
     return rows
 
@@ -111,6 +120,14 @@ def undecided_lines(conn: Connection, confidence: str | None = None) -> list[dic
     return list_lines(conn, undecided=True, confidence=confidence, limit=1_000_000)[0]
 
 
+def undecided_proposals(conn: Connection) -> list[tuple[int, str]]:
+    """(line id, proposal JSON) of every undecided line."""
+    rows = conn.execute(sa.select(bank_lines.c.id, bank_lines.c.proposal).select_from(
+        bank_lines.outerjoin(bank_decisions, bank_decisions.c.line_id == bank_lines.c.id))
+        .where(bank_decisions.c.line_id.is_(None))).all()
+    return [(int(r.id), str(r.proposal)) for r in rows]
+
+
 def set_proposals(conn: Connection, proposals: Iterable[tuple[int, str, str]]) -> None:
     """(line id, confidence, proposal JSON) for lines still undecided."""
     rows = [{"b_id": line_id, "b_confidence": confidence, "b_proposal": proposal}
@@ -118,6 +135,11 @@ def set_proposals(conn: Connection, proposals: Iterable[tuple[int, str, str]]) -
     if rows:
         conn.execute(bank_lines.update().where(bank_lines.c.id == sa.bindparam("b_id"))
                      .values(confidence=sa.bindparam("b_confidence"), proposal=sa.bindparam("b_proposal")), rows)
+
+
+def proposal_text(conn: Connection, line_id: int) -> str | None:
+    value = conn.execute(sa.select(bank_lines.c.proposal).where(bank_lines.c.id == line_id)).scalar()
+    return None if value is None else str(value)
 
 
 def is_decided(conn: Connection, line_id: int) -> bool:

@@ -204,6 +204,13 @@ def _v24_report_date_indexes(conn: Connection) -> None:
         index.create(conn, checkfirst=True)
 
 
+def _v25_postgresql_indexes(conn: Connection) -> None:
+    """PostgreSQL: indexes on the reports' dates, the open invoices and reversals (schema.POSTGRESQL_INDEXES);
+    nothing on DuckDB."""
+    for index in schema.POSTGRESQL_INDEXES:
+        index.create(conn, checkfirst=True)
+
+
 def _v9_own_passwords(conn: Connection) -> None:
     """users.must_change_password: a password an admin set for someone else is changed at its first use."""
     _add_columns(conn, "users", {"must_change_password": "BOOLEAN DEFAULT FALSE"})
@@ -235,6 +242,7 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (19, _v19_direct_debit),
     (21, _v21_outbox_due_index),
     (24, _v24_report_date_indexes),
+    (25, _v25_postgresql_indexes),
 ]
 
 # What each migration derives from the data, for data of an older version loaded into the current

@@ -3,23 +3,26 @@ split a line, mark one as not a customer payment; user data shown as typed; anal
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from portal import copy_portal, ok, open_page
+from portal import copy_portal, download_payload, ok, open_page
 from streamlit.testing.v1 import AppTest
 
-from billing import catalog, customers, invoices
-from billing.bank import service
+from billing import catalog, customers, invoices, payments
+from billing.bank import decisions, service
 from billing.permissions import SYSTEM, Actor
 from billing.store.bank_schema import bank_decisions
 from billing.store.db import Database, forget_database, get_database
-from billing.store.schema import payments
+from billing.store.schema import payments as payments_table
 from ui.pages import pages_for
 
 PAGE = "app_pages/bank.py"
@@ -84,14 +87,17 @@ def test_upload_then_confirm_all_sure_matches(portal: Portal) -> None:
     assert any("6 new line(s) imported, 0 already there" in s.value for s in at.success)
     table = at.dataframe[0].value
     assert len(table) == 6 and "RF81 INV2 0250 0001 found in the text" in table.to_csv()
-    assert "Payment: INV-2025-00001 119.00." in table.to_csv()
-    assert count(portal.db, payments) == 0  # nothing recorded unasked
+    assert "INV-2025-00001 €119.00" in table.to_csv()
+    assert count(portal.db, payments_table) == 0  # nothing recorded unasked
     button = next(b for b in at.button if b.label.startswith("Confirm all sure matches (3)"))
     ok(button.click().run())
-    assert count(portal.db, payments) == 3 and count(portal.db, bank_decisions) == 3
+    assert count(portal.db, payments_table) == 3 and count(portal.db, bank_decisions) == 3
     assert not at.toggle  # only the owner may switch auto-confirm on
     again = ok(upload(at, "camt053.xml"))
     assert any("0 new line(s) imported, 6 already there" in s.value for s in again.success)
+    decided = ok(at.segmented_control(key="bank_view").set_value("Decided").run()).dataframe[0].value
+    assert len(decided) == 3 and list(decided.columns)[-1] == "Decided"
+    assert sorted(decided["Decided"].str.split().str[0]) == ["Payment"] * 3
 
 
 def test_a_malformed_file_is_refused_with_its_line(portal: Portal) -> None:
@@ -107,7 +113,7 @@ def test_confirm_one_line_split_another_and_mark_a_fee(portal: Portal) -> None:
     service.import_statement(portal.db, SYSTEM, (DATA / "mt940.sta").read_bytes(), "mt940.sta")
     at = select_row(ok(open_page("accountant", PAGE)), 0)
     ok(next(b for b in at.button if b.label == "Confirm").click().run())
-    assert count(portal.db, payments) == 1
+    assert count(portal.db, payments_table) == 1
     at = select_row(at, 0)  # the batch transfer, now first of the lines to review
     at.text_input(key=next(k for k in at.session_state if str(k).startswith("bank_split_amt_") and
                            str(k).endswith("_1"))).input("20.00")
@@ -127,7 +133,7 @@ def test_the_owner_switches_auto_confirm_on(portal: Portal) -> None:
     ok(at.toggle(key="bank_auto_confirm").set_value(True).run())
     assert service.auto_confirm(portal.db, SYSTEM)
     ok(upload(at, "camt053.xml"))
-    assert count(portal.db, payments) == 3
+    assert count(portal.db, payments_table) == 3
 
 
 def test_user_data_is_shown_as_typed(portal: Portal) -> None:
@@ -137,3 +143,56 @@ def test_user_data_is_shown_as_typed(portal: Portal) -> None:
     at = select_row(ok(open_page("accountant", PAGE)), 0)
     shown = "\n".join(m.value for m in at.markdown)
     assert "\\*\\*bold\\*\\*" in shown and "\\[link\\]" in shown and "\\$x\\$" in shown
+
+
+def test_a_stale_tab_records_nothing_for_a_line_another_user_decided(portal: Portal) -> None:
+    service.import_statement(portal.db, SYSTEM, (DATA / "mt940.sta").read_bytes(), "mt940.sta")
+    at = select_row(ok(open_page("accountant", PAGE)), 0)  # this tab shows the first line, 119.00 for INV-..-00001
+    first = service.list_lines(portal.db, SYSTEM, limit=1)[0][0]
+    decisions.mark_not_payment(portal.db, Actor("admin", "admin"), int(first["id"]), "other_income")
+    ok(next(b for b in at.button if b.label == "Confirm").click().run())
+    assert [w.value for w in at.warning] == ["The line of €119.00 from Acme GmbH was decided meanwhile by admin "
+                                             "(Other income); nothing was recorded from this tab."]
+    assert count(portal.db, payments_table) == 0
+    assert not [b for b in at.button if b.label == "Confirm"]  # no other line's panel took its place
+
+
+def test_confirm_all_with_a_sure_line_open_raises_no_alarm(portal: Portal) -> None:
+    service.import_statement(portal.db, SYSTEM, (DATA / "camt053.xml").read_bytes(), "camt053.xml")
+    at = select_row(ok(open_page("accountant", PAGE)), 0)  # a sure line, which Confirm all decides
+    ok(next(b for b in at.button if b.label.startswith("Confirm all sure matches")).click().run())
+    assert [s.value for s in at.success] == ["3 payment(s) recorded."] and not at.warning
+    assert not [b for b in at.button if b.label == "Confirm"]  # no line open
+
+
+def test_confirm_in_a_stale_tab_whose_line_was_matched_again_records_nothing(portal: Portal) -> None:
+    service.import_statement(portal.db, SYSTEM, (DATA / "mt940.sta").read_bytes(), "mt940.sta")
+    at = select_row(ok(open_page("accountant", PAGE)), 0)
+    payments.record_payment(portal.db, SYSTEM, {"customer_id": portal.acme, "currency": "EUR", "amount": "119.00",
+                                                "received_on": date(2025, 3, 11), "method": "cash"},
+                            [(portal.invoices[0], "119.00")])
+    service.rematch(portal.db, SYSTEM)  # another user: the first line no longer pays INV-2025-00001
+    next(b for b in at.button if b.label == "Confirm").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["This line was matched again since you looked at it, and its proposal "
+                                           "changed: look at the new one; nothing was recorded."]
+    assert count(portal.db, payments_table) == 1 and count(portal.db, bank_decisions) == 0
+
+
+def test_formulas_in_statement_text_are_exported_as_text(portal: Portal, downloads: list[Any]) -> None:
+    formulas = ['=HYPERLINK("http://evil.example","x")', "@SUM(1+1)", "+1+1", "-1+1"]
+    rows = "".join(f"12.03.2025;-4,90;{name};{text}\r\n" for name, text in zip(formulas[::-1], formulas, strict=True))
+    service.save_mapping(portal.db, SYSTEM, {"bank": "Formula Bank", "account_iban": "DE89370400440532013000",
+                                             "columns": {"booking_date": "Datum", "amount": "Betrag",
+                                                         "counterparty_name": "Name", "remittance": "Text"}})
+    mapping = service.get_mapping(portal.db, SYSTEM, "Formula Bank")
+    data = f"Datum;Betrag;Name;Text\r\n{rows}".encode()
+    assert service.import_statement(portal.db, SYSTEM, data, "f.csv", mapping).lines_new == 4
+    at = ok(open_page("accountant", PAGE))
+    exported = download_payload(downloads, at, "bank_lines:csv").decode("utf-8-sig")
+    table = list(csv.reader(io.StringIO(exported)))
+    header = table[0]
+    texts = [row[header.index("Text")] for row in table[1:]]
+    names = [row[header.index("From / to")] for row in table[1:]]
+    assert sorted(texts) == sorted(names) == sorted("'" + f for f in formulas)
+    assert {row[header.index("Amount")] for row in table[1:]} == {"-4.90"}  # a number stays a number
