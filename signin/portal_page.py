@@ -17,8 +17,9 @@ from starlette.responses import HTMLResponse
 
 from signin.assets import STATIC, element_modules
 
-# The header and main area are kept hidden until the sidebar is there (for 2 s at most: the set-up and
-# first-password pages have no sidebar): drawn before it, they moved 300 px aside when it came (CLS 0.2 a sign-in).
+# The header and main area are kept hidden until the sidebar is there (2 s at most, should a page have none):
+# drawn before it, they moved 300 px aside when it came (CLS 0.2 at every sign-in). Pages without a sidebar (the
+# set-up, a first password to choose) get Streamlit's own page (signin/routes.py).
 STYLE = """<style>
 [data-testid="stAppSkeleton"] { display: none; }
 [data-testid="stAppViewContainer"]:not(:has([data-testid="stSidebar"])) > * {

@@ -107,6 +107,15 @@ def test_a_signed_in_page_is_streamlit_s_without_its_grey_app_skeleton(client: T
     assert client.get("/customers").status_code == 303  # no session: still the form first
 
 
+def test_a_first_password_to_choose_gets_streamlit_s_own_page(client: TestClient, people: Database,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(routes, "portal_response", portal_page.portal_response)
+    users.create_user(people, Actor("root", "admin"), "newbie", PASSWORD, "analyst", name="New",
+                      must_change_password=True)
+    sign_in(client, "newbie")
+    assert client.get("/").text == "portal"  # no sidebar on that page: nothing kept hidden for it
+
+
 def test_a_notice_is_only_one_of_the_apps_own(client: TestClient) -> None:
     page = client.get("/auth/sign-in?notice=Your+account+was+hacked,+call+0800")
     assert "hacked" not in page.text
