@@ -355,15 +355,32 @@ def get_invoice(db: Database, actor: Actor, invoice_id: int, as_of: date, *, act
         head = invoice_store.get_document_head(conn, invoice_id)
         if head is None:
             raise NotFoundError(f"Invoice {invoice_id} does not exist.")
-        header, credited_number, frozen = head
-        lines, allowance_charges, taxes = invoice_store.get_body(conn, invoice_id)
-        seller, customer = parties.parties_of(conn, header, frozen)
-        # Nothing was ever paid, credited or released on a document without a first activity date: no queries.
-        touched = activity and (header.first_activity_on is not None or header.paid_amount != 0
-                                or header.credited_amount != 0)
-        credit_notes = invoice_store.credit_notes_of(conn, invoice_id) if touched else []
-        allocations = payment_store.allocations_of_invoice(conn, invoice_id) if touched else []
-        rates = records.rows_with_ids(conn, tax_rates, exempt_rate_ids(lines, allowance_charges))
+        return _document(conn, head, invoice_store.get_body(conn, invoice_id), as_of, activity)
+
+
+def get_invoices(db: Database, actor: Actor, invoice_ids: list[int], as_of: date) -> dict[int, InvoiceDocument]:
+    """`get_invoice` of many documents by id, their headers and bodies read in one query each (the e-mails of an
+    outbox run); an id that does not exist is left out."""
+    require(db, actor, "invoices.read")
+    with db.connect() as conn:
+        heads = invoice_store.get_document_heads(conn, invoice_ids)
+        bodies = invoice_store.get_bodies(conn, list(heads))
+        return {invoice_id: _document(conn, head, bodies.get(invoice_id, ([], [], [])), as_of, True)
+                for invoice_id, head in heads.items()}
+
+
+def _document(conn: Connection, head: tuple[InvoiceHeader, str | None, dict[str, Any]],
+              body: tuple[list[StoredLine], list[StoredAllowanceCharge], list[StoredTax]], as_of: date,
+              activity: bool) -> InvoiceDocument:
+    header, credited_number, frozen = head
+    lines, allowance_charges, taxes = body
+    seller, customer = parties.parties_of(conn, header, frozen)
+    # Nothing was ever paid, credited or released on a document without a first activity date: no queries.
+    touched = activity and (header.first_activity_on is not None or header.paid_amount != 0
+                            or header.credited_amount != 0)
+    credit_notes = invoice_store.credit_notes_of(conn, header.id) if touched else []
+    allocations = payment_store.allocations_of_invoice(conn, header.id) if touched else []
+    rates = records.rows_with_ids(conn, tax_rates, exempt_rate_ids(lines, allowance_charges))
     return shown_document(header, lines, allowance_charges, taxes, (seller, customer), rates, as_of, credit_notes,
                           allocations, credited_number)
 

@@ -651,3 +651,15 @@ def test_crediting_or_voiding_on_a_day_outside_the_books_is_refused(refusals: Sh
                    match="The credit note date must be between 2000-01-01 and 2099-12-31")
     assert_refused(db, lambda: invoices.void_invoice(db, ADMIN, invoice_id, "typo", today=day), ValidationError,
                    match="The void date must be between 2000-01-01 and 2099-12-31")
+
+
+def test_many_documents_read_together_are_read_as_one_by_one(db: Database, seeded: Seed, billed: Billed) -> None:
+    pay(db, seeded.acme, "59.50", allocate=[(billed.b, "59.50")])
+    note = credit_notes.create_credit_note(db, ADMIN, billed.c, TODAY)
+    with_draft = draft(db, seeded.acme, line(seeded.s19, "2", "10.00"))
+    ids = [billed.a, billed.b, billed.c, note, with_draft, 999_999]
+    together = invoices.get_invoices(db, ADMIN, ids, as_of=TODAY)
+    assert list(together) != [] and set(together) == set(ids) - {999_999}  # an unknown id is left out
+    for invoice_id, document in together.items():
+        assert document == view(db, invoice_id)
+    assert together[note].credited_invoice is not None and together[billed.b].header.paid_amount == D("59.50")
