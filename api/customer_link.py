@@ -1,4 +1,5 @@
-"""The customer's link: GET /d/<token> (the document as a plain HTML page) and /d/<token>/pdf, without signing in;
+"""The customer's link: GET /d/<token> (the document as a plain HTML page), /d/<token>/pdf and /d/<token>/einvoice
+(in the customer's preferred format, if any), without signing in;
 for a quote also POST /d/<token>/accept and /d/<token>/decline.
 
 Served as Starlette routes beside the portal (app.py), not as a Streamlit page: no session, no websocket,
@@ -103,6 +104,18 @@ def document_pdf(request: Request) -> Response:
                     headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{safe_name}"'})
 
 
+def document_einvoice(request: Request) -> Response:
+    now, today = _moment()
+    found = customer_view.document_einvoice(get_database(), str(request.path_params["token"]), now, today)
+    if found is None:
+        return HTMLResponse(NOT_VALID, status_code=404, headers=SECURITY_HEADERS)
+    name, media_type, data = found
+    safe_name = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+    return Response(data, media_type=media_type,
+                    headers={**SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="{safe_name}"'})
+
+
 ROUTES = [Route("/d/{token}", document_page, methods=["GET"]), Route("/d/{token}/pdf", document_pdf, methods=["GET"]),
+          Route("/d/{token}/einvoice", document_einvoice, methods=["GET"]),
           Route("/d/{token}/accept", answer_quote, methods=["POST"]),
           Route("/d/{token}/decline", answer_quote, methods=["POST"])]

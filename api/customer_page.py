@@ -9,6 +9,7 @@ from html import escape
 
 from billing.customer_view import CustomerDocument
 from billing.documents import StoredLine
+from billing.einvoice.export import FORMATS
 from billing.money import format_money
 from billing.payment_qr import PaymentDetails, qr_modules
 from billing.references import format_reference
@@ -106,4 +107,10 @@ def render_page(view: CustomerDocument, today: date) -> str:
     return page(title, view.company,
                 f"<p><span class=status>{_text(status)}</span> {fact_html}</p>"
                 f"<p>For {_text(document.customer.name)}</p>{overdue}{_lines_html(view)}{paid_html}{payment}"
-                f'<p><a class=button href="{token}/pdf" download>Download PDF</a></p>')
+                f'<p><a class=button href="{token}/pdf" download>Download PDF</a>{_einvoice_html(view, token)}</p>')
+
+
+def _einvoice_html(view: CustomerDocument, token: str) -> str:
+    chosen = FORMATS.get(view.einvoice_format)
+    return (f' <a class=button href="{token}/einvoice" download>Download e-invoice ({_text(chosen.label)})</a>'
+            if chosen else "")

@@ -1,4 +1,4 @@
-"""The server's background work: the outbox sender thread, started once per server process by st.App's lifespan.
+"""The server's start and background work (the outbox sender thread), once per server process by st.App's lifespan.
 
 BILLING_OUTBOX_WORKER=0 leaves it off (a process that should not send, e.g. one of several web processes
 when a cron job runs `python -m billing outbox run` instead). With several processes on PostgreSQL each
@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from api.sockets import set_nodelay_on_listeners
 from billing.config import current_settings
 from billing.errors import BillingError
 from billing.outbox_worker import OutboxRunner
@@ -39,8 +40,10 @@ async def outbox_lifespan(_app: Any) -> AsyncIterator[dict[str, Any] | None]:
 
 @asynccontextmanager
 async def server_lifespan(app: Any) -> AsyncIterator[None]:
-    """A server process's background work: the outbox sender and the webhook delivery worker."""
+    """A server process's start: TCP_NODELAY on its listening socket (api.sockets says why); its background work:
+    the outbox sender and the webhook delivery worker."""
     from api.app import lifespan as webhook_lifespan
 
+    set_nodelay_on_listeners()
     async with outbox_lifespan(app), webhook_lifespan(app):
         yield

@@ -12,7 +12,7 @@ import streamlit as st
 from babel.numbers import format_compact_currency
 
 from billing import reports
-from ui import charts, context, report_filters
+from ui import charts, context, report_filters, vega_charts
 from ui import format as fmt
 from ui.feedback import guarded
 from ui.tables import Column, list_fetch, paged_table
@@ -107,7 +107,7 @@ def expected_cash(forecast: pd.DataFrame, currency: str) -> None:
 
 def open_in_revenue(chart_key: str, currency: str, signature: str) -> None:
     """on_select callback: a clicked bar opens its invoices on the Revenue page, as a click there does."""
-    point = charts.clicked(st.session_state.get(chart_key))
+    point = vega_charts.clicked(st.session_state.get(chart_key))
     if point:
         st.session_state[charts.REVENUE_DRILL] = (signature, currency, point)
         st.session_state[DRILL_REQUEST] = True
@@ -123,10 +123,9 @@ def currency_panels(series: pd.DataFrame, currencies: list[str], granularity: st
             with left:
                 st.markdown("**Invoiced vs collected**")
                 chart_key = f"dashboard:chart:{currency}:{signature}"
-                st.plotly_chart(charts.revenue_figure(series, currency, granularity, "none", height=300,
-                                                      narrow=True),
-                                key=chart_key, config={"displayModeBar": False}, selection_mode=("points",),
-                                on_select=functools.partial(open_in_revenue, chart_key, currency, signature))
+                data, spec = vega_charts.revenue_bars(series, currency, granularity, height=300)
+                st.vega_lite_chart(data, spec, key=chart_key, width="stretch", selection_mode=vega_charts.SELECTION,
+                                   on_select=functools.partial(open_in_revenue, chart_key, currency, signature))
                 st.caption("Click a bar to see the invoices behind it.")
             with right:
                 expected_cash(forecast, currency)

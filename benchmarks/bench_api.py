@@ -1,13 +1,13 @@
 """REST API load test over real HTTP: concurrent clients create and issue 5-line invoices and record payments.
 
-Usage: python -m benchmarks.bench_api [--scale S] [--clients 16] [--seconds 60] [--server streamlit|uvicorn]
+Usage: python -m benchmarks.bench_api [--scale S] [--clients 16] [--seconds 60] [--server streamlit|uvicorn|both]
                                       [--database PATH]
 A copy of the demo database at the scale (built once at /tmp/bench_api_<scale>/app.duckdb; or a copy of PATH and the
-dot-files beside it, which is never written) is served by
-`python -m streamlit run app.py` (or `uvicorn app:app`) on 127.0.0.1; each client is a thread with its own API
-key (its own rate limit) and keep-alive connection. Prints throughput, p50/p95 per operation and the errors,
-then, on the quiet server, one client alone: `GET /invoices/{id}`, a page of 100 invoices, create + issue and
-record a payment; finally checks that the invoice
+dot-files beside it, which is never written) is served by `python -m streamlit run app.py` (or `uvicorn app:app`, or
+one after the other: `both`) on 127.0.0.1; each client is a thread with its own API key (its own rate limit) and
+keep-alive connection. Prints throughput, p50/p95 per operation and the errors, then, on the quiet server, one
+client alone (wall time, and the server's CPU time per call): `GET /invoices/{id}`, a page of 100 invoices, create +
+issue and record a payment; with the machine's load average before and after. Finally checks that the invoice
 numbers handed out are gapless and runs `verify` on the database. Exit code 1 if anything failed.
 """
 
@@ -232,22 +232,48 @@ def gapless(db: Database, numbers: list[str], before: int) -> str | None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", default="S", choices=["S", "M", "L"])
-    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--clients", type=int, default=16, help="0: one client alone only")
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--server", default="streamlit", choices=["streamlit", "uvicorn"])
+    parser.add_argument("--server", default="streamlit", choices=["streamlit", "uvicorn", "both"])
     parser.add_argument("--database", type=Path, help="a prebuilt database to copy (its dot-files too)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
-        url, keys, customers, rate = prepare(args.scale, folder, args.clients, args.database)
+        url, keys, customers, rate = prepare(args.scale, folder, max(1, args.clients), args.database)
         db = Database(url)
         with db.connect() as conn:
             before = series_store.highest_used(conn, "INV")
             ids = [int(r[0]) for r in conn.exec_driver_sql("SELECT id FROM invoices ORDER BY id DESC LIMIT 2000")]
         db.dispose()
-        process, port = start(args.server, url, folder)
-        figures = Figures()
-        try:
+        numbers: list[str] = []
+        failed = False
+        for kind in ("streamlit", "uvicorn") if args.server == "both" else (args.server,):
+            figures = served(kind, url, folder, args, keys, (ids, customers, rate))
+            numbers += figures.numbers
+            failed = failed or bool(figures.errors)
+        db = Database(url)
+        problem = gapless(db, numbers, before)
+        verified = None if args.database else verify_database(db, SYSTEM)
+        db.dispose()
+    print(f"numbers: {problem or f'gapless ({len(numbers)} issued)'}")
+    if verified is None:
+        print("verify: skipped (a copy of a prebuilt database)")
+    else:
+        print(f"verify: {'clean' if verified.ok else verified.problems[:5]} ({verified.documents_checked:,} documents)")
+    if problem or (verified is not None and not verified.ok) or failed:
+        raise SystemExit(1)
+
+
+def served(kind: str, url: str, folder: Path, args: argparse.Namespace, keys: list[str],
+           data: tuple[list[int], list[int], int]) -> Figures:
+    """The load (unless --clients 0) and the quiet calls against one server started as `kind`; its figures printed."""
+    ids, customers, rate = data
+    process, port = start(kind, url, folder)
+    figures = Figures()
+    load = [Path("/proc/loadavg").read_text().split()[0]]
+    elapsed = 0.0
+    try:
+        if args.clients:
             until = time.monotonic() + args.seconds
             threads = [threading.Thread(target=work, args=(Client(port, key, figures), customers, rate, until, n))
                        for n, key in enumerate(keys)]
@@ -257,33 +283,25 @@ def main() -> None:
             for thread in threads:
                 thread.join()
             elapsed = time.monotonic() - started
-            quiet(Client(port, keys[0], figures, process.pid), ids, customers, rate, 200)
-        finally:
-            process.terminate()
-            process.wait(30)
-        report(args, figures, elapsed)
-        db = Database(url)
-        problem = gapless(db, figures.numbers, before)
-        verified = None if args.database else verify_database(db, SYSTEM)
-        db.dispose()
-    print(f"numbers: {problem or f'gapless ({len(figures.numbers)} issued)'}")
-    if verified is None:
-        print("verify: skipped (a copy of a prebuilt database)")
-    else:
-        print(f"verify: {'clean' if verified.ok else verified.problems[:5]} ({verified.documents_checked:,} documents)")
-    if problem or (verified is not None and not verified.ok) or figures.errors:
-        raise SystemExit(1)
+        quiet(Client(port, keys[0], figures, process.pid), ids, customers, rate, 200)
+        load.append(Path("/proc/loadavg").read_text().split()[0])
+    finally:
+        process.terminate()
+        process.wait(30)
+    report(args, kind, figures, elapsed, load)
+    return figures
 
 
-def report(args: argparse.Namespace, figures: Figures, elapsed: float) -> None:
-    issued = len(figures.samples["create + issue"])
-    requests = sum(len(v) for k, v in figures.samples.items()
-                   if k != "create + issue" and not k.startswith(("GET", "alone")))
+def report(args: argparse.Namespace, kind: str, figures: Figures, elapsed: float, load: list[str]) -> None:
     data = args.database or f"scale {args.scale}"
-    print(f"{args.clients} clients, {elapsed:.1f} s, {data}, {args.server} on 127.0.0.1 "
-          f"(CPUs: {os.cpu_count()}; the figures include the clients' own Python threads)")
-    print(f"throughput: {issued / elapsed:.1f} invoices created+issued+paid/s; "
-          f"{requests / elapsed:.1f} requests/s during the load")
+    print(f"{kind} on 127.0.0.1, {data} (CPUs: {os.cpu_count()}; load average {' -> '.join(load)}; the figures "
+          "include the clients' own Python threads)")
+    if elapsed:
+        issued = len(figures.samples["create + issue"])
+        requests = sum(len(v) for k, v in figures.samples.items()
+                       if k != "create + issue" and not k.startswith(("GET", "alone")))
+        print(f"{args.clients} clients, {elapsed:.1f} s: {issued / elapsed:.1f} invoices created+issued+paid/s; "
+              f"{requests / elapsed:.1f} requests/s during the load")
     for operation, values in figures.samples.items():
         cpu = figures.cpu.get(operation)
         # the mean: the kernel counts CPU time in ticks (10 ms), so one call's figure is 0, 10, 20 ...

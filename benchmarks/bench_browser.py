@@ -11,8 +11,11 @@ Printed, in ms from the click: when the page stopped changing (the last change t
 script run is over and nothing changed for QUIET_MS), and how many full script runs the click caused (counted
 from the server's messages: each run ends with a `script_finished` message; a fragment's run is not counted, so
 an edit in the invoice editor's fragment shows 0), and the CPU time the server process used meanwhile (on a
-shared machine the wall time waits for CPU; this does not). Sign-in is measured from the click on "Sign in" to the
-dashboard settled; "load" is opening the page's URL afresh.
+shared machine the wall time waits for CPU; this does not) and the browser's (Chromium's processes, from the click
+to the end of the quiet wait), the cumulative layout shift (CLS, as web-vitals count
+it) and the longest a grey skeleton (stAppSkeleton, stSkeleton, stSkeletonElement) stayed visible. Sign-in is
+measured from the click on "Sign in" to the dashboard settled, the form having been open TYPING_MS (the user types;
+the page prefetches the portal's files meanwhile); "load" is opening the page's URL afresh.
 """
 
 from __future__ import annotations
@@ -58,12 +61,38 @@ if users.get_user(db, "bench") is None:
     users.create_user(db, SYSTEM, "bench", sys.argv[2], "admin", name="Bench Mark")
 forget_database(sys.argv[1])
 """
-# Records the time of the page's last DOM change (survives nothing: installed again in every new document).
-WATCH = """
+# Streamlit's grey placeholders: the app's while it connects, an element's while its code loads, st.skeleton.
+SKELETONS = "[data-testid='stAppSkeleton'], [data-testid='stSkeleton'], [data-testid='stSkeletonElement']"
+# Records the time of the page's last DOM change, each layout shift (as web-vitals count them for CLS: not within
+# 0.5 s of the user's input) and each time a skeleton was visible [from, to] (Date.now() ms; installed again in
+# every new document).
+WATCH = f"""
 window.__lastChange = Date.now();
-new MutationObserver(() => { window.__lastChange = Date.now(); })
-  .observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+window.__shifts = [];
+window.__skeletons = [];
+const skeletonShown = () => Array.from(document.querySelectorAll("{SKELETONS}"))
+  .some(element => element.getClientRects().length > 0);
+new MutationObserver(() => {{
+  const now = Date.now(), spans = window.__skeletons, open = spans.length && spans[spans.length - 1][1] === null;
+  window.__lastChange = now;
+  const shown = skeletonShown();
+  if (shown && !open) spans.push([now, null]);
+  if (!shown && open) spans[spans.length - 1][1] = now;
+}}).observe(document, {{subtree: true, childList: true, attributes: true, characterData: true}});
+new PerformanceObserver(list => {{
+  for (const shift of list.getEntries()) {{
+    if (!shift.hadRecentInput) window.__shifts.push([performance.timeOrigin + shift.startTime, shift.value]);
+  }}
+}}).observe({{type: "layout-shift", buffered: true}});
 """
+# What the page shows since `started`: the layout shifts' sum (CLS) and the longest a skeleton stayed visible.
+SINCE = """started => ({
+  cls: window.__shifts.filter(([at]) => at >= started).reduce((sum, [, value]) => sum + value, 0),
+  skeleton: Math.max(0, ...window.__skeletons.filter(([, to]) => to === null || to >= started)
+    .map(([from, to]) => (to === null ? Date.now() : to) - Math.max(from, started))),
+})"""
+TYPING_MS = 3000  # the user types name and password: the sign-in page is open this long before the click
+CLS_TARGET, SKELETON_TARGET_MS = 0.1, 500  # web-vitals' "good" CLS; the issue's longest grey skeleton
 BUSY = "[data-testid='stSkeleton'], [data-testid='stStatusWidget'], [data-stale='true']"
 
 
@@ -100,6 +129,9 @@ class Sample:
     ms: float
     runs: int
     server_cpu_ms: float = 0.0
+    browser_cpu_ms: float = 0.0  # the browser's CPU time meanwhile (all its processes)
+    cls: float = 0.0  # cumulative layout shift from the click to settled
+    skeleton_ms: float = 0.0  # the longest a grey skeleton was visible meanwhile
 
 
 def process_cpu_ms(pid: int | None) -> float:
@@ -109,6 +141,29 @@ def process_cpu_ms(pid: int | None) -> float:
     except (OSError, IndexError, TypeError):
         return 0.0
     return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process started (directly or not) by process `pid`."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], list(children.get(pid, []))
+    while queue:
+        child = queue.pop()
+        found.append(child)
+        queue.extend(children.get(child, []))
+    return found
+
+
+def browser_cpu_ms(server_pid: int | None) -> float:
+    """CPU time used so far by the processes this benchmark started other than the server: Chromium's (and
+    Playwright's driver, a small part)."""
+    return sum(process_cpu_ms(pid) for pid in descendants(os.getpid()) if pid != server_pid)
 
 
 def _free_port() -> int:
@@ -208,10 +263,14 @@ def timed(page: Page, runs: RunCounter, action: Callable[[], object], ready: str
     """One user action, from its start to the page settled (`ready` showing)."""
     runs.reset()
     started = float(page.evaluate("Date.now()"))
-    cpu = process_cpu_ms(runs.server_pid)
+    cpu, browser_cpu = process_cpu_ms(runs.server_pid), browser_cpu_ms(runs.server_pid)
     action()
     ms = settled_after(page, runs, started, ready)
-    return Sample(ms, runs.full, process_cpu_ms(runs.server_pid) - cpu)
+    # (the browser's CPU is read after the quiet wait, which costs it little: a few polls)
+    spent = browser_cpu_ms(runs.server_pid) - browser_cpu
+    shown = page.evaluate(SINCE, started)
+    return Sample(ms, runs.full, process_cpu_ms(runs.server_pid) - cpu, spent, float(shown["cls"]),
+                  float(shown["skeleton"]))
 
 
 def open_editor(page: Page, runs: RunCounter, url: str) -> None:
@@ -241,7 +300,7 @@ def sign_in(page: Page, runs: RunCounter, url: str, password: str) -> Sample:
     page.goto(url)
     page.get_by_label("Username").fill(USERNAME)
     page.get_by_label("Password", exact=True).fill(password)
-    page.wait_for_timeout(QUIET_MS)
+    page.wait_for_timeout(TYPING_MS)
     return measured(page, runs, "button", "Signed in as", click="Sign in")
 
 
@@ -250,8 +309,14 @@ def show(name: str, samples: list[Sample], target: float | None) -> None:
     median = statistics.median(times)
     verdict = "" if target is None else ("  ok" if median <= target else f"  MISSES {target:.0f}")
     cpu = statistics.median(s.server_cpu_ms for s in samples)
+    cls, skeleton = max(s.cls for s in samples), max(s.skeleton_ms for s in samples)
+    browser = statistics.median(s.browser_cpu_ms for s in samples)
+    if cls > CLS_TARGET or skeleton > SKELETON_TARGET_MS:
+        verdict += f"  (CLS over {CLS_TARGET} or skeleton over {SKELETON_TARGET_MS} ms)"
     print(f"  {name:<22} median {median:7.0f}  min {min(times):7.0f}  max {max(times):7.0f}  server cpu {cpu:5.0f}  "
-          f"runs {'/'.join(str(s.runs) for s in samples)}{verdict}", flush=True)
+          f"browser cpu {browser:5.0f}  CLS {cls:5.3f}  skeleton {skeleton:4.0f}  "
+          f"runs {'/'.join(str(s.runs) for s in samples)}{verdict}",
+          flush=True)
 
 
 def new_page(browser: Browser, server_pid: int | None = None) -> tuple[Page, RunCounter]:
@@ -276,8 +341,10 @@ def bench(url: str, server_pid: int, password: str, rounds: int, loads: bool = T
                                         "a.getAttribute('href')])"))
         for href in hrefs.values():  # warm-up: each page once
             measured(page, runs, "link", "Signed in as", click=href)
-        print(f"click to settled, ms (median of {rounds}; quiet {QUIET_MS} ms), the server process's CPU ms, script "
-              f"runs per click/load; load average {os.getloadavg()[0]:.1f}:")
+        print(f"click to settled, ms (median of {rounds}; quiet {QUIET_MS} ms; the sign-in form open {TYPING_MS} ms "
+              f"before its click, as a user types), the server process's and the browser's CPU ms, the largest CLS "
+              f"and the longest skeleton (ms) of the runs, script runs per click/load; load average "
+              f"{os.getloadavg()[0]:.1f}:")
         samples = []
         for _ in range(rounds):  # each in a new browser context, as a browser that never saw the portal
             page.context.close()

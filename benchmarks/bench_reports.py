@@ -1,16 +1,19 @@
 """Speed of every report at a demo scale, next to the same figures computed naively with pandas.
 
-Usage: python -m benchmarks.bench_reports --scale L [--db PATH] [--runs 7] [--no-pandas]
+Usage: python -m benchmarks.bench_reports --scale L [--db PATH] [--runs 7] [--no-pandas] [--only WORD]
 Builds the demo database at PATH (default /tmp/bench_reports_<scale>.duckdb) if it does not exist.
 Prints the median ms of each report function (through billing.reports, DataFrames and Decimals
-included), then the pandas median over the same data (tables loaded into DataFrames once, money
-as exact integers of 1/10000, not timed) and the ratio pandas / report. Server memory (RSS) is
-read after all reports ran, before pandas loads anything.
+included): "computed" with nothing kept (the first view after a write), "kept" as a page shown again gets it
+from the server (the result kept until the books change, billing.store.result_cache); then the pandas median
+over the same data (tables loaded into DataFrames once, money as exact integers of 1/10000, not timed) and the
+ratio pandas / computed, with the CPU ms of both (DuckDB's threads included). Server memory (RSS) is read after
+all reports ran, before pandas loads anything.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import time
@@ -38,13 +41,19 @@ ONE_PRODUCT_YEAR = ReportFilters(YEAR.date_from, YEAR.date_to, product_ids=(3,))
 
 
 def median_ms(fn: Callable[[], object], runs: int) -> float:
+    return timings(fn, runs)[0]
+
+
+def timings(fn: Callable[[], object], runs: int) -> tuple[float, float]:
+    """Median wall and CPU ms of `fn`."""
     fn()  # warm-up: first touch of the file pages and the statement cache
-    samples = []
+    wall, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def rss_mb() -> tuple[float, float]:
@@ -273,27 +282,33 @@ def main() -> None:
     parser.add_argument("--db", default=None)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--no-pandas", action="store_true")
+    parser.add_argument("--only", default="", help="only the reports whose name contains this")
     args = parser.parse_args()
     db = open_database(args.scale, Path(args.db or f"/tmp/bench_reports_{args.scale}.duckdb"))
     with db.connect() as conn:
         big_customer = int(conn.exec_driver_sql(
             "SELECT customer_id FROM invoices WHERE currency = 'EUR' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
         ).scalar_one())
-    ours = {name: median_ms(call, args.runs) for name, call in report_calls(db, big_customer).items()}
+    calls = {name: call for name, call in report_calls(db, big_customer).items() if args.only in name}
+    ours = {name: timings(call, args.runs) for name, call in calls.items()}  # open_url keeps no results
+    computing, db.results = db.results, ResultCache(enabled=True)  # as the server keeps them
+    kept = {name: median_ms(call, args.runs) for name, call in calls.items()}
+    db.results = computing
     current, peak = rss_mb()
-    theirs: dict[str, float] = {}
+    theirs: dict[str, tuple[float, float]] = {}
     if not args.no_pandas:
         started = time.perf_counter()
         frames = load_frames(db)
         loading = time.perf_counter() - started
-        theirs = {name: median_ms(call, max(3, args.runs // 2)) for name, call in pandas_calls(frames,
-                                                                                                big_customer).items()}
-    print(f"\nscale {args.scale}, as of {AS_OF}, median of {args.runs} runs (ms)")
-    print(f"{'report':42} {'reports':>9} {'pandas':>9} {'pandas/reports':>15}")
-    for name, ms in ours.items():
-        other = theirs.get(name)
-        ratio = f"{other / ms:14.1f}x" if other else f"{'-':>15}"
-        print(f"{name:42} {ms:9.1f} {other if other else float('nan'):9.1f} {ratio}")
+        theirs = {name: timings(call, max(3, args.runs // 2))
+                  for name, call in pandas_calls(frames, big_customer).items() if name in calls}
+    print(f"\nscale {args.scale}, as of {AS_OF}, median of {args.runs} runs (ms, wall / CPU); "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"{'report':42} {'kept':>7} {'computed':>15} {'pandas':>15} {'pandas/computed':>16}")
+    for name, (ms, cpu) in ours.items():
+        other, other_cpu = theirs.get(name, (float("nan"), float("nan")))
+        ratio = f"{other / ms:15.1f}x" if name in theirs else f"{'-':>16}"
+        print(f"{name:42} {kept[name]:7.1f} {ms:7.1f} / {cpu:5.1f} {other:7.1f} / {other_cpu:5.1f} {ratio}")
     print(f"\nserver memory after all reports: RSS {current:.0f} MB (peak {peak:.0f} MB)")
     if theirs:
         print(f"pandas: loading the tables took {loading:.1f} s (not timed above); "

@@ -31,6 +31,7 @@ from billing.store import audit as audit_store
 from billing.store import audit_files
 from billing.store.audit_files import Head, HeadFileError
 from billing.store.db import Database, utcnow
+from billing.store.integrity import Document, PaymentRows
 from billing.store.migrations import GENESIS_HASH
 
 log = logging.getLogger("billing.audit")
@@ -101,12 +102,15 @@ def chain_keys(database_url: str) -> ChainKeys:
 
 
 def record(conn: Connection, actor: Actor, action: str, entity: str, entity_id: object,
-           before: Any = None, after: Any = None) -> None:
-    """Write one audit event in the caller's transaction."""
+           before: Any = None, after: Any = None, *, written_document: Document | None = None,
+           written_payment: PaymentRows | None = None) -> None:
+    """Write one audit event in the caller's transaction (`written_...`: what it seals, as the transaction wrote it:
+    billing.seals.seal_for)."""
     writer = _writer(conn)
     event_id = writer.last_id + 1
     sealed = seals.seal_for(conn, entity, str(entity_id),
-                            everything=action in BULK_ACTIONS or event_id == writer.keyed_from)
+                            everything=action in BULK_ACTIONS or event_id == writer.keyed_from,
+                            written_document=written_document, written_payment=written_payment)
     if sealed is not None:
         after = {**(after if isinstance(after, dict) else {} if after is None else {"value": after}),
                  "sealed": sealed}

@@ -3,6 +3,7 @@ the customer's answer to it; nothing else."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -10,22 +11,27 @@ from typing import Any
 from billing import document_links, invoices, quotes, settings
 from billing.document_links import QUOTE, DocumentLink
 from billing.documents import InvoiceDocument
-from billing.errors import NotFoundError
+from billing.errors import BillingError, NotFoundError
 from billing.payment_qr import PaymentDetails, payment_details
 from billing.permissions import SYSTEM
+from billing.store import invoices as invoice_store
 from billing.store.db import Database
+
+log = logging.getLogger("billing.customer_link")
 
 
 @dataclass(frozen=True, slots=True)
 class CustomerDocument:
     """A document as its link shows it: the document, the seller (company profile), how to pay it (None when
-    nothing is due), the link and its token (the page's address)."""
+    nothing is due), the link and its token (the page's address), and the customer's preferred e-invoice format
+    ('' for none), in which the link also hands out the document (the file its e-mail carries)."""
 
     document: InvoiceDocument
     company: dict[str, Any]
     payment: PaymentDetails | None
     link: DocumentLink
     token: str
+    einvoice_format: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +90,9 @@ def _document_of(db: Database, link: DocumentLink, token: str, as_of: date) -> C
     except NotFoundError:
         return None
     company = settings.get_company(db) or {}
-    return CustomerDocument(document, company, payment_details(document, company), link, token)
+    with db.connect() as conn:
+        einvoice_format = invoice_store.customer_einvoice_format(conn, document.id) or ""
+    return CustomerDocument(document, company, payment_details(document, company), link, token, einvoice_format)
 
 
 def document_pdf(db: Database, token: str, now: datetime, as_of: date) -> tuple[str, bytes] | None:
@@ -99,3 +107,19 @@ def document_pdf(db: Database, token: str, now: datetime, as_of: date) -> tuple[
         return f"{opened.quote.number or f'quote-{opened.quote.id}'}.pdf", quotes.render_quote_pdf(db, document)
     name = opened.document.header.number or f"document-{opened.document.id}"
     return f"{name}.pdf", render_invoice_pdf(opened.document, opened.company)
+
+
+def document_einvoice(db: Database, token: str, now: datetime, as_of: date) -> tuple[str, str, bytes] | None:
+    """(file name, media type, file) of a live link's invoice or credit note as an e-invoice in its customer's
+    preferred format (what its e-mail carries), or None: not a valid link, a quote's, no preferred format, or a
+    document that format cannot carry (logged)."""
+    from billing.einvoice import export
+
+    opened = open_link(db, token, now, as_of, record_open=True)
+    if not isinstance(opened, CustomerDocument) or not opened.einvoice_format:
+        return None
+    try:
+        return export.export_document(db, SYSTEM, opened.document.id, opened.einvoice_format, today=lambda: as_of)
+    except BillingError as exc:
+        log.warning("The e-invoice of document %s cannot be made: %s", opened.document.id, exc.message)
+        return None

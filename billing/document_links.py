@@ -88,6 +88,13 @@ def token_for_link(conn: Connection, link_id: int) -> str:
     return token_of(signing.mail_key(url_of(conn)), link_id, str(row["nonce"]))
 
 
+def tokens_for_links(conn: Connection, link_ids: list[int]) -> dict[int, str]:
+    """The tokens of links by id (for a run's e-mails: one query); a link that does not exist is left out."""
+    nonces = store.link_nonces(conn, link_ids)
+    key = signing.mail_key(url_of(conn)) if nonces else b""
+    return {link_id: token_of(key, link_id, nonce) for link_id, nonce in nonces.items()}
+
+
 def link_url(public_url: str, token: str) -> str:
     return f"{public_url.rstrip('/')}/d/{token}"
 

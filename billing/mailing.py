@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from sqlalchemy.engine import Connection
 
-from billing import audit, document_links, outbox
+from billing import attachments, audit, document_links, outbox
 from billing.attachments import AttachmentSpec
 from billing.document_links import DocumentLink
 from billing.errors import NotFoundError, StateError
@@ -25,11 +25,13 @@ from billing.store.schema import company
 
 @dataclass(frozen=True, slots=True)
 class Draft:
-    """What the Send dialog proposes: recipients (the customer's e-mail), subject and body from the template."""
+    """What the Send dialog proposes: recipients (the customer's e-mail), subject and body from the template;
+    `einvoice_format`: the customer's preferred e-invoice format, whose file an invoice is sent with ('' for none)."""
 
     to: tuple[str, ...]
     subject: str
     body: str
+    einvoice_format: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +50,9 @@ def draft_for_document(db: Database, actor: Actor, kind: str, document_id: int, 
     with db.connect() as conn:
         header, values = outbox.document_values(conn, document_id, as_of, kind)
         template = template_for(conn, kind, language or header["customer_language"])
+    einvoice = header["customer_einvoice_format"] if kind in attachments.EINVOICE_KINDS else ""
     return Draft(outbox.split_addresses(header["customer_email"]), fill(template.subject, values),
-                 fill(template.body, values))
+                 fill(template.body, values), einvoice)
 
 
 def send_document(db: Database, actor: Actor, kind: str, document_id: int, *, to: Sequence[str], cc: Sequence[str],

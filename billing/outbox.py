@@ -147,7 +147,8 @@ def document_values(conn: Connection, document_id: int, as_of: date,
     if not header["number"]:
         values = {name: value for name, value in values.items() if name not in ("number", "due_date")}
     return header | {"kind": kind if kind == document_links.QUOTE else header["kind"],
-                     "customer_email": str(customer.get("email") or ""), "customer_language": language}, values
+                     "customer_email": str(customer.get("email") or ""), "customer_language": language,
+                     "customer_einvoice_format": str(customer.get("einvoice_format") or "")}, values
 
 
 def enqueue_document(conn: Connection, kind: str, document_id: int, *, now: datetime, created_by: str,
@@ -160,7 +161,8 @@ def enqueue_document(conn: Connection, kind: str, document_id: int, *, now: date
     Recipients default to the customer's e-mail address; subject and body to the template of (kind, language:
     the customer's unless given), filled in with the document's number, total, due date... in its language;
     the body's {link} becomes a new customer link (valid `link_days`, else the configured days) when the
-    message is sent. The attachments are those of DOCUMENT_ATTACHMENTS for the kind. The caller checks
+    message is sent. The attachments are those of DOCUMENT_ATTACHMENTS for the kind, and the e-invoice in the
+    customer's preferred format (if any) for an invoice or credit note. The caller checks
     permissions and writes its audit event.
     """
     if kind not in DOCUMENT_KINDS:
@@ -184,6 +186,7 @@ def enqueue_document(conn: Connection, kind: str, document_id: int, *, now: date
     link_kind = document_links.QUOTE if kind == document_links.QUOTE else document_links.INVOICE
     link_id = document_links.create_link(conn, document_id, now, days, link_kind)
     return enqueue(conn, kind=kind, to=recipients, cc=cc, subject=subject, body=body, now=now,
-                   created_by=created_by, attachment_specs=attachments.document_specs(kind, document_id, now.date()),
+                   created_by=created_by, attachment_specs=attachments.document_specs(
+                       kind, document_id, now.date(), header["customer_einvoice_format"]),
                    document_id=document_id, customer_id=int(header["customer_id"]), link_id=link_id,
                    dedupe_key=dedupe_key)

@@ -12,15 +12,16 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from billing import attachments, document_links, leases, outbox
+from billing import attachments, document_links, drawing_pool, leases, outbox
+from billing.attachments import AttachmentFile
 from billing.due_runner import DueRunner
-from billing.errors import BillingError
+from billing.errors import BillingError, NotFoundError
 from billing.mail_settings import Delivery, delivery, headers
 from billing.mail_templates import LINK_MARK
 from billing.outbox import FAILED, QUEUED, SENT, OutboxMessage
@@ -61,19 +62,51 @@ def retry_delay(attempts: int) -> timedelta:
     return min(FIRST_RETRY * factor, LONGEST_RETRY)
 
 
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A message read for sending: its body with the customer's link filled in, its attachments being drawn."""
+
+    body: str
+    drawings: tuple[tuple[attachments.Drawing, Future[AttachmentFile]], ...]
+
+
 def build_message(db: Database, message: OutboxMessage, settings: Delivery, now: datetime) -> EmailMessage:
-    """The e-mail of an outbox row: headers, the body with its link filled in, the attachments rendered."""
-    body = message.body
-    if message.link_id is not None and LINK_MARK in body:
-        with db.connect() as conn:
-            token = document_links.token_for_link(conn, message.link_id)
-        body = body.replace(LINK_MARK, document_links.link_url(settings.public_url, token))
+    """The e-mail of an outbox row: headers, the body with its link filled in, the attachments drawn here."""
+    prepared = _prepare(db, [message], settings, None)[0]
+    if isinstance(prepared, BillingError):
+        raise prepared
+    return _assemble(message, settings, now, prepared)
+
+
+def _prepare(db: Database, messages: list[OutboxMessage], settings: Delivery,
+             executor: ProcessPoolExecutor | None) -> list[_Prepared | BillingError]:
+    """Read what the messages need from the database (together: a few queries for a run's messages) and start
+    drawing their attachments (in `executor`); a message that cannot be made gives its error instead."""
+    with db.connect() as conn:
+        tokens = document_links.tokens_for_links(conn, [m.link_id for m in messages if m.link_id is not None])
+    drawings = iter(attachments.read_all(db, [spec for message in messages for spec in message.attachments]))
+    prepared: list[_Prepared | BillingError] = []
+    for message in messages:
+        files = [next(drawings) for _ in message.attachments]
+        body = message.body
+        if message.link_id is not None and LINK_MARK in body:
+            if message.link_id not in tokens:
+                files.append(NotFoundError(f"Link {message.link_id} does not exist."))
+            else:
+                body = body.replace(LINK_MARK, document_links.link_url(settings.public_url, tokens[message.link_id]))
+        error = next((file for file in files if isinstance(file, BillingError)), None)
+        prepared.append(error or _Prepared(body, tuple((file, drawing_pool.submit(file, executor))
+                                                       for file in files if not isinstance(file, BillingError))))
+    return prepared
+
+
+def _assemble(message: OutboxMessage, settings: Delivery, now: datetime, prepared: _Prepared) -> EmailMessage:
     email = EmailMessage()
     headers(email, settings, to=message.recipients, cc=message.cc, subject=message.subject,
             message_id=message.message_id, now=now)
-    email.set_content(body)
-    for spec in message.attachments:
-        file = attachments.render(db, spec)
+    email.set_content(prepared.body)
+    for drawing, future in prepared.drawings:
+        file = drawing_pool.result(future, drawing)
         maintype, subtype = file.mime_type.split("/", 1)
         email.add_attachment(file.data, maintype=maintype, subtype=subtype, filename=file.filename)
     return email
@@ -116,10 +149,11 @@ def _claim(db: Database, ids: list[int], now: datetime) -> list[dict[str, Any]]:
 
 
 class _Run:
-    """One run's claimed messages, sent over one SMTP connection with the work overlapped: a thread builds the
-    e-mails ahead (attachments rendered), and the commit recording one message as sent runs while the next is
-    handed over, up to the final dot of its DATA, which waits for that commit (`SmtpConnection.send`'s gate):
-    so at most one message is ever taken by the server and not yet recorded as sent."""
+    """One run's claimed messages, sent over one SMTP connection with the work overlapped: a thread reads the
+    e-mails ahead and hands their attachments to the drawing processes (billing.drawing_pool), and the commit
+    recording one message as sent runs while the next is handed over, up to the final dot of its DATA, which
+    waits for that commit (`SmtpConnection.send`'s gate): so at most one message is ever taken by the server and
+    not yet recorded as sent."""
 
     def __init__(self, db: Database, connection: SmtpConnection, settings: Delivery, now: datetime) -> None:
         self.db, self.connection, self.settings, self.now = db, connection, settings, now
@@ -130,10 +164,16 @@ class _Run:
 
     def send(self, messages: list[OutboxMessage]) -> None:
         """Send claimed messages (their attempts committed) in order, recording each outcome."""
-        built = [self.builder.submit(build_message, self.db, message, self.settings, self.now) for message in messages]
-        for message, email in zip(messages, built, strict=True):
+        with_files = sum(1 for message in messages if message.attachments)
+        executor = drawing_pool.pool() if with_files >= drawing_pool.POOL_FROM else None
+        prepared = self.builder.submit(_prepare, self.db, messages, self.settings, executor)
+        for index, message in enumerate(messages):
             try:
-                self.connection.send(email.result(), self.settings.sender_email, [*message.recipients, *message.cc],
+                ready = prepared.result()[index]
+                if isinstance(ready, BillingError):
+                    raise ready
+                email = _assemble(message, self.settings, self.now, ready)
+                self.connection.send(email, self.settings.sender_email, [*message.recipients, *message.cc],
                                      gate=self.wait_recorded)
             except (TemporaryFailure, PermanentFailure, BillingError) as exc:
                 self.wait_recorded()

@@ -18,7 +18,7 @@ from billing.errors import ChangedMeanwhileError, NotFoundError, StateError, Val
 from billing.models import PaymentIn, parse
 from billing.money import ZERO, parse_money, quantize_row, round_money
 from billing.permissions import Actor, require
-from billing.store import facts, records
+from billing.store import facts, integrity, records
 from billing.store import invoices as invoice_store
 from billing.store import payments as payment_store
 from billing.store.db import Database, utcnow
@@ -78,12 +78,16 @@ def _record(db: Database, actor: Actor, data: PaymentIn | dict[str, Any],
         after: dict[str, Any] = values
         numbers: dict[int, str | None] = {}
         plan: list[tuple[int, Decimal]] = []
+        written: list[dict[str, Any]] = []
         if allocate is not None:
             # A new payment is all remainder, and within the customer's credit (never negative).
             plan = _put_against_invoices(conn, {"id": payment_id, **values}, amount, allocate, payment.received_on,
-                                         numbers)
+                                         numbers, written)
             after = {**values, "allocations": _audited(plan)}
-        audit.record(conn, actor, "payment.record", "payment", payment_id, after=after)
+        # Sealed from what was just written (a new payment has no reversals): 2 statements fewer than reading it back.
+        audit.record(conn, actor, "payment.record", "payment", payment_id, after=after,
+                     written_payment=integrity.written_payment(
+                         {"id": payment_id, **values, "reverses_payment_id": None}, written))
         events.payment_event(conn, "payment.recorded", payment_id)
         if within is not None:
             within(conn, payment_id)
@@ -253,9 +257,10 @@ def _allocate(conn: Connection, actor: Actor, payment_id: int,
 
 def _put_against_invoices(conn: Connection, payment: dict[str, Any], remainder: Decimal,
                           allocate: Sequence[Allocation] | Literal["auto"], on: date,
-                          numbers: dict[int, str | None] | None = None) -> list[tuple[int, Decimal]]:
+                          numbers: dict[int, str | None] | None = None,
+                          written: list[dict[str, Any]] | None = None) -> list[tuple[int, Decimal]]:
     """Write the allocations of `payment` (at most `remainder`) and keep each invoice's sums; `numbers` gets
-    each invoice's number."""
+    each invoice's number, `written` each allocation's row."""
     currency = payment["currency"]
     remainder = round_money(remainder, currency)
     if allocate == AUTO:
@@ -286,7 +291,10 @@ def _put_against_invoices(conn: Connection, payment: dict[str, Any], remainder: 
                                                     invoice.credited_amount), currency)
         if amount > balance:
             raise ValidationError(f"{amount} is more than the balance of invoice {label} ({balance} {currency}).")
-        payment_store.insert_allocation(conn, payment["id"], invoice_id, amount, on)
+        allocation_id = payment_store.insert_allocation(conn, payment["id"], invoice_id, amount, on)
+        if written is not None:
+            written.append({"payment_id": payment["id"], "id": allocation_id, "invoice_id": invoice_id,
+                            "amount": amount, "allocated_on": on})
         invoice_store.add_to_amounts(conn, invoice_id, on, paid=amount)
         facts.note_collected(conn, invoice_id, on, amount)
     events.invoices_paid(conn, [invoice_id for invoice_id, _ in plan])

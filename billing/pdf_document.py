@@ -84,6 +84,7 @@ class _ParsedFont:
     font: TTFFont
     data: bytes  # the font without glyph names (post format 3): decoding 2,600 names costs ~5 ms
     glyph_order: tuple[str, ...]  # ... so the names come from here
+    source: tuple[str, ...]  # which cut of which font file: names `data` (billing.pdf_fonts.SubsetCache)
 
 
 def _font_cut(path: Path, ranges: tuple[tuple[int, int], ...]) -> tuple[bytes, bytes, tuple[str, ...]]:
@@ -119,6 +120,11 @@ def _fonts_of_cut(cut: int) -> tuple[_ParsedFont, ...]:
         return _parsed_fonts(cut)
 
 
+def warm_fonts(cut: int) -> None:
+    """Parse the fonts of a cut now (a drawing process's start) rather than in the first document that needs them."""
+    _fonts_of_cut(cut)
+
+
 @functools.cache
 def _parsed_fonts(cut: int) -> tuple[_ParsedFont, ...]:
     holder = FPDF()
@@ -128,7 +134,7 @@ def _parsed_fonts(cut: int) -> tuple[_ParsedFont, ...]:
         # TTFFont hands its "path" straight to fontTools, which reads file objects as well.
         font = TTFFont(holder, cast(Path, io.BytesIO(named)), f"{FONT_FAMILY}{style}", style)
         holder.fonts[font.fontkey] = font
-        parsed.append(_ParsedFont(font, unnamed, glyph_order))
+        parsed.append(_ParsedFont(font, unnamed, glyph_order, (file_name, str(cut))))
     return tuple(parsed)
 
 
@@ -142,6 +148,7 @@ def _document_font(parsed: _ParsedFont, index: int) -> TTFFont:
     # font); the whole font's bounding box and maxima stay valid for any subset of it.
     font.ttfont = DocumentTTFont(io.BytesIO(parsed.data), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
     font.ttfont.setGlyphOrder(list(parsed.glyph_order))
+    font.ttfont.source = parsed.source  # the same bytes for the same name: its subsets are kept
     font.missing_glyphs = []
     font.biggest_size_pt = 0
     font.subset = SubsetMap(font)

@@ -67,19 +67,24 @@ def payment_digests(payment: dict[str, Any], allocations: list[dict[str, Any]], 
     return result
 
 
-def seal_for(conn: Connection, entity: str, entity_id: str, everything: bool) -> dict[str, Any] | None:
-    """What an audit event on `entity` seals (None: nothing); `everything` adds a bulk seal of all."""
+def seal_for(conn: Connection, entity: str, entity_id: str, everything: bool, *,
+             written_document: integrity.Document | None = None,
+             written_payment: integrity.PaymentRows | None = None) -> dict[str, Any] | None:
+    """What an audit event on `entity` seals (None: nothing); `everything` adds a bulk seal of all. `written_document`
+    / `written_payment`: the issued document or the new payment as this transaction wrote it (integrity's
+    written_document, written_payment), sealed without reading it back."""
     documents: dict[str, list[str]] = {}
     payments: dict[str, list[Any]] = {}
     if entity == "invoice" and entity_id.isdigit():
-        document = integrity.issued_document(conn, int(entity_id))
+        document = written_document or integrity.issued_document(conn, int(entity_id))
         if document is not None:
             header = document[0]
             documents[entity_id] = [header["status"], document_digest(document)]
             if header["credited_invoice_id"] is not None:
                 _seal_payments(integrity.payments_allocated_to(conn, header["credited_invoice_id"]), payments)
     elif entity == "payment" and entity_id.isdigit():
-        _seal_payments(integrity.payment_with_reversals(conn, int(entity_id)), payments)
+        _seal_payments([written_payment] if written_payment is not None
+                       else integrity.payment_with_reversals(conn, int(entity_id)), payments)
     sealed: dict[str, Any] = {}
     if documents:
         sealed["documents"] = documents

@@ -6,7 +6,8 @@ by an HTTP response, so the Streamlit script only reads it (`st.context.cookies`
   in the database, sets the cookie (HttpOnly, SameSite=Lax, Path=/, Secure over HTTPS) and answers 303 to `next`.
   Login CSRF is refused with a double-submit token (a cookie of its own and a form field that must match).
 - `SignInRequired`: a page of the portal requested without a live session is answered with 303 to the form,
-  before Streamlit's page is sent: nothing of the portal loads for a browser that is not signed in.
+  before Streamlit's page is sent: nothing of the portal loads for a browser that is not signed in. With a live
+  session it answers with Streamlit's page as `signin/portal_page.py` serves it.
 Sign-out happens in the script (ui/auth.py: the tab's session revoked at once); the form's page then drops a
 cookie whose session is no longer live.
 """
@@ -31,6 +32,7 @@ from billing.errors import BillingError
 from billing.store.db import Database, get_database
 from signin.links import PAGE_PATHS, SIGN_IN_PATH, safe_next, sign_in_url
 from signin.page import SECURITY_HEADERS, sign_in_html
+from signin.portal_page import portal_response
 
 log = logging.getLogger("billing.signin")
 
@@ -55,15 +57,20 @@ def _is_https(request: Request) -> bool:
     return request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
 
 
-def is_live(db: Database, token: str | None) -> bool:
-    """Whether a cookie's token carries this installation's signature and its session row is live."""
+def live_user(db: Database, token: str | None) -> users.User | None:
+    """The user of a cookie's token if it carries this installation's signature and its session row is live."""
     if not token:
-        return False
+        return None
     username = auth_keys.token_username(_cookie_key(db.url), token)
     if username is None:
-        return False
+        return None
     user = users.session_user(db, token)
-    return user is not None and user.username == username
+    return user if user is not None and user.username == username else None
+
+
+def is_live(db: Database, token: str | None) -> bool:
+    """Whether a cookie's token carries this installation's signature and its session row is live."""
+    return live_user(db, token) is not None
 
 
 def _secured(response: Response) -> Response:
@@ -143,14 +150,18 @@ def routes() -> list[Route]:
 
 
 def _gate(request: Request) -> Response | None:
-    """None if the page may load (a live session, or no users yet: the set-up page); else the way to the form."""
+    """The way to the form for a page requested without a live session; else the page to answer with: the
+    portal's (portal_page.py) for a user who gets the menu, None for Streamlit's own (the set-up before the first
+    user, a first password to choose: pages without a sidebar, which the portal's page would keep hidden a while).
+    """
     try:
         db = _database()
         if not users.has_users(db):
             return None
         token = request.cookies.get(auth_keys.COOKIE_NAME)
-        if is_live(db, token):
-            return None
+        user = live_user(db, token)
+        if user is not None:
+            return None if user.must_change_password or request.method != "GET" else portal_response()
     except BillingError:
         return None  # the database is refused: the portal's page says why
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
@@ -162,15 +173,16 @@ def _gate(request: Request) -> Response | None:
 
 
 class SignInRequired:
-    """ASGI middleware: a GET of a portal page without a live session is sent to the sign-in form."""
+    """ASGI middleware: a GET of a portal page without a live session is sent to the sign-in form; with one, it
+    gets the portal's page (see `_gate` for when Streamlit's own)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and scope["path"] in PAGE_PATHS:
-            redirect = await run_in_threadpool(_gate, Request(scope))
-            if redirect is not None:
-                await redirect(scope, receive, send)
+            answer = await run_in_threadpool(_gate, Request(scope))
+            if answer is not None:
+                await answer(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -20,10 +20,11 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from api.customer_link import ROUTES
-from billing import document_links, mailing, payments, settings
+from billing import customers, document_links, mailing, payments, settings
+from billing.einvoice.validation import validate_bytes
 from billing.store import outbox as store
 from billing.store.db import Database, forget_database, get_database
-from tests.conftest import ADMIN, Billed, Seed, database_url
+from tests.conftest import ADMIN, Billed, Seed, database_url, header
 
 NOW = datetime(2025, 3, 10, 9, 30)
 IBAN = "DE89370400440532013000"
@@ -134,3 +135,22 @@ def test_invalid_links_open_nothing(served: tuple[Database, TestClient], billed:
         answer = client.get(path + suffix)
         assert answer.status_code == 404
         assert "INV-2025" not in answer.text and "Acme" not in answer.text
+
+
+def test_the_e_invoice_downloads_in_the_customers_format_only(served: tuple[Database, TestClient],
+                                                              billed: Billed) -> None:
+    db, client = served
+    _, token = link_token(db, billed.a)
+    assert "Download e-invoice" not in client.get(f"/d/{token}").text
+    assert client.get(f"/d/{token}/einvoice").status_code == 404  # the customer prefers no format
+    acme = customers.get_customer(db, ADMIN, header(db, billed.a).customer_id)
+    customers.update_customer(db, ADMIN, acme["id"], {
+        **{key: acme[key] for key in ("name", "email", "address", "country", "tax_id", "currency", "terms_days")},
+        "einvoice_format": "cii"})
+    assert "Download e-invoice (UN/CEFACT CII (EN 16931))" in client.get(f"/d/{token}").text
+    answer = client.get(f"/d/{token}/einvoice")
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/xml"
+    assert 'filename="INV-2025-00001-cii.xml"' in answer.headers["content-disposition"]
+    assert validate_bytes(answer.content).valid
+    assert answer.headers["content-security-policy"].startswith("default-src 'none'")
+    assert client.get("/d/not-a-token/einvoice").status_code == 404

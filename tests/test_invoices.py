@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -63,18 +63,33 @@ def test_create_draft_prices_lines_and_stores_the_vat_breakdown(db: Database, se
     assert v.balance == D("134.58")
 
 
+def full_draft(seeded: Seed, customer: str) -> dict[str, Any]:
+    """A draft with every kind of line and an exempt one, an allowance and a charge, notes and a buyer reference."""
+    return {"customer_id": getattr(seeded, customer), "notes": "Thanks", "buyer_reference": "PO-7",
+            "lines": [line(seeded.s19, "2", "49.955", "Widget"), line(seeded.e0, "1.5", "10.00", "Exempt service"),
+                      {**line(seeded.s7, "3", "7.10", "Book"), "discount_percent": "10", "product_id": seeded.product}],
+            "allowance_charges": [{"percent": "5", "tax_rate_id": seeded.s19, "reason": "Loyalty"},
+                                  {"is_charge": True, "amount": "2", "tax_rate_id": seeded.s7}]}
+
+
 @pytest.mark.parametrize("customer", ["acme", "jpy"])
 def test_a_created_draft_is_shown_as_it_reads_back(db: Database, seeded: Seed, customer: str) -> None:
     # The API answers with create_draft_shown instead of reading the draft again: it must be what get_invoice reads
     # (lines in order, the VAT breakdown by category and rate, the exemption reason, money in the minor unit).
-    document = invoices.create_draft_shown(db, ADMIN, {
-        "customer_id": getattr(seeded, customer), "notes": "Thanks", "buyer_reference": "PO-7",
-        "lines": [line(seeded.s19, "2", "49.955", "Widget"), line(seeded.e0, "1.5", "10.00", "Exempt service"),
-                  {**line(seeded.s7, "3", "7.10", "Book"), "discount_percent": "10", "product_id": seeded.product}],
-        "allowance_charges": [{"percent": "5", "tax_rate_id": seeded.s19, "reason": "Loyalty"},
-                              {"is_charge": True, "amount": "2", "tax_rate_id": seeded.s7}]}, TODAY)
+    document = invoices.create_draft_shown(db, ADMIN, full_draft(seeded, customer), TODAY)
     assert document == view(db, document.id)
     assert document.exemption_reasons and document.status == "draft"
+
+
+@pytest.mark.parametrize("customer", ["acme", "jpy"])
+def test_an_issued_invoice_is_shown_as_it_reads_back(db: Database, seeded: Seed, customer: str) -> None:
+    # The API answers with issue_invoice_shown instead of reading the invoice again: it must be what get_invoice
+    # reads (number, dates, frozen seller and buyer, lines with their nets, VAT breakdown, exemption reasons).
+    invoice_id = invoices.create_draft(db, ADMIN, full_draft(seeded, customer))
+    document = invoices.issue_invoice_shown(db, ADMIN, invoice_id, TODAY, due_date=TODAY + timedelta(days=30))
+    assert document == view(db, invoice_id)
+    assert document.header.number and document.status == "unpaid" and document.exemption_reasons
+    assert document.seller is not None and document.seller.name
 
 
 def test_draft_currency_defaults_to_the_customers(db: Database, seeded: Seed) -> None:
@@ -651,3 +666,15 @@ def test_crediting_or_voiding_on_a_day_outside_the_books_is_refused(refusals: Sh
                    match="The credit note date must be between 2000-01-01 and 2099-12-31")
     assert_refused(db, lambda: invoices.void_invoice(db, ADMIN, invoice_id, "typo", today=day), ValidationError,
                    match="The void date must be between 2000-01-01 and 2099-12-31")
+
+
+def test_many_documents_read_together_are_read_as_one_by_one(db: Database, seeded: Seed, billed: Billed) -> None:
+    pay(db, seeded.acme, "59.50", allocate=[(billed.b, "59.50")])
+    note = credit_notes.create_credit_note(db, ADMIN, billed.c, TODAY)
+    with_draft = draft(db, seeded.acme, line(seeded.s19, "2", "10.00"))
+    ids = [billed.a, billed.b, billed.c, note, with_draft, 999_999]
+    together = invoices.get_invoices(db, ADMIN, ids, as_of=TODAY)
+    assert list(together) != [] and set(together) == set(ids) - {999_999}  # an unknown id is left out
+    for invoice_id, document in together.items():
+        assert document == view(db, invoice_id)
+    assert together[note].credited_invoice is not None and together[billed.b].header.paid_amount == D("59.50")

@@ -7,9 +7,11 @@ import threading
 from collections import Counter
 from datetime import datetime, timedelta
 
+from pytest import MonkeyPatch
 from sqlalchemy.engine import Connection
 
-from billing import leases, outbox, outbox_worker
+from billing import customers, drawing_pool, invoices, leases, outbox, outbox_worker, settings
+from billing.catalog import create_tax_rate
 from billing.mail_settings import MailSettings, save_mail_settings
 from billing.permissions import SYSTEM
 from billing.store.db import Database
@@ -76,3 +78,39 @@ def test_a_lease_taken_at_the_same_moment_goes_to_one_runner(pg_url: str) -> Non
         for db in databases:
             db.dispose()
     assert len(won) == 1
+
+
+def test_invoice_e_mails_are_read_together_and_drawn_on_postgresql(pg_url: str, monkeypatch: MonkeyPatch) -> None:
+    monkeypatch.setattr(drawing_pool, "POOL_FROM", 2)
+    db = Database(pg_url)
+    db.migrate()
+    try:
+        settings.save_company(db, SYSTEM, {"legal_name": "Acme Consulting GmbH", "country": "DE",
+                                           "base_currency": "EUR", "timezone": "Europe/Berlin",
+                                           "iban": "DE89370400440532013000"})
+        rate = create_tax_rate(db, SYSTEM, {"name": "VAT 19%", "category": "S", "percent": "19"})
+        customer = customers.create_customer(db, SYSTEM, {"name": "Globex GmbH", "email": "ap@globex.example",
+                                                          "currency": "EUR", "country": "DE", "terms_days": 14})
+        ids = []
+        for number in range(3):
+            draft = invoices.create_draft(db, SYSTEM, {"customer_id": customer, "lines": [
+                {"description": f"Consulting {number}", "quantity": str(number + 1), "unit_price": "120.00",
+                 "tax_rate_id": rate}]})
+            invoices.issue_invoice(db, SYSTEM, draft, today=NOW.date())
+            ids.append(draft)
+        together = invoices.get_invoices(db, SYSTEM, ids, NOW.date())
+        assert [together[i] for i in ids] == [invoices.get_invoice(db, SYSTEM, i, NOW.date()) for i in ids]
+        with smtp_server() as (url, mailbox):
+            save_mail_settings(db, SYSTEM, MailSettings(smtp_url=url, sender_email="billing@example.com"),
+                               password=None, now=NOW)
+            later = NOW + timedelta(days=1)  # the leases of the tests before (same database) have run out
+            db.transaction(lambda conn: [outbox.enqueue_document(conn, "invoice", i, now=later, created_by="test")
+                                         for i in ids])
+            try:
+                assert outbox_worker.send_due(db, later).sent == len(ids)
+            finally:
+                drawing_pool.shutdown()
+        names = sorted(next(item.message.iter_attachments()).get_filename() for item in mailbox.received)
+        assert names == sorted(f"{together[i].header.number}.pdf" for i in ids)
+    finally:
+        db.dispose()

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
 from pypdf import PdfReader
 
-from billing import leases, mailing, outbox, outbox_worker
+from billing import customer_view, customers, drawing_pool, leases, mailing, outbox, outbox_worker
+from billing.einvoice import export
+from billing.einvoice.validation import validate_bytes
 from billing.mail_settings import MailSettings, save_mail_settings
 from billing.store.db import Database
-from tests.conftest import ADMIN, Billed
+from tests.conftest import ADMIN, Billed, Seed, header
 from tests.mail_server import Mailbox, dropping_server, free_port, smtp_server
 
 NOW = datetime(2025, 3, 10, 9, 30)
@@ -178,3 +181,101 @@ def test_no_smtp_server_keeps_messages_queued(db: Database, billed: Billed) -> N
     message_id = send(db, billed.a)
     report = outbox_worker.send_due(db, NOW)
     assert report.not_configured and status(db, message_id).status == outbox.QUEUED
+
+
+def without_moment(pdf: bytes) -> bytes:
+    """A PDF without the time it was drawn (to the second) and the file id derived from it: drawn twice, the same."""
+    return re.sub(rb"/ID \[<[0-9A-F]+><[0-9A-F]+>\]", b"/ID []",
+                  re.sub(rb"/CreationDate \(D:[^)]*\)", b"/CreationDate ()", pdf))
+
+
+def test_pdfs_drawn_in_the_drawing_processes_are_the_customers_download(
+        db: Database, billed: Billed, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(drawing_pool, "POOL_FROM", 2)
+    documents = [billed.a, billed.b, billed.c, billed.a]
+    for document_id in documents:
+        send(db, document_id)
+    try:
+        assert outbox_worker.send_due(db, NOW).sent == len(documents)
+        assert (drawing_pool._pool is not None) == (drawing_pool.processes() > 0)  # drawn in other processes
+    finally:
+        drawing_pool.shutdown()
+    for document_id, item in zip(documents, mailbox.received, strict=True):
+        token = item.message.get_body(("plain",)).get_content().split("/d/")[1].split()[0]
+        name, download = customer_view.document_pdf(db, token, NOW, NOW.date()) or ("", b"")
+        [pdf] = list(item.message.iter_attachments())
+        assert pdf.get_filename() == name == f"{header(db, document_id).number}.pdf"
+        assert without_moment(pdf.get_content()) == without_moment(download)
+    assert len({without_moment(pdf) for item in mailbox.received for pdf in
+                [next(item.message.iter_attachments()).get_content()]}) == 3  # three invoices, one sent twice
+
+
+def test_a_pool_that_cannot_take_work_leaves_the_drawing_to_the_sender(db: Database, billed: Billed) -> None:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from billing import attachments
+
+    [drawing] = attachments.read_all(db, attachments.document_specs("invoice", billed.a, NOW.date()))
+    assert isinstance(drawing, attachments.Drawing)
+    stopped = ProcessPoolExecutor(1)
+    stopped.shutdown()
+    drawn = drawing_pool.submit(drawing, stopped)  # refused by the stopped pool: drawn here
+    assert drawn.done() and drawing_pool.result(drawn, drawing).data.startswith(b"%PDF")
+
+
+def prefer(db: Database, customer_id: int, fmt: str) -> None:
+    current = customers.get_customer(db, ADMIN, customer_id)
+    customers.update_customer(db, ADMIN, customer_id, {
+        **{key: current[key] for key in ("name", "email", "address", "country", "tax_id", "currency", "terms_days",
+                                         "notes")}, "einvoice_format": fmt})
+
+
+def test_the_e_invoice_in_the_customers_format_is_attached_as_its_download(
+        db: Database, seeded: Seed, billed: Billed, mailbox: Mailbox) -> None:
+    prefer(db, seeded.acme, "ubl")
+    assert mailing.draft_for_document(db, ADMIN, "invoice", billed.a, NOW.date()).einvoice_format == "ubl"
+    send(db, billed.a)
+    assert outbox_worker.send_due(db, NOW).sent == 1
+    [item] = mailbox.received
+    pdf, xml = item.message.iter_attachments()
+    assert pdf.get_filename() == "INV-2025-00001.pdf"
+    assert (xml.get_filename(), xml.get_content_type()) == ("INV-2025-00001-ubl.xml", "application/xml")
+    name, media_type, download = export.export_document(db, ADMIN, billed.a, "ubl", today=lambda: NOW.date())
+    assert (name, media_type) == (xml.get_filename(), xml.get_content_type())
+    assert xml.get_content() == download and validate_bytes(download).valid
+
+
+def test_an_e_invoice_the_document_cannot_give_fails_the_message_saying_why(
+        db: Database, seeded: Seed, billed: Billed, mailbox: Mailbox) -> None:
+    prefer(db, seeded.acme, "xrechnung-ubl")  # needs a buyer reference, the seller's contact... which are not set
+    message_id = send(db, billed.a)
+    report = outbox_worker.send_due(db, NOW)
+    assert (report.sent, report.failed, mailbox.received) == (0, 1, [])
+    failed = status(db, message_id)
+    assert failed.status == outbox.FAILED and "XRechnung 3.0 (UBL) needs" in failed.last_error
+
+
+def test_a_credit_note_and_a_statement_arrive_with_their_pdfs(db: Database, seeded: Seed, billed: Billed,
+                                                              mailbox: Mailbox) -> None:
+    from datetime import date
+
+    from billing import credit_notes
+    from billing.reports.statements import customer_statement
+
+    note = credit_notes.create_credit_note(db, ADMIN, billed.c, NOW.date())
+    mailing.send_document(db, ADMIN, "credit_note", note, to=["ap@acme.example"], cc=[], subject="Credit {number}",
+                          body="{link}", now=NOW)
+    statement = customer_statement(db, ADMIN, seeded.acme, "EUR", date(2025, 1, 1), NOW.date())
+    mailing.send_statement(db, ADMIN, statement, to=["ap@acme.example"], cc=[], subject="Your statement",
+                           body="Attached.", now=NOW)
+    assert outbox_worker.send_due(db, NOW).sent == 2
+    credit, sent_statement = mailbox.received
+    [pdf] = list(credit.message.iter_attachments())
+    number = header(db, note).number
+    assert credit.message["Subject"] == f"Credit {number}" and pdf.get_filename() == f"{number}.pdf"
+    assert number in PdfReader(io.BytesIO(pdf.get_content())).pages[0].extract_text()
+    [link] = mailing.mail_history(db, ADMIN, note).links
+    assert link.expires_at == NOW + timedelta(days=90)  # the default
+    [listing] = list(sent_statement.message.iter_attachments())
+    assert listing.get_filename() == f"statement-{seeded.acme}-EUR-{NOW.date().isoformat()}.pdf"
+    assert "INV-2025-00001" in PdfReader(io.BytesIO(listing.get_content())).pages[0].extract_text()

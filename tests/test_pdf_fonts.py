@@ -9,7 +9,7 @@ from fontTools import ttLib
 from fpdf.output import OutputProducer
 
 from billing.pdf_document import FONT_FAMILY, Document, font_cut_for
-from billing.pdf_fonts import DocumentTTFont, FontOutput, _cid_to_gid_map
+from billing.pdf_fonts import SUBSETS, DocumentTTFont, FontOutput, SubsetCache, _cid_to_gid_map
 
 # fpdf2's "no date" date: with it, the XMP metadata of a PDF/A states no modification time either (else "now", which
 # may tick between the two outputs compared).
@@ -35,6 +35,30 @@ def test_fonts_are_embedded_as_fpdf2_embeds_them(text: str, compliance: str | No
     theirs = bytes(_document(text, compliance).output(output_producer_class=OutputProducer))
     assert ours == theirs
     assert b"/FontFile2" in ours and b"/CIDToGIDMap" in ours
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_a_kept_subset_gives_the_same_pdf_as_a_fresh_one(text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("billing.pdf_fonts.SUBSETS", SubsetCache(8))
+    from billing import pdf_fonts
+
+    fresh = bytes(_document(text, None).output(output_producer_class=FontOutput))
+    assert len(pdf_fonts.SUBSETS._subsets) == 2  # regular and bold, each for its glyphs
+    kept = bytes(_document(text, None).output(output_producer_class=FontOutput))
+    theirs = bytes(_document(text, None).output(output_producer_class=OutputProducer))
+    assert kept == fresh == theirs
+    assert len(pdf_fonts.SUBSETS._subsets) == 2
+    other = bytes(_document(text + " 7", None).output(output_producer_class=FontOutput))
+    assert other != fresh and len(pdf_fonts.SUBSETS._subsets) == 4  # a new glyph in either font: two more subsets
+
+
+def test_the_subset_cache_keeps_the_subsets_used_last() -> None:
+    cache = SubsetCache(2)
+    for name in ("a", "b", "c"):
+        cache.put((name,), (name.encode(), {}))
+        cache.get(("a",))
+    assert cache.get(("a",)) == (b"a", {}) and cache.get(("b",)) is None and cache.get(("c",)) == (b"c", {})
+    assert SUBSETS.size >= 64
 
 
 def test_an_unused_bold_font_is_embedded_as_fpdf2_embeds_it() -> None:

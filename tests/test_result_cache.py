@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from billing import catalog, customers, reports, settings, users
+from billing import catalog, customers, payments, reports, settings, users
 from billing.errors import SessionEndedError
 from billing.models import CompanyIn
 from billing.store.db import Database, request_scope, utcnow
@@ -100,6 +100,26 @@ def test_the_caller_gets_a_copy() -> None:
     cache.get("frame", (), lambda: frame)["a"] = Decimal("5")
     assert cache.get("rows", (), lambda: [{"a": 2}]) == [{"a": 1}]
     assert cache.get("frame", (), lambda: frame)["a"].tolist() == [Decimal("1.00")]
+
+
+def test_a_kept_record_s_table_is_copied_too(db: Database, seeded: Seed) -> None:
+    issued(db, seeded.acme, line(seeded.s19))
+    first = reports.customer_statement(db, ADMIN, seeded.acme, "EUR", date(2020, 1, 1), TODAY)
+    first.entries["debit"] = Decimal("0")
+    first.notes.append("changed by a caller")
+    again = reports.customer_statement(db, ADMIN, seeded.acme, "EUR", date(2020, 1, 1), TODAY)
+    assert again.entries["debit"].tolist() == [Decimal("119.00")]
+    assert again.notes == []
+
+
+def test_a_kept_statement_follows_a_payment(db: Database, seeded: Seed) -> None:
+    invoice_id = issued(db, seeded.acme, line(seeded.s19))
+    before = reports.customer_statement(db, ADMIN, seeded.acme, "EUR", date(2020, 1, 1), TODAY)
+    payments.record_payment(db, ADMIN, {"customer_id": seeded.acme, "amount": "19.00", "currency": "EUR",
+                                        "received_on": TODAY, "method": "bank_transfer"},
+                            [(invoice_id, Decimal("19.00"))])
+    after = reports.customer_statement(db, ADMIN, seeded.acme, "EUR", date(2020, 1, 1), TODAY)
+    assert (before.closing_balance, after.closing_balance) == (Decimal("119.00"), Decimal("100.00"))
 
 
 def test_nothing_is_kept_where_other_processes_write() -> None:

@@ -21,7 +21,8 @@ from starlette.testclient import TestClient
 from billing import auth_keys, settings, users
 from billing.permissions import SYSTEM, Actor
 from billing.store.db import Database
-from signin import routes
+from signin import portal_page, routes
+from signin.assets import STATIC
 from signin.links import safe_next, sign_in_url
 
 PASSWORD = "purple tugboat jingles at noon"
@@ -34,6 +35,7 @@ def people(db: Database, monkeypatch: pytest.MonkeyPatch) -> Database:
     monkeypatch.setenv("BILLING_BCRYPT_ROUNDS", "4")
     monkeypatch.setenv("BILLING_COOKIE_KEY", KEY)
     monkeypatch.setattr(routes, "_database", lambda: db)
+    monkeypatch.setattr(routes, "portal_response", lambda: None)  # the route below stands for Streamlit's page
     routes._cookie_key.cache_clear()
     users.create_user(db, None, "root", PASSWORD, "admin", name="Root")
     users.create_user(db, Actor("root", "admin"), "bob", PASSWORD, "accountant", name="Bob")
@@ -74,7 +76,44 @@ def test_the_form_carries_a_csrf_token_and_refuses_framing_and_scripts(client: T
     assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in page.headers[
         "content-security-policy"] and page.headers["cache-control"] == "no-store"
     assert client.cookies["billing_csrf"] in page.text
-    assert "script" not in page.text.lower()
+    assert "<script" not in page.text.lower()
+
+
+def test_the_form_prefetches_the_portals_files_and_still_runs_no_script(client: TestClient) -> None:
+    page = client.get("/auth/sign-in")
+    prefetched = re.findall(r'<link rel="prefetch" href="\.\./(static/[^"]+)" crossorigin>', page.text)
+    assert any(re.fullmatch(r"static/js/index\.[\w-]+\.js", path) for path in prefetched)
+    assert any("ArrowVegaLiteChart" in path for path in prefetched)  # the dashboard's chart
+    assert all((STATIC / path).is_file() for path in prefetched)  # served by Streamlit at /static/...
+    policy = page.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "connect-src 'self'" in policy and "script-src" not in policy
+
+
+def test_a_signed_in_page_is_streamlit_s_without_its_grey_app_skeleton(client: TestClient,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(routes, "portal_response", portal_page.portal_response)
+    sign_in(client)
+    page = client.get("/customers")
+    original = (STATIC / "index.html").read_text(encoding="utf-8")
+    head, body = original.split("</head>", 1)
+    added = page.text.removeprefix(head).removesuffix(f"</head>{body}")
+    assert added.endswith(f"{portal_page.STYLE}\n") and page.text == f"{head}{added}</head>{body}"
+    preloaded = re.findall(r'<link rel="modulepreload" crossorigin href="\./(static/js/[^"]+)">', added)
+    assert any("Metric" in path for path in preloaded) and all((STATIC / path).is_file() for path in preloaded)
+    assert not set(preloaded) & set(re.findall(r'href="\./(static/[^"]+)"', head))  # none twice
+    assert page.headers["cache-control"] == "no-cache"
+    assert client.head("/customers").text == ""  # HEAD: Streamlit's own answer (here the stand-in's)
+    client.cookies.clear()
+    assert client.get("/customers").status_code == 303  # no session: still the form first
+
+
+def test_a_first_password_to_choose_gets_streamlit_s_own_page(client: TestClient, people: Database,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(routes, "portal_response", portal_page.portal_response)
+    users.create_user(people, Actor("root", "admin"), "newbie", PASSWORD, "analyst", name="New",
+                      must_change_password=True)
+    sign_in(client, "newbie")
+    assert client.get("/").text == "portal"  # no sidebar on that page: nothing kept hidden for it
 
 
 def test_a_notice_is_only_one_of_the_apps_own(client: TestClient) -> None:

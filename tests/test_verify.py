@@ -4,6 +4,7 @@ outside the program shows, whether the rows were written one by one, loaded in b
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -172,3 +173,40 @@ def test_both_ways_of_reading_rows_give_the_same_seals(db: Database, books: Book
     assert [seals.document_digest(d) for d in bulk_documents] == [seals.document_digest(d) for d in one_by_one if d]
     assert one_payment == bulk_payments
     assert repr(bulk_documents[0][0]["payable"]) == "Decimal('119')"  # no trailing zeros, whichever way
+
+
+def test_issuing_seals_the_invoice_from_what_it_wrote_as_it_reads_back(db: Database, books: Books,
+                                                                       seeded: Seed) -> None:
+    """issue_draft seals the document from the values it wrote (no read-back): the very digest of its stored rows."""
+    odd = invoices.create_draft(db, ADMIN, {"customer_id": seeded.acme, "lines": [
+        line(seeded.s19, "2.5", "19.999", discount_percent="12.5"),
+        line(seeded.s7, "3", "0.10", discount_amount="0.05")],
+        "allowance_charges": [{"is_charge": False, "percent": "2.5", "tax_rate_id": seeded.s7, "reason": "Loyalty"}]})
+    invoices.issue_invoice(db, ADMIN, odd, today=TODAY)
+    with db.connect() as conn:
+        for document_id in (books.d, odd):
+            after = conn.execute(sa.text("SELECT after FROM audit_events WHERE action = 'invoice.issue' "
+                                         "AND entity_id = :id"), {"id": str(document_id)}).scalar_one()
+            stored = integrity.issued_document(conn, document_id)
+            assert stored is not None
+            assert json.loads(after)["sealed"]["documents"][str(document_id)] == ["issued",
+                                                                                  seals.document_digest(stored)]
+
+
+def test_recording_a_payment_seals_it_from_what_it_wrote_as_it_reads_back(db: Database, books: Books,
+                                                                          seeded: Seed) -> None:
+    """_record seals the new payment and its allocations from the rows it wrote: the digest of its rows read back."""
+    several = payments.record_payment(db, ADMIN, {"customer_id": seeded.acme, "amount": "150.00", "currency": "EUR",
+                                                  "received_on": TODAY}, allocate="auto")
+    unallocated = payments.record_payment(db, ADMIN, {"customer_id": seeded.acme, "amount": "10.50", "currency": "EUR",
+                                                      "received_on": TODAY})
+    with db.connect() as conn:
+        read_back = {payment_id: integrity.payment_with_reversals(conn, payment_id)
+                     for payment_id in (books.p, several, unallocated)}
+        events = dict(conn.execute(sa.text("SELECT entity_id, after FROM audit_events WHERE action = 'payment.record'"))
+                      .tuples().all())
+    assert len(read_back[several][0][1]) >= 2 and not read_back[unallocated][0][1]
+    for payment_id, [(stored, allocations)] in read_back.items():
+        through = allocations[-1]["id"] if allocations else 0
+        assert json.loads(events[str(payment_id)])["sealed"]["payments"][str(payment_id)] == [
+            through, seals.payment_digests(stored, allocations, [through])[through]]

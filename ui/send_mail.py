@@ -11,6 +11,7 @@ import streamlit as st
 from billing import document_links, mailing
 from billing.attachments import DOCUMENT_ATTACHMENTS
 from billing.documents import InvoiceDocument
+from billing.einvoice.export import FORMATS
 from billing.mail_templates import PLACEHOLDERS
 from billing.mailing import Draft
 from billing.outbox import OutboxMessage
@@ -60,6 +61,8 @@ def _document_dialog(kind: str, document_id: int, close: Callable[[], None]) -> 
     if draft is None:
         return
     attached = ", ".join(ATTACHMENT_NAMES.get(name, name) for name in DOCUMENT_ATTACHMENTS.get(kind, ()))
+    if draft.einvoice_format in FORMATS:
+        attached += f", the e-invoice ({FORMATS[draft.einvoice_format].label}, the customer's format)"
     key = f"send:quote:{document_id}" if kind == document_links.QUOTE else f"send:{document_id}"
     to, cc, subject, body = _compose(draft, key, attached)
     _send_or_cancel("send", lambda: mailing.send_document(context.db(), context.actor(), kind, document_id, to=[to],

@@ -27,7 +27,7 @@ from api.routing import ApiRoute
 from api.schemas import Page
 from billing import credit_notes, invoices, logic, settings
 from billing.documents import DocumentParty, InvoiceDocument, InvoiceListRow
-from billing.einvoice.preissue import issue_checked
+from billing.einvoice.preissue import check_preferred_format
 from billing.errors import NotFoundError
 from billing.models import COPIED_DETAILS, InvoiceDraftIn
 from billing.permissions import Actor
@@ -135,10 +135,11 @@ def delete_invoice(db: DatabaseDep, actor: ActorDep, invoice_id: DocumentId) -> 
              summary="Issue a draft: the next number of its series, totals frozen")
 def issue_invoice(db: DatabaseDep, actor: ActorDep, invoice_id: DocumentId,
                   body: IssueIn | None = None) -> dict[str, Any]:
-    wanted = body or IssueIn()
+    wanted, today = body or IssueIn(), company_today(db)
     # Checked first against the rules of the customer's preferred e-invoice format, if the customer has one.
-    issue_checked(db, actor, invoice_id, company_today(db), issue_date=wanted.issue_date, due_date=wanted.due_date)
-    return _document(db, actor, invoice_id)
+    check_preferred_format(db, actor, invoice_id, wanted.issue_date or today)
+    return document_out(invoices.issue_invoice_shown(db, actor, invoice_id, today, issue_date=wanted.issue_date,
+                                                     due_date=wanted.due_date))
 
 
 @router.post("/invoices/{invoice_id}/void", response_model=InvoiceOut,

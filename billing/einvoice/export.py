@@ -7,6 +7,7 @@ fails. Every file is validated with the official rules of its profile before it 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, is_dataclass, replace
@@ -227,20 +228,47 @@ def packaged(document: InvoiceDocument, company: dict[str, Any], xml: bytes, fmt
     return facturx_pdf(document, company, xml) if fmt.pdf else xml
 
 
-def export_document(db: Database, actor: Actor, invoice_id: int, fmt: str, *, validate: bool = True,
-                    today: Callable[[], date] = date.today) -> tuple[str, str, bytes]:
-    """(file name, media type, file) of an issued document in the format (the XML, or the Factur-X PDF); the
-    permission is checked live (reading the invoice). The XML is validated against the format's rule sets unless
-    `validate` is False (bulk export speed)."""
-    chosen = format_of(fmt)
-    document = invoices.get_invoice(db, actor, invoice_id, as_of=today(), activity=False)
+def inputs_of(db: Database, actor: Actor, invoice_id: int, as_of: date
+              ) -> tuple[InvoiceDocument, dict[str, Any], date | None]:
+    """What an issued document's e-invoice is made of: the document (without payments), the company, the issue
+    date of the invoice a credit note credits; the permission is checked live (reading the invoice)."""
+    document = invoices.get_invoice(db, actor, invoice_id, as_of=as_of, activity=False)
     company = settings.get_company(db) or {}
     preceding_date = None
     if document.credited_invoice is not None:
         with db.connect() as conn:
             credited = invoice_store.get_header(conn, document.credited_invoice.id)
         preceding_date = credited.issue_date if credited else None
+    return document, company, preceding_date
+
+
+_VALIDATED: dict[tuple[str, str], None] = {}  # (digest of the XML, format) found valid in this process, oldest first
+_VALIDATED_KEPT = 1024
+
+
+def exported_file(document: InvoiceDocument, company: dict[str, Any], preceding_date: date | None, fmt: str, *,
+                  validate: bool = True) -> bytes:
+    """The file of `inputs_of` in the format (the XML, or the Factur-X PDF), the XML validated against the format's
+    rule sets unless `validate` is False (the same bytes are checked once per process): what the download and the
+    e-mail hand out. No database: it may run in a drawing process (billing.drawing_pool)."""
+    chosen = format_of(fmt)
     xml = render(document, facts_of(document, company, preceding_date), chosen)
     if validate:
-        check_rules(xml, chosen)
-    return file_name(document, chosen), chosen.media_type, packaged(document, company, xml, chosen)
+        key = (hashlib.sha256(xml).hexdigest(), chosen.name)
+        if key not in _VALIDATED:
+            check_rules(xml, chosen)
+            _VALIDATED[key] = None
+            while len(_VALIDATED) > _VALIDATED_KEPT:
+                del _VALIDATED[next(iter(_VALIDATED))]
+    return packaged(document, company, xml, chosen)
+
+
+def export_document(db: Database, actor: Actor, invoice_id: int, fmt: str, *, validate: bool = True,
+                    today: Callable[[], date] = date.today) -> tuple[str, str, bytes]:
+    """(file name, media type, file) of an issued document in the format (the XML, or the Factur-X PDF); the
+    permission is checked live (reading the invoice). The XML is validated against the format's rule sets unless
+    `validate` is False (bulk export speed)."""
+    chosen = format_of(fmt)
+    document, company, preceding_date = inputs_of(db, actor, invoice_id, today())
+    return (file_name(document, chosen), chosen.media_type,
+            exported_file(document, company, preceding_date, chosen.name, validate=validate))

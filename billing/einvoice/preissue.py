@@ -72,12 +72,18 @@ def _problems(message: str) -> list[str]:
 def issue_checked(db: Database, actor: Actor, invoice_id: int, today: date, issue_date: date | None = None,
                   due_date: date | None = None) -> str:
     """Issue the draft (billing.invoices.issue_invoice) if it passes the rules of its customer's preferred format;
-    otherwise ValidationError listing each failed rule and the field to fix, and nothing is issued. A customer
-    without a preferred format (the usual case) costs one small query: the draft is not read twice."""
+    otherwise ValidationError listing each failed rule and the field to fix, and nothing is issued."""
+    check_preferred_format(db, actor, invoice_id, issue_date or today)
+    return invoices.issue_invoice(db, actor, invoice_id, today, issue_date=issue_date, due_date=due_date)
+
+
+def check_preferred_format(db: Database, actor: Actor, invoice_id: int, on: date) -> None:
+    """ValidationError listing each rule of the customer's preferred e-invoice format the draft, issued `on`, fails
+    and the field to fix. A customer without a preferred format (the usual case) costs one small query: the draft
+    is not read twice."""
     with db.connect() as conn:
         preferred = invoice_store.customer_einvoice_format(conn, invoice_id)
-    checked = IssueCheck(None) if preferred == "" else check_before_issue(db, actor, invoice_id, issue_date or today)
+    checked = IssueCheck(None) if preferred == "" else check_before_issue(db, actor, invoice_id, on)
     if not checked.passed and checked.fmt is not None:
         raise ValidationError(f"This invoice cannot be issued as the customer's e-invoice format "
                               f"({checked.fmt.label}) requires: " + " ".join(checked.problems))
-    return invoices.issue_invoice(db, actor, invoice_id, today, issue_date=issue_date, due_date=due_date)

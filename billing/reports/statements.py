@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 import pandas as pd
 
@@ -14,6 +13,7 @@ from billing.errors import NotFoundError
 from billing.permissions import Actor, require
 from billing.reports.common import (
     check_range,
+    kept_report,
     money,
     to_frame,
 )
@@ -42,6 +42,7 @@ DESCRIPTIONS = {"invoice": "Invoice", "credit_note": "Credit note", "payment": "
                  "reversal": "Payment reversed"}
 
 
+@kept_report
 def customer_statement(db: Database, actor: Actor, customer_id: int, currency: str, date_from: date,
                        date_to: date) -> Statement:
     """What the customer owes: opening balance (everything before date_from), then invoices as
@@ -53,13 +54,18 @@ def customer_statement(db: Database, actor: Actor, customer_id: int, currency: s
         customer = store.customer_row(conn, customer_id)
         if customer is None:
             raise NotFoundError(f"Customer {customer_id} does not exist.")
-        opening_sum, rows = store.statement_entries(conn, customer_id, currency, date_from, date_to)
+        opening_sum = store.opening_balance(conn, customer_id, currency, date_from)
+        rows = store.period_entries(conn, customer_id, currency, date_from, date_to)
         voided = store.voided_in(conn, customer_id, currency, date_from, date_to)
     opening = money(opening_sum, currency)
-    entries = [{"date": row.on, "kind": row.kind, "number": row.number, "description": _describe(row),
-                "debit": money(row.debit, currency), "credit": money(row.credit, currency),
-                "balance": money(row.balance, currency)} for row in rows]
-    closing = entries[-1]["balance"] if entries else opening
+    entries: list[dict[str, object]] = []
+    running = opening_sum  # exact (Decimal) sums, each shown rounded to the currency
+    for row in rows:
+        running += row.debit - row.credit
+        entries.append({"date": row.on, "kind": row.kind, "number": row.number, "description": _describe(row),
+                        "debit": money(row.debit, currency), "credit": money(row.credit, currency),
+                        "balance": money(running, currency)})
+    closing = money(running, currency)
     shown = ", ".join(voided[:10]) + (f" and {len(voided) - 10} more" if len(voided) > 10 else "")
     many = len(voided) > 1
     notes = [f"Voided invoice{'s' if many else ''} {shown} {'are' if many else 'is'} not shown."] if voided else []
@@ -69,7 +75,7 @@ def customer_statement(db: Database, actor: Actor, customer_id: int, currency: s
                      voided=tuple(voided))
 
 
-def _describe(row: Any) -> str:
+def _describe(row: store.Entry) -> str:
     text = DESCRIPTIONS.get(str(row.kind), str(row.kind))
     if row.kind == logic.CREDIT_NOTE and row.reference:
         return f"{text} for invoice {row.reference}"

@@ -41,6 +41,8 @@ ALLOCATION_COLUMNS = ("payment_id", "id", "invoice_id", "amount", "allocated_on"
 # A document as verify reads it: header, lines, allowances/charges, VAT breakdown (category, rate, taxable, tax).
 Document = tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]],
                  list[tuple[str, Decimal, Decimal, Decimal]]]
+# A payment as verify reads it: its row and its allocations in id order.
+PaymentRows = tuple[dict[str, Any], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,10 @@ def issued_documents(conn: Connection, in_bulk: bool = False, after_id: int = 0,
         for batch in document_batches(conn, after_id, up_to_id):
             yield from batch_documents(batch)
         return
-    for queries in _document_queries(conn, after_id, up_to_id):
-        yield from _documents(*(_fetch(conn, False, query) for query in queries))
+    for header_query, *body_queries in _document_queries(conn, after_id, up_to_id):
+        headers = _fetch(conn, False, header_query)
+        if headers:  # a range of drafts alone (a draft's audit event): its bodies are not read
+            yield from _documents(headers, *(_fetch(conn, False, query) for query in body_queries))
 
 
 def batch_documents(batch: DocumentBatch) -> Iterator[Document]:
@@ -134,6 +138,16 @@ def written_document(header: dict[str, Any], lines: list[dict[str, Any]], allowa
     return (picked(header, HEADER_COLUMNS), [picked(line, LINE_COLUMNS) for line in lines],
             [picked(item, ALLOWANCE_COLUMNS) for item in allowances],
             [(tax["vat_category"], plain(tax["vat_rate"]), plain(tax["taxable"]), plain(tax["tax"])) for tax in taxes])
+
+
+def written_payment(payment: dict[str, Any], allocations: list[dict[str, Any]]) -> PaymentRows:
+    """A new payment with its allocations (in id order) as `payment_with_reversals` will read it back, from the rows
+    it wrote (`written_document` says why that is exact)."""
+    def picked(row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
+        return {column: plain_decimal(row[column]) if isinstance(row[column], Decimal) else row[column]
+                for column in columns}
+
+    return picked(payment, PAYMENT_COLUMNS), [picked(allocation, ALLOCATION_COLUMNS) for allocation in allocations]
 
 
 def issued_document(conn: Connection, document_id: int) -> Document | None:

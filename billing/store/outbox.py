@@ -91,6 +91,14 @@ def link(conn: Connection, link_id: int) -> dict[str, Any] | None:
     return dict(row) if row is not None else None
 
 
+def link_nonces(conn: Connection, link_ids: list[int]) -> dict[int, str]:
+    """The nonces of links by id (one query for a run's messages)."""
+    if not link_ids:
+        return {}
+    query = sa.select(document_links.c.id, document_links.c.nonce).where(document_links.c.id.in_(link_ids))
+    return {int(row.id): str(row.nonce) for row in conn.execute(query)}
+
+
 def link_by_hash(conn: Connection, token_hash: str) -> dict[str, Any] | None:
     row = conn.execute(sa.select(document_links).where(document_links.c.token_hash == token_hash)).mappings().first()
     return dict(row) if row is not None else None

@@ -23,9 +23,10 @@ def get_payment(conn: Connection, payment_id: int) -> dict[str, Any] | None:
     return dict(row) if row is not None else None
 
 
-def insert_allocation(conn: Connection, payment_id: int, invoice_id: int, amount: Decimal, on: date) -> None:
-    conn.execute(allocations.insert().values(payment_id=payment_id, invoice_id=invoice_id, amount=amount,
-                                             allocated_on=on, created_at=utcnow()))
+def insert_allocation(conn: Connection, payment_id: int, invoice_id: int, amount: Decimal, on: date) -> int:
+    return int(conn.execute(allocations.insert().values(payment_id=payment_id, invoice_id=invoice_id, amount=amount,
+                                                        allocated_on=on, created_at=utcnow())
+                            .returning(allocations.c.id)).scalar_one())
 
 
 def allocated_of_payment(conn: Connection, payment_id: int) -> Decimal:

@@ -14,6 +14,7 @@ never read by a cached result.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable
@@ -71,7 +72,13 @@ def kept_copy(value: T) -> T:
         return tuple(kept_copy(item) for item in value)  # type: ignore[return-value]
     if isinstance(value, dict):
         return dict(value)  # type: ignore[return-value]
-    return copy.copy(value)
+    clone = copy.copy(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a record holding a table or a list
+        for item in dataclasses.fields(value):
+            part = getattr(value, item.name)
+            if isinstance(part, (pd.DataFrame, list, dict)):
+                object.__setattr__(clone, item.name, kept_copy(part))  # frozen records too
+    return clone
 
 
 class ResultCache:

@@ -52,6 +52,7 @@ def test_create_issue_pay_and_the_statement_with_exact_amounts(client: TestClien
     invoice = client.post(f"{V1}/invoices/{body['id']}/issue", headers=headers,
                           json={"issue_date": "2026-11-02", "due_date": "2026-12-02"}).json()
     assert invoice["number"] and invoice["stored_status"] == "issued" and invoice["due_date"] == "2026-12-02"
+    assert invoice == client.get(f"{V1}/invoices/{body['id']}", headers=headers).json()  # answered, not read back
     payment = client.post(f"{V1}/payments", headers=headers,
                           json={"customer_id": seeded.customer_id, "amount": "119.00", "currency": "EUR",
                                 "received_on": "2026-11-20", "reference": "bank 77", "allocate": "auto"})

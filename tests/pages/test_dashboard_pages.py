@@ -34,7 +34,7 @@ def test_every_currency_uses_one_number_format(demo_db: Database) -> None:
 
 def test_a_clicked_bar_opens_its_invoices_on_the_revenue_page(demo_db: Database) -> None:
     at = ok(open_page("analyst", PAGE))
-    chart_key = next(chart.key for chart in at.get("plotly_chart") if chart.key and ":EUR:" in chart.key)
+    chart_key = next(chart.key for chart in at.get("vega_lite_chart") if chart.key and ":EUR:" in chart.key)
     signature = chart_key.rsplit(":", 1)[1]
     month = date(AS_OF.year, AS_OF.month, 1).isoformat()
     at.session_state["revenue:drill"] = (signature, "EUR", [month, "", ""])
@@ -49,9 +49,9 @@ def test_a_clicked_bar_opens_its_invoices_on_the_revenue_page(demo_db: Database)
 def test_only_the_open_currency_tab_draws_its_chart(demo_db: Database) -> None:
     at = ok(open_page("analyst", PAGE))
     assert len(at.tabs) > 1  # demo data bills in several currencies
-    assert [chart.key.split(":")[2] for chart in at.get("plotly_chart")] == ["EUR"]
+    assert [chart.key.split(":")[2] for chart in at.get("vega_lite_chart")] == ["EUR"]
     second = at.tabs[1].label
     at.session_state["dashboard:tab"] = second
     ok(at.run())
-    [chart] = at.get("plotly_chart")
+    [chart] = at.get("vega_lite_chart")
     assert chart.key.split(":")[2] in second
