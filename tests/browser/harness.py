@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -182,6 +183,23 @@ def pick(page: Page, box: Locator, option: str) -> None:
     page.get_by_role("combobox", expanded=True).fill(option)
     page.get_by_role("option", name=option, exact=True).click()
     expect(page.get_by_role("listbox")).to_have_count(0)
+
+
+def click_canvas(page: Page, x: float, y: float, took: Callable[[], None], attempts: int = 3) -> None:
+    """Click a point of a table drawn on a canvas as a hand does (the mouse moves onto it before pressing, for
+    the canvas to take the click), until `took` (an expect) passes: a click while the canvas is still being
+    laid out can be lost, so click again."""
+    for attempt in range(attempts):
+        page.mouse.move(x, y - 5)
+        page.mouse.move(x, y)
+        page.mouse.down()
+        page.mouse.up()
+        try:
+            took()
+            return
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise
 
 
 def settle(page: Page) -> None:

@@ -17,7 +17,7 @@ from billing import catalog, customers, invoices, payments
 from billing.permissions import SYSTEM
 from billing.references import creditor_reference, format_reference
 from billing.store.db import Database
-from browser.harness import Server, database_url, screenshot, settle
+from browser.harness import Server, click_canvas, database_url, screenshot, settle
 from tests.bank_statements import camt053
 
 pytestmark = pytest.mark.browser
@@ -87,17 +87,7 @@ def select_line(page: Page, text: str) -> Locator:
     x, y = box["x"] + ROW_MARKERS / 2, box["y"] + ROW_HEIGHT * (index + 0.5)
     panel = page.get_by_test_id("stVerticalBlock").filter(has_text="Not a customer payment").filter(
         has_text="Proposal (")
-    for attempt in range(3):  # a click while the canvas is still being laid out can be lost: click again
-        page.mouse.move(x, y - 5)
-        page.mouse.move(x, y)
-        page.mouse.down()
-        page.mouse.up()
-        try:
-            expect(panel.last).to_be_visible(timeout=5_000)
-            break
-        except AssertionError:
-            if attempt == 2:
-                raise
+    click_canvas(page, x, y, lambda: expect(panel.last).to_be_visible(timeout=5_000))
     settle(page)
     return panel.last
 

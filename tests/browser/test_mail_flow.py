@@ -18,7 +18,7 @@ from billing import catalog, customers, invoices
 from billing.mail_settings import MailSettings, save_mail_settings
 from billing.permissions import SYSTEM
 from billing.store.db import Database, utcnow
-from browser.harness import Server, database_url, pick
+from browser.harness import Server, click_canvas, database_url, pick
 from tests.mail_server import smtp_server
 
 pytestmark = pytest.mark.browser
@@ -56,17 +56,7 @@ def type_first_line(page: Page, grid: Locator, description: str, unit_price: str
     assert box is not None
     x, y = box["x"] + ROW_MARKERS + 40, box["y"] + ROW_HEIGHT * 1.5  # row 0 is the header
     selected = grid.locator("td[aria-selected='true']")  # the table behind the canvas, for assistive technology
-    for attempt in range(3):  # a click while the canvas is still being laid out can be lost: click again
-        page.mouse.move(x, y - 5)
-        page.mouse.move(x, y)
-        page.mouse.down()
-        page.mouse.up()
-        try:
-            expect(selected).to_have_count(1, timeout=3_000)
-            break
-        except AssertionError:
-            if attempt == 2:
-                raise
+    click_canvas(page, x, y, lambda: expect(selected).to_have_count(1, timeout=3_000))
     editor = page.get_by_test_id("portal").locator(".gdg-clip-region textarea")
     for key, text in (("Tab", description), ("Enter", unit_price)):
         page.keyboard.press("Enter")
